@@ -1,0 +1,70 @@
+//! Runtime configuration: flags with environment fallbacks (see `.env.sample`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Folder for the SQLite database, blobs and the compiled-component cache.
+    #[arg(long, env = "MAILLAGE_DATA_DIR", default_value = "./maillage-data")]
+    pub data_dir: PathBuf,
+
+    /// Address to listen on.
+    #[arg(long, env = "MAILLAGE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Wall-clock budget of one plugin call, in milliseconds.
+    #[arg(long, env = "MAILLAGE_PLUGIN_DEADLINE_MS", default_value_t = 2000)]
+    pub plugin_deadline_ms: u64,
+
+    /// Linear-memory cap of one plugin instance, in MiB.
+    #[arg(long, env = "MAILLAGE_PLUGIN_MEMORY_MIB", default_value_t = 64)]
+    pub plugin_memory_mib: u64,
+
+    /// Largest response body a plugin may return, in MiB.
+    #[arg(long, env = "MAILLAGE_PLUGIN_OUTPUT_MIB", default_value_t = 8)]
+    pub plugin_output_mib: u64,
+
+    /// Largest request body accepted, in MiB.
+    #[arg(long, env = "MAILLAGE_BODY_LIMIT_MIB", default_value_t = 16)]
+    pub body_limit_mib: u64,
+}
+
+impl Config {
+    /// Defaults rooted at `data_dir`, for tests and tools.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            listen: "127.0.0.1:0".parse().expect("static address"),
+            plugin_deadline_ms: 2000,
+            plugin_memory_mib: 64,
+            plugin_output_mib: 8,
+            body_limit_mib: 16,
+        }
+    }
+
+    pub fn limits(&self) -> crate::plugins::Limits {
+        crate::plugins::Limits {
+            deadline: Duration::from_millis(self.plugin_deadline_ms),
+            memory_bytes: (self.plugin_memory_mib as usize) << 20,
+            output_bytes: (self.plugin_output_mib as usize) << 20,
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("maillage.sqlite3")
+    }
+
+    pub fn component_cache_dir(&self) -> PathBuf {
+        self.data_dir.join("component-cache")
+    }
+
+    pub fn package_dir(&self) -> PathBuf {
+        self.data_dir.join("plugins")
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
+    }
+}

@@ -1,0 +1,52 @@
+//! Maillage host: auth, tenancy and storage around sandboxed WebAssembly plugins.
+//! See ARCHITECTURE.md for the codemap and the invariants.
+
+pub mod bench;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod plugins;
+pub mod storage;
+pub mod tenancy;
+pub mod web;
+
+/// Folder where `core/build.rs` put the compiled first-party plugins and fixtures.
+pub const PLUGIN_BUILD_DIR: &str = env!("MAILLAGE_PLUGIN_BUILD_DIR");
+
+include!(concat!(env!("OUT_DIR"), "/bundled_plugins.rs"));
+
+use std::sync::Arc;
+
+/// Everything a running host needs, opened from a configuration.
+pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let db = storage::Db::open_sqlite(&config.database_path()).await?;
+    let runtime = plugins::PluginRuntime::new(db.clone(), config.component_cache_dir(), config.limits())?;
+    let registry = plugins::registry::Registry::new(runtime, db.clone(), config.package_dir())?;
+    Ok(http::AppState(Arc::new(http::AppInner { db, registry, body_limit: (config.body_limit_mib as usize) << 20 })))
+}
+
+/// Serves until Ctrl-C / SIGTERM, then lets in-flight requests finish.
+pub async fn serve(state: http::AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    axum::serve(listener, http::app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

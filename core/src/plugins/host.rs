@@ -1,0 +1,229 @@
+//! Host side of `maillage:plugin`: per-store state and the imports plugins call.
+//! Every import that touches data checks the capability first (invariant 5) and uses the
+//! scope the host set, never one the plugin names (invariant 2).
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use super::bindings::maillage::plugin::{context, events, log, store, types};
+use super::manifest::{NavEntry, RawManifest, Widget};
+use super::{CallContext, Capability};
+use crate::storage::{Db, PluginScope, StorageError};
+
+pub(super) struct HostState {
+    pub wasi: WasiCtx,
+    pub http: WasiHttpCtx,
+    pub table: ResourceTable,
+    pub hooks: DenyOutbound,
+    pub limiter: MemoryLimiter,
+    pub call: Option<CallContext>,
+    pub scope: Option<PluginScope>,
+    pub granted: Vec<Capability>,
+    pub plugin_label: String,
+    pub db: Db,
+    /// Set when the plugin called an import it was not granted; explains the trap.
+    pub denied: Option<String>,
+}
+
+impl HostState {
+    /// The scope for a data import, or a trap if the capability is not granted.
+    fn require(&mut self, capability: Capability) -> wasmtime::Result<PluginScope> {
+        match (&self.scope, self.granted.contains(&capability)) {
+            (Some(scope), true) => Ok(scope.clone()),
+            _ => {
+                tracing::warn!(plugin = %self.plugin_label, %capability, "plugin called an import it was not granted");
+                self.denied = Some(capability.to_string());
+                wasmtime::bail!("capability {capability} not granted to {}", self.plugin_label)
+            }
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+/// Outbound HTTP is refused: no plugin of this version is granted a remote host yet.
+pub(super) struct DenyOutbound;
+
+type SendResult = Result<
+    (http::Response<wasmtime_wasi_http::WasiBody>, Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>),
+    wasmtime_wasi_http::Error,
+>;
+
+impl WasiHttpHooks for DenyOutbound {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _body: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        tracing::warn!(uri = %request.uri(), "outbound HTTP from a plugin denied");
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+/// Caps linear memory; remembers a refusal so the fault is reported as "memory".
+pub(super) struct MemoryLimiter {
+    cap: usize,
+    exceeded: bool,
+}
+
+impl MemoryLimiter {
+    pub fn new(cap: usize) -> Self {
+        MemoryLimiter { cap, exceeded: false }
+    }
+    pub fn exceeded(&self) -> bool {
+        self.exceeded
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.cap {
+            self.exceeded = true;
+            wasmtime::bail!("memory cap of {} bytes exceeded (asked for {desired})", self.cap);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    context::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    store::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    events::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    Ok(())
+}
+
+impl types::Host for HostState {}
+
+impl context::Host for HostState {
+    async fn current(&mut self) -> wasmtime::Result<types::RequestContext> {
+        let empty = CallContext {
+            structure_id: 0,
+            structure_slug: String::new(),
+            structure_name: String::new(),
+            time_zone: "Europe/Paris".into(),
+            user: None,
+            roles: Vec::new(),
+            locale: "fr-FR".into(),
+            request_id: String::new(),
+            csrf_token: String::new(),
+            base_path: String::new(),
+        };
+        let ctx = self.call.clone().unwrap_or(empty);
+        Ok(types::RequestContext {
+            structure: ctx.structure_slug,
+            structure_name: ctx.structure_name,
+            time_zone: ctx.time_zone,
+            user: ctx.user.map(|u| types::User { id: u.id, display_name: u.display_name }),
+            roles: ctx.roles,
+            locale: ctx.locale,
+            request_id: ctx.request_id,
+            csrf_token: ctx.csrf_token,
+            base_path: ctx.base_path,
+        })
+    }
+}
+
+/// A plugin could flood the logs; cap what one message may carry.
+const MAX_LOG_MESSAGE: usize = 4096;
+
+impl log::Host for HostState {
+    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let mut message = message;
+        if message.len() > MAX_LOG_MESSAGE {
+            let mut end = MAX_LOG_MESSAGE;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+        }
+        let request_id = self.call.as_ref().map(|c| c.request_id.as_str()).unwrap_or("");
+        let plugin = self.plugin_label.as_str();
+        match level {
+            log::Level::Trace => tracing::trace!(plugin, request_id, "{message}"),
+            log::Level::Debug => tracing::debug!(plugin, request_id, "{message}"),
+            log::Level::Info => tracing::info!(plugin, request_id, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin, request_id, "{message}"),
+            log::Level::Error => tracing::error!(plugin, request_id, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+fn store_error(error: StorageError) -> store::StoreError {
+    match error {
+        StorageError::Invalid(m) => store::StoreError::Invalid(m),
+        other => {
+            tracing::error!(error = %other, "plugin store call failed");
+            store::StoreError::Unavailable("database error".into())
+        }
+    }
+}
+
+impl store::Host for HostState {
+    async fn get(&mut self, collection: String, id: String) -> wasmtime::Result<Result<Option<String>, store::StoreError>> {
+        let scope = self.require(Capability::Storage)?;
+        Ok(self.db.doc_get(&scope, &collection, &id).await.map_err(store_error))
+    }
+
+    async fn put(&mut self, collection: String, id: String, value: String) -> wasmtime::Result<Result<(), store::StoreError>> {
+        let scope = self.require(Capability::Storage)?;
+        Ok(self.db.doc_put(&scope, &collection, &id, &value).await.map_err(store_error))
+    }
+
+    async fn delete(&mut self, collection: String, id: String) -> wasmtime::Result<Result<bool, store::StoreError>> {
+        let scope = self.require(Capability::Storage)?;
+        Ok(self.db.doc_delete(&scope, &collection, &id).await.map_err(store_error))
+    }
+
+    async fn scan(
+        &mut self,
+        collection: String,
+        prefix: String,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<store::Entry>, store::StoreError>> {
+        let scope = self.require(Capability::Storage)?;
+        Ok(self
+            .db
+            .doc_scan(&scope, &collection, &prefix, limit)
+            .await
+            .map(|rows| rows.into_iter().map(|(id, value)| store::Entry { id, value }).collect())
+            .map_err(store_error))
+    }
+}
+
+impl events::Host for HostState {
+    async fn publish(&mut self, topic: String, payload: String) -> wasmtime::Result<Result<(), String>> {
+        let scope = self.require(Capability::Events)?;
+        Ok(self.db.publish_event(&scope, &topic, &payload).await.map(|_| ()).map_err(|e| e.to_string()))
+    }
+}
+
+pub(super) fn manifest_from_wit(m: types::Manifest) -> RawManifest {
+    RawManifest {
+        id: m.id,
+        version: m.version,
+        name: m.name,
+        wit_range: m.wit_range,
+        capabilities: m.capabilities,
+        subscriptions: m.subscriptions,
+        nav: m.nav.into_iter().map(|n| NavEntry { label: n.label, path: n.path }).collect(),
+        widgets: m.widgets.into_iter().map(|w| Widget { id: w.id, title: w.title, path: w.path }).collect(),
+    }
+}

@@ -1,0 +1,184 @@
+//! The plugin manifest as the host sees it, and its validation.
+//! Plain Rust types: nothing outside `plugins` sees binding types.
+
+use semver::{Version, VersionReq};
+use serde::{Deserialize, Serialize};
+
+/// The `maillage:plugin` WIT version this host implements.
+pub const HOST_WIT_VERSION: Version = Version::new(0, 1, 0);
+
+/// The plugin WIT versions this host loads (semver-compatible with HOST_WIT_VERSION).
+pub fn supported_wit_range() -> VersionReq {
+    VersionReq::parse(">=0.1.0, <0.2.0").expect("static range")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Capability {
+    /// The document store, scoped to (structure, plugin).
+    Storage,
+    /// Publishing into the durable event outbox.
+    Events,
+    /// Outbound HTTP to one named host.
+    Http(String),
+}
+
+impl Capability {
+    pub fn parse(text: &str) -> Option<Capability> {
+        match text {
+            "storage" => Some(Capability::Storage),
+            "events" => Some(Capability::Events),
+            _ => text
+                .strip_prefix("http:")
+                .filter(|host| !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'))
+                .map(|host| Capability::Http(host.to_ascii_lowercase())),
+        }
+    }
+
+    pub fn describe_fr(&self) -> String {
+        match self {
+            Capability::Storage => "Stocker ses données".into(),
+            Capability::Events => "Publier des événements".into(),
+            Capability::Http(host) => format!("Appeler le service externe {host}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Capability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Capability::Storage => f.write_str("storage"),
+            Capability::Events => f.write_str("events"),
+            Capability::Http(host) => write!(f, "http:{host}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NavEntry {
+    pub label: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Widget {
+    pub id: String,
+    pub title: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub version: Version,
+    pub name: String,
+    pub wit_range: VersionReq,
+    pub capabilities: Vec<Capability>,
+    pub subscriptions: Vec<String>,
+    pub nav: Vec<NavEntry>,
+    pub widgets: Vec<Widget>,
+}
+
+/// The manifest exactly as the plugin returned it, before validation.
+#[derive(Debug, Clone)]
+pub struct RawManifest {
+    pub id: String,
+    pub version: String,
+    pub name: String,
+    pub wit_range: String,
+    pub capabilities: Vec<String>,
+    pub subscriptions: Vec<String>,
+    pub nav: Vec<NavEntry>,
+    pub widgets: Vec<Widget>,
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id.as_bytes()[0].is_ascii_lowercase()
+}
+
+fn valid_relative_path(path: &str) -> bool {
+    path.starts_with('/') && !path.contains("..") && !path.contains("//") && path.len() <= 256
+}
+
+impl RawManifest {
+    /// Validates every field; errors are English, for logs and the CLI.
+    pub fn validate(self) -> Result<Manifest, String> {
+        if !valid_id(&self.id) {
+            return Err(format!("plugin id {:?} must be lowercase letters, digits and dashes", self.id));
+        }
+        let version = Version::parse(&self.version)
+            .map_err(|e| format!("plugin {} has an invalid version {:?}: {e}", self.id, self.version))?;
+        let wit_range = VersionReq::parse(&self.wit_range)
+            .map_err(|e| format!("plugin {} has an invalid WIT range {:?}: {e}", self.id, self.wit_range))?;
+        if !wit_range.matches(&HOST_WIT_VERSION) {
+            return Err(format!(
+                "plugin {} supports maillage:plugin {} but this host provides maillage:plugin@{}",
+                self.id, self.wit_range, HOST_WIT_VERSION
+            ));
+        }
+        let capabilities = self
+            .capabilities
+            .iter()
+            .map(|c| Capability::parse(c).ok_or_else(|| format!("plugin {} asks for an unknown capability {c:?}", self.id)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.name.trim().is_empty() {
+            return Err(format!("plugin {} has an empty name", self.id));
+        }
+        for path in self.nav.iter().map(|n| &n.path).chain(self.widgets.iter().map(|w| &w.path)) {
+            if !valid_relative_path(path) {
+                return Err(format!("plugin {} declares an invalid path {path:?}", self.id));
+            }
+        }
+        Ok(Manifest {
+            id: self.id,
+            version,
+            name: self.name,
+            wit_range,
+            capabilities,
+            subscriptions: self.subscriptions,
+            nav: self.nav,
+            widgets: self.widgets,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawManifest {
+        RawManifest {
+            id: "polls".into(),
+            version: "0.1.0".into(),
+            name: "Sondages".into(),
+            wit_range: "^0.1".into(),
+            capabilities: vec!["storage".into(), "http:api.example.org".into()],
+            subscriptions: vec![],
+            nav: vec![NavEntry { label: "Sondages".into(), path: "/".into() }],
+            widgets: vec![],
+        }
+    }
+
+    #[test]
+    fn accepts_a_valid_manifest() {
+        let m = raw().validate().unwrap();
+        assert_eq!(m.capabilities, vec![Capability::Storage, Capability::Http("api.example.org".into())]);
+    }
+
+    #[test]
+    fn refuses_a_range_that_excludes_the_host_naming_both_versions() {
+        let err = RawManifest { wit_range: "^0.3".into(), ..raw() }.validate().unwrap_err();
+        assert!(err.contains("^0.3") && err.contains("0.1.0"), "{err}");
+    }
+
+    #[test]
+    fn refuses_bad_ids_versions_capabilities_and_paths() {
+        assert!(RawManifest { id: "Polls!".into(), ..raw() }.validate().is_err());
+        assert!(RawManifest { version: "1".into(), ..raw() }.validate().is_err());
+        assert!(RawManifest { capabilities: vec!["root".into()], ..raw() }.validate().is_err());
+        let nav = vec![NavEntry { label: "x".into(), path: "/../admin".into() }];
+        assert!(RawManifest { nav, ..raw() }.validate().is_err());
+    }
+}

@@ -1,0 +1,377 @@
+//! The plugin runtime: the only module that names wasmtime (invariant 1 of the host side).
+//!
+//! Loads, validates, caches and instantiates components; implements the host side of
+//! `maillage:plugin`; enforces deadlines, memory and output caps, and capabilities.
+//! Nothing outside this module sees binding types: callers use [`PluginRuntime`],
+//! [`LoadedPlugin`], [`CallContext`] and plain `http` types.
+
+mod cache;
+mod host;
+pub mod manifest;
+pub mod registry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use semver::Version;
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+
+pub use manifest::{Capability, HOST_WIT_VERSION, Manifest, supported_wit_range};
+
+use crate::storage::{Db, PluginScope};
+use host::HostState;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/v0.1.0",
+        world: "maillage:plugin/plugin",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        require_store_data_send: true,
+        with: {
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+        },
+    });
+}
+
+/// Per-call resource limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub deadline: Duration,
+    pub memory_bytes: usize,
+    pub output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, output_bytes: 8 << 20 }
+    }
+}
+
+/// Granularity of deadlines: the epoch ticker's period.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Bounds of the instance pool; beyond it, instantiation fails (and the request with it).
+const POOL_INSTANCES: u32 = 256;
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// Who calls, where. Built by the host for every request or event (invariant 2).
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub structure_id: i64,
+    pub structure_slug: String,
+    pub structure_name: String,
+    pub time_zone: String,
+    pub user: Option<User>,
+    pub roles: Vec<String>,
+    pub locale: String,
+    pub request_id: String,
+    pub csrf_token: String,
+    pub base_path: String,
+}
+
+/// Why a component was refused at install or load time.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a valid component: {0}")]
+    Invalid(String),
+    #[error(
+        "plugin is built against maillage:plugin@{plugin}, but this host supports maillage:plugin {host} (host version {host_version})"
+    )]
+    UnsupportedWit { plugin: Version, host: semver::VersionReq, host_version: Version },
+    #[error("plugin does not export maillage:plugin/guest; it was not built against the Maillage WIT")]
+    NotAPlugin,
+    #[error("invalid manifest: {0}")]
+    Manifest(String),
+}
+
+/// Why one call into a plugin failed. The host answers that request with an error and
+/// keeps serving; the instance is discarded (invariant 3).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Fault {
+    #[error("trap: {0}")]
+    Trap(String),
+    #[error("deadline of {0:?} exceeded")]
+    Deadline(Duration),
+    #[error("memory cap of {0} bytes exceeded")]
+    Memory(usize),
+    #[error("response body larger than {0} bytes")]
+    OutputTooLarge(usize),
+    #[error("capability {0} was not granted")]
+    CapabilityDenied(String),
+    #[error("invalid response: {0}")]
+    BadResponse(String),
+    #[error("instantiation failed: {0}")]
+    Instantiate(String),
+}
+
+/// A validated component, ready to instantiate cheaply.
+pub struct LoadedPlugin {
+    manifest: Manifest,
+    wit_version: Version,
+    sha256: String,
+    pre: bindings::PluginPre<HostState>,
+}
+
+impl LoadedPlugin {
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+    pub fn wit_version(&self) -> &Version {
+        &self.wit_version
+    }
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+    fn label(&self) -> String {
+        format!("{}@{}", self.manifest.id, self.manifest.version)
+    }
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin").field("id", &self.manifest.id).field("version", &self.manifest.version).finish()
+    }
+}
+
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: cache::ComponentCache,
+    limits: Limits,
+    db: Db,
+}
+
+impl PluginRuntime {
+    pub fn new(db: Db, cache_dir: std::path::PathBuf, limits: Limits) -> anyhow::Result<Arc<Self>> {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES * 8)
+            .total_memories(POOL_INSTANCES * 2)
+            .total_tables(POOL_INSTANCES * 8)
+            .total_stacks(POOL_INSTANCES)
+            .max_memories_per_component(4)
+            .max_memory_size(limits.memory_bytes.max(1 << 20))
+            .max_core_instance_size(4 << 20)
+            .max_component_instance_size(4 << 20)
+            .max_unused_warm_slots(64);
+        let mut config = Config::new();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+        spawn_epoch_ticker(&engine);
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        host::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+
+        let cache = cache::ComponentCache::new(cache_dir, &engine)?;
+        Ok(Arc::new(PluginRuntime { engine, linker, cache, limits, db }))
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Compiles (or fetches from the on-disk cache), checks the WIT version against the
+    /// host's range, links, and reads the manifest. Used at install and at load time.
+    pub async fn load(&self, wasm: &[u8]) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let (component, sha256) = self.cache.component(&self.engine, wasm)?;
+        let wit_version = check_wit_version(&self.engine, &component)?;
+        let instance_pre: InstancePre<HostState> =
+            self.linker.instantiate_pre(&component).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let pre = bindings::PluginPre::new(instance_pre).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+
+        // The manifest comes from the component itself, under the same limits as any call.
+        let mut store = self.new_store(None, None, Vec::new());
+        let raw = async {
+            let plugin = pre.instantiate_async(&mut store).await?;
+            plugin.maillage_plugin_guest().call_describe(&mut store).await
+        }
+        .await
+        .map_err(|e| LoadError::Manifest(classify(e, store.data(), &self.limits).to_string()))?;
+        let manifest = host::manifest_from_wit(raw).validate().map_err(LoadError::Manifest)?;
+        Ok(Arc::new(LoadedPlugin { manifest, wit_version, sha256, pre }))
+    }
+
+    fn new_store(&self, ctx: Option<CallContext>, plugin: Option<&LoadedPlugin>, granted: Vec<Capability>) -> Store<HostState> {
+        let scope = match (&ctx, plugin) {
+            (Some(ctx), Some(plugin)) => {
+                Some(PluginScope { structure_id: ctx.structure_id, plugin_id: plugin.manifest.id.clone() })
+            }
+            _ => None,
+        };
+        let state = HostState {
+            // No preopened dirs, no env, no network: the sandbox sees nothing of the host.
+            wasi: WasiCtx::builder().build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: host::DenyOutbound,
+            limiter: host::MemoryLimiter::new(self.limits.memory_bytes),
+            call: ctx,
+            scope,
+            granted,
+            plugin_label: plugin.map(|p| p.label()).unwrap_or_else(|| "(loading)".into()),
+            db: self.db.clone(),
+            denied: None,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        let ticks = (self.limits.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Forwards one HTTP request to a plugin, in a fresh store. `granted` are the
+    /// capabilities the structure granted (a subset of what the manifest declares).
+    pub async fn handle_http(
+        &self,
+        plugin: &Arc<LoadedPlugin>,
+        ctx: CallContext,
+        granted: Vec<Capability>,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, Fault> {
+        let base = ctx.base_path.clone();
+        let mut store = self.new_store(Some(ctx), Some(plugin), granted);
+        let (parts, body) = request.into_parts();
+        let mut request = http::Request::from_parts(parts, Full::new(body));
+        request.headers_mut().insert("x-maillage-base", http::HeaderValue::from_str(&base).map_err(|e| Fault::BadResponse(e.to_string()))?);
+        if !request.headers().contains_key(http::header::HOST) {
+            request.headers_mut().insert(http::header::HOST, http::HeaderValue::from_static("maillage.localhost"));
+        }
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        use wasmtime_wasi_http::WasiHttpView;
+        let req = store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(|e| Fault::Instantiate(format!("{e:#}")))?;
+        let out = store.data_mut().http().new_response_outparam(sender).map_err(|e| Fault::Instantiate(format!("{e:#}")))?;
+
+        let pre = plugin.pre.clone();
+        let limits = self.limits;
+        let task = tokio::spawn(async move {
+            let result = async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instance.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
+            }
+            .await;
+            // The store (and the instance with it) is dropped here: never reused after a call.
+            result.map_err(|e| classify(e, store.data(), &limits))
+        });
+
+        let outcome = match receiver.await {
+            Ok(Ok(response)) => {
+                let (parts, body) = response.into_parts();
+                match Limited::new(body, limits.output_bytes).collect().await {
+                    Ok(collected) => Ok(http::Response::from_parts(parts, collected.to_bytes())),
+                    Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                        Err(Fault::OutputTooLarge(limits.output_bytes))
+                    }
+                    Err(e) => Err(Fault::BadResponse(format!("body: {e}"))),
+                }
+            }
+            Ok(Err(code)) => Err(Fault::BadResponse(format!("plugin answered with error {code:?}"))),
+            Err(_) => Err(Fault::BadResponse("plugin never set a response".into())),
+        };
+        // The guest's own failure explains a broken body better than the body error does.
+        let task_result = task.await.unwrap_or_else(|e| Err(Fault::Trap(format!("task: {e}"))));
+        match (outcome, task_result) {
+            (Ok(response), Ok(())) => Ok(response),
+            (Err(Fault::OutputTooLarge(n)), _) => Err(Fault::OutputTooLarge(n)),
+            (_, Err(fault)) => Err(fault),
+            (Err(fault), Ok(())) => Err(fault),
+        }
+    }
+
+    /// Delivers one event to a plugin's `on-event`, in a fresh store.
+    pub async fn deliver_event(
+        &self,
+        plugin: &Arc<LoadedPlugin>,
+        ctx: CallContext,
+        granted: Vec<Capability>,
+        event: crate::storage::StoredEvent,
+    ) -> Result<Result<(), String>, Fault> {
+        let mut store = self.new_store(Some(ctx), Some(plugin), granted);
+        let wit_event = bindings::maillage::plugin::types::Event {
+            idempotency_key: event.idempotency_key,
+            topic: event.topic,
+            payload: event.payload,
+            source: event.source,
+        };
+        let result = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            instance.maillage_plugin_guest().call_on_event(&mut store, &wit_event).await
+        }
+        .await;
+        result.map_err(|e| classify(e, store.data(), &self.limits))
+    }
+
+    /// Measures the sandbox cost alone: fresh store + instantiate + `describe` + drop.
+    pub async fn sandbox_roundtrip(&self, plugin: &Arc<LoadedPlugin>) -> Result<(), Fault> {
+        let mut store = self.new_store(None, Some(plugin), Vec::new());
+        let result = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            instance.maillage_plugin_guest().call_describe(&mut store).await
+        }
+        .await;
+        result.map(|_| ()).map_err(|e| classify(e, store.data(), &self.limits))
+    }
+}
+
+/// Turns a wasmtime error into the fault a person (and the log) can act on.
+fn classify(error: wasmtime::Error, state: &HostState, limits: &Limits) -> Fault {
+    if let Some(cap) = &state.denied {
+        return Fault::CapabilityDenied(cap.clone());
+    }
+    if state.limiter.exceeded() {
+        return Fault::Memory(limits.memory_bytes);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Fault::Deadline(limits.deadline),
+        _ => Fault::Trap(format!("{error:#}")),
+    }
+}
+
+/// The plugin's WIT version, read from the name of its `maillage:plugin/guest` export,
+/// and checked against the host's supported range (invariant 4).
+fn check_wit_version(engine: &Engine, component: &Component) -> Result<Version, LoadError> {
+    let ty = component.component_type();
+    let mut found = None;
+    for (name, _) in ty.exports(engine) {
+        if let Some(version) = name.strip_prefix("maillage:plugin/guest@") {
+            found = Some(Version::parse(version).map_err(|e| LoadError::Invalid(format!("export {name}: {e}")))?);
+        }
+    }
+    let version = found.ok_or(LoadError::NotAPlugin)?;
+    let range = supported_wit_range();
+    if !range.matches(&version) {
+        return Err(LoadError::UnsupportedWit { plugin: version, host: range, host_version: HOST_WIT_VERSION });
+    }
+    Ok(version)
+}
+
+/// Advances the engine's epoch so deadlines fire; stops when the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawn epoch thread");
+}

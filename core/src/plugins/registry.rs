@@ -1,0 +1,120 @@
+//! Installed plugin packages: validated at install, stored by content hash, loaded on
+//! first use and kept in memory (re-checked at load: invariant 4).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sqlx::Row;
+use tokio::sync::RwLock;
+
+use super::{LoadError, LoadedPlugin, PluginRuntime};
+use crate::storage::{Db, StorageError, now_secs};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("plugin {id}@{version} is already installed with different content")]
+    VersionConflict { id: String, version: String },
+    #[error("plugin {0} is not installed")]
+    NotInstalled(String),
+    #[error("i/o error on plugin package: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct InstalledPackage {
+    pub plugin_id: String,
+    pub version: String,
+    pub wit_version: String,
+}
+
+pub struct Registry {
+    runtime: Arc<PluginRuntime>,
+    db: Db,
+    dir: PathBuf,
+    loaded: RwLock<HashMap<(String, String), Arc<LoadedPlugin>>>,
+}
+
+impl Registry {
+    pub fn new(runtime: Arc<PluginRuntime>, db: Db, dir: PathBuf) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Registry { runtime, db, dir, loaded: RwLock::new(HashMap::new()) })
+    }
+
+    pub fn runtime(&self) -> &Arc<PluginRuntime> {
+        &self.runtime
+    }
+
+    /// Validates and installs a package. Installing the same bytes twice is a no-op.
+    pub async fn install(&self, wasm: &[u8]) -> Result<Arc<LoadedPlugin>, RegistryError> {
+        let plugin = self.runtime.load(wasm).await?;
+        let manifest = plugin.manifest();
+        let version = manifest.version.to_string();
+        let existing = sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = ? AND version = ?")
+            .bind(&manifest.id)
+            .bind(&version)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(StorageError::from)?;
+        if let Some(row) = existing {
+            if row.get::<String, _>(0) != plugin.sha256() {
+                return Err(RegistryError::VersionConflict { id: manifest.id.clone(), version });
+            }
+            return Ok(plugin);
+        }
+        let path = self.dir.join(format!("{}.wasm", plugin.sha256()));
+        let tmp = path.with_extension("tmp");
+        tokio::fs::write(&tmp, wasm).await?;
+        tokio::fs::File::open(&tmp).await?.sync_all().await?;
+        tokio::fs::rename(&tmp, &path).await?;
+        sqlx::query(
+            "INSERT INTO plugin_packages (plugin_id, version, sha256, wit_version, manifest, installed_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&manifest.id)
+        .bind(&version)
+        .bind(plugin.sha256())
+        .bind(plugin.wit_version().to_string())
+        .bind(serde_json::to_string(manifest).unwrap_or_default())
+        .bind(now_secs())
+        .execute(self.db.pool())
+        .await
+        .map_err(StorageError::from)?;
+        self.loaded.write().await.insert((manifest.id.clone(), version), plugin.clone());
+        Ok(plugin)
+    }
+
+    pub async fn installed(&self) -> Result<Vec<InstalledPackage>, RegistryError> {
+        let rows = sqlx::query("SELECT plugin_id, version, wit_version FROM plugin_packages ORDER BY plugin_id, version")
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(StorageError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| InstalledPackage { plugin_id: r.get(0), version: r.get(1), wit_version: r.get(2) })
+            .collect())
+    }
+
+    /// The loaded plugin for an installed (id, version), loading it on first use.
+    pub async fn get(&self, id: &str, version: &str) -> Result<Arc<LoadedPlugin>, RegistryError> {
+        let key = (id.to_string(), version.to_string());
+        if let Some(plugin) = self.loaded.read().await.get(&key) {
+            return Ok(plugin.clone());
+        }
+        let row = sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = ? AND version = ?")
+            .bind(id)
+            .bind(version)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(StorageError::from)?
+            .ok_or_else(|| RegistryError::NotInstalled(format!("{id}@{version}")))?;
+        let sha: String = row.get(0);
+        let wasm = tokio::fs::read(self.dir.join(format!("{sha}.wasm"))).await?;
+        let plugin = self.runtime.load(&wasm).await?;
+        self.loaded.write().await.insert(key, plugin.clone());
+        Ok(plugin)
+    }
+}

@@ -1,0 +1,343 @@
+//! Date polls ("sondages de date"), minimal form: create a poll with several slots, answer
+//! Oui / Non / Si besoin, see the results grid. The complete feature has its own issue.
+
+use maillage_sdk::form::Form;
+use maillage_sdk::fr::LocalDateTime;
+use maillage_sdk::html::{csrf_field, escape, href};
+use maillage_sdk::{Manifest, Method, NavEntry, Plugin, Request, Response, Widget, store};
+use serde::{Deserialize, Serialize};
+
+const POLLS: &str = "polls";
+const ANSWERS: &str = "answers";
+const MAX_SLOTS: usize = 30;
+const SLOT_INPUTS: usize = 5;
+const MAX_TITLE: usize = 200;
+const MAX_NAME: usize = 100;
+
+#[derive(Serialize, Deserialize)]
+struct Poll {
+    title: String,
+    description: String,
+    /// "YYYY-MM-DDTHH:MM", local to the structure's time zone.
+    slots: Vec<String>,
+    author: String,
+    created_at: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+enum Choice {
+    Yes,
+    IfNeeded,
+    No,
+}
+
+impl Choice {
+    fn parse(text: &str) -> Option<Choice> {
+        match text {
+            "oui" => Some(Choice::Yes),
+            "si-besoin" => Some(Choice::IfNeeded),
+            "non" => Some(Choice::No),
+            _ => None,
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Choice::Yes => "Oui",
+            Choice::IfNeeded => "Si besoin",
+            Choice::No => "Non",
+        }
+    }
+    fn css(self) -> &'static str {
+        match self {
+            Choice::Yes => "yes",
+            Choice::IfNeeded => "maybe",
+            Choice::No => "no",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Answer {
+    name: String,
+    /// One choice per slot, in the poll's slot order.
+    choices: Vec<Choice>,
+}
+
+struct Polls;
+
+impl Plugin for Polls {
+    fn manifest() -> Manifest {
+        Manifest {
+            id: "polls".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            name: "Sondages de date".into(),
+            wit_range: maillage_sdk::WIT_RANGE.into(),
+            capabilities: vec!["storage".into(), "events".into()],
+            subscriptions: vec![],
+            nav: vec![NavEntry { label: "Sondages".into(), path: "/".into() }],
+            widgets: vec![Widget { id: "open-polls".into(), title: "Sondages en cours".into(), path: "/widget".into() }],
+        }
+    }
+
+    fn handle(request: Request) -> Response {
+        let segments = request.segments();
+        let result = match (request.method, segments.as_slice()) {
+            (Method::Get, []) => list_page(),
+            (Method::Get, ["widget"]) => widget(),
+            (Method::Get, ["new"]) => Ok(new_page(&Form::default(), None)),
+            (Method::Post, ["new"]) => create(&request.form()),
+            (Method::Get, ["p", id]) => poll_page(id, None),
+            (Method::Post, ["p", id, "answer"]) => answer(id, &request.form()),
+            _ => Ok(Response::not_found()),
+        };
+        result.unwrap_or_else(|e| {
+            maillage_sdk::log::error(&format!("store failure: {e}"));
+            Response::error(503, "Le service est momentanément indisponible. Veuillez réessayer.")
+        })
+    }
+}
+
+maillage_sdk::export_plugin!(Polls);
+
+type PageResult = Result<Response, store::StoreError>;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Ids sort by creation time, so listing by id lists the newest last.
+fn new_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{nanos:024x}")
+}
+
+fn list_page() -> PageResult {
+    let mut polls = store::list::<Poll>(POLLS, "", 500)?;
+    polls.reverse();
+    let mut html = String::from("<div class=\"toolbar\"><h1>Sondages de date</h1>");
+    html.push_str(&format!("<a class=\"button\" href=\"{}\">Créer un sondage</a></div>", href("/new")));
+    if polls.is_empty() {
+        html.push_str("<p class=\"empty\">Aucun sondage pour le moment.</p>");
+    } else {
+        html.push_str("<ul class=\"cards\">");
+        for (id, poll) in &polls {
+            html.push_str(&format!(
+                "<li><a href=\"{}\">{}</a> <span class=\"muted\">{} créneaux · par {}</span></li>",
+                href(&format!("/p/{id}")),
+                escape(&poll.title),
+                poll.slots.len(),
+                escape(&poll.author)
+            ));
+        }
+        html.push_str("</ul>");
+    }
+    Ok(Response::page("Sondages de date", html))
+}
+
+fn widget() -> PageResult {
+    let polls = store::list::<Poll>(POLLS, "", 500)?;
+    let mut html = String::from("<ul>");
+    for (id, poll) in polls.iter().rev().take(5) {
+        html.push_str(&format!("<li><a href=\"{}\">{}</a></li>", href(&format!("/p/{id}")), escape(&poll.title)));
+    }
+    if polls.is_empty() {
+        html.push_str("<li class=\"muted\">Aucun sondage en cours.</li>");
+    }
+    html.push_str("</ul>");
+    Ok(Response::fragment(html))
+}
+
+fn new_page(form: &Form, error: Option<&str>) -> Response {
+    let mut html = String::from("<h1>Nouveau sondage de date</h1>");
+    if let Some(error) = error {
+        html.push_str(&format!("<div class=\"alert\" role=\"alert\">{}</div>", escape(error)));
+    }
+    let slots = form.all("slot");
+    html.push_str(&format!("<form method=\"post\" action=\"{}\" class=\"stack\">", href("/new")));
+    html.push_str(&csrf_field());
+    html.push_str(&format!(
+        "<label for=\"title\">Titre</label><input id=\"title\" name=\"title\" required maxlength=\"{MAX_TITLE}\" value=\"{}\">",
+        escape(&form.get("title"))
+    ));
+    html.push_str(&format!(
+        "<label for=\"description\">Description (facultatif)</label><textarea id=\"description\" name=\"description\" rows=\"3\">{}</textarea>",
+        escape(&form.get("description"))
+    ));
+    html.push_str("<fieldset><legend>Créneaux proposés (au moins deux)</legend>");
+    for i in 0..SLOT_INPUTS.max(slots.len()) {
+        let value = slots.get(i).map(String::as_str).unwrap_or("");
+        html.push_str(&format!(
+            "<label for=\"slot{i}\">Créneau {}</label><input type=\"datetime-local\" id=\"slot{i}\" name=\"slot\" value=\"{}\">",
+            i + 1,
+            escape(value)
+        ));
+    }
+    html.push_str("</fieldset><button type=\"submit\">Créer le sondage</button></form>");
+    Response::page("Nouveau sondage", html)
+}
+
+fn create(form: &Form) -> PageResult {
+    let title = form.get("title");
+    if title.is_empty() || title.chars().count() > MAX_TITLE {
+        return Ok(new_page(form, Some("Veuillez indiquer un titre (200 caractères au plus).")).with_status(422));
+    }
+    let mut slots = Vec::new();
+    for raw in form.all("slot").iter().filter(|s| !s.is_empty()) {
+        match LocalDateTime::parse(raw) {
+            Some(slot) => slots.push(slot),
+            None => {
+                return Ok(new_page(form, Some(&format!("Le créneau « {raw} » n’est pas une date valide."))).with_status(422));
+            }
+        }
+    }
+    slots.sort();
+    slots.dedup();
+    if slots.len() < 2 || slots.len() > MAX_SLOTS {
+        return Ok(new_page(form, Some("Veuillez proposer au moins deux créneaux différents (30 au plus).")).with_status(422));
+    }
+    let ctx = maillage_sdk::context();
+    let author = ctx.user.map(|u| u.display_name).unwrap_or_else(|| "Anonyme".into());
+    let id = new_id();
+    let poll = Poll {
+        title,
+        description: form.get("description"),
+        slots: slots.iter().map(LocalDateTime::to_input).collect(),
+        author,
+        created_at: now_secs(),
+    };
+    store::put(POLLS, &id, &poll)?;
+    let payload = serde_json::json!({ "poll": id, "title": poll.title, "slots": poll.slots });
+    if let Err(e) = maillage_sdk::publish("poll.created", &payload) {
+        maillage_sdk::log::warn(&format!("poll.created not published: {e}"));
+    }
+    Ok(Response::see_other(&format!("/p/{id}")))
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn participant_key(name: &str) -> String {
+    if let Some(user) = maillage_sdk::context().user {
+        return format!("u-{}", maillage_sdk::form::encode(&user.id));
+    }
+    format!("n-{}", maillage_sdk::form::encode(&name.to_lowercase()))
+}
+
+fn answer(id: &str, form: &Form) -> PageResult {
+    if !valid_id(id) {
+        return Ok(Response::not_found());
+    }
+    let Some(poll) = store::get::<Poll>(POLLS, id)? else {
+        return Ok(Response::not_found());
+    };
+    let user = maillage_sdk::context().user;
+    let name = match &user {
+        Some(u) => u.display_name.clone(),
+        None => form.get("name"),
+    };
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return poll_page(id, Some("Veuillez indiquer votre nom (100 caractères au plus)."));
+    }
+    let mut choices = Vec::with_capacity(poll.slots.len());
+    for i in 0..poll.slots.len() {
+        match Choice::parse(&form.get(&format!("c{i}"))) {
+            Some(c) => choices.push(c),
+            None => return poll_page(id, Some("Veuillez répondre pour chaque créneau.")),
+        }
+    }
+    store::put(ANSWERS, &format!("{id}/{}", participant_key(&name)), &Answer { name, choices })?;
+    Ok(Response::see_other(&format!("/p/{id}")))
+}
+
+fn poll_page(id: &str, error: Option<&str>) -> PageResult {
+    if !valid_id(id) {
+        return Ok(Response::not_found());
+    }
+    let Some(poll) = store::get::<Poll>(POLLS, id)? else {
+        return Ok(Response::not_found());
+    };
+    let answers = store::list::<Answer>(ANSWERS, &format!("{id}/"), 1000)?;
+    let slots: Vec<LocalDateTime> = poll.slots.iter().filter_map(|s| LocalDateTime::parse(s)).collect();
+
+    let mut html = format!("<h1>{}</h1>", escape(&poll.title));
+    if !poll.description.is_empty() {
+        html.push_str(&format!("<p>{}</p>", escape(&poll.description)));
+    }
+    html.push_str(&format!("<p class=\"muted\">Proposé par {}</p>", escape(&poll.author)));
+    if let Some(error) = error {
+        html.push_str(&format!("<div class=\"alert\" role=\"alert\">{}</div>", escape(error)));
+    }
+
+    // Results grid: one row per participant, one column per slot, totals below.
+    let mut yes = vec![0usize; slots.len()];
+    let mut maybe = vec![0usize; slots.len()];
+    html.push_str("<div class=\"table-scroll\"><table class=\"grid\"><caption>Réponses</caption><thead><tr><th scope=\"col\">Participant</th>");
+    for slot in &slots {
+        html.push_str(&format!(
+            "<th scope=\"col\"><span class=\"date\">{}</span><br><span class=\"time\">{}</span></th>",
+            slot.date_fr(),
+            slot.time_fr()
+        ));
+    }
+    html.push_str("</tr></thead><tbody>");
+    for (_, answer) in &answers {
+        html.push_str(&format!("<tr><th scope=\"row\">{}</th>", escape(&answer.name)));
+        for (i, choice) in answer.choices.iter().enumerate().take(slots.len()) {
+            match choice {
+                Choice::Yes => yes[i] += 1,
+                Choice::IfNeeded => maybe[i] += 1,
+                Choice::No => {}
+            }
+            html.push_str(&format!("<td class=\"{}\">{}</td>", choice.css(), choice.label()));
+        }
+        html.push_str("</tr>");
+    }
+    let best = (0..slots.len()).max_by_key(|&i| (yes[i], maybe[i], std::cmp::Reverse(i)));
+    html.push_str("</tbody><tfoot><tr><th scope=\"row\">Total</th>");
+    for i in 0..slots.len() {
+        let class = if Some(i) == best && yes[i] + maybe[i] > 0 { " class=\"best\"" } else { "" };
+        html.push_str(&format!(
+            "<td{class} data-slot=\"{i}\"><span class=\"total-yes\">{}</span> oui · <span class=\"total-maybe\">{}</span> si besoin</td>",
+            yes[i], maybe[i]
+        ));
+    }
+    html.push_str("</tr></tfoot></table></div>");
+
+    // Answer form.
+    let user = maillage_sdk::context().user;
+    html.push_str(&format!(
+        "<h2>Votre réponse</h2><form method=\"post\" action=\"{}\" class=\"stack\">{}",
+        href(&format!("/p/{id}/answer")),
+        csrf_field()
+    ));
+    match user {
+        Some(u) => html.push_str(&format!("<p>Vous répondez en tant que <strong>{}</strong>.</p>", escape(&u.display_name))),
+        None => html.push_str(&format!(
+            "<label for=\"name\">Votre nom</label><input id=\"name\" name=\"name\" required maxlength=\"{MAX_NAME}\">"
+        )),
+    }
+    for (i, slot) in slots.iter().enumerate() {
+        html.push_str(&format!("<fieldset class=\"choice\"><legend>{} à {}</legend>", slot.date_fr(), slot.time_fr()));
+        for choice in [Choice::Yes, Choice::IfNeeded, Choice::No] {
+            let value = match choice {
+                Choice::Yes => "oui",
+                Choice::IfNeeded => "si-besoin",
+                Choice::No => "non",
+            };
+            html.push_str(&format!(
+                "<label><input type=\"radio\" name=\"c{i}\" value=\"{value}\" required> {}</label>",
+                choice.label()
+            ));
+        }
+        html.push_str("</fieldset>");
+    }
+    html.push_str("<button type=\"submit\">Enregistrer ma réponse</button></form>");
+    Ok(Response::page(&poll.title, html))
+}

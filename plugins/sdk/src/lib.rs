@@ -1,0 +1,98 @@
+//! Guest-side SDK for Maillage plugins.
+//!
+//! A plugin implements [`Plugin`] and calls [`export_plugin!`]. The SDK turns the
+//! `wasi:http/incoming-handler` export into a plain [`Request`] → [`Response`] call and
+//! gives typed access to the host imports (context, log, store, events).
+
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit/v0.1.0",
+        world: "maillage:plugin/plugin",
+        generate_all,
+        pub_export_macro: true,
+        export_macro_name: "__export_plugin_world",
+        default_bindings_module: "maillage_sdk::bindings",
+    });
+}
+
+pub mod form;
+pub mod fr;
+pub mod html;
+mod http;
+pub mod store;
+
+pub use bindings::maillage::plugin::types::{Event, Manifest, NavEntry, RequestContext, User, Widget};
+pub use http::{Method, Request, Response};
+
+/// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].
+pub const WIT_RANGE: &str = "^0.1";
+
+/// What a plugin implements.
+pub trait Plugin {
+    fn manifest() -> Manifest;
+    fn handle(request: Request) -> Response;
+    /// Called once per delivery of a subscribed event; must be idempotent
+    /// (use `event.idempotency_key`), since delivery is at least once.
+    fn on_event(_event: Event) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The context of the current call (structure, user, roles, locale…), set by the host.
+pub fn context() -> RequestContext {
+    bindings::maillage::plugin::context::current()
+}
+
+/// Logging into the host's logs; the host adds plugin id and request id.
+pub mod log {
+    use crate::bindings::maillage::plugin::log::{Level, log};
+
+    pub fn info(message: &str) {
+        log(Level::Info, message);
+    }
+    pub fn warn(message: &str) {
+        log(Level::Warn, message);
+    }
+    pub fn error(message: &str) {
+        log(Level::Error, message);
+    }
+}
+
+/// Publish an event into the host's durable outbox (capability "events").
+pub fn publish(topic: &str, payload: &serde_json::Value) -> Result<(), String> {
+    bindings::maillage::plugin::events::publish(topic, &payload.to_string())
+}
+
+#[doc(hidden)]
+pub mod __glue {
+    pub use crate::bindings::exports::maillage::plugin::guest::Guest as GuestExport;
+    pub use crate::bindings::exports::wasi::http::incoming_handler::{
+        Guest as HttpExport, IncomingRequest, ResponseOutparam,
+    };
+    pub use crate::http::serve;
+}
+
+/// Exports a [`Plugin`] implementation as a Maillage component.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        struct __MaillageExports;
+
+        impl $crate::__glue::GuestExport for __MaillageExports {
+            fn describe() -> $crate::Manifest {
+                <$plugin as $crate::Plugin>::manifest()
+            }
+            fn on_event(event: $crate::Event) -> Result<(), String> {
+                <$plugin as $crate::Plugin>::on_event(event)
+            }
+        }
+
+        impl $crate::__glue::HttpExport for __MaillageExports {
+            fn handle(request: $crate::__glue::IncomingRequest, out: $crate::__glue::ResponseOutparam) {
+                $crate::__glue::serve(request, out, <$plugin as $crate::Plugin>::handle)
+            }
+        }
+
+        $crate::bindings::__export_plugin_world!(__MaillageExports with_types_in $crate::bindings);
+    };
+}
