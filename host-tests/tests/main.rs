@@ -1,1 +1,7 @@
-fn main(){}
+//! Integration tests: the real host, real plugin components built from `plugins/`,
+//! a real SQLite file. One test binary for the whole suite (build time).
+
+mod faults;
+mod loading;
+mod polls;
+mod support;

@@ -1,0 +1,139 @@
+//! Fault fixtures: each misbehaviour fails that request only, with a French 500 page and
+//! a classified fault; a healthy plugin (and the same plugin) answers right after.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::StatusCode;
+use maillage::plugins::{CallContext, Fault, LoadedPlugin};
+
+use crate::support::Host;
+
+async fn faulty_host() -> Host {
+    let host = Host::new().await;
+    host.structure("cpts-a", &["polls", "faulty"]).await;
+    host
+}
+
+async fn assert_still_serving(host: &Host) {
+    let (status, body) = host.get("/cpts-a/faulty/ok").await;
+    assert_eq!(status, StatusCode::OK, "the faulty plugin's healthy route answers after a fault");
+    assert!(body.contains("toujours vivant"));
+    let (status, body) = host.get("/cpts-a/polls/").await;
+    assert_eq!(status, StatusCode::OK, "another plugin is unaffected");
+    assert!(body.contains("Sondages de date"));
+}
+
+async fn assert_contained(host: &Host, route: &str) {
+    let (status, body) = host.get(&format!("/cpts-a/faulty{route}")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{route}");
+    assert!(body.contains("a rencontré une erreur"), "French error page for {route}: {body}");
+    assert!(body.contains("Référence de l’incident"));
+    assert!(!body.contains("panic") && !body.contains("wasm"), "no internals leak to the user");
+    assert_still_serving(host).await;
+}
+
+/// The classified fault, straight from the runtime.
+async fn fault_of(host: &Host, route: &str) -> Fault {
+    let structure = host.state.db.structure_by_slug("cpts-a").await.unwrap().unwrap();
+    let plugin: Arc<LoadedPlugin> = host.state.registry.get("faulty", "0.1.0").await.unwrap();
+    let ctx = CallContext {
+        structure_id: structure.id,
+        structure_slug: structure.slug.clone(),
+        structure_name: structure.name.clone(),
+        time_zone: structure.time_zone.clone(),
+        user: None,
+        roles: vec![],
+        locale: "fr-FR".into(),
+        request_id: "test".into(),
+        csrf_token: "t".into(),
+        base_path: "/cpts-a/faulty".into(),
+    };
+    let request = http::Request::get(format!("/cpts-a/faulty{route}")).body(Bytes::new()).unwrap();
+    let granted = plugin.manifest().capabilities.clone();
+    host.state.registry.runtime().handle_http(&plugin, ctx, granted, request).await.expect_err("the fixture must fault")
+}
+
+#[tokio::test]
+async fn a_trap_fails_only_that_request() {
+    let host = faulty_host().await;
+    let fault = fault_of(&host, "/trap").await;
+    assert!(matches!(fault, Fault::Trap(_)), "{fault:?}");
+    assert_contained(&host, "/trap").await;
+}
+
+#[tokio::test]
+async fn an_endless_loop_hits_the_deadline() {
+    let host = faulty_host().await;
+    let start = std::time::Instant::now();
+    let fault = fault_of(&host, "/loop").await;
+    assert!(matches!(fault, Fault::Deadline(_)), "{fault:?}");
+    // Generous bound: the 300 ms deadline fired, the loop did not run on forever.
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert_contained(&host, "/loop").await;
+}
+
+#[tokio::test]
+async fn allocating_past_the_cap_is_stopped() {
+    let host = faulty_host().await;
+    let fault = fault_of(&host, "/alloc").await;
+    assert!(matches!(fault, Fault::Memory(_)), "{fault:?}");
+    assert_contained(&host, "/alloc").await;
+}
+
+#[tokio::test]
+async fn a_huge_body_is_cut_at_the_output_cap() {
+    let host = faulty_host().await;
+    let fault = fault_of(&host, "/huge").await;
+    assert!(matches!(fault, Fault::OutputTooLarge(_)), "{fault:?}");
+    assert_contained(&host, "/huge").await;
+}
+
+#[tokio::test]
+async fn undeclared_imports_are_refused_and_write_nothing() {
+    let host = faulty_host().await;
+    match fault_of(&host, "/undeclared-store").await {
+        Fault::CapabilityDenied(cap) => assert_eq!(cap, "storage"),
+        other => panic!("expected a capability fault, got {other:?}"),
+    }
+    match fault_of(&host, "/undeclared-event").await {
+        Fault::CapabilityDenied(cap) => assert_eq!(cap, "events"),
+        other => panic!("expected a capability fault, got {other:?}"),
+    }
+    assert_contained(&host, "/undeclared-store").await;
+    assert_contained(&host, "/undeclared-event").await;
+    let structure = host.state.db.structure_by_slug("cpts-a").await.unwrap().unwrap();
+    assert!(host.state.db.events(structure.id).await.unwrap().is_empty());
+    let stolen: i64 = sqlx::query_scalar("SELECT count(*) FROM plugin_documents WHERE plugin_id = 'faulty'")
+        .fetch_one(host.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stolen, 0);
+}
+
+#[tokio::test]
+async fn many_faults_in_parallel_leave_the_host_healthy() {
+    let host = faulty_host().await;
+    let routes = ["/trap", "/alloc", "/huge", "/undeclared-store", "/trap", "/alloc"];
+    let results = futures_join(&host, &routes).await;
+    assert!(results.iter().all(|s| *s == StatusCode::INTERNAL_SERVER_ERROR), "{results:?}");
+    assert_still_serving(&host).await;
+}
+
+async fn futures_join(host: &Host, routes: &[&str]) -> Vec<StatusCode> {
+    let mut handles = Vec::new();
+    for route in routes {
+        let router = host.router.clone();
+        let uri = format!("/cpts-a/faulty{route}");
+        handles.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            let req = http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+            router.oneshot(req).await.unwrap().status()
+        }));
+    }
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
