@@ -22,14 +22,38 @@ pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()>
     let dir = std::env::temp_dir().join(format!("maillage-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let state = crate::open(&Config::with_data_dir(&dir)).await?;
-    let (_, polls_wasm) = crate::BUNDLED.iter().find(|(id, _)| *id == "polls").ok_or_else(|| anyhow::anyhow!("polls not bundled"))?;
+    let (_, polls_wasm) = crate::BUNDLED
+        .iter()
+        .find(|(id, _)| *id == "polls")
+        .ok_or_else(|| anyhow::anyhow!("polls not bundled"))?;
     let plugin = state.registry.install(polls_wasm).await?;
-    let structure = state.db.create_structure(SLUG, "CPTS Banc d’essai", StructureKind::Cpts, "Europe/Paris").await?;
-    state.db.enable_module(structure.id, "polls", &plugin.manifest().version.to_string()).await?;
-    let scope = crate::storage::PluginScope { structure_id: structure.id, plugin_id: "polls".into() };
+    let structure = state
+        .db
+        .create_structure(
+            SLUG,
+            "CPTS Banc d’essai",
+            StructureKind::Cpts,
+            "Europe/Paris",
+        )
+        .await?;
+    state
+        .db
+        .enable_module(
+            structure.id,
+            "polls",
+            &plugin.manifest().version.to_string(),
+        )
+        .await?;
+    let scope = crate::storage::PluginScope {
+        structure_id: structure.id,
+        plugin_id: "polls".into(),
+    };
     for i in 0..POLLS {
         let poll = serde_json::json!({"title": format!("Réunion {i}"), "description": "", "slots": ["2026-12-01T20:00", "2026-12-02T20:00"], "author": "Bench", "created_at": 0});
-        state.db.doc_put(&scope, "polls", &format!("{i:024x}"), &poll.to_string()).await?;
+        state
+            .db
+            .doc_put(&scope, "polls", &format!("{i:024x}"), &poll.to_string())
+            .await?;
     }
 
     // 1. Sandbox cost: fresh store + instantiate + call + drop.
@@ -45,22 +69,38 @@ pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()>
     }
     samples.sort();
     let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    println!("sandbox round-trip (fresh store + instantiate + describe + drop), {iterations} iterations:");
-    println!("  p50 {:>8.1} µs   p99 {:>8.1} µs   (target p50 ≤ 20 µs)", micros(pct(0.50)), micros(pct(0.99)));
+    println!(
+        "sandbox round-trip (fresh store + instantiate + describe + drop), {iterations} iterations:"
+    );
+    println!(
+        "  p50 {:>8.1} µs   p99 {:>8.1} µs   (target p50 ≤ 20 µs)",
+        micros(pct(0.50)),
+        micros(pct(0.99))
+    );
 
     // 2. Plugin page vs native handler rendering the same list from the same store.
-    let router = app(state.clone()).merge(Router::new().route("/native/polls", get(native_polls)).with_state(state.clone()));
+    let router = app(state.clone()).merge(
+        Router::new()
+            .route("/native/polls", get(native_polls))
+            .with_state(state.clone()),
+    );
     let plugin_uri = format!("/{SLUG}/polls/");
     let a = body_of(&router, &plugin_uri).await;
     let b = body_of(&router, "/native/polls").await;
-    anyhow::ensure!(a.contains("Réunion 19") && b.contains("Réunion 19"), "bench pages do not show the seeded polls");
+    anyhow::ensure!(
+        a.contains("Réunion 19") && b.contains("Réunion 19"),
+        "bench pages do not show the seeded polls"
+    );
 
     for concurrency in [1usize, 4] {
         let native = throughput(&router, "/native/polls", concurrency, seconds).await;
         let plugin_rps = throughput(&router, &plugin_uri, concurrency, seconds).await;
         println!("list of {POLLS} polls, concurrency {concurrency}:");
         println!("  native axum handler {native:>9.0} req/s");
-        println!("  polls plugin        {plugin_rps:>9.0} req/s   ratio {:.2}x native (target ≥ 0.8x)", plugin_rps / native);
+        println!(
+            "  polls plugin        {plugin_rps:>9.0} req/s   ratio {:.2}x native (target ≥ 0.8x)",
+            plugin_rps / native
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
@@ -71,8 +111,18 @@ fn micros(d: Duration) -> f64 {
 }
 
 async fn body_of(router: &Router, uri: &str) -> String {
-    let response = router.clone().oneshot(http::Request::get(uri).body(axum::body::Body::empty()).unwrap()).await.unwrap();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
+    let response = router
+        .clone()
+        .oneshot(
+            http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -85,7 +135,15 @@ async fn throughput(router: &Router, uri: &str, concurrency: usize, duration: Du
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while start.elapsed() < duration {
-                let response = router.clone().oneshot(http::Request::get(&uri).body(axum::body::Body::empty()).unwrap()).await.unwrap();
+                let response = router
+                    .clone()
+                    .oneshot(
+                        http::Request::get(&uri)
+                            .body(axum::body::Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
                 let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await;
                 n += 1;
             }
@@ -102,16 +160,29 @@ async fn throughput(router: &Router, uri: &str, concurrency: usize, duration: Du
 /// What a native module would do for the same page: resolve the structure and its
 /// modules, read the polls, render the list inside the layout.
 async fn native_polls(State(state): State<AppState>) -> axum::response::Response {
-    let Ok(Some(structure)) = state.db.structure_by_slug(SLUG).await else { return crate::http::not_found() };
-    let modules = state.db.enabled_modules(structure.id).await.unwrap_or_default();
+    let Ok(Some(structure)) = state.db.structure_by_slug(SLUG).await else {
+        return crate::http::not_found();
+    };
+    let modules = state
+        .db
+        .enabled_modules(structure.id)
+        .await
+        .unwrap_or_default();
     let mut manifests = Vec::new();
     for m in modules {
         if let Ok(p) = state.registry.get(&m.plugin_id, &m.version).await {
             manifests.push(p.manifest().clone());
         }
     }
-    let scope = crate::storage::PluginScope { structure_id: structure.id, plugin_id: "polls".into() };
-    let rows = state.db.doc_scan(&scope, "polls", "", 500).await.unwrap_or_default();
+    let scope = crate::storage::PluginScope {
+        structure_id: structure.id,
+        plugin_id: "polls".into(),
+    };
+    let rows = state
+        .db
+        .doc_scan(&scope, "polls", "", 500)
+        .await
+        .unwrap_or_default();
     let mut html = String::from("<div class=\"toolbar\"><h1>Sondages de date</h1>");
     html.push_str(&format!("<a class=\"button\" href=\"/{SLUG}/polls/new\">Créer un sondage</a></div><ul class=\"cards\">"));
     for (id, value) in rows.iter().rev() {
@@ -124,6 +195,10 @@ async fn native_polls(State(state): State<AppState>) -> axum::response::Response
         ));
     }
     html.push_str("</ul>");
-    let nav = web::Nav { structure: &structure, modules: &manifests, current: Some("polls") };
+    let nav = web::Nav {
+        structure: &structure,
+        modules: &manifests,
+        current: Some("polls"),
+    };
     Html(web::page("Sondages de date", Some(&nav), &html)).into_response()
 }

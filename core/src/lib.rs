@@ -21,14 +21,21 @@ use std::sync::Arc;
 pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
     std::fs::create_dir_all(&config.data_dir)?;
     let db = storage::Db::open_sqlite(&config.database_path()).await?;
-    let runtime = plugins::PluginRuntime::new(db.clone(), config.component_cache_dir(), config.limits())?;
+    let runtime =
+        plugins::PluginRuntime::new(db.clone(), config.component_cache_dir(), config.limits())?;
     let registry = plugins::registry::Registry::new(runtime, db.clone(), config.package_dir())?;
-    Ok(http::AppState(Arc::new(http::AppInner { db, registry, body_limit: (config.body_limit_mib as usize) << 20 })))
+    Ok(http::AppState(Arc::new(http::AppInner {
+        db,
+        registry,
+        body_limit: (config.body_limit_mib as usize) << 20,
+    })))
 }
 
 /// Serves until Ctrl-C / SIGTERM, then lets in-flight requests finish.
 pub async fn serve(state: http::AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    axum::serve(listener, http::app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, http::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use maillage::config::Config;
 
 #[derive(Parser)]
-#[command(name = "maillage", version, about = "Coordination platform for CPTS and MSP")]
+#[command(
+    name = "maillage",
+    version,
+    about = "Coordination platform for CPTS and MSP"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,7 +63,10 @@ enum PluginCommand {
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
+        )
         .init();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(run(Cli::parse())) {
@@ -75,23 +82,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(config) => serve(config, false).await,
         Command::Demo(config) => serve(config, true).await,
-        Command::Bench { which: BenchCommand::Runtime { iterations, seconds } } => {
+        Command::Bench {
+            which:
+                BenchCommand::Runtime {
+                    iterations,
+                    seconds,
+                },
+        } => {
             maillage::bench::runtime(iterations, std::time::Duration::from_secs_f64(seconds)).await
         }
-        Command::Plugin { action: PluginCommand::Check { file, config } } => {
+        Command::Plugin {
+            action: PluginCommand::Check { file, config },
+        } => {
             let state = maillage::open(&config).await?;
-            let wasm = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let wasm = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let plugin = state.registry.runtime().load(&wasm).await?;
             let m = plugin.manifest();
-            println!("ok: {} {} (\"{}\"), maillage:plugin@{}, capabilities: [{}]", m.id, m.version, m.name, plugin.wit_version(),
-                m.capabilities.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "));
+            println!(
+                "ok: {} {} (\"{}\"), maillage:plugin@{}, capabilities: [{}]",
+                m.id,
+                m.version,
+                m.name,
+                plugin.wit_version(),
+                m.capabilities
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             Ok(())
         }
-        Command::Plugin { action: PluginCommand::Install { file, config } } => {
+        Command::Plugin {
+            action: PluginCommand::Install { file, config },
+        } => {
             let state = maillage::open(&config).await?;
-            let wasm = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let wasm = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let plugin = state.registry.install(&wasm).await?;
-            println!("installed {} {}", plugin.manifest().id, plugin.manifest().version);
+            println!(
+                "installed {} {}",
+                plugin.manifest().id,
+                plugin.manifest().version
+            );
             Ok(())
         }
     }
@@ -102,7 +135,8 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         maillage::demo::seed(&state).await?;
     }
-    let listener = tokio::net::TcpListener::bind(config.listen).await
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "Maillage is listening");

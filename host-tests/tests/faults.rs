@@ -17,7 +17,11 @@ async fn faulty_host() -> Host {
 
 async fn assert_still_serving(host: &Host) {
     let (status, body) = host.get("/cpts-a/faulty/ok").await;
-    assert_eq!(status, StatusCode::OK, "the faulty plugin's healthy route answers after a fault");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the faulty plugin's healthy route answers after a fault"
+    );
     assert!(body.contains("toujours vivant"));
     let (status, body) = host.get("/cpts-a/polls/").await;
     assert_eq!(status, StatusCode::OK, "another plugin is unaffected");
@@ -27,15 +31,27 @@ async fn assert_still_serving(host: &Host) {
 async fn assert_contained(host: &Host, route: &str) {
     let (status, body) = host.get(&format!("/cpts-a/faulty{route}")).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{route}");
-    assert!(body.contains("a rencontré une erreur"), "French error page for {route}: {body}");
+    assert!(
+        body.contains("a rencontré une erreur"),
+        "French error page for {route}: {body}"
+    );
     assert!(body.contains("Référence de l’incident"));
-    assert!(!body.contains("panic") && !body.contains("wasm"), "no internals leak to the user");
+    assert!(
+        !body.contains("panic") && !body.contains("wasm"),
+        "no internals leak to the user"
+    );
     assert_still_serving(host).await;
 }
 
 /// The classified fault, straight from the runtime.
 async fn fault_of(host: &Host, route: &str) -> Fault {
-    let structure = host.state.db.structure_by_slug("cpts-a").await.unwrap().unwrap();
+    let structure = host
+        .state
+        .db
+        .structure_by_slug("cpts-a")
+        .await
+        .unwrap()
+        .unwrap();
     let plugin: Arc<LoadedPlugin> = host.state.registry.get("faulty", "0.1.0").await.unwrap();
     let ctx = CallContext {
         structure_id: structure.id,
@@ -49,9 +65,16 @@ async fn fault_of(host: &Host, route: &str) -> Fault {
         csrf_token: "t".into(),
         base_path: "/cpts-a/faulty".into(),
     };
-    let request = http::Request::get(format!("/cpts-a/faulty{route}")).body(Bytes::new()).unwrap();
+    let request = http::Request::get(format!("/cpts-a/faulty{route}"))
+        .body(Bytes::new())
+        .unwrap();
     let granted = plugin.manifest().capabilities.clone();
-    host.state.registry.runtime().handle_http(&plugin, ctx, granted, request).await.expect_err("the fixture must fault")
+    host.state
+        .registry
+        .runtime()
+        .handle_http(&plugin, ctx, granted, request)
+        .await
+        .expect_err("the fixture must fault")
 }
 
 #[tokio::test]
@@ -102,21 +125,40 @@ async fn undeclared_imports_are_refused_and_write_nothing() {
     }
     assert_contained(&host, "/undeclared-store").await;
     assert_contained(&host, "/undeclared-event").await;
-    let structure = host.state.db.structure_by_slug("cpts-a").await.unwrap().unwrap();
-    assert!(host.state.db.events(structure.id).await.unwrap().is_empty());
-    let stolen: i64 = sqlx::query_scalar("SELECT count(*) FROM plugin_documents WHERE plugin_id = 'faulty'")
-        .fetch_one(host.state.db.pool())
+    let structure = host
+        .state
+        .db
+        .structure_by_slug("cpts-a")
         .await
+        .unwrap()
         .unwrap();
+    assert!(host.state.db.events(structure.id).await.unwrap().is_empty());
+    let stolen: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM plugin_documents WHERE plugin_id = 'faulty'")
+            .fetch_one(host.state.db.pool())
+            .await
+            .unwrap();
     assert_eq!(stolen, 0);
 }
 
 #[tokio::test]
 async fn many_faults_in_parallel_leave_the_host_healthy() {
     let host = faulty_host().await;
-    let routes = ["/trap", "/alloc", "/huge", "/undeclared-store", "/trap", "/alloc"];
+    let routes = [
+        "/trap",
+        "/alloc",
+        "/huge",
+        "/undeclared-store",
+        "/trap",
+        "/alloc",
+    ];
     let results = futures_join(&host, &routes).await;
-    assert!(results.iter().all(|s| *s == StatusCode::INTERNAL_SERVER_ERROR), "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|s| *s == StatusCode::INTERNAL_SERVER_ERROR),
+        "{results:?}"
+    );
     assert_still_serving(&host).await;
 }
 
@@ -127,7 +169,9 @@ async fn futures_join(host: &Host, routes: &[&str]) -> Vec<StatusCode> {
         let uri = format!("/cpts-a/faulty{route}");
         handles.push(tokio::spawn(async move {
             use tower::ServiceExt;
-            let req = http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+            let req = http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap();
             router.oneshot(req).await.unwrap().status()
         }));
     }

@@ -9,19 +9,41 @@ use crate::support::{Host, fresh_dir, test_config, wasm};
 #[tokio::test]
 async fn an_unsupported_wit_version_is_refused_naming_both_versions() {
     let host = Host::new().await;
-    let err = host.state.registry.install(&wasm("fixture_future_wit")).await.expect_err("must be refused");
+    let err = host
+        .state
+        .registry
+        .install(&wasm("fixture_future_wit"))
+        .await
+        .expect_err("must be refused");
     let message = err.to_string();
-    assert!(matches!(err, RegistryError::Load(LoadError::UnsupportedWit { .. })), "{message}");
+    assert!(
+        matches!(err, RegistryError::Load(LoadError::UnsupportedWit { .. })),
+        "{message}"
+    );
     assert!(message.contains("maillage:plugin@9.0.0"), "{message}");
-    assert!(message.contains(">=0.1.0, <0.2.0") && message.contains("0.1.0"), "{message}");
-    assert!(host.state.registry.installed().await.unwrap().is_empty(), "nothing was installed");
+    assert!(
+        message.contains(">=0.1.0, <0.2.0") && message.contains("0.1.0"),
+        "{message}"
+    );
+    assert!(
+        host.state.registry.installed().await.unwrap().is_empty(),
+        "nothing was installed"
+    );
 }
 
 #[tokio::test]
 async fn garbage_is_not_a_plugin() {
     let host = Host::new().await;
-    let err = host.state.registry.install(b"\0asm not really").await.expect_err("must be refused");
-    assert!(matches!(err, RegistryError::Load(LoadError::Invalid(_))), "{err}");
+    let err = host
+        .state
+        .registry
+        .install(b"\0asm not really")
+        .await
+        .expect_err("must be refused");
+    assert!(
+        matches!(err, RegistryError::Load(LoadError::Invalid(_))),
+        "{err}"
+    );
     // A core module (not a component) is refused too.
     let core_module = b"\0asm\x01\0\0\0";
     assert!(host.state.registry.install(core_module).await.is_err());
@@ -51,7 +73,10 @@ async fn compiled_components_are_cached_on_disk_and_reused_after_restart() {
         let state = maillage::open(&config).await.unwrap();
         state.registry.install(&wasm("polls")).await.unwrap();
     }
-    let cached: Vec<_> = std::fs::read_dir(config.component_cache_dir()).unwrap().flatten().collect();
+    let cached: Vec<_> = std::fs::read_dir(config.component_cache_dir())
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(cached.len(), 1, "one artifact for one component");
     let name = cached[0].file_name().to_string_lossy().into_owned();
     assert!(name.ends_with(".cwasm"));
@@ -61,8 +86,16 @@ async fn compiled_components_are_cached_on_disk_and_reused_after_restart() {
     let state = maillage::open(&config).await.unwrap();
     let plugin = state.registry.get("polls", "0.1.0").await.unwrap();
     assert_eq!(plugin.manifest().id, "polls");
-    let again = std::fs::read_dir(config.component_cache_dir()).unwrap().flatten().next().unwrap();
-    assert_eq!(again.metadata().unwrap().modified().unwrap(), modified, "the artifact was reused, not rewritten");
+    let again = std::fs::read_dir(config.component_cache_dir())
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap();
+    assert_eq!(
+        again.metadata().unwrap().modified().unwrap(),
+        modified,
+        "the artifact was reused, not rewritten"
+    );
 
     // A corrupted artifact is discarded and recompiled, not trusted.
     // (Replace the file rather than truncate it: the running host maps the artifact.)
@@ -77,13 +110,21 @@ async fn compiled_components_are_cached_on_disk_and_reused_after_restart() {
 async fn the_demo_seeds_structures_with_their_modules() {
     let host = Host::new().await;
     maillage::demo::seed(&host.state).await.unwrap();
-    maillage::demo::seed(&host.state).await.expect("seeding twice is harmless");
+    maillage::demo::seed(&host.state)
+        .await
+        .expect("seeding twice is harmless");
     let (status, body) = host.get("/").await;
     assert_eq!(status, http::StatusCode::OK);
     assert!(body.contains("CPTS Démo"));
     let (status, body) = host.get("/cpts-demo/polls/").await;
     assert_eq!(status, http::StatusCode::OK);
     assert!(body.contains("Créer un sondage"));
-    let cayenne = host.state.db.structure_by_slug("msp-cayenne").await.unwrap().unwrap();
+    let cayenne = host
+        .state
+        .db
+        .structure_by_slug("msp-cayenne")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cayenne.time_zone, "America/Cayenne");
 }

@@ -18,7 +18,13 @@ async fn create_answer_and_see_the_results_grid() {
     let host = Host::new().await;
     host.structure("cpts-a", &["polls"]).await;
     let mut alice = Client::new(&host);
-    let poll = create_poll(&mut alice, "/cpts-a/polls", "Groupe de travail BPCO", &["2026-12-03T20:00", "2026-12-04T12:30", "2026-12-03T20:00"]).await;
+    let poll = create_poll(
+        &mut alice,
+        "/cpts-a/polls",
+        "Groupe de travail BPCO",
+        &["2026-12-03T20:00", "2026-12-04T12:30", "2026-12-03T20:00"],
+    )
+    .await;
     assert!(poll.starts_with("/cpts-a/polls/p/"), "{poll}");
 
     let (status, page) = alice.get(&poll).await;
@@ -27,19 +33,44 @@ async fn create_answer_and_see_the_results_grid() {
     assert!(page.contains("jeudi 3 décembre 2026") && page.contains("vendredi 4 décembre 2026"));
     // The duplicate slot was merged: exactly two columns of answers.
     assert_eq!(page.matches("data-slot=").count(), 2);
-    assert!(page.contains("<html lang=\"fr\">"), "the shell wraps the fragment");
+    assert!(
+        page.contains("<html lang=\"fr\">"),
+        "the shell wraps the fragment"
+    );
 
     let answer = format!("{poll}/answer");
-    let (s, _, _) = alice.post_form(&answer, &[("name", "Dr Alice Martin"), ("c0", "oui"), ("c1", "non")]).await;
+    let (s, _, _) = alice
+        .post_form(
+            &answer,
+            &[("name", "Dr Alice Martin"), ("c0", "oui"), ("c1", "non")],
+        )
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let mut bob = Client::new(&host);
     bob.get(&poll).await;
-    bob.post_form(&answer, &[("name", "Bob Kiné"), ("c0", "si-besoin"), ("c1", "oui")]).await;
+    bob.post_form(
+        &answer,
+        &[("name", "Bob Kiné"), ("c0", "si-besoin"), ("c1", "oui")],
+    )
+    .await;
     // Answering again under the same name replaces the earlier answer.
-    alice.post_form(&answer, &[("name", "Dr Alice Martin"), ("c0", "oui"), ("c1", "si-besoin")]).await;
+    alice
+        .post_form(
+            &answer,
+            &[
+                ("name", "Dr Alice Martin"),
+                ("c0", "oui"),
+                ("c1", "si-besoin"),
+            ],
+        )
+        .await;
 
     let (_, page) = alice.get(&poll).await;
-    assert_eq!(page.matches("<th scope=\"row\">Dr Alice Martin</th>").count(), 1);
+    assert_eq!(
+        page.matches("<th scope=\"row\">Dr Alice Martin</th>")
+            .count(),
+        1
+    );
     assert!(page.contains("<th scope=\"row\">Bob Kiné</th>"));
     assert!(page.contains("<td class=\"best\" data-slot=\"0\"><span class=\"total-yes\">1</span> oui · <span class=\"total-maybe\">1</span> si besoin"), "{page}");
     assert!(page.contains("data-slot=\"1\"><span class=\"total-yes\">1</span> oui · <span class=\"total-maybe\">1</span> si besoin"));
@@ -49,10 +80,19 @@ async fn create_answer_and_see_the_results_grid() {
     assert!(list.contains("Groupe de travail BPCO"));
     let (_, home) = alice.get("/cpts-a/").await;
     assert!(home.contains("Sondages en cours") && home.contains("Groupe de travail BPCO"));
-    assert!(home.contains("href=\"/cpts-a/polls/\""), "navigation comes from the manifest");
+    assert!(
+        home.contains("href=\"/cpts-a/polls/\""),
+        "navigation comes from the manifest"
+    );
 
     // Creating the poll published an event in the durable outbox.
-    let structure = host.state.db.structure_by_slug("cpts-a").await.unwrap().unwrap();
+    let structure = host
+        .state
+        .db
+        .structure_by_slug("cpts-a")
+        .await
+        .unwrap()
+        .unwrap();
     let events = host.state.db.events(structure.id).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].topic, "poll.created");
@@ -66,33 +106,78 @@ async fn bad_input_is_refused_in_french_and_stores_nothing() {
     let mut c = Client::new(&host);
     c.get("/cpts-a/polls/new").await;
 
-    let (s, _, body) = c.post_form("/cpts-a/polls/new", &[("title", "Une seule date"), ("slot", "2026-12-03T20:00")]).await;
+    let (s, _, body) = c
+        .post_form(
+            "/cpts-a/polls/new",
+            &[("title", "Une seule date"), ("slot", "2026-12-03T20:00")],
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("au moins deux créneaux"));
-    let (s, _, body) = c.post_form("/cpts-a/polls/new", &[("title", "Date fausse"), ("slot", "2026-02-30T20:00"), ("slot", "2026-03-01T20:00")]).await;
+    let (s, _, body) = c
+        .post_form(
+            "/cpts-a/polls/new",
+            &[
+                ("title", "Date fausse"),
+                ("slot", "2026-02-30T20:00"),
+                ("slot", "2026-03-01T20:00"),
+            ],
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("n’est pas une date valide"));
-    let (s, _, body) = c.post_form("/cpts-a/polls/new", &[("title", ""), ("slot", "2026-12-03T20:00"), ("slot", "2026-12-04T20:00")]).await;
+    let (s, _, body) = c
+        .post_form(
+            "/cpts-a/polls/new",
+            &[
+                ("title", ""),
+                ("slot", "2026-12-03T20:00"),
+                ("slot", "2026-12-04T20:00"),
+            ],
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("Veuillez indiquer un titre"));
     // Markup in a title is escaped, never rendered.
-    let poll = create_poll(&mut c, "/cpts-a/polls", "<script>alert(1)</script>", &["2026-12-03T20:00", "2026-12-04T20:00"]).await;
+    let poll = create_poll(
+        &mut c,
+        "/cpts-a/polls",
+        "<script>alert(1)</script>",
+        &["2026-12-03T20:00", "2026-12-04T20:00"],
+    )
+    .await;
     let (_, page) = c.get(&poll).await;
     assert!(!page.contains("<script>alert(1)</script>") && page.contains("&lt;script&gt;"));
 
     // An incomplete answer is refused and nothing is recorded.
-    let (s, _, body) = c.post_form(&format!("{poll}/answer"), &[("name", "Chloé"), ("c0", "oui")]).await;
+    let (s, _, body) = c
+        .post_form(
+            &format!("{poll}/answer"),
+            &[("name", "Chloé"), ("c0", "oui")],
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("Veuillez répondre pour chaque créneau"));
     assert!(!body.contains("<th scope=\"row\">Chloé</th>"));
-    let (s, _, _) = c.post_form(&format!("{poll}/answer"), &[("name", "Chloé"), ("c0", "peut-être"), ("c1", "oui")]).await;
+    let (s, _, _) = c
+        .post_form(
+            &format!("{poll}/answer"),
+            &[("name", "Chloé"), ("c0", "peut-être"), ("c1", "oui")],
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     let (_, page) = c.get(&poll).await;
     assert!(!page.contains("<th scope=\"row\">Chloé</th>"));
 
     // Unknown poll ids and malformed ids are 404.
-    assert_eq!(c.get("/cpts-a/polls/p/ffffffffffffffffffffffff").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(c.get("/cpts-a/polls/p/..%2F..").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.get("/cpts-a/polls/p/ffffffffffffffffffffffff").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        c.get("/cpts-a/polls/p/..%2F..").await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -101,7 +186,11 @@ async fn state_changing_requests_need_the_csrf_token() {
     host.structure("cpts-a", &["polls"]).await;
     let mut c = Client::new(&host);
     c.get("/cpts-a/polls/new").await;
-    let fields = [("title", "Sans jeton"), ("slot", "2026-12-03T20:00"), ("slot", "2026-12-04T20:00")];
+    let fields = [
+        ("title", "Sans jeton"),
+        ("slot", "2026-12-03T20:00"),
+        ("slot", "2026-12-04T20:00"),
+    ];
     let (s, _, body) = c.post_raw("/cpts-a/polls/new", &fields).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(body.contains("Formulaire expiré"));
@@ -121,34 +210,73 @@ async fn structures_never_see_each_others_polls_and_disabled_modules_do_not_exis
     host.structure("cpts-b", &["polls"]).await;
     host.structure("msp-c", &[]).await;
     let mut c = Client::new(&host);
-    let poll_a = create_poll(&mut c, "/cpts-a/polls", "Réservé à A", &["2026-12-03T20:00", "2026-12-04T20:00"]).await;
+    let poll_a = create_poll(
+        &mut c,
+        "/cpts-a/polls",
+        "Réservé à A",
+        &["2026-12-03T20:00", "2026-12-04T20:00"],
+    )
+    .await;
     let id = poll_a.rsplit('/').next().unwrap();
 
     // Same poll id under another structure: not found, and B's list and widget are empty.
-    assert_eq!(c.get(&format!("/cpts-b/polls/p/{id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.get(&format!("/cpts-b/polls/p/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
     let (_, list_b) = c.get("/cpts-b/polls/").await;
     assert!(!list_b.contains("Réservé à A") && list_b.contains("Aucun sondage"));
     let (_, home_b) = c.get("/cpts-b/").await;
     assert!(!home_b.contains("Réservé à A"));
     // Answering A's poll through B's URL writes nothing anywhere.
-    let (s, _, _) = c.post_form(&format!("/cpts-b/polls/p/{id}/answer"), &[("name", "Intrus"), ("c0", "oui"), ("c1", "oui")]).await;
+    let (s, _, _) = c
+        .post_form(
+            &format!("/cpts-b/polls/p/{id}/answer"),
+            &[("name", "Intrus"), ("c0", "oui"), ("c1", "oui")],
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, page_a) = c.get(&poll_a).await;
     assert!(!page_a.contains("Intrus"));
 
     // A structure that did not enable the module: 404, for reads and writes.
     assert_eq!(c.get("/msp-c/polls/").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(c.get(&format!("/msp-c/polls/p/{id}")).await.0, StatusCode::NOT_FOUND);
-    let (s, _, _) = c.post_form("/msp-c/polls/new", &[("title", "x"), ("slot", "2026-12-03T20:00"), ("slot", "2026-12-04T20:00")]).await;
+    assert_eq!(
+        c.get(&format!("/msp-c/polls/p/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, _, _) = c
+        .post_form(
+            "/msp-c/polls/new",
+            &[
+                ("title", "x"),
+                ("slot", "2026-12-03T20:00"),
+                ("slot", "2026-12-04T20:00"),
+            ],
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(c.get("/structure-inconnue/polls/").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.get("/structure-inconnue/polls/").await.0,
+        StatusCode::NOT_FOUND
+    );
     let (_, home_c) = c.get("/msp-c/").await;
     assert!(home_c.contains("Aucun module n’est activé"));
 
     // Disabling a module makes it disappear at once; its data stays for re-enabling.
-    let a = host.state.db.structure_by_slug("cpts-a").await.unwrap().unwrap();
+    let a = host
+        .state
+        .db
+        .structure_by_slug("cpts-a")
+        .await
+        .unwrap()
+        .unwrap();
     host.state.db.disable_module(a.id, "polls").await.unwrap();
     assert_eq!(c.get(&poll_a).await.0, StatusCode::NOT_FOUND);
-    host.state.db.enable_module(a.id, "polls", "0.1.0").await.unwrap();
+    host.state
+        .db
+        .enable_module(a.id, "polls", "0.1.0")
+        .await
+        .unwrap();
     assert_eq!(c.get(&poll_a).await.0, StatusCode::OK);
 }

@@ -25,12 +25,21 @@ impl Drop for Host {
 
 pub fn wasm(name: &str) -> Vec<u8> {
     let path = PathBuf::from(maillage::PLUGIN_BUILD_DIR).join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing ({e}); core/build.rs builds it", path.display()))
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "fixture {} missing ({e}); core/build.rs builds it",
+            path.display()
+        )
+    })
 }
 
 pub fn fresh_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!("maillage-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir = std::env::temp_dir().join(format!(
+        "maillage-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -47,20 +56,45 @@ pub fn test_config(dir: &std::path::Path) -> Config {
 impl Host {
     pub async fn new() -> Host {
         let dir = fresh_dir();
-        let state = maillage::open(&test_config(&dir)).await.expect("host opens");
+        let state = maillage::open(&test_config(&dir))
+            .await
+            .expect("host opens");
         let router = maillage::http::app(state.clone());
         Host { state, router, dir }
     }
 
     pub async fn structure(&self, slug: &str, modules: &[&str]) -> Structure {
-        let s = self.state.db.create_structure(slug, &format!("Structure {slug}"), StructureKind::Cpts, "Europe/Paris").await.unwrap();
+        let s = self
+            .state
+            .db
+            .create_structure(
+                slug,
+                &format!("Structure {slug}"),
+                StructureKind::Cpts,
+                "Europe/Paris",
+            )
+            .await
+            .unwrap();
         for module in modules {
             let file = match *module {
                 "faulty" => "fixture_faulty",
                 other => other,
             };
-            let plugin = self.state.registry.install(&wasm(file)).await.expect("install");
-            self.state.db.enable_module(s.id, &plugin.manifest().id, &plugin.manifest().version.to_string()).await.unwrap();
+            let plugin = self
+                .state
+                .registry
+                .install(&wasm(file))
+                .await
+                .expect("install");
+            self.state
+                .db
+                .enable_module(
+                    s.id,
+                    &plugin.manifest().id,
+                    &plugin.manifest().version.to_string(),
+                )
+                .await
+                .unwrap();
         }
         s
     }
@@ -69,12 +103,16 @@ impl Host {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
         (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
 
     pub async fn get(&self, uri: &str) -> (StatusCode, String) {
-        let (status, _, body) = self.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+        let (status, _, body) = self
+            .send(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
         (status, body)
     }
 }
@@ -91,7 +129,10 @@ impl<'a> Client<'a> {
     }
 
     fn remember(&mut self, headers: &http::HeaderMap) {
-        if let Some(set) = headers.get(http::header::SET_COOKIE).and_then(|v| v.to_str().ok()) {
+        if let Some(set) = headers
+            .get(http::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+        {
             self.cookie = set.split(';').next().map(str::to_string);
         }
     }
@@ -107,26 +148,44 @@ impl<'a> Client<'a> {
     }
 
     pub fn csrf(&self) -> String {
-        self.cookie.as_ref().and_then(|c| c.split_once('=')).map(|(_, v)| v.to_string()).expect("visit a page first")
+        self.cookie
+            .as_ref()
+            .and_then(|c| c.split_once('='))
+            .map(|(_, v)| v.to_string())
+            .expect("visit a page first")
     }
 
     /// POSTs a form with the CSRF token added; returns status, Location and body.
-    pub async fn post_form(&mut self, uri: &str, fields: &[(&str, &str)]) -> (StatusCode, Option<String>, String) {
+    pub async fn post_form(
+        &mut self,
+        uri: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, Option<String>, String) {
         let token = self.csrf();
         let mut all: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
         all.extend_from_slice(fields);
         self.post_raw(uri, &all).await
     }
 
-    pub async fn post_raw(&mut self, uri: &str, fields: &[(&str, &str)]) -> (StatusCode, Option<String>, String) {
+    pub async fn post_raw(
+        &mut self,
+        uri: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, Option<String>, String) {
         let body = form_encode(fields);
-        let mut req = Request::post(uri).header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut req = Request::post(uri).header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        );
         if let Some(c) = &self.cookie {
             req = req.header(http::header::COOKIE, c);
         }
         let (status, headers, body) = self.host.send(req.body(Body::from(body)).unwrap()).await;
         self.remember(&headers);
-        let location = headers.get(http::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let location = headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         (status, location, body)
     }
 }

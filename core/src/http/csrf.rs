@@ -41,11 +41,17 @@ pub fn submitted_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
     if !is_form {
         return None;
     }
-    form_urlencoded::parse(body).find(|(k, _)| k == FIELD).map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == FIELD)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Constant-time comparison: the token must not leak through timing.
 pub fn tokens_match(expected: &str, submitted: &str) -> bool {
     expected.len() == submitted.len()
-        && expected.bytes().zip(submitted.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        && expected
+            .bytes()
+            .zip(submitted.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }

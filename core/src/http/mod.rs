@@ -67,7 +67,13 @@ pub(crate) fn internal_error(context: &str, error: impl std::fmt::Display) -> Re
 }
 
 async fn stylesheet() -> impl IntoResponse {
-    ([(http::header::CONTENT_TYPE, "text/css; charset=utf-8"), (http::header::CACHE_CONTROL, "public, max-age=3600")], web::STYLESHEET)
+    (
+        [
+            (http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        web::STYLESHEET,
+    )
 }
 
 async fn home(State(state): State<AppState>) -> Response {
@@ -75,7 +81,9 @@ async fn home(State(state): State<AppState>) -> Response {
         Ok(s) => s,
         Err(e) => return internal_error("listing structures failed", e),
     };
-    let mut body = String::from("<h1>Bienvenue sur Maillage</h1><p>Choisissez votre structure :</p><ul class=\"cards\">");
+    let mut body = String::from(
+        "<h1>Bienvenue sur Maillage</h1><p>Choisissez votre structure :</p><ul class=\"cards\">",
+    );
     for s in &structures {
         body.push_str(&format!(
             "<li><a href=\"/{}/\">{}</a> <span class=\"muted\">{}</span></li>",
@@ -90,4 +98,3 @@ async fn home(State(state): State<AppState>) -> Response {
     body.push_str("</ul>");
     Html(web::page("Accueil", None, &body)).into_response()
 }
-

@@ -22,20 +22,34 @@ struct Enabled {
     plugin: Arc<LoadedPlugin>,
 }
 
-async fn enabled_plugins(state: &AppState, structure: &Structure) -> Result<Vec<Enabled>, Response> {
-    let modules = state.db.enabled_modules(structure.id).await.map_err(|e| internal_error("listing modules failed", e))?;
+async fn enabled_plugins(
+    state: &AppState,
+    structure: &Structure,
+) -> Result<Vec<Enabled>, Response> {
+    let modules = state
+        .db
+        .enabled_modules(structure.id)
+        .await
+        .map_err(|e| internal_error("listing modules failed", e))?;
     let mut out = Vec::with_capacity(modules.len());
     for module in modules {
         match state.registry.get(&module.plugin_id, &module.version).await {
             Ok(plugin) => out.push(Enabled { plugin }),
             // One broken package must not take the structure's pages down with it.
-            Err(e) => tracing::error!(plugin = %module.plugin_id, version = %module.version, error = %e, "enabled module failed to load"),
+            Err(e) => {
+                tracing::error!(plugin = %module.plugin_id, version = %module.version, error = %e, "enabled module failed to load")
+            }
         }
     }
     Ok(out)
 }
 
-fn call_context(structure: &Structure, module_id: &str, request_id: &str, csrf_token: &str) -> CallContext {
+fn call_context(
+    structure: &Structure,
+    module_id: &str,
+    request_id: &str,
+    csrf_token: &str,
+) -> CallContext {
     CallContext {
         structure_id: structure.id,
         structure_slug: structure.slug.clone(),
@@ -52,15 +66,19 @@ fn call_context(structure: &Structure, module_id: &str, request_id: &str, csrf_t
 }
 
 fn with_csrf_cookie(mut response: Response, token: &str, had_cookie: bool) -> Response {
-    if !had_cookie {
-        if let Ok(value) = HeaderValue::from_str(&csrf::set_cookie_header(token)) {
-            response.headers_mut().append(http::header::SET_COOKIE, value);
-        }
+    if !had_cookie && let Ok(value) = HeaderValue::from_str(&csrf::set_cookie_header(token)) {
+        response
+            .headers_mut()
+            .append(http::header::SET_COOKIE, value);
     }
     response
 }
 
-pub async fn structure_home(State(state): State<AppState>, Path(slug): Path<String>, request: Request) -> Response {
+pub async fn structure_home(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    request: Request,
+) -> Response {
     let structure = match state.db.structure_by_slug(&slug).await {
         Ok(Some(s)) => s,
         Ok(None) => return not_found(),
@@ -73,7 +91,10 @@ pub async fn structure_home(State(state): State<AppState>, Path(slug): Path<Stri
     let existing = csrf::cookie_token(request.headers());
     let token = existing.clone().unwrap_or_else(csrf::new_token);
     let request_id = new_key();
-    let manifests: Vec<Manifest> = enabled.iter().map(|e| e.plugin.manifest().clone()).collect();
+    let manifests: Vec<Manifest> = enabled
+        .iter()
+        .map(|e| e.plugin.manifest().clone())
+        .collect();
 
     let mut body = format!("<h1>{}</h1>", web::escape(&structure.name));
     body.push_str("<h2>Modules</h2><ul class=\"cards\">");
@@ -95,8 +116,20 @@ pub async fn structure_home(State(state): State<AppState>, Path(slug): Path<Stri
             let ctx = call_context(&structure, &e.plugin.manifest().id, &request_id, &token);
             let uri = format!("{}{}", ctx.base_path, widget.path);
             let fragment = match http::Request::get(uri).body(Bytes::new()) {
-                Ok(req) => match state.registry.runtime().handle_http(&e.plugin, ctx, e.plugin.manifest().capabilities.clone(), req).await {
-                    Ok(resp) if resp.status().is_success() => String::from_utf8_lossy(resp.body()).into_owned(),
+                Ok(req) => match state
+                    .registry
+                    .runtime()
+                    .handle_http(
+                        &e.plugin,
+                        ctx,
+                        e.plugin.manifest().capabilities.clone(),
+                        req,
+                    )
+                    .await
+                {
+                    Ok(resp) if resp.status().is_success() => {
+                        String::from_utf8_lossy(resp.body()).into_owned()
+                    }
                     Ok(resp) => {
                         tracing::warn!(plugin = %e.plugin.manifest().id, status = %resp.status(), "widget answered with an error");
                         "<p class=\"muted\">Indisponible pour le moment.</p>".into()
@@ -108,12 +141,23 @@ pub async fn structure_home(State(state): State<AppState>, Path(slug): Path<Stri
                 },
                 Err(_) => continue,
             };
-            body.push_str(&format!("<section class=\"widget\"><h3>{}</h3>{fragment}</section>", web::escape(&widget.title)));
+            body.push_str(&format!(
+                "<section class=\"widget\"><h3>{}</h3>{fragment}</section>",
+                web::escape(&widget.title)
+            ));
         }
     }
     body.push_str("</div>");
-    let nav = Nav { structure: &structure, modules: &manifests, current: None };
-    with_csrf_cookie(Html(web::page(&structure.name, Some(&nav), &body)).into_response(), &token, existing.is_some())
+    let nav = Nav {
+        structure: &structure,
+        modules: &manifests,
+        current: None,
+    };
+    with_csrf_cookie(
+        Html(web::page(&structure.name, Some(&nav), &body)).into_response(),
+        &token,
+        existing.is_some(),
+    )
 }
 
 fn log_fault(manifest: &Manifest, request_id: &str, fault: &Fault) {
@@ -131,22 +175,27 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
         Ok(None) => return not_found(),
         Err(e) => return internal_error("structure lookup failed", e),
     };
-    // A module the structure did not enable does not exist for it (404, not 403).
-    let module = match state.db.enabled_module(structure.id, module_id).await {
-        Ok(Some(m)) => m,
-        Ok(None) => return not_found(),
-        Err(e) => return internal_error("module lookup failed", e),
-    };
-    let plugin = match state.registry.get(&module.plugin_id, &module.version).await {
-        Ok(p) => p,
-        Err(e) => return internal_error("enabled module failed to load", e),
-    };
     let enabled = match enabled_plugins(&state, &structure).await {
         Ok(e) => e,
         Err(response) => return response,
     };
-    let manifests: Vec<Manifest> = enabled.iter().map(|e| e.plugin.manifest().clone()).collect();
-    let nav = Nav { structure: &structure, modules: &manifests, current: Some(&plugin.manifest().id) };
+    // A module the structure did not enable does not exist for it (404, not 403).
+    let Some(plugin) = enabled
+        .iter()
+        .find(|e| e.plugin.manifest().id == module_id)
+        .map(|e| e.plugin.clone())
+    else {
+        return not_found();
+    };
+    let manifests: Vec<Manifest> = enabled
+        .iter()
+        .map(|e| e.plugin.manifest().clone())
+        .collect();
+    let nav = Nav {
+        structure: &structure,
+        modules: &manifests,
+        current: Some(&plugin.manifest().id),
+    };
 
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, state.body_limit).await {
@@ -165,8 +214,16 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
         };
         if !valid {
             tracing::warn!(path = %path, "state-changing request without a valid CSRF token");
-            let page = web::page("Session expirée", Some(&nav), "<div class=\"alert\" role=\"alert\"><h1>Formulaire expiré</h1><p>Pour votre sécurité, ce formulaire n’a pas été pris en compte. Veuillez recharger la page et réessayer.</p></div>");
-            return with_csrf_cookie((StatusCode::FORBIDDEN, Html(page)).into_response(), &token, existing.is_some());
+            let page = web::page(
+                "Session expirée",
+                Some(&nav),
+                "<div class=\"alert\" role=\"alert\"><h1>Formulaire expiré</h1><p>Pour votre sécurité, ce formulaire n’a pas été pris en compte. Veuillez recharger la page et réessayer.</p></div>",
+            );
+            return with_csrf_cookie(
+                (StatusCode::FORBIDDEN, Html(page)).into_response(),
+                &token,
+                existing.is_some(),
+            );
         }
     }
 
@@ -174,12 +231,21 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
     let ctx = call_context(&structure, &plugin.manifest().id, &request_id, &token);
     let granted = plugin.manifest().capabilities.clone();
     let plugin_request = http::Request::from_parts(parts, body);
-    let response = match state.registry.runtime().handle_http(&plugin, ctx, granted, plugin_request).await {
+    let response = match state
+        .registry
+        .runtime()
+        .handle_http(&plugin, ctx, granted, plugin_request)
+        .await
+    {
         Ok(r) => r,
         Err(fault) => {
             log_fault(plugin.manifest(), &request_id, &fault);
             let page = web::plugin_error_page(Some(&nav), &plugin.manifest().name, &request_id);
-            return with_csrf_cookie((StatusCode::INTERNAL_SERVER_ERROR, Html(page)).into_response(), &token, existing.is_some());
+            return with_csrf_cookie(
+                (StatusCode::INTERNAL_SERVER_ERROR, Html(page)).into_response(),
+                &token,
+                existing.is_some(),
+            );
         }
     };
     with_csrf_cookie(shell_response(response, &nav), &token, existing.is_some())
@@ -193,12 +259,19 @@ fn shell_response(response: http::Response<Bytes>, nav: &Nav<'_>) -> Response {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    let bare = parts.headers.get(LAYOUT_HEADER).is_some_and(|v| v == "none");
+    let bare = parts
+        .headers
+        .get(LAYOUT_HEADER)
+        .is_some_and(|v| v == "none");
     let title = parts
         .headers
         .get(TITLE_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(|v| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
+        .map(|v| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .unwrap_or_else(|| "Maillage".into());
     parts.headers.remove(LAYOUT_HEADER);
     parts.headers.remove(TITLE_HEADER);

@@ -17,7 +17,8 @@ pub(super) struct ComponentCache {
 
 impl ComponentCache {
     pub fn new(dir: PathBuf, engine: &Engine) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create component cache {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot create component cache {}: {e}", dir.display()))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         // DefaultHasher is only stable within one build; the crate version keeps keys apart across builds.
@@ -26,7 +27,11 @@ impl ComponentCache {
     }
 
     /// The compiled component for these bytes, and their SHA-256 (hex).
-    pub fn component(&self, engine: &Engine, wasm: &[u8]) -> Result<(Component, String), LoadError> {
+    pub fn component(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+    ) -> Result<(Component, String), LoadError> {
         let sha256 = hex(&Sha256::digest(wasm));
         let path = self.dir.join(format!("{sha256}-{}.cwasm", self.engine_key));
         if path.exists() {
@@ -35,15 +40,20 @@ impl ComponentCache {
             #[allow(unsafe_code)]
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok((component, sha256)),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "discarding unreadable cached component"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "discarding unreadable cached component")
+                }
             }
         }
-        let component = Component::new(engine, wasm).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let component =
+            Component::new(engine, wasm).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         match component.serialize() {
             Ok(bytes) => {
                 // Write then rename: a crash never leaves a truncated artifact under the final name.
                 let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                if let Err(e) = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &path)) {
+                if let Err(e) =
+                    std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &path))
+                {
                     tracing::warn!(error = %e, "could not cache compiled component");
                 }
             }

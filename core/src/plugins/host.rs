@@ -34,7 +34,10 @@ impl HostState {
             _ => {
                 tracing::warn!(plugin = %self.plugin_label, %capability, "plugin called an import it was not granted");
                 self.denied = Some(capability.to_string());
-                wasmtime::bail!("capability {capability} not granted to {}", self.plugin_label)
+                wasmtime::bail!(
+                    "capability {capability} not granted to {}",
+                    self.plugin_label
+                )
             }
         }
     }
@@ -42,13 +45,20 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
@@ -56,7 +66,10 @@ impl WasiHttpView for HostState {
 pub(super) struct DenyOutbound;
 
 type SendResult = Result<
-    (http::Response<wasmtime_wasi_http::WasiBody>, Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>),
+    (
+        http::Response<wasmtime_wasi_http::WasiBody>,
+        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ),
     wasmtime_wasi_http::Error,
 >;
 
@@ -80,7 +93,10 @@ pub(super) struct MemoryLimiter {
 
 impl MemoryLimiter {
     pub fn new(cap: usize) -> Self {
-        MemoryLimiter { cap, exceeded: false }
+        MemoryLimiter {
+            cap,
+            exceeded: false,
+        }
     }
     pub fn exceeded(&self) -> bool {
         self.exceeded
@@ -88,15 +104,28 @@ impl MemoryLimiter {
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.cap {
             self.exceeded = true;
-            wasmtime::bail!("memory cap of {} bytes exceeded (asked for {desired})", self.cap);
+            wasmtime::bail!(
+                "memory cap of {} bytes exceeded (asked for {desired})",
+                self.cap
+            );
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -130,7 +159,10 @@ impl context::Host for HostState {
             structure: ctx.structure_slug,
             structure_name: ctx.structure_name,
             time_zone: ctx.time_zone,
-            user: ctx.user.map(|u| types::User { id: u.id, display_name: u.display_name }),
+            user: ctx.user.map(|u| types::User {
+                id: u.id,
+                display_name: u.display_name,
+            }),
             roles: ctx.roles,
             locale: ctx.locale,
             request_id: ctx.request_id,
@@ -153,7 +185,11 @@ impl log::Host for HostState {
             }
             message.truncate(end);
         }
-        let request_id = self.call.as_ref().map(|c| c.request_id.as_str()).unwrap_or("");
+        let request_id = self
+            .call
+            .as_ref()
+            .map(|c| c.request_id.as_str())
+            .unwrap_or("");
         let plugin = self.plugin_label.as_str();
         match level {
             log::Level::Trace => tracing::trace!(plugin, request_id, "{message}"),
@@ -177,19 +213,44 @@ fn store_error(error: StorageError) -> store::StoreError {
 }
 
 impl store::Host for HostState {
-    async fn get(&mut self, collection: String, id: String) -> wasmtime::Result<Result<Option<String>, store::StoreError>> {
+    async fn get(
+        &mut self,
+        collection: String,
+        id: String,
+    ) -> wasmtime::Result<Result<Option<String>, store::StoreError>> {
         let scope = self.require(Capability::Storage)?;
-        Ok(self.db.doc_get(&scope, &collection, &id).await.map_err(store_error))
+        Ok(self
+            .db
+            .doc_get(&scope, &collection, &id)
+            .await
+            .map_err(store_error))
     }
 
-    async fn put(&mut self, collection: String, id: String, value: String) -> wasmtime::Result<Result<(), store::StoreError>> {
+    async fn put(
+        &mut self,
+        collection: String,
+        id: String,
+        value: String,
+    ) -> wasmtime::Result<Result<(), store::StoreError>> {
         let scope = self.require(Capability::Storage)?;
-        Ok(self.db.doc_put(&scope, &collection, &id, &value).await.map_err(store_error))
+        Ok(self
+            .db
+            .doc_put(&scope, &collection, &id, &value)
+            .await
+            .map_err(store_error))
     }
 
-    async fn delete(&mut self, collection: String, id: String) -> wasmtime::Result<Result<bool, store::StoreError>> {
+    async fn delete(
+        &mut self,
+        collection: String,
+        id: String,
+    ) -> wasmtime::Result<Result<bool, store::StoreError>> {
         let scope = self.require(Capability::Storage)?;
-        Ok(self.db.doc_delete(&scope, &collection, &id).await.map_err(store_error))
+        Ok(self
+            .db
+            .doc_delete(&scope, &collection, &id)
+            .await
+            .map_err(store_error))
     }
 
     async fn scan(
@@ -203,15 +264,28 @@ impl store::Host for HostState {
             .db
             .doc_scan(&scope, &collection, &prefix, limit)
             .await
-            .map(|rows| rows.into_iter().map(|(id, value)| store::Entry { id, value }).collect())
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|(id, value)| store::Entry { id, value })
+                    .collect()
+            })
             .map_err(store_error))
     }
 }
 
 impl events::Host for HostState {
-    async fn publish(&mut self, topic: String, payload: String) -> wasmtime::Result<Result<(), String>> {
+    async fn publish(
+        &mut self,
+        topic: String,
+        payload: String,
+    ) -> wasmtime::Result<Result<(), String>> {
         let scope = self.require(Capability::Events)?;
-        Ok(self.db.publish_event(&scope, &topic, &payload).await.map(|_| ()).map_err(|e| e.to_string()))
+        Ok(self
+            .db
+            .publish_event(&scope, &topic, &payload)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()))
     }
 }
 
@@ -223,7 +297,22 @@ pub(super) fn manifest_from_wit(m: types::Manifest) -> RawManifest {
         wit_range: m.wit_range,
         capabilities: m.capabilities,
         subscriptions: m.subscriptions,
-        nav: m.nav.into_iter().map(|n| NavEntry { label: n.label, path: n.path }).collect(),
-        widgets: m.widgets.into_iter().map(|w| Widget { id: w.id, title: w.title, path: w.path }).collect(),
+        nav: m
+            .nav
+            .into_iter()
+            .map(|n| NavEntry {
+                label: n.label,
+                path: n.path,
+            })
+            .collect(),
+        widgets: m
+            .widgets
+            .into_iter()
+            .map(|w| Widget {
+                id: w.id,
+                title: w.title,
+                path: w.path,
+            })
+            .collect(),
     }
 }

@@ -29,7 +29,12 @@ impl Capability {
             "events" => Some(Capability::Events),
             _ => text
                 .strip_prefix("http:")
-                .filter(|host| !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'))
+                .filter(|host| {
+                    !host.is_empty()
+                        && host
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                })
                 .map(|host| Capability::Http(host.to_ascii_lowercase())),
         }
     }
@@ -94,7 +99,9 @@ pub struct RawManifest {
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && id.as_bytes()[0].is_ascii_lowercase()
 }
 
@@ -106,12 +113,23 @@ impl RawManifest {
     /// Validates every field; errors are English, for logs and the CLI.
     pub fn validate(self) -> Result<Manifest, String> {
         if !valid_id(&self.id) {
-            return Err(format!("plugin id {:?} must be lowercase letters, digits and dashes", self.id));
+            return Err(format!(
+                "plugin id {:?} must be lowercase letters, digits and dashes",
+                self.id
+            ));
         }
-        let version = Version::parse(&self.version)
-            .map_err(|e| format!("plugin {} has an invalid version {:?}: {e}", self.id, self.version))?;
-        let wit_range = VersionReq::parse(&self.wit_range)
-            .map_err(|e| format!("plugin {} has an invalid WIT range {:?}: {e}", self.id, self.wit_range))?;
+        let version = Version::parse(&self.version).map_err(|e| {
+            format!(
+                "plugin {} has an invalid version {:?}: {e}",
+                self.id, self.version
+            )
+        })?;
+        let wit_range = VersionReq::parse(&self.wit_range).map_err(|e| {
+            format!(
+                "plugin {} has an invalid WIT range {:?}: {e}",
+                self.id, self.wit_range
+            )
+        })?;
         if !wit_range.matches(&HOST_WIT_VERSION) {
             return Err(format!(
                 "plugin {} supports maillage:plugin {} but this host provides maillage:plugin@{}",
@@ -121,14 +139,26 @@ impl RawManifest {
         let capabilities = self
             .capabilities
             .iter()
-            .map(|c| Capability::parse(c).ok_or_else(|| format!("plugin {} asks for an unknown capability {c:?}", self.id)))
+            .map(|c| {
+                Capability::parse(c).ok_or_else(|| {
+                    format!("plugin {} asks for an unknown capability {c:?}", self.id)
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if self.name.trim().is_empty() {
             return Err(format!("plugin {} has an empty name", self.id));
         }
-        for path in self.nav.iter().map(|n| &n.path).chain(self.widgets.iter().map(|w| &w.path)) {
+        for path in self
+            .nav
+            .iter()
+            .map(|n| &n.path)
+            .chain(self.widgets.iter().map(|w| &w.path))
+        {
             if !valid_relative_path(path) {
-                return Err(format!("plugin {} declares an invalid path {path:?}", self.id));
+                return Err(format!(
+                    "plugin {} declares an invalid path {path:?}",
+                    self.id
+                ));
             }
         }
         Ok(Manifest {
@@ -156,7 +186,10 @@ mod tests {
             wit_range: "^0.1".into(),
             capabilities: vec!["storage".into(), "http:api.example.org".into()],
             subscriptions: vec![],
-            nav: vec![NavEntry { label: "Sondages".into(), path: "/".into() }],
+            nav: vec![NavEntry {
+                label: "Sondages".into(),
+                path: "/".into(),
+            }],
             widgets: vec![],
         }
     }
@@ -164,21 +197,56 @@ mod tests {
     #[test]
     fn accepts_a_valid_manifest() {
         let m = raw().validate().unwrap();
-        assert_eq!(m.capabilities, vec![Capability::Storage, Capability::Http("api.example.org".into())]);
+        assert_eq!(
+            m.capabilities,
+            vec![
+                Capability::Storage,
+                Capability::Http("api.example.org".into())
+            ]
+        );
     }
 
     #[test]
     fn refuses_a_range_that_excludes_the_host_naming_both_versions() {
-        let err = RawManifest { wit_range: "^0.3".into(), ..raw() }.validate().unwrap_err();
+        let err = RawManifest {
+            wit_range: "^0.3".into(),
+            ..raw()
+        }
+        .validate()
+        .unwrap_err();
         assert!(err.contains("^0.3") && err.contains("0.1.0"), "{err}");
     }
 
     #[test]
     fn refuses_bad_ids_versions_capabilities_and_paths() {
-        assert!(RawManifest { id: "Polls!".into(), ..raw() }.validate().is_err());
-        assert!(RawManifest { version: "1".into(), ..raw() }.validate().is_err());
-        assert!(RawManifest { capabilities: vec!["root".into()], ..raw() }.validate().is_err());
-        let nav = vec![NavEntry { label: "x".into(), path: "/../admin".into() }];
+        assert!(
+            RawManifest {
+                id: "Polls!".into(),
+                ..raw()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            RawManifest {
+                version: "1".into(),
+                ..raw()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            RawManifest {
+                capabilities: vec!["root".into()],
+                ..raw()
+            }
+            .validate()
+            .is_err()
+        );
+        let nav = vec![NavEntry {
+            label: "x".into(),
+            path: "/../admin".into(),
+        }];
         assert!(RawManifest { nav, ..raw() }.validate().is_err());
     }
 }

@@ -52,7 +52,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, output_bytes: 8 << 20 }
+        Limits {
+            deadline: Duration::from_secs(2),
+            memory_bytes: 64 << 20,
+            output_bytes: 8 << 20,
+        }
     }
 }
 
@@ -90,8 +94,14 @@ pub enum LoadError {
     #[error(
         "plugin is built against maillage:plugin@{plugin}, but this host supports maillage:plugin {host} (host version {host_version})"
     )]
-    UnsupportedWit { plugin: Version, host: semver::VersionReq, host_version: Version },
-    #[error("plugin does not export maillage:plugin/guest; it was not built against the Maillage WIT")]
+    UnsupportedWit {
+        plugin: Version,
+        host: semver::VersionReq,
+        host_version: Version,
+    },
+    #[error(
+        "plugin does not export maillage:plugin/guest; it was not built against the Maillage WIT"
+    )]
     NotAPlugin,
     #[error("invalid manifest: {0}")]
     Manifest(String),
@@ -142,7 +152,10 @@ impl LoadedPlugin {
 
 impl std::fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedPlugin").field("id", &self.manifest.id).field("version", &self.manifest.version).finish()
+        f.debug_struct("LoadedPlugin")
+            .field("id", &self.manifest.id)
+            .field("version", &self.manifest.version)
+            .finish()
     }
 }
 
@@ -175,11 +188,18 @@ impl PluginRuntime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)?;
         host::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
 
         let cache = cache::ComponentCache::new(cache_dir, &engine)?;
-        Ok(Arc::new(PluginRuntime { engine, linker, cache, limits, db }))
+        Ok(Arc::new(PluginRuntime {
+            engine,
+            linker,
+            cache,
+            limits,
+            db,
+        }))
     }
 
     pub fn limits(&self) -> Limits {
@@ -191,27 +211,46 @@ impl PluginRuntime {
     pub async fn load(&self, wasm: &[u8]) -> Result<Arc<LoadedPlugin>, LoadError> {
         let (component, sha256) = self.cache.component(&self.engine, wasm)?;
         let wit_version = check_wit_version(&self.engine, &component)?;
-        let instance_pre: InstancePre<HostState> =
-            self.linker.instantiate_pre(&component).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
-        let pre = bindings::PluginPre::new(instance_pre).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let instance_pre: InstancePre<HostState> = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let pre = bindings::PluginPre::new(instance_pre)
+            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
 
         // The manifest comes from the component itself, under the same limits as any call.
         let mut store = self.new_store(None, None, Vec::new());
         let raw = async {
             let plugin = pre.instantiate_async(&mut store).await?;
-            plugin.maillage_plugin_guest().call_describe(&mut store).await
+            plugin
+                .maillage_plugin_guest()
+                .call_describe(&mut store)
+                .await
         }
         .await
         .map_err(|e| LoadError::Manifest(classify(e, store.data(), &self.limits).to_string()))?;
-        let manifest = host::manifest_from_wit(raw).validate().map_err(LoadError::Manifest)?;
-        Ok(Arc::new(LoadedPlugin { manifest, wit_version, sha256, pre }))
+        let manifest = host::manifest_from_wit(raw)
+            .validate()
+            .map_err(LoadError::Manifest)?;
+        Ok(Arc::new(LoadedPlugin {
+            manifest,
+            wit_version,
+            sha256,
+            pre,
+        }))
     }
 
-    fn new_store(&self, ctx: Option<CallContext>, plugin: Option<&LoadedPlugin>, granted: Vec<Capability>) -> Store<HostState> {
+    fn new_store(
+        &self,
+        ctx: Option<CallContext>,
+        plugin: Option<&LoadedPlugin>,
+        granted: Vec<Capability>,
+    ) -> Store<HostState> {
         let scope = match (&ctx, plugin) {
-            (Some(ctx), Some(plugin)) => {
-                Some(PluginScope { structure_id: ctx.structure_id, plugin_id: plugin.manifest.id.clone() })
-            }
+            (Some(ctx), Some(plugin)) => Some(PluginScope {
+                structure_id: ctx.structure_id,
+                plugin_id: plugin.manifest.id.clone(),
+            }),
             _ => None,
         };
         let state = HostState {
@@ -224,7 +263,9 @@ impl PluginRuntime {
             call: ctx,
             scope,
             granted,
-            plugin_label: plugin.map(|p| p.label()).unwrap_or_else(|| "(loading)".into()),
+            plugin_label: plugin
+                .map(|p| p.label())
+                .unwrap_or_else(|| "(loading)".into()),
             db: self.db.clone(),
             denied: None,
         };
@@ -249,21 +290,38 @@ impl PluginRuntime {
         let mut store = self.new_store(Some(ctx), Some(plugin), granted);
         let (parts, body) = request.into_parts();
         let mut request = http::Request::from_parts(parts, Full::new(body));
-        request.headers_mut().insert("x-maillage-base", http::HeaderValue::from_str(&base).map_err(|e| Fault::BadResponse(e.to_string()))?);
+        request.headers_mut().insert(
+            "x-maillage-base",
+            http::HeaderValue::from_str(&base).map_err(|e| Fault::BadResponse(e.to_string()))?,
+        );
         if !request.headers().contains_key(http::header::HOST) {
-            request.headers_mut().insert(http::header::HOST, http::HeaderValue::from_static("maillage.localhost"));
+            request.headers_mut().insert(
+                http::header::HOST,
+                http::HeaderValue::from_static("maillage.localhost"),
+            );
         }
         let (sender, receiver) = tokio::sync::oneshot::channel();
         use wasmtime_wasi_http::WasiHttpView;
-        let req = store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(|e| Fault::Instantiate(format!("{e:#}")))?;
-        let out = store.data_mut().http().new_response_outparam(sender).map_err(|e| Fault::Instantiate(format!("{e:#}")))?;
+        let req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)
+            .map_err(|e| Fault::Instantiate(format!("{e:#}")))?;
+        let out = store
+            .data_mut()
+            .http()
+            .new_response_outparam(sender)
+            .map_err(|e| Fault::Instantiate(format!("{e:#}")))?;
 
         let pre = plugin.pre.clone();
         let limits = self.limits;
         let task = tokio::spawn(async move {
             let result = async {
                 let instance = pre.instantiate_async(&mut store).await?;
-                instance.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
+                instance
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await
             }
             .await;
             // The store (and the instance with it) is dropped here: never reused after a call.
@@ -275,17 +333,24 @@ impl PluginRuntime {
                 let (parts, body) = response.into_parts();
                 match Limited::new(body, limits.output_bytes).collect().await {
                     Ok(collected) => Ok(http::Response::from_parts(parts, collected.to_bytes())),
-                    Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                    Err(e)
+                        if e.downcast_ref::<http_body_util::LengthLimitError>()
+                            .is_some() =>
+                    {
                         Err(Fault::OutputTooLarge(limits.output_bytes))
                     }
                     Err(e) => Err(Fault::BadResponse(format!("body: {e}"))),
                 }
             }
-            Ok(Err(code)) => Err(Fault::BadResponse(format!("plugin answered with error {code:?}"))),
+            Ok(Err(code)) => Err(Fault::BadResponse(format!(
+                "plugin answered with error {code:?}"
+            ))),
             Err(_) => Err(Fault::BadResponse("plugin never set a response".into())),
         };
         // The guest's own failure explains a broken body better than the body error does.
-        let task_result = task.await.unwrap_or_else(|e| Err(Fault::Trap(format!("task: {e}"))));
+        let task_result = task
+            .await
+            .unwrap_or_else(|e| Err(Fault::Trap(format!("task: {e}"))));
         match (outcome, task_result) {
             (Ok(response), Ok(())) => Ok(response),
             (Err(Fault::OutputTooLarge(n)), _) => Err(Fault::OutputTooLarge(n)),
@@ -311,7 +376,10 @@ impl PluginRuntime {
         };
         let result = async {
             let instance = plugin.pre.instantiate_async(&mut store).await?;
-            instance.maillage_plugin_guest().call_on_event(&mut store, &wit_event).await
+            instance
+                .maillage_plugin_guest()
+                .call_on_event(&mut store, &wit_event)
+                .await
         }
         .await;
         result.map_err(|e| classify(e, store.data(), &self.limits))
@@ -322,10 +390,15 @@ impl PluginRuntime {
         let mut store = self.new_store(None, Some(plugin), Vec::new());
         let result = async {
             let instance = plugin.pre.instantiate_async(&mut store).await?;
-            instance.maillage_plugin_guest().call_describe(&mut store).await
+            instance
+                .maillage_plugin_guest()
+                .call_describe(&mut store)
+                .await
         }
         .await;
-        result.map(|_| ()).map_err(|e| classify(e, store.data(), &self.limits))
+        result
+            .map(|_| ())
+            .map_err(|e| classify(e, store.data(), &self.limits))
     }
 }
 
@@ -350,13 +423,20 @@ fn check_wit_version(engine: &Engine, component: &Component) -> Result<Version, 
     let mut found = None;
     for (name, _) in ty.exports(engine) {
         if let Some(version) = name.strip_prefix("maillage:plugin/guest@") {
-            found = Some(Version::parse(version).map_err(|e| LoadError::Invalid(format!("export {name}: {e}")))?);
+            found = Some(
+                Version::parse(version)
+                    .map_err(|e| LoadError::Invalid(format!("export {name}: {e}")))?,
+            );
         }
     }
     let version = found.ok_or(LoadError::NotAPlugin)?;
     let range = supported_wit_range();
     if !range.matches(&version) {
-        return Err(LoadError::UnsupportedWit { plugin: version, host: range, host_version: HOST_WIT_VERSION });
+        return Err(LoadError::UnsupportedWit {
+            plugin: version,
+            host: range,
+            host_version: HOST_WIT_VERSION,
+        });
     }
     Ok(version)
 }

@@ -42,7 +42,12 @@ pub struct Registry {
 impl Registry {
     pub fn new(runtime: Arc<PluginRuntime>, db: Db, dir: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
-        Ok(Registry { runtime, db, dir, loaded: RwLock::new(HashMap::new()) })
+        Ok(Registry {
+            runtime,
+            db,
+            dir,
+            loaded: RwLock::new(HashMap::new()),
+        })
     }
 
     pub fn runtime(&self) -> &Arc<PluginRuntime> {
@@ -54,15 +59,19 @@ impl Registry {
         let plugin = self.runtime.load(wasm).await?;
         let manifest = plugin.manifest();
         let version = manifest.version.to_string();
-        let existing = sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = ? AND version = ?")
-            .bind(&manifest.id)
-            .bind(&version)
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(StorageError::from)?;
+        let existing =
+            sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = ? AND version = ?")
+                .bind(&manifest.id)
+                .bind(&version)
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(StorageError::from)?;
         if let Some(row) = existing {
             if row.get::<String, _>(0) != plugin.sha256() {
-                return Err(RegistryError::VersionConflict { id: manifest.id.clone(), version });
+                return Err(RegistryError::VersionConflict {
+                    id: manifest.id.clone(),
+                    version,
+                });
             }
             return Ok(plugin);
         }
@@ -83,7 +92,10 @@ impl Registry {
         .execute(self.db.pool())
         .await
         .map_err(StorageError::from)?;
-        self.loaded.write().await.insert((manifest.id.clone(), version), plugin.clone());
+        self.loaded
+            .write()
+            .await
+            .insert((manifest.id.clone(), version), plugin.clone());
         Ok(plugin)
     }
 
@@ -94,7 +106,11 @@ impl Registry {
             .map_err(StorageError::from)?;
         Ok(rows
             .into_iter()
-            .map(|r| InstalledPackage { plugin_id: r.get(0), version: r.get(1), wit_version: r.get(2) })
+            .map(|r| InstalledPackage {
+                plugin_id: r.get(0),
+                version: r.get(1),
+                wit_version: r.get(2),
+            })
             .collect())
     }
 
@@ -104,13 +120,14 @@ impl Registry {
         if let Some(plugin) = self.loaded.read().await.get(&key) {
             return Ok(plugin.clone());
         }
-        let row = sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = ? AND version = ?")
-            .bind(id)
-            .bind(version)
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(StorageError::from)?
-            .ok_or_else(|| RegistryError::NotInstalled(format!("{id}@{version}")))?;
+        let row =
+            sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = ? AND version = ?")
+                .bind(id)
+                .bind(version)
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(StorageError::from)?
+                .ok_or_else(|| RegistryError::NotInstalled(format!("{id}@{version}")))?;
         let sha: String = row.get(0);
         let wasm = tokio::fs::read(self.dir.join(format!("{sha}.wasm"))).await?;
         let plugin = self.runtime.load(&wasm).await?;

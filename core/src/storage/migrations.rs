@@ -4,14 +4,27 @@ use std::borrow::Cow;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../../migrations/0001_foundation.sql"),
+)];
 
 pub fn migrator() -> Migrator {
     let migrations = MIGRATIONS
         .iter()
         .map(|(version, description, sql)| {
-            Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+            Migration::new(
+                *version,
+                Cow::Borrowed(*description),
+                MigrationType::Simple,
+                Cow::Borrowed(*sql),
+                false,
+            )
         })
         .collect();
-    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
 }

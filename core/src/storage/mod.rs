@@ -7,8 +7,10 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -47,7 +49,9 @@ const MAX_VALUE_LEN: usize = 1 << 20;
 /// Collection names and document ids: printable, no control characters, bounded.
 fn check_name(kind: &str, value: &str) -> Result<()> {
     if value.is_empty() || value.len() > MAX_NAME_LEN || value.chars().any(char::is_control) {
-        return Err(StorageError::Invalid(format!("{kind} must be 1..={MAX_NAME_LEN} printable bytes")));
+        return Err(StorageError::Invalid(format!(
+            "{kind} must be 1..={MAX_NAME_LEN} printable bytes"
+        )));
     }
     Ok(())
 }
@@ -57,7 +61,9 @@ impl Db {
     /// WAL + synchronous=FULL: an acknowledged write survives a crash (invariant 6).
     pub async fn open_sqlite(path: &Path) -> Result<Db> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| StorageError::Invalid(format!("cannot create {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StorageError::Invalid(format!("cannot create {}: {e}", parent.display()))
+            })?;
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
@@ -65,7 +71,10 @@ impl Db {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
         migrations::migrator().run(&pool).await?;
         Ok(Db { pool })
     }
@@ -74,7 +83,12 @@ impl Db {
         &self.pool
     }
 
-    pub async fn doc_get(&self, scope: &PluginScope, collection: &str, id: &str) -> Result<Option<String>> {
+    pub async fn doc_get(
+        &self,
+        scope: &PluginScope,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<String>> {
         check_name("collection", collection)?;
         check_name("id", id)?;
         let row = sqlx::query(
@@ -89,13 +103,22 @@ impl Db {
         Ok(row.map(|r| r.get::<String, _>(0)))
     }
 
-    pub async fn doc_put(&self, scope: &PluginScope, collection: &str, id: &str, value: &str) -> Result<()> {
+    pub async fn doc_put(
+        &self,
+        scope: &PluginScope,
+        collection: &str,
+        id: &str,
+        value: &str,
+    ) -> Result<()> {
         check_name("collection", collection)?;
         check_name("id", id)?;
         if value.len() > MAX_VALUE_LEN {
-            return Err(StorageError::Invalid(format!("value larger than {MAX_VALUE_LEN} bytes")));
+            return Err(StorageError::Invalid(format!(
+                "value larger than {MAX_VALUE_LEN} bytes"
+            )));
         }
-        serde_json::from_str::<serde_json::Value>(value).map_err(|e| StorageError::Invalid(format!("value is not JSON: {e}")))?;
+        serde_json::from_str::<serde_json::Value>(value)
+            .map_err(|e| StorageError::Invalid(format!("value is not JSON: {e}")))?;
         sqlx::query(
             "INSERT INTO plugin_documents (structure_id, plugin_id, collection, doc_id, value, updated_at)
              VALUES (?, ?, ?, ?, ?, ?)
@@ -113,7 +136,12 @@ impl Db {
         Ok(())
     }
 
-    pub async fn doc_delete(&self, scope: &PluginScope, collection: &str, id: &str) -> Result<bool> {
+    pub async fn doc_delete(
+        &self,
+        scope: &PluginScope,
+        collection: &str,
+        id: &str,
+    ) -> Result<bool> {
         check_name("collection", collection)?;
         check_name("id", id)?;
         let done = sqlx::query(
@@ -129,7 +157,13 @@ impl Db {
     }
 
     /// Documents whose id starts with `prefix`, ordered by id.
-    pub async fn doc_scan(&self, scope: &PluginScope, collection: &str, prefix: &str, limit: u32) -> Result<Vec<(String, String)>> {
+    pub async fn doc_scan(
+        &self,
+        scope: &PluginScope,
+        collection: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>> {
         check_name("collection", collection)?;
         if prefix.len() > MAX_NAME_LEN {
             return Err(StorageError::Invalid("prefix too long".into()));
@@ -153,9 +187,15 @@ impl Db {
     }
 
     /// Appends an event to the durable outbox; returns its idempotency key.
-    pub async fn publish_event(&self, scope: &PluginScope, topic: &str, payload: &str) -> Result<String> {
+    pub async fn publish_event(
+        &self,
+        scope: &PluginScope,
+        topic: &str,
+        payload: &str,
+    ) -> Result<String> {
         check_name("topic", topic)?;
-        serde_json::from_str::<serde_json::Value>(payload).map_err(|e| StorageError::Invalid(format!("payload is not JSON: {e}")))?;
+        serde_json::from_str::<serde_json::Value>(payload)
+            .map_err(|e| StorageError::Invalid(format!("payload is not JSON: {e}")))?;
         let key = new_key();
         sqlx::query(
             "INSERT INTO event_outbox (idempotency_key, structure_id, source_plugin, topic, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -181,7 +221,12 @@ impl Db {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| StoredEvent { idempotency_key: r.get(0), source: r.get(1), topic: r.get(2), payload: r.get(3) })
+            .map(|r| StoredEvent {
+                idempotency_key: r.get(0),
+                source: r.get(1),
+                topic: r.get(2),
+                payload: r.get(3),
+            })
             .collect())
     }
 }
@@ -202,5 +247,9 @@ pub fn new_key() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{nanos:x}-{:x}-{:x}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{nanos:x}-{:x}-{:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }

@@ -48,7 +48,11 @@ pub fn page(title: &str, nav: Option<&Nav<'_>>, body: &str) -> String {
         html.push_str("<nav aria-label=\"Modules\"><ul>");
         for module in nav.modules {
             for entry in &module.nav {
-                let current = if nav.current == Some(module.id.as_str()) { " aria-current=\"page\"" } else { "" };
+                let current = if nav.current == Some(module.id.as_str()) {
+                    " aria-current=\"page\""
+                } else {
+                    ""
+                };
                 html.push_str(&format!(
                     "<li><a href=\"{}/{}{}\"{current}>{}</a></li>",
                     escape(&base),
@@ -82,5 +86,9 @@ pub fn plugin_error_page(nav: Option<&Nav<'_>>, module_name: &str, request_id: &
 }
 
 pub fn not_found_page() -> String {
-    page("Page introuvable", None, "<h1>Page introuvable</h1><p>Cette page n’existe pas ou ce module n’est pas activé pour cette structure.</p><p><a href=\"/\">Retour à l’accueil</a></p>")
+    page(
+        "Page introuvable",
+        None,
+        "<h1>Page introuvable</h1><p>Cette page n’existe pas ou ce module n’est pas activé pour cette structure.</p><p><a href=\"/\">Retour à l’accueil</a></p>",
+    )
 }

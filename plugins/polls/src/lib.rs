@@ -74,8 +74,15 @@ impl Plugin for Polls {
             wit_range: maillage_sdk::WIT_RANGE.into(),
             capabilities: vec!["storage".into(), "events".into()],
             subscriptions: vec![],
-            nav: vec![NavEntry { label: "Sondages".into(), path: "/".into() }],
-            widgets: vec![Widget { id: "open-polls".into(), title: "Sondages en cours".into(), path: "/widget".into() }],
+            nav: vec![NavEntry {
+                label: "Sondages".into(),
+                path: "/".into(),
+            }],
+            widgets: vec![Widget {
+                id: "open-polls".into(),
+                title: "Sondages en cours".into(),
+                path: "/widget".into(),
+            }],
         }
     }
 
@@ -92,7 +99,10 @@ impl Plugin for Polls {
         };
         result.unwrap_or_else(|e| {
             maillage_sdk::log::error(&format!("store failure: {e}"));
-            Response::error(503, "Le service est momentanément indisponible. Veuillez réessayer.")
+            Response::error(
+                503,
+                "Le service est momentanément indisponible. Veuillez réessayer.",
+            )
         })
     }
 }
@@ -121,7 +131,10 @@ fn list_page() -> PageResult {
     let mut polls = store::list::<Poll>(POLLS, "", 500)?;
     polls.reverse();
     let mut html = String::from("<div class=\"toolbar\"><h1>Sondages de date</h1>");
-    html.push_str(&format!("<a class=\"button\" href=\"{}\">Créer un sondage</a></div>", href("/new")));
+    html.push_str(&format!(
+        "<a class=\"button\" href=\"{}\">Créer un sondage</a></div>",
+        href("/new")
+    ));
     if polls.is_empty() {
         html.push_str("<p class=\"empty\">Aucun sondage pour le moment.</p>");
     } else {
@@ -144,7 +157,11 @@ fn widget() -> PageResult {
     let polls = store::list::<Poll>(POLLS, "", 500)?;
     let mut html = String::from("<ul>");
     for (id, poll) in polls.iter().rev().take(5) {
-        html.push_str(&format!("<li><a href=\"{}\">{}</a></li>", href(&format!("/p/{id}")), escape(&poll.title)));
+        html.push_str(&format!(
+            "<li><a href=\"{}\">{}</a></li>",
+            href(&format!("/p/{id}")),
+            escape(&poll.title)
+        ));
     }
     if polls.is_empty() {
         html.push_str("<li class=\"muted\">Aucun sondage en cours.</li>");
@@ -156,10 +173,16 @@ fn widget() -> PageResult {
 fn new_page(form: &Form, error: Option<&str>) -> Response {
     let mut html = String::from("<h1>Nouveau sondage de date</h1>");
     if let Some(error) = error {
-        html.push_str(&format!("<div class=\"alert\" role=\"alert\">{}</div>", escape(error)));
+        html.push_str(&format!(
+            "<div class=\"alert\" role=\"alert\">{}</div>",
+            escape(error)
+        ));
     }
     let slots = form.all("slot");
-    html.push_str(&format!("<form method=\"post\" action=\"{}\" class=\"stack\">", href("/new")));
+    html.push_str(&format!(
+        "<form method=\"post\" action=\"{}\" class=\"stack\">",
+        href("/new")
+    ));
     html.push_str(&csrf_field());
     html.push_str(&format!(
         "<label for=\"title\">Titre</label><input id=\"title\" name=\"title\" required maxlength=\"{MAX_TITLE}\" value=\"{}\">",
@@ -185,24 +208,39 @@ fn new_page(form: &Form, error: Option<&str>) -> Response {
 fn create(form: &Form) -> PageResult {
     let title = form.get("title");
     if title.is_empty() || title.chars().count() > MAX_TITLE {
-        return Ok(new_page(form, Some("Veuillez indiquer un titre (200 caractères au plus).")).with_status(422));
+        return Ok(new_page(
+            form,
+            Some("Veuillez indiquer un titre (200 caractères au plus)."),
+        )
+        .with_status(422));
     }
     let mut slots = Vec::new();
     for raw in form.all("slot").iter().filter(|s| !s.is_empty()) {
         match LocalDateTime::parse(raw) {
             Some(slot) => slots.push(slot),
             None => {
-                return Ok(new_page(form, Some(&format!("Le créneau « {raw} » n’est pas une date valide."))).with_status(422));
+                return Ok(new_page(
+                    form,
+                    Some(&format!("Le créneau « {raw} » n’est pas une date valide.")),
+                )
+                .with_status(422));
             }
         }
     }
     slots.sort();
     slots.dedup();
     if slots.len() < 2 || slots.len() > MAX_SLOTS {
-        return Ok(new_page(form, Some("Veuillez proposer au moins deux créneaux différents (30 au plus).")).with_status(422));
+        return Ok(new_page(
+            form,
+            Some("Veuillez proposer au moins deux créneaux différents (30 au plus)."),
+        )
+        .with_status(422));
     }
     let ctx = maillage_sdk::context();
-    let author = ctx.user.map(|u| u.display_name).unwrap_or_else(|| "Anonyme".into());
+    let author = ctx
+        .user
+        .map(|u| u.display_name)
+        .unwrap_or_else(|| "Anonyme".into());
     let id = new_id();
     let poll = Poll {
         title,
@@ -243,7 +281,10 @@ fn answer(id: &str, form: &Form) -> PageResult {
         None => form.get("name"),
     };
     if name.is_empty() || name.chars().count() > MAX_NAME {
-        return poll_page(id, Some("Veuillez indiquer votre nom (100 caractères au plus)."));
+        return poll_page(
+            id,
+            Some("Veuillez indiquer votre nom (100 caractères au plus)."),
+        );
     }
     let mut choices = Vec::with_capacity(poll.slots.len());
     for i in 0..poll.slots.len() {
@@ -252,7 +293,11 @@ fn answer(id: &str, form: &Form) -> PageResult {
             None => return poll_page(id, Some("Veuillez répondre pour chaque créneau.")),
         }
     }
-    store::put(ANSWERS, &format!("{id}/{}", participant_key(&name)), &Answer { name, choices })?;
+    store::put(
+        ANSWERS,
+        &format!("{id}/{}", participant_key(&name)),
+        &Answer { name, choices },
+    )?;
     Ok(Response::see_other(&format!("/p/{id}")))
 }
 
@@ -264,15 +309,25 @@ fn poll_page(id: &str, error: Option<&str>) -> PageResult {
         return Ok(Response::not_found());
     };
     let answers = store::list::<Answer>(ANSWERS, &format!("{id}/"), 1000)?;
-    let slots: Vec<LocalDateTime> = poll.slots.iter().filter_map(|s| LocalDateTime::parse(s)).collect();
+    let slots: Vec<LocalDateTime> = poll
+        .slots
+        .iter()
+        .filter_map(|s| LocalDateTime::parse(s))
+        .collect();
 
     let mut html = format!("<h1>{}</h1>", escape(&poll.title));
     if !poll.description.is_empty() {
         html.push_str(&format!("<p>{}</p>", escape(&poll.description)));
     }
-    html.push_str(&format!("<p class=\"muted\">Proposé par {}</p>", escape(&poll.author)));
+    html.push_str(&format!(
+        "<p class=\"muted\">Proposé par {}</p>",
+        escape(&poll.author)
+    ));
     if let Some(error) = error {
-        html.push_str(&format!("<div class=\"alert\" role=\"alert\">{}</div>", escape(error)));
+        html.push_str(&format!(
+            "<div class=\"alert\" role=\"alert\">{}</div>",
+            escape(error)
+        ));
     }
 
     // Results grid: one row per participant, one column per slot, totals below.
@@ -288,21 +343,32 @@ fn poll_page(id: &str, error: Option<&str>) -> PageResult {
     }
     html.push_str("</tr></thead><tbody>");
     for (_, answer) in &answers {
-        html.push_str(&format!("<tr><th scope=\"row\">{}</th>", escape(&answer.name)));
+        html.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th>",
+            escape(&answer.name)
+        ));
         for (i, choice) in answer.choices.iter().enumerate().take(slots.len()) {
             match choice {
                 Choice::Yes => yes[i] += 1,
                 Choice::IfNeeded => maybe[i] += 1,
                 Choice::No => {}
             }
-            html.push_str(&format!("<td class=\"{}\">{}</td>", choice.css(), choice.label()));
+            html.push_str(&format!(
+                "<td class=\"{}\">{}</td>",
+                choice.css(),
+                choice.label()
+            ));
         }
         html.push_str("</tr>");
     }
     let best = (0..slots.len()).max_by_key(|&i| (yes[i], maybe[i], std::cmp::Reverse(i)));
     html.push_str("</tbody><tfoot><tr><th scope=\"row\">Total</th>");
     for i in 0..slots.len() {
-        let class = if Some(i) == best && yes[i] + maybe[i] > 0 { " class=\"best\"" } else { "" };
+        let class = if Some(i) == best && yes[i] + maybe[i] > 0 {
+            " class=\"best\""
+        } else {
+            ""
+        };
         html.push_str(&format!(
             "<td{class} data-slot=\"{i}\"><span class=\"total-yes\">{}</span> oui · <span class=\"total-maybe\">{}</span> si besoin</td>",
             yes[i], maybe[i]
@@ -324,7 +390,11 @@ fn poll_page(id: &str, error: Option<&str>) -> PageResult {
         )),
     }
     for (i, slot) in slots.iter().enumerate() {
-        html.push_str(&format!("<fieldset class=\"choice\"><legend>{} à {}</legend>", slot.date_fr(), slot.time_fr()));
+        html.push_str(&format!(
+            "<fieldset class=\"choice\"><legend>{} à {}</legend>",
+            slot.date_fr(),
+            slot.time_fr()
+        ));
         for choice in [Choice::Yes, Choice::IfNeeded, Choice::No] {
             let value = match choice {
                 Choice::Yes => "oui",

@@ -1,9 +1,21 @@
 //! French formatting of dates, shared by every plugin that shows them.
 
-const WEEKDAYS: [&str; 7] = ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"];
+const WEEKDAYS: [&str; 7] = [
+    "dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi",
+];
 const MONTHS: [&str; 12] = [
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-    "octobre", "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 ];
 
 /// A local date-time as typed in an `<input type="datetime-local">`: "2026-12-03T20:00".
@@ -33,12 +45,21 @@ impl LocalDateTime {
             && day <= days_in_month(year, month)
             && hour < 24
             && minute < 60;
-        valid.then_some(LocalDateTime { year, month, day, hour, minute })
+        valid.then_some(LocalDateTime {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+        })
     }
 
     /// Back to the `datetime-local` form: "2026-12-03T20:00".
     pub fn to_input(&self) -> String {
-        format!("{:04}-{:02}-{:02}T{:02}:{:02}", self.year, self.month, self.day, self.hour, self.minute)
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute
+        )
     }
 
     /// "jeudi 3 décembre 2026"

@@ -1,8 +1,7 @@
 //! Adapts `wasi:http` resources to plain request/response values.
 
 use crate::bindings::wasi::http::types::{
-    Fields, IncomingRequest, Method as WasiMethod, OutgoingBody, OutgoingResponse,
-    ResponseOutparam,
+    Fields, IncomingRequest, Method as WasiMethod, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,16 +148,26 @@ fn read_request(incoming: IncomingRequest) -> Request {
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let relative = path.strip_prefix(base.as_str()).unwrap_or(&path);
-    let relative = if relative.is_empty() { "/".to_string() } else { relative.to_string() };
+    let relative = if relative.is_empty() {
+        "/".to_string()
+    } else {
+        relative.to_string()
+    };
     let mut body = Vec::new();
-    if let Ok(incoming_body) = incoming.consume() {
-        if let Ok(stream) = incoming_body.stream() {
-            while let Ok(chunk) = stream.blocking_read(64 * 1024) {
-                body.extend_from_slice(&chunk);
-            }
+    if let Ok(incoming_body) = incoming.consume()
+        && let Ok(stream) = incoming_body.stream()
+    {
+        while let Ok(chunk) = stream.blocking_read(64 * 1024) {
+            body.extend_from_slice(&chunk);
         }
     }
-    Request { method, path: relative, query, headers, body }
+    Request {
+        method,
+        path: relative,
+        query,
+        headers,
+        body,
+    }
 }
 
 fn write_response(response: Response, out: ResponseOutparam) {

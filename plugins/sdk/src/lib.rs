@@ -21,7 +21,9 @@ pub mod html;
 mod http;
 pub mod store;
 
-pub use bindings::maillage::plugin::types::{Event, Manifest, NavEntry, RequestContext, User, Widget};
+pub use bindings::maillage::plugin::types::{
+    Event, Manifest, NavEntry, RequestContext, User, Widget,
+};
 pub use http::{Method, Request, Response};
 
 /// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].

@@ -25,7 +25,11 @@ pub fn delete(collection: &str, id: &str) -> Result<bool, StoreError> {
 }
 
 /// Entries whose id starts with `prefix`, ordered by id; undecodable entries are skipped.
-pub fn list<T: DeserializeOwned>(collection: &str, prefix: &str, limit: u32) -> Result<Vec<(String, T)>, StoreError> {
+pub fn list<T: DeserializeOwned>(
+    collection: &str,
+    prefix: &str,
+    limit: u32,
+) -> Result<Vec<(String, T)>, StoreError> {
     Ok(host::scan(collection, prefix, limit)?
         .into_iter()
         .filter_map(|e| serde_json::from_str(&e.value).ok().map(|v| (e.id, v)))

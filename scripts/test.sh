@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every check and test on a fresh machine: installs what is missing, builds the
+# plugins (core/build.rs), then format, lints and the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/toolchain.sh
+
+echo "== format"
+cargo fmt --all --check
+(cd plugins && cargo fmt --all --check)
+
+echo "== lints (host and plugins)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+(cd plugins && cargo clippy --locked --release --workspace -- -D warnings)
+
+echo "== tests"
+cargo test --locked --workspace
