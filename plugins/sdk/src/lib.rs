@@ -41,8 +41,14 @@ pub trait Plugin {
 }
 
 /// The context of the current call (structure, user, roles, locale…), set by the host.
+///
+/// Fetched once per instance: the host creates a fresh instance for every request or
+/// event, so the cached value can never belong to another call.
 pub fn context() -> RequestContext {
-    bindings::maillage::plugin::context::current()
+    static CONTEXT: std::sync::OnceLock<RequestContext> = std::sync::OnceLock::new();
+    CONTEXT
+        .get_or_init(bindings::maillage::plugin::context::current)
+        .clone()
 }
 
 /// Logging into the host's logs; the host adds plugin id and request id.
