@@ -14,4 +14,6 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 (cd plugins && cargo clippy --locked --release --workspace -- -D warnings)
 
 echo "== tests"
+# Guest SDK logic (forms, French dates) runs natively; the host imports are not called.
+(cd plugins && cargo test --locked -p maillage-sdk --target "$(rustc -vV | sed -n 's/^host: //p')")
 cargo test --locked --workspace

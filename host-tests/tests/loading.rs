@@ -128,3 +128,12 @@ async fn the_demo_seeds_structures_with_their_modules() {
         .unwrap();
     assert_eq!(cayenne.time_zone, "America/Cayenne");
 }
+
+#[tokio::test]
+async fn the_runtime_benchmark_runs_end_to_end() {
+    // Smoke run with tiny numbers: the benchmark itself checks both pages show the
+    // seeded polls; timings are printed, never asserted.
+    maillage::bench::runtime(20, std::time::Duration::from_millis(50))
+        .await
+        .expect("bench runs");
+}
