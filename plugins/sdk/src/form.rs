@@ -86,7 +86,8 @@ mod tests {
 
     #[test]
     fn decodes_french_text_and_repeated_fields() {
-        let form = Form::parse(b"title=R%C3%A9union+BPCO&slot=2026-12-03T20%3A00&slot=&slot=x&bad=%zz%");
+        let form =
+            Form::parse(b"title=R%C3%A9union+BPCO&slot=2026-12-03T20%3A00&slot=&slot=x&bad=%zz%");
         assert_eq!(form.get("title"), "Réunion BPCO");
         assert_eq!(form.all("slot"), ["2026-12-03T20:00", "", "x"]);
         assert_eq!(form.get("bad"), "%zz%");
