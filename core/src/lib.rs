@@ -20,6 +20,8 @@ use std::sync::Arc;
 /// Everything a running host needs, opened from a configuration.
 pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
     std::fs::create_dir_all(&config.data_dir)?;
+    // Blob folder, created on first start; the blob API arrives with WIT 0.2 (data API).
+    std::fs::create_dir_all(config.blob_dir())?;
     let db = storage::Db::open_sqlite(&config.database_path()).await?;
     let runtime =
         plugins::PluginRuntime::new(db.clone(), config.component_cache_dir(), config.limits())?;

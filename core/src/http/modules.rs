@@ -18,30 +18,44 @@ use crate::web::{self, Nav};
 const LAYOUT_HEADER: &str = "x-maillage-layout";
 const TITLE_HEADER: &str = "x-maillage-title";
 
-struct Enabled {
-    plugin: Arc<LoadedPlugin>,
+/// The structure named in the URL and its enabled modules; 404 for an unknown structure.
+async fn structure_and_modules(
+    state: &AppState,
+    slug: &str,
+) -> Result<(Structure, Enabled), Response> {
+    let structure = match state.db.structure_by_slug(slug).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(not_found()),
+        Err(e) => return Err(internal_error("structure lookup failed", e)),
+    };
+    let enabled = enabled_plugins(state, &structure).await?;
+    Ok((structure, enabled))
 }
 
-async fn enabled_plugins(
-    state: &AppState,
-    structure: &Structure,
-) -> Result<Vec<Enabled>, Response> {
+/// The structure's enabled modules, loaded, with their manifests (for navigation).
+struct Enabled {
+    plugins: Vec<Arc<LoadedPlugin>>,
+    manifests: Vec<Manifest>,
+}
+
+async fn enabled_plugins(state: &AppState, structure: &Structure) -> Result<Enabled, Response> {
     let modules = state
         .db
         .enabled_modules(structure.id)
         .await
         .map_err(|e| internal_error("listing modules failed", e))?;
-    let mut out = Vec::with_capacity(modules.len());
+    let mut plugins = Vec::with_capacity(modules.len());
     for module in modules {
         match state.registry.get(&module.plugin_id, &module.version).await {
-            Ok(plugin) => out.push(Enabled { plugin }),
+            Ok(plugin) => plugins.push(plugin),
             // One broken package must not take the structure's pages down with it.
             Err(e) => {
                 tracing::error!(plugin = %module.plugin_id, version = %module.version, error = %e, "enabled module failed to load")
             }
         }
     }
-    Ok(out)
+    let manifests = plugins.iter().map(|p| p.manifest().clone()).collect();
+    Ok(Enabled { plugins, manifests })
 }
 
 fn call_context(
@@ -79,26 +93,17 @@ pub async fn structure_home(
     Path(slug): Path<String>,
     request: Request,
 ) -> Response {
-    let structure = match state.db.structure_by_slug(&slug).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return not_found(),
-        Err(e) => return internal_error("structure lookup failed", e),
-    };
-    let enabled = match enabled_plugins(&state, &structure).await {
-        Ok(e) => e,
+    let (structure, enabled) = match structure_and_modules(&state, &slug).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let existing = csrf::cookie_token(request.headers());
     let token = existing.clone().unwrap_or_else(csrf::new_token);
     let request_id = new_key();
-    let manifests: Vec<Manifest> = enabled
-        .iter()
-        .map(|e| e.plugin.manifest().clone())
-        .collect();
 
     let mut body = format!("<h1>{}</h1>", web::escape(&structure.name));
     body.push_str("<h2>Modules</h2><ul class=\"cards\">");
-    for m in &manifests {
+    for m in &enabled.manifests {
         body.push_str(&format!(
             "<li><a href=\"/{}/{}/\">{}</a> <span class=\"muted\">version {}</span></li>",
             web::escape(&structure.slug),
@@ -107,35 +112,30 @@ pub async fn structure_home(
             m.version
         ));
     }
-    if manifests.is_empty() {
+    if enabled.manifests.is_empty() {
         body.push_str("<li class=\"empty\">Aucun module n’est activé pour cette structure.</li>");
     }
     body.push_str("</ul><h2>Tableau de bord</h2><div class=\"cards\">");
-    for e in &enabled {
-        for widget in &e.plugin.manifest().widgets {
-            let ctx = call_context(&structure, &e.plugin.manifest().id, &request_id, &token);
+    for plugin in &enabled.plugins {
+        for widget in &plugin.manifest().widgets {
+            let ctx = call_context(&structure, &plugin.manifest().id, &request_id, &token);
             let uri = format!("{}{}", ctx.base_path, widget.path);
             let fragment = match http::Request::get(uri).body(Bytes::new()) {
                 Ok(req) => match state
                     .registry
                     .runtime()
-                    .handle_http(
-                        &e.plugin,
-                        ctx,
-                        e.plugin.manifest().capabilities.clone(),
-                        req,
-                    )
+                    .handle_http(plugin, ctx, plugin.manifest().capabilities.clone(), req)
                     .await
                 {
                     Ok(resp) if resp.status().is_success() => {
                         String::from_utf8_lossy(resp.body()).into_owned()
                     }
                     Ok(resp) => {
-                        tracing::warn!(plugin = %e.plugin.manifest().id, status = %resp.status(), "widget answered with an error");
+                        tracing::warn!(plugin = %plugin.manifest().id, status = %resp.status(), "widget answered with an error");
                         "<p class=\"muted\">Indisponible pour le moment.</p>".into()
                     }
                     Err(fault) => {
-                        log_fault(e.plugin.manifest(), &request_id, &fault);
+                        log_fault(plugin.manifest(), &request_id, &fault);
                         "<p class=\"muted\">Indisponible pour le moment.</p>".into()
                     }
                 },
@@ -150,7 +150,7 @@ pub async fn structure_home(
     body.push_str("</div>");
     let nav = Nav {
         structure: &structure,
-        modules: &manifests,
+        modules: &enabled.manifests,
         current: None,
     };
     with_csrf_cookie(
@@ -170,30 +170,22 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
     let (Some(slug), Some(module_id)) = (segments.next(), segments.next()) else {
         return not_found();
     };
-    let structure = match state.db.structure_by_slug(slug).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return not_found(),
-        Err(e) => return internal_error("structure lookup failed", e),
-    };
-    let enabled = match enabled_plugins(&state, &structure).await {
-        Ok(e) => e,
+    let (structure, enabled) = match structure_and_modules(&state, slug).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     // A module the structure did not enable does not exist for it (404, not 403).
     let Some(plugin) = enabled
+        .plugins
         .iter()
-        .find(|e| e.plugin.manifest().id == module_id)
-        .map(|e| e.plugin.clone())
+        .find(|p| p.manifest().id == module_id)
+        .cloned()
     else {
         return not_found();
     };
-    let manifests: Vec<Manifest> = enabled
-        .iter()
-        .map(|e| e.plugin.manifest().clone())
-        .collect();
     let nav = Nav {
         structure: &structure,
-        modules: &manifests,
+        modules: &enabled.manifests,
         current: Some(&plugin.manifest().id),
     };
 
