@@ -14,6 +14,10 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 (cd plugins && cargo clippy --locked --release --workspace -- -D warnings)
 
 echo "== tests"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
 # Guest SDK logic (forms, French dates) runs natively; the host imports are not called.
-(cd plugins && cargo test --locked -p maillage-sdk --target "$(rustc -vV | sed -n 's/^host: //p')")
-cargo test --locked --workspace
+(cd plugins && cargo test --locked -p maillage-sdk --target "$(rustc -vV | sed -n 's/^host: //p')") 2>&1 | tee -a "$log"
+cargo test --locked --workspace 2>&1 | tee -a "$log"
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$log"
