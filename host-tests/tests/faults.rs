@@ -53,18 +53,7 @@ async fn fault_of(host: &Host, route: &str) -> Fault {
         .unwrap()
         .unwrap();
     let plugin: Arc<LoadedPlugin> = host.state.registry.get("faulty", "0.1.0").await.unwrap();
-    let ctx = CallContext {
-        structure_id: structure.id,
-        structure_slug: structure.slug.clone(),
-        structure_name: structure.name.clone(),
-        time_zone: structure.time_zone.clone(),
-        user: None,
-        roles: vec![],
-        locale: "fr-FR".into(),
-        request_id: "test".into(),
-        csrf_token: "t".into(),
-        base_path: "/cpts-a/faulty".into(),
-    };
+    let ctx = CallContext::anonymous(&structure, "faulty", "test", "t");
     let request = http::Request::get(format!("/cpts-a/faulty{route}"))
         .body(Bytes::new())
         .unwrap();

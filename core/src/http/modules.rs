@@ -58,27 +58,6 @@ async fn enabled_plugins(state: &AppState, structure: &Structure) -> Result<Enab
     Ok(Enabled { plugins, manifests })
 }
 
-fn call_context(
-    structure: &Structure,
-    module_id: &str,
-    request_id: &str,
-    csrf_token: &str,
-) -> CallContext {
-    CallContext {
-        structure_id: structure.id,
-        structure_slug: structure.slug.clone(),
-        structure_name: structure.name.clone(),
-        time_zone: structure.time_zone.clone(),
-        // Accounts and roles arrive with the identity module; until then visitors are anonymous.
-        user: None,
-        roles: Vec::new(),
-        locale: "fr-FR".into(),
-        request_id: request_id.into(),
-        csrf_token: csrf_token.into(),
-        base_path: format!("/{}/{}", structure.slug, module_id),
-    }
-}
-
 fn with_csrf_cookie(mut response: Response, token: &str, had_cookie: bool) -> Response {
     if !had_cookie && let Ok(value) = HeaderValue::from_str(&csrf::set_cookie_header(token)) {
         response
@@ -118,7 +97,8 @@ pub async fn structure_home(
     body.push_str("</ul><h2>Tableau de bord</h2><div class=\"cards\">");
     for plugin in &enabled.plugins {
         for widget in &plugin.manifest().widgets {
-            let ctx = call_context(&structure, &plugin.manifest().id, &request_id, &token);
+            let ctx =
+                CallContext::anonymous(&structure, &plugin.manifest().id, &request_id, &token);
             let uri = format!("{}{}", ctx.base_path, widget.path);
             let fragment = match http::Request::get(uri).body(Bytes::new()) {
                 Ok(req) => match state
@@ -220,7 +200,7 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
     }
 
     let request_id = new_key();
-    let ctx = call_context(&structure, &plugin.manifest().id, &request_id, &token);
+    let ctx = CallContext::anonymous(&structure, &plugin.manifest().id, &request_id, &token);
     let granted = plugin.manifest().capabilities.clone();
     let plugin_request = http::Request::from_parts(parts, body);
     let response = match state

@@ -86,6 +86,30 @@ pub struct CallContext {
     pub base_path: String,
 }
 
+impl CallContext {
+    /// The context of a request to `module_id` in `structure` by an anonymous visitor.
+    /// Accounts and roles arrive with the identity module; until then visitors are anonymous.
+    pub fn anonymous(
+        structure: &crate::tenancy::Structure,
+        module_id: &str,
+        request_id: &str,
+        csrf_token: &str,
+    ) -> Self {
+        CallContext {
+            structure_id: structure.id,
+            structure_slug: structure.slug.clone(),
+            structure_name: structure.name.clone(),
+            time_zone: structure.time_zone.clone(),
+            user: None,
+            roles: Vec::new(),
+            locale: "fr-FR".into(),
+            request_id: request_id.into(),
+            csrf_token: csrf_token.into(),
+            base_path: format!("/{}/{}", structure.slug, module_id),
+        }
+    }
+}
+
 /// Why a component was refused at install or load time.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
