@@ -11,7 +11,7 @@ use axum::routing::get;
 use tower::ServiceExt;
 
 use crate::config::Config;
-use crate::http::{AppState, app};
+use crate::http::{AppState, Ctx, app};
 use crate::tenancy::StructureKind;
 use crate::web;
 
@@ -42,8 +42,22 @@ pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()>
             structure.id,
             "polls",
             &plugin.manifest().version.to_string(),
+            &["storage".to_string(), "events".to_string(), "groups".to_string()],
         )
         .await?;
+    // Both paths serve a signed-in member: session lookup is part of every request.
+    let account = state
+        .db
+        .create_account("banc@maillage.localhost", None, "Banc d’essai")
+        .await?;
+    state
+        .db
+        .set_membership(structure.id, account.id, crate::tenancy::Role::Member, false)
+        .await?;
+    let cookie = format!(
+        "maillage_session={}",
+        state.db.create_session(account.id, false).await?
+    );
     let scope = crate::storage::PluginScope {
         structure_id: structure.id,
         plugin_id: "polls".into(),
@@ -85,16 +99,16 @@ pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()>
             .with_state(state.clone()),
     );
     let plugin_uri = format!("/{SLUG}/polls/");
-    let a = body_of(&router, &plugin_uri).await;
-    let b = body_of(&router, "/native/polls").await;
+    let a = body_of(&router, &plugin_uri, &cookie).await;
+    let b = body_of(&router, "/native/polls", &cookie).await;
     anyhow::ensure!(
         a.contains("Réunion 19") && b.contains("Réunion 19"),
         "bench pages do not show the seeded polls"
     );
 
     for concurrency in [1usize, 4] {
-        let native = throughput(&router, "/native/polls", concurrency, seconds).await;
-        let plugin_rps = throughput(&router, &plugin_uri, concurrency, seconds).await;
+        let native = throughput(&router, "/native/polls", &cookie, concurrency, seconds).await;
+        let plugin_rps = throughput(&router, &plugin_uri, &cookie, concurrency, seconds).await;
         println!("list of {POLLS} polls, concurrency {concurrency}:");
         println!("  native axum handler {native:>9.0} req/s");
         println!(
@@ -110,11 +124,12 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-async fn body_of(router: &Router, uri: &str) -> String {
+async fn body_of(router: &Router, uri: &str, cookie: &str) -> String {
     let response = router
         .clone()
         .oneshot(
             http::Request::get(uri)
+                .header(http::header::COOKIE, cookie)
                 .body(axum::body::Body::empty())
                 .unwrap(),
         )
@@ -126,12 +141,19 @@ async fn body_of(router: &Router, uri: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-async fn throughput(router: &Router, uri: &str, concurrency: usize, duration: Duration) -> f64 {
+async fn throughput(
+    router: &Router,
+    uri: &str,
+    cookie: &str,
+    concurrency: usize,
+    duration: Duration,
+) -> f64 {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let router = router.clone();
         let uri = uri.to_string();
+        let cookie = cookie.to_string();
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while start.elapsed() < duration {
@@ -139,6 +161,7 @@ async fn throughput(router: &Router, uri: &str, concurrency: usize, duration: Du
                     .clone()
                     .oneshot(
                         http::Request::get(&uri)
+                            .header(http::header::COOKIE, &cookie)
                             .body(axum::body::Body::empty())
                             .unwrap(),
                     )
@@ -159,10 +182,12 @@ async fn throughput(router: &Router, uri: &str, concurrency: usize, duration: Du
 
 /// What a native module would do for the same page: resolve the structure and its
 /// modules, read the polls, render the list inside the layout.
-async fn native_polls(State(state): State<AppState>) -> axum::response::Response {
-    let Ok(Some(structure)) = state.db.structure_by_slug(SLUG).await else {
-        return crate::http::not_found();
+async fn native_polls(State(state): State<AppState>, ctx: Ctx) -> axum::response::Response {
+    let member = match ctx.member_of(SLUG, crate::tenancy::Role::Member) {
+        Ok(m) => m,
+        Err(response) => return response,
     };
+    let structure = &member.membership.structure;
     let modules = state
         .db
         .enabled_modules(structure.id)
@@ -195,10 +220,10 @@ async fn native_polls(State(state): State<AppState>) -> axum::response::Response
         ));
     }
     html.push_str("</ul>");
-    let nav = web::Nav {
-        structure: &structure,
-        modules: &manifests,
-        current: Some("polls"),
-    };
-    Html(web::page("Sondages de date", Some(&nav), &html)).into_response()
+    Html(web::page(
+        "Sondages de date",
+        &member.shell(&manifests, Some("polls")),
+        &html,
+    ))
+    .into_response()
 }

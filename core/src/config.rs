@@ -29,6 +29,27 @@ pub struct Config {
     /// Largest request body accepted, in MiB.
     #[arg(long, env = "MAILLAGE_BODY_LIMIT_MIB", default_value_t = 16)]
     pub body_limit_mib: u64,
+
+    /// Address users reach the platform at, for links in mails (default: http://<listen>).
+    #[arg(long, env = "MAILLAGE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Mark cookies `Secure` (and `__Host-` prefixed): set it when served over HTTPS.
+    #[arg(long, env = "MAILLAGE_COOKIE_SECURE", default_value_t = false)]
+    pub cookie_secure: bool,
+
+    /// SMTP server for outgoing mail, `smtp://[user:password@]host[:port]`. Unset: mail
+    /// waits in the outbox (the demo starts a local sink instead).
+    #[arg(long, env = "MAILLAGE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// Sender of outgoing mail.
+    #[arg(
+        long,
+        env = "MAILLAGE_MAIL_FROM",
+        default_value = "Maillage <ne-pas-repondre@maillage.localhost>"
+    )]
+    pub mail_from: String,
 }
 
 impl Config {
@@ -41,7 +62,20 @@ impl Config {
             plugin_memory_mib: 64,
             plugin_output_mib: 8,
             body_limit_mib: 16,
+            public_url: None,
+            cookie_secure: false,
+            smtp_url: None,
+            mail_from: "Maillage <ne-pas-repondre@maillage.localhost>".into(),
         }
+    }
+
+    /// Base URL for links in mails, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
     }
 
     pub fn limits(&self) -> crate::plugins::Limits {

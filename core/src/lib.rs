@@ -1,10 +1,14 @@
 //! Maillage host: auth, tenancy and storage around sandboxed WebAssembly plugins.
 //! See ARCHITECTURE.md for the codemap and the invariants.
 
+pub mod audit;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod groups;
 pub mod http;
+pub mod identity;
+pub mod mail;
 pub mod plugins;
 pub mod storage;
 pub mod tenancy;
@@ -26,18 +30,31 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
     let runtime =
         plugins::PluginRuntime::new(db.clone(), config.component_cache_dir(), config.limits())?;
     let registry = plugins::registry::Registry::new(runtime, db.clone(), config.package_dir())?;
+    let smtp = config
+        .smtp_url
+        .as_deref()
+        .map(mail::SmtpSettings::parse)
+        .transpose()?;
+    let mailer = mail::Mailer::new(db.clone(), &config.mail_from, smtp)?;
     Ok(http::AppState(Arc::new(http::AppInner {
         db,
         registry,
+        mailer,
         body_limit: (config.body_limit_mib as usize) << 20,
+        public_url: config.public_url(),
+        cookie_secure: config.cookie_secure,
     })))
 }
 
-/// Serves until Ctrl-C / SIGTERM, then lets in-flight requests finish.
+/// Serves until Ctrl-C / SIGTERM, then lets in-flight requests finish. Also runs the
+/// mail sender for as long as it serves.
 pub async fn serve(state: http::AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    axum::serve(listener, http::app(state))
+    let sender = state.mailer.spawn();
+    let service = http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    sender.abort();
     Ok(())
 }
 

@@ -30,6 +30,59 @@ enum Command {
         #[command(subcommand)]
         action: PluginCommand,
     },
+    /// Structures, accounts and invitations, from the command line.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a structure (CPTS or MSP).
+    CreateStructure {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// cpts or msp
+        #[arg(long, default_value = "cpts")]
+        kind: String,
+        #[arg(long, default_value = "Europe/Paris")]
+        time_zone: String,
+        /// Postal codes, comma-separated.
+        #[arg(long, default_value = "")]
+        territory: String,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Invite a person into a structure: mails a link to set a password, and prints it.
+    Invite {
+        #[arg(long)]
+        structure: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, coordinator or member
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Grant the "gestionnaire annuaire" right.
+        #[arg(long)]
+        directory_manager: bool,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Make an account a platform operator (creating it if needed; prints a link to set
+    /// its password when it has none).
+    Operator {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Opérateur")]
+        name: String,
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
 #[derive(Subcommand)]
@@ -113,6 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Admin { action } => admin(action).await,
         Command::Plugin {
             action: PluginCommand::Install { file, config },
         } => {
@@ -130,7 +184,149 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+async fn admin(action: AdminCommand) -> anyhow::Result<()> {
+    use maillage::audit::AuditRecord;
+    use maillage::identity::invitations::{self, Invitation};
+    use maillage::tenancy::{Role, StructureKind};
+    match action {
+        AdminCommand::CreateStructure {
+            slug,
+            name,
+            kind,
+            time_zone,
+            territory,
+            config,
+        } => {
+            let state = maillage::open(&config).await?;
+            let kind = StructureKind::parse(&kind)
+                .ok_or_else(|| anyhow::anyhow!("kind must be cpts or msp, got {kind:?}"))?;
+            let structure = state
+                .db
+                .create_structure(&slug, &name, kind, &time_zone)
+                .await?;
+            state.db.set_territory(structure.id, &territory).await?;
+            state
+                .db
+                .audit(AuditRecord {
+                    actor: None,
+                    structure_id: None,
+                    action: "structure.create",
+                    target: &slug,
+                    before: None,
+                    after: Some(serde_json::json!({"name": name, "time_zone": time_zone})),
+                })
+                .await?;
+            println!("created structure {slug} ({name})");
+            Ok(())
+        }
+        AdminCommand::Invite {
+            structure,
+            email,
+            name,
+            role,
+            directory_manager,
+            config,
+        } => {
+            let state = maillage::open(&config).await?;
+            let structure = state
+                .db
+                .structure_by_slug(&structure)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no structure with slug {structure:?}"))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("role must be admin, coordinator or member, got {role:?}")
+            })?;
+            let invitation = Invitation {
+                structure: &structure,
+                email: &email,
+                display_name: &name,
+                role,
+                directory_manager,
+                invited_by: None,
+            };
+            let (account, link) =
+                invitations::invite(&state.db, &state.mailer, &state.public_url, invitation)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("invitation refused: {e}"))?;
+            state
+                .db
+                .audit(AuditRecord {
+                    actor: None,
+                    structure_id: Some(structure.id),
+                    action: "member.invite",
+                    target: &account.email,
+                    before: None,
+                    after: Some(serde_json::json!({"email": account.email, "role": role.as_str()})),
+                })
+                .await?;
+            // Deliver now when an SMTP server is configured; the outbox keeps it otherwise.
+            let sent = state.mailer.deliver_due().await?;
+            println!("invited {} into {} as {}", account.email, structure.slug, role.as_str());
+            match link {
+                Some(link) => println!("set-password link (valid 7 days): {link}"),
+                None => println!("the account already has a password; it was told by mail"),
+            }
+            if sent == 0 {
+                println!("note: the mail waits in the outbox (no SMTP server reached)");
+            }
+            Ok(())
+        }
+        AdminCommand::Operator {
+            email,
+            name,
+            config,
+        } => {
+            let state = maillage::open(&config).await?;
+            let account = match state.db.account_by_login(&email).await? {
+                Some(a) => a,
+                None => state.db.create_account(&email, None, &name).await?,
+            };
+            state.db.set_platform_operator(account.id, true).await?;
+            state
+                .db
+                .audit(AuditRecord {
+                    actor: None,
+                    structure_id: None,
+                    action: "account.operator",
+                    target: &account.email,
+                    before: Some(serde_json::json!({"platform_operator": account.platform_operator})),
+                    after: Some(serde_json::json!({"platform_operator": true})),
+                })
+                .await?;
+            println!("{} is a platform operator", account.email);
+            if !account.active {
+                let secret = state
+                    .db
+                    .issue_token(account.id, maillage::identity::TokenPurpose::Invitation)
+                    .await?;
+                println!(
+                    "set-password link (valid 7 days): {}/mot-de-passe/{secret}",
+                    state.public_url
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    // The demo delivers its mail to a local SMTP sink that files it as .eml.
+    let mut _sink = None;
+    if demo && config.smtp_url.is_none() {
+        let folder = config.data_dir.join("courriels");
+        let sink = maillage::mail::sink::SmtpSink::start(
+            "127.0.0.1:0".parse().expect("static address"),
+            Some(folder.clone()),
+        )
+        .await?;
+        config.smtp_url = Some(format!("smtp://{}", sink.addr()));
+        println!(
+            "Courriels de démonstration : serveur SMTP local {}, messages dans {}",
+            sink.addr(),
+            folder.display()
+        );
+        _sink = Some(sink);
+    }
     let state = maillage::open(&config).await?;
     if demo {
         maillage::demo::seed(&state).await?;
@@ -143,6 +339,23 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         for s in maillage::demo::DEMO_STRUCTURES {
             println!("  {} : http://{addr}/{}/", s.name, s.slug);
+        }
+        println!(
+            "Comptes de démonstration (mot de passe : {}) :",
+            maillage::demo::DEMO_PASSWORD
+        );
+        for a in maillage::demo::DEMO_ACCOUNTS {
+            let roles: Vec<String> = a
+                .memberships
+                .iter()
+                .map(|(slug, role, _)| format!("{} de {slug}", role.label().to_lowercase()))
+                .collect();
+            let what = if a.operator {
+                "opérateur de la plateforme".to_string()
+            } else {
+                roles.join(", ")
+            };
+            println!("  {:<32} identifiant {:<13} {what}", a.email, a.username);
         }
     }
     println!("Maillage est prêt : http://{addr}/");

@@ -1,4 +1,5 @@
-//! Structures (CPTS, MSP) and the modules each one enables, at which version.
+//! Structures (CPTS, MSP), who belongs to them with which role, and the modules each
+//! one enables, at which version, with which granted capabilities.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -40,13 +41,114 @@ pub struct Structure {
     pub name: String,
     pub kind: StructureKind,
     pub time_zone: String,
+    /// Postal codes of the territory, comma-separated.
+    pub territory: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EnabledModule {
     pub plugin_id: String,
     pub version: String,
+    /// Capabilities the structure's admin granted (a subset of what the manifest asks).
+    pub granted: Vec<String>,
 }
+
+/// Role of a person in a structure. Each role includes the rights of those below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Role {
+    Member,
+    Coordinator,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Coordinator => "coordinator",
+            Role::Member => "member",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(Role::Admin),
+            "coordinator" => Some(Role::Coordinator),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Administrateur",
+            Role::Coordinator => "Coordinateur",
+            Role::Member => "Membre",
+        }
+    }
+}
+
+/// One person's place in one structure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Membership {
+    pub structure: Structure,
+    pub role: Role,
+    /// "Gestionnaire annuaire": may edit the structure's directory.
+    pub directory_manager: bool,
+}
+
+impl Membership {
+    /// Role names handed to plugins: cumulative, plus "directory-manager" when granted.
+    pub fn role_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Role::ALL
+            .iter()
+            .filter(|r| **r <= self.role)
+            .map(|r| r.as_str().to_string())
+            .collect();
+        if self.directory_manager {
+            names.push("directory-manager".into());
+        }
+        names
+    }
+}
+
+/// A member as listed on the admin page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub account_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub directory_manager: bool,
+    /// False while the invitation has not been accepted.
+    pub active: bool,
+}
+
+/// Time zones of French structures, mainland and overseas.
+pub const TIME_ZONES: &[(&str, &str)] = &[
+    ("Europe/Paris", "Métropole (Europe/Paris)"),
+    ("America/Cayenne", "Guyane (America/Cayenne)"),
+    ("America/Martinique", "Martinique (America/Martinique)"),
+    ("America/Guadeloupe", "Guadeloupe (America/Guadeloupe)"),
+    ("Indian/Reunion", "La Réunion (Indian/Reunion)"),
+    ("Indian/Mayotte", "Mayotte (Indian/Mayotte)"),
+    ("America/Miquelon", "Saint-Pierre-et-Miquelon (America/Miquelon)"),
+    ("Pacific/Noumea", "Nouvelle-Calédonie (Pacific/Noumea)"),
+    ("Pacific/Tahiti", "Polynésie française (Pacific/Tahiti)"),
+    ("Pacific/Wallis", "Wallis-et-Futuna (Pacific/Wallis)"),
+];
+
+/// First path segments the host owns; a structure cannot take them as its slug.
+pub const RESERVED_SLUGS: &[&str] = &[
+    "static",
+    "healthz",
+    "connexion",
+    "deconnexion",
+    "compte",
+    "mot-de-passe",
+    "mot-de-passe-oublie",
+    "plateforme",
+];
 
 /// Slugs appear in URLs: lowercase ASCII letters, digits and dashes.
 pub fn valid_slug(slug: &str) -> bool {
@@ -56,7 +158,22 @@ pub fn valid_slug(slug: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !slug.starts_with('-')
+        && !RESERVED_SLUGS.contains(&slug)
 }
+
+/// Postal codes: five digits each, comma- or space-separated; returns them normalised.
+pub fn parse_territory(text: &str) -> Option<String> {
+    let codes: Vec<&str> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|c| !c.is_empty())
+        .collect();
+    codes
+        .iter()
+        .all(|c| c.len() == 5 && c.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| codes.join(", "))
+}
+
+const STRUCTURE_COLUMNS: &str = "s.id, s.slug, s.name, s.kind, s.time_zone, s.territory";
 
 fn structure_from_row(row: &sqlx::sqlite::SqliteRow) -> Structure {
     Structure {
@@ -65,7 +182,12 @@ fn structure_from_row(row: &sqlx::sqlite::SqliteRow) -> Structure {
         name: row.get("name"),
         kind: StructureKind::parse(row.get::<&str, _>("kind")).unwrap_or(StructureKind::Cpts),
         time_zone: row.get("time_zone"),
+        territory: row.get("territory"),
     }
+}
+
+fn granted_from_json(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 impl Db {
@@ -79,6 +201,11 @@ impl Db {
         if !valid_slug(slug) {
             return Err(StorageError::Invalid(format!(
                 "invalid structure slug {slug:?}"
+            )));
+        }
+        if !TIME_ZONES.iter().any(|(tz, _)| *tz == time_zone) {
+            return Err(StorageError::Invalid(format!(
+                "unsupported time zone {time_zone:?}"
             )));
         }
         let id = sqlx::query("INSERT INTO structures (slug, name, kind, time_zone, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id")
@@ -96,23 +223,65 @@ impl Db {
             name: name.into(),
             kind,
             time_zone: time_zone.into(),
+            territory: String::new(),
         })
     }
 
+    /// Changes what an admin may change: name, time zone, territory.
+    pub async fn update_structure(
+        &self,
+        structure_id: i64,
+        name: &str,
+        time_zone: &str,
+        territory: &str,
+    ) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(StorageError::Invalid("structure name must be 1..=120 characters".into()));
+        }
+        if !TIME_ZONES.iter().any(|(tz, _)| *tz == time_zone) {
+            return Err(StorageError::Invalid(format!("unsupported time zone {time_zone:?}")));
+        }
+        let territory = parse_territory(territory)
+            .ok_or_else(|| StorageError::Invalid(format!("invalid postal codes {territory:?}")))?;
+        sqlx::query("UPDATE structures SET name = ?, time_zone = ?, territory = ? WHERE id = ?")
+            .bind(name)
+            .bind(time_zone)
+            .bind(territory)
+            .bind(structure_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_territory(&self, structure_id: i64, territory: &str) -> Result<()> {
+        let normalised = parse_territory(territory).ok_or_else(|| {
+            StorageError::Invalid(format!("invalid postal codes {territory:?}"))
+        })?;
+        sqlx::query("UPDATE structures SET territory = ? WHERE id = ?")
+            .bind(normalised)
+            .bind(structure_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn structure_by_slug(&self, slug: &str) -> Result<Option<Structure>> {
-        let row =
-            sqlx::query("SELECT id, slug, name, kind, time_zone FROM structures WHERE slug = ?")
-                .bind(slug)
-                .fetch_optional(self.pool())
-                .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {STRUCTURE_COLUMNS} FROM structures s WHERE slug = ?"
+        ))
+        .bind(slug)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(row.as_ref().map(structure_from_row))
     }
 
     pub async fn structures(&self) -> Result<Vec<Structure>> {
-        let rows =
-            sqlx::query("SELECT id, slug, name, kind, time_zone FROM structures ORDER BY name")
-                .fetch_all(self.pool())
-                .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {STRUCTURE_COLUMNS} FROM structures s ORDER BY name"
+        ))
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows.iter().map(structure_from_row).collect())
     }
 
@@ -122,15 +291,17 @@ impl Db {
         structure_id: i64,
         plugin_id: &str,
         version: &str,
+        granted: &[String],
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO structure_modules (structure_id, plugin_id, version, enabled_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (structure_id, plugin_id) DO UPDATE SET version = excluded.version, enabled_at = excluded.enabled_at",
+            "INSERT INTO structure_modules (structure_id, plugin_id, version, enabled_at, granted) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (structure_id, plugin_id) DO UPDATE SET version = excluded.version, enabled_at = excluded.enabled_at, granted = excluded.granted",
         )
         .bind(structure_id)
         .bind(plugin_id)
         .bind(version)
         .bind(now_secs())
+        .bind(serde_json::to_string(granted).unwrap_or_else(|_| "[]".into()))
         .execute(self.pool())
         .await?;
         Ok(())
@@ -147,7 +318,7 @@ impl Db {
     }
 
     pub async fn enabled_modules(&self, structure_id: i64) -> Result<Vec<EnabledModule>> {
-        let rows = sqlx::query("SELECT plugin_id, version FROM structure_modules WHERE structure_id = ? ORDER BY plugin_id")
+        let rows = sqlx::query("SELECT plugin_id, version, granted FROM structure_modules WHERE structure_id = ? ORDER BY plugin_id")
             .bind(structure_id)
             .fetch_all(self.pool())
             .await?;
@@ -156,6 +327,7 @@ impl Db {
             .map(|r| EnabledModule {
                 plugin_id: r.get(0),
                 version: r.get(1),
+                granted: granted_from_json(r.get(2)),
             })
             .collect())
     }
@@ -165,7 +337,7 @@ impl Db {
         structure_id: i64,
         plugin_id: &str,
     ) -> Result<Option<EnabledModule>> {
-        let row = sqlx::query("SELECT plugin_id, version FROM structure_modules WHERE structure_id = ? AND plugin_id = ?")
+        let row = sqlx::query("SELECT plugin_id, version, granted FROM structure_modules WHERE structure_id = ? AND plugin_id = ?")
             .bind(structure_id)
             .bind(plugin_id)
             .fetch_optional(self.pool())
@@ -173,6 +345,107 @@ impl Db {
         Ok(row.map(|r| EnabledModule {
             plugin_id: r.get(0),
             version: r.get(1),
+            granted: granted_from_json(r.get(2)),
         }))
+    }
+
+    /// Adds a person to a structure, or changes their role there.
+    pub async fn set_membership(
+        &self,
+        structure_id: i64,
+        account_id: i64,
+        role: Role,
+        directory_manager: bool,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO memberships (structure_id, account_id, role, directory_manager, created_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (structure_id, account_id) DO UPDATE SET role = excluded.role, directory_manager = excluded.directory_manager",
+        )
+        .bind(structure_id)
+        .bind(account_id)
+        .bind(role.as_str())
+        .bind(directory_manager)
+        .bind(now_secs())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_membership(&self, structure_id: i64, account_id: i64) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM group_members WHERE account_id = ? AND group_id IN (SELECT id FROM work_groups WHERE structure_id = ?)")
+            .bind(account_id)
+            .bind(structure_id)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM memberships WHERE structure_id = ? AND account_id = ?")
+            .bind(structure_id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The structures a person belongs to, by name.
+    pub async fn memberships(&self, account_id: i64) -> Result<Vec<Membership>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {STRUCTURE_COLUMNS}, m.role, m.directory_manager FROM memberships m JOIN structures s ON s.id = m.structure_id
+             WHERE m.account_id = ? ORDER BY s.name"
+        ))
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(membership_from_row).collect())
+    }
+
+    /// A person's membership in the structure named by `slug`; None if not a member.
+    pub async fn membership(&self, account_id: i64, slug: &str) -> Result<Option<Membership>> {
+        let row = sqlx::query(&format!(
+            "SELECT {STRUCTURE_COLUMNS}, m.role, m.directory_manager FROM memberships m JOIN structures s ON s.id = m.structure_id
+             WHERE m.account_id = ? AND s.slug = ?"
+        ))
+        .bind(account_id)
+        .bind(slug)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(membership_from_row))
+    }
+
+    pub async fn members(&self, structure_id: i64) -> Result<Vec<Member>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.email, a.display_name, m.role, m.directory_manager, a.password_hash IS NOT NULL AS active
+             FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.structure_id = ? ORDER BY a.display_name",
+        )
+        .bind(structure_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Member {
+                account_id: r.get(0),
+                email: r.get(1),
+                display_name: r.get(2),
+                role: Role::parse(r.get::<&str, _>(3)).unwrap_or(Role::Member),
+                directory_manager: r.get(4),
+                active: r.get(5),
+            })
+            .collect())
+    }
+
+    pub async fn member(&self, structure_id: i64, account_id: i64) -> Result<Option<Member>> {
+        Ok(self
+            .members(structure_id)
+            .await?
+            .into_iter()
+            .find(|m| m.account_id == account_id))
+    }
+}
+
+fn membership_from_row(row: &sqlx::sqlite::SqliteRow) -> Membership {
+    Membership {
+        structure: structure_from_row(row),
+        role: Role::parse(row.get::<&str, _>("role")).unwrap_or(Role::Member),
+        directory_manager: row.get("directory_manager"),
     }
 }

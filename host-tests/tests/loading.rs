@@ -56,9 +56,9 @@ async fn the_manifest_comes_from_the_component() {
     let m = plugin.manifest();
     assert_eq!(m.id, "polls");
     assert_eq!(m.name, "Sondages de date");
-    assert_eq!(plugin.wit_version().to_string(), "0.1.0");
+    assert_eq!(plugin.wit_version().to_string(), "0.1.1");
     let caps: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
-    assert_eq!(caps, ["storage", "events"]);
+    assert_eq!(caps, ["storage", "events", "groups"]);
     assert_eq!(m.nav[0].label, "Sondages");
     // Installing the same bytes again is a no-op.
     host.state.registry.install(&wasm("polls")).await.unwrap();
@@ -113,10 +113,15 @@ async fn the_demo_seeds_structures_with_their_modules() {
     maillage::demo::seed(&host.state)
         .await
         .expect("seeding twice is harmless");
-    let (status, body) = host.get("/").await;
+    // The demo admin belongs to both demo structures and sees them on the switcher.
+    let mut admin = crate::support::Client::new(&host);
+    admin
+        .login("admin@demo.maillage.fr", maillage::demo::DEMO_PASSWORD)
+        .await;
+    let (status, body) = admin.get("/").await;
     assert_eq!(status, http::StatusCode::OK);
-    assert!(body.contains("CPTS Démo"));
-    let (status, body) = host.get("/cpts-demo/polls/").await;
+    assert!(body.contains("CPTS Démo") && body.contains("MSP de Cayenne"));
+    let (status, body) = admin.get("/cpts-demo/polls/").await;
     assert_eq!(status, http::StatusCode::OK);
     assert!(body.contains("Créer un sondage"));
     let cayenne = host

@@ -2,7 +2,9 @@
 
 use http::StatusCode;
 
-use crate::support::{Client, Host};
+use maillage::tenancy::Role;
+
+use crate::support::{Client, Host, PASSWORD};
 
 async fn create_poll(client: &mut Client<'_>, base: &str, title: &str, slots: &[&str]) -> String {
     client.get(&format!("{base}/new")).await;
@@ -17,7 +19,12 @@ async fn create_poll(client: &mut Client<'_>, base: &str, title: &str, slots: &[
 async fn create_answer_and_see_the_results_grid() {
     let host = Host::new().await;
     host.structure("cpts-a", &["polls"]).await;
+    host.account("cpts-a", "alice@test.fr", "Dr Alice Martin", Role::Member)
+        .await;
+    host.account("cpts-a", "bob@test.fr", "Bob Kiné", Role::Member)
+        .await;
     let mut alice = Client::new(&host);
+    alice.login("alice@test.fr", PASSWORD).await;
     let poll = create_poll(
         &mut alice,
         "/cpts-a/polls",
@@ -47,13 +54,14 @@ async fn create_answer_and_see_the_results_grid() {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let mut bob = Client::new(&host);
+    bob.login("bob@test.fr", PASSWORD).await;
     bob.get(&poll).await;
     bob.post_form(
         &answer,
         &[("name", "Bob Kiné"), ("c0", "si-besoin"), ("c1", "oui")],
     )
     .await;
-    // Answering again under the same name replaces the earlier answer.
+    // Answering again replaces the earlier answer; members answer under their own name.
     alice
         .post_form(
             &answer,
@@ -103,7 +111,7 @@ async fn create_answer_and_see_the_results_grid() {
 async fn bad_input_is_refused_in_french_and_stores_nothing() {
     let host = Host::new().await;
     host.structure("cpts-a", &["polls"]).await;
-    let mut c = Client::new(&host);
+    let mut c = host.member("cpts-a", Role::Member).await;
     c.get("/cpts-a/polls/new").await;
 
     let (s, _, body) = c
@@ -184,7 +192,7 @@ async fn bad_input_is_refused_in_french_and_stores_nothing() {
 async fn state_changing_requests_need_the_csrf_token() {
     let host = Host::new().await;
     host.structure("cpts-a", &["polls"]).await;
-    let mut c = Client::new(&host);
+    let mut c = host.member("cpts-a", Role::Member).await;
     c.get("/cpts-a/polls/new").await;
     let fields = [
         ("title", "Sans jeton"),
@@ -209,7 +217,13 @@ async fn structures_never_see_each_others_polls_and_disabled_modules_do_not_exis
     host.structure("cpts-a", &["polls"]).await;
     host.structure("cpts-b", &["polls"]).await;
     host.structure("msp-c", &[]).await;
-    let mut c = Client::new(&host);
+    // One person in all three structures: only the URL's structure decides what is seen.
+    for slug in ["cpts-a", "cpts-b", "msp-c"] {
+        host.account(slug, "multi@test.fr", "Multi Structures", Role::Member)
+            .await;
+    }
+    let mut c = host.member("cpts-a", Role::Member).await;
+    c.login("multi@test.fr", PASSWORD).await;
     let poll_a = create_poll(
         &mut c,
         "/cpts-a/polls",
@@ -275,7 +289,7 @@ async fn structures_never_see_each_others_polls_and_disabled_modules_do_not_exis
     assert_eq!(c.get(&poll_a).await.0, StatusCode::NOT_FOUND);
     host.state
         .db
-        .enable_module(a.id, "polls", "0.1.0")
+        .enable_module(a.id, "polls", "0.1.0", &["storage".to_string()])
         .await
         .unwrap();
     assert_eq!(c.get(&poll_a).await.0, StatusCode::OK);

@@ -1,5 +1,6 @@
 //! Test harness: a host on a fresh data folder, with plugins installed from the build.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -8,7 +9,8 @@ use axum::body::Body;
 use http::{Request, StatusCode};
 use maillage::config::Config;
 use maillage::http::AppState;
-use maillage::tenancy::{Structure, StructureKind};
+use maillage::identity::Account;
+use maillage::tenancy::{Role, Structure, StructureKind};
 use tower::ServiceExt;
 
 pub struct Host {
@@ -53,16 +55,24 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     config
 }
 
+/// Password of every account the tests create.
+pub const PASSWORD: &str = "mot-de-passe-de-test";
+
 impl Host {
     pub async fn new() -> Host {
+        Host::with_config(|_| {}).await
+    }
+
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Host {
         let dir = fresh_dir();
-        let state = maillage::open(&test_config(&dir))
-            .await
-            .expect("host opens");
+        let mut config = test_config(&dir);
+        adjust(&mut config);
+        let state = maillage::open(&config).await.expect("host opens");
         let router = maillage::http::app(state.clone());
         Host { state, router, dir }
     }
 
+    /// A structure with these modules enabled and every capability they ask granted.
     pub async fn structure(&self, slug: &str, modules: &[&str]) -> Structure {
         let s = self
             .state
@@ -78,6 +88,7 @@ impl Host {
         for module in modules {
             let file = match *module {
                 "faulty" => "fixture_faulty",
+                "legacy" => "fixture_legacy_wit",
                 other => other,
             };
             let plugin = self
@@ -86,17 +97,53 @@ impl Host {
                 .install(&wasm(file))
                 .await
                 .expect("install");
+            let m = plugin.manifest();
+            let granted: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
             self.state
                 .db
-                .enable_module(
-                    s.id,
-                    &plugin.manifest().id,
-                    &plugin.manifest().version.to_string(),
-                )
+                .enable_module(s.id, &m.id, &m.version.to_string(), &granted)
                 .await
                 .unwrap();
         }
         s
+    }
+
+    pub async fn structure_id(&self, slug: &str) -> i64 {
+        self.state
+            .db
+            .structure_by_slug(slug)
+            .await
+            .unwrap()
+            .expect("structure exists")
+            .id
+    }
+
+    /// An account with a password, member of `slug` with `role`.
+    pub async fn account(&self, slug: &str, email: &str, name: &str, role: Role) -> Account {
+        let db = &self.state.db;
+        let account = match db.account_by_login(email).await.unwrap() {
+            Some(a) => a,
+            None => {
+                let a = db.create_account(email, None, name).await.unwrap();
+                db.set_password(a.id, PASSWORD).await.unwrap();
+                a
+            }
+        };
+        let id = self.structure_id(slug).await;
+        db.set_membership(id, account.id, role, false).await.unwrap();
+        account
+    }
+
+    /// A signed-in browser of a new member of `slug` with `role`.
+    pub async fn member(&self, slug: &str, role: Role) -> Client<'_> {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let email = format!("{}-{n}@{slug}.test", role.as_str());
+        self.account(slug, &email, &format!("{} {n}", role.label()), role)
+            .await;
+        let mut client = Client::new(self);
+        client.login(&email, PASSWORD).await;
+        client
     }
 
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
@@ -109,6 +156,7 @@ impl Host {
         (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
 
+    /// An anonymous GET.
     pub async fn get(&self, uri: &str) -> (StatusCode, String) {
         let (status, _, body) = self
             .send(Request::get(uri).body(Body::empty()).unwrap())
@@ -117,42 +165,88 @@ impl Host {
     }
 }
 
-/// A browser-like client: keeps the CSRF cookie and sends it back with forms.
+/// A browser-like client: keeps its cookies (session, CSRF) and sends them back.
 pub struct Client<'a> {
     pub host: &'a Host,
-    pub cookie: Option<String>,
+    pub cookies: BTreeMap<String, String>,
 }
 
 impl<'a> Client<'a> {
     pub fn new(host: &'a Host) -> Self {
-        Client { host, cookie: None }
-    }
-
-    fn remember(&mut self, headers: &http::HeaderMap) {
-        if let Some(set) = headers
-            .get(http::header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-        {
-            self.cookie = set.split(';').next().map(str::to_string);
+        Client {
+            host,
+            cookies: BTreeMap::new(),
         }
     }
 
+    fn remember(&mut self, headers: &http::HeaderMap) {
+        for set in headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let Some((name, value)) = set.split(';').next().and_then(|p| p.split_once('=')) else {
+                continue;
+            };
+            if set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    pub fn cookie_header(&self) -> Option<String> {
+        (!self.cookies.is_empty()).then(|| {
+            self.cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
     pub async fn get(&mut self, uri: &str) -> (StatusCode, String) {
+        let (status, _, body) = self.get_full(uri).await;
+        (status, body)
+    }
+
+    /// GET returning the Location header too.
+    pub async fn get_full(&mut self, uri: &str) -> (StatusCode, Option<String>, String) {
         let mut req = Request::get(uri);
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookie_header() {
             req = req.header(http::header::COOKIE, c);
         }
         let (status, headers, body) = self.host.send(req.body(Body::empty()).unwrap()).await;
         self.remember(&headers);
-        (status, body)
+        (status, location(&headers), body)
     }
 
     pub fn csrf(&self) -> String {
-        self.cookie
-            .as_ref()
-            .and_then(|c| c.split_once('='))
-            .map(|(_, v)| v.to_string())
+        self.cookies
+            .get("maillage_csrf")
+            .cloned()
             .expect("visit a page first")
+    }
+
+    /// Logs in through the login form; panics if it fails.
+    pub async fn login(&mut self, login: &str, password: &str) {
+        let (status, location, body) = self.try_login(login, password).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "login of {login} failed: {body}");
+        assert!(location.is_some());
+    }
+
+    pub async fn try_login(
+        &mut self,
+        login: &str,
+        password: &str,
+    ) -> (StatusCode, Option<String>, String) {
+        self.get("/connexion").await;
+        self.post_form(
+            "/connexion",
+            &[("identifiant", login), ("mot_de_passe", password)],
+        )
+        .await
     }
 
     /// POSTs a form with the CSRF token added; returns status, Location and body.
@@ -161,6 +255,9 @@ impl<'a> Client<'a> {
         uri: &str,
         fields: &[(&str, &str)],
     ) -> (StatusCode, Option<String>, String) {
+        if !self.cookies.contains_key("maillage_csrf") {
+            self.get("/connexion").await;
+        }
         let token = self.csrf();
         let mut all: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
         all.extend_from_slice(fields);
@@ -177,17 +274,20 @@ impl<'a> Client<'a> {
             http::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
         );
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookie_header() {
             req = req.header(http::header::COOKIE, c);
         }
         let (status, headers, body) = self.host.send(req.body(Body::from(body)).unwrap()).await;
         self.remember(&headers);
-        let location = headers
-            .get(http::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        (status, location, body)
+        (status, location(&headers), body)
     }
+}
+
+fn location(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 fn form_encode(fields: &[(&str, &str)]) -> String {

@@ -1,11 +1,28 @@
-//! CSRF protection by double submit: a random token in a SameSite cookie, repeated in
-//! every state-changing request (form field `csrf` or header `x-csrf-token`).
+//! CSRF protection for every state-changing request, host pages and plugin routes
+//! alike: a random token in a SameSite cookie (double submit), repeated in the request
+//! as form field `csrf`, header `x-csrf-token`, or (multipart uploads) query `csrf`.
 
-use http::HeaderMap;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-pub const COOKIE: &str = "maillage_csrf";
+use super::AppState;
+use crate::web;
+
+const COOKIE: &str = "maillage_csrf";
+const SECURE_COOKIE: &str = "__Host-maillage_csrf";
 pub const FIELD: &str = "csrf";
 pub const HEADER: &str = "x-csrf-token";
+
+/// The request's token, for pages to embed in their forms.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE } else { COOKIE }
+}
 
 pub fn new_token() -> String {
     let mut bytes = [0u8; 24];
@@ -13,28 +30,34 @@ pub fn new_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_string())
+fn cookie_token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    super::access::cookie_value(headers, cookie_name(secure))
         .filter(|v| v.len() == 48 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-pub fn set_cookie_header(token: &str) -> String {
-    format!("{COOKIE}={token}; Path=/; SameSite=Lax; HttpOnly")
+pub fn set_cookie_header(token: &str, secure: bool) -> String {
+    let mut cookie = format!(
+        "{}={token}; Path=/; SameSite=Lax; HttpOnly",
+        cookie_name(secure)
+    );
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
 }
 
-/// The token the request carries, from the header or an urlencoded form body.
-pub fn submitted_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
-    if let Some(v) = headers.get(HEADER).and_then(|v| v.to_str().ok()) {
+/// The token the request carries, from the header, the query or an urlencoded body.
+fn submitted_token(request: &http::request::Parts, body: &[u8]) -> Option<String> {
+    if let Some(v) = request.headers.get(HEADER).and_then(|v| v.to_str().ok()) {
         return Some(v.to_string());
     }
-    let is_form = headers
+    if let Some(query) = request.uri.query()
+        && let Some((_, v)) = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == FIELD)
+    {
+        return Some(v.into_owned());
+    }
+    let is_form = request
+        .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
@@ -54,4 +77,73 @@ pub fn tokens_match(expected: &str, submitted: &str) -> bool {
             .zip(submitted.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
+}
+
+/// Middleware: rejects state-changing requests without the right token, hands the
+/// token to handlers, and sets the cookie on first visit.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let secure = state.cookie_secure;
+    let existing = cookie_token(request.headers(), secure);
+    let token = existing.clone().unwrap_or_else(new_token);
+    let mut request = request;
+    if !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        let (parts, body) = request.into_parts();
+        let bytes = match axum::body::to_bytes(body, state.body_limit).await {
+            Ok(b) => b,
+            Err(_) => {
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    Html(web::page(
+                        "Envoi trop volumineux",
+                        &web::Shell::default(),
+                        &web::alert("Le contenu envoyé est trop volumineux."),
+                    )),
+                )
+                    .into_response();
+            }
+        };
+        let valid = match (&existing, submitted_token(&parts, &bytes)) {
+            (Some(expected), Some(submitted)) => tokens_match(expected, &submitted),
+            _ => false,
+        };
+        if !valid {
+            tracing::warn!(path = %parts.uri.path(), "state-changing request without a valid CSRF token");
+            let page = web::page(
+                "Formulaire expiré",
+                &web::Shell::default(),
+                "<div class=\"alert\" role=\"alert\"><h1>Formulaire expiré</h1><p>Pour votre sécurité, ce formulaire n’a pas été pris en compte. Veuillez recharger la page et réessayer.</p></div>",
+            );
+            return with_cookie(
+                (StatusCode::FORBIDDEN, Html(page)).into_response(),
+                &token,
+                existing.is_none(),
+                secure,
+            );
+        }
+        request = Request::from_parts(parts, Body::from(bytes));
+    }
+    request.extensions_mut().insert(CsrfToken(token.clone()));
+    let response = next.run(request).await;
+    with_cookie(response, &token, existing.is_none(), secure)
+}
+
+fn with_cookie(mut response: Response, token: &str, needed: bool, secure: bool) -> Response {
+    // A handler that rotated the token (login) already set its own cookie.
+    let already = response
+        .headers()
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.starts_with(cookie_name(secure))));
+    if needed
+        && !already
+        && let Ok(value) = HeaderValue::from_str(&set_cookie_header(token, secure))
+    {
+        response
+            .headers_mut()
+            .append(http::header::SET_COOKIE, value);
+    }
+    response
 }

@@ -1,19 +1,29 @@
-//! The HTTP edge: axum router, tower layers (tracing, body limit), CSRF, and routing
-//! of `/{structure}/{module}/...` to the module's plugin when the structure enabled it.
+//! The HTTP edge: axum router, tower layers (tracing, body limit, CSRF), sessions, the
+//! host's pages (login, account, groups, administration, platform) and the routing of
+//! `/{structure}/{module}/...` to the module's plugin when the structure enabled it.
 
-mod csrf;
+mod access;
+mod admin;
+mod auth;
+pub mod csrf;
+mod form;
+mod groups;
 mod modules;
+mod platform;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{any, get, post};
 use http::StatusCode;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+pub use access::{Ctx, MemberCtx, Viewer};
+
+use crate::mail::Mailer;
 use crate::plugins::registry::Registry;
 use crate::storage::Db;
 use crate::web;
@@ -21,7 +31,12 @@ use crate::web;
 pub struct AppInner {
     pub db: Db,
     pub registry: Registry,
+    pub mailer: Mailer,
     pub body_limit: usize,
+    /// Base of links in mails, e.g. "https://maillage.cpts-exemple.fr".
+    pub public_url: String,
+    /// Cookies get `Secure` and the `__Host-` prefix (HTTPS deployments).
+    pub cookie_secure: bool,
 }
 
 /// Shared state of the HTTP edge; cheap to clone.
@@ -42,12 +57,57 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/maillage.css", get(stylesheet))
+        .route("/connexion", get(auth::login_page).post(auth::login))
+        .route("/deconnexion", post(auth::logout))
+        .route(
+            "/mot-de-passe-oublie",
+            get(auth::forgot_page).post(auth::forgot),
+        )
+        .route(
+            "/mot-de-passe/{token}",
+            get(auth::set_password_page).post(auth::set_password),
+        )
+        .route("/compte", get(auth::account_page))
+        .route("/compte/mot-de-passe", post(auth::change_password))
+        .route("/plateforme/", get(platform::overview))
+        .route("/plateforme/paquets", post(platform::upload_package))
+        .route("/plateforme/structures", post(platform::create_structure))
         .route("/{structure}", get(modules::structure_home))
         .route("/{structure}/", get(modules::structure_home))
+        .route("/{structure}/groupes/", get(groups::list).post(groups::create))
+        .route("/{structure}/groupes/{group}", get(groups::show))
+        .route("/{structure}/groupes/{group}/{action}", post(groups::act))
+        .route(
+            "/{structure}/groupes/{group}/demandes/{request}/{decision}",
+            post(groups::decide),
+        )
+        .route("/{structure}/admin/", get(admin::members))
+        .route("/{structure}/admin/invitations", post(admin::invite))
+        .route("/{structure}/admin/membres/{account}", post(admin::update_member))
+        .route(
+            "/{structure}/admin/membres/{account}/{action}",
+            post(admin::member_action),
+        )
+        .route("/{structure}/admin/modules", get(admin::modules))
+        .route("/{structure}/admin/modules/{plugin}", post(admin::update_module))
+        .route(
+            "/{structure}/admin/structure",
+            get(admin::structure_page).post(admin::update_structure),
+        )
+        .route("/{structure}/admin/journal", get(admin::audit_log))
+        .route("/{structure}/admin/courriels", get(admin::outbox))
+        .route(
+            "/{structure}/admin/courriels/{mail}/relancer",
+            post(admin::retry_mail),
+        )
         .route("/{structure}/{module}", any(modules::forward))
         .route("/{structure}/{module}/", any(modules::forward))
         .route("/{structure}/{module}/{*rest}", any(modules::forward))
         .fallback(|| async { not_found() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -57,13 +117,22 @@ pub(crate) fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Html(web::not_found_page())).into_response()
 }
 
+pub(crate) fn forbidden() -> Response {
+    (StatusCode::FORBIDDEN, Html(web::forbidden_page())).into_response()
+}
+
 pub(crate) fn internal_error(context: &str, error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "{context}");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
-        Html(web::page("Erreur", None, "<div class=\"alert\" role=\"alert\"><h1>Erreur interne</h1><p>Une erreur inattendue s’est produite. Veuillez réessayer.</p></div>")),
+        Html(web::page("Erreur", &web::Shell::default(), "<div class=\"alert\" role=\"alert\"><h1>Erreur interne</h1><p>Une erreur inattendue s’est produite. Veuillez réessayer.</p></div>")),
     )
         .into_response()
+}
+
+/// After a successful POST: back to a page (303, so a reload does not resubmit).
+pub(crate) fn see_other(location: &str) -> Response {
+    Redirect::to(location).into_response()
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -76,25 +145,44 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-async fn home(State(state): State<AppState>) -> Response {
-    let structures = match state.db.structures().await {
-        Ok(s) => s,
-        Err(e) => return internal_error("listing structures failed", e),
+#[derive(serde::Deserialize)]
+struct HomeQuery {
+    structure: Option<String>,
+}
+
+/// The structure switcher: the person's structures; one structure goes straight in.
+async fn home(
+    State(_state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Query(query): axum::extract::Query<HomeQuery>,
+) -> Response {
+    let Some(viewer) = &ctx.viewer else {
+        return see_other("/connexion");
     };
-    let mut body = String::from(
-        "<h1>Bienvenue sur Maillage</h1><p>Choisissez votre structure :</p><ul class=\"cards\">",
-    );
-    for s in &structures {
+    if let Some(slug) = query.structure
+        && viewer.memberships.iter().any(|m| m.structure.slug == slug)
+    {
+        return see_other(&format!("/{slug}/"));
+    }
+    if viewer.memberships.len() == 1 && !viewer.account.platform_operator {
+        return see_other(&format!("/{}/", viewer.memberships[0].structure.slug));
+    }
+    let mut body = String::from("<h1>Bienvenue sur Maillage</h1><p>Choisissez votre structure :</p><ul class=\"cards\">");
+    for m in &viewer.memberships {
         body.push_str(&format!(
-            "<li><a href=\"/{}/\">{}</a> <span class=\"muted\">{}</span></li>",
-            web::escape(&s.slug),
-            web::escape(&s.name),
-            s.kind.label()
+            "<li><a href=\"/{}/\">{}</a> <span class=\"muted\">{} · {}</span></li>",
+            web::escape(&m.structure.slug),
+            web::escape(&m.structure.name),
+            m.structure.kind.label(),
+            m.role.label()
         ));
     }
-    if structures.is_empty() {
-        body.push_str("<li class=\"empty\">Aucune structure pour le moment. Lancez <code>maillage demo</code> pour créer la structure de démonstration.</li>");
+    if viewer.memberships.is_empty() {
+        body.push_str("<li class=\"empty\">Vous ne faites encore partie d’aucune structure.</li>");
     }
     body.push_str("</ul>");
-    Html(web::page("Accueil", None, &body)).into_response()
+    if viewer.account.platform_operator {
+        body.push_str("<p><a href=\"/plateforme/\">Administration de la plateforme</a></p>");
+    }
+    Html(web::page("Accueil", &ctx.shell(None), &body)).into_response()
 }

@@ -6,7 +6,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use super::bindings::maillage::plugin::{context, events, log, store, types};
+use super::bindings::maillage::plugin::{context, events, groups, log, store, types};
 use super::manifest::{NavEntry, RawManifest, Widget};
 use super::{CallContext, Capability};
 use crate::storage::{Db, PluginScope, StorageError};
@@ -135,6 +135,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     store::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     events::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    groups::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -286,6 +287,118 @@ impl events::Host for HostState {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()))
+    }
+}
+
+/// The acting user in the current structure, for the groups imports.
+struct Acting {
+    structure_id: i64,
+    account_id: i64,
+    coordinator: bool,
+}
+
+impl HostState {
+    fn acting(&mut self) -> wasmtime::Result<Option<Acting>> {
+        self.require(Capability::Groups)?;
+        Ok(self.call.as_ref().and_then(|c| {
+            let account_id = c.user.as_ref()?.id.parse().ok()?;
+            Some(Acting {
+                structure_id: c.structure_id,
+                account_id,
+                coordinator: c.roles.iter().any(|r| r == "coordinator"),
+            })
+        }))
+    }
+
+    async fn readable_group(
+        &mut self,
+        group_id: &str,
+    ) -> wasmtime::Result<Option<crate::groups::Group>> {
+        let (Some(acting), Ok(id)) = (self.acting()?, group_id.parse::<i64>()) else {
+            return Ok(None);
+        };
+        let group = self
+            .db
+            .group(acting.structure_id, id, acting.account_id)
+            .await
+            .map_err(|e| wasmtime::format_err!("group lookup failed: {e}"))?;
+        Ok(group.filter(|g| g.open || g.my_role.is_some() || acting.coordinator))
+    }
+}
+
+fn wit_group_role(role: crate::groups::GroupRole) -> groups::GroupRole {
+    match role {
+        crate::groups::GroupRole::Referent => groups::GroupRole::Referent,
+        crate::groups::GroupRole::Active => groups::GroupRole::Active,
+        crate::groups::GroupRole::Guest => groups::GroupRole::Guest,
+    }
+}
+
+fn wit_group(g: crate::groups::Group) -> groups::Group {
+    groups::Group {
+        id: g.id.to_string(),
+        name: g.name,
+        open: g.open,
+        archived: g.archived,
+        my_role: g.my_role.map(wit_group_role),
+    }
+}
+
+impl groups::Host for HostState {
+    async fn my_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
+        Ok(self
+            .visible_groups()
+            .await?
+            .into_iter()
+            .filter(|g| g.my_role.is_some())
+            .collect())
+    }
+
+    async fn visible_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
+        let Some(acting) = self.acting()? else {
+            return Ok(Vec::new());
+        };
+        let all = self
+            .db
+            .groups(acting.structure_id, acting.account_id)
+            .await
+            .map_err(|e| wasmtime::format_err!("listing groups failed: {e}"))?;
+        Ok(all
+            .into_iter()
+            .filter(|g| g.open || g.my_role.is_some() || acting.coordinator)
+            .map(wit_group)
+            .collect())
+    }
+
+    async fn members(
+        &mut self,
+        group_id: String,
+    ) -> wasmtime::Result<Option<Vec<groups::GroupMember>>> {
+        let Some(group) = self.readable_group(&group_id).await? else {
+            return Ok(None);
+        };
+        let members = self
+            .db
+            .group_members(group.id)
+            .await
+            .map_err(|e| wasmtime::format_err!("listing group members failed: {e}"))?;
+        Ok(Some(
+            members
+                .into_iter()
+                .map(|m| groups::GroupMember {
+                    user_id: m.account_id.to_string(),
+                    display_name: m.display_name,
+                    role: wit_group_role(m.role),
+                })
+                .collect(),
+        ))
+    }
+
+    async fn is_referent(&mut self, group_id: String) -> wasmtime::Result<bool> {
+        Ok(self
+            .readable_group(&group_id)
+            .await?
+            .is_some_and(|g| g.my_role == Some(crate::groups::GroupRole::Referent)))
     }
 }
 

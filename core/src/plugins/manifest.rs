@@ -5,7 +5,7 @@ use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
 /// The `maillage:plugin` WIT version this host implements.
-pub const HOST_WIT_VERSION: Version = Version::new(0, 1, 0);
+pub const HOST_WIT_VERSION: Version = Version::new(0, 1, 1);
 
 /// The plugin WIT versions this host loads (semver-compatible with HOST_WIT_VERSION).
 pub fn supported_wit_range() -> VersionReq {
@@ -18,6 +18,8 @@ pub enum Capability {
     Storage,
     /// Publishing into the durable event outbox.
     Events,
+    /// Reading the structure's groups, their members and roles.
+    Groups,
     /// Outbound HTTP to one named host.
     Http(String),
 }
@@ -27,6 +29,7 @@ impl Capability {
         match text {
             "storage" => Some(Capability::Storage),
             "events" => Some(Capability::Events),
+            "groups" => Some(Capability::Groups),
             _ => text
                 .strip_prefix("http:")
                 .filter(|host| {
@@ -43,6 +46,7 @@ impl Capability {
         match self {
             Capability::Storage => "Stocker ses données".into(),
             Capability::Events => "Publier des événements".into(),
+            Capability::Groups => "Lire les groupes et leurs membres".into(),
             Capability::Http(host) => format!("Appeler le service externe {host}"),
         }
     }
@@ -53,6 +57,7 @@ impl std::fmt::Display for Capability {
         match self {
             Capability::Storage => f.write_str("storage"),
             Capability::Events => f.write_str("events"),
+            Capability::Groups => f.write_str("groups"),
             Capability::Http(host) => write!(f, "http:{host}"),
         }
     }
@@ -96,8 +101,12 @@ pub struct RawManifest {
     pub widgets: Vec<Widget>,
 }
 
+/// Path segments the host serves inside a structure; a module cannot be mounted there.
+const RESERVED_MODULE_IDS: &[&str] = &["admin", "groupes"];
+
 fn valid_id(id: &str) -> bool {
-    !id.is_empty()
+    !RESERVED_MODULE_IDS.contains(&id)
+        && !id.is_empty()
         && id.len() <= 64
         && id
             .bytes()

@@ -29,7 +29,7 @@ use host::HostState;
 
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit/v0.1.0",
+        path: "../wit/v0.1.1",
         world: "maillage:plugin/plugin",
         imports: { default: async | trappable },
         exports: { default: async },
@@ -87,8 +87,8 @@ pub struct CallContext {
 }
 
 impl CallContext {
-    /// The context of a request to `module_id` in `structure` by an anonymous visitor.
-    /// Accounts and roles arrive with the identity module; until then visitors are anonymous.
+    /// The context of a call to `module_id` in `structure` with no user (system calls,
+    /// benchmarks); see [`CallContext::with_user`].
     pub fn anonymous(
         structure: &crate::tenancy::Structure,
         module_id: &str,
@@ -107,6 +107,16 @@ impl CallContext {
             csrf_token: csrf_token.into(),
             base_path: format!("/{}/{}", structure.slug, module_id),
         }
+    }
+
+    /// The same call made by a signed-in member with these role names.
+    pub fn with_user(mut self, account: &crate::identity::Account, roles: Vec<String>) -> Self {
+        self.user = Some(User {
+            id: account.id.to_string(),
+            display_name: account.display_name.clone(),
+        });
+        self.roles = roles;
+        self
     }
 }
 

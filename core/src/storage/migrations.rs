@@ -4,11 +4,18 @@ use std::borrow::Cow;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../../migrations/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "identity",
+        include_str!("../../migrations/0002_identity.sql"),
+    ),
+];
 
 pub fn migrator() -> Migrator {
     let migrations = MIGRATIONS

@@ -22,6 +22,15 @@ struct Poll {
     slots: Vec<String>,
     author: String,
     created_at: u64,
+    /// The group the poll concerns, if any (id and name at creation time).
+    #[serde(default)]
+    group: Option<PollGroup>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PollGroup {
+    id: String,
+    name: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -72,7 +81,7 @@ impl Plugin for Polls {
             version: env!("CARGO_PKG_VERSION").into(),
             name: "Sondages de date".into(),
             wit_range: maillage_sdk::WIT_RANGE.into(),
-            capabilities: vec!["storage".into(), "events".into()],
+            capabilities: vec!["storage".into(), "events".into(), "groups".into()],
             subscriptions: vec![],
             nav: vec![NavEntry {
                 label: "Sondages".into(),
@@ -192,6 +201,23 @@ fn new_page(form: &Form, error: Option<&str>) -> Response {
         "<label for=\"description\">Description (facultatif)</label><textarea id=\"description\" name=\"description\" rows=\"3\">{}</textarea>",
         escape(&form.get("description"))
     ));
+    let groups: Vec<_> = maillage_sdk::groups::visible_groups()
+        .into_iter()
+        .filter(|g| !g.archived)
+        .collect();
+    if !groups.is_empty() {
+        let chosen = form.get("group");
+        html.push_str("<label for=\"group\">Groupe concerné (facultatif)</label><select id=\"group\" name=\"group\"><option value=\"\">Aucun</option>");
+        for g in &groups {
+            let selected = if g.id == chosen { " selected" } else { "" };
+            html.push_str(&format!(
+                "<option value=\"{}\"{selected}>{}</option>",
+                escape(&g.id),
+                escape(&g.name)
+            ));
+        }
+        html.push_str("</select>");
+    }
     html.push_str("<fieldset><legend>Créneaux proposés (au moins deux)</legend>");
     for i in 0..SLOT_INPUTS.max(slots.len()) {
         let value = slots.get(i).map(String::as_str).unwrap_or("");
@@ -236,6 +262,25 @@ fn create(form: &Form) -> PageResult {
         )
         .with_status(422));
     }
+    let chosen = form.get("group");
+    let group = if chosen.is_empty() {
+        None
+    } else {
+        // Only a group the author may see: the host decides visibility, not the form.
+        match maillage_sdk::groups::visible_groups()
+            .into_iter()
+            .find(|g| g.id == chosen && !g.archived)
+        {
+            Some(g) => Some(PollGroup {
+                id: g.id,
+                name: g.name,
+            }),
+            None => {
+                return Ok(new_page(form, Some("Ce groupe n’existe pas ou ne vous est pas accessible."))
+                    .with_status(422));
+            }
+        }
+    };
     let ctx = maillage_sdk::context();
     let author = ctx
         .user
@@ -248,6 +293,7 @@ fn create(form: &Form) -> PageResult {
         slots: slots.iter().map(LocalDateTime::to_input).collect(),
         author,
         created_at: now_secs(),
+        group,
     };
     store::put(POLLS, &id, &poll)?;
     let payload = serde_json::json!({ "poll": id, "title": poll.title, "slots": poll.slots });
@@ -293,9 +339,14 @@ fn answer(id: &str, form: &Form) -> PageResult {
             None => return poll_page(id, Some("Veuillez répondre pour chaque créneau.")),
         }
     }
+    // A signed-in member has one answer per poll, whatever their display name.
+    let participant = match &user {
+        Some(u) => format!("user-{}", u.id),
+        None => participant_key(&name),
+    };
     store::put(
         ANSWERS,
-        &format!("{id}/{}", participant_key(&name)),
+        &format!("{id}/{participant}"),
         &Answer { name, choices },
     )?;
     Ok(Response::see_other(&format!("/p/{id}")))
@@ -323,6 +374,12 @@ fn poll_page(id: &str, error: Option<&str>) -> PageResult {
         "<p class=\"muted\">Proposé par {}</p>",
         escape(&poll.author)
     ));
+    if let Some(group) = &poll.group {
+        html.push_str(&format!(
+            "<p>Groupe concerné : {}</p>",
+            escape(&group.name)
+        ));
+    }
     if let Some(error) = error {
         html.push_str(&format!(
             "<div class=\"alert\" role=\"alert\">{}</div>",

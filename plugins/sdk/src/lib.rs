@@ -6,7 +6,7 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v0.1.0",
+        path: "../../wit/v0.1.1",
         world: "maillage:plugin/plugin",
         generate_all,
         pub_export_macro: true,
@@ -27,7 +27,7 @@ pub use bindings::maillage::plugin::types::{
 pub use http::{Method, Request, Response};
 
 /// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].
-pub const WIT_RANGE: &str = "^0.1";
+pub const WIT_RANGE: &str = "^0.1.1";
 
 /// What a plugin implements.
 pub trait Plugin {
@@ -64,6 +64,13 @@ pub mod log {
     pub fn error(message: &str) {
         log(Level::Error, message);
     }
+}
+
+/// The structure's groups as the acting user sees them (capability "groups").
+pub mod groups {
+    pub use crate::bindings::maillage::plugin::groups::{
+        Group, GroupMember, GroupRole, is_referent, members, my_groups, visible_groups,
+    };
 }
 
 /// Publish an event into the host's durable outbox (capability "events").

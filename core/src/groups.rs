@@ -1,0 +1,342 @@
+//! Groups (projects, working groups) of a structure: members with a group role,
+//! open or closed visibility, join requests, archiving. Polls, meetings, documents and
+//! indemnities refer to them, so they live in the host and reach plugins through WIT.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::storage::{Db, Result, StorageError, now_secs};
+use crate::tenancy::{Membership, Role};
+
+/// At most this many référents per group; at least one while the group has members.
+pub const MAX_REFERENTS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum GroupRole {
+    Referent,
+    Active,
+    Guest,
+}
+
+impl GroupRole {
+    pub const ALL: [GroupRole; 3] = [GroupRole::Referent, GroupRole::Active, GroupRole::Guest];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupRole::Referent => "referent",
+            GroupRole::Active => "active",
+            GroupRole::Guest => "guest",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "referent" => Some(GroupRole::Referent),
+            "active" => Some(GroupRole::Active),
+            "guest" => Some(GroupRole::Guest),
+            _ => None,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            GroupRole::Referent => "Référent",
+            GroupRole::Active => "Membre actif",
+            GroupRole::Guest => "Invité externe",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub id: i64,
+    pub structure_id: i64,
+    pub name: String,
+    pub description: String,
+    /// Open: every member of the structure may read it. Closed: its members only.
+    pub open: bool,
+    pub archived: bool,
+    /// The viewer's role in it, when listed for a viewer.
+    pub my_role: Option<GroupRole>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupMember {
+    pub account_id: i64,
+    pub display_name: String,
+    pub role: GroupRole,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JoinRequest {
+    pub id: i64,
+    pub account_id: i64,
+    pub display_name: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    #[error("a group needs at least one référent")]
+    LastReferent,
+    #[error("a group has at most {MAX_REFERENTS} référents")]
+    TooManyReferents,
+    #[error("the person is not a member of this structure")]
+    NotAStructureMember,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<sqlx::Error> for GroupError {
+    fn from(e: sqlx::Error) -> Self {
+        GroupError::Storage(e.into())
+    }
+}
+
+impl GroupError {
+    /// What to tell the user, in French.
+    pub fn french(&self) -> String {
+        match self {
+            GroupError::LastReferent => "Un groupe doit garder au moins un référent.".into(),
+            GroupError::TooManyReferents => {
+                format!("Un groupe compte au plus {MAX_REFERENTS} référents.")
+            }
+            GroupError::NotAStructureMember => {
+                "Cette personne ne fait pas partie de la structure.".into()
+            }
+            GroupError::Storage(_) => "Une erreur inattendue s’est produite.".into(),
+        }
+    }
+}
+
+/// May this member of the structure read the group?
+pub fn can_read(group: &Group, viewer: &Membership) -> bool {
+    group.open || group.my_role.is_some() || viewer.role >= Role::Coordinator
+}
+
+/// May this member manage the group (members, requests, archive)?
+pub fn can_manage(group: &Group, viewer: &Membership) -> bool {
+    group.my_role == Some(GroupRole::Referent) || viewer.role >= Role::Coordinator
+}
+
+const GROUP_COLUMNS: &str = "g.id, g.structure_id, g.name, g.description, g.open, g.archived, gm.role AS my_role";
+
+fn group_from_row(row: &sqlx::sqlite::SqliteRow) -> Group {
+    Group {
+        id: row.get("id"),
+        structure_id: row.get("structure_id"),
+        name: row.get("name"),
+        description: row.get("description"),
+        open: row.get("open"),
+        archived: row.get("archived"),
+        my_role: row
+            .get::<Option<&str>, _>("my_role")
+            .and_then(GroupRole::parse),
+    }
+}
+
+impl Db {
+    /// Creates a group with its creator as first référent.
+    pub async fn create_group(
+        &self,
+        structure_id: i64,
+        name: &str,
+        description: &str,
+        open: bool,
+        creator: i64,
+    ) -> Result<i64> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(StorageError::Invalid("group name must be 1..=120 characters".into()));
+        }
+        let mut tx = self.pool().begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO work_groups (structure_id, name, description, open, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(structure_id)
+        .bind(name)
+        .bind(description.trim())
+        .bind(open)
+        .bind(now_secs())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO group_members (group_id, account_id, role) VALUES (?, ?, 'referent')")
+            .bind(id)
+            .bind(creator)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Groups of a structure as seen by `viewer` (their role in each), by name.
+    pub async fn groups(&self, structure_id: i64, viewer: i64) -> Result<Vec<Group>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {GROUP_COLUMNS} FROM work_groups g LEFT JOIN group_members gm ON gm.group_id = g.id AND gm.account_id = ?
+             WHERE g.structure_id = ? ORDER BY g.archived, g.name"
+        ))
+        .bind(viewer)
+        .bind(structure_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(group_from_row).collect())
+    }
+
+    /// One group of a structure; None if it belongs to another structure.
+    pub async fn group(&self, structure_id: i64, group_id: i64, viewer: i64) -> Result<Option<Group>> {
+        let row = sqlx::query(&format!(
+            "SELECT {GROUP_COLUMNS} FROM work_groups g LEFT JOIN group_members gm ON gm.group_id = g.id AND gm.account_id = ?
+             WHERE g.structure_id = ? AND g.id = ?"
+        ))
+        .bind(viewer)
+        .bind(structure_id)
+        .bind(group_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(group_from_row))
+    }
+
+    pub async fn group_members(&self, group_id: i64) -> Result<Vec<GroupMember>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.display_name, gm.role FROM group_members gm JOIN accounts a ON a.id = gm.account_id
+             WHERE gm.group_id = ? ORDER BY CASE gm.role WHEN 'referent' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, a.display_name",
+        )
+        .bind(group_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| GroupMember {
+                account_id: r.get(0),
+                display_name: r.get(1),
+                role: GroupRole::parse(r.get::<&str, _>(2)).unwrap_or(GroupRole::Active),
+            })
+            .collect())
+    }
+
+    /// Adds a person to a group or changes their group role, keeping 1–3 référents.
+    pub async fn set_group_member(
+        &self,
+        group: &Group,
+        account_id: i64,
+        role: GroupRole,
+    ) -> std::result::Result<(), GroupError> {
+        let is_structure_member: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM memberships WHERE structure_id = ? AND account_id = ?)",
+        )
+        .bind(group.structure_id)
+        .bind(account_id)
+        .fetch_one(self.pool())
+        .await?;
+        if !is_structure_member {
+            return Err(GroupError::NotAStructureMember);
+        }
+        let members = self.group_members(group.id).await?;
+        let current = members.iter().find(|m| m.account_id == account_id).map(|m| m.role);
+        let referents = members.iter().filter(|m| m.role == GroupRole::Referent).count();
+        if role == GroupRole::Referent && current != Some(GroupRole::Referent) && referents >= MAX_REFERENTS {
+            return Err(GroupError::TooManyReferents);
+        }
+        if current == Some(GroupRole::Referent) && role != GroupRole::Referent && referents <= 1 {
+            return Err(GroupError::LastReferent);
+        }
+        sqlx::query(
+            "INSERT INTO group_members (group_id, account_id, role) VALUES (?, ?, ?)
+             ON CONFLICT (group_id, account_id) DO UPDATE SET role = excluded.role",
+        )
+        .bind(group.id)
+        .bind(account_id)
+        .bind(role.as_str())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_group_member(
+        &self,
+        group: &Group,
+        account_id: i64,
+    ) -> std::result::Result<bool, GroupError> {
+        let members = self.group_members(group.id).await?;
+        let referents = members.iter().filter(|m| m.role == GroupRole::Referent).count();
+        let is_referent = members
+            .iter()
+            .any(|m| m.account_id == account_id && m.role == GroupRole::Referent);
+        if is_referent && referents <= 1 {
+            return Err(GroupError::LastReferent);
+        }
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND account_id = ?")
+            .bind(group.id)
+            .bind(account_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn set_group_archived(&self, group: &Group, archived: bool) -> Result<()> {
+        sqlx::query("UPDATE work_groups SET archived = ? WHERE id = ? AND structure_id = ?")
+            .bind(archived)
+            .bind(group.id)
+            .bind(group.structure_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a request to join; a second pending request of the same person is a no-op.
+    pub async fn request_join(&self, group: &Group, account_id: i64, message: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO group_join_requests (group_id, account_id, message, status, created_at) VALUES (?, ?, ?, 'pending', ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(group.id)
+        .bind(account_id)
+        .bind(message.trim())
+        .bind(now_secs())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn pending_requests(&self, group_id: i64) -> Result<Vec<JoinRequest>> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.account_id, a.display_name, r.message FROM group_join_requests r JOIN accounts a ON a.id = r.account_id
+             WHERE r.group_id = ? AND r.status = 'pending' ORDER BY r.id",
+        )
+        .bind(group_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| JoinRequest {
+                id: r.get(0),
+                account_id: r.get(1),
+                display_name: r.get(2),
+                message: r.get(3),
+            })
+            .collect())
+    }
+
+    /// Approves (the person becomes a membre actif) or refuses a pending request.
+    /// Returns the requester, or None if no such pending request exists in this group.
+    pub async fn decide_request(
+        &self,
+        group: &Group,
+        request_id: i64,
+        approve: bool,
+        decided_by: i64,
+    ) -> std::result::Result<Option<i64>, GroupError> {
+        let requester: Option<i64> = sqlx::query_scalar(
+            "UPDATE group_join_requests SET status = ?, decided_by = ? WHERE id = ? AND group_id = ? AND status = 'pending' RETURNING account_id",
+        )
+        .bind(if approve { "approved" } else { "refused" })
+        .bind(decided_by)
+        .bind(request_id)
+        .bind(group.id)
+        .fetch_optional(self.pool())
+        .await?;
+        if let Some(account_id) = requester
+            && approve
+        {
+            self.set_group_member(group, account_id, GroupRole::Active).await?;
+        }
+        Ok(requester)
+    }
+}

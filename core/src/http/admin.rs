@@ -1,0 +1,517 @@
+//! Structure administration (admins only): members and invitations, roles, modules
+//! with their versions and granted capabilities, the structure's settings, the audit
+//! log and the mail outbox. Every change is written to the audit log.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
+use serde_json::json;
+
+use super::access::MemberCtx;
+use super::form::FormData;
+use super::modules::{Enabled, enabled_plugins};
+use super::{AppState, Ctx, internal_error, not_found, see_other};
+use crate::audit::AuditRecord;
+use crate::identity::invitations::{self, Invitation};
+use crate::plugins::Capability;
+use crate::tenancy::{Member, Role, TIME_ZONES, parse_territory};
+use crate::web::{self, alert, csrf_field, escape, field, notice, select};
+
+struct Admin {
+    member: MemberCtx,
+    enabled: Enabled,
+}
+
+async fn admin(state: &AppState, ctx: Ctx, slug: &str) -> Result<Admin, Response> {
+    let member = ctx.member_of(slug, Role::Admin)?;
+    let enabled = enabled_plugins(state, &member.membership.structure).await?;
+    Ok(Admin { member, enabled })
+}
+
+const SECTIONS: &[(&str, &str)] = &[
+    ("", "Membres"),
+    ("modules", "Modules"),
+    ("structure", "Structure"),
+    ("journal", "Journal"),
+    ("courriels", "Courriels"),
+];
+
+impl Admin {
+    fn page(&self, title: &str, section: &str, status: StatusCode, content: &str) -> Response {
+        let base = self.member.base();
+        let mut body = format!("<h1>Administration — {}</h1><nav aria-label=\"Administration\"><ul class=\"subnav\">", escape(&self.member.membership.structure.name));
+        for (path, label) in SECTIONS {
+            let current = if *path == section { " aria-current=\"page\"" } else { "" };
+            body.push_str(&format!("<li><a href=\"{base}/admin/{path}\"{current}>{label}</a></li>"));
+        }
+        body.push_str("</ul></nav>");
+        body.push_str(content);
+        let shell = self.member.shell(&self.enabled.manifests, Some("admin"));
+        (status, Html(web::page(title, &shell, &body))).into_response()
+    }
+
+    fn audit<'a>(&'a self, action: &'a str, target: &'a str, before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> AuditRecord<'a> {
+        AuditRecord {
+            actor: Some(self.member.account()),
+            structure_id: Some(self.member.structure_id()),
+            action,
+            target,
+            before,
+            after,
+        }
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct Flash {
+    ok: Option<String>,
+}
+
+fn flash_message(flash: &Flash) -> String {
+    match flash.ok.as_deref() {
+        Some("invitation") => notice("L’invitation a été envoyée."),
+        Some("membre") => notice("Le membre a été mis à jour."),
+        Some("retire") => notice("La personne a été retirée de la structure."),
+        Some("relance") => notice("Un nouveau lien d’invitation a été envoyé."),
+        Some("module") => notice("Le module a été mis à jour."),
+        Some("structure") => notice("La structure a été mise à jour."),
+        Some("courriel") => notice("Le courriel sera renvoyé."),
+        _ => String::new(),
+    }
+}
+
+fn role_options() -> Vec<(&'static str, &'static str)> {
+    Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect()
+}
+
+fn members_content(a: &Admin, members: &[Member], message: &str) -> String {
+    let base = a.member.base();
+    let csrf = csrf_field(&a.member.csrf);
+    let mut html = format!(
+        "{message}<h2>Inviter une personne</h2><form method=\"post\" action=\"{base}/admin/invitations\" class=\"stack\">{csrf}{}{}{}\
+         <label class=\"check\"><input type=\"checkbox\" name=\"annuaire\" value=\"1\"> Gestionnaire annuaire</label>\
+         <button type=\"submit\">Envoyer l’invitation</button></form>\
+         <h2>Membres ({})</h2><div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Nom</th><th>Adresse électronique</th><th>Rôle</th><th>Actions</th></tr></thead><tbody>",
+        field("nom", "Nom et prénom", "text", "", "required autocomplete=\"off\""),
+        field("courriel", "Adresse électronique", "email", "", "required autocomplete=\"off\""),
+        select("role", "Rôle", &role_options(), "member"),
+        members.len()
+    );
+    for m in members {
+        let id = m.account_id;
+        let status = if m.active { "" } else { " <span class=\"badge\">Invitation en attente</span>" };
+        let role_select = select(&format!("role-{id}"), "Rôle", &role_options(), m.role.as_str()).replace(&format!("name=\"role-{id}\""), "name=\"role\"");
+        html.push_str(&format!(
+            "<tr><td>{}{status}</td><td>{}</td><td><form method=\"post\" action=\"{base}/admin/membres/{id}\" class=\"stack\">{csrf}{role_select}\
+             <label class=\"check\"><input type=\"checkbox\" name=\"annuaire\" value=\"1\"{}> Gestionnaire annuaire</label>\
+             <button type=\"submit\" class=\"small\">Enregistrer</button></form></td><td>",
+            escape(&m.display_name),
+            escape(&m.email),
+            if m.directory_manager { " checked" } else { "" },
+        ));
+        if !m.active {
+            html.push_str(&format!("<form method=\"post\" action=\"{base}/admin/membres/{id}/relancer\">{csrf}<button type=\"submit\" class=\"small secondary\">Renvoyer l’invitation</button></form>"));
+        }
+        html.push_str(&format!(
+            "<form method=\"post\" action=\"{base}/admin/membres/{id}/retirer\">{csrf}<button type=\"submit\" class=\"small danger\">Retirer de la structure</button></form></td></tr>"
+        ));
+    }
+    html.push_str("</tbody></table></div>");
+    html
+}
+
+async fn members_response(state: &AppState, a: &Admin, status: StatusCode, message: &str) -> Response {
+    match state.db.members(a.member.structure_id()).await {
+        Ok(members) => a.page("Membres", "", status, &members_content(a, &members, message)),
+        Err(e) => internal_error("listing members failed", e),
+    }
+}
+
+pub async fn members(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    members_response(&state, &a, StatusCode::OK, &flash_message(&flash)).await
+}
+
+pub async fn invite(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, form: FormData) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(role) = Role::parse(form.get("role")) else {
+        return members_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("Rôle inconnu.")).await;
+    };
+    let invitation = Invitation {
+        structure: &a.member.membership.structure,
+        email: form.get("courriel"),
+        display_name: form.get("nom"),
+        role,
+        directory_manager: form.checked("annuaire"),
+        invited_by: Some(a.member.account()),
+    };
+    match invitations::invite(&state.db, &state.mailer, &state.public_url, invitation).await {
+        Ok((account, _)) => {
+            let after = json!({"email": account.email, "role": role.as_str(), "directory_manager": form.checked("annuaire")});
+            if let Err(e) = state.db.audit(a.audit("member.invite", &account.email, None, Some(after))).await {
+                return internal_error("audit failed", e);
+            }
+            see_other(&format!("{}/admin/?ok=invitation", a.member.base()))
+        }
+        Err(invitations::InviteError::Storage(e)) => internal_error("invitation failed", e),
+        Err(e) => members_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert(e.french())).await,
+    }
+}
+
+/// Keeps at least one admin: refuses to demote or remove the last one.
+async fn would_orphan(state: &AppState, a: &Admin, target: &Member, new_role: Option<Role>) -> Result<bool, Response> {
+    if target.role != Role::Admin || new_role == Some(Role::Admin) {
+        return Ok(false);
+    }
+    let members = state.db.members(a.member.structure_id()).await.map_err(|e| internal_error("listing members failed", e))?;
+    Ok(members.iter().filter(|m| m.role == Role::Admin).count() <= 1)
+}
+
+fn member_json(m: &Member) -> serde_json::Value {
+    json!({"email": m.email, "role": m.role.as_str(), "directory_manager": m.directory_manager})
+}
+
+async fn target_member(state: &AppState, a: &Admin, account_id: i64) -> Result<Member, Response> {
+    match state.db.member(a.member.structure_id(), account_id).await {
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(internal_error("member lookup failed", e)),
+    }
+}
+
+pub async fn update_member(State(state): State<AppState>, Path((slug, account_id)): Path<(String, i64)>, ctx: Ctx, form: FormData) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let target = match target_member(&state, &a, account_id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Some(role) = Role::parse(form.get("role")) else {
+        return members_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("Rôle inconnu.")).await;
+    };
+    match would_orphan(&state, &a, &target, Some(role)).await {
+        Ok(true) => return members_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("La structure doit garder au moins un administrateur.")).await,
+        Ok(false) => {}
+        Err(r) => return r,
+    }
+    let directory_manager = form.checked("annuaire");
+    if let Err(e) = state.db.set_membership(a.member.structure_id(), account_id, role, directory_manager).await {
+        return internal_error("role change failed", e);
+    }
+    let after = json!({"email": target.email, "role": role.as_str(), "directory_manager": directory_manager});
+    if let Err(e) = state.db.audit(a.audit("member.role", &target.email, Some(member_json(&target)), Some(after))).await {
+        return internal_error("audit failed", e);
+    }
+    see_other(&format!("{}/admin/?ok=membre", a.member.base()))
+}
+
+pub async fn member_action(State(state): State<AppState>, Path((slug, account_id, action)): Path<(String, i64, String)>, ctx: Ctx) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let target = match target_member(&state, &a, account_id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match action.as_str() {
+        "retirer" => {
+            match would_orphan(&state, &a, &target, None).await {
+                Ok(true) => return members_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("La structure doit garder au moins un administrateur.")).await,
+                Ok(false) => {}
+                Err(r) => return r,
+            }
+            if let Err(e) = state.db.remove_membership(a.member.structure_id(), account_id).await {
+                return internal_error("removing member failed", e);
+            }
+            if let Err(e) = state.db.audit(a.audit("member.remove", &target.email, Some(member_json(&target)), None)).await {
+                return internal_error("audit failed", e);
+            }
+            see_other(&format!("{}/admin/?ok=retire", a.member.base()))
+        }
+        "relancer" if !target.active => {
+            let account = match state.db.account(account_id).await {
+                Ok(Some(acc)) => acc,
+                Ok(None) => return not_found(),
+                Err(e) => return internal_error("account lookup failed", e),
+            };
+            if let Err(e) = invitations::resend(&state.db, &state.mailer, &state.public_url, &a.member.membership.structure, &account).await {
+                return internal_error("resending invitation failed", e);
+            }
+            if let Err(e) = state.db.audit(a.audit("member.reinvite", &target.email, None, None)).await {
+                return internal_error("audit failed", e);
+            }
+            see_other(&format!("{}/admin/?ok=relance", a.member.base()))
+        }
+        _ => not_found(),
+    }
+}
+
+pub async fn modules(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    modules_response(&state, &a, StatusCode::OK, &flash_message(&flash)).await
+}
+
+async fn modules_response(state: &AppState, a: &Admin, status: StatusCode, message: &str) -> Response {
+    let installed = match state.registry.installed().await {
+        Ok(i) => i,
+        Err(e) => return internal_error("listing packages failed", e),
+    };
+    let enabled = match state.db.enabled_modules(a.member.structure_id()).await {
+        Ok(e) => e,
+        Err(e) => return internal_error("listing modules failed", e),
+    };
+    let base = a.member.base();
+    let csrf = csrf_field(&a.member.csrf);
+    let mut html = format!("{message}<p>Les modules sont installés sur la plateforme par son opérateur. Activez ceux dont votre structure a besoin et accordez-leur les autorisations qu’ils demandent.</p>");
+    let mut ids: Vec<&str> = installed.iter().map(|p| p.plugin_id.as_str()).collect();
+    ids.dedup();
+    if ids.is_empty() {
+        html.push_str("<p class=\"empty\">Aucun module n’est installé sur la plateforme.</p>");
+    }
+    for id in ids {
+        let versions: Vec<&str> = installed.iter().filter(|p| p.plugin_id == id).map(|p| p.version.as_str()).collect();
+        let current = enabled.iter().find(|m| m.plugin_id == id);
+        let shown_version = current.map(|m| m.version.as_str()).unwrap_or_else(|| versions.last().copied().unwrap_or(""));
+        let plugin = match state.registry.get(id, shown_version).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(plugin = id, error = %e, "installed package failed to load");
+                html.push_str(&format!("<section class=\"widget\"><h2>{}</h2>{}</section>", escape(id), alert("Ce module ne peut pas être chargé. Prévenez l’opérateur de la plateforme.")));
+                continue;
+            }
+        };
+        let m = plugin.manifest();
+        let state_label = match current {
+            Some(c) => format!("<span class=\"badge\">Activé — version {}</span>", escape(&c.version)),
+            None => "<span class=\"badge\">Désactivé</span>".into(),
+        };
+        let options: Vec<(&str, &str)> = versions.iter().map(|v| (*v, *v)).collect();
+        html.push_str(&format!(
+            "<section class=\"widget\" id=\"module-{id}\"><h2>{} {state_label}</h2><form method=\"post\" action=\"{base}/admin/modules/{id}\" class=\"stack\">{csrf}{}<fieldset><legend>Autorisations demandées</legend>",
+            escape(&m.name),
+            select(&format!("version-{id}"), "Version", &options, shown_version).replace(&format!("name=\"version-{id}\""), "name=\"version\""),
+        ));
+        if m.capabilities.is_empty() {
+            html.push_str("<p class=\"muted\">Aucune autorisation particulière.</p>");
+        }
+        for cap in &m.capabilities {
+            let granted = current.is_none_or(|c| c.granted.contains(&cap.to_string()));
+            html.push_str(&format!(
+                "<label class=\"check\"><input type=\"checkbox\" name=\"autorisation\" value=\"{}\"{}> {}</label>",
+                escape(&cap.to_string()),
+                if granted { " checked" } else { "" },
+                escape(&cap.describe_fr())
+            ));
+        }
+        html.push_str("</fieldset>");
+        let label = if current.is_some() { "Enregistrer" } else { "Activer" };
+        html.push_str(&format!("<button type=\"submit\" name=\"action\" value=\"activer\">{label}</button>"));
+        if current.is_some() {
+            html.push_str("<button type=\"submit\" name=\"action\" value=\"desactiver\" class=\"danger\">Désactiver</button>");
+        }
+        html.push_str("</form></section>");
+    }
+    a.page("Modules", "modules", status, &html)
+}
+
+pub async fn update_module(State(state): State<AppState>, Path((slug, plugin_id)): Path<(String, String)>, ctx: Ctx, form: FormData) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let structure_id = a.member.structure_id();
+    let before = match state.db.enabled_module(structure_id, &plugin_id).await {
+        Ok(b) => b,
+        Err(e) => return internal_error("module lookup failed", e),
+    };
+    let before_json = before.as_ref().map(|b| json!({"version": b.version, "granted": b.granted}));
+    match form.get("action") {
+        "desactiver" => {
+            if before.is_none() {
+                return not_found();
+            }
+            if let Err(e) = state.db.disable_module(structure_id, &plugin_id).await {
+                return internal_error("disabling module failed", e);
+            }
+            if let Err(e) = state.db.audit(a.audit("module.disable", &plugin_id, before_json, None)).await {
+                return internal_error("audit failed", e);
+            }
+        }
+        "activer" => {
+            let version = form.get("version");
+            // Only an installed version of this very plugin can be picked.
+            let plugin = match state.registry.get(&plugin_id, version).await {
+                Ok(p) => p,
+                Err(_) => return modules_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("Cette version du module n’est pas installée.")).await,
+            };
+            let asked = form.all("autorisation");
+            if let Some(unknown) = asked.iter().find(|c| !Capability::parse(c).is_some_and(|c| plugin.manifest().capabilities.contains(&c))) {
+                return modules_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert(&format!("Autorisation inconnue pour ce module : {unknown}"))).await;
+            }
+            let granted: Vec<String> = asked.iter().map(|c| c.to_string()).collect();
+            if let Err(e) = state.db.enable_module(structure_id, &plugin_id, version, &granted).await {
+                return internal_error("enabling module failed", e);
+            }
+            let action = if before.is_some() { "module.update" } else { "module.enable" };
+            if let Err(e) = state.db.audit(a.audit(action, &plugin_id, before_json, Some(json!({"version": version, "granted": granted})))).await {
+                return internal_error("audit failed", e);
+            }
+        }
+        _ => return modules_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("Action inconnue.")).await,
+    }
+    see_other(&format!("{}/admin/modules?ok=module", a.member.base()))
+}
+
+fn structure_form(a: &Admin, name: &str, tz: &str, territory: &str, message: &str) -> String {
+    let s = &a.member.membership.structure;
+    format!(
+        "{message}<form method=\"post\" action=\"{}/admin/structure\" class=\"stack\">{}<p>Type : {}</p>{}{}{}<button type=\"submit\">Enregistrer</button></form>",
+        a.member.base(),
+        csrf_field(&a.member.csrf),
+        s.kind.label(),
+        field("nom", "Nom de la structure", "text", name, "required"),
+        select("fuseau", "Fuseau horaire", TIME_ZONES, tz),
+        field("territoire", "Territoire (codes postaux, séparés par des virgules)", "text", territory, "inputmode=\"numeric\""),
+    )
+}
+
+pub async fn structure_page(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let s = &a.member.membership.structure;
+    a.page("Structure", "structure", StatusCode::OK, &structure_form(&a, &s.name, &s.time_zone, &s.territory, &flash_message(&flash)))
+}
+
+pub async fn update_structure(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, form: FormData) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (name, tz, territory) = (form.get("nom"), form.get("fuseau"), form.get("territoire"));
+    let error = if name.is_empty() {
+        Some("Le nom est obligatoire.")
+    } else if !TIME_ZONES.iter().any(|(z, _)| *z == tz) {
+        Some("Fuseau horaire inconnu.")
+    } else if parse_territory(territory).is_none() {
+        Some("Le territoire doit être une liste de codes postaux à cinq chiffres.")
+    } else {
+        None
+    };
+    if let Some(error) = error {
+        return a.page("Structure", "structure", StatusCode::UNPROCESSABLE_ENTITY, &structure_form(&a, name, tz, territory, &alert(error)));
+    }
+    let s = &a.member.membership.structure;
+    let before = json!({"name": s.name, "time_zone": s.time_zone, "territory": s.territory});
+    if let Err(e) = state.db.update_structure(s.id, name, tz, territory).await {
+        return internal_error("structure update failed", e);
+    }
+    let after = json!({"name": name, "time_zone": tz, "territory": parse_territory(territory)});
+    if let Err(e) = state.db.audit(a.audit("structure.update", &s.slug, Some(before), Some(after))).await {
+        return internal_error("audit failed", e);
+    }
+    see_other(&format!("{}/admin/structure?ok=structure", a.member.base()))
+}
+
+pub async fn audit_log(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let entries = match state.db.audit_entries(Some(a.member.structure_id()), 200).await {
+        Ok(e) => e,
+        Err(e) => return internal_error("audit log failed", e),
+    };
+    a.page("Journal", "journal", StatusCode::OK, &audit_table(&entries))
+}
+
+/// The audit entries as a table (structure and platform pages).
+pub fn audit_table(entries: &[crate::audit::AuditEntry]) -> String {
+    let mut html = String::from("<div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Date</th><th>Par</th><th>Action</th><th>Objet</th><th>Avant</th><th>Après</th></tr></thead><tbody>");
+    for e in entries {
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            web::utc_timestamp(e.at),
+            escape(&e.actor),
+            escape(&e.action),
+            escape(&e.target),
+            escape(e.before.as_deref().unwrap_or("—")),
+            escape(e.after.as_deref().unwrap_or("—")),
+        ));
+    }
+    if entries.is_empty() {
+        html.push_str("<tr><td colspan=\"6\" class=\"empty\">Aucune action enregistrée.</td></tr>");
+    }
+    html.push_str("</tbody></table></div>");
+    html
+}
+
+pub async fn outbox(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let mails = match state.db.outbox(Some(a.member.structure_id()), 200).await {
+        Ok(m) => m,
+        Err(e) => return internal_error("outbox failed", e),
+    };
+    let base = a.member.base();
+    let csrf = csrf_field(&a.member.csrf);
+    // Bodies are not shown: they carry single-use links meant for their recipient only.
+    let mut html = format!("{}<div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Créé le</th><th>Destinataire</th><th>Objet</th><th>État</th><th>Tentatives</th><th>Dernière erreur</th><th></th></tr></thead><tbody>", flash_message(&flash));
+    for m in &mails {
+        let status = match m.status.as_str() {
+            "sent" => "Envoyé",
+            "failed" => "Échec",
+            _ => "En attente",
+        };
+        let retry = if m.status == "sent" {
+            String::new()
+        } else {
+            format!("<form method=\"post\" action=\"{base}/admin/courriels/{}/relancer\">{csrf}<button type=\"submit\" class=\"small secondary\">Renvoyer</button></form>", m.id)
+        };
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{status}</td><td>{}</td><td>{}</td><td>{retry}</td></tr>",
+            web::utc_timestamp(m.created_at),
+            escape(&m.to),
+            escape(&m.subject),
+            m.attempts,
+            escape(m.last_error.as_deref().unwrap_or("")),
+        ));
+    }
+    if mails.is_empty() {
+        html.push_str("<tr><td colspan=\"7\" class=\"empty\">Aucun courriel.</td></tr>");
+    }
+    html.push_str("</tbody></table></div>");
+    a.page("Courriels", "courriels", StatusCode::OK, &html)
+}
+
+pub async fn retry_mail(State(state): State<AppState>, Path((slug, mail_id)): Path<(String, i64)>, ctx: Ctx) -> Response {
+    let a = match admin(&state, ctx, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match state.db.retry_mail(a.member.structure_id(), mail_id).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(e) => return internal_error("retrying mail failed", e),
+    }
+    if let Err(e) = state.db.audit(a.audit("mail.retry", &mail_id.to_string(), None, None)).await {
+        return internal_error("audit failed", e);
+    }
+    state.mailer.wake();
+    see_other(&format!("{}/admin/courriels?ok=courriel", a.member.base()))
+}

@@ -1,0 +1,308 @@
+//! Login, logout, "mot de passe oublié", choosing a password from an invitation or
+//! reset link, and the account page.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
+
+use super::access::{clear_session_cookie, session_cookie};
+use super::form::FormData;
+use super::{AppState, Ctx, csrf, internal_error, see_other};
+use crate::identity::{LoginError, PERSISTENT_SESSION_TTL_SECS, TokenPurpose, invitations, password};
+use crate::web::{self, alert, csrf_field, escape, field, notice};
+
+#[derive(serde::Deserialize, Default)]
+pub struct LoginQuery {
+    suite: Option<String>,
+    message: Option<String>,
+}
+
+/// Only local paths: an open redirect would turn the login page into a phishing tool.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
+        _ => "/",
+    }
+}
+
+fn login_form(ctx: &Ctx, login: &str, next: &str, message: &str) -> String {
+    format!(
+        "<section class=\"auth\"><h1>Connexion</h1>{message}<form method=\"post\" action=\"/connexion\" class=\"stack\">{}\
+         <input type=\"hidden\" name=\"suite\" value=\"{}\">{}{}\
+         <label class=\"check\"><input type=\"checkbox\" name=\"souvenir\" value=\"1\"> Se souvenir de moi</label>\
+         <button type=\"submit\">Se connecter</button></form>\
+         <p><a href=\"/mot-de-passe-oublie\">Mot de passe oublié ?</a></p></section>",
+        csrf_field(&ctx.csrf),
+        escape(next),
+        field(
+            "identifiant",
+            "Adresse électronique ou identifiant",
+            "text",
+            login,
+            "autocomplete=\"username\" required autofocus"
+        ),
+        field(
+            "mot_de_passe",
+            "Mot de passe",
+            "password",
+            "",
+            "autocomplete=\"current-password\" required"
+        ),
+    )
+}
+
+pub async fn login_page(ctx: Ctx, Query(query): Query<LoginQuery>) -> Response {
+    let next = safe_next(query.suite.as_deref());
+    if ctx.viewer.is_some() {
+        return see_other(next);
+    }
+    let message = match query.message.as_deref() {
+        Some("deconnecte") => notice("Vous êtes déconnecté(e)."),
+        Some("mot-de-passe") => notice("Votre mot de passe est enregistré. Vous pouvez vous connecter."),
+        _ => String::new(),
+    };
+    Html(web::page("Connexion", &ctx.shell(None), &login_form(&ctx, "", next, &message))).into_response()
+}
+
+pub async fn login(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
+    let login = form.get("identifiant");
+    let next = safe_next(Some(form.get("suite"))).to_string();
+    let persistent = form.checked("souvenir");
+    let error = match state
+        .db
+        .login(login, form.raw("mot_de_passe"), &ctx.client_address)
+        .await
+    {
+        Ok(account) => {
+            // Session fixation: the old session (if any) ends, a new secret is issued.
+            if let Some(viewer) = &ctx.viewer {
+                let _ = state.db.end_session(&viewer.session).await;
+            }
+            let secret = match state.db.create_session(account.id, persistent).await {
+                Ok(s) => s,
+                Err(e) => return internal_error("session creation failed", e),
+            };
+            tracing::info!(account = account.id, persistent, "login");
+            let mut response = see_other(&next);
+            let cookie = session_cookie(
+                &secret,
+                persistent.then_some(PERSISTENT_SESSION_TTL_SECS),
+                state.cookie_secure,
+            );
+            let headers = response.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                headers.append(http::header::SET_COOKIE, v);
+            }
+            // A fresh CSRF token too: the pre-login one may have been planted.
+            if let Ok(v) = HeaderValue::from_str(&csrf::set_cookie_header(&csrf::new_token(), state.cookie_secure)) {
+                headers.append(http::header::SET_COOKIE, v);
+            }
+            return response;
+        }
+        Err(LoginError::Invalid) => {
+            tracing::info!(client = %ctx.client_address, "failed login");
+            "Identifiant ou mot de passe incorrect."
+        }
+        Err(LoginError::Throttled) => {
+            tracing::warn!(client = %ctx.client_address, "login throttled");
+            "Trop de tentatives de connexion infructueuses. Veuillez patienter 15 minutes avant de réessayer, ou utilisez « Mot de passe oublié »."
+        }
+        Err(LoginError::Storage(e)) => return internal_error("login failed", e),
+    };
+    let status = if error.starts_with("Trop") {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    (
+        status,
+        Html(web::page("Connexion", &ctx.shell(None), &login_form(&ctx, login, &next, &alert(error)))),
+    )
+        .into_response()
+}
+
+pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
+    if let Some(viewer) = &ctx.viewer
+        && let Err(e) = state.db.end_session(&viewer.session).await
+    {
+        return internal_error("logout failed", e);
+    }
+    let mut response = see_other("/connexion?message=deconnecte");
+    if let Ok(v) = HeaderValue::from_str(&clear_session_cookie(state.cookie_secure)) {
+        response.headers_mut().append(http::header::SET_COOKIE, v);
+    }
+    response
+}
+
+fn forgot_form(ctx: &Ctx, message: &str) -> String {
+    format!(
+        "<section class=\"auth\"><h1>Mot de passe oublié</h1>{message}<p>Indiquez votre adresse électronique ou votre identifiant : vous recevrez un lien pour choisir un nouveau mot de passe.</p>\
+         <form method=\"post\" action=\"/mot-de-passe-oublie\" class=\"stack\">{}{}<button type=\"submit\">Recevoir le lien</button></form>\
+         <p><a href=\"/connexion\">Retour à la connexion</a></p></section>",
+        csrf_field(&ctx.csrf),
+        field("identifiant", "Adresse électronique ou identifiant", "text", "", "autocomplete=\"username\" required"),
+    )
+}
+
+pub async fn forgot_page(ctx: Ctx) -> Response {
+    Html(web::page("Mot de passe oublié", &ctx.shell(None), &forgot_form(&ctx, ""))).into_response()
+}
+
+pub async fn forgot(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
+    let login = form.get("identifiant");
+    if login.is_empty() {
+        return Html(web::page("Mot de passe oublié", &ctx.shell(None), &forgot_form(&ctx, &alert("Indiquez votre adresse électronique ou votre identifiant.")))).into_response();
+    }
+    if let Err(e) = invitations::request_reset(&state.db, &state.mailer, &state.public_url, login).await {
+        return internal_error("password reset request failed", e);
+    }
+    // Same answer whether or not the login exists: no account enumeration.
+    let message = notice("Si un compte correspond, un courriel contenant un lien de réinitialisation vient d’être envoyé. Le lien est valable une heure.");
+    Html(web::page("Mot de passe oublié", &ctx.shell(None), &forgot_form(&ctx, &message))).into_response()
+}
+
+fn set_password_form(ctx: &Ctx, token: &str, title: &str, message: &str) -> String {
+    format!(
+        "<section class=\"auth\"><h1>{}</h1>{message}<form method=\"post\" action=\"/mot-de-passe/{}\" class=\"stack\">{}{}{}\
+         <p class=\"muted\">Au moins {} caractères. Une phrase facile à retenir fait un bon mot de passe.</p>\
+         <button type=\"submit\">Enregistrer le mot de passe</button></form></section>",
+        escape(title),
+        escape(token),
+        csrf_field(&ctx.csrf),
+        field("nouveau", "Nouveau mot de passe", "password", "", "autocomplete=\"new-password\" required"),
+        field("confirmation", "Confirmez le mot de passe", "password", "", "autocomplete=\"new-password\" required"),
+        password::MIN_LENGTH,
+    )
+}
+
+fn invalid_link(ctx: &Ctx) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(web::page(
+            "Lien invalide",
+            &ctx.shell(None),
+            "<section class=\"auth\"><h1>Lien invalide ou expiré</h1><p>Ce lien a déjà été utilisé ou n’est plus valable. Vous pouvez <a href=\"/mot-de-passe-oublie\">demander un nouveau lien</a>.</p></section>",
+        )),
+    )
+        .into_response()
+}
+
+pub async fn set_password_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> Response {
+    match state.db.token_account(&token).await {
+        Ok(Some((account, purpose))) => {
+            let title = match purpose {
+                TokenPurpose::Invitation => format!("Bienvenue, {}", account.display_name),
+                TokenPurpose::Reset => "Nouveau mot de passe".to_string(),
+            };
+            let intro = notice(&format!("Choisissez le mot de passe du compte {}.", account.email));
+            Html(web::page("Choisir un mot de passe", &ctx.shell(None), &set_password_form(&ctx, &token, &title, &intro))).into_response()
+        }
+        Ok(None) => invalid_link(&ctx),
+        Err(e) => internal_error("token lookup failed", e),
+    }
+}
+
+/// The French reason a new password is refused, if it is.
+fn new_password_error(form: &FormData) -> Option<String> {
+    let new = form.raw("nouveau");
+    if new != form.raw("confirmation") {
+        return Some("Les deux mots de passe ne correspondent pas.".into());
+    }
+    password::policy_error(new)
+}
+
+pub async fn set_password(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>, form: FormData) -> Response {
+    if let Some(error) = new_password_error(&form) {
+        return match state.db.token_account(&token).await {
+            Ok(Some(_)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(web::page("Choisir un mot de passe", &ctx.shell(None), &set_password_form(&ctx, &token, "Choisir un mot de passe", &alert(&error)))),
+            )
+                .into_response(),
+            Ok(None) => invalid_link(&ctx),
+            Err(e) => internal_error("token lookup failed", e),
+        };
+    }
+    match state.db.redeem_token(&token, form.raw("nouveau")).await {
+        Ok(Some(account)) => {
+            tracing::info!(account = account.id, "password set from a link");
+            see_other("/connexion?message=mot-de-passe")
+        }
+        Ok(None) => invalid_link(&ctx),
+        Err(e) => internal_error("setting password failed", e),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct AccountQuery {
+    ok: Option<String>,
+}
+
+fn account_body(ctx: &Ctx, message: &str) -> String {
+    let Some(viewer) = &ctx.viewer else {
+        return String::new();
+    };
+    let a = &viewer.account;
+    let mut body = format!(
+        "<h1>Mon compte</h1>{message}<dl><dt>Nom</dt><dd>{}</dd><dt>Adresse électronique</dt><dd>{}</dd><dt>Identifiant</dt><dd>{}</dd></dl><h2>Mes structures</h2><ul>",
+        escape(&a.display_name),
+        escape(&a.email),
+        escape(a.username.as_deref().unwrap_or("—"))
+    );
+    for m in &viewer.memberships {
+        body.push_str(&format!(
+            "<li><a href=\"/{}/\">{}</a> — {}{}</li>",
+            escape(&m.structure.slug),
+            escape(&m.structure.name),
+            m.role.label(),
+            if m.directory_manager { ", gestionnaire annuaire" } else { "" }
+        ));
+    }
+    body.push_str(&format!(
+        "</ul><h2>Changer de mot de passe</h2><form method=\"post\" action=\"/compte/mot-de-passe\" class=\"stack\">{}{}{}{}<button type=\"submit\">Changer le mot de passe</button></form>",
+        csrf_field(&ctx.csrf),
+        field("actuel", "Mot de passe actuel", "password", "", "autocomplete=\"current-password\" required"),
+        field("nouveau", "Nouveau mot de passe", "password", "", "autocomplete=\"new-password\" required"),
+        field("confirmation", "Confirmez le nouveau mot de passe", "password", "", "autocomplete=\"new-password\" required"),
+    ));
+    body
+}
+
+pub async fn account_page(ctx: Ctx, Query(query): Query<AccountQuery>) -> Response {
+    if ctx.viewer.is_none() {
+        return ctx.login_redirect();
+    }
+    let message = if query.ok.is_some() { notice("Votre mot de passe a été changé.") } else { String::new() };
+    Html(web::page("Mon compte", &ctx.shell(None), &account_body(&ctx, &message))).into_response()
+}
+
+pub async fn change_password(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
+    let Some(viewer) = &ctx.viewer else {
+        return ctx.login_redirect();
+    };
+    let error = match state.db.check_password(viewer.account.id, form.raw("actuel")).await {
+        Ok(false) => Some("Le mot de passe actuel est incorrect.".to_string()),
+        Ok(true) => new_password_error(&form),
+        Err(e) => return internal_error("password check failed", e),
+    };
+    if let Some(error) = error {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(web::page("Mon compte", &ctx.shell(None), &account_body(&ctx, &alert(&error)))),
+        )
+            .into_response();
+    }
+    // Ends every session, this one included; this browser gets a new one.
+    if let Err(e) = state.db.set_password(viewer.account.id, form.raw("nouveau")).await {
+        return internal_error("password change failed", e);
+    }
+    let secret = match state.db.create_session(viewer.account.id, false).await {
+        Ok(s) => s,
+        Err(e) => return internal_error("session creation failed", e),
+    };
+    let mut response = see_other("/compte?ok=1");
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(&secret, None, state.cookie_secure)) {
+        response.headers_mut().append(http::header::SET_COOKIE, v);
+    }
+    response
+}

@@ -1,0 +1,302 @@
+//! Group pages: the list, a group with its members and join requests, and the actions
+//! of référents and coordinators (add or change members, decide requests, archive).
+
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
+use serde_json::json;
+
+use super::access::MemberCtx;
+use super::form::FormData;
+use super::modules::enabled_plugins;
+use super::{AppState, Ctx, forbidden, internal_error, not_found, see_other};
+use crate::audit::AuditRecord;
+use crate::groups::{Group, GroupError, GroupRole, can_manage, can_read};
+use crate::tenancy::Role;
+use crate::web::{self, alert, csrf_field, escape, field, notice, select};
+
+async fn page(state: &AppState, member: &MemberCtx, title: &str, status: StatusCode, body: &str) -> Response {
+    let enabled = match enabled_plugins(state, &member.membership.structure).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    (status, Html(web::page(title, &member.shell(&enabled.manifests, Some("groupes")), body))).into_response()
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct Flash {
+    ok: Option<String>,
+}
+
+fn group_line(base: &str, g: &Group) -> String {
+    let mut badges = String::new();
+    badges.push_str(if g.open { " <span class=\"badge\">Ouvert</span>" } else { " <span class=\"badge\">Fermé</span>" });
+    if g.archived {
+        badges.push_str(" <span class=\"badge\">Archivé</span>");
+    }
+    if let Some(role) = g.my_role {
+        badges.push_str(&format!(" <span class=\"badge\">{}</span>", role.label()));
+    }
+    format!("<li><a href=\"{base}/groupes/{}\">{}</a>{badges}<p class=\"muted\">{}</p></li>", g.id, escape(&g.name), escape(&g.description))
+}
+
+async fn list_response(state: &AppState, member: &MemberCtx, status: StatusCode, message: &str) -> Response {
+    let groups = match state.db.groups(member.structure_id(), member.account().id).await {
+        Ok(g) => g,
+        Err(e) => return internal_error("listing groups failed", e),
+    };
+    let base = member.base();
+    let mut body = format!("<h1>Groupes de travail et projets</h1>{message}<ul class=\"cards\">");
+    let visible: Vec<&Group> = groups.iter().filter(|g| can_read(g, &member.membership)).collect();
+    for g in &visible {
+        body.push_str(&group_line(&base, g));
+    }
+    if visible.is_empty() {
+        body.push_str("<li class=\"empty\">Aucun groupe pour le moment.</li>");
+    }
+    body.push_str("</ul>");
+    if member.membership.role >= Role::Coordinator {
+        body.push_str(&format!(
+            "<h2>Créer un groupe</h2><form method=\"post\" action=\"{base}/groupes/\" class=\"stack\">{}{}\
+             <label for=\"description\">Description</label><textarea id=\"description\" name=\"description\" rows=\"3\"></textarea>\
+             <fieldset class=\"choice\"><legend>Visibilité</legend><label class=\"check\"><input type=\"radio\" name=\"visibilite\" value=\"ouvert\" checked> Ouvert : tous les membres de la structure peuvent le consulter</label>\
+             <label class=\"check\"><input type=\"radio\" name=\"visibilite\" value=\"ferme\"> Fermé : réservé aux membres du groupe</label></fieldset>\
+             <button type=\"submit\">Créer le groupe</button></form>",
+            csrf_field(&member.csrf),
+            field("nom", "Nom du groupe", "text", "", "required maxlength=\"120\""),
+        ));
+    }
+    page(state, member, "Groupes", status, &body).await
+}
+
+pub async fn list(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx) -> Response {
+    match ctx.member_of(&slug, Role::Member) {
+        Ok(member) => list_response(&state, &member, StatusCode::OK, "").await,
+        Err(r) => r,
+    }
+}
+
+pub async fn create(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, form: FormData) -> Response {
+    let member = match ctx.member_of(&slug, Role::Coordinator) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let name = form.get("nom");
+    if name.is_empty() || name.chars().count() > 120 {
+        return list_response(&state, &member, StatusCode::UNPROCESSABLE_ENTITY, &alert("Le nom du groupe est obligatoire (120 caractères au plus).")).await;
+    }
+    let open = form.get("visibilite") != "ferme";
+    match state.db.create_group(member.structure_id(), name, form.get("description"), open, member.account().id).await {
+        Ok(id) => {
+            let record = AuditRecord {
+                actor: Some(member.account()),
+                structure_id: Some(member.structure_id()),
+                action: "group.create",
+                target: name,
+                before: None,
+                after: Some(json!({"id": id, "open": open})),
+            };
+            if let Err(e) = state.db.audit(record).await {
+                return internal_error("audit failed", e);
+            }
+            see_other(&format!("{}/groupes/{id}", member.base()))
+        }
+        Err(crate::storage::StorageError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+            list_response(&state, &member, StatusCode::UNPROCESSABLE_ENTITY, &alert("Un groupe porte déjà ce nom.")).await
+        }
+        Err(e) => internal_error("creating group failed", e),
+    }
+}
+
+/// The group if the viewer may read it; 404 otherwise (closed groups do not exist for outsiders).
+async fn readable_group(state: &AppState, member: &MemberCtx, group_id: i64) -> Result<Group, Response> {
+    match state.db.group(member.structure_id(), group_id, member.account().id).await {
+        Ok(Some(g)) if can_read(&g, &member.membership) => Ok(g),
+        Ok(_) => Err(not_found()),
+        Err(e) => Err(internal_error("group lookup failed", e)),
+    }
+}
+
+async fn show_response(state: &AppState, member: &MemberCtx, group: &Group, status: StatusCode, message: &str) -> Response {
+    let members = match state.db.group_members(group.id).await {
+        Ok(m) => m,
+        Err(e) => return internal_error("group members failed", e),
+    };
+    let base = format!("{}/groupes/{}", member.base(), group.id);
+    let csrf = csrf_field(&member.csrf);
+    let manage = can_manage(group, &member.membership);
+    let mut body = format!(
+        "<p><a href=\"{}/groupes/\">← Tous les groupes</a></p><h1>{}</h1>{message}<p>{}</p><p>{}{}</p><h2>Membres ({})</h2><ul>",
+        member.base(),
+        escape(&group.name),
+        escape(&group.description),
+        if group.open { "Groupe ouvert : tous les membres de la structure peuvent le consulter." } else { "Groupe fermé : réservé à ses membres." },
+        if group.archived { " Ce groupe est archivé." } else { "" },
+        members.len()
+    );
+    let role_options: Vec<(&str, &str)> = GroupRole::ALL.iter().map(|r| (r.as_str(), r.label())).collect();
+    for m in &members {
+        body.push_str(&format!("<li>{} — {}", escape(&m.display_name), m.role.label()));
+        if manage {
+            body.push_str(&format!(
+                " <form method=\"post\" action=\"{base}/retirer\" class=\"inline\">{csrf}<input type=\"hidden\" name=\"personne\" value=\"{}\"><button type=\"submit\" class=\"link\">Retirer</button></form>",
+                m.account_id
+            ));
+        }
+        body.push_str("</li>");
+    }
+    body.push_str("</ul>");
+    if group.my_role.is_none() && !group.archived {
+        body.push_str(&format!(
+            "<h2>Rejoindre ce groupe</h2><form method=\"post\" action=\"{base}/demande\" class=\"stack\">{csrf}<label for=\"message\">Message aux référents (facultatif)</label><textarea id=\"message\" name=\"message\" rows=\"2\"></textarea><button type=\"submit\">Demander à rejoindre</button></form>"
+        ));
+    }
+    if manage {
+        let requests = match state.db.pending_requests(group.id).await {
+            Ok(r) => r,
+            Err(e) => return internal_error("join requests failed", e),
+        };
+        body.push_str("<h2>Demandes en attente</h2><ul>");
+        for r in &requests {
+            body.push_str(&format!(
+                "<li>{} {}<form method=\"post\" action=\"{base}/demandes/{}/accepter\" class=\"inline\">{csrf}<button type=\"submit\" class=\"small\">Accepter</button></form> <form method=\"post\" action=\"{base}/demandes/{}/refuser\" class=\"inline\">{csrf}<button type=\"submit\" class=\"small danger\">Refuser</button></form></li>",
+                escape(&r.display_name),
+                if r.message.is_empty() { String::new() } else { format!("« {} »", escape(&r.message)) },
+                r.id,
+                r.id
+            ));
+        }
+        if requests.is_empty() {
+            body.push_str("<li class=\"empty\">Aucune demande.</li>");
+        }
+        body.push_str("</ul>");
+        let people = match state.db.members(member.structure_id()).await {
+            Ok(p) => p,
+            Err(e) => return internal_error("listing members failed", e),
+        };
+        let ids: Vec<String> = people.iter().map(|p| p.account_id.to_string()).collect();
+        let options: Vec<(&str, &str)> = people.iter().zip(&ids).map(|(p, id)| (id.as_str(), p.display_name.as_str())).collect();
+        body.push_str(&format!(
+            "<h2>Ajouter ou changer le rôle d’un membre</h2><form method=\"post\" action=\"{base}/membre\" class=\"stack\">{csrf}{}{}<button type=\"submit\">Enregistrer</button></form>",
+            select("personne", "Personne", &options, ""),
+            select("role", "Rôle dans le groupe", &role_options, "active"),
+        ));
+        let (label, value) = if group.archived { ("Désarchiver le groupe", "0") } else { ("Archiver le groupe", "1") };
+        body.push_str(&format!("<form method=\"post\" action=\"{base}/archiver\">{csrf}<input type=\"hidden\" name=\"archive\" value=\"{value}\"><button type=\"submit\" class=\"secondary\">{label}</button></form>"));
+    }
+    page(state, member, &group.name, status, &body).await
+}
+
+pub async fn show(State(state): State<AppState>, Path((slug, group_id)): Path<(String, i64)>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+    let member = match ctx.member_of(&slug, Role::Member) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let group = match readable_group(&state, &member, group_id).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let message = match flash.ok.as_deref() {
+        Some("demande") => notice("Votre demande a été transmise aux référents du groupe."),
+        Some("membre") => notice("Le groupe a été mis à jour."),
+        _ => String::new(),
+    };
+    show_response(&state, &member, &group, StatusCode::OK, &message).await
+}
+
+/// POST /{structure}/groupes/{group}/{demande|membre|retirer|archiver}
+pub async fn act(State(state): State<AppState>, Path((slug, group_id, action)): Path<(String, i64, String)>, ctx: Ctx, form: FormData) -> Response {
+    let member = match ctx.member_of(&slug, Role::Member) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let group = match readable_group(&state, &member, group_id).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let back = format!("{}/groupes/{}", member.base(), group.id);
+    if action == "demande" {
+        if group.my_role.is_some() || group.archived {
+            return see_other(&back);
+        }
+        return match state.db.request_join(&group, member.account().id, form.get("message")).await {
+            Ok(()) => see_other(&format!("{back}?ok=demande")),
+            Err(e) => internal_error("join request failed", e),
+        };
+    }
+    if !can_manage(&group, &member.membership) {
+        return forbidden();
+    }
+    let person: Option<i64> = form.get("personne").parse().ok();
+    let (result, audit_action) = match (action.as_str(), person) {
+        ("membre", Some(person)) => {
+            let Some(role) = GroupRole::parse(form.get("role")) else {
+                return show_response(&state, &member, &group, StatusCode::UNPROCESSABLE_ENTITY, &alert("Rôle inconnu.")).await;
+            };
+            (state.db.set_group_member(&group, person, role).await.map(|_| json!({"account": person, "role": role.as_str()})), "group.member")
+        }
+        ("retirer", Some(person)) => (state.db.remove_group_member(&group, person).await.map(|_| json!({"account": person, "removed": true})), "group.remove"),
+        ("archiver", _) => {
+            let archived = form.get("archive") == "1";
+            (state.db.set_group_archived(&group, archived).await.map(|_| json!({"archived": archived})).map_err(GroupError::from), "group.archive")
+        }
+        _ => return not_found(),
+    };
+    match result {
+        Ok(after) => {
+            let record = AuditRecord {
+                actor: Some(member.account()),
+                structure_id: Some(member.structure_id()),
+                action: audit_action,
+                target: &group.name,
+                before: None,
+                after: Some(after),
+            };
+            if let Err(e) = state.db.audit(record).await {
+                return internal_error("audit failed", e);
+            }
+            see_other(&format!("{back}?ok=membre"))
+        }
+        Err(GroupError::Storage(e)) => internal_error("group change failed", e),
+        Err(e) => show_response(&state, &member, &group, StatusCode::UNPROCESSABLE_ENTITY, &alert(&e.french())).await,
+    }
+}
+
+/// POST /{structure}/groupes/{group}/demandes/{request}/{accepter|refuser}
+pub async fn decide(State(state): State<AppState>, Path((slug, group_id, request_id, decision)): Path<(String, i64, i64, String)>, ctx: Ctx) -> Response {
+    let member = match ctx.member_of(&slug, Role::Member) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let group = match readable_group(&state, &member, group_id).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    if !can_manage(&group, &member.membership) {
+        return forbidden();
+    }
+    let approve = match decision.as_str() {
+        "accepter" => true,
+        "refuser" => false,
+        _ => return not_found(),
+    };
+    match state.db.decide_request(&group, request_id, approve, member.account().id).await {
+        Ok(Some(requester)) => {
+            let record = AuditRecord {
+                actor: Some(member.account()),
+                structure_id: Some(member.structure_id()),
+                action: if approve { "group.request.approve" } else { "group.request.refuse" },
+                target: &group.name,
+                before: None,
+                after: Some(json!({"account": requester})),
+            };
+            if let Err(e) = state.db.audit(record).await {
+                return internal_error("audit failed", e);
+            }
+            see_other(&format!("{}/groupes/{}?ok=membre", member.base(), group.id))
+        }
+        Ok(None) => not_found(),
+        Err(GroupError::Storage(e)) => internal_error("deciding request failed", e),
+        Err(e) => show_response(&state, &member, &group, StatusCode::UNPROCESSABLE_ENTITY, &alert(&e.french())).await,
+    }
+}

@@ -1,0 +1,197 @@
+//! Platform operation (platform operators only): installed plugin packages, uploading a
+//! new package (validated: manifest and WIT version), creating structures.
+
+use axum::extract::{Multipart, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
+use serde_json::json;
+
+use super::access::Viewer;
+use super::{AppState, Ctx, forbidden, internal_error, see_other};
+use crate::audit::AuditRecord;
+use crate::identity::invitations::{self, Invitation};
+use crate::tenancy::{Role, StructureKind, TIME_ZONES, parse_territory, valid_slug};
+use crate::web::{self, alert, escape, field, notice, select};
+
+use super::form::FormData;
+
+fn operator(ctx: &Ctx) -> Result<&Viewer, Response> {
+    match &ctx.viewer {
+        None => Err(ctx.login_redirect()),
+        Some(v) if v.account.platform_operator => Ok(v),
+        Some(_) => Err(forbidden()),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct Flash {
+    ok: Option<String>,
+}
+
+async fn overview_response(state: &AppState, ctx: &Ctx, status: StatusCode, message: &str) -> Response {
+    let packages = match state.registry.installed().await {
+        Ok(p) => p,
+        Err(e) => return internal_error("listing packages failed", e),
+    };
+    let structures = match state.db.structures().await {
+        Ok(s) => s,
+        Err(e) => return internal_error("listing structures failed", e),
+    };
+    let entries = match state.db.audit_entries(None, 100).await {
+        Ok(e) => e,
+        Err(e) => return internal_error("audit log failed", e),
+    };
+    let csrf = web::csrf_field(&ctx.csrf);
+    let mut body = format!("<h1>Administration de la plateforme</h1>{message}<h2>Modules installés</h2><div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Module</th><th>Version</th><th>WIT</th><th>Autorisations demandées</th></tr></thead><tbody>");
+    for p in &packages {
+        let caps = match state.registry.get(&p.plugin_id, &p.version).await {
+            Ok(plugin) => plugin.manifest().capabilities.iter().map(|c| c.describe_fr()).collect::<Vec<_>>().join(", "),
+            Err(_) => "ne se charge pas".into(),
+        };
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&p.plugin_id),
+            escape(&p.version),
+            escape(&p.wit_version),
+            escape(&caps)
+        ));
+    }
+    body.push_str(&format!(
+        "</tbody></table></div><h2>Installer un module</h2>\
+         <form method=\"post\" action=\"/plateforme/paquets?csrf={}\" enctype=\"multipart/form-data\" class=\"stack\">\
+         <label for=\"paquet\">Paquet du module (fichier .wasm)</label><input id=\"paquet\" name=\"paquet\" type=\"file\" accept=\".wasm,application/wasm\" required>\
+         <button type=\"submit\">Installer</button></form>",
+        escape(&ctx.csrf)
+    ));
+    let kinds = [("cpts", "CPTS"), ("msp", "MSP")];
+    body.push_str(&format!(
+        "<h2>Structures ({})</h2><ul>{}</ul><h3>Créer une structure</h3><form method=\"post\" action=\"/plateforme/structures\" class=\"stack\">{csrf}{}{}{}{}{}{}{}<button type=\"submit\">Créer la structure et inviter son administrateur</button></form>",
+        structures.len(),
+        structures.iter().map(|s| format!("<li>{} <span class=\"muted\">{} · /{}/</span></li>", escape(&s.name), s.kind.label(), escape(&s.slug))).collect::<String>(),
+        field("nom", "Nom", "text", "", "required"),
+        field("slug", "Adresse courte (lettres minuscules, chiffres, tirets)", "text", "", "required pattern=\"[a-z0-9][a-z0-9-]*\""),
+        select("type", "Type", &kinds, "cpts"),
+        select("fuseau", "Fuseau horaire", TIME_ZONES, "Europe/Paris"),
+        field("territoire", "Territoire (codes postaux)", "text", "", ""),
+        field("admin_nom", "Nom de l’administrateur", "text", "", "required"),
+        field("admin_courriel", "Adresse électronique de l’administrateur", "email", "", "required"),
+    ));
+    body.push_str("<h2>Journal de la plateforme</h2>");
+    body.push_str(&super::admin::audit_table(&entries));
+    (status, Html(web::page("Plateforme", &ctx.shell(None), &body))).into_response()
+}
+
+pub async fn overview(State(state): State<AppState>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+    if let Err(r) = operator(&ctx) {
+        return r;
+    }
+    let message = match flash.ok.as_deref() {
+        Some("paquet") => notice("Le module a été installé. Les administrateurs des structures peuvent maintenant l’activer."),
+        Some("structure") => notice("La structure a été créée et son administrateur invité."),
+        _ => String::new(),
+    };
+    overview_response(&state, &ctx, StatusCode::OK, &message).await
+}
+
+pub async fn upload_package(State(state): State<AppState>, ctx: Ctx, mut multipart: Multipart) -> Response {
+    let viewer = match operator(&ctx) {
+        Ok(v) => v.clone(),
+        Err(r) => return r,
+    };
+    let mut wasm = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("paquet") => match field.bytes().await {
+                Ok(bytes) => wasm = Some(bytes),
+                Err(_) => return overview_response(&state, &ctx, StatusCode::BAD_REQUEST, &alert("Le fichier n’a pas pu être lu.")).await,
+            },
+            Ok(Some(_)) => continue,
+            Ok(None) => break,
+            Err(_) => return overview_response(&state, &ctx, StatusCode::BAD_REQUEST, &alert("L’envoi du fichier a échoué.")).await,
+        }
+    }
+    let Some(wasm) = wasm.filter(|w| !w.is_empty()) else {
+        return overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &alert("Choisissez un fichier .wasm.")).await;
+    };
+    match state.registry.install(&wasm).await {
+        Ok(plugin) => {
+            let m = plugin.manifest();
+            let record = AuditRecord {
+                actor: Some(&viewer.account),
+                structure_id: None,
+                action: "package.install",
+                target: &m.id,
+                before: None,
+                after: Some(json!({"version": m.version.to_string(), "wit": plugin.wit_version().to_string(), "sha256": plugin.sha256()})),
+            };
+            if let Err(e) = state.db.audit(record).await {
+                return internal_error("audit failed", e);
+            }
+            see_other("/plateforme/?ok=paquet")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "plugin package refused");
+            // The English cause is technical but precise; the operator needs it verbatim.
+            overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &alert(&format!("Ce paquet a été refusé : {e}"))).await
+        }
+    }
+}
+
+pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
+    let viewer = match operator(&ctx) {
+        Ok(v) => v.clone(),
+        Err(r) => return r,
+    };
+    let (name, slug, tz, territory) = (form.get("nom"), form.get("slug"), form.get("fuseau"), form.get("territoire"));
+    let kind = StructureKind::parse(form.get("type"));
+    let error = if name.is_empty() {
+        Some("Le nom est obligatoire.")
+    } else if !valid_slug(slug) {
+        Some("L’adresse courte doit être faite de lettres minuscules, de chiffres et de tirets, et ne pas être un mot réservé.")
+    } else if kind.is_none() {
+        Some("Type de structure inconnu.")
+    } else if !TIME_ZONES.iter().any(|(z, _)| *z == tz) {
+        Some("Fuseau horaire inconnu.")
+    } else if parse_territory(territory).is_none() {
+        Some("Le territoire doit être une liste de codes postaux à cinq chiffres.")
+    } else {
+        None
+    };
+    if let Some(error) = error {
+        return overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &alert(error)).await;
+    }
+    let structure = match state.db.create_structure(slug, name, kind.unwrap_or(StructureKind::Cpts), tz).await {
+        Ok(s) => s,
+        Err(crate::storage::StorageError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+            return overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &alert("Cette adresse courte est déjà prise.")).await;
+        }
+        Err(e) => return internal_error("creating structure failed", e),
+    };
+    if let Err(e) = state.db.set_territory(structure.id, territory).await {
+        return internal_error("setting territory failed", e);
+    }
+    let invitation = Invitation {
+        structure: &structure,
+        email: form.get("admin_courriel"),
+        display_name: form.get("admin_nom"),
+        role: Role::Admin,
+        directory_manager: true,
+        invited_by: Some(&viewer.account),
+    };
+    if let Err(e) = invitations::invite(&state.db, &state.mailer, &state.public_url, invitation).await {
+        tracing::warn!(error = %e, "structure created but its admin could not be invited");
+        return overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &alert(&format!("La structure a été créée, mais l’invitation de son administrateur a échoué : {}", e.french()))).await;
+    }
+    let record = AuditRecord {
+        actor: Some(&viewer.account),
+        structure_id: None,
+        action: "structure.create",
+        target: slug,
+        before: None,
+        after: Some(json!({"name": name, "time_zone": tz, "admin": form.get("admin_courriel")})),
+    };
+    if let Err(e) = state.db.audit(record).await {
+        return internal_error("audit failed", e);
+    }
+    see_other("/plateforme/?ok=structure")
+}

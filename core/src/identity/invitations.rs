@@ -1,0 +1,154 @@
+//! Inviting a person into a structure: account (created if new), membership, a
+//! single-use link to choose a password, and the invitation mail, in French.
+
+use crate::identity::{Account, TokenPurpose, valid_email};
+use crate::mail::Mailer;
+use crate::storage::{Db, StorageError};
+use crate::tenancy::{Role, Structure};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    #[error("invalid e-mail address")]
+    InvalidEmail,
+    #[error("a display name is required")]
+    MissingName,
+    #[error("already a member of this structure")]
+    AlreadyMember,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl InviteError {
+    pub fn french(&self) -> &'static str {
+        match self {
+            InviteError::InvalidEmail => "Adresse électronique invalide.",
+            InviteError::MissingName => "Le nom est obligatoire.",
+            InviteError::AlreadyMember => "Cette personne fait déjà partie de la structure.",
+            InviteError::Storage(_) => "Une erreur inattendue s’est produite.",
+        }
+    }
+}
+
+pub struct Invitation<'a> {
+    pub structure: &'a Structure,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub directory_manager: bool,
+    /// None when invited from the command line.
+    pub invited_by: Option<&'a Account>,
+}
+
+/// Invites; returns the account and the link to set a password (None when the person
+/// already has a password: they are told they were added).
+pub async fn invite(
+    db: &Db,
+    mailer: &Mailer,
+    public_url: &str,
+    invitation: Invitation<'_>,
+) -> Result<(Account, Option<String>), InviteError> {
+    let email = invitation.email.trim();
+    if !valid_email(email) {
+        return Err(InviteError::InvalidEmail);
+    }
+    let existing = db.account_by_login(email).await?;
+    if let Some(account) = &existing
+        && db.member(invitation.structure.id, account.id).await?.is_some()
+    {
+        return Err(InviteError::AlreadyMember);
+    }
+    let account = match existing {
+        Some(account) => account,
+        None => {
+            if invitation.display_name.trim().is_empty() {
+                return Err(InviteError::MissingName);
+            }
+            db.create_account(email, None, invitation.display_name).await?
+        }
+    };
+    db.set_membership(
+        invitation.structure.id,
+        account.id,
+        invitation.role,
+        invitation.directory_manager,
+    )
+    .await?;
+    let inviter = invitation
+        .invited_by
+        .map(|a| a.display_name.as_str())
+        .unwrap_or("L’équipe Maillage");
+    let structure = &invitation.structure.name;
+    let (subject, body, link) = if account.active {
+        (
+            format!("Vous avez été ajouté(e) à {structure}"),
+            format!(
+                "Bonjour {},\n\n{inviter} vous a ajouté(e) à {structure} sur Maillage, avec le rôle « {} ».\n\nConnectez-vous avec votre compte habituel :\n{public_url}/connexion\n\nÀ bientôt sur Maillage.\n",
+                account.display_name,
+                invitation.role.label()
+            ),
+            None,
+        )
+    } else {
+        let secret = db.issue_token(account.id, TokenPurpose::Invitation).await?;
+        let link = format!("{public_url}/mot-de-passe/{secret}");
+        (
+            format!("Invitation à rejoindre {structure} sur Maillage"),
+            format!(
+                "Bonjour {},\n\n{inviter} vous invite à rejoindre {structure} sur Maillage.\n\nPour choisir votre mot de passe, ouvrez ce lien (valable 7 jours, utilisable une seule fois) :\n{link}\n\nVotre identifiant de connexion est votre adresse : {}\n\nÀ bientôt sur Maillage.\n",
+                account.display_name, account.email
+            ),
+            Some(link),
+        )
+    };
+    mailer
+        .enqueue(Some(invitation.structure.id), &account.email, &subject, &body)
+        .await?;
+    Ok((account, link))
+}
+
+/// Sends a fresh invitation link to a member who has not set a password yet.
+pub async fn resend(
+    db: &Db,
+    mailer: &Mailer,
+    public_url: &str,
+    structure: &Structure,
+    account: &Account,
+) -> Result<String, StorageError> {
+    let secret = db.issue_token(account.id, TokenPurpose::Invitation).await?;
+    let link = format!("{public_url}/mot-de-passe/{secret}");
+    let body = format!(
+        "Bonjour {},\n\nVoici un nouveau lien pour rejoindre {} sur Maillage et choisir votre mot de passe (valable 7 jours) :\n{link}\n\nÀ bientôt sur Maillage.\n",
+        account.display_name, structure.name
+    );
+    mailer
+        .enqueue(
+            Some(structure.id),
+            &account.email,
+            &format!("Invitation à rejoindre {} sur Maillage", structure.name),
+            &body,
+        )
+        .await?;
+    Ok(link)
+}
+
+/// "Mot de passe oublié": mails a one-hour link if the login exists; silent otherwise.
+pub async fn request_reset(
+    db: &Db,
+    mailer: &Mailer,
+    public_url: &str,
+    login: &str,
+) -> Result<(), StorageError> {
+    let Some(account) = db.account_by_login(login).await? else {
+        tracing::info!("password reset asked for an unknown login");
+        return Ok(());
+    };
+    let secret = db.issue_token(account.id, TokenPurpose::Reset).await?;
+    let body = format!(
+        "Bonjour {},\n\nUne demande de réinitialisation de votre mot de passe Maillage a été faite.\n\nPour choisir un nouveau mot de passe, ouvrez ce lien (valable 1 heure, utilisable une seule fois) :\n{public_url}/mot-de-passe/{secret}\n\nSi vous n’êtes pas à l’origine de cette demande, ignorez ce message : votre mot de passe reste inchangé.\n",
+        account.display_name
+    );
+    mailer
+        .enqueue(None, &account.email, "Réinitialisation de votre mot de passe Maillage", &body)
+        .await?;
+    Ok(())
+}

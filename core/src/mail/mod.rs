@@ -1,0 +1,293 @@
+//! Outgoing mail: an outbox table written in the same place as the action that causes
+//! the mail, and a sender that delivers it over SMTP with retries and backoff.
+
+pub mod sink;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::{Body, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Serialize;
+use sqlx::Row;
+use tokio::sync::Notify;
+
+use crate::storage::{Db, Result, now_secs};
+
+/// After this many failed attempts a mail is marked failed (an admin may retry it).
+pub const MAX_ATTEMPTS: i64 = 8;
+const FIRST_RETRY_SECS: i64 = 30;
+const MAX_RETRY_SECS: i64 = 3600;
+
+/// Delay before attempt `attempts + 1`: doubling from 30 s, capped at one hour.
+pub fn backoff_secs(attempts: i64) -> i64 {
+    let exponent = (attempts.max(1) - 1).min(16) as u32;
+    (FIRST_RETRY_SECS << exponent).min(MAX_RETRY_SECS)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+/// Where and how to send. Without an SMTP server, mail waits in the outbox.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub credentials: Option<(String, String)>,
+}
+
+impl SmtpSettings {
+    /// Parses `smtp://[user:password@]host[:port]` (plain SMTP, port 25 by default).
+    pub fn parse(url: &str) -> anyhow::Result<SmtpSettings> {
+        let rest = url
+            .strip_prefix("smtp://")
+            .ok_or_else(|| anyhow::anyhow!("SMTP URL must start with smtp:// (got {url:?})"))?;
+        let rest = rest.trim_end_matches('/');
+        let (credentials, host_port) = match rest.rsplit_once('@') {
+            Some((userinfo, host_port)) => {
+                let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+                (Some((decode(user), decode(password))), host_port)
+            }
+            None => (None, rest),
+        };
+        let (host, port) = match host_port.rsplit_once(':') {
+            Some((host, port)) => (
+                host.to_string(),
+                port.parse()
+                    .map_err(|_| anyhow::anyhow!("invalid SMTP port in {url:?}"))?,
+            ),
+            None => (host_port.to_string(), 25),
+        };
+        if host.is_empty() {
+            anyhow::bail!("SMTP URL has no host: {url:?}");
+        }
+        Ok(SmtpSettings {
+            host,
+            port,
+            credentials,
+        })
+    }
+}
+
+/// Delivers the outbox. Cheap to clone.
+#[derive(Clone)]
+pub struct Mailer {
+    inner: Arc<MailerInner>,
+}
+
+struct MailerInner {
+    db: Db,
+    from: Mailbox,
+    smtp: Option<SmtpSettings>,
+    wake: Notify,
+}
+
+impl Mailer {
+    pub fn new(db: Db, from: &str, smtp: Option<SmtpSettings>) -> anyhow::Result<Mailer> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid sender address {from:?}: {e}"))?;
+        Ok(Mailer {
+            inner: Arc::new(MailerInner {
+                db,
+                from,
+                smtp,
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// Queues a mail and wakes the sender.
+    pub async fn enqueue(
+        &self,
+        structure_id: Option<i64>,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<i64> {
+        let id = self.inner.db.enqueue_mail(structure_id, to, subject, body).await?;
+        self.inner.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Asks the sender to look at the outbox now.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Sends every due mail once; returns how many were sent.
+    pub async fn deliver_due(&self) -> Result<usize> {
+        let Some(smtp) = &self.inner.smtp else {
+            return Ok(0);
+        };
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host).port(smtp.port);
+        if let Some((user, password)) = &smtp.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        let transport = builder.timeout(Some(Duration::from_secs(20))).build();
+        let mut sent = 0;
+        for mail in self.inner.db.due_mails(now_secs(), 50).await? {
+            match self.send_one(&transport, &mail).await {
+                Ok(()) => {
+                    self.inner.db.mark_mail_sent(mail.id).await?;
+                    sent += 1;
+                }
+                Err(error) => {
+                    let attempts = mail.attempts + 1;
+                    tracing::warn!(mail = mail.id, attempts, %error, "mail delivery failed");
+                    self.inner.db.mark_mail_failed(mail.id, attempts, &error.to_string()).await?;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    async fn send_one(
+        &self,
+        transport: &AsyncSmtpTransport<Tokio1Executor>,
+        mail: &OutboxMail,
+    ) -> anyhow::Result<()> {
+        let to: Mailbox = mail.to.parse()?;
+        // 8bit keeps links on one line: quoted-printable would wrap and escape them.
+        let body = Body::new_with_encoding(mail.body.clone(), ContentTransferEncoding::EightBit)
+            .map_err(|_| anyhow::anyhow!("mail body has a line longer than 998 bytes"))?;
+        let message = Message::builder()
+            .from(self.inner.from.clone())
+            .to(to)
+            .subject(&mail.subject)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(body)?;
+        transport.send(message).await?;
+        Ok(())
+    }
+
+    /// Runs the sender until the process stops: on every enqueue, and every 15 s for retries.
+    pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
+        let mailer = self.clone();
+        tokio::spawn(async move {
+            if mailer.inner.smtp.is_none() {
+                tracing::warn!("no SMTP server configured (MAILLAGE_SMTP_URL): mail stays in the outbox");
+                return;
+            }
+            loop {
+                if let Err(error) = mailer.deliver_due().await {
+                    tracing::error!(%error, "mail outbox could not be read");
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(15), mailer.inner.wake.notified()).await;
+            }
+        })
+    }
+}
+
+fn outbox_from_row(r: &sqlx::sqlite::SqliteRow) -> OutboxMail {
+    OutboxMail {
+        id: r.get("id"),
+        to: r.get("to_address"),
+        subject: r.get("subject"),
+        body: r.get("body"),
+        status: r.get("status"),
+        attempts: r.get("attempts"),
+        next_attempt_at: r.get("next_attempt_at"),
+        last_error: r.get("last_error"),
+        created_at: r.get("created_at"),
+    }
+}
+
+const OUTBOX_COLUMNS: &str =
+    "id, to_address, subject, body, status, attempts, next_attempt_at, last_error, created_at";
+
+impl Db {
+    pub async fn enqueue_mail(
+        &self,
+        structure_id: Option<i64>,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<i64> {
+        let now = now_secs();
+        Ok(sqlx::query_scalar(
+            "INSERT INTO mail_outbox (structure_id, to_address, subject, body, status, next_attempt_at, created_at)
+             VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+        )
+        .bind(structure_id)
+        .bind(to)
+        .bind(subject)
+        .bind(body)
+        .bind(now)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    async fn due_mails(&self, now: i64, limit: u32) -> Result<Vec<OutboxMail>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?"
+        ))
+        .bind(now)
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(outbox_from_row).collect())
+    }
+
+    async fn mark_mail_sent(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?")
+            .bind(now_secs())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_mail_failed(&self, id: i64, attempts: i64, error: &str) -> Result<()> {
+        let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
+        sqlx::query("UPDATE mail_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
+            .bind(status)
+            .bind(attempts)
+            .bind(now_secs() + backoff_secs(attempts))
+            .bind(error)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Outbox of a structure (or platform mail when None), newest first.
+    pub async fn outbox(&self, structure_id: Option<i64>, limit: u32) -> Result<Vec<OutboxMail>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE structure_id IS ? ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(structure_id)
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(outbox_from_row).collect())
+    }
+
+    /// Puts an unsent mail of this structure back in the queue, due now.
+    pub async fn retry_mail(&self, structure_id: i64, id: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE mail_outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND structure_id = ? AND status != 'sent'",
+        )
+        .bind(now_secs())
+        .bind(id)
+        .bind(structure_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
