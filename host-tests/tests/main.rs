@@ -2,6 +2,7 @@
 //! a real SQLite file. One test binary for the whole suite (build time).
 
 mod faults;
+mod identity;
 mod loading;
 mod polls;
 mod support;

@@ -162,9 +162,16 @@ impl Mailer {
         mail: &OutboxMail,
     ) -> anyhow::Result<()> {
         let to: Mailbox = mail.to.parse()?;
-        // 8bit keeps links on one line: quoted-printable would wrap and escape them.
-        let body = Body::new_with_encoding(mail.body.clone(), ContentTransferEncoding::EightBit)
-            .map_err(|_| anyhow::anyhow!("mail body has a line longer than 998 bytes"))?;
+        // 8bit keeps links whole (quoted-printable would wrap and escape them). lettre
+        // only picks 8bit for lines under 76 bytes; RFC 5322 allows 998, checked here.
+        let text = mail.body.replace("\r\n", "\n");
+        if text.lines().any(|line| line.len() > 998) || text.contains('\0') {
+            anyhow::bail!("mail body has a line longer than 998 bytes or a NUL byte");
+        }
+        let body = Body::dangerous_pre_encoded(
+            text.replace('\n', "\r\n").into_bytes(),
+            ContentTransferEncoding::EightBit,
+        );
         let message = Message::builder()
             .from(self.inner.from.clone())
             .to(to)
