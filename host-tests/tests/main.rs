@@ -1,6 +1,7 @@
 //! Integration tests: the real host, real plugin components built from `plugins/`,
 //! a real SQLite file. One test binary for the whole suite (build time).
 
+mod administration;
 mod faults;
 mod identity;
 mod loading;
