@@ -4,6 +4,7 @@
 mod administration;
 mod faults;
 mod identity;
+mod isolation;
 mod loading;
 mod polls;
 mod support;
