@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchain.sh
 
+# Browser journeys drive Debian's Chromium through chromedriver (no downloaded browser).
+if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+    echo "== installing chromium and chromium-driver (Debian packages)"
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 echo "== format"
 cargo fmt --all --check
 (cd plugins && cargo fmt --all --check)

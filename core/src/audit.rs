@@ -51,7 +51,11 @@ impl Db {
     }
 
     /// Newest first; `structure_id` None lists the platform-wide entries.
-    pub async fn audit_entries(&self, structure_id: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_entries(
+        &self,
+        structure_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT id, at, actor_label, action, target, before, after FROM audit_log
              WHERE structure_id IS ? ORDER BY id DESC LIMIT ?",

@@ -42,7 +42,11 @@ pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()>
             structure.id,
             "polls",
             &plugin.manifest().version.to_string(),
-            &["storage".to_string(), "events".to_string(), "groups".to_string()],
+            &[
+                "storage".to_string(),
+                "events".to_string(),
+                "groups".to_string(),
+            ],
         )
         .await?;
     // Both paths serve a signed-in member: session lookup is part of every request.
@@ -52,7 +56,12 @@ pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()>
         .await?;
     state
         .db
-        .set_membership(structure.id, account.id, crate::tenancy::Role::Member, false)
+        .set_membership(
+            structure.id,
+            account.id,
+            crate::tenancy::Role::Member,
+            false,
+        )
         .await?;
     let cookie = format!(
         "maillage_session={}",

@@ -145,7 +145,11 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
     }
     if let Some(structure) = state.db.structure_by_slug("cpts-demo").await?
         && let Some(coordinator) = state.db.account_by_login("coordination").await?
-        && state.db.groups(structure.id, coordinator.id).await?.is_empty()
+        && state
+            .db
+            .groups(structure.id, coordinator.id)
+            .await?
+            .is_empty()
     {
         let group = state
             .db

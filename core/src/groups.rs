@@ -116,7 +116,8 @@ pub fn can_manage(group: &Group, viewer: &Membership) -> bool {
     group.my_role == Some(GroupRole::Referent) || viewer.role >= Role::Coordinator
 }
 
-const GROUP_COLUMNS: &str = "g.id, g.structure_id, g.name, g.description, g.open, g.archived, gm.role AS my_role";
+const GROUP_COLUMNS: &str =
+    "g.id, g.structure_id, g.name, g.description, g.open, g.archived, gm.role AS my_role";
 
 fn group_from_row(row: &sqlx::sqlite::SqliteRow) -> Group {
     Group {
@@ -144,7 +145,9 @@ impl Db {
     ) -> Result<i64> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 120 {
-            return Err(StorageError::Invalid("group name must be 1..=120 characters".into()));
+            return Err(StorageError::Invalid(
+                "group name must be 1..=120 characters".into(),
+            ));
         }
         let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
@@ -157,11 +160,13 @@ impl Db {
         .bind(now_secs())
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO group_members (group_id, account_id, role) VALUES (?, ?, 'referent')")
-            .bind(id)
-            .bind(creator)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO group_members (group_id, account_id, role) VALUES (?, ?, 'referent')",
+        )
+        .bind(id)
+        .bind(creator)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -180,7 +185,12 @@ impl Db {
     }
 
     /// One group of a structure; None if it belongs to another structure.
-    pub async fn group(&self, structure_id: i64, group_id: i64, viewer: i64) -> Result<Option<Group>> {
+    pub async fn group(
+        &self,
+        structure_id: i64,
+        group_id: i64,
+        viewer: i64,
+    ) -> Result<Option<Group>> {
         let row = sqlx::query(&format!(
             "SELECT {GROUP_COLUMNS} FROM work_groups g LEFT JOIN group_members gm ON gm.group_id = g.id AND gm.account_id = ?
              WHERE g.structure_id = ? AND g.id = ?"
@@ -229,9 +239,18 @@ impl Db {
             return Err(GroupError::NotAStructureMember);
         }
         let members = self.group_members(group.id).await?;
-        let current = members.iter().find(|m| m.account_id == account_id).map(|m| m.role);
-        let referents = members.iter().filter(|m| m.role == GroupRole::Referent).count();
-        if role == GroupRole::Referent && current != Some(GroupRole::Referent) && referents >= MAX_REFERENTS {
+        let current = members
+            .iter()
+            .find(|m| m.account_id == account_id)
+            .map(|m| m.role);
+        let referents = members
+            .iter()
+            .filter(|m| m.role == GroupRole::Referent)
+            .count();
+        if role == GroupRole::Referent
+            && current != Some(GroupRole::Referent)
+            && referents >= MAX_REFERENTS
+        {
             return Err(GroupError::TooManyReferents);
         }
         if current == Some(GroupRole::Referent) && role != GroupRole::Referent && referents <= 1 {
@@ -255,7 +274,10 @@ impl Db {
         account_id: i64,
     ) -> std::result::Result<bool, GroupError> {
         let members = self.group_members(group.id).await?;
-        let referents = members.iter().filter(|m| m.role == GroupRole::Referent).count();
+        let referents = members
+            .iter()
+            .filter(|m| m.role == GroupRole::Referent)
+            .count();
         let is_referent = members
             .iter()
             .any(|m| m.account_id == account_id && m.role == GroupRole::Referent);
@@ -335,7 +357,8 @@ impl Db {
         if let Some(account_id) = requester
             && approve
         {
-            self.set_group_member(group, account_id, GroupRole::Active).await?;
+            self.set_group_member(group, account_id, GroupRole::Active)
+                .await?;
         }
         Ok(requester)
     }

@@ -261,7 +261,12 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
                 .await?;
             // Deliver now when an SMTP server is configured; the outbox keeps it otherwise.
             let sent = state.mailer.deliver_due().await?;
-            println!("invited {} into {} as {}", account.email, structure.slug, role.as_str());
+            println!(
+                "invited {} into {} as {}",
+                account.email,
+                structure.slug,
+                role.as_str()
+            );
             match link {
                 Some(link) => println!("set-password link (valid 7 days): {link}"),
                 None => println!("the account already has a password; it was told by mail"),
@@ -289,7 +294,9 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
                     structure_id: None,
                     action: "account.operator",
                     target: &account.email,
-                    before: Some(serde_json::json!({"platform_operator": account.platform_operator})),
+                    before: Some(
+                        serde_json::json!({"platform_operator": account.platform_operator}),
+                    ),
                     after: Some(serde_json::json!({"platform_operator": true})),
                 })
                 .await?;

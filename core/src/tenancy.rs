@@ -132,7 +132,10 @@ pub const TIME_ZONES: &[(&str, &str)] = &[
     ("America/Guadeloupe", "Guadeloupe (America/Guadeloupe)"),
     ("Indian/Reunion", "La Réunion (Indian/Reunion)"),
     ("Indian/Mayotte", "Mayotte (Indian/Mayotte)"),
-    ("America/Miquelon", "Saint-Pierre-et-Miquelon (America/Miquelon)"),
+    (
+        "America/Miquelon",
+        "Saint-Pierre-et-Miquelon (America/Miquelon)",
+    ),
     ("Pacific/Noumea", "Nouvelle-Calédonie (Pacific/Noumea)"),
     ("Pacific/Tahiti", "Polynésie française (Pacific/Tahiti)"),
     ("Pacific/Wallis", "Wallis-et-Futuna (Pacific/Wallis)"),
@@ -237,10 +240,14 @@ impl Db {
     ) -> Result<()> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 120 {
-            return Err(StorageError::Invalid("structure name must be 1..=120 characters".into()));
+            return Err(StorageError::Invalid(
+                "structure name must be 1..=120 characters".into(),
+            ));
         }
         if !TIME_ZONES.iter().any(|(tz, _)| *tz == time_zone) {
-            return Err(StorageError::Invalid(format!("unsupported time zone {time_zone:?}")));
+            return Err(StorageError::Invalid(format!(
+                "unsupported time zone {time_zone:?}"
+            )));
         }
         let territory = parse_territory(territory)
             .ok_or_else(|| StorageError::Invalid(format!("invalid postal codes {territory:?}")))?;
@@ -255,9 +262,8 @@ impl Db {
     }
 
     pub async fn set_territory(&self, structure_id: i64, territory: &str) -> Result<()> {
-        let normalised = parse_territory(territory).ok_or_else(|| {
-            StorageError::Invalid(format!("invalid postal codes {territory:?}"))
-        })?;
+        let normalised = parse_territory(territory)
+            .ok_or_else(|| StorageError::Invalid(format!("invalid postal codes {territory:?}")))?;
         sqlx::query("UPDATE structures SET territory = ? WHERE id = ?")
             .bind(normalised)
             .bind(structure_id)

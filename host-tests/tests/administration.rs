@@ -21,29 +21,53 @@ async fn groups_referents_join_requests_and_closed_visibility() {
 
     // Members cannot create groups; coordinators can, and become référent.
     let (status, _, _) = member
-        .post_form("/cpts-a/groupes/", &[("nom", "Pirate"), ("visibilite", "ouvert")])
+        .post_form(
+            "/cpts-a/groupes/",
+            &[("nom", "Pirate"), ("visibilite", "ouvert")],
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, location, _) = coordinator
-        .post_form("/cpts-a/groupes/", &[("nom", "Parcours BPCO"), ("description", "Projet de santé"), ("visibilite", "ouvert")])
+        .post_form(
+            "/cpts-a/groupes/",
+            &[
+                ("nom", "Parcours BPCO"),
+                ("description", "Projet de santé"),
+                ("visibilite", "ouvert"),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let open_group = group_id(&location.unwrap());
     let (status, _, page) = coordinator
-        .post_form("/cpts-a/groupes/", &[("nom", "Parcours BPCO"), ("visibilite", "ouvert")])
+        .post_form(
+            "/cpts-a/groupes/",
+            &[("nom", "Parcours BPCO"), ("visibilite", "ouvert")],
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Un groupe porte déjà ce nom."));
     let (_, location, _) = coordinator
-        .post_form("/cpts-a/groupes/", &[("nom", "Bureau restreint"), ("visibilite", "ferme")])
+        .post_form(
+            "/cpts-a/groupes/",
+            &[("nom", "Bureau restreint"), ("visibilite", "ferme")],
+        )
         .await;
     let closed_group = group_id(&location.unwrap());
 
     // A closed group does not exist for a member outside it.
     let (_, list) = member.get("/cpts-a/groupes/").await;
     assert!(list.contains("Parcours BPCO") && !list.contains("Bureau restreint"));
-    assert_eq!(member.get(&format!("/cpts-a/groupes/{closed_group}")).await.0, StatusCode::NOT_FOUND);
-    let (s, _, _) = member.post_form(&format!("/cpts-a/groupes/{closed_group}/demande"), &[]).await;
+    assert_eq!(
+        member
+            .get(&format!("/cpts-a/groupes/{closed_group}"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, _, _) = member
+        .post_form(&format!("/cpts-a/groupes/{closed_group}/demande"), &[])
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // Join request → approved by the référent → membre actif.
@@ -51,9 +75,14 @@ async fn groups_referents_join_requests_and_closed_visibility() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Demander à rejoindre"));
     member
-        .post_form(&format!("/cpts-a/groupes/{open_group}/demande"), &[("message", "Je suis pneumologue")])
+        .post_form(
+            &format!("/cpts-a/groupes/{open_group}/demande"),
+            &[("message", "Je suis pneumologue")],
+        )
         .await;
-    let (_, page) = coordinator.get(&format!("/cpts-a/groupes/{open_group}")).await;
+    let (_, page) = coordinator
+        .get(&format!("/cpts-a/groupes/{open_group}"))
+        .await;
     assert!(page.contains("« Je suis pneumologue »"));
     let request_id: String = page
         .split("/demandes/")
@@ -64,11 +93,17 @@ async fn groups_referents_join_requests_and_closed_visibility() {
         .collect();
     // The member cannot decide their own request.
     let (s, _, _) = member
-        .post_form(&format!("/cpts-a/groupes/{open_group}/demandes/{request_id}/accepter"), &[])
+        .post_form(
+            &format!("/cpts-a/groupes/{open_group}/demandes/{request_id}/accepter"),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _, _) = coordinator
-        .post_form(&format!("/cpts-a/groupes/{open_group}/demandes/{request_id}/accepter"), &[])
+        .post_form(
+            &format!("/cpts-a/groupes/{open_group}/demandes/{request_id}/accepter"),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, page) = member.get(&format!("/cpts-a/groupes/{open_group}")).await;
@@ -78,15 +113,31 @@ async fn groups_referents_join_requests_and_closed_visibility() {
     let gid: i64 = open_group.parse().unwrap();
     let coordinator_id = host.state.db.group_members(gid).await.unwrap()[0].account_id;
     let (s, _, page) = coordinator
-        .post_form(&format!("/cpts-a/groupes/{open_group}/membre"), &[("personne", &coordinator_id.to_string()), ("role", "active")])
+        .post_form(
+            &format!("/cpts-a/groupes/{open_group}/membre"),
+            &[
+                ("personne", &coordinator_id.to_string()),
+                ("role", "active"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Un groupe doit garder au moins un référent."));
     for n in 0..2 {
-        host.account("cpts-a", &format!("renfort{n}@exemple.fr"), &format!("Renfort {n}"), Role::Member)
-            .await;
+        host.account(
+            "cpts-a",
+            &format!("renfort{n}@exemple.fr"),
+            &format!("Renfort {n}"),
+            Role::Member,
+        )
+        .await;
     }
-    let members = host.state.db.members(host.structure_id("cpts-a").await).await.unwrap();
+    let members = host
+        .state
+        .db
+        .members(host.structure_id("cpts-a").await)
+        .await
+        .unwrap();
     let others: Vec<i64> = members
         .iter()
         .map(|m| m.account_id)
@@ -96,38 +147,77 @@ async fn groups_referents_join_requests_and_closed_visibility() {
     let mut statuses = Vec::new();
     for id in &others {
         let (s, _, _) = coordinator
-            .post_form(&format!("/cpts-a/groupes/{open_group}/membre"), &[("personne", &id.to_string()), ("role", "referent")])
+            .post_form(
+                &format!("/cpts-a/groupes/{open_group}/membre"),
+                &[("personne", &id.to_string()), ("role", "referent")],
+            )
             .await;
         statuses.push(s);
     }
-    assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::SEE_OTHER, StatusCode::UNPROCESSABLE_ENTITY]);
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::SEE_OTHER,
+            StatusCode::SEE_OTHER,
+            StatusCode::UNPROCESSABLE_ENTITY
+        ]
+    );
 
     // Plugins see groups through WIT: the polls form offers readable groups only.
     let (_, form) = member.get("/cpts-a/polls/new").await;
     assert!(form.contains("Parcours BPCO") && !form.contains("Bureau restreint"));
     let (s, _, page) = member
-        .post_form("/cpts-a/polls/new", &[("title", "Réunion"), ("group", &closed_group), ("slot", "2026-12-03T20:00"), ("slot", "2026-12-04T20:00")])
+        .post_form(
+            "/cpts-a/polls/new",
+            &[
+                ("title", "Réunion"),
+                ("group", &closed_group),
+                ("slot", "2026-12-03T20:00"),
+                ("slot", "2026-12-04T20:00"),
+            ],
+        )
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a closed group cannot be named by an outsider");
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a closed group cannot be named by an outsider"
+    );
     assert!(page.contains("ne vous est pas accessible"));
     let (s, location, _) = member
-        .post_form("/cpts-a/polls/new", &[("title", "Réunion BPCO"), ("group", &open_group), ("slot", "2026-12-03T20:00"), ("slot", "2026-12-04T20:00")])
+        .post_form(
+            "/cpts-a/polls/new",
+            &[
+                ("title", "Réunion BPCO"),
+                ("group", &open_group),
+                ("slot", "2026-12-03T20:00"),
+                ("slot", "2026-12-04T20:00"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, poll) = member.get(&location.unwrap()).await;
     assert!(poll.contains("Groupe concerné : Parcours BPCO"));
     let (_, form) = coordinator.get("/cpts-a/polls/new").await;
-    assert!(form.contains("Bureau restreint"), "coordinators read closed groups");
+    assert!(
+        form.contains("Bureau restreint"),
+        "coordinators read closed groups"
+    );
 
     // Archiving, and the audit trail of all of it.
     let (s, _, _) = coordinator
-        .post_form(&format!("/cpts-a/groupes/{open_group}/archiver"), &[("archive", "1")])
+        .post_form(
+            &format!("/cpts-a/groupes/{open_group}/archiver"),
+            &[("archive", "1")],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, list) = member.get("/cpts-a/groupes/").await;
     assert!(list.contains("Archivé"));
     let (_, form) = member.get("/cpts-a/polls/new").await;
-    assert!(!form.contains("Parcours BPCO"), "archived groups are not offered");
+    assert!(
+        !form.contains("Parcours BPCO"),
+        "archived groups are not offered"
+    );
     let actions: Vec<String> = host
         .state
         .db
@@ -137,8 +227,16 @@ async fn groups_referents_join_requests_and_closed_visibility() {
         .into_iter()
         .map(|e| e.action)
         .collect();
-    for expected in ["group.create", "group.request.approve", "group.member", "group.archive"] {
-        assert!(actions.iter().any(|a| a == expected), "{expected} in {actions:?}");
+    for expected in [
+        "group.create",
+        "group.request.approve",
+        "group.member",
+        "group.archive",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
     }
 }
 
@@ -147,11 +245,18 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
     let host = Host::new().await;
     host.structure("cpts-a", &[]).await;
     host.state.registry.install(&wasm("polls")).await.unwrap();
-    host.state.registry.install(&wasm("fixture_legacy_wit")).await.unwrap();
+    host.state
+        .registry
+        .install(&wasm("fixture_legacy_wit"))
+        .await
+        .unwrap();
     let mut admin = host.member("cpts-a", Role::Admin).await;
     let mut coordinator = host.member("cpts-a", Role::Coordinator).await;
 
-    assert_eq!(coordinator.get("/cpts-a/admin/modules").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        coordinator.get("/cpts-a/admin/modules").await.0,
+        StatusCode::FORBIDDEN
+    );
     let (s, page) = admin.get("/cpts-a/admin/modules").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Sondages de date") && page.contains("Stocker ses données"));
@@ -160,19 +265,41 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
 
     // A version that is not installed, or a capability the module never asked for: refused.
     let (s, _, page) = admin
-        .post_form("/cpts-a/admin/modules/polls", &[("action", "activer"), ("version", "9.9.9"), ("autorisation", "storage")])
+        .post_form(
+            "/cpts-a/admin/modules/polls",
+            &[
+                ("action", "activer"),
+                ("version", "9.9.9"),
+                ("autorisation", "storage"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("n’est pas installée"));
     let (s, _, page) = admin
-        .post_form("/cpts-a/admin/modules/polls", &[("action", "activer"), ("version", "0.1.0"), ("autorisation", "http:evil.example")])
+        .post_form(
+            "/cpts-a/admin/modules/polls",
+            &[
+                ("action", "activer"),
+                ("version", "0.1.0"),
+                ("autorisation", "http:evil.example"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Autorisation inconnue"));
 
     // Enabled without the storage grant: the module cannot read anything (plugin error page).
     let (s, _, _) = admin
-        .post_form("/cpts-a/admin/modules/polls", &[("action", "activer"), ("version", "0.1.0"), ("autorisation", "events"), ("autorisation", "groups")])
+        .post_form(
+            "/cpts-a/admin/modules/polls",
+            &[
+                ("action", "activer"),
+                ("version", "0.1.0"),
+                ("autorisation", "events"),
+                ("autorisation", "groups"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (s, page) = admin.get("/cpts-a/polls/").await;
@@ -180,7 +307,16 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
     assert!(page.contains("a rencontré une erreur"));
     // Granting storage makes it work; the navigation now shows it.
     admin
-        .post_form("/cpts-a/admin/modules/polls", &[("action", "activer"), ("version", "0.1.0"), ("autorisation", "storage"), ("autorisation", "events"), ("autorisation", "groups")])
+        .post_form(
+            "/cpts-a/admin/modules/polls",
+            &[
+                ("action", "activer"),
+                ("version", "0.1.0"),
+                ("autorisation", "storage"),
+                ("autorisation", "events"),
+                ("autorisation", "groups"),
+            ],
+        )
         .await;
     let (s, page) = admin.get("/cpts-a/polls/").await;
     assert_eq!(s, StatusCode::OK);
@@ -188,7 +324,10 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
 
     // A plugin built against WIT 0.1.0 still loads and serves, with the member's context.
     admin
-        .post_form("/cpts-a/admin/modules/legacy", &[("action", "activer"), ("version", "0.1.0")])
+        .post_form(
+            "/cpts-a/admin/modules/legacy",
+            &[("action", "activer"), ("version", "0.1.0")],
+        )
         .await;
     let (s, page) = coordinator.get("/cpts-a/legacy/").await;
     assert_eq!(s, StatusCode::OK, "{page}");
@@ -203,15 +342,22 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
     for expected in ["module.enable", "module.update", "module.disable"] {
         assert!(journal.contains(expected), "{expected}");
     }
-    assert!(journal.contains("&quot;granted&quot;:[&quot;events&quot;,&quot;groups&quot;]"), "before/after are recorded");
+    assert!(
+        journal.contains("&quot;granted&quot;:[&quot;events&quot;,&quot;groups&quot;]"),
+        "before/after are recorded"
+    );
 }
 
 #[tokio::test]
 async fn roles_are_changed_by_admins_and_the_last_admin_stays() {
     let host = Host::new().await;
     host.structure("cpts-a", &[]).await;
-    let admin_account = host.account("cpts-a", "chef@exemple.fr", "Chef", Role::Admin).await;
-    let member_account = host.account("cpts-a", "membre@exemple.fr", "Membre", Role::Member).await;
+    let admin_account = host
+        .account("cpts-a", "chef@exemple.fr", "Chef", Role::Admin)
+        .await;
+    let member_account = host
+        .account("cpts-a", "membre@exemple.fr", "Membre", Role::Member)
+        .await;
     let mut admin = Client::new(&host);
     admin.login("chef@exemple.fr", PASSWORD).await;
     let mut member = Client::new(&host);
@@ -219,45 +365,98 @@ async fn roles_are_changed_by_admins_and_the_last_admin_stays() {
 
     assert_eq!(member.get("/cpts-a/admin/").await.0, StatusCode::FORBIDDEN);
     let (s, _, page) = admin
-        .post_form(&format!("/cpts-a/admin/membres/{}", admin_account.id), &[("role", "member")])
+        .post_form(
+            &format!("/cpts-a/admin/membres/{}", admin_account.id),
+            &[("role", "member")],
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("au moins un administrateur"));
     let (s, _, _) = admin
-        .post_form(&format!("/cpts-a/admin/membres/{}/retirer", admin_account.id), &[])
+        .post_form(
+            &format!("/cpts-a/admin/membres/{}/retirer", admin_account.id),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     let (s, _, _) = admin
-        .post_form(&format!("/cpts-a/admin/membres/{}", member_account.id), &[("role", "coordinator"), ("annuaire", "1")])
+        .post_form(
+            &format!("/cpts-a/admin/membres/{}", member_account.id),
+            &[("role", "coordinator"), ("annuaire", "1")],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    let m = host.state.db.member(host.structure_id("cpts-a").await, member_account.id).await.unwrap().unwrap();
+    let m = host
+        .state
+        .db
+        .member(host.structure_id("cpts-a").await, member_account.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((m.role, m.directory_manager), (Role::Coordinator, true));
     let (s, page) = member.get("/cpts-a/groupes/").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("Créer un groupe"), "the new role applies at once");
+    assert!(
+        page.contains("Créer un groupe"),
+        "the new role applies at once"
+    );
 
     // Structure settings: French validation, then saved and audited.
     let (s, _, page) = admin
-        .post_form("/cpts-a/admin/structure", &[("nom", "CPTS du Lac"), ("fuseau", "Mars/Olympus"), ("territoire", "")])
+        .post_form(
+            "/cpts-a/admin/structure",
+            &[
+                ("nom", "CPTS du Lac"),
+                ("fuseau", "Mars/Olympus"),
+                ("territoire", ""),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Fuseau horaire inconnu."));
     let (s, _, _) = admin
-        .post_form("/cpts-a/admin/structure", &[("nom", "CPTS du Lac"), ("fuseau", "Indian/Reunion"), ("territoire", "97400 97410")])
+        .post_form(
+            "/cpts-a/admin/structure",
+            &[
+                ("nom", "CPTS du Lac"),
+                ("fuseau", "Indian/Reunion"),
+                ("territoire", "97400 97410"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    let s = host.state.db.structure_by_slug("cpts-a").await.unwrap().unwrap();
-    assert_eq!((s.name.as_str(), s.time_zone.as_str(), s.territory.as_str()), ("CPTS du Lac", "Indian/Reunion", "97400, 97410"));
+    let s = host
+        .state
+        .db
+        .structure_by_slug("cpts-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (s.name.as_str(), s.time_zone.as_str(), s.territory.as_str()),
+        ("CPTS du Lac", "Indian/Reunion", "97400, 97410")
+    );
 
     let (s, _, _) = admin
-        .post_form(&format!("/cpts-a/admin/membres/{}/retirer", member_account.id), &[])
+        .post_form(
+            &format!("/cpts-a/admin/membres/{}/retirer", member_account.id),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    assert_eq!(member.get("/cpts-a/").await.0, StatusCode::NOT_FOUND, "removed members lose access at once");
+    assert_eq!(
+        member.get("/cpts-a/").await.0,
+        StatusCode::NOT_FOUND,
+        "removed members lose access at once"
+    );
     let (_, journal) = admin.get("/cpts-a/admin/journal").await;
-    for expected in ["member.role", "member.remove", "structure.update", "Chef &lt;chef@exemple.fr&gt;"] {
+    for expected in [
+        "member.role",
+        "member.remove",
+        "structure.update",
+        "Chef &lt;chef@exemple.fr&gt;",
+    ] {
         assert!(journal.contains(expected), "{expected}");
     }
 }
@@ -278,12 +477,17 @@ async fn upload_with_token(
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let request = http::Request::post(format!("/plateforme/paquets?csrf={token}"))
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .header("cookie", client.cookie_header().unwrap())
         .body(axum::body::Body::from(body))
         .unwrap();
     let (status, headers, body) = client.host.send(request).await;
-    let location = headers.get("location").map(|v| v.to_str().unwrap().to_string());
+    let location = headers
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string());
     (status, location, body)
 }
 
@@ -291,16 +495,33 @@ async fn upload_with_token(
 async fn the_platform_operator_uploads_packages_and_creates_structures() {
     let host = Host::new().await;
     host.structure("cpts-a", &[]).await;
-    let operator = host.state.db.create_account("ops@exemple.fr", None, "Opératrice").await.unwrap();
-    host.state.db.set_password(operator.id, PASSWORD).await.unwrap();
-    host.state.db.set_platform_operator(operator.id, true).await.unwrap();
+    let operator = host
+        .state
+        .db
+        .create_account("ops@exemple.fr", None, "Opératrice")
+        .await
+        .unwrap();
+    host.state
+        .db
+        .set_password(operator.id, PASSWORD)
+        .await
+        .unwrap();
+    host.state
+        .db
+        .set_platform_operator(operator.id, true)
+        .await
+        .unwrap();
     let mut ops = Client::new(&host);
     ops.login("ops@exemple.fr", PASSWORD).await;
     let mut admin = host.member("cpts-a", Role::Admin).await;
 
     assert_eq!(admin.get("/plateforme/").await.0, StatusCode::FORBIDDEN);
     let (s, _, _) = upload(&mut admin, &wasm("polls")).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "structure admins do not install packages");
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "structure admins do not install packages"
+    );
 
     let (s, location, _) = upload(&mut ops, &wasm("polls")).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
@@ -310,29 +531,73 @@ async fn the_platform_operator_uploads_packages_and_creates_structures() {
 
     let (s, _, page) = upload(&mut ops, &wasm("fixture_future_wit")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("Ce paquet a été refusé") && page.contains("9.0.0") && page.contains("0.1.1"));
+    assert!(
+        page.contains("Ce paquet a été refusé") && page.contains("9.0.0") && page.contains("0.1.1")
+    );
     let (s, _, page) = upload(&mut ops, b"\0asm garbage").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Ce paquet a été refusé"));
     // Without the right CSRF token in the query, nothing is read.
     let forged = "b".repeat(48);
-    assert_eq!(upload_with_token(&mut ops, &wasm("polls"), &forged).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        upload_with_token(&mut ops, &wasm("polls"), &forged).await.0,
+        StatusCode::FORBIDDEN
+    );
 
     let (s, _, page) = ops
-        .post_form("/plateforme/structures", &[("nom", "MSP des Îles"), ("slug", "connexion"), ("type", "msp"), ("fuseau", "Europe/Paris"), ("territoire", ""), ("admin_nom", "Iris"), ("admin_courriel", "iris@exemple.fr")])
+        .post_form(
+            "/plateforme/structures",
+            &[
+                ("nom", "MSP des Îles"),
+                ("slug", "connexion"),
+                ("type", "msp"),
+                ("fuseau", "Europe/Paris"),
+                ("territoire", ""),
+                ("admin_nom", "Iris"),
+                ("admin_courriel", "iris@exemple.fr"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "reserved slug");
     assert!(page.contains("mot réservé"));
     let (s, _, _) = ops
-        .post_form("/plateforme/structures", &[("nom", "MSP des Îles"), ("slug", "msp-iles"), ("type", "msp"), ("fuseau", "Indian/Mayotte"), ("territoire", "97600"), ("admin_nom", "Iris"), ("admin_courriel", "iris@exemple.fr")])
+        .post_form(
+            "/plateforme/structures",
+            &[
+                ("nom", "MSP des Îles"),
+                ("slug", "msp-iles"),
+                ("type", "msp"),
+                ("fuseau", "Indian/Mayotte"),
+                ("territoire", "97600"),
+                ("admin_nom", "Iris"),
+                ("admin_courriel", "iris@exemple.fr"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    let structure = host.state.db.structure_by_slug("msp-iles").await.unwrap().unwrap();
+    let structure = host
+        .state
+        .db
+        .structure_by_slug("msp-iles")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(structure.time_zone, "Indian/Mayotte");
     let members = host.state.db.members(structure.id).await.unwrap();
-    assert_eq!((members[0].email.as_str(), members[0].role, members[0].active), ("iris@exemple.fr", Role::Admin, false));
+    assert_eq!(
+        (
+            members[0].email.as_str(),
+            members[0].role,
+            members[0].active
+        ),
+        ("iris@exemple.fr", Role::Admin, false)
+    );
     let outbox = host.state.db.outbox(Some(structure.id), 5).await.unwrap();
-    assert!(outbox[0].subject.contains("Invitation à rejoindre MSP des Îles"));
+    assert!(
+        outbox[0]
+            .subject
+            .contains("Invitation à rejoindre MSP des Îles")
+    );
 
     let (_, page) = ops.get("/plateforme/").await;
     assert!(page.contains("package.install") && page.contains("structure.create"));

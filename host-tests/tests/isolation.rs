@@ -25,10 +25,20 @@ async fn seed_b(host: &Host) -> Target {
     let b = host.structure_id("cpts-b").await;
     let db = &host.state.db;
     let person = host
-        .account("cpts-b", "secret-b@exemple.fr", &format!("{SECRET}-PERSONNE"), Role::Admin)
+        .account(
+            "cpts-b",
+            "secret-b@exemple.fr",
+            &format!("{SECRET}-PERSONNE"),
+            Role::Admin,
+        )
         .await;
     let asker = host
-        .account("cpts-b", "asker-b@exemple.fr", &format!("{SECRET}-DEMANDEUR"), Role::Member)
+        .account(
+            "cpts-b",
+            "asker-b@exemple.fr",
+            &format!("{SECRET}-DEMANDEUR"),
+            Role::Member,
+        )
         .await;
     let group = db
         .create_group(b, &format!("{SECRET}-GROUPE"), SECRET, false, person.id)
@@ -40,7 +50,12 @@ async fn seed_b(host: &Host) -> Target {
     let mail = host
         .state
         .mailer
-        .enqueue(Some(b), "secret-b@exemple.fr", &format!("{SECRET}-COURRIEL"), SECRET)
+        .enqueue(
+            Some(b),
+            "secret-b@exemple.fr",
+            &format!("{SECRET}-COURRIEL"),
+            SECRET,
+        )
         .await
         .unwrap();
     let mut c = Client::new(host);
@@ -48,12 +63,22 @@ async fn seed_b(host: &Host) -> Target {
     let (status, location, _) = c
         .post_form(
             "/cpts-b/polls/new",
-            &[("title", &format!("{SECRET}-SONDAGE")), ("slot", "2026-12-03T20:00"), ("slot", "2026-12-04T20:00")],
+            &[
+                ("title", &format!("{SECRET}-SONDAGE")),
+                ("slot", "2026-12-03T20:00"),
+                ("slot", "2026-12-04T20:00"),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let poll = location.unwrap().rsplit('/').next().unwrap().to_string();
-    Target { poll, group, person: person.id, request, mail }
+    Target {
+        poll,
+        group,
+        person: person.id,
+        request,
+        mail,
+    }
 }
 
 /// Everything structure B is made of, as rows: any change shows up here.
@@ -104,29 +129,100 @@ fn get_routes(slug: &str, t: &Target) -> Vec<(String, Role)> {
 /// State-changing routes aimed at structure B's data, with plausible fields.
 fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
     let b = "/cpts-b";
-    let f = |pairs: &[(&'static str, &str)]| pairs.iter().map(|(k, v)| (*k, v.to_string())).collect::<Vec<_>>();
+    let f = |pairs: &[(&'static str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (*k, v.to_string()))
+            .collect::<Vec<_>>()
+    };
     vec![
-        (format!("{b}/admin/invitations"), f(&[("nom", "Intrus"), ("courriel", "intrus@exemple.fr"), ("role", "admin")])),
-        (format!("{b}/admin/membres/{}", t.person), f(&[("role", "member")])),
+        (
+            format!("{b}/admin/invitations"),
+            f(&[
+                ("nom", "Intrus"),
+                ("courriel", "intrus@exemple.fr"),
+                ("role", "admin"),
+            ]),
+        ),
+        (
+            format!("{b}/admin/membres/{}", t.person),
+            f(&[("role", "member")]),
+        ),
         (format!("{b}/admin/membres/{}/retirer", t.person), vec![]),
         (format!("{b}/admin/membres/{}/relancer", t.person), vec![]),
-        (format!("{b}/admin/modules/polls"), f(&[("action", "desactiver")])),
-        (format!("{b}/admin/structure"), f(&[("nom", "Piratée"), ("fuseau", "Europe/Paris"), ("territoire", "")])),
+        (
+            format!("{b}/admin/modules/polls"),
+            f(&[("action", "desactiver")]),
+        ),
+        (
+            format!("{b}/admin/structure"),
+            f(&[
+                ("nom", "Piratée"),
+                ("fuseau", "Europe/Paris"),
+                ("territoire", ""),
+            ]),
+        ),
         (format!("{b}/admin/courriels/{}/relancer", t.mail), vec![]),
-        (format!("{b}/groupes/"), f(&[("nom", "Intrusion"), ("visibilite", "ouvert")])),
-        (format!("{b}/groupes/{}/demande", t.group), f(&[("message", "x")])),
-        (format!("{b}/groupes/{}/membre", t.group), f(&[("personne", "1"), ("role", "referent")])),
-        (format!("{b}/groupes/{}/archiver", t.group), f(&[("archive", "1")])),
-        (format!("{b}/groupes/{}/demandes/{}/accepter", t.group, t.request), vec![]),
-        (format!("{b}/polls/new"), f(&[("title", "Intrusion"), ("slot", "2026-12-03T20:00"), ("slot", "2026-12-04T20:00")])),
-        (format!("{b}/polls/p/{}/answer", t.poll), f(&[("name", "Intrus"), ("c0", "oui"), ("c1", "oui")])),
+        (
+            format!("{b}/groupes/"),
+            f(&[("nom", "Intrusion"), ("visibilite", "ouvert")]),
+        ),
+        (
+            format!("{b}/groupes/{}/demande", t.group),
+            f(&[("message", "x")]),
+        ),
+        (
+            format!("{b}/groupes/{}/membre", t.group),
+            f(&[("personne", "1"), ("role", "referent")]),
+        ),
+        (
+            format!("{b}/groupes/{}/archiver", t.group),
+            f(&[("archive", "1")]),
+        ),
+        (
+            format!("{b}/groupes/{}/demandes/{}/accepter", t.group, t.request),
+            vec![],
+        ),
+        (
+            format!("{b}/polls/new"),
+            f(&[
+                ("title", "Intrusion"),
+                ("slot", "2026-12-03T20:00"),
+                ("slot", "2026-12-04T20:00"),
+            ]),
+        ),
+        (
+            format!("{b}/polls/p/{}/answer", t.poll),
+            f(&[("name", "Intrus"), ("c0", "oui"), ("c1", "oui")]),
+        ),
         // B's ids through A's own URLs.
-        (format!("/cpts-a/admin/membres/{}", t.person), f(&[("role", "member")])),
-        (format!("/cpts-a/admin/membres/{}/retirer", t.person), vec![]),
-        (format!("/cpts-a/admin/courriels/{}/relancer", t.mail), vec![]),
-        (format!("/cpts-a/groupes/{}/archiver", t.group), f(&[("archive", "1")])),
-        (format!("/cpts-a/groupes/{}/demandes/{}/accepter", t.group, t.request), vec![]),
-        (format!("/cpts-a/polls/p/{}/answer", t.poll), f(&[("name", "Intrus"), ("c0", "oui"), ("c1", "oui")])),
+        (
+            format!("/cpts-a/admin/membres/{}", t.person),
+            f(&[("role", "member")]),
+        ),
+        (
+            format!("/cpts-a/admin/membres/{}/retirer", t.person),
+            vec![],
+        ),
+        (
+            format!("/cpts-a/admin/courriels/{}/relancer", t.mail),
+            vec![],
+        ),
+        (
+            format!("/cpts-a/groupes/{}/archiver", t.group),
+            f(&[("archive", "1")]),
+        ),
+        (
+            format!(
+                "/cpts-a/groupes/{}/demandes/{}/accepter",
+                t.group, t.request
+            ),
+            vec![],
+        ),
+        (
+            format!("/cpts-a/polls/p/{}/answer", t.poll),
+            f(&[("name", "Intrus"), ("c0", "oui"), ("c1", "oui")]),
+        ),
     ]
 }
 
@@ -142,11 +238,23 @@ async fn no_route_shows_or_changes_another_structure() {
     // who belongs to no structure.
     let mut actors: Vec<(String, Client<'_>)> = vec![("anonyme".into(), Client::new(&host))];
     for role in [Role::Member, Role::Coordinator, Role::Admin] {
-        actors.push((format!("{} de A", role.as_str()), host.member("cpts-a", role).await));
+        actors.push((
+            format!("{} de A", role.as_str()),
+            host.member("cpts-a", role).await,
+        ));
     }
-    let ops = host.state.db.create_account("ops@exemple.fr", None, "Ops").await.unwrap();
+    let ops = host
+        .state
+        .db
+        .create_account("ops@exemple.fr", None, "Ops")
+        .await
+        .unwrap();
     host.state.db.set_password(ops.id, PASSWORD).await.unwrap();
-    host.state.db.set_platform_operator(ops.id, true).await.unwrap();
+    host.state
+        .db
+        .set_platform_operator(ops.id, true)
+        .await
+        .unwrap();
     let mut operator = Client::new(&host);
     operator.login("ops@exemple.fr", PASSWORD).await;
     actors.push(("opérateur".into(), operator));
@@ -158,7 +266,10 @@ async fn no_route_shows_or_changes_another_structure() {
             assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
             if who == "anonyme" {
                 assert_eq!(status, StatusCode::SEE_OTHER, "{who} GET {route}");
-                assert!(location.unwrap().starts_with("/connexion"), "{who} GET {route}");
+                assert!(
+                    location.unwrap().starts_with("/connexion"),
+                    "{who} GET {route}"
+                );
             } else {
                 assert_eq!(status, StatusCode::NOT_FOUND, "{who} GET {route}");
             }
@@ -175,7 +286,10 @@ async fn no_route_shows_or_changes_another_structure() {
             let (status, _, body) = client.post_form(&route, &fields).await;
             assert!(!body.contains(SECRET), "{who} saw B's data posting {route}");
             assert!(
-                matches!(status, StatusCode::NOT_FOUND | StatusCode::SEE_OTHER | StatusCode::FORBIDDEN),
+                matches!(
+                    status,
+                    StatusCode::NOT_FOUND | StatusCode::SEE_OTHER | StatusCode::FORBIDDEN
+                ),
                 "{who} POST {route}: {status}"
             );
             if status == StatusCode::SEE_OTHER {
@@ -195,14 +309,36 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
     host.structure("cpts-a", &["polls"]).await;
     let mut coordinator = host.member("cpts-a", Role::Coordinator).await;
     let (_, location, _) = coordinator
-        .post_form("/cpts-a/groupes/", &[("nom", "Groupe fermé"), ("visibilite", "ferme")])
+        .post_form(
+            "/cpts-a/groupes/",
+            &[("nom", "Groupe fermé"), ("visibilite", "ferme")],
+        )
         .await;
-    let group: i64 = location.unwrap().rsplit('/').next().unwrap().parse().unwrap();
+    let group: i64 = location
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let (_, location, _) = coordinator
-        .post_form("/cpts-a/polls/new", &[("title", "Sondage A"), ("slot", "2026-12-03T20:00"), ("slot", "2026-12-04T20:00")])
+        .post_form(
+            "/cpts-a/polls/new",
+            &[
+                ("title", "Sondage A"),
+                ("slot", "2026-12-03T20:00"),
+                ("slot", "2026-12-04T20:00"),
+            ],
+        )
         .await;
     let poll = location.unwrap().rsplit('/').next().unwrap().to_string();
-    let target = Target { poll, group, person: 0, request: 0, mail: 0 };
+    let target = Target {
+        poll,
+        group,
+        person: 0,
+        request: 0,
+        mail: 0,
+    };
 
     for role in [Role::Member, Role::Coordinator, Role::Admin] {
         let mut client = host.member("cpts-a", role).await;
@@ -223,6 +359,11 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         }
         // The admin entry of the navigation shows only to admins.
         let (_, home) = client.get("/cpts-a/").await;
-        assert_eq!(home.contains("href=\"/cpts-a/admin/\""), role == Role::Admin, "{}", role.as_str());
+        assert_eq!(
+            home.contains("href=\"/cpts-a/admin/\""),
+            role == Role::Admin,
+            "{}",
+            role.as_str()
+        );
     }
 }

@@ -2,9 +2,11 @@
 //! a real SQLite file. One test binary for the whole suite (build time).
 
 mod administration;
+mod browser;
 mod faults;
 mod identity;
 mod isolation;
 mod loading;
 mod polls;
 mod support;
+mod webdriver;

@@ -130,7 +130,9 @@ impl Host {
             }
         };
         let id = self.structure_id(slug).await;
-        db.set_membership(id, account.id, role, false).await.unwrap();
+        db.set_membership(id, account.id, role, false)
+            .await
+            .unwrap();
         account
     }
 
@@ -154,14 +156,6 @@ impl Host {
             .await
             .unwrap();
         (status, headers, String::from_utf8_lossy(&body).into_owned())
-    }
-
-    /// An anonymous GET.
-    pub async fn get(&self, uri: &str) -> (StatusCode, String) {
-        let (status, _, body) = self
-            .send(Request::get(uri).body(Body::empty()).unwrap())
-            .await;
-        (status, body)
     }
 }
 
@@ -232,7 +226,11 @@ impl<'a> Client<'a> {
     /// Logs in through the login form; panics if it fails.
     pub async fn login(&mut self, login: &str, password: &str) {
         let (status, location, body) = self.try_login(login, password).await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "login of {login} failed: {body}");
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "login of {login} failed: {body}"
+        );
         assert!(location.is_some());
     }
 

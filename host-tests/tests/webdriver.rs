@@ -247,10 +247,6 @@ impl Browser {
         string(self.cmd("GET", "/url", None))
     }
 
-    pub fn title(&self) -> String {
-        string(self.cmd("GET", "/title", None))
-    }
-
     /// Visible text of <body>.
     pub fn body_text(&self) -> String {
         self.try_body_text()
@@ -263,13 +259,6 @@ impl Browser {
             let (url, text) = (self.current_url(), self.try_body_text().unwrap_or_default());
             panic!("no element matches `{css}` on {url} after 5 s; page text:\n{text}");
         })
-    }
-
-    /// All elements matching now (no wait).
-    pub fn find_all(&self, css: &str) -> Vec<Element<'_>> {
-        let found = self.cmd("POST", "/elements", by_css(css));
-        let found = found.as_array().cloned().unwrap_or_default();
-        found.iter().map(|v| self.element(v)).collect()
     }
 
     /// Waits up to 5 s until the page text contains `needle`.
@@ -330,20 +319,5 @@ impl Element<'_> {
 
     pub fn text(&self) -> String {
         string(self.cmd("GET", "/text", None))
-    }
-
-    pub fn attribute(&self, name: &str) -> Option<String> {
-        let value = self.cmd("GET", &format!("/attribute/{name}"), None);
-        value.as_str().map(str::to_owned)
-    }
-
-    pub fn property(&self, name: &str) -> Option<Value> {
-        let value = self.cmd("GET", &format!("/property/{name}"), None);
-        Some(value).filter(|v| !v.is_null())
-    }
-
-    /// Finds a descendant (no wait).
-    pub fn find(&self, css: &str) -> Option<Element<'_>> {
-        self.browser.find_in(&format!("/element/{}", self.id), css)
     }
 }

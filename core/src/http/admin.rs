@@ -39,10 +39,19 @@ const SECTIONS: &[(&str, &str)] = &[
 impl Admin {
     fn page(&self, title: &str, section: &str, status: StatusCode, content: &str) -> Response {
         let base = self.member.base();
-        let mut body = format!("<h1>Administration — {}</h1><nav aria-label=\"Administration\"><ul class=\"subnav\">", escape(&self.member.membership.structure.name));
+        let mut body = format!(
+            "<h1>Administration — {}</h1><nav aria-label=\"Administration\"><ul class=\"subnav\">",
+            escape(&self.member.membership.structure.name)
+        );
         for (path, label) in SECTIONS {
-            let current = if *path == section { " aria-current=\"page\"" } else { "" };
-            body.push_str(&format!("<li><a href=\"{base}/admin/{path}\"{current}>{label}</a></li>"));
+            let current = if *path == section {
+                " aria-current=\"page\""
+            } else {
+                ""
+            };
+            body.push_str(&format!(
+                "<li><a href=\"{base}/admin/{path}\"{current}>{label}</a></li>"
+            ));
         }
         body.push_str("</ul></nav>");
         body.push_str(content);
@@ -50,7 +59,13 @@ impl Admin {
         (status, Html(web::page(title, &shell, &body))).into_response()
     }
 
-    fn audit<'a>(&'a self, action: &'a str, target: &'a str, before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> AuditRecord<'a> {
+    fn audit<'a>(
+        &'a self,
+        action: &'a str,
+        target: &'a str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> AuditRecord<'a> {
         AuditRecord {
             actor: Some(self.member.account()),
             structure_id: Some(self.member.structure_id()),
@@ -92,15 +107,37 @@ fn members_content(a: &Admin, members: &[Member], message: &str) -> String {
          <label class=\"check\"><input type=\"checkbox\" name=\"annuaire\" value=\"1\"> Gestionnaire annuaire</label>\
          <button type=\"submit\">Envoyer l’invitation</button></form>\
          <h2>Membres ({})</h2><div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Nom</th><th>Adresse électronique</th><th>Rôle</th><th>Actions</th></tr></thead><tbody>",
-        field("nom", "Nom et prénom", "text", "", "required autocomplete=\"off\""),
-        field("courriel", "Adresse électronique", "email", "", "required autocomplete=\"off\""),
+        field(
+            "nom",
+            "Nom et prénom",
+            "text",
+            "",
+            "required autocomplete=\"off\""
+        ),
+        field(
+            "courriel",
+            "Adresse électronique",
+            "email",
+            "",
+            "required autocomplete=\"off\""
+        ),
         select("role", "Rôle", &role_options(), "member"),
         members.len()
     );
     for m in members {
         let id = m.account_id;
-        let status = if m.active { "" } else { " <span class=\"badge\">Invitation en attente</span>" };
-        let role_select = select(&format!("role-{id}"), "Rôle", &role_options(), m.role.as_str()).replace(&format!("name=\"role-{id}\""), "name=\"role\"");
+        let status = if m.active {
+            ""
+        } else {
+            " <span class=\"badge\">Invitation en attente</span>"
+        };
+        let role_select = select(
+            &format!("role-{id}"),
+            "Rôle",
+            &role_options(),
+            m.role.as_str(),
+        )
+        .replace(&format!("name=\"role-{id}\""), "name=\"role\"");
         html.push_str(&format!(
             "<tr><td>{}{status}</td><td>{}</td><td><form method=\"post\" action=\"{base}/admin/membres/{id}\" class=\"stack\">{csrf}{role_select}\
              <label class=\"check\"><input type=\"checkbox\" name=\"annuaire\" value=\"1\"{}> Gestionnaire annuaire</label>\
@@ -120,14 +157,29 @@ fn members_content(a: &Admin, members: &[Member], message: &str) -> String {
     html
 }
 
-async fn members_response(state: &AppState, a: &Admin, status: StatusCode, message: &str) -> Response {
+async fn members_response(
+    state: &AppState,
+    a: &Admin,
+    status: StatusCode,
+    message: &str,
+) -> Response {
     match state.db.members(a.member.structure_id()).await {
-        Ok(members) => a.page("Membres", "", status, &members_content(a, &members, message)),
+        Ok(members) => a.page(
+            "Membres",
+            "",
+            status,
+            &members_content(a, &members, message),
+        ),
         Err(e) => internal_error("listing members failed", e),
     }
 }
 
-pub async fn members(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+pub async fn members(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ctx: Ctx,
+    Query(flash): Query<Flash>,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -135,13 +187,24 @@ pub async fn members(State(state): State<AppState>, Path(slug): Path<String>, ct
     members_response(&state, &a, StatusCode::OK, &flash_message(&flash)).await
 }
 
-pub async fn invite(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, form: FormData) -> Response {
+pub async fn invite(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ctx: Ctx,
+    form: FormData,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
     };
     let Some(role) = Role::parse(form.get("role")) else {
-        return members_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("Rôle inconnu.")).await;
+        return members_response(
+            &state,
+            &a,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &alert("Rôle inconnu."),
+        )
+        .await;
     };
     let invitation = Invitation {
         structure: &a.member.membership.structure,
@@ -154,22 +217,43 @@ pub async fn invite(State(state): State<AppState>, Path(slug): Path<String>, ctx
     match invitations::invite(&state.db, &state.mailer, &state.public_url, invitation).await {
         Ok((account, _)) => {
             let after = json!({"email": account.email, "role": role.as_str(), "directory_manager": form.checked("annuaire")});
-            if let Err(e) = state.db.audit(a.audit("member.invite", &account.email, None, Some(after))).await {
+            if let Err(e) = state
+                .db
+                .audit(a.audit("member.invite", &account.email, None, Some(after)))
+                .await
+            {
                 return internal_error("audit failed", e);
             }
             see_other(&format!("{}/admin/?ok=invitation", a.member.base()))
         }
         Err(invitations::InviteError::Storage(e)) => internal_error("invitation failed", e),
-        Err(e) => members_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert(e.french())).await,
+        Err(e) => {
+            members_response(
+                &state,
+                &a,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &alert(e.french()),
+            )
+            .await
+        }
     }
 }
 
 /// Keeps at least one admin: refuses to demote or remove the last one.
-async fn would_orphan(state: &AppState, a: &Admin, target: &Member, new_role: Option<Role>) -> Result<bool, Response> {
+async fn would_orphan(
+    state: &AppState,
+    a: &Admin,
+    target: &Member,
+    new_role: Option<Role>,
+) -> Result<bool, Response> {
     if target.role != Role::Admin || new_role == Some(Role::Admin) {
         return Ok(false);
     }
-    let members = state.db.members(a.member.structure_id()).await.map_err(|e| internal_error("listing members failed", e))?;
+    let members = state
+        .db
+        .members(a.member.structure_id())
+        .await
+        .map_err(|e| internal_error("listing members failed", e))?;
     Ok(members.iter().filter(|m| m.role == Role::Admin).count() <= 1)
 }
 
@@ -185,7 +269,12 @@ async fn target_member(state: &AppState, a: &Admin, account_id: i64) -> Result<M
     }
 }
 
-pub async fn update_member(State(state): State<AppState>, Path((slug, account_id)): Path<(String, i64)>, ctx: Ctx, form: FormData) -> Response {
+pub async fn update_member(
+    State(state): State<AppState>,
+    Path((slug, account_id)): Path<(String, i64)>,
+    ctx: Ctx,
+    form: FormData,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -195,25 +284,56 @@ pub async fn update_member(State(state): State<AppState>, Path((slug, account_id
         Err(r) => return r,
     };
     let Some(role) = Role::parse(form.get("role")) else {
-        return members_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("Rôle inconnu.")).await;
+        return members_response(
+            &state,
+            &a,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &alert("Rôle inconnu."),
+        )
+        .await;
     };
     match would_orphan(&state, &a, &target, Some(role)).await {
-        Ok(true) => return members_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("La structure doit garder au moins un administrateur.")).await,
+        Ok(true) => {
+            return members_response(
+                &state,
+                &a,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &alert("La structure doit garder au moins un administrateur."),
+            )
+            .await;
+        }
         Ok(false) => {}
         Err(r) => return r,
     }
     let directory_manager = form.checked("annuaire");
-    if let Err(e) = state.db.set_membership(a.member.structure_id(), account_id, role, directory_manager).await {
+    if let Err(e) = state
+        .db
+        .set_membership(a.member.structure_id(), account_id, role, directory_manager)
+        .await
+    {
         return internal_error("role change failed", e);
     }
     let after = json!({"email": target.email, "role": role.as_str(), "directory_manager": directory_manager});
-    if let Err(e) = state.db.audit(a.audit("member.role", &target.email, Some(member_json(&target)), Some(after))).await {
+    if let Err(e) = state
+        .db
+        .audit(a.audit(
+            "member.role",
+            &target.email,
+            Some(member_json(&target)),
+            Some(after),
+        ))
+        .await
+    {
         return internal_error("audit failed", e);
     }
     see_other(&format!("{}/admin/?ok=membre", a.member.base()))
 }
 
-pub async fn member_action(State(state): State<AppState>, Path((slug, account_id, action)): Path<(String, i64, String)>, ctx: Ctx) -> Response {
+pub async fn member_action(
+    State(state): State<AppState>,
+    Path((slug, account_id, action)): Path<(String, i64, String)>,
+    ctx: Ctx,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -225,14 +345,35 @@ pub async fn member_action(State(state): State<AppState>, Path((slug, account_id
     match action.as_str() {
         "retirer" => {
             match would_orphan(&state, &a, &target, None).await {
-                Ok(true) => return members_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("La structure doit garder au moins un administrateur.")).await,
+                Ok(true) => {
+                    return members_response(
+                        &state,
+                        &a,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &alert("La structure doit garder au moins un administrateur."),
+                    )
+                    .await;
+                }
                 Ok(false) => {}
                 Err(r) => return r,
             }
-            if let Err(e) = state.db.remove_membership(a.member.structure_id(), account_id).await {
+            if let Err(e) = state
+                .db
+                .remove_membership(a.member.structure_id(), account_id)
+                .await
+            {
                 return internal_error("removing member failed", e);
             }
-            if let Err(e) = state.db.audit(a.audit("member.remove", &target.email, Some(member_json(&target)), None)).await {
+            if let Err(e) = state
+                .db
+                .audit(a.audit(
+                    "member.remove",
+                    &target.email,
+                    Some(member_json(&target)),
+                    None,
+                ))
+                .await
+            {
                 return internal_error("audit failed", e);
             }
             see_other(&format!("{}/admin/?ok=retire", a.member.base()))
@@ -243,10 +384,22 @@ pub async fn member_action(State(state): State<AppState>, Path((slug, account_id
                 Ok(None) => return not_found(),
                 Err(e) => return internal_error("account lookup failed", e),
             };
-            if let Err(e) = invitations::resend(&state.db, &state.mailer, &state.public_url, &a.member.membership.structure, &account).await {
+            if let Err(e) = invitations::resend(
+                &state.db,
+                &state.mailer,
+                &state.public_url,
+                &a.member.membership.structure,
+                &account,
+            )
+            .await
+            {
                 return internal_error("resending invitation failed", e);
             }
-            if let Err(e) = state.db.audit(a.audit("member.reinvite", &target.email, None, None)).await {
+            if let Err(e) = state
+                .db
+                .audit(a.audit("member.reinvite", &target.email, None, None))
+                .await
+            {
                 return internal_error("audit failed", e);
             }
             see_other(&format!("{}/admin/?ok=relance", a.member.base()))
@@ -255,7 +408,12 @@ pub async fn member_action(State(state): State<AppState>, Path((slug, account_id
     }
 }
 
-pub async fn modules(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+pub async fn modules(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ctx: Ctx,
+    Query(flash): Query<Flash>,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -263,7 +421,12 @@ pub async fn modules(State(state): State<AppState>, Path(slug): Path<String>, ct
     modules_response(&state, &a, StatusCode::OK, &flash_message(&flash)).await
 }
 
-async fn modules_response(state: &AppState, a: &Admin, status: StatusCode, message: &str) -> Response {
+async fn modules_response(
+    state: &AppState,
+    a: &Admin,
+    status: StatusCode,
+    message: &str,
+) -> Response {
     let installed = match state.registry.installed().await {
         Ok(i) => i,
         Err(e) => return internal_error("listing packages failed", e),
@@ -274,27 +437,44 @@ async fn modules_response(state: &AppState, a: &Admin, status: StatusCode, messa
     };
     let base = a.member.base();
     let csrf = csrf_field(&a.member.csrf);
-    let mut html = format!("{message}<p>Les modules sont installés sur la plateforme par son opérateur. Activez ceux dont votre structure a besoin et accordez-leur les autorisations qu’ils demandent.</p>");
+    let mut html = format!(
+        "{message}<p>Les modules sont installés sur la plateforme par son opérateur. Activez ceux dont votre structure a besoin et accordez-leur les autorisations qu’ils demandent.</p>"
+    );
     let mut ids: Vec<&str> = installed.iter().map(|p| p.plugin_id.as_str()).collect();
     ids.dedup();
     if ids.is_empty() {
         html.push_str("<p class=\"empty\">Aucun module n’est installé sur la plateforme.</p>");
     }
     for id in ids {
-        let versions: Vec<&str> = installed.iter().filter(|p| p.plugin_id == id).map(|p| p.version.as_str()).collect();
+        let versions: Vec<&str> = installed
+            .iter()
+            .filter(|p| p.plugin_id == id)
+            .map(|p| p.version.as_str())
+            .collect();
         let current = enabled.iter().find(|m| m.plugin_id == id);
-        let shown_version = current.map(|m| m.version.as_str()).unwrap_or_else(|| versions.last().copied().unwrap_or(""));
+        let shown_version = current
+            .map(|m| m.version.as_str())
+            .unwrap_or_else(|| versions.last().copied().unwrap_or(""));
         let plugin = match state.registry.get(id, shown_version).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(plugin = id, error = %e, "installed package failed to load");
-                html.push_str(&format!("<section class=\"widget\"><h2>{}</h2>{}</section>", escape(id), alert("Ce module ne peut pas être chargé. Prévenez l’opérateur de la plateforme.")));
+                html.push_str(&format!(
+                    "<section class=\"widget\"><h2>{}</h2>{}</section>",
+                    escape(id),
+                    alert(
+                        "Ce module ne peut pas être chargé. Prévenez l’opérateur de la plateforme."
+                    )
+                ));
                 continue;
             }
         };
         let m = plugin.manifest();
         let state_label = match current {
-            Some(c) => format!("<span class=\"badge\">Activé — version {}</span>", escape(&c.version)),
+            Some(c) => format!(
+                "<span class=\"badge\">Activé — version {}</span>",
+                escape(&c.version)
+            ),
             None => "<span class=\"badge\">Désactivé</span>".into(),
         };
         let options: Vec<(&str, &str)> = versions.iter().map(|v| (*v, *v)).collect();
@@ -316,8 +496,14 @@ async fn modules_response(state: &AppState, a: &Admin, status: StatusCode, messa
             ));
         }
         html.push_str("</fieldset>");
-        let label = if current.is_some() { "Enregistrer" } else { "Activer" };
-        html.push_str(&format!("<button type=\"submit\" name=\"action\" value=\"activer\">{label}</button>"));
+        let label = if current.is_some() {
+            "Enregistrer"
+        } else {
+            "Activer"
+        };
+        html.push_str(&format!(
+            "<button type=\"submit\" name=\"action\" value=\"activer\">{label}</button>"
+        ));
         if current.is_some() {
             html.push_str("<button type=\"submit\" name=\"action\" value=\"desactiver\" class=\"danger\">Désactiver</button>");
         }
@@ -326,7 +512,12 @@ async fn modules_response(state: &AppState, a: &Admin, status: StatusCode, messa
     a.page("Modules", "modules", status, &html)
 }
 
-pub async fn update_module(State(state): State<AppState>, Path((slug, plugin_id)): Path<(String, String)>, ctx: Ctx, form: FormData) -> Response {
+pub async fn update_module(
+    State(state): State<AppState>,
+    Path((slug, plugin_id)): Path<(String, String)>,
+    ctx: Ctx,
+    form: FormData,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -336,7 +527,9 @@ pub async fn update_module(State(state): State<AppState>, Path((slug, plugin_id)
         Ok(b) => b,
         Err(e) => return internal_error("module lookup failed", e),
     };
-    let before_json = before.as_ref().map(|b| json!({"version": b.version, "granted": b.granted}));
+    let before_json = before
+        .as_ref()
+        .map(|b| json!({"version": b.version, "granted": b.granted}));
     match form.get("action") {
         "desactiver" => {
             if before.is_none() {
@@ -345,7 +538,11 @@ pub async fn update_module(State(state): State<AppState>, Path((slug, plugin_id)
             if let Err(e) = state.db.disable_module(structure_id, &plugin_id).await {
                 return internal_error("disabling module failed", e);
             }
-            if let Err(e) = state.db.audit(a.audit("module.disable", &plugin_id, before_json, None)).await {
+            if let Err(e) = state
+                .db
+                .audit(a.audit("module.disable", &plugin_id, before_json, None))
+                .await
+            {
                 return internal_error("audit failed", e);
             }
         }
@@ -354,22 +551,63 @@ pub async fn update_module(State(state): State<AppState>, Path((slug, plugin_id)
             // Only an installed version of this very plugin can be picked.
             let plugin = match state.registry.get(&plugin_id, version).await {
                 Ok(p) => p,
-                Err(_) => return modules_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("Cette version du module n’est pas installée.")).await,
+                Err(_) => {
+                    return modules_response(
+                        &state,
+                        &a,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &alert("Cette version du module n’est pas installée."),
+                    )
+                    .await;
+                }
             };
             let asked = form.all("autorisation");
-            if let Some(unknown) = asked.iter().find(|c| !Capability::parse(c).is_some_and(|c| plugin.manifest().capabilities.contains(&c))) {
-                return modules_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert(&format!("Autorisation inconnue pour ce module : {unknown}"))).await;
+            if let Some(unknown) = asked.iter().find(|c| {
+                !Capability::parse(c).is_some_and(|c| plugin.manifest().capabilities.contains(&c))
+            }) {
+                return modules_response(
+                    &state,
+                    &a,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &alert(&format!("Autorisation inconnue pour ce module : {unknown}")),
+                )
+                .await;
             }
             let granted: Vec<String> = asked.iter().map(|c| c.to_string()).collect();
-            if let Err(e) = state.db.enable_module(structure_id, &plugin_id, version, &granted).await {
+            if let Err(e) = state
+                .db
+                .enable_module(structure_id, &plugin_id, version, &granted)
+                .await
+            {
                 return internal_error("enabling module failed", e);
             }
-            let action = if before.is_some() { "module.update" } else { "module.enable" };
-            if let Err(e) = state.db.audit(a.audit(action, &plugin_id, before_json, Some(json!({"version": version, "granted": granted})))).await {
+            let action = if before.is_some() {
+                "module.update"
+            } else {
+                "module.enable"
+            };
+            if let Err(e) = state
+                .db
+                .audit(a.audit(
+                    action,
+                    &plugin_id,
+                    before_json,
+                    Some(json!({"version": version, "granted": granted})),
+                ))
+                .await
+            {
                 return internal_error("audit failed", e);
             }
         }
-        _ => return modules_response(&state, &a, StatusCode::UNPROCESSABLE_ENTITY, &alert("Action inconnue.")).await,
+        _ => {
+            return modules_response(
+                &state,
+                &a,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &alert("Action inconnue."),
+            )
+            .await;
+        }
     }
     see_other(&format!("{}/admin/modules?ok=module", a.member.base()))
 }
@@ -383,20 +621,47 @@ fn structure_form(a: &Admin, name: &str, tz: &str, territory: &str, message: &st
         s.kind.label(),
         field("nom", "Nom de la structure", "text", name, "required"),
         select("fuseau", "Fuseau horaire", TIME_ZONES, tz),
-        field("territoire", "Territoire (codes postaux, séparés par des virgules)", "text", territory, "inputmode=\"numeric\""),
+        field(
+            "territoire",
+            "Territoire (codes postaux, séparés par des virgules)",
+            "text",
+            territory,
+            "inputmode=\"numeric\""
+        ),
     )
 }
 
-pub async fn structure_page(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+pub async fn structure_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ctx: Ctx,
+    Query(flash): Query<Flash>,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
     };
     let s = &a.member.membership.structure;
-    a.page("Structure", "structure", StatusCode::OK, &structure_form(&a, &s.name, &s.time_zone, &s.territory, &flash_message(&flash)))
+    a.page(
+        "Structure",
+        "structure",
+        StatusCode::OK,
+        &structure_form(
+            &a,
+            &s.name,
+            &s.time_zone,
+            &s.territory,
+            &flash_message(&flash),
+        ),
+    )
 }
 
-pub async fn update_structure(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, form: FormData) -> Response {
+pub async fn update_structure(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ctx: Ctx,
+    form: FormData,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -412,7 +677,12 @@ pub async fn update_structure(State(state): State<AppState>, Path(slug): Path<St
         None
     };
     if let Some(error) = error {
-        return a.page("Structure", "structure", StatusCode::UNPROCESSABLE_ENTITY, &structure_form(&a, name, tz, territory, &alert(error)));
+        return a.page(
+            "Structure",
+            "structure",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &structure_form(&a, name, tz, territory, &alert(error)),
+        );
     }
     let s = &a.member.membership.structure;
     let before = json!({"name": s.name, "time_zone": s.time_zone, "territory": s.territory});
@@ -420,18 +690,30 @@ pub async fn update_structure(State(state): State<AppState>, Path(slug): Path<St
         return internal_error("structure update failed", e);
     }
     let after = json!({"name": name, "time_zone": tz, "territory": parse_territory(territory)});
-    if let Err(e) = state.db.audit(a.audit("structure.update", &s.slug, Some(before), Some(after))).await {
+    if let Err(e) = state
+        .db
+        .audit(a.audit("structure.update", &s.slug, Some(before), Some(after)))
+        .await
+    {
         return internal_error("audit failed", e);
     }
     see_other(&format!("{}/admin/structure?ok=structure", a.member.base()))
 }
 
-pub async fn audit_log(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx) -> Response {
+pub async fn audit_log(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ctx: Ctx,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let entries = match state.db.audit_entries(Some(a.member.structure_id()), 200).await {
+    let entries = match state
+        .db
+        .audit_entries(Some(a.member.structure_id()), 200)
+        .await
+    {
         Ok(e) => e,
         Err(e) => return internal_error("audit log failed", e),
     };
@@ -440,7 +722,9 @@ pub async fn audit_log(State(state): State<AppState>, Path(slug): Path<String>, 
 
 /// The audit entries as a table (structure and platform pages).
 pub fn audit_table(entries: &[crate::audit::AuditEntry]) -> String {
-    let mut html = String::from("<div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Date</th><th>Par</th><th>Action</th><th>Objet</th><th>Avant</th><th>Après</th></tr></thead><tbody>");
+    let mut html = String::from(
+        "<div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Date</th><th>Par</th><th>Action</th><th>Objet</th><th>Avant</th><th>Après</th></tr></thead><tbody>",
+    );
     for e in entries {
         html.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
@@ -459,7 +743,12 @@ pub fn audit_table(entries: &[crate::audit::AuditEntry]) -> String {
     html
 }
 
-pub async fn outbox(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+pub async fn outbox(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ctx: Ctx,
+    Query(flash): Query<Flash>,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -471,7 +760,10 @@ pub async fn outbox(State(state): State<AppState>, Path(slug): Path<String>, ctx
     let base = a.member.base();
     let csrf = csrf_field(&a.member.csrf);
     // Bodies are not shown: they carry single-use links meant for their recipient only.
-    let mut html = format!("{}<div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Créé le</th><th>Destinataire</th><th>Objet</th><th>État</th><th>Tentatives</th><th>Dernière erreur</th><th></th></tr></thead><tbody>", flash_message(&flash));
+    let mut html = format!(
+        "{}<div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Créé le</th><th>Destinataire</th><th>Objet</th><th>État</th><th>Tentatives</th><th>Dernière erreur</th><th></th></tr></thead><tbody>",
+        flash_message(&flash)
+    );
     for m in &mails {
         let status = match m.status.as_str() {
             "sent" => "Envoyé",
@@ -481,7 +773,10 @@ pub async fn outbox(State(state): State<AppState>, Path(slug): Path<String>, ctx
         let retry = if m.status == "sent" {
             String::new()
         } else {
-            format!("<form method=\"post\" action=\"{base}/admin/courriels/{}/relancer\">{csrf}<button type=\"submit\" class=\"small secondary\">Renvoyer</button></form>", m.id)
+            format!(
+                "<form method=\"post\" action=\"{base}/admin/courriels/{}/relancer\">{csrf}<button type=\"submit\" class=\"small secondary\">Renvoyer</button></form>",
+                m.id
+            )
         };
         html.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{status}</td><td>{}</td><td>{}</td><td>{retry}</td></tr>",
@@ -499,7 +794,11 @@ pub async fn outbox(State(state): State<AppState>, Path(slug): Path<String>, ctx
     a.page("Courriels", "courriels", StatusCode::OK, &html)
 }
 
-pub async fn retry_mail(State(state): State<AppState>, Path((slug, mail_id)): Path<(String, i64)>, ctx: Ctx) -> Response {
+pub async fn retry_mail(
+    State(state): State<AppState>,
+    Path((slug, mail_id)): Path<(String, i64)>,
+    ctx: Ctx,
+) -> Response {
     let a = match admin(&state, ctx, &slug).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -509,7 +808,11 @@ pub async fn retry_mail(State(state): State<AppState>, Path((slug, mail_id)): Pa
         Ok(false) => return not_found(),
         Err(e) => return internal_error("retrying mail failed", e),
     }
-    if let Err(e) = state.db.audit(a.audit("mail.retry", &mail_id.to_string(), None, None)).await {
+    if let Err(e) = state
+        .db
+        .audit(a.audit("mail.retry", &mail_id.to_string(), None, None))
+        .await
+    {
         return internal_error("audit failed", e);
     }
     state.mailer.wake();

@@ -8,7 +8,9 @@ use http::{HeaderValue, StatusCode};
 use super::access::{clear_session_cookie, session_cookie};
 use super::form::FormData;
 use super::{AppState, Ctx, csrf, internal_error, see_other};
-use crate::identity::{LoginError, PERSISTENT_SESSION_TTL_SECS, TokenPurpose, invitations, password};
+use crate::identity::{
+    LoginError, PERSISTENT_SESSION_TTL_SECS, TokenPurpose, invitations, password,
+};
 use crate::web::{self, alert, csrf_field, escape, field, notice};
 
 #[derive(serde::Deserialize, Default)]
@@ -58,10 +60,17 @@ pub async fn login_page(ctx: Ctx, Query(query): Query<LoginQuery>) -> Response {
     }
     let message = match query.message.as_deref() {
         Some("deconnecte") => notice("Vous êtes déconnecté(e)."),
-        Some("mot-de-passe") => notice("Votre mot de passe est enregistré. Vous pouvez vous connecter."),
+        Some("mot-de-passe") => {
+            notice("Votre mot de passe est enregistré. Vous pouvez vous connecter.")
+        }
         _ => String::new(),
     };
-    Html(web::page("Connexion", &ctx.shell(None), &login_form(&ctx, "", next, &message))).into_response()
+    Html(web::page(
+        "Connexion",
+        &ctx.shell(None),
+        &login_form(&ctx, "", next, &message),
+    ))
+    .into_response()
 }
 
 pub async fn login(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
@@ -94,7 +103,10 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, form: FormData) -> R
                 headers.append(http::header::SET_COOKIE, v);
             }
             // A fresh CSRF token too: the pre-login one may have been planted.
-            if let Ok(v) = HeaderValue::from_str(&csrf::set_cookie_header(&csrf::new_token(), state.cookie_secure)) {
+            if let Ok(v) = HeaderValue::from_str(&csrf::set_cookie_header(
+                &csrf::new_token(),
+                state.cookie_secure,
+            )) {
                 headers.append(http::header::SET_COOKIE, v);
             }
             return response;
@@ -116,7 +128,11 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, form: FormData) -> R
     };
     (
         status,
-        Html(web::page("Connexion", &ctx.shell(None), &login_form(&ctx, login, &next, &alert(error)))),
+        Html(web::page(
+            "Connexion",
+            &ctx.shell(None),
+            &login_form(&ctx, login, &next, &alert(error)),
+        )),
     )
         .into_response()
 }
@@ -140,25 +156,53 @@ fn forgot_form(ctx: &Ctx, message: &str) -> String {
          <form method=\"post\" action=\"/mot-de-passe-oublie\" class=\"stack\">{}{}<button type=\"submit\">Recevoir le lien</button></form>\
          <p><a href=\"/connexion\">Retour à la connexion</a></p></section>",
         csrf_field(&ctx.csrf),
-        field("identifiant", "Adresse électronique ou identifiant", "text", "", "autocomplete=\"username\" required"),
+        field(
+            "identifiant",
+            "Adresse électronique ou identifiant",
+            "text",
+            "",
+            "autocomplete=\"username\" required"
+        ),
     )
 }
 
 pub async fn forgot_page(ctx: Ctx) -> Response {
-    Html(web::page("Mot de passe oublié", &ctx.shell(None), &forgot_form(&ctx, ""))).into_response()
+    Html(web::page(
+        "Mot de passe oublié",
+        &ctx.shell(None),
+        &forgot_form(&ctx, ""),
+    ))
+    .into_response()
 }
 
 pub async fn forgot(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
     let login = form.get("identifiant");
     if login.is_empty() {
-        return Html(web::page("Mot de passe oublié", &ctx.shell(None), &forgot_form(&ctx, &alert("Indiquez votre adresse électronique ou votre identifiant.")))).into_response();
+        return Html(web::page(
+            "Mot de passe oublié",
+            &ctx.shell(None),
+            &forgot_form(
+                &ctx,
+                &alert("Indiquez votre adresse électronique ou votre identifiant."),
+            ),
+        ))
+        .into_response();
     }
-    if let Err(e) = invitations::request_reset(&state.db, &state.mailer, &state.public_url, login).await {
+    if let Err(e) =
+        invitations::request_reset(&state.db, &state.mailer, &state.public_url, login).await
+    {
         return internal_error("password reset request failed", e);
     }
     // Same answer whether or not the login exists: no account enumeration.
-    let message = notice("Si un compte correspond, un courriel contenant un lien de réinitialisation vient d’être envoyé. Le lien est valable une heure.");
-    Html(web::page("Mot de passe oublié", &ctx.shell(None), &forgot_form(&ctx, &message))).into_response()
+    let message = notice(
+        "Si un compte correspond, un courriel contenant un lien de réinitialisation vient d’être envoyé. Le lien est valable une heure.",
+    );
+    Html(web::page(
+        "Mot de passe oublié",
+        &ctx.shell(None),
+        &forgot_form(&ctx, &message),
+    ))
+    .into_response()
 }
 
 fn set_password_form(ctx: &Ctx, token: &str, title: &str, message: &str) -> String {
@@ -169,8 +213,20 @@ fn set_password_form(ctx: &Ctx, token: &str, title: &str, message: &str) -> Stri
         escape(title),
         escape(token),
         csrf_field(&ctx.csrf),
-        field("nouveau", "Nouveau mot de passe", "password", "", "autocomplete=\"new-password\" required"),
-        field("confirmation", "Confirmez le mot de passe", "password", "", "autocomplete=\"new-password\" required"),
+        field(
+            "nouveau",
+            "Nouveau mot de passe",
+            "password",
+            "",
+            "autocomplete=\"new-password\" required"
+        ),
+        field(
+            "confirmation",
+            "Confirmez le mot de passe",
+            "password",
+            "",
+            "autocomplete=\"new-password\" required"
+        ),
         password::MIN_LENGTH,
     )
 }
@@ -187,15 +243,27 @@ fn invalid_link(ctx: &Ctx) -> Response {
         .into_response()
 }
 
-pub async fn set_password_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> Response {
+pub async fn set_password_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> Response {
     match state.db.token_account(&token).await {
         Ok(Some((account, purpose))) => {
             let title = match purpose {
                 TokenPurpose::Invitation => format!("Bienvenue, {}", account.display_name),
                 TokenPurpose::Reset => "Nouveau mot de passe".to_string(),
             };
-            let intro = notice(&format!("Choisissez le mot de passe du compte {}.", account.email));
-            Html(web::page("Choisir un mot de passe", &ctx.shell(None), &set_password_form(&ctx, &token, &title, &intro))).into_response()
+            let intro = notice(&format!(
+                "Choisissez le mot de passe du compte {}.",
+                account.email
+            ));
+            Html(web::page(
+                "Choisir un mot de passe",
+                &ctx.shell(None),
+                &set_password_form(&ctx, &token, &title, &intro),
+            ))
+            .into_response()
         }
         Ok(None) => invalid_link(&ctx),
         Err(e) => internal_error("token lookup failed", e),
@@ -211,12 +279,21 @@ fn new_password_error(form: &FormData) -> Option<String> {
     password::policy_error(new)
 }
 
-pub async fn set_password(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>, form: FormData) -> Response {
+pub async fn set_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    form: FormData,
+) -> Response {
     if let Some(error) = new_password_error(&form) {
         return match state.db.token_account(&token).await {
             Ok(Some(_)) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Html(web::page("Choisir un mot de passe", &ctx.shell(None), &set_password_form(&ctx, &token, "Choisir un mot de passe", &alert(&error)))),
+                Html(web::page(
+                    "Choisir un mot de passe",
+                    &ctx.shell(None),
+                    &set_password_form(&ctx, &token, "Choisir un mot de passe", &alert(&error)),
+                )),
             )
                 .into_response(),
             Ok(None) => invalid_link(&ctx),
@@ -255,7 +332,11 @@ fn account_body(ctx: &Ctx, message: &str) -> String {
             escape(&m.structure.slug),
             escape(&m.structure.name),
             m.role.label(),
-            if m.directory_manager { ", gestionnaire annuaire" } else { "" }
+            if m.directory_manager {
+                ", gestionnaire annuaire"
+            } else {
+                ""
+            }
         ));
     }
     body.push_str(&format!(
@@ -272,15 +353,28 @@ pub async fn account_page(ctx: Ctx, Query(query): Query<AccountQuery>) -> Respon
     if ctx.viewer.is_none() {
         return ctx.login_redirect();
     }
-    let message = if query.ok.is_some() { notice("Votre mot de passe a été changé.") } else { String::new() };
-    Html(web::page("Mon compte", &ctx.shell(None), &account_body(&ctx, &message))).into_response()
+    let message = if query.ok.is_some() {
+        notice("Votre mot de passe a été changé.")
+    } else {
+        String::new()
+    };
+    Html(web::page(
+        "Mon compte",
+        &ctx.shell(None),
+        &account_body(&ctx, &message),
+    ))
+    .into_response()
 }
 
 pub async fn change_password(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
     let Some(viewer) = &ctx.viewer else {
         return ctx.login_redirect();
     };
-    let error = match state.db.check_password(viewer.account.id, form.raw("actuel")).await {
+    let error = match state
+        .db
+        .check_password(viewer.account.id, form.raw("actuel"))
+        .await
+    {
         Ok(false) => Some("Le mot de passe actuel est incorrect.".to_string()),
         Ok(true) => new_password_error(&form),
         Err(e) => return internal_error("password check failed", e),
@@ -288,12 +382,20 @@ pub async fn change_password(State(state): State<AppState>, ctx: Ctx, form: Form
     if let Some(error) = error {
         return (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(web::page("Mon compte", &ctx.shell(None), &account_body(&ctx, &alert(&error)))),
+            Html(web::page(
+                "Mon compte",
+                &ctx.shell(None),
+                &account_body(&ctx, &alert(&error)),
+            )),
         )
             .into_response();
     }
     // Ends every session, this one included; this browser gets a new one.
-    if let Err(e) = state.db.set_password(viewer.account.id, form.raw("nouveau")).await {
+    if let Err(e) = state
+        .db
+        .set_password(viewer.account.id, form.raw("nouveau"))
+        .await
+    {
         return internal_error("password change failed", e);
     }
     let secret = match state.db.create_session(viewer.account.id, false).await {

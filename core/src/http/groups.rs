@@ -15,12 +15,26 @@ use crate::groups::{Group, GroupError, GroupRole, can_manage, can_read};
 use crate::tenancy::Role;
 use crate::web::{self, alert, csrf_field, escape, field, notice, select};
 
-async fn page(state: &AppState, member: &MemberCtx, title: &str, status: StatusCode, body: &str) -> Response {
+async fn page(
+    state: &AppState,
+    member: &MemberCtx,
+    title: &str,
+    status: StatusCode,
+    body: &str,
+) -> Response {
     let enabled = match enabled_plugins(state, &member.membership.structure).await {
         Ok(e) => e,
         Err(r) => return r,
     };
-    (status, Html(web::page(title, &member.shell(&enabled.manifests, Some("groupes")), body))).into_response()
+    (
+        status,
+        Html(web::page(
+            title,
+            &member.shell(&enabled.manifests, Some("groupes")),
+            body,
+        )),
+    )
+        .into_response()
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -30,24 +44,45 @@ pub struct Flash {
 
 fn group_line(base: &str, g: &Group) -> String {
     let mut badges = String::new();
-    badges.push_str(if g.open { " <span class=\"badge\">Ouvert</span>" } else { " <span class=\"badge\">Fermé</span>" });
+    badges.push_str(if g.open {
+        " <span class=\"badge\">Ouvert</span>"
+    } else {
+        " <span class=\"badge\">Fermé</span>"
+    });
     if g.archived {
         badges.push_str(" <span class=\"badge\">Archivé</span>");
     }
     if let Some(role) = g.my_role {
         badges.push_str(&format!(" <span class=\"badge\">{}</span>", role.label()));
     }
-    format!("<li><a href=\"{base}/groupes/{}\">{}</a>{badges}<p class=\"muted\">{}</p></li>", g.id, escape(&g.name), escape(&g.description))
+    format!(
+        "<li><a href=\"{base}/groupes/{}\">{}</a>{badges}<p class=\"muted\">{}</p></li>",
+        g.id,
+        escape(&g.name),
+        escape(&g.description)
+    )
 }
 
-async fn list_response(state: &AppState, member: &MemberCtx, status: StatusCode, message: &str) -> Response {
-    let groups = match state.db.groups(member.structure_id(), member.account().id).await {
+async fn list_response(
+    state: &AppState,
+    member: &MemberCtx,
+    status: StatusCode,
+    message: &str,
+) -> Response {
+    let groups = match state
+        .db
+        .groups(member.structure_id(), member.account().id)
+        .await
+    {
         Ok(g) => g,
         Err(e) => return internal_error("listing groups failed", e),
     };
     let base = member.base();
     let mut body = format!("<h1>Groupes de travail et projets</h1>{message}<ul class=\"cards\">");
-    let visible: Vec<&Group> = groups.iter().filter(|g| can_read(g, &member.membership)).collect();
+    let visible: Vec<&Group> = groups
+        .iter()
+        .filter(|g| can_read(g, &member.membership))
+        .collect();
     for g in &visible {
         body.push_str(&group_line(&base, g));
     }
@@ -76,17 +111,38 @@ pub async fn list(State(state): State<AppState>, Path(slug): Path<String>, ctx: 
     }
 }
 
-pub async fn create(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx, form: FormData) -> Response {
+pub async fn create(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ctx: Ctx,
+    form: FormData,
+) -> Response {
     let member = match ctx.member_of(&slug, Role::Coordinator) {
         Ok(m) => m,
         Err(r) => return r,
     };
     let name = form.get("nom");
     if name.is_empty() || name.chars().count() > 120 {
-        return list_response(&state, &member, StatusCode::UNPROCESSABLE_ENTITY, &alert("Le nom du groupe est obligatoire (120 caractères au plus).")).await;
+        return list_response(
+            &state,
+            &member,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &alert("Le nom du groupe est obligatoire (120 caractères au plus)."),
+        )
+        .await;
     }
     let open = form.get("visibilite") != "ferme";
-    match state.db.create_group(member.structure_id(), name, form.get("description"), open, member.account().id).await {
+    match state
+        .db
+        .create_group(
+            member.structure_id(),
+            name,
+            form.get("description"),
+            open,
+            member.account().id,
+        )
+        .await
+    {
         Ok(id) => {
             let record = AuditRecord {
                 actor: Some(member.account()),
@@ -101,23 +157,45 @@ pub async fn create(State(state): State<AppState>, Path(slug): Path<String>, ctx
             }
             see_other(&format!("{}/groupes/{id}", member.base()))
         }
-        Err(crate::storage::StorageError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-            list_response(&state, &member, StatusCode::UNPROCESSABLE_ENTITY, &alert("Un groupe porte déjà ce nom.")).await
+        Err(crate::storage::StorageError::Database(sqlx::Error::Database(e)))
+            if e.is_unique_violation() =>
+        {
+            list_response(
+                &state,
+                &member,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &alert("Un groupe porte déjà ce nom."),
+            )
+            .await
         }
         Err(e) => internal_error("creating group failed", e),
     }
 }
 
 /// The group if the viewer may read it; 404 otherwise (closed groups do not exist for outsiders).
-async fn readable_group(state: &AppState, member: &MemberCtx, group_id: i64) -> Result<Group, Response> {
-    match state.db.group(member.structure_id(), group_id, member.account().id).await {
+async fn readable_group(
+    state: &AppState,
+    member: &MemberCtx,
+    group_id: i64,
+) -> Result<Group, Response> {
+    match state
+        .db
+        .group(member.structure_id(), group_id, member.account().id)
+        .await
+    {
         Ok(Some(g)) if can_read(&g, &member.membership) => Ok(g),
         Ok(_) => Err(not_found()),
         Err(e) => Err(internal_error("group lookup failed", e)),
     }
 }
 
-async fn show_response(state: &AppState, member: &MemberCtx, group: &Group, status: StatusCode, message: &str) -> Response {
+async fn show_response(
+    state: &AppState,
+    member: &MemberCtx,
+    group: &Group,
+    status: StatusCode,
+    message: &str,
+) -> Response {
     let members = match state.db.group_members(group.id).await {
         Ok(m) => m,
         Err(e) => return internal_error("group members failed", e),
@@ -130,13 +208,28 @@ async fn show_response(state: &AppState, member: &MemberCtx, group: &Group, stat
         member.base(),
         escape(&group.name),
         escape(&group.description),
-        if group.open { "Groupe ouvert : tous les membres de la structure peuvent le consulter." } else { "Groupe fermé : réservé à ses membres." },
-        if group.archived { " Ce groupe est archivé." } else { "" },
+        if group.open {
+            "Groupe ouvert : tous les membres de la structure peuvent le consulter."
+        } else {
+            "Groupe fermé : réservé à ses membres."
+        },
+        if group.archived {
+            " Ce groupe est archivé."
+        } else {
+            ""
+        },
         members.len()
     );
-    let role_options: Vec<(&str, &str)> = GroupRole::ALL.iter().map(|r| (r.as_str(), r.label())).collect();
+    let role_options: Vec<(&str, &str)> = GroupRole::ALL
+        .iter()
+        .map(|r| (r.as_str(), r.label()))
+        .collect();
     for m in &members {
-        body.push_str(&format!("<li>{} — {}", escape(&m.display_name), m.role.label()));
+        body.push_str(&format!(
+            "<li>{} — {}",
+            escape(&m.display_name),
+            m.role.label()
+        ));
         if manage {
             body.push_str(&format!(
                 " <form method=\"post\" action=\"{base}/retirer\" class=\"inline\">{csrf}<input type=\"hidden\" name=\"personne\" value=\"{}\"><button type=\"submit\" class=\"link\">Retirer</button></form>",
@@ -175,19 +268,32 @@ async fn show_response(state: &AppState, member: &MemberCtx, group: &Group, stat
             Err(e) => return internal_error("listing members failed", e),
         };
         let ids: Vec<String> = people.iter().map(|p| p.account_id.to_string()).collect();
-        let options: Vec<(&str, &str)> = people.iter().zip(&ids).map(|(p, id)| (id.as_str(), p.display_name.as_str())).collect();
+        let options: Vec<(&str, &str)> = people
+            .iter()
+            .zip(&ids)
+            .map(|(p, id)| (id.as_str(), p.display_name.as_str()))
+            .collect();
         body.push_str(&format!(
             "<h2>Ajouter ou changer le rôle d’un membre</h2><form method=\"post\" action=\"{base}/membre\" class=\"stack\">{csrf}{}{}<button type=\"submit\">Enregistrer</button></form>",
             select("personne", "Personne", &options, ""),
             select("role", "Rôle dans le groupe", &role_options, "active"),
         ));
-        let (label, value) = if group.archived { ("Désarchiver le groupe", "0") } else { ("Archiver le groupe", "1") };
+        let (label, value) = if group.archived {
+            ("Désarchiver le groupe", "0")
+        } else {
+            ("Archiver le groupe", "1")
+        };
         body.push_str(&format!("<form method=\"post\" action=\"{base}/archiver\">{csrf}<input type=\"hidden\" name=\"archive\" value=\"{value}\"><button type=\"submit\" class=\"secondary\">{label}</button></form>"));
     }
     page(state, member, &group.name, status, &body).await
 }
 
-pub async fn show(State(state): State<AppState>, Path((slug, group_id)): Path<(String, i64)>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    Path((slug, group_id)): Path<(String, i64)>,
+    ctx: Ctx,
+    Query(flash): Query<Flash>,
+) -> Response {
     let member = match ctx.member_of(&slug, Role::Member) {
         Ok(m) => m,
         Err(r) => return r,
@@ -205,7 +311,12 @@ pub async fn show(State(state): State<AppState>, Path((slug, group_id)): Path<(S
 }
 
 /// POST /{structure}/groupes/{group}/{demande|membre|retirer|archiver}
-pub async fn act(State(state): State<AppState>, Path((slug, group_id, action)): Path<(String, i64, String)>, ctx: Ctx, form: FormData) -> Response {
+pub async fn act(
+    State(state): State<AppState>,
+    Path((slug, group_id, action)): Path<(String, i64, String)>,
+    ctx: Ctx,
+    form: FormData,
+) -> Response {
     let member = match ctx.member_of(&slug, Role::Member) {
         Ok(m) => m,
         Err(r) => return r,
@@ -219,7 +330,11 @@ pub async fn act(State(state): State<AppState>, Path((slug, group_id, action)): 
         if group.my_role.is_some() || group.archived {
             return see_other(&back);
         }
-        return match state.db.request_join(&group, member.account().id, form.get("message")).await {
+        return match state
+            .db
+            .request_join(&group, member.account().id, form.get("message"))
+            .await
+        {
             Ok(()) => see_other(&format!("{back}?ok=demande")),
             Err(e) => internal_error("join request failed", e),
         };
@@ -231,14 +346,43 @@ pub async fn act(State(state): State<AppState>, Path((slug, group_id, action)): 
     let (result, audit_action) = match (action.as_str(), person) {
         ("membre", Some(person)) => {
             let Some(role) = GroupRole::parse(form.get("role")) else {
-                return show_response(&state, &member, &group, StatusCode::UNPROCESSABLE_ENTITY, &alert("Rôle inconnu.")).await;
+                return show_response(
+                    &state,
+                    &member,
+                    &group,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &alert("Rôle inconnu."),
+                )
+                .await;
             };
-            (state.db.set_group_member(&group, person, role).await.map(|_| json!({"account": person, "role": role.as_str()})), "group.member")
+            (
+                state
+                    .db
+                    .set_group_member(&group, person, role)
+                    .await
+                    .map(|_| json!({"account": person, "role": role.as_str()})),
+                "group.member",
+            )
         }
-        ("retirer", Some(person)) => (state.db.remove_group_member(&group, person).await.map(|_| json!({"account": person, "removed": true})), "group.remove"),
+        ("retirer", Some(person)) => (
+            state
+                .db
+                .remove_group_member(&group, person)
+                .await
+                .map(|_| json!({"account": person, "removed": true})),
+            "group.remove",
+        ),
         ("archiver", _) => {
             let archived = form.get("archive") == "1";
-            (state.db.set_group_archived(&group, archived).await.map(|_| json!({"archived": archived})).map_err(GroupError::from), "group.archive")
+            (
+                state
+                    .db
+                    .set_group_archived(&group, archived)
+                    .await
+                    .map(|_| json!({"archived": archived}))
+                    .map_err(GroupError::from),
+                "group.archive",
+            )
         }
         _ => return not_found(),
     };
@@ -258,12 +402,25 @@ pub async fn act(State(state): State<AppState>, Path((slug, group_id, action)): 
             see_other(&format!("{back}?ok=membre"))
         }
         Err(GroupError::Storage(e)) => internal_error("group change failed", e),
-        Err(e) => show_response(&state, &member, &group, StatusCode::UNPROCESSABLE_ENTITY, &alert(&e.french())).await,
+        Err(e) => {
+            show_response(
+                &state,
+                &member,
+                &group,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &alert(&e.french()),
+            )
+            .await
+        }
     }
 }
 
 /// POST /{structure}/groupes/{group}/demandes/{request}/{accepter|refuser}
-pub async fn decide(State(state): State<AppState>, Path((slug, group_id, request_id, decision)): Path<(String, i64, i64, String)>, ctx: Ctx) -> Response {
+pub async fn decide(
+    State(state): State<AppState>,
+    Path((slug, group_id, request_id, decision)): Path<(String, i64, i64, String)>,
+    ctx: Ctx,
+) -> Response {
     let member = match ctx.member_of(&slug, Role::Member) {
         Ok(m) => m,
         Err(r) => return r,
@@ -280,12 +437,20 @@ pub async fn decide(State(state): State<AppState>, Path((slug, group_id, request
         "refuser" => false,
         _ => return not_found(),
     };
-    match state.db.decide_request(&group, request_id, approve, member.account().id).await {
+    match state
+        .db
+        .decide_request(&group, request_id, approve, member.account().id)
+        .await
+    {
         Ok(Some(requester)) => {
             let record = AuditRecord {
                 actor: Some(member.account()),
                 structure_id: Some(member.structure_id()),
-                action: if approve { "group.request.approve" } else { "group.request.refuse" },
+                action: if approve {
+                    "group.request.approve"
+                } else {
+                    "group.request.refuse"
+                },
                 target: &group.name,
                 before: None,
                 after: Some(json!({"account": requester})),
@@ -297,6 +462,15 @@ pub async fn decide(State(state): State<AppState>, Path((slug, group_id, request
         }
         Ok(None) => not_found(),
         Err(GroupError::Storage(e)) => internal_error("deciding request failed", e),
-        Err(e) => show_response(&state, &member, &group, StatusCode::UNPROCESSABLE_ENTITY, &alert(&e.french())).await,
+        Err(e) => {
+            show_response(
+                &state,
+                &member,
+                &group,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &alert(&e.french()),
+            )
+            .await
+        }
     }
 }

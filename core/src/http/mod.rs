@@ -74,7 +74,10 @@ pub fn app(state: AppState) -> Router {
         .route("/plateforme/structures", post(platform::create_structure))
         .route("/{structure}", get(modules::structure_home))
         .route("/{structure}/", get(modules::structure_home))
-        .route("/{structure}/groupes/", get(groups::list).post(groups::create))
+        .route(
+            "/{structure}/groupes/",
+            get(groups::list).post(groups::create),
+        )
         .route("/{structure}/groupes/{group}", get(groups::show))
         .route("/{structure}/groupes/{group}/{action}", post(groups::act))
         .route(
@@ -83,13 +86,19 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/{structure}/admin/", get(admin::members))
         .route("/{structure}/admin/invitations", post(admin::invite))
-        .route("/{structure}/admin/membres/{account}", post(admin::update_member))
+        .route(
+            "/{structure}/admin/membres/{account}",
+            post(admin::update_member),
+        )
         .route(
             "/{structure}/admin/membres/{account}/{action}",
             post(admin::member_action),
         )
         .route("/{structure}/admin/modules", get(admin::modules))
-        .route("/{structure}/admin/modules/{plugin}", post(admin::update_module))
+        .route(
+            "/{structure}/admin/modules/{plugin}",
+            post(admin::update_module),
+        )
         .route(
             "/{structure}/admin/structure",
             get(admin::structure_page).post(admin::update_structure),
@@ -167,7 +176,9 @@ async fn home(
     if viewer.memberships.len() == 1 && !viewer.account.platform_operator {
         return see_other(&format!("/{}/", viewer.memberships[0].structure.slug));
     }
-    let mut body = String::from("<h1>Bienvenue sur Maillage</h1><p>Choisissez votre structure :</p><ul class=\"cards\">");
+    let mut body = String::from(
+        "<h1>Bienvenue sur Maillage</h1><p>Choisissez votre structure :</p><ul class=\"cards\">",
+    );
     for m in &viewer.memberships {
         body.push_str(&format!(
             "<li><a href=\"/{}/\">{}</a> <span class=\"muted\">{} · {}</span></li>",

@@ -57,13 +57,21 @@ pub async fn enabled_plugins(state: &AppState, structure: &Structure) -> Result<
             }
         }
     }
-    let manifests = plugins.iter().map(|p| p.plugin.manifest().clone()).collect();
+    let manifests = plugins
+        .iter()
+        .map(|p| p.plugin.manifest().clone())
+        .collect();
     Ok(Enabled { plugins, manifests })
 }
 
 fn call_context(member: &MemberCtx, module_id: &str, request_id: &str) -> CallContext {
-    CallContext::anonymous(&member.membership.structure, module_id, request_id, &member.csrf)
-        .with_user(member.account(), member.membership.role_names())
+    CallContext::anonymous(
+        &member.membership.structure,
+        module_id,
+        request_id,
+        &member.csrf,
+    )
+    .with_user(member.account(), member.membership.role_names())
 }
 
 pub async fn structure_home(
@@ -134,7 +142,12 @@ pub async fn structure_home(
         }
     }
     body.push_str("</div>");
-    Html(web::page(&structure.name, &member.shell(&enabled.manifests, None), &body)).into_response()
+    Html(web::page(
+        &structure.name,
+        &member.shell(&enabled.manifests, None),
+        &body,
+    ))
+    .into_response()
 }
 
 fn log_fault(manifest: &Manifest, request_id: &str, fault: &Fault) {
@@ -171,7 +184,14 @@ pub async fn forward(State(state): State<AppState>, ctx: Ctx, request: Request) 
     let body = match axum::body::to_bytes(body, state.body_limit).await {
         Ok(b) => b,
         Err(_) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, Html(web::page("Envoi trop volumineux", &shell, &web::alert("Le contenu envoyé est trop volumineux."))))
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Html(web::page(
+                    "Envoi trop volumineux",
+                    &shell,
+                    &web::alert("Le contenu envoyé est trop volumineux."),
+                )),
+            )
                 .into_response();
         }
     };

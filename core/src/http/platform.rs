@@ -28,7 +28,12 @@ pub struct Flash {
     ok: Option<String>,
 }
 
-async fn overview_response(state: &AppState, ctx: &Ctx, status: StatusCode, message: &str) -> Response {
+async fn overview_response(
+    state: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    message: &str,
+) -> Response {
     let packages = match state.registry.installed().await {
         Ok(p) => p,
         Err(e) => return internal_error("listing packages failed", e),
@@ -42,10 +47,18 @@ async fn overview_response(state: &AppState, ctx: &Ctx, status: StatusCode, mess
         Err(e) => return internal_error("audit log failed", e),
     };
     let csrf = web::csrf_field(&ctx.csrf);
-    let mut body = format!("<h1>Administration de la plateforme</h1>{message}<h2>Modules installés</h2><div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Module</th><th>Version</th><th>WIT</th><th>Autorisations demandées</th></tr></thead><tbody>");
+    let mut body = format!(
+        "<h1>Administration de la plateforme</h1>{message}<h2>Modules installés</h2><div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Module</th><th>Version</th><th>WIT</th><th>Autorisations demandées</th></tr></thead><tbody>"
+    );
     for p in &packages {
         let caps = match state.registry.get(&p.plugin_id, &p.version).await {
-            Ok(plugin) => plugin.manifest().capabilities.iter().map(|c| c.describe_fr()).collect::<Vec<_>>().join(", "),
+            Ok(plugin) => plugin
+                .manifest()
+                .capabilities
+                .iter()
+                .map(|c| c.describe_fr())
+                .collect::<Vec<_>>()
+                .join(", "),
             Err(_) => "ne se charge pas".into(),
         };
         body.push_str(&format!(
@@ -78,22 +91,36 @@ async fn overview_response(state: &AppState, ctx: &Ctx, status: StatusCode, mess
     ));
     body.push_str("<h2>Journal de la plateforme</h2>");
     body.push_str(&super::admin::audit_table(&entries));
-    (status, Html(web::page("Plateforme", &ctx.shell(None), &body))).into_response()
+    (
+        status,
+        Html(web::page("Plateforme", &ctx.shell(None), &body)),
+    )
+        .into_response()
 }
 
-pub async fn overview(State(state): State<AppState>, ctx: Ctx, Query(flash): Query<Flash>) -> Response {
+pub async fn overview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(flash): Query<Flash>,
+) -> Response {
     if let Err(r) = operator(&ctx) {
         return r;
     }
     let message = match flash.ok.as_deref() {
-        Some("paquet") => notice("Le module a été installé. Les administrateurs des structures peuvent maintenant l’activer."),
+        Some("paquet") => notice(
+            "Le module a été installé. Les administrateurs des structures peuvent maintenant l’activer.",
+        ),
         Some("structure") => notice("La structure a été créée et son administrateur invité."),
         _ => String::new(),
     };
     overview_response(&state, &ctx, StatusCode::OK, &message).await
 }
 
-pub async fn upload_package(State(state): State<AppState>, ctx: Ctx, mut multipart: Multipart) -> Response {
+pub async fn upload_package(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    mut multipart: Multipart,
+) -> Response {
     let viewer = match operator(&ctx) {
         Ok(v) => v.clone(),
         Err(r) => return r,
@@ -103,15 +130,37 @@ pub async fn upload_package(State(state): State<AppState>, ctx: Ctx, mut multipa
         match multipart.next_field().await {
             Ok(Some(field)) if field.name() == Some("paquet") => match field.bytes().await {
                 Ok(bytes) => wasm = Some(bytes),
-                Err(_) => return overview_response(&state, &ctx, StatusCode::BAD_REQUEST, &alert("Le fichier n’a pas pu être lu.")).await,
+                Err(_) => {
+                    return overview_response(
+                        &state,
+                        &ctx,
+                        StatusCode::BAD_REQUEST,
+                        &alert("Le fichier n’a pas pu être lu."),
+                    )
+                    .await;
+                }
             },
             Ok(Some(_)) => continue,
             Ok(None) => break,
-            Err(_) => return overview_response(&state, &ctx, StatusCode::BAD_REQUEST, &alert("L’envoi du fichier a échoué.")).await,
+            Err(_) => {
+                return overview_response(
+                    &state,
+                    &ctx,
+                    StatusCode::BAD_REQUEST,
+                    &alert("L’envoi du fichier a échoué."),
+                )
+                .await;
+            }
         }
     }
     let Some(wasm) = wasm.filter(|w| !w.is_empty()) else {
-        return overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &alert("Choisissez un fichier .wasm.")).await;
+        return overview_response(
+            &state,
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &alert("Choisissez un fichier .wasm."),
+        )
+        .await;
     };
     match state.registry.install(&wasm).await {
         Ok(plugin) => {
@@ -122,7 +171,9 @@ pub async fn upload_package(State(state): State<AppState>, ctx: Ctx, mut multipa
                 action: "package.install",
                 target: &m.id,
                 before: None,
-                after: Some(json!({"version": m.version.to_string(), "wit": plugin.wit_version().to_string(), "sha256": plugin.sha256()})),
+                after: Some(
+                    json!({"version": m.version.to_string(), "wit": plugin.wit_version().to_string(), "sha256": plugin.sha256()}),
+                ),
             };
             if let Err(e) = state.db.audit(record).await {
                 return internal_error("audit failed", e);
@@ -132,7 +183,13 @@ pub async fn upload_package(State(state): State<AppState>, ctx: Ctx, mut multipa
         Err(e) => {
             tracing::warn!(error = %e, "plugin package refused");
             // The English cause is technical but precise; the operator needs it verbatim.
-            overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &alert(&format!("Ce paquet a été refusé : {e}"))).await
+            overview_response(
+                &state,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &alert(&format!("Ce paquet a été refusé : {e}")),
+            )
+            .await
         }
     }
 }
@@ -142,12 +199,19 @@ pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: For
         Ok(v) => v.clone(),
         Err(r) => return r,
     };
-    let (name, slug, tz, territory) = (form.get("nom"), form.get("slug"), form.get("fuseau"), form.get("territoire"));
+    let (name, slug, tz, territory) = (
+        form.get("nom"),
+        form.get("slug"),
+        form.get("fuseau"),
+        form.get("territoire"),
+    );
     let kind = StructureKind::parse(form.get("type"));
     let error = if name.is_empty() {
         Some("Le nom est obligatoire.")
     } else if !valid_slug(slug) {
-        Some("L’adresse courte doit être faite de lettres minuscules, de chiffres et de tirets, et ne pas être un mot réservé.")
+        Some(
+            "L’adresse courte doit être faite de lettres minuscules, de chiffres et de tirets, et ne pas être un mot réservé.",
+        )
     } else if kind.is_none() {
         Some("Type de structure inconnu.")
     } else if !TIME_ZONES.iter().any(|(z, _)| *z == tz) {
@@ -158,12 +222,30 @@ pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: For
         None
     };
     if let Some(error) = error {
-        return overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &alert(error)).await;
+        return overview_response(
+            &state,
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &alert(error),
+        )
+        .await;
     }
-    let structure = match state.db.create_structure(slug, name, kind.unwrap_or(StructureKind::Cpts), tz).await {
+    let structure = match state
+        .db
+        .create_structure(slug, name, kind.unwrap_or(StructureKind::Cpts), tz)
+        .await
+    {
         Ok(s) => s,
-        Err(crate::storage::StorageError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-            return overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &alert("Cette adresse courte est déjà prise.")).await;
+        Err(crate::storage::StorageError::Database(sqlx::Error::Database(e)))
+            if e.is_unique_violation() =>
+        {
+            return overview_response(
+                &state,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &alert("Cette adresse courte est déjà prise."),
+            )
+            .await;
         }
         Err(e) => return internal_error("creating structure failed", e),
     };
@@ -178,9 +260,20 @@ pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: For
         directory_manager: true,
         invited_by: Some(&viewer.account),
     };
-    if let Err(e) = invitations::invite(&state.db, &state.mailer, &state.public_url, invitation).await {
+    if let Err(e) =
+        invitations::invite(&state.db, &state.mailer, &state.public_url, invitation).await
+    {
         tracing::warn!(error = %e, "structure created but its admin could not be invited");
-        return overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &alert(&format!("La structure a été créée, mais l’invitation de son administrateur a échoué : {}", e.french()))).await;
+        return overview_response(
+            &state,
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &alert(&format!(
+                "La structure a été créée, mais l’invitation de son administrateur a échoué : {}",
+                e.french()
+            )),
+        )
+        .await;
     }
     let record = AuditRecord {
         actor: Some(&viewer.account),

@@ -53,7 +53,10 @@ pub async fn invite(
     }
     let existing = db.account_by_login(email).await?;
     if let Some(account) = &existing
-        && db.member(invitation.structure.id, account.id).await?.is_some()
+        && db
+            .member(invitation.structure.id, account.id)
+            .await?
+            .is_some()
     {
         return Err(InviteError::AlreadyMember);
     }
@@ -63,7 +66,8 @@ pub async fn invite(
             if invitation.display_name.trim().is_empty() {
                 return Err(InviteError::MissingName);
             }
-            db.create_account(email, None, invitation.display_name).await?
+            db.create_account(email, None, invitation.display_name)
+                .await?
         }
     };
     db.set_membership(
@@ -101,7 +105,12 @@ pub async fn invite(
         )
     };
     mailer
-        .enqueue(Some(invitation.structure.id), &account.email, &subject, &body)
+        .enqueue(
+            Some(invitation.structure.id),
+            &account.email,
+            &subject,
+            &body,
+        )
         .await?;
     Ok((account, link))
 }
@@ -148,7 +157,12 @@ pub async fn request_reset(
         account.display_name
     );
     mailer
-        .enqueue(None, &account.email, "Réinitialisation de votre mot de passe Maillage", &body)
+        .enqueue(
+            None,
+            &account.email,
+            "Réinitialisation de votre mot de passe Maillage",
+            &body,
+        )
         .await?;
     Ok(())
 }

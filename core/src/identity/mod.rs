@@ -134,7 +134,9 @@ impl Db {
         }
         let display_name = display_name.trim();
         if display_name.is_empty() || display_name.chars().count() > 120 {
-            return Err(StorageError::Invalid("display name must be 1..=120 characters".into()));
+            return Err(StorageError::Invalid(
+                "display name must be 1..=120 characters".into(),
+            ));
         }
         let row = sqlx::query(&format!(
             "INSERT INTO accounts (email, username, display_name, created_at) VALUES (?, ?, ?, ?) RETURNING {ACCOUNT_COLUMNS}"
@@ -149,10 +151,12 @@ impl Db {
     }
 
     pub async fn account(&self, id: i64) -> Result<Option<Account>> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(row.as_ref().map(account_from_row))
     }
 
@@ -269,7 +273,8 @@ impl Db {
                 Ok(account)
             }
             _ => {
-                self.record_failure(&[&account_scope, &address_scope]).await?;
+                self.record_failure(&[&account_scope, &address_scope])
+                    .await?;
                 Err(LoginError::Invalid)
             }
         }
@@ -380,11 +385,13 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         // Other outstanding reset links die with this one.
-        sqlx::query("UPDATE account_tokens SET used_at = ? WHERE account_id = ? AND used_at IS NULL")
-            .bind(now_secs())
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE account_tokens SET used_at = ? WHERE account_id = ? AND used_at IS NULL",
+        )
+        .bind(now_secs())
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.account(account_id).await
     }

@@ -58,7 +58,11 @@ impl SmtpSettings {
         let (credentials, host_port) = match rest.rsplit_once('@') {
             Some((userinfo, host_port)) => {
                 let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-                let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+                let decode = |s: &str| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                };
                 (Some((decode(user), decode(password))), host_port)
             }
             None => (None, rest),
@@ -118,7 +122,11 @@ impl Mailer {
         subject: &str,
         body: &str,
     ) -> Result<i64> {
-        let id = self.inner.db.enqueue_mail(structure_id, to, subject, body).await?;
+        let id = self
+            .inner
+            .db
+            .enqueue_mail(structure_id, to, subject, body)
+            .await?;
         self.inner.wake.notify_one();
         Ok(id)
     }
@@ -149,7 +157,10 @@ impl Mailer {
                 Err(error) => {
                     let attempts = mail.attempts + 1;
                     tracing::warn!(mail = mail.id, attempts, %error, "mail delivery failed");
-                    self.inner.db.mark_mail_failed(mail.id, attempts, &error.to_string()).await?;
+                    self.inner
+                        .db
+                        .mark_mail_failed(mail.id, attempts, &error.to_string())
+                        .await?;
                 }
             }
         }
@@ -187,14 +198,17 @@ impl Mailer {
         let mailer = self.clone();
         tokio::spawn(async move {
             if mailer.inner.smtp.is_none() {
-                tracing::warn!("no SMTP server configured (MAILLAGE_SMTP_URL): mail stays in the outbox");
+                tracing::warn!(
+                    "no SMTP server configured (MAILLAGE_SMTP_URL): mail stays in the outbox"
+                );
                 return;
             }
             loop {
                 if let Err(error) = mailer.deliver_due().await {
                     tracing::error!(%error, "mail outbox could not be read");
                 }
-                let _ = tokio::time::timeout(Duration::from_secs(15), mailer.inner.wake.notified()).await;
+                let _ = tokio::time::timeout(Duration::from_secs(15), mailer.inner.wake.notified())
+                    .await;
             }
         })
     }
@@ -261,7 +275,11 @@ impl Db {
     }
 
     async fn mark_mail_failed(&self, id: i64, attempts: i64, error: &str) -> Result<()> {
-        let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
+        let status = if attempts >= MAX_ATTEMPTS {
+            "failed"
+        } else {
+            "pending"
+        };
         sqlx::query("UPDATE mail_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
             .bind(status)
             .bind(attempts)

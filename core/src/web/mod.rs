@@ -78,7 +78,11 @@ pub fn page(title: &str, shell: &Shell<'_>, body: &str) -> String {
         for module in nav.modules {
             for item in &module.nav {
                 let path = if item.path == "/" { "/" } else { &item.path };
-                entry(format!("{base}/{}{path}", module.id), &item.label, &module.id);
+                entry(
+                    format!("{base}/{}{path}", module.id),
+                    &item.label,
+                    &module.id,
+                );
             }
         }
         entry(format!("{base}/groupes/"), "Groupes", "groupes");
@@ -93,7 +97,11 @@ pub fn page(title: &str, shell: &Shell<'_>, body: &str) -> String {
             // Structure switcher: a plain GET form, works without JavaScript.
             html.push_str("<form class=\"switcher\" method=\"get\" action=\"/\"><label for=\"structure-switch\">Structure</label> <select id=\"structure-switch\" name=\"structure\">");
             for m in viewer.memberships {
-                let selected = if shell.nav.as_ref().is_some_and(|n| n.structure.id == m.structure.id) {
+                let selected = if shell
+                    .nav
+                    .as_ref()
+                    .is_some_and(|n| n.structure.id == m.structure.id)
+                {
                     " selected"
                 } else {
                     ""
@@ -104,7 +112,9 @@ pub fn page(title: &str, shell: &Shell<'_>, body: &str) -> String {
                     escape(&m.structure.name)
                 ));
             }
-            html.push_str("</select> <button type=\"submit\" class=\"small\">Changer</button></form>");
+            html.push_str(
+                "</select> <button type=\"submit\" class=\"small\">Changer</button></form>",
+            );
         }
         if viewer.platform_operator {
             html.push_str("<a href=\"/plateforme/\">Plateforme</a>");

@@ -276,8 +276,11 @@ fn create(form: &Form) -> PageResult {
                 name: g.name,
             }),
             None => {
-                return Ok(new_page(form, Some("Ce groupe n’existe pas ou ne vous est pas accessible."))
-                    .with_status(422));
+                return Ok(new_page(
+                    form,
+                    Some("Ce groupe n’existe pas ou ne vous est pas accessible."),
+                )
+                .with_status(422));
             }
         }
     };
@@ -375,10 +378,7 @@ fn poll_page(id: &str, error: Option<&str>) -> PageResult {
         escape(&poll.author)
     ));
     if let Some(group) = &poll.group {
-        html.push_str(&format!(
-            "<p>Groupe concerné : {}</p>",
-            escape(&group.name)
-        ));
+        html.push_str(&format!("<p>Groupe concerné : {}</p>", escape(&group.name)));
     }
     if let Some(error) = error {
         html.push_str(&format!(
