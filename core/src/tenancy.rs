@@ -455,3 +455,41 @@ fn membership_from_row(row: &sqlx::sqlite::SqliteRow) -> Membership {
         directory_manager: row.get("directory_manager"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn territories_are_five_digit_postal_codes() {
+        assert_eq!(
+            parse_territory("97300,97310  97351").as_deref(),
+            Some("97300, 97310, 97351")
+        );
+        assert_eq!(parse_territory("").as_deref(), Some(""));
+        assert!(parse_territory("9730").is_none());
+        assert!(parse_territory("97300, Cayenne").is_none());
+    }
+
+    #[test]
+    fn slugs_avoid_host_paths_and_roles_are_cumulative() {
+        assert!(valid_slug("cpts-du-lac"));
+        assert!(!valid_slug("connexion") && !valid_slug("plateforme") && !valid_slug("-x"));
+        let m = Membership {
+            structure: Structure {
+                id: 1,
+                slug: "s".into(),
+                name: "S".into(),
+                kind: StructureKind::Msp,
+                time_zone: "Europe/Paris".into(),
+                territory: String::new(),
+            },
+            role: Role::Coordinator,
+            directory_manager: true,
+        };
+        assert_eq!(
+            m.role_names(),
+            ["coordinator", "member", "directory-manager"]
+        );
+    }
+}

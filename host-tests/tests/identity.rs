@@ -130,6 +130,26 @@ async fn an_invitation_mail_leads_to_a_password_and_a_login() {
     assert!(page.contains("Lien invalide ou expiré"));
 
     nadia.login("nadia@exemple.fr", "une phrase secrète").await;
+    // She picks a username and can log in with it from now on.
+    let (status, _, page) = nadia
+        .post_form("/compte/identifiant", &[("identifiant", "Nadia Inf")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("n’est pas valable"));
+    let (status, location, _) = nadia
+        .post_form("/compte/identifiant", &[("identifiant", "nadia.inf")])
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/compte?ok=identifiant"))
+    );
+    let mut again = Client::new(&host);
+    again.login("nadia.inf", "une phrase secrète").await;
+    let (status, _, page) = admin
+        .post_form("/compte/identifiant", &[("identifiant", "nadia.inf")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("déjà pris"));
     let (status, location, _) = nadia.get_full("/").await;
     assert_eq!(status, StatusCode::SEE_OTHER, "one structure: straight in");
     assert_eq!(location.as_deref(), Some("/cpts-a/"));

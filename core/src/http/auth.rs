@@ -340,7 +340,12 @@ fn account_body(ctx: &Ctx, message: &str) -> String {
         ));
     }
     body.push_str(&format!(
-        "</ul><h2>Changer de mot de passe</h2><form method=\"post\" action=\"/compte/mot-de-passe\" class=\"stack\">{}{}{}{}<button type=\"submit\">Changer le mot de passe</button></form>",
+        "</ul><h2>Identifiant de connexion</h2><p>En plus de votre adresse électronique, vous pouvez vous connecter avec un identifiant court.</p><form method=\"post\" action=\"/compte/identifiant\" class=\"stack\">{}{}<p class=\"muted\">3 à 32 caractères : lettres minuscules sans accent, chiffres, point, tiret ou tiret bas. Laissez vide pour ne pas en avoir.</p><button type=\"submit\">Enregistrer l’identifiant</button></form>",
+        csrf_field(&ctx.csrf),
+        field("identifiant", "Identifiant", "text", a.username.as_deref().unwrap_or(""), "autocomplete=\"username\""),
+    ));
+    body.push_str(&format!(
+        "<h2>Changer de mot de passe</h2><form method=\"post\" action=\"/compte/mot-de-passe\" class=\"stack\">{}{}{}{}<button type=\"submit\">Changer le mot de passe</button></form>",
         csrf_field(&ctx.csrf),
         field("actuel", "Mot de passe actuel", "password", "", "autocomplete=\"current-password\" required"),
         field("nouveau", "Nouveau mot de passe", "password", "", "autocomplete=\"new-password\" required"),
@@ -407,4 +412,34 @@ pub async fn change_password(State(state): State<AppState>, ctx: Ctx, form: Form
         response.headers_mut().append(http::header::SET_COOKIE, v);
     }
     response
+}
+
+pub async fn change_username(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
+    let Some(viewer) = &ctx.viewer else {
+        return ctx.login_redirect();
+    };
+    let wanted = form.get("identifiant").to_lowercase();
+    let username = (!wanted.is_empty()).then_some(wanted.as_str());
+    let error = match username {
+        Some(u) if !crate::identity::valid_username(u) => Some(
+            "Cet identifiant n’est pas valable : 3 à 32 caractères, lettres minuscules sans accent, chiffres, point, tiret ou tiret bas.",
+        ),
+        _ => match state.db.set_username(viewer.account.id, username).await {
+            Ok(true) => None,
+            Ok(false) => Some("Cet identifiant est déjà pris."),
+            Err(e) => return internal_error("username change failed", e),
+        },
+    };
+    match error {
+        Some(error) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(web::page(
+                "Mon compte",
+                &ctx.shell(None),
+                &account_body(&ctx, &alert(error)),
+            )),
+        )
+            .into_response(),
+        None => see_other("/compte?ok=identifiant"),
+    }
 }

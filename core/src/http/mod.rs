@@ -69,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/compte", get(auth::account_page))
         .route("/compte/mot-de-passe", post(auth::change_password))
+        .route("/compte/identifiant", post(auth::change_username))
         .route("/plateforme/", get(platform::overview))
         .route("/plateforme/paquets", post(platform::upload_package))
         .route("/plateforme/structures", post(platform::create_structure))

@@ -171,6 +171,25 @@ impl Db {
         Ok(row.as_ref().map(account_from_row))
     }
 
+    /// Sets or clears the username. Returns false if another account has it.
+    pub async fn set_username(&self, account_id: i64, username: Option<&str>) -> Result<bool> {
+        if let Some(u) = username
+            && !valid_username(u)
+        {
+            return Err(StorageError::Invalid(format!("invalid username {u:?}")));
+        }
+        match sqlx::query("UPDATE accounts SET username = ? WHERE id = ?")
+            .bind(username)
+            .bind(account_id)
+            .execute(self.pool())
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub async fn set_platform_operator(&self, account_id: i64, operator: bool) -> Result<()> {
         sqlx::query("UPDATE accounts SET platform_operator = ? WHERE id = ?")
             .bind(operator)
@@ -394,5 +413,51 @@ impl Db {
         .await?;
         tx.commit().await?;
         self.account(account_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_and_usernames_are_checked() {
+        assert!(valid_email("claire.martin@cpts-lac.fr"));
+        for bad in [
+            "",
+            "claire",
+            "claire@",
+            "@cpts.fr",
+            "claire@cpts",
+            "a b@cpts.fr",
+            "a@b@c.fr",
+            "a@.fr",
+        ] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+        assert!(valid_username("claire.m") && valid_username("dr_kine-2"));
+        for bad in ["ab", "Claire", "claire@cpts", "é-tienne", &"a".repeat(33)] {
+            assert!(!valid_username(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_random_and_stored_hashed() {
+        let (a, b) = (random_secret(), random_secret());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_ne!(secret_hash(&a), a);
+        assert_eq!(secret_hash(&a), secret_hash(&a));
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let phc = password::hash("une phrase secrète").unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(password::verify("une phrase secrète", &phc));
+        assert!(!password::verify("une autre phrase", &phc));
+        assert!(!password::verify("x", "not a phc string"));
+        assert!(password::policy_error("court").is_some());
+        assert!(password::policy_error("assez longue").is_none());
     }
 }

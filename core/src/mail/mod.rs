@@ -316,3 +316,30 @@ impl Db {
         Ok(done.rows_affected() > 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls_parse_with_or_without_credentials() {
+        let plain = SmtpSettings::parse("smtp://relay.cpts.fr").unwrap();
+        assert_eq!((plain.host.as_str(), plain.port), ("relay.cpts.fr", 25));
+        assert!(plain.credentials.is_none());
+        let auth = SmtpSettings::parse("smtp://user%40cpts.fr:p%40ss@127.0.0.1:2525/").unwrap();
+        assert_eq!((auth.host.as_str(), auth.port), ("127.0.0.1", 2525));
+        assert_eq!(
+            auth.credentials,
+            Some(("user@cpts.fr".to_string(), "p@ss".to_string()))
+        );
+        assert!(SmtpSettings::parse("http://relay").is_err());
+        assert!(SmtpSettings::parse("smtp://relay:port").is_err());
+        assert!(SmtpSettings::parse("smtp://").is_err());
+    }
+
+    #[test]
+    fn backoff_doubles_then_caps_at_an_hour() {
+        let delays: Vec<i64> = (1..=9).map(backoff_secs).collect();
+        assert_eq!(delays, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
+}

@@ -223,11 +223,23 @@ mod tests {
         }
         .validate()
         .unwrap_err();
-        assert!(err.contains("^0.3") && err.contains("0.1.0"), "{err}");
+        let host = HOST_WIT_VERSION.to_string();
+        assert!(err.contains("^0.3") && err.contains(&host), "{err}");
     }
 
     #[test]
     fn refuses_bad_ids_versions_capabilities_and_paths() {
+        // Host sections of a structure cannot be shadowed by a module.
+        for reserved in ["admin", "groupes"] {
+            assert!(
+                RawManifest {
+                    id: reserved.into(),
+                    ..raw()
+                }
+                .validate()
+                .is_err()
+            );
+        }
         assert!(
             RawManifest {
                 id: "Polls!".into(),
