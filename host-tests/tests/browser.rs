@@ -99,6 +99,24 @@ async fn invite_set_password_login_enable_a_module_use_it_and_log_out() {
     assert_eq!(mails.len(), 1, "the invitation mail was delivered");
     assert_eq!(mails[0].to, ["nadia@web.test"]);
     let link = format!("{base}{}", link_in_host(mails[0].body(), &base));
+    // Nadia also belongs to a second structure: the header shows the structure switcher.
+    let other = db
+        .create_structure(
+            "msp-voisine",
+            "Maison de santé pluriprofessionnelle voisine",
+            StructureKind::Msp,
+            "Europe/Paris",
+        )
+        .await
+        .unwrap();
+    let nadia = db
+        .account_by_login("nadia@web.test")
+        .await
+        .unwrap()
+        .unwrap();
+    db.set_membership(other.id, nadia.id, Role::Member, false)
+        .await
+        .unwrap();
 
     // 3. Nadia sets her password, fails once, signs in, enables polls, uses it, signs out.
     let url = base.clone();
@@ -118,6 +136,13 @@ async fn invite_set_password_login_enable_a_module_use_it_and_log_out() {
             "Identifiant ou mot de passe incorrect."
         );
         log_in(&b, &url, "nadia@web.test", "ma phrase de passe");
+        // Two structures: she picks one with the switcher.
+        b.wait_for_text("Choisissez votre structure");
+        b.execute(
+            "document.getElementById('structure-switch').value = 'cpts-web';",
+            vec![],
+        );
+        b.find("form.switcher button").click();
         b.wait_for_text("Bonjour Nadia Nouvelle, vous êtes administrateur");
 
         b.goto(&format!("{url}/cpts-web/admin/modules"));
