@@ -2,9 +2,10 @@
 //! with their versions and granted capabilities, the structure's settings, the audit
 //! log and the mail outbox. Every change is written to the audit log.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
+use http::request::Parts;
 use serde_json::json;
 
 use super::access::MemberCtx;
@@ -17,15 +18,31 @@ use crate::plugins::Capability;
 use crate::tenancy::{Member, Role, TIME_ZONES, parse_territory};
 use crate::web::{self, alert, csrf_field, escape, field, notice, select};
 
-struct Admin {
+pub struct Admin {
     member: MemberCtx,
     enabled: Enabled,
 }
 
-async fn admin(state: &AppState, ctx: Ctx, slug: &str) -> Result<Admin, Response> {
-    let member = ctx.member_of(slug, Role::Admin)?;
-    let enabled = enabled_plugins(state, &member.membership.structure).await?;
-    Ok(Admin { member, enabled })
+/// Extractor: an admin of the structure named by the first path segment (anonymous:
+/// login page; not a member: 404; not an admin: 403).
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Admin, Response> {
+        let slug = parts
+            .uri
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let member = Ctx::from_request_parts(parts, state)
+            .await?
+            .member_of(&slug, Role::Admin)?;
+        let enabled = enabled_plugins(state, &member.membership.structure).await?;
+        Ok(Admin { member, enabled })
+    }
 }
 
 const SECTIONS: &[(&str, &str)] = &[
@@ -176,27 +193,13 @@ async fn members_response(
 
 pub async fn members(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
-    ctx: Ctx,
+    a: Admin,
     Query(flash): Query<Flash>,
 ) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     members_response(&state, &a, StatusCode::OK, &flash_message(&flash)).await
 }
 
-pub async fn invite(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    ctx: Ctx,
-    form: FormData,
-) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub async fn invite(State(state): State<AppState>, a: Admin, form: FormData) -> Response {
     let Some(role) = Role::parse(form.get("role")) else {
         return members_response(
             &state,
@@ -271,14 +274,10 @@ async fn target_member(state: &AppState, a: &Admin, account_id: i64) -> Result<M
 
 pub async fn update_member(
     State(state): State<AppState>,
-    Path((slug, account_id)): Path<(String, i64)>,
-    ctx: Ctx,
+    Path((_, account_id)): Path<(String, i64)>,
+    a: Admin,
     form: FormData,
 ) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let target = match target_member(&state, &a, account_id).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -331,13 +330,9 @@ pub async fn update_member(
 
 pub async fn member_action(
     State(state): State<AppState>,
-    Path((slug, account_id, action)): Path<(String, i64, String)>,
-    ctx: Ctx,
+    Path((_, account_id, action)): Path<(String, i64, String)>,
+    a: Admin,
 ) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let target = match target_member(&state, &a, account_id).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -410,14 +405,9 @@ pub async fn member_action(
 
 pub async fn modules(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
-    ctx: Ctx,
+    a: Admin,
     Query(flash): Query<Flash>,
 ) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     modules_response(&state, &a, StatusCode::OK, &flash_message(&flash)).await
 }
 
@@ -514,14 +504,10 @@ async fn modules_response(
 
 pub async fn update_module(
     State(state): State<AppState>,
-    Path((slug, plugin_id)): Path<(String, String)>,
-    ctx: Ctx,
+    Path((_, plugin_id)): Path<(String, String)>,
+    a: Admin,
     form: FormData,
 ) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let structure_id = a.member.structure_id();
     let before = match state.db.enabled_module(structure_id, &plugin_id).await {
         Ok(b) => b,
@@ -631,16 +617,7 @@ fn structure_form(a: &Admin, name: &str, tz: &str, territory: &str, message: &st
     )
 }
 
-pub async fn structure_page(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    ctx: Ctx,
-    Query(flash): Query<Flash>,
-) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub async fn structure_page(a: Admin, Query(flash): Query<Flash>) -> Response {
     let s = &a.member.membership.structure;
     a.page(
         "Structure",
@@ -656,16 +633,7 @@ pub async fn structure_page(
     )
 }
 
-pub async fn update_structure(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    ctx: Ctx,
-    form: FormData,
-) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub async fn update_structure(State(state): State<AppState>, a: Admin, form: FormData) -> Response {
     let (name, tz, territory) = (form.get("nom"), form.get("fuseau"), form.get("territoire"));
     let error = if name.is_empty() {
         Some("Le nom est obligatoire.")
@@ -700,15 +668,7 @@ pub async fn update_structure(
     see_other(&format!("{}/admin/structure?ok=structure", a.member.base()))
 }
 
-pub async fn audit_log(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    ctx: Ctx,
-) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub async fn audit_log(State(state): State<AppState>, a: Admin) -> Response {
     let entries = match state
         .db
         .audit_entries(Some(a.member.structure_id()), 200)
@@ -745,14 +705,9 @@ pub fn audit_table(entries: &[crate::audit::AuditEntry]) -> String {
 
 pub async fn outbox(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
-    ctx: Ctx,
+    a: Admin,
     Query(flash): Query<Flash>,
 ) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let mails = match state.db.outbox(Some(a.member.structure_id()), 200).await {
         Ok(m) => m,
         Err(e) => return internal_error("outbox failed", e),
@@ -796,13 +751,9 @@ pub async fn outbox(
 
 pub async fn retry_mail(
     State(state): State<AppState>,
-    Path((slug, mail_id)): Path<(String, i64)>,
-    ctx: Ctx,
+    Path((_, mail_id)): Path<(String, i64)>,
+    a: Admin,
 ) -> Response {
-    let a = match admin(&state, ctx, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     match state.db.retry_mail(a.member.structure_id(), mail_id).await {
         Ok(true) => {}
         Ok(false) => return not_found(),
