@@ -203,15 +203,7 @@ impl Db {
     pub async fn set_password(&self, account_id: i64, new_password: &str) -> Result<()> {
         let phc = password::hash(new_password).map_err(|e| StorageError::Invalid(e.to_string()))?;
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
-            .bind(phc)
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE account_id = ?")
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
+        store_password(&mut tx, account_id, &phc).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -394,15 +386,7 @@ impl Db {
         let Some(account_id) = account_id else {
             return Ok(None);
         };
-        sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
-            .bind(phc)
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE account_id = ?")
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
+        store_password(&mut tx, account_id, &phc).await?;
         // Other outstanding reset links die with this one.
         sqlx::query(
             "UPDATE account_tokens SET used_at = ? WHERE account_id = ? AND used_at IS NULL",
@@ -414,6 +398,24 @@ impl Db {
         tx.commit().await?;
         self.account(account_id).await
     }
+}
+
+/// The new hash, and no session survives it.
+async fn store_password(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    account_id: i64,
+    phc: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+        .bind(phc)
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE account_id = ?")
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
