@@ -195,8 +195,37 @@ async fn groups_referents_join_requests_and_closed_visibility() {
         )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    let (_, poll) = member.get(&location.unwrap()).await;
+    let poll_url = location.unwrap();
+    let (_, poll) = member.get(&poll_url).await;
     assert!(poll.contains("Groupe concerné : Parcours BPCO"));
+    // Group members come from the host (WIT groups.members / is-referent): who has not
+    // answered yet, and whether the viewer leads the group.
+    let mut outsider = host.member("cpts-a", Role::Member).await;
+    let (_, poll) = outsider.get(&poll_url).await;
+    assert!(
+        poll.contains("En attente de réponse : Coordinateur"),
+        "{poll}"
+    );
+    assert!(!poll.contains("Vous êtes référent"));
+    let (_, poll) = coordinator.get(&poll_url).await;
+    assert!(poll.contains("Vous êtes référent de ce groupe"));
+    coordinator
+        .post_form(
+            &format!("{poll_url}/answer"),
+            &[("c0", "oui"), ("c1", "oui")],
+        )
+        .await;
+    member
+        .post_form(
+            &format!("{poll_url}/answer"),
+            &[("c0", "non"), ("c1", "oui")],
+        )
+        .await;
+    let (_, poll) = outsider.get(&poll_url).await;
+    assert!(
+        poll.contains("En attente de réponse : Renfort 0</p>"),
+        "{poll}"
+    );
     let (_, form) = coordinator.get("/cpts-a/polls/new").await;
     assert!(
         form.contains("Bureau restreint"),

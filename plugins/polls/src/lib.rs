@@ -355,6 +355,36 @@ fn answer(id: &str, form: &Form) -> PageResult {
     Ok(Response::see_other(&format!("/p/{id}")))
 }
 
+/// The poll's group, who in it has not answered yet, and whether the viewer leads it.
+/// Members come from the host (WIT `groups`), so a group the viewer may no longer read
+/// shows its name only.
+fn group_summary(group: &PollGroup, poll_id: &str, answers: &[(String, Answer)]) -> String {
+    let mut html = format!("<p>Groupe concerné : {}", escape(&group.name));
+    if maillage_sdk::groups::is_referent(&group.id) {
+        html.push_str(" <span class=\"badge\">Vous êtes référent de ce groupe</span>");
+    }
+    html.push_str("</p>");
+    if let Some(members) = maillage_sdk::groups::members(&group.id) {
+        let waiting: Vec<String> = members
+            .iter()
+            .filter(|m| {
+                let key = format!("{poll_id}/user-{}", m.user_id);
+                !answers.iter().any(|(id, _)| *id == key)
+            })
+            .map(|m| escape(&m.display_name))
+            .collect();
+        if waiting.is_empty() {
+            html.push_str("<p class=\"muted\">Tous les membres du groupe ont répondu.</p>");
+        } else {
+            html.push_str(&format!(
+                "<p class=\"muted\">En attente de réponse : {}</p>",
+                waiting.join(", ")
+            ));
+        }
+    }
+    html
+}
+
 fn poll_page(id: &str, error: Option<&str>) -> PageResult {
     if !valid_id(id) {
         return Ok(Response::not_found());
@@ -378,7 +408,7 @@ fn poll_page(id: &str, error: Option<&str>) -> PageResult {
         escape(&poll.author)
     ));
     if let Some(group) = &poll.group {
-        html.push_str(&format!("<p>Groupe concerné : {}</p>", escape(&group.name)));
+        html.push_str(&group_summary(group, id, &answers));
     }
     if let Some(error) = error {
         html.push_str(&format!(
