@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod events;
 pub mod groups;
 pub mod http;
 pub mod identity;
@@ -47,14 +48,16 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
 }
 
 /// Serves until Ctrl-C / SIGTERM, then lets in-flight requests finish. Also runs the
-/// mail sender for as long as it serves.
+/// mail sender and the event dispatcher for as long as it serves.
 pub async fn serve(state: http::AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let sender = state.mailer.spawn();
+    let dispatcher = events::spawn(state.clone());
     let service = http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sender.abort();
+    dispatcher.abort();
     Ok(())
 }
 

@@ -272,6 +272,16 @@ impl Db {
         Ok(())
     }
 
+    pub async fn structure(&self, id: i64) -> Result<Option<Structure>> {
+        let row = sqlx::query(&format!(
+            "SELECT {STRUCTURE_COLUMNS} FROM structures s WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(structure_from_row))
+    }
+
     pub async fn structure_by_slug(&self, slug: &str) -> Result<Option<Structure>> {
         let row = sqlx::query(&format!(
             "SELECT {STRUCTURE_COLUMNS} FROM structures s WHERE slug = ?"

@@ -95,6 +95,7 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT id || '|' || status || '|' || attempts FROM mail_outbox WHERE structure_id = ?1 ORDER BY id",
         "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = ?1",
         "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = ?1",
+        "SELECT event_id || '|' || plugin_id || '|' || status || '|' || attempts FROM event_deliveries WHERE event_id IN (SELECT id FROM event_outbox WHERE structure_id = ?1) ORDER BY 1",
     ];
     let mut rows = Vec::new();
     for q in queries {
@@ -123,6 +124,7 @@ fn get_routes(slug: &str, t: &Target) -> Vec<(String, Role)> {
         (format!("{base}/admin/structure"), Role::Admin),
         (format!("{base}/admin/journal"), Role::Admin),
         (format!("{base}/admin/courriels"), Role::Admin),
+        (format!("{base}/admin/evenements"), Role::Admin),
     ]
 }
 
@@ -163,6 +165,7 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
             ]),
         ),
         (format!("{b}/admin/courriels/{}/relancer", t.mail), vec![]),
+        (format!("{b}/admin/evenements/1/polls/relancer"), vec![]),
         (
             format!("{b}/groupes/"),
             f(&[("nom", "Intrusion"), ("visibilite", "ouvert")]),

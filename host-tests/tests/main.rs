@@ -3,6 +3,7 @@
 
 mod administration;
 mod browser;
+mod events;
 mod faults;
 mod identity;
 mod isolation;

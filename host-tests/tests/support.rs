@@ -89,6 +89,7 @@ impl Host {
             let file = match *module {
                 "faulty" => "fixture_faulty",
                 "legacy" => "fixture_legacy_wit",
+                "listener" => "fixture_listener",
                 other => other,
             };
             let plugin = self

@@ -51,6 +51,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("structure", "Structure"),
     ("journal", "Journal"),
     ("courriels", "Courriels"),
+    ("evenements", "Événements"),
 ];
 
 impl Admin {
@@ -108,6 +109,7 @@ fn flash_message(flash: &Flash) -> String {
         Some("module") => notice("Le module a été mis à jour."),
         Some("structure") => notice("La structure a été mise à jour."),
         Some("courriel") => notice("Le courriel sera renvoyé."),
+        Some("evenement") => notice("L’événement sera remis au module."),
         _ => String::new(),
     }
 }
@@ -768,4 +770,70 @@ pub async fn retry_mail(
     }
     state.mailer.wake();
     see_other(&format!("{}/admin/courriels?ok=courriel", a.member.base()))
+}
+
+/// Event deliveries that fail or were given up (the dead-letter list), with "retry".
+pub async fn events(
+    a: Admin,
+    State(state): State<AppState>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let deliveries = match crate::events::failing_deliveries(&state, a.member.structure_id()).await
+    {
+        Ok(d) => d,
+        Err(e) => return internal_error("listing deliveries failed", e),
+    };
+    let base = a.member.base();
+    let csrf = csrf_field(&a.member.csrf);
+    let mut html = format!(
+        "{}<p>Les événements publiés par un module sont remis aux modules abonnés. Voici les remises en échec : « Abandonné » après {} tentatives.</p><div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Publié le</th><th>Sujet</th><th>Module destinataire</th><th>État</th><th>Tentatives</th><th>Dernière erreur</th><th></th></tr></thead><tbody>",
+        flash_message(&flash),
+        crate::events::MAX_ATTEMPTS
+    );
+    for d in &deliveries {
+        let status = if d.status == "dead" {
+            "Abandonné"
+        } else {
+            "Nouvel essai prévu"
+        };
+        html.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{status}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"{base}/admin/evenements/{}/{}/relancer\">{csrf}<button type=\"submit\" class=\"small secondary\">Relancer</button></form></td></tr>",
+            web::utc_timestamp(d.created_at),
+            escape(&d.topic),
+            escape(&d.plugin_id),
+            d.attempts,
+            escape(d.last_error.as_deref().unwrap_or("")),
+            d.event_id,
+            escape(&d.plugin_id),
+        ));
+    }
+    if deliveries.is_empty() {
+        html.push_str("<tr><td colspan=\"7\" class=\"empty\">Aucune remise en échec.</td></tr>");
+    }
+    html.push_str("</tbody></table></div>");
+    a.page("Événements", "evenements", StatusCode::OK, &html)
+}
+
+pub async fn retry_event(
+    Path((_, event_id, plugin_id)): Path<(String, i64, String)>,
+    a: Admin,
+    State(state): State<AppState>,
+) -> Response {
+    match crate::events::retry(&state, a.member.structure_id(), event_id, &plugin_id).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(e) => return internal_error("retrying delivery failed", e),
+    }
+    let target = format!("{event_id}/{plugin_id}");
+    if let Err(e) = state
+        .db
+        .audit(a.audit("event.retry", &target, None, None))
+        .await
+    {
+        return internal_error("audit failed", e);
+    }
+    see_other(&format!(
+        "{}/admin/evenements?ok=evenement",
+        a.member.base()
+    ))
 }

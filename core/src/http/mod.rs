@@ -110,6 +110,11 @@ pub fn app(state: AppState) -> Router {
             "/{structure}/admin/courriels/{mail}/relancer",
             post(admin::retry_mail),
         )
+        .route("/{structure}/admin/evenements", get(admin::events))
+        .route(
+            "/{structure}/admin/evenements/{event}/{plugin}/relancer",
+            post(admin::retry_event),
+        )
         .route("/{structure}/{module}", any(modules::forward))
         .route("/{structure}/{module}/", any(modules::forward))
         .route("/{structure}/{module}/{*rest}", any(modules::forward))

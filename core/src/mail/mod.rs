@@ -18,13 +18,10 @@ use crate::storage::{Db, Result, now_secs};
 
 /// After this many failed attempts a mail is marked failed (an admin may retry it).
 pub const MAX_ATTEMPTS: i64 = 8;
-const FIRST_RETRY_SECS: i64 = 30;
-const MAX_RETRY_SECS: i64 = 3600;
 
 /// Delay before attempt `attempts + 1`: doubling from 30 s, capped at one hour.
 pub fn backoff_secs(attempts: i64) -> i64 {
-    let exponent = (attempts.max(1) - 1).min(16) as u32;
-    (FIRST_RETRY_SECS << exponent).min(MAX_RETRY_SECS)
+    crate::storage::backoff_secs(30, 3600, attempts)
 }
 
 #[derive(Debug, Clone, Serialize)]

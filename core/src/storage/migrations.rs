@@ -15,6 +15,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity",
         include_str!("../../migrations/0002_identity.sql"),
     ),
+    (
+        3,
+        "event delivery",
+        include_str!("../../migrations/0003_event_delivery.sql"),
+    ),
 ];
 
 pub fn migrator() -> Migrator {

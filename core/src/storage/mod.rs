@@ -239,6 +239,12 @@ pub struct StoredEvent {
     pub payload: String,
 }
 
+/// Retry delay after `attempts` failures: `first` seconds, doubling, at most `cap`.
+pub fn backoff_secs(first: i64, cap: i64, attempts: i64) -> i64 {
+    let exponent = (attempts.max(1) - 1).min(16) as u32;
+    (first << exponent).min(cap)
+}
+
 /// A unique key from time and a process-wide counter.
 pub fn new_key() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

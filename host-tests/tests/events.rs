@@ -1,0 +1,152 @@
+//! Durable event delivery: fan-out to the subscribed modules of the event's structure,
+//! at-least-once delivery with idempotency keys, retries with backoff, the dead-letter
+//! list for admins, and delivery resumed by a restarted host.
+
+use http::StatusCode;
+use maillage::events::{MAX_ATTEMPTS, Round, dispatch};
+use maillage::tenancy::Role;
+
+use crate::support::{Client, Host, test_config};
+
+async fn create_poll(client: &mut Client<'_>, slug: &str, title: &str) {
+    let (status, _, body) = client
+        .post_form(
+            &format!("/{slug}/polls/new"),
+            &[
+                ("title", title),
+                ("slot", "2026-12-03T20:00"),
+                ("slot", "2026-12-04T20:00"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+}
+
+/// Events the listener fixture filed in a structure.
+async fn received(host: &Host, slug: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM plugin_documents WHERE plugin_id = 'listener' AND collection = 'received' AND structure_id = ?")
+        .bind(host.structure_id(slug).await)
+        .fetch_one(host.state.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn delivery(host: &Host) -> (String, i64, i64, Option<String>) {
+    let row: (String, i64, i64, Option<String>) = sqlx::query_as(
+        "SELECT status, attempts, next_attempt_at, last_error FROM event_deliveries ORDER BY event_id DESC LIMIT 1",
+    )
+    .fetch_one(host.state.db.pool())
+    .await
+    .unwrap();
+    row
+}
+
+#[tokio::test]
+async fn events_reach_subscribers_once_each_and_failures_wait_for_an_admin() {
+    let host = Host::new().await;
+    host.structure("cpts-a", &["polls", "listener"]).await;
+    host.structure("cpts-b", &["polls"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    let mut b = host.member("cpts-b", Role::Member).await;
+
+    create_poll(&mut a, "cpts-a", "Réunion plénière").await;
+    assert_eq!(
+        dispatch(&host.state).await.unwrap(),
+        Round {
+            delivered: 1,
+            failed: 0
+        }
+    );
+    assert_eq!(received(&host, "cpts-a").await, 1);
+    assert_eq!(
+        dispatch(&host.state).await.unwrap(),
+        Round::default(),
+        "delivered once"
+    );
+
+    // At least once: a repeated delivery (say, after a crash before it was recorded)
+    // carries the same idempotency key, and the subscriber files it once.
+    sqlx::query("UPDATE event_deliveries SET status = 'pending'")
+        .execute(host.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(dispatch(&host.state).await.unwrap().delivered, 1);
+    assert_eq!(received(&host, "cpts-a").await, 1);
+
+    // Structure B has no subscriber: its event goes nowhere, A's listener sees nothing of it.
+    create_poll(&mut b, "cpts-b", "Réunion de B").await;
+    assert_eq!(dispatch(&host.state).await.unwrap(), Round::default());
+    assert_eq!(received(&host, "cpts-a").await, 1);
+    assert_eq!(received(&host, "cpts-b").await, 0);
+
+    // A refusal is retried with backoff, then given up.
+    create_poll(&mut a, "cpts-a", "Sondage à refuser").await;
+    let before = maillage::storage::now_secs();
+    assert_eq!(
+        dispatch(&host.state).await.unwrap(),
+        Round {
+            delivered: 0,
+            failed: 1
+        }
+    );
+    let (status, attempts, next, error) = delivery(&host).await;
+    assert_eq!((status.as_str(), attempts), ("pending", 1));
+    assert!(next >= before + 5, "retried later, not at once");
+    assert!(error.unwrap().contains("refus volontaire"));
+    assert_eq!(
+        dispatch(&host.state).await.unwrap(),
+        Round::default(),
+        "not due yet"
+    );
+    for _ in 1..MAX_ATTEMPTS {
+        sqlx::query("UPDATE event_deliveries SET next_attempt_at = 0 WHERE status = 'pending'")
+            .execute(host.state.db.pool())
+            .await
+            .unwrap();
+        dispatch(&host.state).await.unwrap();
+    }
+    let (status, attempts, _, _) = delivery(&host).await;
+    assert_eq!((status.as_str(), attempts), ("dead", MAX_ATTEMPTS));
+
+    // The dead-letter list: admins only, with "Relancer".
+    assert_eq!(
+        a.get("/cpts-a/admin/evenements").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let mut admin = host.member("cpts-a", Role::Admin).await;
+    let (status, page) = admin.get("/cpts-a/admin/evenements").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Abandonné")
+            && page.contains("poll.created")
+            && page.contains("refus volontaire")
+    );
+    let event_id: i64 =
+        sqlx::query_scalar("SELECT event_id FROM event_deliveries WHERE status = 'dead'")
+            .fetch_one(host.state.db.pool())
+            .await
+            .unwrap();
+    let (status, _, _) = admin
+        .post_form(
+            &format!("/cpts-a/admin/evenements/{event_id}/listener/relancer"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, attempts, _, _) = delivery(&host).await;
+    assert_eq!((status.as_str(), attempts), ("pending", 0));
+    let (_, journal) = admin.get("/cpts-a/admin/journal").await;
+    assert!(journal.contains("event.retry"));
+}
+
+#[tokio::test]
+async fn a_restarted_host_delivers_what_was_committed_before() {
+    let host = Host::new().await;
+    host.structure("cpts-a", &["polls", "listener"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    create_poll(&mut a, "cpts-a", "Avant le redémarrage").await;
+    // The first host stops before dispatching; a new one opens the same data folder.
+    let restarted = maillage::open(&test_config(&host.dir)).await.unwrap();
+    assert_eq!(dispatch(&restarted).await.unwrap().delivered, 1);
+    assert_eq!(received(&host, "cpts-a").await, 1);
+}
