@@ -368,6 +368,26 @@ async fn a_forgotten_password_link_is_single_use_and_expires() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(page.contains("Lien invalide ou expiré"));
     d.login("oubli@exemple.fr", "nouvelle phrase longue").await;
+
+    // Each request sends a mail: an address asking too often is told to wait.
+    let mut statuses = Vec::new();
+    for _ in 0..maillage::identity::MAX_RESETS_PER_ADDRESS {
+        let (status, _, page) = d
+            .post_form(
+                "/mot-de-passe-oublie",
+                &[("identifiant", "oubli@exemple.fr")],
+            )
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(page.contains("Trop de demandes de réinitialisation"));
+        }
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]

@@ -157,7 +157,7 @@ impl Ctx {
     /// member without the role gets 403.
     pub fn member_of(self, slug: &str, min_role: Role) -> Result<MemberCtx, Response> {
         let Some(viewer) = self.viewer else {
-            return Err(self.login_redirect_owned());
+            return Err(self.login_redirect());
         };
         let Some(membership) = viewer
             .memberships
@@ -175,10 +175,6 @@ impl Ctx {
             membership,
             csrf: self.csrf,
         })
-    }
-
-    fn login_redirect_owned(&self) -> Response {
-        self.login_redirect()
     }
 }
 

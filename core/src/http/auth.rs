@@ -188,6 +188,22 @@ pub async fn forgot(State(state): State<AppState>, ctx: Ctx, form: FormData) -> 
         ))
         .into_response();
     }
+    match state.db.allow_reset_request(&ctx.client_address).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(client = %ctx.client_address, "password reset requests throttled");
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                Html(web::page(
+                    "Mot de passe oublié",
+                    &ctx.shell(None),
+                    &forgot_form(&ctx, &alert("Trop de demandes de réinitialisation. Veuillez réessayer dans 15 minutes.")),
+                )),
+            )
+                .into_response();
+        }
+        Err(e) => return internal_error("password reset throttle failed", e),
+    }
     if let Err(e) =
         invitations::request_reset(&state.db, &state.mailer, &state.public_url, login).await
     {

@@ -14,7 +14,6 @@ mod platform;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
 use http::StatusCode;
@@ -166,11 +165,7 @@ struct HomeQuery {
 }
 
 /// The structure switcher: the person's structures; one structure goes straight in.
-async fn home(
-    State(_state): State<AppState>,
-    ctx: Ctx,
-    axum::extract::Query(query): axum::extract::Query<HomeQuery>,
-) -> Response {
+async fn home(ctx: Ctx, axum::extract::Query(query): axum::extract::Query<HomeQuery>) -> Response {
     let Some(viewer) = &ctx.viewer else {
         return see_other("/connexion");
     };

@@ -20,6 +20,9 @@ pub const RESET_TTL_SECS: i64 = 3600;
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
 pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+/// "Mot de passe oublié" requests accepted per client address within the window: each
+/// one sends a mail, so they are rationed like failed logins.
+pub const MAX_RESETS_PER_ADDRESS: i64 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -246,6 +249,16 @@ impl Db {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    /// Counts a password-reset request from this address; false when over the limit.
+    pub async fn allow_reset_request(&self, client_address: &str) -> Result<bool> {
+        let scope = format!("reset:{client_address}");
+        if self.recent_failures(&scope).await? >= MAX_RESETS_PER_ADDRESS {
+            return Ok(false);
+        }
+        self.record_failure(&[&scope]).await?;
+        Ok(true)
     }
 
     /// Checks a login (e-mail or username) and password, throttled per account and per
