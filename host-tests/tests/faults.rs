@@ -182,3 +182,29 @@ async fn futures_join(host: &Host, c: &Client<'_>, routes: &[&str]) -> Vec<Statu
     }
     out
 }
+
+#[tokio::test]
+async fn the_writes_of_a_failing_call_are_rolled_back_together() {
+    let host = Host::new().await;
+    host.structure("cpts-a", &["listener"]).await;
+    let mut c = host.member("cpts-a", Role::Member).await;
+    let notes = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT doc_id FROM plugin_documents WHERE plugin_id = 'listener' AND collection = 'notes' ORDER BY doc_id",
+        )
+        .fetch_all(host.state.db.pool())
+        .await
+        .unwrap()
+    };
+    let (status, _) = c.get("/cpts-a/listener/write-then-trap").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        notes().await.is_empty(),
+        "no write of the trapped call survives"
+    );
+    // A call that ends well commits, and reads its own writes before that.
+    let (status, page) = c.get("/cpts-a/listener/write-and-read").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("relu : true, listées : 1"), "{page}");
+    assert_eq!(notes().await, ["kept"]);
+}

@@ -9,7 +9,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 use super::bindings::maillage::plugin::{context, events, groups, log, store, types};
 use super::manifest::{NavEntry, RawManifest, Widget};
 use super::{CallContext, Capability};
-use crate::storage::{Db, PluginScope, StorageError};
+use crate::storage::{self, Db, PluginScope, StorageError};
 
 pub(super) struct HostState {
     pub wasi: WasiCtx,
@@ -22,6 +22,9 @@ pub(super) struct HostState {
     pub granted: Vec<Capability>,
     pub plugin_label: String,
     pub db: Db,
+    /// Every write of this call (documents, events) goes into one transaction, begun at
+    /// the first write and committed only if the call ends well (see `commit`).
+    pub tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
     /// Set when the plugin called an import it was not granted; explains the trap.
     pub denied: Option<String>,
 }
@@ -40,6 +43,24 @@ impl HostState {
                 )
             }
         }
+    }
+}
+
+impl HostState {
+    /// The call's transaction, begun on first use.
+    async fn writer(&mut self) -> Result<&mut sqlx::SqliteConnection, StorageError> {
+        if self.tx.is_none() {
+            self.tx = Some(self.db.pool().begin().await?);
+        }
+        Ok(self.tx.as_mut().expect("just begun"))
+    }
+
+    /// Commits the call's writes, if any. Dropping the state without it rolls them back.
+    pub(super) async fn commit(&mut self) -> Result<(), StorageError> {
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await?;
+        }
+        Ok(())
     }
 }
 
@@ -220,11 +241,12 @@ impl store::Host for HostState {
         id: String,
     ) -> wasmtime::Result<Result<Option<String>, store::StoreError>> {
         let scope = self.require(Capability::Storage)?;
-        Ok(self
-            .db
-            .doc_get(&scope, &collection, &id)
-            .await
-            .map_err(store_error))
+        // Reads see the call's own uncommitted writes.
+        let found = match &mut self.tx {
+            Some(tx) => storage::doc_get(&mut **tx, &scope, &collection, &id).await,
+            None => storage::doc_get(self.db.pool(), &scope, &collection, &id).await,
+        };
+        Ok(found.map_err(store_error))
     }
 
     async fn put(
@@ -234,11 +256,11 @@ impl store::Host for HostState {
         value: String,
     ) -> wasmtime::Result<Result<(), store::StoreError>> {
         let scope = self.require(Capability::Storage)?;
-        Ok(self
-            .db
-            .doc_put(&scope, &collection, &id, &value)
-            .await
-            .map_err(store_error))
+        let result = match self.writer().await {
+            Ok(tx) => storage::doc_put(tx, &scope, &collection, &id, &value).await,
+            Err(e) => Err(e),
+        };
+        Ok(result.map_err(store_error))
     }
 
     async fn delete(
@@ -247,11 +269,11 @@ impl store::Host for HostState {
         id: String,
     ) -> wasmtime::Result<Result<bool, store::StoreError>> {
         let scope = self.require(Capability::Storage)?;
-        Ok(self
-            .db
-            .doc_delete(&scope, &collection, &id)
-            .await
-            .map_err(store_error))
+        let result = match self.writer().await {
+            Ok(tx) => storage::doc_delete(tx, &scope, &collection, &id).await,
+            Err(e) => Err(e),
+        };
+        Ok(result.map_err(store_error))
     }
 
     async fn scan(
@@ -261,10 +283,11 @@ impl store::Host for HostState {
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<store::Entry>, store::StoreError>> {
         let scope = self.require(Capability::Storage)?;
-        Ok(self
-            .db
-            .doc_scan(&scope, &collection, &prefix, limit)
-            .await
+        let rows = match &mut self.tx {
+            Some(tx) => storage::doc_scan(&mut **tx, &scope, &collection, &prefix, limit).await,
+            None => storage::doc_scan(self.db.pool(), &scope, &collection, &prefix, limit).await,
+        };
+        Ok(rows
             .map(|rows| {
                 rows.into_iter()
                     .map(|(id, value)| store::Entry { id, value })
@@ -281,12 +304,12 @@ impl events::Host for HostState {
         payload: String,
     ) -> wasmtime::Result<Result<(), String>> {
         let scope = self.require(Capability::Events)?;
-        Ok(self
-            .db
-            .publish_event(&scope, &topic, &payload)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()))
+        // In the call's transaction: the event exists if and only if the writes do.
+        let result = match self.writer().await {
+            Ok(tx) => storage::publish_event(tx, &scope, &topic, &payload).await,
+            Err(e) => Err(e),
+        };
+        Ok(result.map(|_| ()).map_err(|e| e.to_string()))
     }
 }
 

@@ -159,6 +159,8 @@ pub enum Fault {
     BadResponse(String),
     #[error("instantiation failed: {0}")]
     Instantiate(String),
+    #[error("the call's writes could not be committed: {0}")]
+    Commit(String),
 }
 
 /// A validated component, ready to instantiate cheaply.
@@ -301,6 +303,7 @@ impl PluginRuntime {
                 .map(|p| p.label())
                 .unwrap_or_else(|| "(loading)".into()),
             db: self.db.clone(),
+            tx: None,
             denied: None,
         };
         let mut store = Store::new(&self.engine, state);
@@ -358,8 +361,16 @@ impl PluginRuntime {
                     .await
             }
             .await;
-            // The store (and the instance with it) is dropped here: never reused after a call.
-            result.map_err(|e| classify(e, store.data(), &limits))
+            // The store (and the instance with it) is dropped here: never reused after a
+            // call. Its writes are committed only when the handler returned normally.
+            match result {
+                Ok(()) => store
+                    .data_mut()
+                    .commit()
+                    .await
+                    .map_err(|e| Fault::Commit(e.to_string())),
+                Err(e) => Err(classify(e, store.data(), &limits)),
+            }
         });
 
         let outcome = match receiver.await {
@@ -416,7 +427,17 @@ impl PluginRuntime {
                 .await
         }
         .await;
-        result.map_err(|e| classify(e, store.data(), &self.limits))
+        match result {
+            // Accepted: its writes are kept. Refused or failed: they are rolled back.
+            Ok(Ok(())) => store
+                .data_mut()
+                .commit()
+                .await
+                .map(Ok)
+                .map_err(|e| Fault::Commit(e.to_string())),
+            Ok(Err(refusal)) => Ok(Err(refusal)),
+            Err(e) => Err(classify(e, store.data(), &self.limits)),
+        }
     }
 
     /// Measures the sandbox cost alone: fresh store + instantiate + `describe` + drop.

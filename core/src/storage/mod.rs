@@ -89,18 +89,7 @@ impl Db {
         collection: &str,
         id: &str,
     ) -> Result<Option<String>> {
-        check_name("collection", collection)?;
-        check_name("id", id)?;
-        let row = sqlx::query(
-            "SELECT value FROM plugin_documents WHERE structure_id = ? AND plugin_id = ? AND collection = ? AND doc_id = ?",
-        )
-        .bind(scope.structure_id)
-        .bind(&scope.plugin_id)
-        .bind(collection)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.get::<String, _>(0)))
+        doc_get(&self.pool, scope, collection, id).await
     }
 
     pub async fn doc_put(
@@ -110,53 +99,9 @@ impl Db {
         id: &str,
         value: &str,
     ) -> Result<()> {
-        check_name("collection", collection)?;
-        check_name("id", id)?;
-        if value.len() > MAX_VALUE_LEN {
-            return Err(StorageError::Invalid(format!(
-                "value larger than {MAX_VALUE_LEN} bytes"
-            )));
-        }
-        serde_json::from_str::<serde_json::Value>(value)
-            .map_err(|e| StorageError::Invalid(format!("value is not JSON: {e}")))?;
-        sqlx::query(
-            "INSERT INTO plugin_documents (structure_id, plugin_id, collection, doc_id, value, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (structure_id, plugin_id, collection, doc_id)
-             DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(scope.structure_id)
-        .bind(&scope.plugin_id)
-        .bind(collection)
-        .bind(id)
-        .bind(value)
-        .bind(now_secs())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        doc_put(&self.pool, scope, collection, id, value).await
     }
 
-    pub async fn doc_delete(
-        &self,
-        scope: &PluginScope,
-        collection: &str,
-        id: &str,
-    ) -> Result<bool> {
-        check_name("collection", collection)?;
-        check_name("id", id)?;
-        let done = sqlx::query(
-            "DELETE FROM plugin_documents WHERE structure_id = ? AND plugin_id = ? AND collection = ? AND doc_id = ?",
-        )
-        .bind(scope.structure_id)
-        .bind(&scope.plugin_id)
-        .bind(collection)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// Documents whose id starts with `prefix`, ordered by id.
     pub async fn doc_scan(
         &self,
         scope: &PluginScope,
@@ -164,51 +109,7 @@ impl Db {
         prefix: &str,
         limit: u32,
     ) -> Result<Vec<(String, String)>> {
-        check_name("collection", collection)?;
-        if prefix.len() > MAX_NAME_LEN {
-            return Err(StorageError::Invalid("prefix too long".into()));
-        }
-        // Range scan instead of LIKE: no escaping of '%' and '_', and it uses the primary key.
-        let rows = sqlx::query(
-            "SELECT doc_id, value FROM plugin_documents
-             WHERE structure_id = ? AND plugin_id = ? AND collection = ? AND doc_id >= ? AND substr(doc_id, 1, ?) = ?
-             ORDER BY doc_id LIMIT ?",
-        )
-        .bind(scope.structure_id)
-        .bind(&scope.plugin_id)
-        .bind(collection)
-        .bind(prefix)
-        .bind(prefix.chars().count() as i64)
-        .bind(prefix)
-        .bind(limit.min(10_000) as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-    }
-
-    /// Appends an event to the durable outbox; returns its idempotency key.
-    pub async fn publish_event(
-        &self,
-        scope: &PluginScope,
-        topic: &str,
-        payload: &str,
-    ) -> Result<String> {
-        check_name("topic", topic)?;
-        serde_json::from_str::<serde_json::Value>(payload)
-            .map_err(|e| StorageError::Invalid(format!("payload is not JSON: {e}")))?;
-        let key = new_key();
-        sqlx::query(
-            "INSERT INTO event_outbox (idempotency_key, structure_id, source_plugin, topic, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&key)
-        .bind(scope.structure_id)
-        .bind(&scope.plugin_id)
-        .bind(topic)
-        .bind(payload)
-        .bind(now_secs())
-        .execute(&self.pool)
-        .await?;
-        Ok(key)
+        doc_scan(&self.pool, scope, collection, prefix, limit).await
     }
 
     /// Events of a structure, oldest first (admin views and tests).
@@ -229,6 +130,137 @@ impl Db {
             })
             .collect())
     }
+}
+
+// Plugin documents and events, on any executor: the pool, or the transaction that
+// holds all the writes of one plugin call.
+
+pub async fn doc_get<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    scope: &PluginScope,
+    collection: &str,
+    id: &str,
+) -> Result<Option<String>> {
+    check_name("collection", collection)?;
+    check_name("id", id)?;
+    let row = sqlx::query(
+            "SELECT value FROM plugin_documents WHERE structure_id = ? AND plugin_id = ? AND collection = ? AND doc_id = ?",
+        )
+        .bind(scope.structure_id)
+        .bind(&scope.plugin_id)
+        .bind(collection)
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| r.get::<String, _>(0)))
+}
+
+pub async fn doc_put<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    scope: &PluginScope,
+    collection: &str,
+    id: &str,
+    value: &str,
+) -> Result<()> {
+    check_name("collection", collection)?;
+    check_name("id", id)?;
+    if value.len() > MAX_VALUE_LEN {
+        return Err(StorageError::Invalid(format!(
+            "value larger than {MAX_VALUE_LEN} bytes"
+        )));
+    }
+    serde_json::from_str::<serde_json::Value>(value)
+        .map_err(|e| StorageError::Invalid(format!("value is not JSON: {e}")))?;
+    sqlx::query(
+            "INSERT INTO plugin_documents (structure_id, plugin_id, collection, doc_id, value, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (structure_id, plugin_id, collection, doc_id)
+             DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(scope.structure_id)
+        .bind(&scope.plugin_id)
+        .bind(collection)
+        .bind(id)
+        .bind(value)
+        .bind(now_secs())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn doc_delete<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    scope: &PluginScope,
+    collection: &str,
+    id: &str,
+) -> Result<bool> {
+    check_name("collection", collection)?;
+    check_name("id", id)?;
+    let done = sqlx::query(
+            "DELETE FROM plugin_documents WHERE structure_id = ? AND plugin_id = ? AND collection = ? AND doc_id = ?",
+        )
+        .bind(scope.structure_id)
+        .bind(&scope.plugin_id)
+        .bind(collection)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Documents whose id starts with `prefix`, ordered by id.
+pub async fn doc_scan<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    scope: &PluginScope,
+    collection: &str,
+    prefix: &str,
+    limit: u32,
+) -> Result<Vec<(String, String)>> {
+    check_name("collection", collection)?;
+    if prefix.len() > MAX_NAME_LEN {
+        return Err(StorageError::Invalid("prefix too long".into()));
+    }
+    // Range scan instead of LIKE: no escaping of '%' and '_', and it uses the primary key.
+    let rows = sqlx::query(
+            "SELECT doc_id, value FROM plugin_documents
+             WHERE structure_id = ? AND plugin_id = ? AND collection = ? AND doc_id >= ? AND substr(doc_id, 1, ?) = ?
+             ORDER BY doc_id LIMIT ?",
+        )
+        .bind(scope.structure_id)
+        .bind(&scope.plugin_id)
+        .bind(collection)
+        .bind(prefix)
+        .bind(prefix.chars().count() as i64)
+        .bind(prefix)
+        .bind(limit.min(10_000) as i64)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Appends an event to the durable outbox; returns its idempotency key.
+pub async fn publish_event<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    scope: &PluginScope,
+    topic: &str,
+    payload: &str,
+) -> Result<String> {
+    check_name("topic", topic)?;
+    serde_json::from_str::<serde_json::Value>(payload)
+        .map_err(|e| StorageError::Invalid(format!("payload is not JSON: {e}")))?;
+    let key = new_key();
+    sqlx::query(
+            "INSERT INTO event_outbox (idempotency_key, structure_id, source_plugin, topic, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key)
+        .bind(scope.structure_id)
+        .bind(&scope.plugin_id)
+        .bind(topic)
+        .bind(payload)
+        .bind(now_secs())
+        .execute(db)
+        .await?;
+    Ok(key)
 }
 
 #[derive(Debug, Clone)]
