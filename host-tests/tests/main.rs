@@ -3,6 +3,7 @@
 
 mod administration;
 mod browser;
+mod crash;
 mod events;
 mod faults;
 mod identity;

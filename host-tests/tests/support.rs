@@ -17,11 +17,15 @@ pub struct Host {
     pub state: AppState,
     pub router: Router,
     pub dir: PathBuf,
+    /// The folder belongs to another host (see `Host::at`): leave it on drop.
+    borrowed_dir: bool,
 }
 
 impl Drop for Host {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.borrowed_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -69,7 +73,26 @@ impl Host {
         adjust(&mut config);
         let state = maillage::open(&config).await.expect("host opens");
         let router = maillage::http::app(state.clone());
-        Host { state, router, dir }
+        Host {
+            state,
+            router,
+            dir,
+            borrowed_dir: false,
+        }
+    }
+
+    /// A second host on an existing data folder (another process's, in crash tests).
+    pub async fn at(dir: PathBuf) -> Host {
+        let state = maillage::open(&test_config(&dir))
+            .await
+            .expect("host opens");
+        let router = maillage::http::app(state.clone());
+        Host {
+            state,
+            router,
+            dir,
+            borrowed_dir: true,
+        }
     }
 
     /// A structure with these modules enabled and every capability they ask granted.
