@@ -9,7 +9,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::http::AppState;
-use crate::plugins::{CallContext, Capability};
+use crate::plugins::CallContext;
 use crate::storage::{Result, StoredEvent, backoff_secs, now_secs};
 
 /// Attempts before a delivery is dead.
@@ -163,13 +163,7 @@ async fn deliver(
         .get(plugin_id, &module.version)
         .await
         .map_err(|e| e.to_string())?;
-    let granted: Vec<Capability> = plugin
-        .manifest()
-        .capabilities
-        .iter()
-        .filter(|c| module.granted.contains(&c.to_string()))
-        .cloned()
-        .collect();
+    let granted = plugin.effective_capabilities(&module.granted);
     let key = event.idempotency_key.clone();
     let ctx = CallContext::anonymous(&structure, plugin_id, &key, "");
     match state

@@ -41,14 +41,7 @@ pub async fn enabled_plugins(state: &AppState, structure: &Structure) -> Result<
     for module in modules {
         match state.registry.get(&module.plugin_id, &module.version).await {
             Ok(plugin) => {
-                // Granted and still declared: a grant never outlives the manifest's request.
-                let granted = plugin
-                    .manifest()
-                    .capabilities
-                    .iter()
-                    .filter(|c| module.granted.contains(&c.to_string()))
-                    .cloned()
-                    .collect();
+                let granted = plugin.effective_capabilities(&module.granted);
                 plugins.push(EnabledPlugin { plugin, granted });
             }
             // One broken package must not take the structure's pages down with it.

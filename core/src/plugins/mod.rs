@@ -175,6 +175,16 @@ impl LoadedPlugin {
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
+    /// The capabilities a structure granted (by name) that this version still declares:
+    /// a grant never outlives the manifest's request.
+    pub fn effective_capabilities(&self, granted: &[String]) -> Vec<Capability> {
+        self.manifest
+            .capabilities
+            .iter()
+            .filter(|c| granted.contains(&c.to_string()))
+            .cloned()
+            .collect()
+    }
     pub fn wit_version(&self) -> &Version {
         &self.wit_version
     }
