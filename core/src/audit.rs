@@ -35,7 +35,7 @@ impl Db {
             .map(|a| format!("{} <{}>", a.display_name, a.email))
             .unwrap_or_else(|| "système (CLI)".into());
         sqlx::query(
-            "INSERT INTO audit_log (at, actor_id, actor_label, structure_id, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit_log (at, actor_id, actor_label, structure_id, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(now_secs())
         .bind(record.actor.map(|a| a.id))
@@ -58,7 +58,7 @@ impl Db {
     ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT id, at, actor_label, action, target, before, after FROM audit_log
-             WHERE structure_id IS ? ORDER BY id DESC LIMIT ?",
+             WHERE structure_id IS NOT DISTINCT FROM $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(structure_id)
         .bind(limit as i64)

@@ -10,6 +10,15 @@ pub struct Config {
     #[arg(long, env = "MAILLAGE_DATA_DIR", default_value = "./maillage-data")]
     pub data_dir: PathBuf,
 
+    /// PostgreSQL server, `postgres://user@host:port/database`. Unset: the embedded
+    /// SQLite file in the data folder.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// PostgreSQL schema to work in (created if missing); unset: the server's default.
+    #[arg(long, env = "MAILLAGE_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
+
     /// Address to listen on.
     #[arg(long, env = "MAILLAGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -57,6 +66,8 @@ impl Config {
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Config {
             data_dir: data_dir.into(),
+            database_url: None,
+            database_schema: None,
             listen: "127.0.0.1:0".parse().expect("static address"),
             plugin_deadline_ms: 2000,
             plugin_memory_mib: 64,
@@ -88,6 +99,23 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("maillage.sqlite3")
+    }
+
+    /// Opens the configured database: PostgreSQL when `database_url` is set, else SQLite.
+    pub async fn open_database(&self) -> crate::storage::Result<crate::storage::Db> {
+        match &self.database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                crate::storage::Db::open_postgres(url, self.database_schema.as_deref()).await
+            }
+            Some(url) => match url.strip_prefix("sqlite://") {
+                Some(path) => crate::storage::Db::open_sqlite(std::path::Path::new(path)).await,
+                None => Err(crate::storage::StorageError::Invalid(format!(
+                    "DATABASE_URL must start with postgres:// or sqlite:// (got {:?})",
+                    url.split(':').next().unwrap_or("")
+                ))),
+            },
+            None => crate::storage::Db::open_sqlite(&self.database_path()).await,
+        }
     }
 
     pub fn component_cache_dir(&self) -> PathBuf {

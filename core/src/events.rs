@@ -45,7 +45,7 @@ pub struct Round {
 async fn fan_out(state: &AppState) -> Result<()> {
     let db = &state.db;
     let events = sqlx::query(
-        "SELECT id, structure_id, topic FROM event_outbox WHERE fanned_out = 0 ORDER BY id LIMIT 200",
+        "SELECT id, structure_id, topic FROM event_outbox WHERE fanned_out = FALSE ORDER BY id LIMIT 200",
     )
     .fetch_all(db.pool())
     .await?;
@@ -63,7 +63,7 @@ async fn fan_out(state: &AppState) -> Result<()> {
             };
             if subscribed {
                 sqlx::query(
-                    "INSERT INTO event_deliveries (event_id, plugin_id, status, next_attempt_at) VALUES (?, ?, 'pending', ?)
+                    "INSERT INTO event_deliveries (event_id, plugin_id, status, next_attempt_at) VALUES ($1, $2, 'pending', $3)
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(id)
@@ -73,7 +73,7 @@ async fn fan_out(state: &AppState) -> Result<()> {
                 .await?;
             }
         }
-        sqlx::query("UPDATE event_outbox SET fanned_out = 1 WHERE id = ?")
+        sqlx::query("UPDATE event_outbox SET fanned_out = TRUE WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -89,7 +89,7 @@ pub async fn dispatch(state: &AppState) -> Result<Round> {
     let due = sqlx::query(
         "SELECT d.event_id, d.plugin_id, d.attempts, e.structure_id, e.idempotency_key, e.source_plugin, e.topic, e.payload
          FROM event_deliveries d JOIN event_outbox e ON e.id = d.event_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.event_id LIMIT 100",
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 ORDER BY d.event_id LIMIT 100",
     )
     .bind(now_secs())
     .fetch_all(db.pool())
@@ -107,7 +107,7 @@ pub async fn dispatch(state: &AppState) -> Result<Round> {
         };
         match deliver(state, row.get(3), &plugin_id, event).await {
             Ok(()) => {
-                sqlx::query("UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE event_id = ? AND plugin_id = ?")
+                sqlx::query("UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, last_error = NULL WHERE event_id = $2 AND plugin_id = $3")
                     .bind(now_secs())
                     .bind(event_id)
                     .bind(&plugin_id)
@@ -123,7 +123,7 @@ pub async fn dispatch(state: &AppState) -> Result<Round> {
                     "pending"
                 };
                 tracing::warn!(event = event_id, plugin = %plugin_id, attempts, %error, status, "event delivery failed");
-                sqlx::query("UPDATE event_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE event_id = ? AND plugin_id = ?")
+                sqlx::query("UPDATE event_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4 WHERE event_id = $5 AND plugin_id = $6")
                     .bind(status)
                     .bind(attempts)
                     .bind(now_secs() + retry_delay_secs(attempts))
@@ -183,7 +183,7 @@ pub async fn failing_deliveries(state: &AppState, structure_id: i64) -> Result<V
     let rows = sqlx::query(
         "SELECT d.event_id, d.plugin_id, e.topic, e.idempotency_key, d.status, d.attempts, d.next_attempt_at, d.last_error, e.created_at
          FROM event_deliveries d JOIN event_outbox e ON e.id = d.event_id
-         WHERE e.structure_id = ? AND (d.status = 'dead' OR d.last_error IS NOT NULL) AND d.status != 'delivered'
+         WHERE e.structure_id = $1 AND (d.status = 'dead' OR d.last_error IS NOT NULL) AND d.status != 'delivered'
          ORDER BY d.event_id DESC LIMIT 200",
     )
     .bind(structure_id)
@@ -213,9 +213,9 @@ pub async fn retry(
     plugin_id: &str,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE event_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?
-         WHERE event_id = ? AND plugin_id = ? AND status != 'delivered'
-           AND event_id IN (SELECT id FROM event_outbox WHERE structure_id = ?)",
+        "UPDATE event_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1
+         WHERE event_id = $2 AND plugin_id = $3 AND status != 'delivered'
+           AND event_id IN (SELECT id FROM event_outbox WHERE structure_id = $4)",
     )
     .bind(now_secs())
     .bind(event_id)

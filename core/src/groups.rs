@@ -119,14 +119,14 @@ pub fn can_manage(group: &Group, viewer: &Membership) -> bool {
 const GROUP_COLUMNS: &str =
     "g.id, g.structure_id, g.name, g.description, g.open, g.archived, gm.role AS my_role";
 
-fn group_from_row(row: &sqlx::sqlite::SqliteRow) -> Group {
+fn group_from_row(row: &sqlx::any::AnyRow) -> Group {
     Group {
         id: row.get("id"),
         structure_id: row.get("structure_id"),
         name: row.get("name"),
         description: row.get("description"),
-        open: row.get("open"),
-        archived: row.get("archived"),
+        open: crate::storage::flag(row, "open"),
+        archived: crate::storage::flag(row, "archived"),
         my_role: row
             .get::<Option<&str>, _>("my_role")
             .and_then(GroupRole::parse),
@@ -151,7 +151,7 @@ impl Db {
         }
         let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO work_groups (structure_id, name, description, open, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO work_groups (structure_id, name, description, open, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(structure_id)
         .bind(name)
@@ -161,7 +161,7 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO group_members (group_id, account_id, role) VALUES (?, ?, 'referent')",
+            "INSERT INTO group_members (group_id, account_id, role) VALUES ($1, $2, 'referent')",
         )
         .bind(id)
         .bind(creator)
@@ -174,8 +174,8 @@ impl Db {
     /// Groups of a structure as seen by `viewer` (their role in each), by name.
     pub async fn groups(&self, structure_id: i64, viewer: i64) -> Result<Vec<Group>> {
         let rows = sqlx::query(&format!(
-            "SELECT {GROUP_COLUMNS} FROM work_groups g LEFT JOIN group_members gm ON gm.group_id = g.id AND gm.account_id = ?
-             WHERE g.structure_id = ? ORDER BY g.archived, g.name"
+            "SELECT {GROUP_COLUMNS} FROM work_groups g LEFT JOIN group_members gm ON gm.group_id = g.id AND gm.account_id = $1
+             WHERE g.structure_id = $2 ORDER BY g.archived, g.name"
         ))
         .bind(viewer)
         .bind(structure_id)
@@ -192,8 +192,8 @@ impl Db {
         viewer: i64,
     ) -> Result<Option<Group>> {
         let row = sqlx::query(&format!(
-            "SELECT {GROUP_COLUMNS} FROM work_groups g LEFT JOIN group_members gm ON gm.group_id = g.id AND gm.account_id = ?
-             WHERE g.structure_id = ? AND g.id = ?"
+            "SELECT {GROUP_COLUMNS} FROM work_groups g LEFT JOIN group_members gm ON gm.group_id = g.id AND gm.account_id = $1
+             WHERE g.structure_id = $2 AND g.id = $3"
         ))
         .bind(viewer)
         .bind(structure_id)
@@ -206,7 +206,7 @@ impl Db {
     pub async fn group_members(&self, group_id: i64) -> Result<Vec<GroupMember>> {
         let rows = sqlx::query(
             "SELECT a.id, a.display_name, gm.role FROM group_members gm JOIN accounts a ON a.id = gm.account_id
-             WHERE gm.group_id = ? ORDER BY CASE gm.role WHEN 'referent' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, a.display_name",
+             WHERE gm.group_id = $1 ORDER BY CASE gm.role WHEN 'referent' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, a.display_name",
         )
         .bind(group_id)
         .fetch_all(self.pool())
@@ -228,13 +228,13 @@ impl Db {
         account_id: i64,
         role: GroupRole,
     ) -> std::result::Result<(), GroupError> {
-        let is_structure_member: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM memberships WHERE structure_id = ? AND account_id = ?)",
-        )
-        .bind(group.structure_id)
-        .bind(account_id)
-        .fetch_one(self.pool())
-        .await?;
+        let is_structure_member =
+            sqlx::query("SELECT 1 FROM memberships WHERE structure_id = $1 AND account_id = $2")
+                .bind(group.structure_id)
+                .bind(account_id)
+                .fetch_optional(self.pool())
+                .await?
+                .is_some();
         if !is_structure_member {
             return Err(GroupError::NotAStructureMember);
         }
@@ -257,7 +257,7 @@ impl Db {
             return Err(GroupError::LastReferent);
         }
         sqlx::query(
-            "INSERT INTO group_members (group_id, account_id, role) VALUES (?, ?, ?)
+            "INSERT INTO group_members (group_id, account_id, role) VALUES ($1, $2, $3)
              ON CONFLICT (group_id, account_id) DO UPDATE SET role = excluded.role",
         )
         .bind(group.id)
@@ -284,7 +284,7 @@ impl Db {
         if is_referent && referents <= 1 {
             return Err(GroupError::LastReferent);
         }
-        let done = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND account_id = ?")
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND account_id = $2")
             .bind(group.id)
             .bind(account_id)
             .execute(self.pool())
@@ -293,7 +293,7 @@ impl Db {
     }
 
     pub async fn set_group_archived(&self, group: &Group, archived: bool) -> Result<()> {
-        sqlx::query("UPDATE work_groups SET archived = ? WHERE id = ? AND structure_id = ?")
+        sqlx::query("UPDATE work_groups SET archived = $1 WHERE id = $2 AND structure_id = $3")
             .bind(archived)
             .bind(group.id)
             .bind(group.structure_id)
@@ -305,7 +305,7 @@ impl Db {
     /// Records a request to join; a second pending request of the same person is a no-op.
     pub async fn request_join(&self, group: &Group, account_id: i64, message: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO group_join_requests (group_id, account_id, message, status, created_at) VALUES (?, ?, ?, 'pending', ?)
+            "INSERT INTO group_join_requests (group_id, account_id, message, status, created_at) VALUES ($1, $2, $3, 'pending', $4)
              ON CONFLICT DO NOTHING",
         )
         .bind(group.id)
@@ -320,7 +320,7 @@ impl Db {
     pub async fn pending_requests(&self, group_id: i64) -> Result<Vec<JoinRequest>> {
         let rows = sqlx::query(
             "SELECT r.id, r.account_id, a.display_name, r.message FROM group_join_requests r JOIN accounts a ON a.id = r.account_id
-             WHERE r.group_id = ? AND r.status = 'pending' ORDER BY r.id",
+             WHERE r.group_id = $1 AND r.status = 'pending' ORDER BY r.id",
         )
         .bind(group_id)
         .fetch_all(self.pool())
@@ -346,7 +346,7 @@ impl Db {
         decided_by: i64,
     ) -> std::result::Result<Option<i64>, GroupError> {
         let requester: Option<i64> = sqlx::query_scalar(
-            "UPDATE group_join_requests SET status = ?, decided_by = ? WHERE id = ? AND group_id = ? AND status = 'pending' RETURNING account_id",
+            "UPDATE group_join_requests SET status = $1, decided_by = $2 WHERE id = $3 AND group_id = $4 AND status = 'pending' RETURNING account_id",
         )
         .bind(if approve { "approved" } else { "refused" })
         .bind(decided_by)

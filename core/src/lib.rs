@@ -27,7 +27,7 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
     std::fs::create_dir_all(&config.data_dir)?;
     // Blob folder, created on first start; the blob API arrives with WIT 0.2 (data API).
     std::fs::create_dir_all(config.blob_dir())?;
-    let db = storage::Db::open_sqlite(&config.database_path()).await?;
+    let db = config.open_database().await?;
     let runtime =
         plugins::PluginRuntime::new(db.clone(), config.component_cache_dir(), config.limits())?;
     let registry = plugins::registry::Registry::new(runtime, db.clone(), config.package_dir())?;

@@ -178,7 +178,7 @@ pub fn parse_territory(text: &str) -> Option<String> {
 
 const STRUCTURE_COLUMNS: &str = "s.id, s.slug, s.name, s.kind, s.time_zone, s.territory";
 
-fn structure_from_row(row: &sqlx::sqlite::SqliteRow) -> Structure {
+fn structure_from_row(row: &sqlx::any::AnyRow) -> Structure {
     Structure {
         id: row.get("id"),
         slug: row.get("slug"),
@@ -211,7 +211,7 @@ impl Db {
                 "unsupported time zone {time_zone:?}"
             )));
         }
-        let id = sqlx::query("INSERT INTO structures (slug, name, kind, time_zone, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id")
+        let id = sqlx::query("INSERT INTO structures (slug, name, kind, time_zone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(slug)
             .bind(name)
             .bind(kind.as_str())
@@ -251,20 +251,22 @@ impl Db {
         }
         let territory = parse_territory(territory)
             .ok_or_else(|| StorageError::Invalid(format!("invalid postal codes {territory:?}")))?;
-        sqlx::query("UPDATE structures SET name = ?, time_zone = ?, territory = ? WHERE id = ?")
-            .bind(name)
-            .bind(time_zone)
-            .bind(territory)
-            .bind(structure_id)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE structures SET name = $1, time_zone = $2, territory = $3 WHERE id = $4",
+        )
+        .bind(name)
+        .bind(time_zone)
+        .bind(territory)
+        .bind(structure_id)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
     pub async fn set_territory(&self, structure_id: i64, territory: &str) -> Result<()> {
         let normalised = parse_territory(territory)
             .ok_or_else(|| StorageError::Invalid(format!("invalid postal codes {territory:?}")))?;
-        sqlx::query("UPDATE structures SET territory = ? WHERE id = ?")
+        sqlx::query("UPDATE structures SET territory = $1 WHERE id = $2")
             .bind(normalised)
             .bind(structure_id)
             .execute(self.pool())
@@ -274,7 +276,7 @@ impl Db {
 
     pub async fn structure(&self, id: i64) -> Result<Option<Structure>> {
         let row = sqlx::query(&format!(
-            "SELECT {STRUCTURE_COLUMNS} FROM structures s WHERE id = ?"
+            "SELECT {STRUCTURE_COLUMNS} FROM structures s WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(self.pool())
@@ -284,7 +286,7 @@ impl Db {
 
     pub async fn structure_by_slug(&self, slug: &str) -> Result<Option<Structure>> {
         let row = sqlx::query(&format!(
-            "SELECT {STRUCTURE_COLUMNS} FROM structures s WHERE slug = ?"
+            "SELECT {STRUCTURE_COLUMNS} FROM structures s WHERE slug = $1"
         ))
         .bind(slug)
         .fetch_optional(self.pool())
@@ -310,7 +312,7 @@ impl Db {
         granted: &[String],
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO structure_modules (structure_id, plugin_id, version, enabled_at, granted) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO structure_modules (structure_id, plugin_id, version, enabled_at, granted) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (structure_id, plugin_id) DO UPDATE SET version = excluded.version, enabled_at = excluded.enabled_at, granted = excluded.granted",
         )
         .bind(structure_id)
@@ -325,7 +327,7 @@ impl Db {
 
     pub async fn disable_module(&self, structure_id: i64, plugin_id: &str) -> Result<bool> {
         let done =
-            sqlx::query("DELETE FROM structure_modules WHERE structure_id = ? AND plugin_id = ?")
+            sqlx::query("DELETE FROM structure_modules WHERE structure_id = $1 AND plugin_id = $2")
                 .bind(structure_id)
                 .bind(plugin_id)
                 .execute(self.pool())
@@ -334,7 +336,7 @@ impl Db {
     }
 
     pub async fn enabled_modules(&self, structure_id: i64) -> Result<Vec<EnabledModule>> {
-        let rows = sqlx::query("SELECT plugin_id, version, granted FROM structure_modules WHERE structure_id = ? ORDER BY plugin_id")
+        let rows = sqlx::query("SELECT plugin_id, version, granted FROM structure_modules WHERE structure_id = $1 ORDER BY plugin_id")
             .bind(structure_id)
             .fetch_all(self.pool())
             .await?;
@@ -353,7 +355,7 @@ impl Db {
         structure_id: i64,
         plugin_id: &str,
     ) -> Result<Option<EnabledModule>> {
-        let row = sqlx::query("SELECT plugin_id, version, granted FROM structure_modules WHERE structure_id = ? AND plugin_id = ?")
+        let row = sqlx::query("SELECT plugin_id, version, granted FROM structure_modules WHERE structure_id = $1 AND plugin_id = $2")
             .bind(structure_id)
             .bind(plugin_id)
             .fetch_optional(self.pool())
@@ -374,7 +376,7 @@ impl Db {
         directory_manager: bool,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO memberships (structure_id, account_id, role, directory_manager, created_at) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO memberships (structure_id, account_id, role, directory_manager, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (structure_id, account_id) DO UPDATE SET role = excluded.role, directory_manager = excluded.directory_manager",
         )
         .bind(structure_id)
@@ -389,16 +391,17 @@ impl Db {
 
     pub async fn remove_membership(&self, structure_id: i64, account_id: i64) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM group_members WHERE account_id = ? AND group_id IN (SELECT id FROM work_groups WHERE structure_id = ?)")
+        sqlx::query("DELETE FROM group_members WHERE account_id = $1 AND group_id IN (SELECT id FROM work_groups WHERE structure_id = $2)")
             .bind(account_id)
             .bind(structure_id)
             .execute(&mut *tx)
             .await?;
-        let done = sqlx::query("DELETE FROM memberships WHERE structure_id = ? AND account_id = ?")
-            .bind(structure_id)
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM memberships WHERE structure_id = $1 AND account_id = $2")
+                .bind(structure_id)
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
@@ -407,7 +410,7 @@ impl Db {
     pub async fn memberships(&self, account_id: i64) -> Result<Vec<Membership>> {
         let rows = sqlx::query(&format!(
             "SELECT {STRUCTURE_COLUMNS}, m.role, m.directory_manager FROM memberships m JOIN structures s ON s.id = m.structure_id
-             WHERE m.account_id = ? ORDER BY s.name"
+             WHERE m.account_id = $1 ORDER BY s.name"
         ))
         .bind(account_id)
         .fetch_all(self.pool())
@@ -419,7 +422,7 @@ impl Db {
     pub async fn membership(&self, account_id: i64, slug: &str) -> Result<Option<Membership>> {
         let row = sqlx::query(&format!(
             "SELECT {STRUCTURE_COLUMNS}, m.role, m.directory_manager FROM memberships m JOIN structures s ON s.id = m.structure_id
-             WHERE m.account_id = ? AND s.slug = ?"
+             WHERE m.account_id = $1 AND s.slug = $2"
         ))
         .bind(account_id)
         .bind(slug)
@@ -431,7 +434,7 @@ impl Db {
     pub async fn members(&self, structure_id: i64) -> Result<Vec<Member>> {
         let rows = sqlx::query(
             "SELECT a.id, a.email, a.display_name, m.role, m.directory_manager, a.password_hash IS NOT NULL AS active
-             FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.structure_id = ? ORDER BY a.display_name",
+             FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.structure_id = $1 ORDER BY a.display_name",
         )
         .bind(structure_id)
         .fetch_all(self.pool())
@@ -443,8 +446,8 @@ impl Db {
                 email: r.get(1),
                 display_name: r.get(2),
                 role: Role::parse(r.get::<&str, _>(3)).unwrap_or(Role::Member),
-                directory_manager: r.get(4),
-                active: r.get(5),
+                directory_manager: crate::storage::flag(r, "directory_manager"),
+                active: crate::storage::flag(r, "active"),
             })
             .collect())
     }
@@ -458,11 +461,11 @@ impl Db {
     }
 }
 
-fn membership_from_row(row: &sqlx::sqlite::SqliteRow) -> Membership {
+fn membership_from_row(row: &sqlx::any::AnyRow) -> Membership {
     Membership {
         structure: structure_from_row(row),
         role: Role::parse(row.get::<&str, _>("role")).unwrap_or(Role::Member),
-        directory_manager: row.get("directory_manager"),
+        directory_manager: crate::storage::flag(row, "directory_manager"),
     }
 }
 

@@ -85,17 +85,17 @@ async fn seed_b(host: &Host) -> Target {
 async fn snapshot_b(host: &Host) -> Vec<String> {
     let b = host.structure_id("cpts-b").await;
     let queries = [
-        "SELECT name || '|' || time_zone || '|' || territory FROM structures WHERE id = ?1",
-        "SELECT account_id || '|' || role || '|' || directory_manager FROM memberships WHERE structure_id = ?1 ORDER BY account_id",
-        "SELECT id || '|' || name || '|' || open || '|' || archived FROM work_groups WHERE structure_id = ?1 ORDER BY id",
-        "SELECT group_id || '|' || account_id || '|' || role FROM group_members WHERE group_id IN (SELECT id FROM work_groups WHERE structure_id = ?1) ORDER BY 1",
-        "SELECT id || '|' || status FROM group_join_requests WHERE group_id IN (SELECT id FROM work_groups WHERE structure_id = ?1) ORDER BY id",
-        "SELECT plugin_id || '|' || version || '|' || granted FROM structure_modules WHERE structure_id = ?1 ORDER BY plugin_id",
-        "SELECT collection || '|' || doc_id || '|' || value FROM plugin_documents WHERE structure_id = ?1 ORDER BY 1",
-        "SELECT id || '|' || status || '|' || attempts FROM mail_outbox WHERE structure_id = ?1 ORDER BY id",
-        "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = ?1",
-        "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = ?1",
-        "SELECT event_id || '|' || plugin_id || '|' || status || '|' || attempts FROM event_deliveries WHERE event_id IN (SELECT id FROM event_outbox WHERE structure_id = ?1) ORDER BY 1",
+        "SELECT name || '|' || time_zone || '|' || territory FROM structures WHERE id = $1",
+        "SELECT account_id || '|' || role || '|' || directory_manager FROM memberships WHERE structure_id = $1 ORDER BY account_id",
+        "SELECT id || '|' || name || '|' || open || '|' || archived FROM work_groups WHERE structure_id = $1 ORDER BY id",
+        "SELECT group_id || '|' || account_id || '|' || role FROM group_members WHERE group_id IN (SELECT id FROM work_groups WHERE structure_id = $1) ORDER BY 1",
+        "SELECT id || '|' || status FROM group_join_requests WHERE group_id IN (SELECT id FROM work_groups WHERE structure_id = $1) ORDER BY id",
+        "SELECT plugin_id || '|' || version || '|' || granted FROM structure_modules WHERE structure_id = $1 ORDER BY plugin_id",
+        "SELECT collection || '|' || doc_id || '|' || value FROM plugin_documents WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || status || '|' || attempts FROM mail_outbox WHERE structure_id = $1 ORDER BY id",
+        "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = $1",
+        "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = $1",
+        "SELECT event_id || '|' || plugin_id || '|' || status || '|' || attempts FROM event_deliveries WHERE event_id IN (SELECT id FROM event_outbox WHERE structure_id = $1) ORDER BY 1",
     ];
     let mut rows = Vec::new();
     for q in queries {

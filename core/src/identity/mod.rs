@@ -107,14 +107,14 @@ pub fn valid_username(username: &str) -> bool {
 const ACCOUNT_COLUMNS: &str =
     "id, email, username, display_name, platform_operator, password_hash IS NOT NULL AS active";
 
-fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> Account {
+fn account_from_row(row: &sqlx::any::AnyRow) -> Account {
     Account {
         id: row.get("id"),
         email: row.get("email"),
         username: row.get("username"),
         display_name: row.get("display_name"),
-        platform_operator: row.get("platform_operator"),
-        active: row.get("active"),
+        platform_operator: crate::storage::flag(row, "platform_operator"),
+        active: crate::storage::flag(row, "active"),
     }
 }
 
@@ -126,7 +126,9 @@ impl Db {
         username: Option<&str>,
         display_name: &str,
     ) -> Result<Account> {
-        let email = email.trim();
+        // Stored lowercase: lookups are case-insensitive on every backend.
+        let email = email.trim().to_lowercase();
+        let email = email.as_str();
         if !valid_email(email) {
             return Err(StorageError::Invalid(format!("invalid e-mail {email:?}")));
         }
@@ -142,7 +144,7 @@ impl Db {
             ));
         }
         let row = sqlx::query(&format!(
-            "INSERT INTO accounts (email, username, display_name, created_at) VALUES (?, ?, ?, ?) RETURNING {ACCOUNT_COLUMNS}"
+            "INSERT INTO accounts (email, username, display_name, created_at) VALUES ($1, $2, $3, $4) RETURNING {ACCOUNT_COLUMNS}"
         ))
         .bind(email)
         .bind(username)
@@ -155,7 +157,7 @@ impl Db {
 
     pub async fn account(&self, id: i64) -> Result<Option<Account>> {
         let row = sqlx::query(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(self.pool())
@@ -166,9 +168,9 @@ impl Db {
     /// The account whose e-mail or username is `login` (case-insensitive).
     pub async fn account_by_login(&self, login: &str) -> Result<Option<Account>> {
         let row = sqlx::query(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = ?1 OR username = ?1"
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1 OR username = $1"
         ))
-        .bind(login.trim())
+        .bind(login.trim().to_lowercase())
         .fetch_optional(self.pool())
         .await?;
         Ok(row.as_ref().map(account_from_row))
@@ -181,7 +183,7 @@ impl Db {
         {
             return Err(StorageError::Invalid(format!("invalid username {u:?}")));
         }
-        match sqlx::query("UPDATE accounts SET username = ? WHERE id = ?")
+        match sqlx::query("UPDATE accounts SET username = $1 WHERE id = $2")
             .bind(username)
             .bind(account_id)
             .execute(self.pool())
@@ -194,7 +196,7 @@ impl Db {
     }
 
     pub async fn set_platform_operator(&self, account_id: i64, operator: bool) -> Result<()> {
-        sqlx::query("UPDATE accounts SET platform_operator = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET platform_operator = $1 WHERE id = $2")
             .bind(operator)
             .bind(account_id)
             .execute(self.pool())
@@ -212,12 +214,13 @@ impl Db {
     }
 
     pub async fn check_password(&self, account_id: i64, candidate: &str) -> Result<bool> {
-        let phc: Option<String> =
-            sqlx::query_scalar("SELECT password_hash FROM accounts WHERE id = ?")
-                .bind(account_id)
-                .fetch_optional(self.pool())
-                .await?
-                .flatten();
+        let phc: Option<String> = sqlx::query_scalar::<_, Option<String>>(
+            "SELECT password_hash FROM accounts WHERE id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?
+        .flatten();
         Ok(match phc {
             Some(phc) => password::verify(candidate, &phc),
             None => false,
@@ -226,7 +229,7 @@ impl Db {
 
     async fn recent_failures(&self, scope: &str) -> Result<i64> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE scope = ? AND at > ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE scope = $1 AND at > $2")
                 .bind(scope)
                 .bind(now_secs() - FAILURE_WINDOW_SECS)
                 .fetch_one(self.pool())
@@ -237,14 +240,14 @@ impl Db {
     async fn record_failure(&self, scopes: &[&str]) -> Result<()> {
         let now = now_secs();
         for scope in scopes {
-            sqlx::query("INSERT INTO login_failures (scope, at) VALUES (?, ?)")
+            sqlx::query("INSERT INTO login_failures (scope, at) VALUES ($1, $2)")
                 .bind(scope)
                 .bind(now)
                 .execute(self.pool())
                 .await?;
         }
         // Old failures only matter inside the window.
-        sqlx::query("DELETE FROM login_failures WHERE at <= ?")
+        sqlx::query("DELETE FROM login_failures WHERE at <= $1")
             .bind(now - FAILURE_WINDOW_SECS)
             .execute(self.pool())
             .await?;
@@ -290,7 +293,7 @@ impl Db {
         };
         match account {
             Some(account) if ok => {
-                sqlx::query("DELETE FROM login_failures WHERE scope = ?")
+                sqlx::query("DELETE FROM login_failures WHERE scope = $1")
                     .bind(&account_scope)
                     .execute(self.pool())
                     .await?;
@@ -313,7 +316,7 @@ impl Db {
         } else {
             SESSION_TTL_SECS
         };
-        sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at, persistent) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at, persistent) VALUES ($1, $2, $3, $4, $5)")
             .bind(secret_hash(&secret))
             .bind(account_id)
             .bind(now)
@@ -328,7 +331,7 @@ impl Db {
     pub async fn session_account(&self, secret: &str) -> Result<Option<Account>> {
         let row = sqlx::query(
             "SELECT a.id, a.email, a.username, a.display_name, a.platform_operator, a.password_hash IS NOT NULL AS active
-             FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ? AND s.expires_at > ?",
+             FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(secret_hash(secret))
         .bind(now_secs())
@@ -338,7 +341,7 @@ impl Db {
     }
 
     pub async fn end_session(&self, secret: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ? OR expires_at <= ?")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1 OR expires_at <= $2")
             .bind(secret_hash(secret))
             .bind(now_secs())
             .execute(self.pool())
@@ -354,7 +357,7 @@ impl Db {
             TokenPurpose::Invitation => INVITATION_TTL_SECS,
             TokenPurpose::Reset => RESET_TTL_SECS,
         };
-        sqlx::query("INSERT INTO account_tokens (token_hash, account_id, purpose, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO account_tokens (token_hash, account_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(secret_hash(&secret))
             .bind(account_id)
             .bind(purpose.as_str())
@@ -368,7 +371,7 @@ impl Db {
     /// The account a still-valid, unused token belongs to (without using it).
     pub async fn token_account(&self, secret: &str) -> Result<Option<(Account, TokenPurpose)>> {
         let row = sqlx::query(
-            "SELECT account_id, purpose FROM account_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+            "SELECT account_id, purpose FROM account_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(secret_hash(secret))
         .bind(now_secs())
@@ -390,7 +393,7 @@ impl Db {
         let phc = password::hash(new_password).map_err(|e| StorageError::Invalid(e.to_string()))?;
         let mut tx = self.pool().begin().await?;
         let account_id: Option<i64> = sqlx::query_scalar(
-            "UPDATE account_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1 RETURNING account_id",
+            "UPDATE account_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING account_id",
         )
         .bind(now_secs())
         .bind(secret_hash(secret))
@@ -402,7 +405,7 @@ impl Db {
         store_password(&mut tx, account_id, &phc).await?;
         // Other outstanding reset links die with this one.
         sqlx::query(
-            "UPDATE account_tokens SET used_at = ? WHERE account_id = ? AND used_at IS NULL",
+            "UPDATE account_tokens SET used_at = $1 WHERE account_id = $2 AND used_at IS NULL",
         )
         .bind(now_secs())
         .bind(account_id)
@@ -415,16 +418,16 @@ impl Db {
 
 /// The new hash, and no session survives it.
 async fn store_password(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     account_id: i64,
     phc: &str,
 ) -> Result<()> {
-    sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+    sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
         .bind(phc)
         .bind(account_id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE account_id = ?")
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
         .bind(account_id)
         .execute(&mut **tx)
         .await?;

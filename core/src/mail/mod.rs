@@ -211,7 +211,7 @@ impl Mailer {
     }
 }
 
-fn outbox_from_row(r: &sqlx::sqlite::SqliteRow) -> OutboxMail {
+fn outbox_from_row(r: &sqlx::any::AnyRow) -> OutboxMail {
     OutboxMail {
         id: r.get("id"),
         to: r.get("to_address"),
@@ -239,7 +239,7 @@ impl Db {
         let now = now_secs();
         Ok(sqlx::query_scalar(
             "INSERT INTO mail_outbox (structure_id, to_address, subject, body, status, next_attempt_at, created_at)
-             VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING id",
         )
         .bind(structure_id)
         .bind(to)
@@ -253,7 +253,7 @@ impl Db {
 
     async fn due_mails(&self, now: i64, limit: u32) -> Result<Vec<OutboxMail>> {
         let rows = sqlx::query(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?"
+            "SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
         ))
         .bind(now)
         .bind(limit as i64)
@@ -263,7 +263,7 @@ impl Db {
     }
 
     async fn mark_mail_sent(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?")
+        sqlx::query("UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = $1, last_error = NULL WHERE id = $2")
             .bind(now_secs())
             .bind(id)
             .execute(self.pool())
@@ -277,7 +277,7 @@ impl Db {
         } else {
             "pending"
         };
-        sqlx::query("UPDATE mail_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
+        sqlx::query("UPDATE mail_outbox SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $5")
             .bind(status)
             .bind(attempts)
             .bind(now_secs() + backoff_secs(attempts))
@@ -291,7 +291,7 @@ impl Db {
     /// Outbox of a structure (or platform mail when None), newest first.
     pub async fn outbox(&self, structure_id: Option<i64>, limit: u32) -> Result<Vec<OutboxMail>> {
         let rows = sqlx::query(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE structure_id IS ? ORDER BY id DESC LIMIT ?"
+            "SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE structure_id IS NOT DISTINCT FROM $1 ORDER BY id DESC LIMIT $2"
         ))
         .bind(structure_id)
         .bind(limit as i64)
@@ -303,7 +303,7 @@ impl Db {
     /// Puts an unsent mail of this structure back in the queue, due now.
     pub async fn retry_mail(&self, structure_id: i64, id: i64) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE mail_outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND structure_id = ? AND status != 'sent'",
+            "UPDATE mail_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1 WHERE id = $2 AND structure_id = $3 AND status != 'sent'",
         )
         .bind(now_secs())
         .bind(id)

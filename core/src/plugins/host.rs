@@ -24,7 +24,7 @@ pub(super) struct HostState {
     pub db: Db,
     /// Every write of this call (documents, events) goes into one transaction, begun at
     /// the first write and committed only if the call ends well (see `commit`).
-    pub tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
+    pub tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
     /// Set when the plugin called an import it was not granted; explains the trap.
     pub denied: Option<String>,
 }
@@ -48,7 +48,7 @@ impl HostState {
 
 impl HostState {
     /// The call's transaction, begun on first use.
-    async fn writer(&mut self) -> Result<&mut sqlx::SqliteConnection, StorageError> {
+    async fn writer(&mut self) -> Result<&mut sqlx::AnyConnection, StorageError> {
         if self.tx.is_none() {
             self.tx = Some(self.db.pool().begin().await?);
         }

@@ -60,7 +60,7 @@ impl Registry {
         let manifest = plugin.manifest();
         let version = manifest.version.to_string();
         let existing =
-            sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = ? AND version = ?")
+            sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = $1 AND version = $2")
                 .bind(&manifest.id)
                 .bind(&version)
                 .fetch_optional(self.db.pool())
@@ -81,7 +81,7 @@ impl Registry {
         tokio::fs::File::open(&tmp).await?.sync_all().await?;
         tokio::fs::rename(&tmp, &path).await?;
         sqlx::query(
-            "INSERT INTO plugin_packages (plugin_id, version, sha256, wit_version, manifest, installed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO plugin_packages (plugin_id, version, sha256, wit_version, manifest, installed_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&manifest.id)
         .bind(&version)
@@ -121,7 +121,7 @@ impl Registry {
             return Ok(plugin.clone());
         }
         let row =
-            sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = ? AND version = ?")
+            sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = $1 AND version = $2")
                 .bind(id)
                 .bind(version)
                 .fetch_optional(self.db.pool())

@@ -4,13 +4,11 @@
 mod migrations;
 
 use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
 
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyExecutor, Executor};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -31,9 +29,29 @@ pub struct PluginScope {
     pub plugin_id: String,
 }
 
+/// Which SQL dialect the pool speaks. Host queries are written once in the common
+/// subset (`$n` placeholders, `ON CONFLICT`, `RETURNING`); the few differences branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Reads a flag column: BOOLEAN on PostgreSQL, an integer 0/1 on SQLite.
+pub fn flag(row: &AnyRow, column: &str) -> bool {
+    match row.try_get::<bool, _>(column) {
+        Ok(b) => b,
+        Err(_) => row
+            .try_get::<i64, _>(column)
+            .map(|v| v != 0)
+            .unwrap_or(false),
+    }
 }
 
 pub fn now_secs() -> i64 {
@@ -65,22 +83,74 @@ impl Db {
                 StorageError::Invalid(format!("cannot create {}: {e}", parent.display()))
             })?;
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await?;
-        migrations::migrator().run(&pool).await?;
-        Ok(Db { pool })
+        Db::migrated(pool, Backend::Sqlite).await
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    /// Connects to PostgreSQL and applies migrations. With `schema`, every connection
+    /// works in that schema (created if missing): several installations, or one test
+    /// each, can share a database.
+    pub async fn open_postgres(url: &str, schema: Option<&str>) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let schema = schema.map(str::to_string);
+        if let Some(name) = &schema {
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                || name.is_empty()
+                || name.len() > 63
+            {
+                return Err(StorageError::Invalid(format!(
+                    "schema name {name:?} must be lowercase letters, digits and '_'"
+                )));
+            }
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await?;
+            conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {name}").as_str())
+                .await?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    if let Some(name) = schema {
+                        conn.execute(format!("SET search_path TO {name}").as_str())
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        Db::migrated(pool, Backend::Postgres).await
+    }
+
+    async fn migrated(pool: AnyPool, backend: Backend) -> Result<Db> {
+        migrations::migrator(backend).run(&pool).await?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub async fn doc_get(
@@ -115,7 +185,7 @@ impl Db {
     /// Events of a structure, oldest first (admin views and tests).
     pub async fn events(&self, structure_id: i64) -> Result<Vec<StoredEvent>> {
         let rows = sqlx::query(
-            "SELECT idempotency_key, source_plugin, topic, payload FROM event_outbox WHERE structure_id = ? ORDER BY id",
+            "SELECT idempotency_key, source_plugin, topic, payload FROM event_outbox WHERE structure_id = $1 ORDER BY id",
         )
         .bind(structure_id)
         .fetch_all(&self.pool)
@@ -136,7 +206,7 @@ impl Db {
 // holds all the writes of one plugin call.
 
 pub async fn doc_get<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
+    db: impl AnyExecutor<'c>,
     scope: &PluginScope,
     collection: &str,
     id: &str,
@@ -144,7 +214,7 @@ pub async fn doc_get<'c>(
     check_name("collection", collection)?;
     check_name("id", id)?;
     let row = sqlx::query(
-            "SELECT value FROM plugin_documents WHERE structure_id = ? AND plugin_id = ? AND collection = ? AND doc_id = ?",
+            "SELECT value FROM plugin_documents WHERE structure_id = $1 AND plugin_id = $2 AND collection = $3 AND doc_id = $4",
         )
         .bind(scope.structure_id)
         .bind(&scope.plugin_id)
@@ -156,7 +226,7 @@ pub async fn doc_get<'c>(
 }
 
 pub async fn doc_put<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
+    db: impl AnyExecutor<'c>,
     scope: &PluginScope,
     collection: &str,
     id: &str,
@@ -173,7 +243,7 @@ pub async fn doc_put<'c>(
         .map_err(|e| StorageError::Invalid(format!("value is not JSON: {e}")))?;
     sqlx::query(
             "INSERT INTO plugin_documents (structure_id, plugin_id, collection, doc_id, value, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (structure_id, plugin_id, collection, doc_id)
              DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )
@@ -189,7 +259,7 @@ pub async fn doc_put<'c>(
 }
 
 pub async fn doc_delete<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
+    db: impl AnyExecutor<'c>,
     scope: &PluginScope,
     collection: &str,
     id: &str,
@@ -197,7 +267,7 @@ pub async fn doc_delete<'c>(
     check_name("collection", collection)?;
     check_name("id", id)?;
     let done = sqlx::query(
-            "DELETE FROM plugin_documents WHERE structure_id = ? AND plugin_id = ? AND collection = ? AND doc_id = ?",
+            "DELETE FROM plugin_documents WHERE structure_id = $1 AND plugin_id = $2 AND collection = $3 AND doc_id = $4",
         )
         .bind(scope.structure_id)
         .bind(&scope.plugin_id)
@@ -210,7 +280,7 @@ pub async fn doc_delete<'c>(
 
 /// Documents whose id starts with `prefix`, ordered by id.
 pub async fn doc_scan<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
+    db: impl AnyExecutor<'c>,
     scope: &PluginScope,
     collection: &str,
     prefix: &str,
@@ -223,8 +293,8 @@ pub async fn doc_scan<'c>(
     // Range scan instead of LIKE: no escaping of '%' and '_', and it uses the primary key.
     let rows = sqlx::query(
             "SELECT doc_id, value FROM plugin_documents
-             WHERE structure_id = ? AND plugin_id = ? AND collection = ? AND doc_id >= ? AND substr(doc_id, 1, ?) = ?
-             ORDER BY doc_id LIMIT ?",
+             WHERE structure_id = $1 AND plugin_id = $2 AND collection = $3 AND doc_id >= $4 AND substr(doc_id, 1, CAST($5 AS INTEGER)) = $6
+             ORDER BY doc_id LIMIT $7",
         )
         .bind(scope.structure_id)
         .bind(&scope.plugin_id)
@@ -240,7 +310,7 @@ pub async fn doc_scan<'c>(
 
 /// Appends an event to the durable outbox; returns its idempotency key.
 pub async fn publish_event<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
+    db: impl AnyExecutor<'c>,
     scope: &PluginScope,
     topic: &str,
     payload: &str,
@@ -250,7 +320,7 @@ pub async fn publish_event<'c>(
         .map_err(|e| StorageError::Invalid(format!("payload is not JSON: {e}")))?;
     let key = new_key();
     sqlx::query(
-            "INSERT INTO event_outbox (idempotency_key, structure_id, source_plugin, topic, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO event_outbox (idempotency_key, structure_id, source_plugin, topic, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&key)
         .bind(scope.structure_id)
