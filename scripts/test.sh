@@ -26,6 +26,16 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 # Guest SDK logic (forms, French dates) runs natively; the host imports are not called.
 (cd plugins && cargo test --locked -p maillage-sdk --target "$(rustc -vV | sed -n 's/^host: //p')") 2>&1 | tee -a "$log"
+echo "== tests on SQLite (embedded default)"
 cargo test --locked --workspace 2>&1 | tee -a "$log"
+
+# The same host suite against the PostgreSQL server (each host in its own schema).
+# Schemas left by earlier runs are dropped first.
+pg_url="${MAILLAGE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+echo "== tests on PostgreSQL ($pg_url)"
+psql "$pg_url" -qAt -c "SELECT 'DROP SCHEMA ' || nspname || ' CASCADE;' FROM pg_namespace WHERE nspname LIKE 't\_maillage\_test\_%'" \
+    | psql "$pg_url" -q >/dev/null
+MAILLAGE_TEST_DATABASE=postgres MAILLAGE_TEST_POSTGRES_URL="$pg_url" \
+    cargo test --locked -p host-tests 2>&1 | tee -a "$log"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$log"

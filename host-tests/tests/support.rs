@@ -41,8 +41,13 @@ pub fn wasm(name: &str) -> Vec<u8> {
 
 pub fn fresh_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
+    // The time part keeps names (and PostgreSQL schemas) unique across runs.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() % 100_000_000)
+        .unwrap_or(0);
     let dir = std::env::temp_dir().join(format!(
-        "maillage-test-{}-{}",
+        "maillage-test-{}-{started}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));
@@ -50,9 +55,27 @@ pub fn fresh_dir() -> PathBuf {
     dir
 }
 
-/// Tight limits so fault tests run fast.
+/// The backend under test: `MAILLAGE_TEST_DATABASE=postgres` runs the suite against the
+/// PostgreSQL server (`MAILLAGE_TEST_POSTGRES_URL`, default the local `test` database),
+/// each host in its own schema; otherwise each host has its own SQLite file.
+pub fn on_postgres() -> bool {
+    std::env::var("MAILLAGE_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("MAILLAGE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Tight limits so fault tests run fast. On PostgreSQL the schema is named after the
+/// data folder, so a second host on the same folder (`Host::at`) shares the database.
 pub fn test_config(dir: &std::path::Path) -> Config {
     let mut config = Config::with_data_dir(dir);
+    if on_postgres() {
+        let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or("x");
+        config.database_url = Some(postgres_url());
+        config.database_schema = Some(format!("t_{}", folder.replace('-', "_")));
+    }
     config.plugin_deadline_ms = 300;
     config.plugin_memory_mib = 32;
     config.plugin_output_mib = 1;

@@ -50,23 +50,27 @@ impl fmt::Display for FilterError {
 impl std::error::Error for FilterError {}
 
 impl Expr {
-    /// Every field name the expression mentions, in order of first appearance,
-    /// without duplicates (ready to be checked against a collection schema).
+    /// Every field name the expression mentions, in order of appearance, duplicates kept
+    /// (one entry per comparison); dedupe before checking against a schema if needed.
     pub fn fields(&self) -> Vec<&str> {
-        let mut out = Vec::new();
-        self.collect_fields(&mut out);
+        let (mut out, mut stack) = (Vec::new(), vec![self]);
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::And(v) | Expr::Or(v) => stack.extend(v.iter().rev()),
+                Expr::Not(e) => stack.push(e),
+                Expr::Cmp { field, .. } => out.push(field.as_str()),
+            }
+        }
         out
     }
-
-    fn collect_fields<'a>(&'a self, out: &mut Vec<&'a str>) {
-        match self {
-            Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| e.collect_fields(out)),
-            Expr::Not(e) => e.collect_fields(out),
-            Expr::Cmp { field, .. } if !out.contains(&field.as_str()) => out.push(field),
-            Expr::Cmp { .. } => {}
-        }
-    }
 }
+
+/// Operator spellings, index-aligned with `OPS`.
+const SYMS: [&str; 10] = ["=", "!=", "<", "<=", ">", ">=", "~", "!~", "in", "!in"];
+const OPS: [CmpOp; 10] = {
+    use CmpOp::*;
+    [Eq, Ne, Lt, Le, Gt, Ge, Contains, NotContains, In, NotIn]
+};
 
 type R<T> = Result<T, FilterError>;
 
@@ -137,9 +141,7 @@ impl<'a> Parser<'a> {
     fn eat(&mut self, tok: &str) -> bool {
         self.ws();
         let ok = self.rest().starts_with(tok);
-        if ok {
-            self.pos += tok.len();
-        }
+        self.pos += if ok { tok.len() } else { 0 };
         ok
     }
 
@@ -189,7 +191,7 @@ impl<'a> Parser<'a> {
             let inner = self.chain(true)?;
             if !self.eat(")") {
                 let found = self.found();
-                let msg = format!("expected '&&', '||' or ')' closing the '(' at {start}, found {found}");
+                let msg = format!("expected ')' to close the '(' at {start}, found {found}");
                 return fail(self.pos, msg);
             }
             inner
@@ -207,7 +209,7 @@ impl<'a> Parser<'a> {
         if word.is_empty() {
             fail(start, format!("expected a {what}, found {found}"))
         } else if bad_case || word.len() > MAX_IDENT_LEN || word.as_bytes()[0].is_ascii_digit() {
-            let msg = format!("invalid {what} \"{word}\" (must match {pattern}, max {MAX_IDENT_LEN})");
+            let msg = format!("invalid {what} {word:?}: use {pattern}, max {MAX_IDENT_LEN} chars");
             fail(start, msg)
         } else {
             Ok(word)
@@ -230,20 +232,10 @@ impl<'a> Parser<'a> {
             self.take(is_ident);
         }
         let tok = self.src.get(op_pos..self.pos).unwrap_or("");
-        let what = if tok.is_empty() { found } else { format!("{tok:?}") };
-        let msg = format!("expected an operator after field \"{field}\", found {what} (one of = != < <= > >= ~ !~ in !in)");
-        let op = match tok {
-            "=" => CmpOp::Eq,
-            "!=" => CmpOp::Ne,
-            "<" => CmpOp::Lt,
-            "<=" => CmpOp::Le,
-            ">" => CmpOp::Gt,
-            ">=" => CmpOp::Ge,
-            "~" => CmpOp::Contains,
-            "!~" => CmpOp::NotContains,
-            "in" => CmpOp::In,
-            "!in" => CmpOp::NotIn,
-            _ => return fail(op_pos, msg),
+        let Some((_, op)) = SYMS.into_iter().zip(OPS).find(|(s, _)| *s == tok) else {
+            let what = if tok == "" { found } else { format!("{tok:?}") };
+            let msg = format!("expected an operator after field \"{field}\", found {what}");
+            return fail(op_pos, msg);
         };
         self.ws();
         let val_pos = self.pos;
@@ -257,9 +249,10 @@ impl<'a> Parser<'a> {
             (_, O::List(_)) => Some("does not accept a list (only 'in' and '!in' do)"),
             _ => None,
         };
+        let field = field.to_string();
         match problem {
             Some(p) => fail(val_pos, format!("operator '{tok}' {p}")),
-            None => Ok(Expr::Cmp { field: field.to_string(), op, value }),
+            None => Ok(Expr::Cmp { field, op, value }),
         }
     }
 
@@ -285,34 +278,28 @@ impl<'a> Parser<'a> {
 
     fn string(&mut self, quote: char) -> R<Operand> {
         let start = self.pos;
-        self.pos += 1;
         let mut out = String::new();
-        let unterminated = "unterminated string (missing closing quote)";
-        loop {
-            let mut chars = self.rest().chars();
-            let c = chars.next();
-            self.pos += c.map_or(0, char::len_utf8);
-            let escaped = match c {
-                None => return fail(start, unterminated),
-                Some(c) if c == quote => return Ok(Operand::Text(out)),
-                Some('\\') => chars.next(),
-                Some(c) => {
-                    out.push(c);
-                    continue;
+        let mut chars = self.rest().char_indices().skip(1);
+        while let Some((i, c)) = chars.next() {
+            out.push(match c {
+                '\\' => match chars.next() {
+                    Some((_, e @ ('"' | '\'' | '\\'))) => e,
+                    Some((_, 'n')) => '\n',
+                    Some((_, 't')) => '\t',
+                    Some((_, e)) => {
+                        let msg = format!("unsupported escape '\\{e}' (use \\\" \\' \\\\ \\n \\t)");
+                        return fail(start + i, msg);
+                    }
+                    None => break,
+                },
+                c if c == quote => {
+                    self.pos = start + i + 1;
+                    return Ok(Operand::Text(out));
                 }
-            };
-            out.push(match escaped {
-                None => return fail(start, unterminated),
-                Some(e @ ('"' | '\'' | '\\')) => e,
-                Some('n') => '\n',
-                Some('t') => '\t',
-                Some(e) => {
-                    let msg = format!("unsupported escape '\\{e}' (allowed: \\\" \\' \\\\ \\n \\t)");
-                    return fail(self.pos - 1, msg);
-                }
+                c => c,
             });
-            self.pos += 1; // every accepted escape is one ASCII byte
         }
+        fail(start, "unterminated string (missing closing quote)")
     }
 
     fn integer(&mut self) -> R<Operand> {
@@ -358,7 +345,7 @@ impl<'a> Parser<'a> {
         while !self.eat("]") {
             if !items.is_empty() && !self.eat(",") {
                 let found = self.found();
-                let msg = format!("expected ',' or ']' in the list opened at {start}, found {found}");
+                let msg = format!("expected ',' or ']' in list opened at {start}, found {found}");
                 return fail(self.pos, msg);
             }
             items.push(self.operand(false, "in list")?);
