@@ -67,17 +67,19 @@ pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()>
         "maillage_session={}",
         state.db.create_session(account.id, false).await?
     );
-    let scope = crate::storage::PluginScope {
+    let records = crate::storage::collections::Records {
+        backend: state.db.backend(),
+        schema: plugin.schema(),
         structure_id: structure.id,
-        plugin_id: "polls".into(),
     };
+    let mut conn = state.db.pool().acquire().await?;
     for i in 0..POLLS {
-        let poll = serde_json::json!({"title": format!("Réunion {i}"), "description": "", "slots": ["2026-12-01T20:00", "2026-12-02T20:00"], "author": "Bench", "created_at": 0});
-        state
-            .db
-            .doc_put(&scope, "polls", &format!("{i:024x}"), &poll.to_string())
+        let poll = serde_json::json!({"title": format!("Réunion {i}"), "description": "", "slots": ["2026-12-01T20:00", "2026-12-02T20:00"], "author": "Bench"});
+        records
+            .insert(&mut conn, "polls", &poll.to_string())
             .await?;
     }
+    drop(conn);
 
     // 1. Sandbox cost: fresh store + instantiate + call + drop.
     let runtime = state.registry.runtime().clone();
@@ -208,19 +210,39 @@ async fn native_polls(State(state): State<AppState>, ctx: Ctx) -> axum::response
             manifests.push(p.manifest().clone());
         }
     }
-    let scope = crate::storage::PluginScope {
-        structure_id: structure.id,
-        plugin_id: "polls".into(),
-    };
-    let rows = state
-        .db
-        .doc_scan(&scope, "polls", "", 500)
-        .await
+    // The same statement the plugin runs: newest polls through the collections layer.
+    let version = manifests
+        .iter()
+        .find(|m| m.id == "polls")
+        .map(|m| m.version.to_string())
         .unwrap_or_default();
+    let rows = match state.registry.get("polls", &version).await {
+        Ok(plugin) => {
+            let records = crate::storage::collections::Records {
+                backend: state.db.backend(),
+                schema: plugin.schema(),
+                structure_id: member.membership.structure.id,
+            };
+            let spec = crate::storage::collections::QuerySpec {
+                sort: "-created_at".into(),
+                limit: 500,
+                ..Default::default()
+            };
+            match state.db.pool().acquire().await {
+                Ok(mut conn) => records
+                    .query(&mut conn, "polls", &spec)
+                    .await
+                    .map(|p| p.items)
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            }
+        }
+        Err(_) => Vec::new(),
+    };
     let mut html = String::from("<div class=\"toolbar\"><h1>Sondages de date</h1>");
     html.push_str(&format!("<a class=\"button\" href=\"/{SLUG}/polls/new\">Créer un sondage</a></div><ul class=\"cards\">"));
-    for (id, value) in rows.iter().rev() {
-        let poll: serde_json::Value = serde_json::from_str(value).unwrap_or_default();
+    for poll in &rows {
+        let id = poll["id"].as_str().unwrap_or("");
         html.push_str(&format!(
             "<li><a href=\"/{SLUG}/polls/p/{id}\">{}</a> <span class=\"muted\">{} créneaux · par {}</span></li>",
             web::escape(poll["title"].as_str().unwrap_or("")),

@@ -19,6 +19,22 @@ pub struct Config {
     #[arg(long, env = "MAILLAGE_DATABASE_SCHEMA")]
     pub database_schema: Option<String>,
 
+    /// S3-compatible bucket for blobs (credentials from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY). Unset: a folder in the data folder.
+    #[arg(long, env = "MAILLAGE_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// Endpoint of a non-AWS S3 service, e.g. `https://s3.fr-par.scw.cloud`.
+    #[arg(long, env = "MAILLAGE_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    #[arg(long, env = "MAILLAGE_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// Largest file a plugin may store, in MiB.
+    #[arg(long, env = "MAILLAGE_BLOB_LIMIT_MIB", default_value_t = 25)]
+    pub blob_limit_mib: u64,
+
     /// Address to listen on.
     #[arg(long, env = "MAILLAGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -68,6 +84,10 @@ impl Config {
             data_dir: data_dir.into(),
             database_url: None,
             database_schema: None,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            blob_limit_mib: 25,
             listen: "127.0.0.1:0".parse().expect("static address"),
             plugin_deadline_ms: 2000,
             plugin_memory_mib: 64,
@@ -128,5 +148,16 @@ impl Config {
 
     pub fn blob_dir(&self) -> PathBuf {
         self.data_dir.join("blobs")
+    }
+
+    pub fn blob_backend(&self) -> crate::storage::blobs::BlobBackend {
+        match &self.s3_bucket {
+            Some(bucket) => crate::storage::blobs::BlobBackend::S3 {
+                bucket: bucket.clone(),
+                endpoint: self.s3_endpoint.clone(),
+                region: self.s3_region.clone(),
+            },
+            None => crate::storage::blobs::BlobBackend::Local(self.blob_dir()),
+        }
     }
 }

@@ -25,11 +25,15 @@ use std::sync::Arc;
 /// Everything a running host needs, opened from a configuration.
 pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
     std::fs::create_dir_all(&config.data_dir)?;
-    // Blob folder, created on first start; the blob API arrives with WIT 0.2 (data API).
-    std::fs::create_dir_all(config.blob_dir())?;
     let db = config.open_database().await?;
-    let runtime =
-        plugins::PluginRuntime::new(db.clone(), config.component_cache_dir(), config.limits())?;
+    let blobs =
+        storage::blobs::BlobStore::open(&config.blob_backend(), config.blob_limit_mib << 20)?;
+    let runtime = plugins::PluginRuntime::new(
+        db.clone(),
+        blobs.clone(),
+        config.component_cache_dir(),
+        config.limits(),
+    )?;
     let registry = plugins::registry::Registry::new(runtime, db.clone(), config.package_dir())?;
     let smtp = config
         .smtp_url
@@ -39,6 +43,7 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
     let mailer = mail::Mailer::new(db.clone(), &config.mail_from, smtp)?;
     Ok(http::AppState(Arc::new(http::AppInner {
         db,
+        blobs,
         registry,
         mailer,
         body_limit: (config.body_limit_mib as usize) << 20,

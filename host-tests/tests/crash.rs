@@ -83,11 +83,10 @@ async fn a_killed_host_loses_no_acknowledged_write_and_no_committed_event() {
     // Restart on the same folder.
     let restarted = Host::at(host.dir.clone()).await;
     let db = restarted.state.db.pool();
-    let titles = json_titles(
-        db,
-        "SELECT value FROM plugin_documents WHERE plugin_id = 'polls' AND collection = 'polls'",
-    )
-    .await;
+    let titles: Vec<String> = sqlx::query_scalar("SELECT f_title FROM c_polls__polls")
+        .fetch_all(db)
+        .await
+        .unwrap();
     for n in &acknowledged {
         assert!(
             titles.contains(&format!("Crash {n}")),
@@ -119,16 +118,14 @@ async fn a_killed_host_loses_no_acknowledged_write_and_no_committed_event() {
         delivered += round.delivered;
     }
     assert_eq!(delivered, titles.len());
-    let received: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM plugin_documents WHERE plugin_id = 'listener' AND collection = 'received'",
-    )
-    .fetch_one(db)
-    .await
-    .unwrap();
+    let received: i64 = sqlx::query_scalar("SELECT count(*) FROM c_listener__received")
+        .fetch_one(db)
+        .await
+        .unwrap();
     assert_eq!(received as usize, titles.len());
 }
 
-/// The "title" of each JSON document the query returns (read in Rust: the SQL JSON
+/// The "title" of each JSON payload the query returns (read in Rust: the SQL JSON
 /// functions differ between SQLite and PostgreSQL).
 async fn json_titles(db: &sqlx::AnyPool, sql: &str) -> Vec<String> {
     let documents: Vec<String> = sqlx::query_scalar(sql).fetch_all(db).await.unwrap();

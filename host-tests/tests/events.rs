@@ -24,7 +24,7 @@ async fn create_poll(client: &mut Client<'_>, slug: &str, title: &str) {
 
 /// Events the listener fixture filed in a structure.
 async fn received(host: &Host, slug: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM plugin_documents WHERE plugin_id = 'listener' AND collection = 'received' AND structure_id = $1")
+    sqlx::query_scalar("SELECT count(*) FROM c_listener__received WHERE structure_id = $1")
         .bind(host.structure_id(slug).await)
         .fetch_one(host.state.db.pool())
         .await

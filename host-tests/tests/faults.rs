@@ -131,7 +131,7 @@ async fn undeclared_imports_are_refused_and_write_nothing() {
         .unwrap();
     assert!(host.state.db.events(structure.id).await.unwrap().is_empty());
     let stolen: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM plugin_documents WHERE plugin_id = 'faulty'")
+        sqlx::query_scalar("SELECT count(*) FROM plugin_collections WHERE plugin_id = 'faulty'")
             .fetch_one(host.state.db.pool())
             .await
             .unwrap();
@@ -189,12 +189,10 @@ async fn the_writes_of_a_failing_call_are_rolled_back_together() {
     host.structure("cpts-a", &["listener"]).await;
     let mut c = host.member("cpts-a", Role::Member).await;
     let notes = || async {
-        sqlx::query_scalar::<_, String>(
-            "SELECT doc_id FROM plugin_documents WHERE plugin_id = 'listener' AND collection = 'notes' ORDER BY doc_id",
-        )
-        .fetch_all(host.state.db.pool())
-        .await
-        .unwrap()
+        sqlx::query_scalar::<_, String>("SELECT f_path FROM c_listener__notes ORDER BY id")
+            .fetch_all(host.state.db.pool())
+            .await
+            .unwrap()
     };
     let (status, _) = c.get("/cpts-a/listener/write-then-trap").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -206,5 +204,5 @@ async fn the_writes_of_a_failing_call_are_rolled_back_together() {
     let (status, page) = c.get("/cpts-a/listener/write-and-read").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("relu : true, listées : 1"), "{page}");
-    assert_eq!(notes().await, ["kept"]);
+    assert_eq!(notes().await, ["/write-and-read"]);
 }

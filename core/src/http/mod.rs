@@ -29,6 +29,7 @@ use crate::web;
 
 pub struct AppInner {
     pub db: Db,
+    pub blobs: crate::storage::blobs::BlobStore,
     pub registry: Registry,
     pub mailer: Mailer,
     pub body_limit: usize,

@@ -6,8 +6,8 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use super::bindings::maillage::plugin::{context, events, groups, log, store, types};
 use super::manifest::{NavEntry, RawManifest, Widget};
+use super::v0_1::maillage::plugin::{context, events, groups, log, store, types};
 use super::{CallContext, Capability};
 use crate::storage::{self, Db, PluginScope, StorageError};
 
@@ -22,6 +22,9 @@ pub(super) struct HostState {
     pub granted: Vec<Capability>,
     pub plugin_label: String,
     pub db: Db,
+    /// The collections this plugin version declared (WIT 0.2 `records`).
+    pub schema: std::sync::Arc<crate::storage::collections::Schema>,
+    pub blobs: crate::storage::blobs::BlobStore,
     /// Every write of this call (documents, events) goes into one transaction, begun at
     /// the first write and committed only if the call ends well (see `commit`).
     pub tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
@@ -31,7 +34,7 @@ pub(super) struct HostState {
 
 impl HostState {
     /// The scope for a data import, or a trap if the capability is not granted.
-    fn require(&mut self, capability: Capability) -> wasmtime::Result<PluginScope> {
+    pub(super) fn require(&mut self, capability: Capability) -> wasmtime::Result<PluginScope> {
         match (&self.scope, self.granted.contains(&capability)) {
             (Some(scope), true) => Ok(scope.clone()),
             _ => {
@@ -48,7 +51,7 @@ impl HostState {
 
 impl HostState {
     /// The call's transaction, begun on first use.
-    async fn writer(&mut self) -> Result<&mut sqlx::AnyConnection, StorageError> {
+    pub(super) async fn writer(&mut self) -> Result<&mut sqlx::AnyConnection, StorageError> {
         if self.tx.is_none() {
             self.tx = Some(self.db.pool().begin().await?);
         }
@@ -151,19 +154,21 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     }
 }
 
+/// Registers the imports of every provided WIT version (their names carry the version).
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     context::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     store::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     events::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     groups::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
-    Ok(())
+    super::host_v0_2::add_to_linker(linker)
 }
 
 impl types::Host for HostState {}
 
-impl context::Host for HostState {
-    async fn current(&mut self) -> wasmtime::Result<types::RequestContext> {
+impl HostState {
+    /// The call's context; an empty one while loading (describe).
+    pub(super) fn call_context(&self) -> CallContext {
         let empty = CallContext {
             structure_id: 0,
             structure_slug: String::new(),
@@ -176,7 +181,13 @@ impl context::Host for HostState {
             csrf_token: String::new(),
             base_path: String::new(),
         };
-        let ctx = self.call.clone().unwrap_or(empty);
+        self.call.clone().unwrap_or(empty)
+    }
+}
+
+impl context::Host for HostState {
+    async fn current(&mut self) -> wasmtime::Result<types::RequestContext> {
+        let ctx = self.call_context();
         Ok(types::RequestContext {
             structure: ctx.structure_slug,
             structure_name: ctx.structure_name,
@@ -199,6 +210,20 @@ const MAX_LOG_MESSAGE: usize = 4096;
 
 impl log::Host for HostState {
     async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            log::Level::Trace => tracing::Level::TRACE,
+            log::Level::Debug => tracing::Level::DEBUG,
+            log::Level::Info => tracing::Level::INFO,
+            log::Level::Warn => tracing::Level::WARN,
+            log::Level::Error => tracing::Level::ERROR,
+        };
+        self.log_message(level, message);
+        Ok(())
+    }
+}
+
+impl HostState {
+    pub(super) fn log_message(&self, level: tracing::Level, message: String) {
         let mut message = message;
         if message.len() > MAX_LOG_MESSAGE {
             let mut end = MAX_LOG_MESSAGE;
@@ -214,13 +239,12 @@ impl log::Host for HostState {
             .unwrap_or("");
         let plugin = self.plugin_label.as_str();
         match level {
-            log::Level::Trace => tracing::trace!(plugin, request_id, "{message}"),
-            log::Level::Debug => tracing::debug!(plugin, request_id, "{message}"),
-            log::Level::Info => tracing::info!(plugin, request_id, "{message}"),
-            log::Level::Warn => tracing::warn!(plugin, request_id, "{message}"),
-            log::Level::Error => tracing::error!(plugin, request_id, "{message}"),
+            tracing::Level::TRACE => tracing::trace!(plugin, request_id, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(plugin, request_id, "{message}"),
+            tracing::Level::INFO => tracing::info!(plugin, request_id, "{message}"),
+            tracing::Level::WARN => tracing::warn!(plugin, request_id, "{message}"),
+            _ => tracing::error!(plugin, request_id, "{message}"),
         }
-        Ok(())
     }
 }
 
@@ -303,6 +327,16 @@ impl events::Host for HostState {
         topic: String,
         payload: String,
     ) -> wasmtime::Result<Result<(), String>> {
+        self.publish_event(topic, payload).await
+    }
+}
+
+impl HostState {
+    pub(super) async fn publish_event(
+        &mut self,
+        topic: String,
+        payload: String,
+    ) -> wasmtime::Result<Result<(), String>> {
         let scope = self.require(Capability::Events)?;
         // In the call's transaction: the event exists if and only if the writes do.
         let result = match self.writer().await {
@@ -314,14 +348,14 @@ impl events::Host for HostState {
 }
 
 /// The acting user in the current structure, for the groups imports.
-struct Acting {
+pub(super) struct Acting {
     structure_id: i64,
     account_id: i64,
     coordinator: bool,
 }
 
 impl HostState {
-    fn acting(&mut self) -> wasmtime::Result<Option<Acting>> {
+    pub(super) fn acting(&mut self) -> wasmtime::Result<Option<Acting>> {
         self.require(Capability::Groups)?;
         Ok(self.call.as_ref().and_then(|c| {
             let account_id = c.user.as_ref()?.id.parse().ok()?;
@@ -333,7 +367,7 @@ impl HostState {
         }))
     }
 
-    async fn readable_group(
+    pub(super) async fn readable_group(
         &mut self,
         group_id: &str,
     ) -> wasmtime::Result<Option<crate::groups::Group>> {
@@ -370,14 +404,50 @@ fn wit_group(g: crate::groups::Group) -> groups::Group {
 impl groups::Host for HostState {
     async fn my_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
         Ok(self
-            .visible_groups()
+            .readable_groups()
             .await?
             .into_iter()
             .filter(|g| g.my_role.is_some())
+            .map(wit_group)
             .collect())
     }
 
     async fn visible_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
+        Ok(self
+            .readable_groups()
+            .await?
+            .into_iter()
+            .map(wit_group)
+            .collect())
+    }
+
+    async fn members(
+        &mut self,
+        group_id: String,
+    ) -> wasmtime::Result<Option<Vec<groups::GroupMember>>> {
+        Ok(self
+            .readable_group_members(&group_id)
+            .await?
+            .map(|members| {
+                members
+                    .into_iter()
+                    .map(|m| groups::GroupMember {
+                        user_id: m.account_id.to_string(),
+                        display_name: m.display_name,
+                        role: wit_group_role(m.role),
+                    })
+                    .collect()
+            }))
+    }
+
+    async fn is_referent(&mut self, group_id: String) -> wasmtime::Result<bool> {
+        self.referent_of(&group_id).await
+    }
+}
+
+impl HostState {
+    /// Groups the acting user may read (shared by every WIT version).
+    pub(super) async fn readable_groups(&mut self) -> wasmtime::Result<Vec<crate::groups::Group>> {
         let Some(acting) = self.acting()? else {
             return Ok(Vec::new());
         };
@@ -389,15 +459,14 @@ impl groups::Host for HostState {
         Ok(all
             .into_iter()
             .filter(|g| g.open || g.my_role.is_some() || acting.coordinator)
-            .map(wit_group)
             .collect())
     }
 
-    async fn members(
+    pub(super) async fn readable_group_members(
         &mut self,
-        group_id: String,
-    ) -> wasmtime::Result<Option<Vec<groups::GroupMember>>> {
-        let Some(group) = self.readable_group(&group_id).await? else {
+        group_id: &str,
+    ) -> wasmtime::Result<Option<Vec<crate::groups::GroupMember>>> {
+        let Some(group) = self.readable_group(group_id).await? else {
             return Ok(None);
         };
         let members = self
@@ -405,33 +474,25 @@ impl groups::Host for HostState {
             .group_members(group.id)
             .await
             .map_err(|e| wasmtime::format_err!("listing group members failed: {e}"))?;
-        Ok(Some(
-            members
-                .into_iter()
-                .map(|m| groups::GroupMember {
-                    user_id: m.account_id.to_string(),
-                    display_name: m.display_name,
-                    role: wit_group_role(m.role),
-                })
-                .collect(),
-        ))
+        Ok(Some(members))
     }
 
-    async fn is_referent(&mut self, group_id: String) -> wasmtime::Result<bool> {
+    pub(super) async fn referent_of(&mut self, group_id: &str) -> wasmtime::Result<bool> {
         Ok(self
-            .readable_group(&group_id)
+            .readable_group(group_id)
             .await?
             .is_some_and(|g| g.my_role == Some(crate::groups::GroupRole::Referent)))
     }
 }
 
-pub(super) fn manifest_from_wit(m: types::Manifest) -> RawManifest {
+pub(super) fn manifest_from_v0_1(m: types::Manifest) -> RawManifest {
     RawManifest {
         id: m.id,
         version: m.version,
         name: m.name,
         wit_range: m.wit_range,
         capabilities: m.capabilities,
+        collections: Vec::new(),
         subscriptions: m.subscriptions,
         nav: m
             .nav

@@ -4,18 +4,26 @@
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
-/// The `maillage:plugin` WIT version this host implements.
-pub const HOST_WIT_VERSION: Version = Version::new(0, 1, 1);
+use crate::storage::collections::CollectionDef;
 
-/// The plugin WIT versions this host loads (semver-compatible with HOST_WIT_VERSION).
+/// The newest `maillage:plugin` WIT version this host implements.
+pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 0);
+
+/// Every WIT version the host implements, each with its own bindings: a plugin built
+/// against any semver-compatible version of one of them loads.
+pub const PROVIDED_WIT_VERSIONS: [Version; 2] = [Version::new(0, 1, 1), HOST_WIT_VERSION];
+
+/// The plugin WIT versions this host loads.
 pub fn supported_wit_range() -> VersionReq {
-    VersionReq::parse(">=0.1.0, <0.2.0").expect("static range")
+    VersionReq::parse(">=0.1.0, <0.3.0").expect("static range")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Capability {
     /// The document store, scoped to (structure, plugin).
     Storage,
+    /// Storing files (blobs), scoped to (structure, plugin).
+    Blobs,
     /// Publishing into the durable event outbox.
     Events,
     /// Reading the structure's groups, their members and roles.
@@ -28,6 +36,7 @@ impl Capability {
     pub fn parse(text: &str) -> Option<Capability> {
         match text {
             "storage" => Some(Capability::Storage),
+            "blobs" => Some(Capability::Blobs),
             "events" => Some(Capability::Events),
             "groups" => Some(Capability::Groups),
             _ => text
@@ -45,6 +54,7 @@ impl Capability {
     pub fn describe_fr(&self) -> String {
         match self {
             Capability::Storage => "Stocker ses données".into(),
+            Capability::Blobs => "Stocker des fichiers".into(),
             Capability::Events => "Publier des événements".into(),
             Capability::Groups => "Lire les groupes et leurs membres".into(),
             Capability::Http(host) => format!("Appeler le service externe {host}"),
@@ -56,6 +66,7 @@ impl std::fmt::Display for Capability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Capability::Storage => f.write_str("storage"),
+            Capability::Blobs => f.write_str("blobs"),
             Capability::Events => f.write_str("events"),
             Capability::Groups => f.write_str("groups"),
             Capability::Http(host) => write!(f, "http:{host}"),
@@ -83,6 +94,9 @@ pub struct Manifest {
     pub name: String,
     pub wit_range: VersionReq,
     pub capabilities: Vec<Capability>,
+    /// Typed tables (WIT 0.2); empty for 0.1 plugins, which use the document store.
+    #[serde(default)]
+    pub collections: Vec<CollectionDef>,
     pub subscriptions: Vec<String>,
     pub nav: Vec<NavEntry>,
     pub widgets: Vec<Widget>,
@@ -96,6 +110,7 @@ pub struct RawManifest {
     pub name: String,
     pub wit_range: String,
     pub capabilities: Vec<String>,
+    pub collections: Vec<CollectionDef>,
     pub subscriptions: Vec<String>,
     pub nav: Vec<NavEntry>,
     pub widgets: Vec<Widget>,
@@ -139,7 +154,7 @@ impl RawManifest {
                 self.id, self.wit_range
             )
         })?;
-        if !wit_range.matches(&HOST_WIT_VERSION) {
+        if !PROVIDED_WIT_VERSIONS.iter().any(|v| wit_range.matches(v)) {
             return Err(format!(
                 "plugin {} supports maillage:plugin {} but this host provides maillage:plugin@{}",
                 self.id, self.wit_range, HOST_WIT_VERSION
@@ -170,12 +185,15 @@ impl RawManifest {
                 ));
             }
         }
+        crate::storage::collections::validate(&self.id, &self.collections)
+            .map_err(|e| format!("plugin {}: {e}", self.id))?;
         Ok(Manifest {
             id: self.id,
             version,
             name: self.name,
             wit_range,
             capabilities,
+            collections: self.collections,
             subscriptions: self.subscriptions,
             nav: self.nav,
             widgets: self.widgets,
@@ -194,6 +212,7 @@ mod tests {
             name: "Sondages".into(),
             wit_range: "^0.1".into(),
             capabilities: vec!["storage".into(), "http:api.example.org".into()],
+            collections: vec![],
             subscriptions: vec![],
             nav: vec![NavEntry {
                 label: "Sondages".into(),

@@ -7,6 +7,7 @@
 
 mod cache;
 mod host;
+mod host_v0_2;
 pub mod manifest;
 pub mod registry;
 
@@ -27,7 +28,9 @@ pub use manifest::{Capability, HOST_WIT_VERSION, Manifest, supported_wit_range};
 use crate::storage::{Db, PluginScope};
 use host::HostState;
 
-mod bindings {
+/// Bindings of each WIT version the host provides (see `PROVIDED_WIT_VERSIONS`). A plugin
+/// is instantiated through the bindings of the version it was built against.
+mod v0_1 {
     wasmtime::component::bindgen!({
         path: "../wit/v0.1.1",
         world: "maillage:plugin/plugin",
@@ -40,6 +43,113 @@ mod bindings {
             "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
         },
     });
+}
+
+mod v0_2 {
+    wasmtime::component::bindgen!({
+        path: "../wit/v0.2.0",
+        world: "maillage:plugin/plugin",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        require_store_data_send: true,
+        with: {
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+        },
+    });
+}
+
+/// A linked component, ready to instantiate, through its WIT version's bindings.
+enum Pre {
+    V0_1(v0_1::PluginPre<HostState>),
+    V0_2(v0_2::PluginPre<HostState>),
+}
+
+impl Clone for Pre {
+    fn clone(&self) -> Self {
+        match self {
+            Pre::V0_1(p) => Pre::V0_1(p.clone()),
+            Pre::V0_2(p) => Pre::V0_2(p.clone()),
+        }
+    }
+}
+
+enum Instance {
+    V0_1(v0_1::Plugin),
+    V0_2(v0_2::Plugin),
+}
+
+impl Pre {
+    async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Pre::V0_1(pre) => Instance::V0_1(pre.instantiate_async(store).await?),
+            Pre::V0_2(pre) => Instance::V0_2(pre.instantiate_async(store).await?),
+        })
+    }
+}
+
+impl Instance {
+    async fn describe(
+        &self,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<manifest::RawManifest> {
+        Ok(match self {
+            Instance::V0_1(i) => {
+                host::manifest_from_v0_1(i.maillage_plugin_guest().call_describe(store).await?)
+            }
+            Instance::V0_2(i) => {
+                host_v0_2::manifest_from_v0_2(i.maillage_plugin_guest().call_describe(store).await?)
+            }
+        })
+    }
+
+    async fn on_event(
+        &self,
+        store: &mut Store<HostState>,
+        event: crate::storage::StoredEvent,
+    ) -> wasmtime::Result<Result<(), String>> {
+        match self {
+            Instance::V0_1(i) => {
+                let event = v0_1::maillage::plugin::types::Event {
+                    idempotency_key: event.idempotency_key,
+                    topic: event.topic,
+                    payload: event.payload,
+                    source: event.source,
+                };
+                i.maillage_plugin_guest().call_on_event(store, &event).await
+            }
+            Instance::V0_2(i) => {
+                let event = v0_2::maillage::plugin::types::Event {
+                    idempotency_key: event.idempotency_key,
+                    topic: event.topic,
+                    payload: event.payload,
+                    source: event.source,
+                };
+                i.maillage_plugin_guest().call_on_event(store, &event).await
+            }
+        }
+    }
+
+    async fn handle(
+        &self,
+        store: &mut Store<HostState>,
+        request: wasmtime::component::Resource<wasmtime_wasi_http::p2::types::HostIncomingRequest>,
+        out: wasmtime::component::Resource<wasmtime_wasi_http::p2::types::HostResponseOutparam>,
+    ) -> wasmtime::Result<()> {
+        match self {
+            Instance::V0_1(i) => {
+                i.wasi_http_incoming_handler()
+                    .call_handle(store, request, out)
+                    .await
+            }
+            Instance::V0_2(i) => {
+                i.wasi_http_incoming_handler()
+                    .call_handle(store, request, out)
+                    .await
+            }
+        }
+    }
 }
 
 /// Per-call resource limits.
@@ -168,7 +278,8 @@ pub struct LoadedPlugin {
     manifest: Manifest,
     wit_version: Version,
     sha256: String,
-    pre: bindings::PluginPre<HostState>,
+    pre: Pre,
+    schema: Arc<crate::storage::collections::Schema>,
 }
 
 impl LoadedPlugin {
@@ -184,6 +295,10 @@ impl LoadedPlugin {
             .filter(|c| granted.contains(&c.to_string()))
             .cloned()
             .collect()
+    }
+    /// The collections this version declared, with their table names.
+    pub fn schema(&self) -> &Arc<crate::storage::collections::Schema> {
+        &self.schema
     }
     pub fn wit_version(&self) -> &Version {
         &self.wit_version
@@ -211,10 +326,16 @@ pub struct PluginRuntime {
     cache: cache::ComponentCache,
     limits: Limits,
     db: Db,
+    blobs: crate::storage::blobs::BlobStore,
 }
 
 impl PluginRuntime {
-    pub fn new(db: Db, cache_dir: std::path::PathBuf, limits: Limits) -> anyhow::Result<Arc<Self>> {
+    pub fn new(
+        db: Db,
+        blobs: crate::storage::blobs::BlobStore,
+        cache_dir: std::path::PathBuf,
+        limits: Limits,
+    ) -> anyhow::Result<Arc<Self>> {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(POOL_INSTANCES)
             .total_core_instances(POOL_INSTANCES * 8)
@@ -245,6 +366,7 @@ impl PluginRuntime {
             cache,
             limits,
             db,
+            blobs,
         }))
     }
 
@@ -261,28 +383,31 @@ impl PluginRuntime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
-        let pre = bindings::PluginPre::new(instance_pre)
-            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let invalid = |e: wasmtime::Error| LoadError::Invalid(format!("{e:#}"));
+        let pre = match wit_version.minor {
+            1 => Pre::V0_1(v0_1::PluginPre::new(instance_pre).map_err(invalid)?),
+            _ => Pre::V0_2(v0_2::PluginPre::new(instance_pre).map_err(invalid)?),
+        };
 
         // The manifest comes from the component itself, under the same limits as any call.
         let mut store = self.new_store(None, None, Vec::new());
         let raw = async {
-            let plugin = pre.instantiate_async(&mut store).await?;
-            plugin
-                .maillage_plugin_guest()
-                .call_describe(&mut store)
-                .await
+            let plugin = pre.instantiate(&mut store).await?;
+            plugin.describe(&mut store).await
         }
         .await
         .map_err(|e| LoadError::Manifest(classify(e, store.data(), &self.limits).to_string()))?;
-        let manifest = host::manifest_from_wit(raw)
-            .validate()
-            .map_err(LoadError::Manifest)?;
+        let manifest = raw.validate().map_err(LoadError::Manifest)?;
+        let schema = Arc::new(crate::storage::collections::Schema::new(
+            &manifest.id,
+            &manifest.collections,
+        ));
         Ok(Arc::new(LoadedPlugin {
             manifest,
             wit_version,
             sha256,
             pre,
+            schema,
         }))
     }
 
@@ -313,6 +438,8 @@ impl PluginRuntime {
                 .map(|p| p.label())
                 .unwrap_or_else(|| "(loading)".into()),
             db: self.db.clone(),
+            schema: plugin.map(|p| p.schema.clone()).unwrap_or_default(),
+            blobs: self.blobs.clone(),
             tx: None,
             denied: None,
         };
@@ -364,11 +491,8 @@ impl PluginRuntime {
         let limits = self.limits;
         let task = tokio::spawn(async move {
             let result = async {
-                let instance = pre.instantiate_async(&mut store).await?;
-                instance
-                    .wasi_http_incoming_handler()
-                    .call_handle(&mut store, req, out)
-                    .await
+                let instance = pre.instantiate(&mut store).await?;
+                instance.handle(&mut store, req, out).await
             }
             .await;
             // The store (and the instance with it) is dropped here: never reused after a
@@ -423,18 +547,9 @@ impl PluginRuntime {
         event: crate::storage::StoredEvent,
     ) -> Result<Result<(), String>, Fault> {
         let mut store = self.new_store(Some(ctx), Some(plugin), granted);
-        let wit_event = bindings::maillage::plugin::types::Event {
-            idempotency_key: event.idempotency_key,
-            topic: event.topic,
-            payload: event.payload,
-            source: event.source,
-        };
         let result = async {
-            let instance = plugin.pre.instantiate_async(&mut store).await?;
-            instance
-                .maillage_plugin_guest()
-                .call_on_event(&mut store, &wit_event)
-                .await
+            let instance = plugin.pre.instantiate(&mut store).await?;
+            instance.on_event(&mut store, event).await
         }
         .await;
         match result {
@@ -454,11 +569,8 @@ impl PluginRuntime {
     pub async fn sandbox_roundtrip(&self, plugin: &Arc<LoadedPlugin>) -> Result<(), Fault> {
         let mut store = self.new_store(None, Some(plugin), Vec::new());
         let result = async {
-            let instance = plugin.pre.instantiate_async(&mut store).await?;
-            instance
-                .maillage_plugin_guest()
-                .call_describe(&mut store)
-                .await
+            let instance = plugin.pre.instantiate(&mut store).await?;
+            instance.describe(&mut store).await
         }
         .await;
         result

@@ -55,9 +55,27 @@ impl Registry {
     }
 
     /// Validates and installs a package. Installing the same bytes twice is a no-op.
+    /// Its collections are created or migrated; a destructive change is refused.
     pub async fn install(&self, wasm: &[u8]) -> Result<Arc<LoadedPlugin>, RegistryError> {
+        self.install_with(wasm, false).await
+    }
+
+    /// As [`Registry::install`], applying destructive schema changes when confirmed.
+    pub async fn install_with(
+        &self,
+        wasm: &[u8],
+        confirm_destructive: bool,
+    ) -> Result<Arc<LoadedPlugin>, RegistryError> {
         let plugin = self.runtime.load(wasm).await?;
         let manifest = plugin.manifest();
+        self.db
+            .apply_collections(
+                &manifest.id,
+                &manifest.version,
+                &manifest.collections,
+                confirm_destructive,
+            )
+            .await?;
         let version = manifest.version.to_string();
         let existing =
             sqlx::query("SELECT sha256 FROM plugin_packages WHERE plugin_id = $1 AND version = $2")

@@ -1,6 +1,8 @@
 //! Storage: the database (SQLite embedded by default), plugin documents scoped per
 //! (structure, plugin), and the durable event outbox.
 
+pub mod blobs;
+pub mod collections;
 mod migrations;
 
 use std::path::Path;
@@ -18,6 +20,14 @@ pub enum StorageError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Invalid(String),
+    #[error("blob store error: {0}")]
+    Blob(String),
+    /// A unique key or a record reference is violated.
+    #[error("{0}")]
+    Conflict(String),
+    /// Installing would erase data; the operator must confirm.
+    #[error("destructive schema change needs confirmation: {}", .0.join("; "))]
+    Destructive(Vec<String>),
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;

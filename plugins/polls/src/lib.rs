@@ -4,7 +4,8 @@
 use maillage_sdk::form::Form;
 use maillage_sdk::fr::LocalDateTime;
 use maillage_sdk::html::{csrf_field, escape, href};
-use maillage_sdk::{Manifest, Method, NavEntry, Plugin, Request, Response, Widget, store};
+use maillage_sdk::records::{self, CollectionDef, FieldDef, FieldType, Query, field, index};
+use maillage_sdk::{Manifest, Method, NavEntry, Plugin, Request, Response, Widget};
 use serde::{Deserialize, Serialize};
 
 const POLLS: &str = "polls";
@@ -16,21 +17,83 @@ const MAX_NAME: usize = 100;
 
 #[derive(Serialize, Deserialize)]
 struct Poll {
+    /// Set by the host.
+    #[serde(default, skip_serializing)]
+    id: String,
     title: String,
     description: String,
     /// "YYYY-MM-DDTHH:MM", local to the structure's time zone.
     slots: Vec<String>,
     author: String,
-    created_at: u64,
     /// The group the poll concerns, if any (id and name at creation time).
-    #[serde(default)]
-    group: Option<PollGroup>,
+    group_id: Option<String>,
+    group_name: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
 struct PollGroup {
     id: String,
     name: String,
+}
+
+impl Poll {
+    fn group(&self) -> Option<PollGroup> {
+        Some(PollGroup {
+            id: self.group_id.clone()?,
+            name: self.group_name.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// The tables the host keeps for this plugin.
+fn collections() -> Vec<CollectionDef> {
+    vec![
+        CollectionDef {
+            name: POLLS.into(),
+            fields: vec![
+                FieldDef {
+                    required: true,
+                    full_text: true,
+                    ..field("title", FieldType::Text)
+                },
+                FieldDef {
+                    full_text: true,
+                    ..field("description", FieldType::Text)
+                },
+                FieldDef {
+                    required: true,
+                    ..field("slots", FieldType::Json)
+                },
+                field("author", FieldType::Text),
+                field("group_id", FieldType::GroupRef),
+                field("group_name", FieldType::Text),
+            ],
+            indexes: vec![index(&["created_at"], false)],
+        },
+        CollectionDef {
+            name: ANSWERS.into(),
+            fields: vec![
+                FieldDef {
+                    required: true,
+                    references: Some(POLLS.into()),
+                    ..field("poll", FieldType::RecordRef)
+                },
+                FieldDef {
+                    required: true,
+                    ..field("participant", FieldType::Text)
+                },
+                FieldDef {
+                    required: true,
+                    ..field("name", FieldType::Text)
+                },
+                FieldDef {
+                    required: true,
+                    ..field("choices", FieldType::Json)
+                },
+            ],
+            // One answer per participant and poll: answering again replaces it.
+            indexes: vec![index(&["poll", "participant"], true)],
+        },
+    ]
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -67,6 +130,9 @@ impl Choice {
 
 #[derive(Serialize, Deserialize)]
 struct Answer {
+    poll: String,
+    /// "user-{id}" for a signed-in member, else derived from the name.
+    participant: String,
     name: String,
     /// One choice per slot, in the poll's slot order.
     choices: Vec<Choice>,
@@ -82,6 +148,7 @@ impl Plugin for Polls {
             name: "Sondages de date".into(),
             wit_range: maillage_sdk::WIT_RANGE.into(),
             capabilities: vec!["storage".into(), "events".into(), "groups".into()],
+            collections: collections(),
             subscriptions: vec![],
             nav: vec![NavEntry {
                 label: "Sondages".into(),
@@ -118,27 +185,18 @@ impl Plugin for Polls {
 
 maillage_sdk::export_plugin!(Polls);
 
-type PageResult = Result<Response, store::StoreError>;
+type PageResult = Result<Response, records::StoreError>;
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Ids sort by creation time, so listing by id lists the newest last.
-fn new_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{nanos:024x}")
+fn newest_polls(limit: u32) -> Result<Vec<Poll>, records::StoreError> {
+    Ok(Query::new()
+        .sort("-created_at")
+        .limit(limit)
+        .fetch(POLLS)?
+        .0)
 }
 
 fn list_page() -> PageResult {
-    let mut polls = store::list::<Poll>(POLLS, "", 500)?;
-    polls.reverse();
+    let polls = newest_polls(500)?;
     let mut html = String::from("<div class=\"toolbar\"><h1>Sondages de date</h1>");
     html.push_str(&format!(
         "<a class=\"button\" href=\"{}\">Créer un sondage</a></div>",
@@ -148,10 +206,10 @@ fn list_page() -> PageResult {
         html.push_str("<p class=\"empty\">Aucun sondage pour le moment.</p>");
     } else {
         html.push_str("<ul class=\"cards\">");
-        for (id, poll) in &polls {
+        for poll in &polls {
             html.push_str(&format!(
                 "<li><a href=\"{}\">{}</a> <span class=\"muted\">{} créneaux · par {}</span></li>",
-                href(&format!("/p/{id}")),
+                href(&format!("/p/{}", poll.id)),
                 escape(&poll.title),
                 poll.slots.len(),
                 escape(&poll.author)
@@ -163,12 +221,12 @@ fn list_page() -> PageResult {
 }
 
 fn widget() -> PageResult {
-    let polls = store::list::<Poll>(POLLS, "", 500)?;
+    let polls = newest_polls(5)?;
     let mut html = String::from("<ul>");
-    for (id, poll) in polls.iter().rev().take(5) {
+    for poll in &polls {
         html.push_str(&format!(
             "<li><a href=\"{}\">{}</a></li>",
-            href(&format!("/p/{id}")),
+            href(&format!("/p/{}", poll.id)),
             escape(&poll.title)
         ));
     }
@@ -289,16 +347,17 @@ fn create(form: &Form) -> PageResult {
         .user
         .map(|u| u.display_name)
         .unwrap_or_else(|| "Anonyme".into());
-    let id = new_id();
     let poll = Poll {
+        id: String::new(),
         title,
         description: form.get("description"),
         slots: slots.iter().map(LocalDateTime::to_input).collect(),
         author,
-        created_at: now_secs(),
-        group,
+        group_id: group.as_ref().map(|g| g.id.clone()),
+        group_name: group.map(|g| g.name),
     };
-    store::put(POLLS, &id, &poll)?;
+    let poll: Poll = records::insert(POLLS, &poll)?;
+    let id = poll.id;
     let payload = serde_json::json!({ "poll": id, "title": poll.title, "slots": poll.slots });
     if let Err(e) = maillage_sdk::publish("poll.created", &payload) {
         maillage_sdk::log::warn(&format!("poll.created not published: {e}"));
@@ -321,7 +380,7 @@ fn answer(id: &str, form: &Form) -> PageResult {
     if !valid_id(id) {
         return Ok(Response::not_found());
     }
-    let Some(poll) = store::get::<Poll>(POLLS, id)? else {
+    let Some(poll) = records::get::<Poll>(POLLS, id)? else {
         return Ok(Response::not_found());
     };
     let user = maillage_sdk::context().user;
@@ -347,18 +406,20 @@ fn answer(id: &str, form: &Form) -> PageResult {
         Some(u) => format!("user-{}", u.id),
         None => participant_key(&name),
     };
-    store::put(
-        ANSWERS,
-        &format!("{id}/{participant}"),
-        &Answer { name, choices },
-    )?;
+    let answer = Answer {
+        poll: id.to_string(),
+        participant,
+        name,
+        choices,
+    };
+    let _: serde_json::Value = records::upsert(ANSWERS, &["poll", "participant"], &answer)?;
     Ok(Response::see_other(&format!("/p/{id}")))
 }
 
 /// The poll's group, who in it has not answered yet, and whether the viewer leads it.
 /// Members come from the host (WIT `groups`), so a group the viewer may no longer read
 /// shows its name only.
-fn group_summary(group: &PollGroup, poll_id: &str, answers: &[(String, Answer)]) -> String {
+fn group_summary(group: &PollGroup, answers: &[Answer]) -> String {
     let mut html = format!("<p>Groupe concerné : {}", escape(&group.name));
     if maillage_sdk::groups::is_referent(&group.id) {
         html.push_str(" <span class=\"badge\">Vous êtes référent de ce groupe</span>");
@@ -368,8 +429,8 @@ fn group_summary(group: &PollGroup, poll_id: &str, answers: &[(String, Answer)])
         let waiting: Vec<String> = members
             .iter()
             .filter(|m| {
-                let key = format!("{poll_id}/user-{}", m.user_id);
-                !answers.iter().any(|(id, _)| *id == key)
+                let key = format!("user-{}", m.user_id);
+                !answers.iter().any(|a| a.participant == key)
             })
             .map(|m| escape(&m.display_name))
             .collect();
@@ -389,10 +450,15 @@ fn poll_page(id: &str, error: Option<&str>) -> PageResult {
     if !valid_id(id) {
         return Ok(Response::not_found());
     }
-    let Some(poll) = store::get::<Poll>(POLLS, id)? else {
+    let Some(poll) = records::get::<Poll>(POLLS, id)? else {
         return Ok(Response::not_found());
     };
-    let answers = store::list::<Answer>(ANSWERS, &format!("{id}/"), 1000)?;
+    let (answers, _) = Query::new()
+        .filter("poll = {:poll}")
+        .param("poll", id)
+        .sort("created_at")
+        .limit(500)
+        .fetch::<Answer>(ANSWERS)?;
     let slots: Vec<LocalDateTime> = poll
         .slots
         .iter()
@@ -407,8 +473,8 @@ fn poll_page(id: &str, error: Option<&str>) -> PageResult {
         "<p class=\"muted\">Proposé par {}</p>",
         escape(&poll.author)
     ));
-    if let Some(group) = &poll.group {
-        html.push_str(&group_summary(group, id, &answers));
+    if let Some(group) = poll.group() {
+        html.push_str(&group_summary(&group, &answers));
     }
     if let Some(error) = error {
         html.push_str(&format!(
@@ -429,7 +495,7 @@ fn poll_page(id: &str, error: Option<&str>) -> PageResult {
         ));
     }
     html.push_str("</tr></thead><tbody>");
-    for (_, answer) in &answers {
+    for answer in &answers {
         html.push_str(&format!(
             "<tr><th scope=\"row\">{}</th>",
             escape(&answer.name)

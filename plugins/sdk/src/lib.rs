@@ -6,7 +6,7 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v0.1.1",
+        path: "../../wit/v0.2.0",
         world: "maillage:plugin/plugin",
         generate_all,
         pub_export_macro: true,
@@ -19,7 +19,7 @@ pub mod form;
 pub mod fr;
 pub mod html;
 mod http;
-pub mod store;
+pub mod records;
 
 pub use bindings::maillage::plugin::types::{
     Event, Manifest, NavEntry, RequestContext, User, Widget,
@@ -27,7 +27,7 @@ pub use bindings::maillage::plugin::types::{
 pub use http::{Method, Request, Response};
 
 /// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].
-pub const WIT_RANGE: &str = "^0.1.1";
+pub const WIT_RANGE: &str = "^0.2.0";
 
 /// What a plugin implements.
 pub trait Plugin {
@@ -70,6 +70,13 @@ pub mod log {
 pub mod groups {
     pub use crate::bindings::maillage::plugin::groups::{
         Group, GroupMember, GroupRole, is_referent, members, my_groups, visible_groups,
+    };
+}
+
+/// Files of the structure (capability "blobs").
+pub mod blobs {
+    pub use crate::bindings::maillage::plugin::blobs::{
+        BlobInfo, delete, download_path, get, info, put,
     };
 }
 

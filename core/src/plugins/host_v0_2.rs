@@ -1,0 +1,454 @@
+//! Host side of `maillage:plugin@0.2.0`: typed records and blobs, plus the 0.1 imports
+//! (context, log, events, groups) adapted to this version's types. The logic lives in
+//! `host.rs`, shared by every version; this file only converts.
+
+use bytes::Bytes;
+use sqlx::AnyConnection;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::Capability;
+use super::host::HostState;
+use super::manifest::{NavEntry, RawManifest, Widget};
+use super::v0_2::maillage::plugin::{blobs, context, events, groups, log, records, types};
+use crate::storage::StorageError;
+use crate::storage::collections::{
+    CollectionDef, FieldDef, FieldType, IndexDef, QuerySpec as RecordQuery, Records,
+};
+
+pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    context::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    records::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    blobs::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    events::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    groups::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    Ok(())
+}
+
+impl types::Host for HostState {}
+
+impl context::Host for HostState {
+    async fn current(&mut self) -> wasmtime::Result<types::RequestContext> {
+        let ctx = self.call_context();
+        Ok(types::RequestContext {
+            structure: ctx.structure_slug,
+            structure_name: ctx.structure_name,
+            time_zone: ctx.time_zone,
+            user: ctx.user.map(|u| types::User {
+                id: u.id,
+                display_name: u.display_name,
+            }),
+            roles: ctx.roles,
+            locale: ctx.locale,
+            request_id: ctx.request_id,
+            csrf_token: ctx.csrf_token,
+            base_path: ctx.base_path,
+        })
+    }
+}
+
+impl log::Host for HostState {
+    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            log::Level::Trace => tracing::Level::TRACE,
+            log::Level::Debug => tracing::Level::DEBUG,
+            log::Level::Info => tracing::Level::INFO,
+            log::Level::Warn => tracing::Level::WARN,
+            log::Level::Error => tracing::Level::ERROR,
+        };
+        self.log_message(level, message);
+        Ok(())
+    }
+}
+
+impl events::Host for HostState {
+    async fn publish(
+        &mut self,
+        topic: String,
+        payload: String,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.publish_event(topic, payload).await
+    }
+}
+
+fn group_role(role: crate::groups::GroupRole) -> groups::GroupRole {
+    match role {
+        crate::groups::GroupRole::Referent => groups::GroupRole::Referent,
+        crate::groups::GroupRole::Active => groups::GroupRole::Active,
+        crate::groups::GroupRole::Guest => groups::GroupRole::Guest,
+    }
+}
+
+fn group(g: crate::groups::Group) -> groups::Group {
+    groups::Group {
+        id: g.id.to_string(),
+        name: g.name,
+        open: g.open,
+        archived: g.archived,
+        my_role: g.my_role.map(group_role),
+    }
+}
+
+impl groups::Host for HostState {
+    async fn my_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
+        Ok(self
+            .readable_groups()
+            .await?
+            .into_iter()
+            .filter(|g| g.my_role.is_some())
+            .map(group)
+            .collect())
+    }
+
+    async fn visible_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
+        Ok(self
+            .readable_groups()
+            .await?
+            .into_iter()
+            .map(group)
+            .collect())
+    }
+
+    async fn members(
+        &mut self,
+        group_id: String,
+    ) -> wasmtime::Result<Option<Vec<groups::GroupMember>>> {
+        Ok(self
+            .readable_group_members(&group_id)
+            .await?
+            .map(|members| {
+                members
+                    .into_iter()
+                    .map(|m| groups::GroupMember {
+                        user_id: m.account_id.to_string(),
+                        display_name: m.display_name,
+                        role: group_role(m.role),
+                    })
+                    .collect()
+            }))
+    }
+
+    async fn is_referent(&mut self, group_id: String) -> wasmtime::Result<bool> {
+        self.referent_of(&group_id).await
+    }
+}
+
+fn record_error(error: StorageError) -> records::StoreError {
+    match error {
+        StorageError::Invalid(m) => records::StoreError::Invalid(m),
+        StorageError::Conflict(m) => records::StoreError::Conflict(m),
+        other => {
+            tracing::error!(error = %other, "plugin record call failed");
+            records::StoreError::Unavailable("database error".into())
+        }
+    }
+}
+
+/// Runs `$body` with `$conn` bound to the call's transaction if it has begun (reads see
+/// the call's own writes), or else to a pooled connection; `$records` is the scoped API.
+macro_rules! reading {
+    ($state:ident, $records:ident, $conn:ident => $body:expr) => {{
+        let scope = $state.require(Capability::Storage)?;
+        let $records = Records {
+            backend: $state.db.backend(),
+            schema: &$state.schema,
+            structure_id: scope.structure_id,
+        };
+        let result: Result<_, StorageError> = match &mut $state.tx {
+            Some(tx) => {
+                let $conn: &mut AnyConnection = &mut **tx;
+                $body.await
+            }
+            None => match $state.db.pool().acquire().await {
+                Ok(mut pooled) => {
+                    let $conn: &mut AnyConnection = &mut *pooled;
+                    $body.await
+                }
+                Err(e) => Err(e.into()),
+            },
+        };
+        Ok(result.map_err(record_error))
+    }};
+}
+
+/// Runs `$body` in the call's transaction (begun on first write).
+macro_rules! writing {
+    ($state:ident, $records:ident, $conn:ident => $body:expr) => {{
+        let scope = $state.require(Capability::Storage)?;
+        let result: Result<_, StorageError> = match $state.writer().await {
+            Ok(_) => {
+                let $records = Records {
+                    backend: $state.db.backend(),
+                    schema: &$state.schema,
+                    structure_id: scope.structure_id,
+                };
+                let $conn: &mut AnyConnection = &mut **$state.tx.as_mut().expect("begun");
+                $body.await
+            }
+            Err(e) => Err(e),
+        };
+        Ok(result.map_err(record_error))
+    }};
+}
+
+type RecordResult<T> = wasmtime::Result<Result<T, records::StoreError>>;
+
+impl records::Host for HostState {
+    async fn get(&mut self, collection: String, id: String) -> RecordResult<Option<String>> {
+        reading!(self, api, conn => async {
+            Ok(api.get(conn, &collection, &id).await?.map(|v| v.to_string()))
+        })
+    }
+
+    async fn insert(&mut self, collection: String, data: String) -> RecordResult<String> {
+        writing!(self, api, conn => async {
+            Ok(api.insert(conn, &collection, &data).await?.to_string())
+        })
+    }
+
+    async fn update(
+        &mut self,
+        collection: String,
+        id: String,
+        patch: String,
+    ) -> RecordResult<Option<String>> {
+        writing!(self, api, conn => async {
+            Ok(api.update(conn, &collection, &id, &patch).await?.map(|v| v.to_string()))
+        })
+    }
+
+    async fn upsert(
+        &mut self,
+        collection: String,
+        key_fields: Vec<String>,
+        data: String,
+    ) -> RecordResult<String> {
+        writing!(self, api, conn => async {
+            Ok(api.upsert(conn, &collection, &key_fields, &data).await?.to_string())
+        })
+    }
+
+    async fn delete(&mut self, collection: String, id: String) -> RecordResult<bool> {
+        writing!(self, api, conn => api.delete(conn, &collection, &id))
+    }
+
+    async fn query(
+        &mut self,
+        collection: String,
+        q: records::QuerySpec,
+    ) -> RecordResult<records::Page> {
+        let spec = RecordQuery {
+            filter: q.filter,
+            params: q.params,
+            search: q.search,
+            sort: q.sort,
+            limit: q.limit,
+            cursor: q.cursor,
+        };
+        reading!(self, api, conn => async {
+            let page = api.query(conn, &collection, &spec).await?;
+            Ok(records::Page {
+                items: page.items.iter().map(|v| v.to_string()).collect(),
+                next: page.next,
+            })
+        })
+    }
+
+    async fn count(
+        &mut self,
+        collection: String,
+        filter: String,
+        params: String,
+    ) -> RecordResult<i64> {
+        reading!(self, api, conn => api.count(conn, &collection, &filter, &params))
+    }
+
+    async fn aggregate(
+        &mut self,
+        collection: String,
+        filter: String,
+        params: String,
+        group_by: Option<String>,
+        sum_field: Option<String>,
+    ) -> RecordResult<Vec<records::Bucket>> {
+        reading!(self, api, conn => async {
+            let buckets = api
+                .aggregate(conn, &collection, &filter, &params, group_by.as_deref(), sum_field.as_deref())
+                .await?;
+            Ok(buckets
+                .into_iter()
+                .map(|b| records::Bucket { key: b.key.to_string(), count: b.count, sum: b.sum })
+                .collect())
+        })
+    }
+}
+
+fn blob_info(info: crate::storage::blobs::BlobInfo) -> blobs::BlobInfo {
+    blobs::BlobInfo {
+        id: info.id,
+        name: info.name,
+        content_type: info.content_type,
+        size: info.size,
+        sha256: info.sha256,
+        created_at: info.created_at,
+    }
+}
+
+fn blob_error(error: StorageError) -> String {
+    match error {
+        StorageError::Invalid(m) => m,
+        other => {
+            tracing::error!(error = %other, "plugin blob call failed");
+            "file storage unavailable".into()
+        }
+    }
+}
+
+impl HostState {
+    /// A connection for a blob call: the call's transaction, begun if needed, so that
+    /// metadata commits with the call's other writes.
+    async fn blob_conn(
+        &mut self,
+    ) -> wasmtime::Result<Result<(crate::storage::PluginScope, &mut AnyConnection), String>> {
+        let scope = self.require(Capability::Blobs)?;
+        Ok(match self.writer().await {
+            Ok(conn) => Ok((scope, conn)),
+            Err(e) => Err(blob_error(e)),
+        })
+    }
+}
+
+impl blobs::Host for HostState {
+    async fn put(
+        &mut self,
+        name: String,
+        content_type: String,
+        content: Vec<u8>,
+    ) -> wasmtime::Result<Result<blobs::BlobInfo, String>> {
+        let store = self.blobs.clone();
+        let (scope, conn) = match self.blob_conn().await? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(store
+            .put(conn, &scope, &name, &content_type, Bytes::from(content))
+            .await
+            .map(blob_info)
+            .map_err(blob_error))
+    }
+
+    async fn info(&mut self, id: String) -> wasmtime::Result<Option<blobs::BlobInfo>> {
+        let store = self.blobs.clone();
+        let (scope, conn) = match self.blob_conn().await? {
+            Ok(c) => c,
+            Err(_) => return Ok(None),
+        };
+        Ok(store
+            .info(conn, &scope, &id)
+            .await
+            .ok()
+            .flatten()
+            .map(blob_info))
+    }
+
+    async fn get(&mut self, id: String) -> wasmtime::Result<Result<Option<Vec<u8>>, String>> {
+        let store = self.blobs.clone();
+        let (scope, conn) = match self.blob_conn().await? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(store
+            .get(conn, &scope, &id)
+            .await
+            .map(|b| b.map(|b| b.to_vec()))
+            .map_err(blob_error))
+    }
+
+    async fn delete(&mut self, id: String) -> wasmtime::Result<Result<bool, String>> {
+        let store = self.blobs.clone();
+        let (scope, conn) = match self.blob_conn().await? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(store.delete(conn, &scope, &id).await.map_err(blob_error))
+    }
+
+    async fn download_path(&mut self, id: String) -> wasmtime::Result<String> {
+        let scope = self.require(Capability::Blobs)?;
+        let ctx = self.call_context();
+        Ok(format!(
+            "/{}/fichiers/{}/{}",
+            ctx.structure_slug, scope.plugin_id, id
+        ))
+    }
+}
+
+fn field_type(kind: types::FieldType) -> FieldType {
+    match kind {
+        types::FieldType::Text => FieldType::Text,
+        types::FieldType::Integer => FieldType::Integer,
+        types::FieldType::Money => FieldType::Money,
+        types::FieldType::Boolean => FieldType::Boolean,
+        types::FieldType::Date => FieldType::Date,
+        types::FieldType::Datetime => FieldType::Datetime,
+        types::FieldType::Json => FieldType::Json,
+        types::FieldType::UserRef => FieldType::UserRef,
+        types::FieldType::GroupRef => FieldType::GroupRef,
+        types::FieldType::RecordRef => FieldType::RecordRef,
+    }
+}
+
+pub(super) fn manifest_from_v0_2(m: types::Manifest) -> RawManifest {
+    RawManifest {
+        id: m.id,
+        version: m.version,
+        name: m.name,
+        wit_range: m.wit_range,
+        capabilities: m.capabilities,
+        collections: m
+            .collections
+            .into_iter()
+            .map(|c| CollectionDef {
+                name: c.name,
+                fields: c
+                    .fields
+                    .into_iter()
+                    .map(|f| FieldDef {
+                        name: f.name,
+                        kind: field_type(f.kind),
+                        required: f.required,
+                        default: f.default,
+                        full_text: f.full_text,
+                        references: f.references,
+                    })
+                    .collect(),
+                indexes: c
+                    .indexes
+                    .into_iter()
+                    .map(|i| IndexDef {
+                        fields: i.fields,
+                        unique: i.unique,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        subscriptions: m.subscriptions,
+        nav: m
+            .nav
+            .into_iter()
+            .map(|n| NavEntry {
+                label: n.label,
+                path: n.path,
+            })
+            .collect(),
+        widgets: m
+            .widgets
+            .into_iter()
+            .map(|w| Widget {
+                id: w.id,
+                title: w.title,
+                path: w.path,
+            })
+            .collect(),
+    }
+}

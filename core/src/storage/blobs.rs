@@ -1,0 +1,318 @@
+//! Blobs: file contents in an object store (a local folder by default, an S3-compatible
+//! bucket by configuration), metadata in the `blobs` table scoped per (structure,
+//! plugin). Objects are keyed `{structure}/{plugin}/{id}`; a plugin never names a key.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use sha2::Digest;
+use sqlx::{AnyConnection, Row};
+
+use super::{PluginScope, Result, StorageError, now_secs};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+/// Where blob contents live.
+#[derive(Debug, Clone)]
+pub enum BlobBackend {
+    Local(std::path::PathBuf),
+    S3 {
+        bucket: String,
+        endpoint: Option<String>,
+        region: String,
+    },
+}
+
+#[derive(Clone)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+    /// Largest content accepted, in bytes.
+    pub limit: u64,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlobStore({})", self.store)
+    }
+}
+
+fn object_error(e: object_store::Error) -> StorageError {
+    StorageError::Blob(e.to_string())
+}
+
+fn valid_content_type(ct: &str) -> bool {
+    let mut parts = ct.splitn(2, '/');
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    matches!((parts.next(), parts.next()), (Some(a), Some(b)) if ok(a) && ok(b))
+}
+
+impl BlobStore {
+    pub fn open(backend: &BlobBackend, limit: u64) -> Result<BlobStore> {
+        let store: Arc<dyn ObjectStore> = match backend {
+            BlobBackend::Local(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StorageError::Invalid(format!("cannot create {}: {e}", dir.display()))
+                })?;
+                Arc::new(
+                    object_store::local::LocalFileSystem::new_with_prefix(dir)
+                        .map_err(object_error)?,
+                )
+            }
+            BlobBackend::S3 {
+                bucket,
+                endpoint,
+                region,
+            } => {
+                // Credentials from the usual AWS_* variables.
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_region(region);
+                if let Some(endpoint) = endpoint {
+                    builder = builder
+                        .with_endpoint(endpoint)
+                        .with_virtual_hosted_style_request(false)
+                        .with_allow_http(endpoint.starts_with("http://"));
+                }
+                Arc::new(builder.build().map_err(object_error)?)
+            }
+        };
+        Ok(BlobStore { store, limit })
+    }
+
+    fn key(scope: &PluginScope, id: &str) -> ObjectPath {
+        ObjectPath::from(format!("{}/{}/{}", scope.structure_id, scope.plugin_id, id))
+    }
+
+    fn check(&self, name: &str, content_type: &str, size: u64) -> Result<()> {
+        if name.trim().is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+            return Err(StorageError::Invalid(
+                "file name must be 1..=255 printable bytes".into(),
+            ));
+        }
+        if !valid_content_type(content_type) {
+            return Err(StorageError::Invalid(format!(
+                "invalid content type {content_type:?}"
+            )));
+        }
+        if size > self.limit {
+            return Err(StorageError::Invalid(format!(
+                "file larger than the limit of {} bytes",
+                self.limit
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stores `content` and records it in `conn` (the caller's transaction): if that
+    /// transaction rolls back, the object stays unreferenced and invisible.
+    pub async fn put(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &PluginScope,
+        name: &str,
+        content_type: &str,
+        content: Bytes,
+    ) -> Result<BlobInfo> {
+        self.check(name, content_type, content.len() as u64)?;
+        let id = new_blob_id();
+        let sha256 = hex(&sha2::Sha256::digest(&content));
+        let size = content.len() as u64;
+        self.store
+            .put(&Self::key(scope, &id), PutPayload::from_bytes(content))
+            .await
+            .map_err(object_error)?;
+        self.record(conn, scope, id, name, content_type, size, sha256)
+            .await
+    }
+
+    /// Streams `chunks` into the store, stopping at the size limit (the partial upload
+    /// is aborted), then records the blob.
+    pub async fn put_stream<S, E>(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &PluginScope,
+        name: &str,
+        content_type: &str,
+        mut chunks: S,
+    ) -> Result<BlobInfo>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        self.check(name, content_type, 0)?;
+        let id = new_blob_id();
+        let key = Self::key(scope, &id);
+        let upload = self.store.put_multipart(&key).await.map_err(object_error)?;
+        let mut writer = object_store::WriteMultipart::new(upload);
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(StorageError::Invalid(format!("upload interrupted: {e}")));
+                }
+            };
+            size += chunk.len() as u64;
+            if size > self.limit {
+                let _ = writer.abort().await;
+                return Err(StorageError::Invalid(format!(
+                    "file larger than the limit of {} bytes",
+                    self.limit
+                )));
+            }
+            hasher.update(&chunk);
+            writer.write(&chunk);
+        }
+        writer.finish().await.map_err(object_error)?;
+        let sha256 = hex(&hasher.finalize());
+        self.record(conn, scope, id, name, content_type, size, sha256)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &PluginScope,
+        id: String,
+        name: &str,
+        content_type: &str,
+        size: u64,
+        sha256: String,
+    ) -> Result<BlobInfo> {
+        let created_at = now_secs();
+        sqlx::query(
+            "INSERT INTO blobs (structure_id, plugin_id, id, name, content_type, size, sha256, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(scope.structure_id)
+        .bind(&scope.plugin_id)
+        .bind(&id)
+        .bind(name)
+        .bind(content_type)
+        .bind(size as i64)
+        .bind(&sha256)
+        .bind(created_at)
+        .execute(conn)
+        .await?;
+        Ok(BlobInfo {
+            id,
+            name: name.to_string(),
+            content_type: content_type.to_string(),
+            size,
+            sha256,
+            created_at,
+        })
+    }
+
+    pub async fn info(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &PluginScope,
+        id: &str,
+    ) -> Result<Option<BlobInfo>> {
+        let row = sqlx::query(
+            "SELECT id, name, content_type, size, sha256, created_at FROM blobs
+             WHERE structure_id = $1 AND plugin_id = $2 AND id = $3",
+        )
+        .bind(scope.structure_id)
+        .bind(&scope.plugin_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+        Ok(row.map(|r| BlobInfo {
+            id: r.get(0),
+            name: r.get(1),
+            content_type: r.get(2),
+            size: r.get::<i64, _>(3) as u64,
+            sha256: r.get(4),
+            created_at: r.get(5),
+        }))
+    }
+
+    pub async fn get(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &PluginScope,
+        id: &str,
+    ) -> Result<Option<Bytes>> {
+        if self.info(conn, scope, id).await?.is_none() {
+            return Ok(None);
+        }
+        let result = self
+            .store
+            .get(&Self::key(scope, id))
+            .await
+            .map_err(object_error)?;
+        Ok(Some(result.bytes().await.map_err(object_error)?))
+    }
+
+    /// The content as a stream of chunks, for HTTP downloads.
+    pub async fn stream(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &PluginScope,
+        id: &str,
+    ) -> Result<
+        Option<(
+            BlobInfo,
+            impl Stream<Item = std::result::Result<Bytes, object_store::Error>> + use<>,
+        )>,
+    > {
+        let Some(info) = self.info(conn, scope, id).await? else {
+            return Ok(None);
+        };
+        let result = self
+            .store
+            .get(&Self::key(scope, id))
+            .await
+            .map_err(object_error)?;
+        Ok(Some((info, result.into_stream())))
+    }
+
+    /// Forgets the blob in `conn`'s transaction. The object itself stays until a sweep
+    /// (not written yet): deleting it now would lose it if the transaction rolls back.
+    pub async fn delete(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &PluginScope,
+        id: &str,
+    ) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM blobs WHERE structure_id = $1 AND plugin_id = $2 AND id = $3")
+                .bind(scope.structure_id)
+                .bind(&scope.plugin_id)
+                .bind(id)
+                .execute(conn)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_blob_id() -> String {
+    let mut random = [0u8; 12];
+    let _ = getrandom::getrandom(&mut random);
+    hex(&random)
+}

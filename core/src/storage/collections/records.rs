@@ -1,0 +1,1004 @@
+//! Record operations on a collection, always within one structure. Every statement is
+//! built with sea-query: identifiers come from the validated schema, values are bound.
+
+use sea_query::{
+    Asterisk, Cond, Condition, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Order,
+    PostgresQueryBuilder, Query, QueryStatementWriter, SelectStatement, SqliteQueryBuilder, Value,
+    Values,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::filter::{self, CmpOp, Operand};
+use super::values::{Stored, fold, to_sql, valid_record_id};
+use super::{Collection, FieldDef, FieldType, column, instant_column};
+use crate::storage::{Backend, Result, StorageError, now_secs};
+
+/// A query from a plugin (see `records.query` in the WIT).
+#[derive(Debug, Clone, Default)]
+pub struct QuerySpec {
+    pub filter: String,
+    pub params: String,
+    pub search: Option<String>,
+    pub sort: String,
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<serde_json::Value>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub key: serde_json::Value,
+    pub count: i64,
+    pub sum: i64,
+}
+
+const MAX_LIMIT: u32 = 500;
+const DEFAULT_LIMIT: u32 = 50;
+
+fn build<S: QueryStatementWriter>(backend: Backend, statement: &S) -> (String, Values) {
+    match backend {
+        Backend::Sqlite => statement.build(SqliteQueryBuilder),
+        Backend::Postgres => statement.build(PostgresQueryBuilder),
+    }
+}
+
+/// Binds sea-query values to an sqlx query (we only ever build these kinds).
+fn bound(
+    sql: &str,
+    values: Values,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    let mut query = sqlx::query(sql);
+    for value in values.0 {
+        query = match value {
+            Value::Bool(v) => query.bind(v),
+            Value::BigInt(v) => query.bind(v),
+            Value::Int(v) => query.bind(v.map(i64::from)),
+            Value::BigUnsigned(v) => query.bind(v.map(|v| v as i64)),
+            Value::Unsigned(v) => query.bind(v.map(i64::from)),
+            Value::String(v) => query.bind(v),
+            Value::Double(v) => query.bind(v),
+            other => unreachable!("collections never bind {other:?}"),
+        };
+    }
+    query
+}
+
+fn conflict_or(error: sqlx::Error) -> StorageError {
+    match &error {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StorageError::Conflict(
+            "another record of this structure already has these unique values".into(),
+        ),
+        _ => error.into(),
+    }
+}
+
+fn invalid(message: impl Into<String>) -> StorageError {
+    StorageError::Invalid(message.into())
+}
+
+/// The column a filter, sort or aggregate may use for a name, with the field's type
+/// (`None` for the system fields, which are text `id` and integer timestamps).
+fn queryable(collection: &Collection, name: &str) -> Result<(String, Option<FieldDef>)> {
+    match name {
+        "id" | "created_at" | "updated_at" => Ok((name.to_string(), None)),
+        _ => {
+            let field = collection.def.field(name).ok_or_else(|| {
+                invalid(format!(
+                    "collection {} has no field {name:?}",
+                    collection.def.name
+                ))
+            })?;
+            match field.kind {
+                FieldType::Json => Err(invalid(format!("field {name} is JSON: not queryable"))),
+                FieldType::Datetime => Ok((instant_column(name), Some(field.clone()))),
+                _ => Ok((column(name), Some(field.clone()))),
+            }
+        }
+    }
+}
+
+/// The SQL value of a filter operand for a column of this field.
+fn operand_value(field: &Option<FieldDef>, name: &str, value: &serde_json::Value) -> Result<Value> {
+    match field {
+        None if name == "id" => match value {
+            serde_json::Value::String(s) => Ok(Value::String(Some(s.clone()))),
+            _ => Err(invalid("id: expected a string")),
+        },
+        None => value
+            .as_i64()
+            .map(|v| Value::BigInt(Some(v)))
+            .ok_or_else(|| invalid(format!("{name}: expected Unix seconds"))),
+        Some(f) => {
+            let Stored { main, instant } = to_sql(f, value).map_err(StorageError::Invalid)?;
+            Ok(instant.unwrap_or(main))
+        }
+    }
+}
+
+fn resolve<'a>(
+    operand: &'a Operand,
+    params: &'a serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Value> {
+    Ok(match operand {
+        Operand::Text(s) => serde_json::Value::String(s.clone()),
+        Operand::Integer(i) => serde_json::Value::from(*i),
+        Operand::Bool(b) => serde_json::Value::Bool(*b),
+        Operand::Null => serde_json::Value::Null,
+        Operand::Param(name) => params
+            .get(name)
+            .cloned()
+            .ok_or_else(|| invalid(format!("parameter {{:{name}}} is missing from params")))?,
+        Operand::List(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|i| resolve(i, params))
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn condition(
+    collection: &Collection,
+    expr: &filter::Expr,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Condition> {
+    Ok(match expr {
+        filter::Expr::And(items) => items.iter().try_fold(Cond::all(), |c, e| {
+            Ok::<_, StorageError>(c.add(condition(collection, e, params)?))
+        })?,
+        filter::Expr::Or(items) => items.iter().try_fold(Cond::any(), |c, e| {
+            Ok::<_, StorageError>(c.add(condition(collection, e, params)?))
+        })?,
+        filter::Expr::Not(inner) => condition(collection, inner, params)?.not(),
+        filter::Expr::Cmp { field, op, value } => {
+            let (col, def) = queryable(collection, field)?;
+            let json = resolve(value, params)?;
+            let c = Expr::col(col.clone());
+            let expr = match op {
+                CmpOp::Eq | CmpOp::Ne if json.is_null() => {
+                    if *op == CmpOp::Eq {
+                        c.is_null()
+                    } else {
+                        c.is_not_null()
+                    }
+                }
+                CmpOp::In | CmpOp::NotIn => {
+                    let items = json
+                        .as_array()
+                        .ok_or_else(|| invalid(format!("{field}: `in` needs a list")))?;
+                    if items.len() > 1000 {
+                        return Err(invalid(format!("{field}: at most 1000 values in a list")));
+                    }
+                    let values = items
+                        .iter()
+                        .map(|v| operand_value(&def, field, v))
+                        .collect::<Result<Vec<_>>>()?;
+                    if *op == CmpOp::In {
+                        c.is_in(values)
+                    } else {
+                        c.is_not_in(values)
+                    }
+                }
+                CmpOp::Contains | CmpOp::NotContains => {
+                    let textual = def.as_ref().is_none_or(|f| f.kind.is_textual());
+                    let text = json.as_str().filter(|_| textual).ok_or_else(|| {
+                        invalid(format!("{field}: `~` compares text with a string"))
+                    })?;
+                    let like = Expr::expr(Func::lower(Expr::col(col)))
+                        .like(LikeExpr::new(escape_like(&text.to_lowercase())).escape('\\'));
+                    if *op == CmpOp::Contains {
+                        like
+                    } else {
+                        like.not()
+                    }
+                }
+                _ => {
+                    let v = operand_value(&def, field, &json)?;
+                    match op {
+                        CmpOp::Eq => c.eq(v),
+                        CmpOp::Ne => c.ne(v),
+                        CmpOp::Lt => c.lt(v),
+                        CmpOp::Le => c.lte(v),
+                        CmpOp::Gt => c.gt(v),
+                        _ => c.gte(v),
+                    }
+                }
+            };
+            Cond::all().add(expr)
+        }
+    })
+}
+
+/// Structure scope + parsed filter + full-text words.
+fn where_clause(
+    collection: &Collection,
+    structure_id: i64,
+    filter_text: &str,
+    params_text: &str,
+    search: Option<&str>,
+) -> Result<Condition> {
+    let mut cond = Cond::all().add(Expr::col("structure_id".to_string()).eq(structure_id));
+    let parsed = filter::parse(filter_text).map_err(|e| invalid(format!("filter {e}")))?;
+    if let Some(expr) = parsed {
+        let params = if params_text.trim().is_empty() {
+            serde_json::Map::new()
+        } else {
+            match serde_json::from_str(params_text) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => return Err(invalid("params must be a JSON object")),
+            }
+        };
+        cond = cond.add(condition(collection, &expr, &params)?);
+    }
+    if let Some(words) = search.map(fold).filter(|w| !w.is_empty()) {
+        if !collection.def.has_full_text() {
+            return Err(invalid(format!(
+                "collection {} has no full-text field",
+                collection.def.name
+            )));
+        }
+        for word in words.split(' ').take(16) {
+            cond = cond.add(
+                Expr::col("search_text".to_string())
+                    .like(LikeExpr::new(escape_like(word)).escape('\\')),
+            );
+        }
+    }
+    Ok(cond)
+}
+
+fn select_all(collection: &Collection) -> SelectStatement {
+    Query::select()
+        .column(Asterisk)
+        .from(collection.table.clone())
+        .to_owned()
+}
+
+/// The stored row as the plugin sees it.
+fn row_json(collection: &Collection, row: &AnyRow) -> Result<serde_json::Value> {
+    let mut object = serde_json::Map::new();
+    object.insert("id".into(), row.try_get::<String, _>("id")?.into());
+    object.insert(
+        "created_at".into(),
+        row.try_get::<i64, _>("created_at")?.into(),
+    );
+    object.insert(
+        "updated_at".into(),
+        row.try_get::<i64, _>("updated_at")?.into(),
+    );
+    for f in &collection.def.fields {
+        let col = column(&f.name);
+        let value = match f.kind {
+            FieldType::Integer | FieldType::Money => row
+                .try_get::<Option<i64>, _>(col.as_str())?
+                .map(serde_json::Value::from),
+            FieldType::Boolean => match row.try_get::<Option<bool>, _>(col.as_str()) {
+                Ok(v) => v.map(serde_json::Value::Bool),
+                Err(_) => row
+                    .try_get::<Option<i64>, _>(col.as_str())?
+                    .map(|v| serde_json::Value::Bool(v != 0)),
+            },
+            FieldType::Json => row
+                .try_get::<Option<String>, _>(col.as_str())?
+                .map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::Null)),
+            _ => row
+                .try_get::<Option<String>, _>(col.as_str())?
+                .map(serde_json::Value::String),
+        };
+        object.insert(f.name.clone(), value.unwrap_or(serde_json::Value::Null));
+    }
+    Ok(serde_json::Value::Object(object))
+}
+
+fn parse_object(data: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+    if data.len() > (1 << 20) {
+        return Err(invalid("record larger than 1 MiB"));
+    }
+    match serde_json::from_str(data) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid("a record is a JSON object")),
+        Err(e) => Err(invalid(format!("record is not JSON: {e}"))),
+    }
+}
+
+/// The columns and values of the fields present in `data`.
+fn field_values(
+    collection: &Collection,
+    data: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<(String, Value)>> {
+    let mut out = Vec::new();
+    for (name, value) in data {
+        if matches!(name.as_str(), "id" | "created_at" | "updated_at") {
+            continue;
+        }
+        let field = collection.def.field(name).ok_or_else(|| {
+            invalid(format!(
+                "collection {} has no field {name:?}",
+                collection.def.name
+            ))
+        })?;
+        if field.required && value.is_null() {
+            return Err(invalid(format!("{name} is required")));
+        }
+        let stored = to_sql(field, value).map_err(StorageError::Invalid)?;
+        out.push((column(name), stored.main));
+        if let Some(instant) = stored.instant {
+            out.push((instant_column(name), instant));
+        }
+    }
+    Ok(out)
+}
+
+/// Required fields and defaults, for a new record.
+fn complete(
+    collection: &Collection,
+    data: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    for f in &collection.def.fields {
+        if data.get(&f.name).is_none_or(|v| v.is_null()) {
+            match &f.default {
+                Some(default) => {
+                    let value = serde_json::from_str(default)
+                        .map_err(|e| invalid(format!("default of {}: {e}", f.name)))?;
+                    data.insert(f.name.clone(), value);
+                }
+                None if f.required => return Err(invalid(format!("{} is required", f.name))),
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn search_text(
+    collection: &Collection,
+    data: &serde_json::Map<String, serde_json::Value>,
+) -> Option<String> {
+    collection.def.has_full_text().then(|| {
+        collection
+            .def
+            .fields
+            .iter()
+            .filter(|f| f.full_text)
+            .filter_map(|f| data.get(&f.name).and_then(|v| v.as_str()))
+            .map(fold)
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+/// Record references must point at a record of the same structure.
+async fn check_references(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    schema: &super::Schema,
+    collection: &Collection,
+    structure_id: i64,
+    data: &serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    for f in collection
+        .def
+        .fields
+        .iter()
+        .filter(|f| f.kind == FieldType::RecordRef)
+    {
+        let (Some(target), Some(id)) = (&f.references, data.get(&f.name).and_then(|v| v.as_str()))
+        else {
+            continue;
+        };
+        let target = schema.collection(target)?;
+        let (sql, values) = build(
+            backend,
+            Query::select()
+                .expr(Expr::val(1))
+                .from(target.table.clone())
+                .and_where(Expr::col("structure_id".to_string()).eq(structure_id))
+                .and_where(Expr::col("id".to_string()).eq(id)),
+        );
+        if bound(&sql, values)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_none()
+        {
+            return Err(StorageError::Conflict(format!(
+                "{}: no record {id:?} in {}",
+                f.name, target.def.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn new_record_id() -> String {
+    let mut random = [0u8; 6];
+    let _ = getrandom::getrandom(&mut random);
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let tail: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{millis:011x}{tail}")
+}
+
+pub struct Records<'a> {
+    pub backend: Backend,
+    pub schema: &'a super::Schema,
+    pub structure_id: i64,
+}
+
+impl Records<'_> {
+    pub async fn get(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let collection = self.schema.collection(collection)?;
+        if !valid_record_id(id) {
+            return Ok(None);
+        }
+        let (sql, values) = build(
+            self.backend,
+            select_all(collection)
+                .and_where(Expr::col("structure_id".to_string()).eq(self.structure_id))
+                .and_where(Expr::col("id".to_string()).eq(id)),
+        );
+        let row = bound(&sql, values).fetch_optional(conn).await?;
+        row.map(|r| row_json(collection, &r)).transpose()
+    }
+
+    pub async fn insert(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        data: &str,
+    ) -> Result<serde_json::Value> {
+        let collection = self.schema.collection(collection)?;
+        let mut data = parse_object(data)?;
+        let id = match data.get("id") {
+            Some(serde_json::Value::String(id)) if valid_record_id(id) => id.clone(),
+            Some(_) => return Err(invalid("id: 1 to 64 letters, digits, '-', '_' or '.'")),
+            None => new_record_id(),
+        };
+        complete(collection, &mut data)?;
+        check_references(
+            conn,
+            self.backend,
+            self.schema,
+            collection,
+            self.structure_id,
+            &data,
+        )
+        .await?;
+        let mut columns = vec![
+            "structure_id".to_string(),
+            "id".to_string(),
+            "created_at".to_string(),
+            "updated_at".to_string(),
+            "search_text".to_string(),
+        ];
+        let now = now_secs();
+        let mut values: Vec<Expr> = vec![
+            Expr::val(self.structure_id),
+            Expr::val(id.clone()),
+            Expr::val(now),
+            Expr::val(now),
+            Expr::val(search_text(collection, &data)),
+        ];
+        for (col, value) in field_values(collection, &data)? {
+            columns.push(col);
+            values.push(Expr::val(value));
+        }
+        let mut insert = Query::insert();
+        insert
+            .into_table(collection.table.clone())
+            .columns(columns)
+            .values(values)
+            .map_err(|e| invalid(e.to_string()))?;
+        let (sql, values) = build(self.backend, &insert);
+        bound(&sql, values)
+            .execute(&mut *conn)
+            .await
+            .map_err(conflict_or)?;
+        self.get(conn, &collection.def.name, &id)
+            .await?
+            .ok_or_else(|| invalid("inserted record vanished"))
+    }
+
+    pub async fn update(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        id: &str,
+        patch: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let Some(current) = self.get(conn, collection, id).await? else {
+            return Ok(None);
+        };
+        let collection = self.schema.collection(collection)?;
+        let patch = parse_object(patch)?;
+        if patch.get("id").is_some_and(|v| v.as_str() != Some(id)) {
+            return Err(invalid("the id of a record cannot change"));
+        }
+        let mut merged = current.as_object().cloned().unwrap_or_default();
+        for (k, v) in &patch {
+            merged.insert(k.clone(), v.clone());
+        }
+        check_references(
+            conn,
+            self.backend,
+            self.schema,
+            collection,
+            self.structure_id,
+            &patch,
+        )
+        .await?;
+        let mut update = Query::update();
+        update
+            .table(collection.table.clone())
+            .value("updated_at".to_string(), now_secs())
+            .value("search_text".to_string(), search_text(collection, &merged))
+            .and_where(Expr::col("structure_id".to_string()).eq(self.structure_id))
+            .and_where(Expr::col("id".to_string()).eq(id));
+        for (col, value) in field_values(collection, &patch)? {
+            update.value(col, value);
+        }
+        let (sql, values) = build(self.backend, &update);
+        bound(&sql, values)
+            .execute(&mut *conn)
+            .await
+            .map_err(conflict_or)?;
+        self.get(conn, &collection.def.name, id).await
+    }
+
+    pub async fn upsert(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        key_fields: &[String],
+        data: &str,
+    ) -> Result<serde_json::Value> {
+        let coll = self.schema.collection(collection)?;
+        let mut sorted = key_fields.to_vec();
+        sorted.sort();
+        let declared = coll.def.indexes.iter().any(|i| {
+            let mut fields = i.fields.clone();
+            fields.sort();
+            i.unique && fields == sorted
+        });
+        if !declared {
+            return Err(invalid(format!(
+                "upsert needs a unique key declared on ({})",
+                key_fields.join(", ")
+            )));
+        }
+        let object = parse_object(data)?;
+        let mut key = Cond::all().add(Expr::col("structure_id".to_string()).eq(self.structure_id));
+        for name in key_fields {
+            let field = coll.def.field(name).expect("declared in an index");
+            let value = object
+                .get(name)
+                .filter(|v| !v.is_null())
+                .ok_or_else(|| invalid(format!("upsert: key field {name} is missing")))?;
+            let stored = to_sql(field, value).map_err(StorageError::Invalid)?;
+            key = key.add(Expr::col(column(name)).eq(stored.main));
+        }
+        let (sql, values) = build(
+            self.backend,
+            Query::select()
+                .column("id".to_string())
+                .from(coll.table.clone())
+                .cond_where(key),
+        );
+        let existing: Option<String> = bound(&sql, values)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.get(0));
+        match existing {
+            Some(id) => {
+                let mut patch = object;
+                patch.remove("id");
+                let patch = serde_json::Value::Object(patch).to_string();
+                self.update(conn, collection, &id, &patch)
+                    .await?
+                    .ok_or_else(|| invalid("record vanished during upsert"))
+            }
+            None => self.insert(conn, collection, data).await,
+        }
+    }
+
+    pub async fn delete(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        id: &str,
+    ) -> Result<bool> {
+        let collection = self.schema.collection(collection)?;
+        let (sql, values) = build(
+            self.backend,
+            Query::delete()
+                .from_table(collection.table.clone())
+                .and_where(Expr::col("structure_id".to_string()).eq(self.structure_id))
+                .and_where(Expr::col("id".to_string()).eq(id)),
+        );
+        Ok(bound(&sql, values).execute(conn).await?.rows_affected() > 0)
+    }
+
+    pub async fn query(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        spec: &QuerySpec,
+    ) -> Result<Page> {
+        let collection = self.schema.collection(collection)?;
+        let cond = where_clause(
+            collection,
+            self.structure_id,
+            &spec.filter,
+            &spec.params,
+            spec.search.as_deref(),
+        )?;
+        let limit = match spec.limit {
+            0 => DEFAULT_LIMIT,
+            n => Ord::min(n, MAX_LIMIT),
+        };
+        // Sort keys, then the id, which makes the order total (keyset pagination).
+        let mut keys: Vec<(String, Option<FieldDef>, String, bool)> = Vec::new();
+        for part in spec
+            .sort
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let (name, descending) = match part.strip_prefix('-') {
+                Some(n) => (n, true),
+                None => (part.strip_prefix('+').unwrap_or(part), false),
+            };
+            if name == "id" {
+                continue;
+            }
+            let (col, def) = queryable(collection, name)?;
+            keys.push((col, def, name.to_string(), descending));
+        }
+        if keys.len() > 4 {
+            return Err(invalid("sort on at most 4 fields"));
+        }
+        let mut select = select_all(collection);
+        select.cond_where(cond);
+        if let Some(cursor) = &spec.cursor {
+            select.cond_where(after_cursor(&keys, cursor, &spec.sort)?);
+        }
+        for (col, _, _, descending) in &keys {
+            let order = if *descending { Order::Desc } else { Order::Asc };
+            select.order_by_with_nulls(col.clone(), order, NullOrdering::Last);
+        }
+        select
+            .order_by("id".to_string(), Order::Asc)
+            .limit(u64::from(limit) + 1);
+        let (sql, values) = build(self.backend, &select);
+        let rows = bound(&sql, values).fetch_all(conn).await?;
+        let more = rows.len() > limit as usize;
+        let rows = &rows[..rows.len().min(limit as usize)];
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => Some(cursor_of(&keys, last, &spec.sort)?),
+            _ => None,
+        };
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(|r| row_json(collection, r))
+                .collect::<Result<_>>()?,
+            next,
+        })
+    }
+
+    pub async fn count(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        filter: &str,
+        params: &str,
+    ) -> Result<i64> {
+        let collection = self.schema.collection(collection)?;
+        let cond = where_clause(collection, self.structure_id, filter, params, None)?;
+        let (sql, values) = build(
+            self.backend,
+            Query::select()
+                .expr(Expr::col(Asterisk).count())
+                .from(collection.table.clone())
+                .cond_where(cond),
+        );
+        Ok(bound(&sql, values).fetch_one(conn).await?.try_get(0)?)
+    }
+
+    pub async fn aggregate(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        filter: &str,
+        params: &str,
+        group_by: Option<&str>,
+        sum_field: Option<&str>,
+    ) -> Result<Vec<Bucket>> {
+        let collection = self.schema.collection(collection)?;
+        let cond = where_clause(collection, self.structure_id, filter, params, None)?;
+        let mut select = Query::select();
+        select.from(collection.table.clone()).cond_where(cond);
+        let group = match group_by {
+            Some(name) => {
+                let (_, def) = queryable(collection, name)?;
+                // Group a datetime by its written value, other fields by their column.
+                let col = if name == "id" || def.is_none() {
+                    name.to_string()
+                } else {
+                    column(name)
+                };
+                Some((col, def))
+            }
+            None => None,
+        };
+        match &group {
+            Some((col, _)) => select.expr_as(Expr::col(col.clone()), "bucket_key".to_string()),
+            None => select.expr_as(Expr::val(Option::<String>::None), "bucket_key".to_string()),
+        };
+        select.expr_as(Expr::col(Asterisk).count(), "bucket_count".to_string());
+        match sum_field {
+            Some(name) => {
+                let (col, def) = queryable(collection, name)?;
+                if !def
+                    .as_ref()
+                    .is_some_and(|f| matches!(f.kind, FieldType::Integer | FieldType::Money))
+                {
+                    return Err(invalid(format!(
+                        "{name}: only integer and money fields sum"
+                    )));
+                }
+                select.expr_as(
+                    Expr::cust_with_exprs("CAST(COALESCE(SUM($1), 0) AS BIGINT)", [Expr::col(col)]),
+                    "bucket_sum".to_string(),
+                )
+            }
+            None => select.expr_as(Expr::val(0i64), "bucket_sum".to_string()),
+        };
+        if let Some((col, _)) = &group {
+            select
+                .group_by_col(col.clone())
+                .order_by_with_nulls(col.clone(), Order::Asc, NullOrdering::Last)
+                .limit(1000);
+        }
+        let (sql, values) = build(self.backend, &select);
+        let rows = bound(&sql, values).fetch_all(conn).await?;
+        rows.iter()
+            .map(|row| {
+                let key = match &group {
+                    None => serde_json::Value::Null,
+                    Some((col, def)) => key_json(row, col, def)?,
+                };
+                Ok(Bucket {
+                    key,
+                    count: row.try_get("bucket_count")?,
+                    sum: row.try_get("bucket_sum")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn key_json(row: &AnyRow, _col: &str, def: &Option<FieldDef>) -> Result<serde_json::Value> {
+    let kind = def.as_ref().map(|f| f.kind);
+    Ok(match kind {
+        Some(FieldType::Integer | FieldType::Money) => row
+            .try_get::<Option<i64>, _>("bucket_key")?
+            .map(serde_json::Value::from)
+            .unwrap_or_default(),
+        Some(FieldType::Boolean) => match row.try_get::<Option<bool>, _>("bucket_key") {
+            Ok(v) => v.map(serde_json::Value::Bool).unwrap_or_default(),
+            Err(_) => row
+                .try_get::<Option<i64>, _>("bucket_key")?
+                .map(|v| serde_json::Value::Bool(v != 0))
+                .unwrap_or_default(),
+        },
+        None => match row.try_get::<Option<String>, _>("bucket_key") {
+            Ok(v) => v.map(serde_json::Value::String).unwrap_or_default(),
+            Err(_) => row
+                .try_get::<Option<i64>, _>("bucket_key")?
+                .map(serde_json::Value::from)
+                .unwrap_or_default(),
+        },
+        Some(_) => row
+            .try_get::<Option<String>, _>("bucket_key")?
+            .map(serde_json::Value::String)
+            .unwrap_or_default(),
+    })
+}
+
+/// A sort-key value as read from its column.
+fn key_value(row: &AnyRow, col: &str, def: &Option<FieldDef>) -> Result<serde_json::Value> {
+    let numeric = match def {
+        None => col != "id",
+        Some(f) => matches!(
+            f.kind,
+            FieldType::Integer | FieldType::Money | FieldType::Datetime
+        ),
+    };
+    Ok(if numeric {
+        row.try_get::<Option<i64>, _>(col)?
+            .map(serde_json::Value::from)
+            .unwrap_or_default()
+    } else if def.as_ref().is_some_and(|f| f.kind == FieldType::Boolean) {
+        match row.try_get::<Option<bool>, _>(col) {
+            Ok(v) => v.map(serde_json::Value::Bool).unwrap_or_default(),
+            Err(_) => row
+                .try_get::<Option<i64>, _>(col)?
+                .map(|v| serde_json::Value::Bool(v != 0))
+                .unwrap_or_default(),
+        }
+    } else {
+        row.try_get::<Option<String>, _>(col)?
+            .map(serde_json::Value::String)
+            .unwrap_or_default()
+    })
+}
+
+type SortKey = (String, Option<FieldDef>, String, bool);
+
+fn cursor_of(keys: &[SortKey], row: &AnyRow, sort: &str) -> Result<String> {
+    let mut values = Vec::new();
+    for (col, def, _, _) in keys {
+        values.push(key_value(row, col, def)?);
+    }
+    values.push(serde_json::Value::String(row.try_get("id")?));
+    let token = serde_json::json!({ "sort": sort, "after": values }).to_string();
+    Ok(token.bytes().map(|b| format!("{b:02x}")).collect())
+}
+
+fn sql_of(value: &serde_json::Value) -> Value {
+    match value {
+        serde_json::Value::Bool(b) => Value::Bool(Some(*b)),
+        serde_json::Value::Number(n) => Value::BigInt(n.as_i64()),
+        serde_json::Value::String(s) => Value::String(Some(s.clone())),
+        _ => Value::String(None),
+    }
+}
+
+/// Rows strictly after the cursor's row in the (keys…, id) order, NULLs last.
+fn after_cursor(keys: &[SortKey], cursor: &str, sort: &str) -> Result<Condition> {
+    let bad = || invalid("cursor is not one this query returned");
+    if cursor.len() % 2 != 0 || cursor.len() > 8192 {
+        return Err(bad());
+    }
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16))
+        .collect::<std::result::Result<Vec<u8>, _>>()
+        .map_err(|_| bad())?;
+    let token: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if token["sort"].as_str() != Some(sort) {
+        return Err(invalid("cursor belongs to another sort order"));
+    }
+    let after = token["after"].as_array().ok_or_else(bad)?;
+    if after.len() != keys.len() + 1 {
+        return Err(bad());
+    }
+    let id = after[keys.len()].as_str().ok_or_else(bad)?;
+    let mut any = Cond::any();
+    for i in 0..=keys.len() {
+        let mut all = Cond::all();
+        for (j, (col, _, _, _)) in keys.iter().enumerate().take(i) {
+            all = all.add(match &after[j] {
+                serde_json::Value::Null => Expr::col(col.clone()).is_null(),
+                v => Expr::col(col.clone()).eq(sql_of(v)),
+            });
+        }
+        if i == keys.len() {
+            all = all.add(Expr::col("id".to_string()).gt(id));
+        } else {
+            let (col, _, _, descending) = &keys[i];
+            match &after[i] {
+                // Among NULLs (last), only the next keys can order rows.
+                serde_json::Value::Null => continue,
+                v => {
+                    let beyond = if *descending {
+                        Expr::col(col.clone()).lt(sql_of(v))
+                    } else {
+                        Expr::col(col.clone()).gt(sql_of(v))
+                    };
+                    all = all.add(
+                        Cond::any()
+                            .add(beyond)
+                            .add(Expr::col(col.clone()).is_null()),
+                    );
+                }
+            }
+        }
+        any = any.add(all);
+    }
+    Ok(any)
+}
+
+/// Existing rows get a new field's default.
+pub(super) async fn backfill_default(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    table: &str,
+    field: &FieldDef,
+    default: &str,
+) -> Result<()> {
+    let value: serde_json::Value =
+        serde_json::from_str(default).map_err(|e| invalid(e.to_string()))?;
+    let stored = to_sql(field, &value).map_err(StorageError::Invalid)?;
+    let mut update = Query::update();
+    update
+        .table(table.to_string())
+        .value(column(&field.name), stored.main);
+    if let Some(instant) = stored.instant {
+        update.value(instant_column(&field.name), instant);
+    }
+    let (sql, values) = build(backend, &update);
+    bound(&sql, values).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Recomputes `search_text` of every row (after the full-text fields changed).
+pub(super) async fn reindex_search(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    collection: &Collection,
+) -> Result<()> {
+    let (sql, values) = build(backend, &select_all(collection));
+    let rows = bound(&sql, values).fetch_all(&mut **tx).await?;
+    for row in rows {
+        let record = row_json(collection, &row)?;
+        let object = record.as_object().cloned().unwrap_or_default();
+        let (sql, values) = build(
+            backend,
+            Query::update()
+                .table(collection.table.clone())
+                .value("search_text".to_string(), search_text(collection, &object))
+                .and_where(
+                    Expr::col("structure_id".to_string())
+                        .eq(row.try_get::<i64, _>("structure_id")?),
+                )
+                .and_where(Expr::col("id".to_string()).eq(row.try_get::<String, _>("id")?)),
+        );
+        bound(&sql, values).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(escape_like("50%_a\\"), "%50\\%\\_a\\\\%");
+    }
+
+    #[test]
+    fn ids_are_unique_and_url_safe() {
+        let a = new_record_id();
+        let b = new_record_id();
+        assert_ne!(a, b);
+        assert!(valid_record_id(&a));
+    }
+}

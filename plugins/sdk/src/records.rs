@@ -1,0 +1,178 @@
+//! Typed records in the collections the plugin declares (capability "storage").
+//! The host scopes every call to the current structure and plugin, checks each field
+//! against its declared type, and commits all writes of a call together.
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::bindings::maillage::plugin::records as host;
+pub use crate::bindings::maillage::plugin::types::{CollectionDef, FieldDef, FieldType, IndexDef};
+pub use host::{Bucket, StoreError};
+
+/// A field with no constraint; adjust with struct update syntax:
+/// `FieldDef { required: true, ..field("title", FieldType::Text) }`.
+pub fn field(name: &str, kind: FieldType) -> FieldDef {
+    FieldDef {
+        name: name.into(),
+        kind,
+        required: false,
+        default: None,
+        full_text: false,
+        references: None,
+    }
+}
+
+pub fn index(fields: &[&str], unique: bool) -> IndexDef {
+    IndexDef {
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+        unique,
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Invalid(format!("stored record does not decode: {e}")))
+}
+
+pub fn get<T: DeserializeOwned>(collection: &str, id: &str) -> Result<Option<T>, StoreError> {
+    host::get(collection, id)?
+        .as_deref()
+        .map(decode)
+        .transpose()
+}
+
+/// Creates a record; returns it as stored (with its id and timestamps).
+pub fn insert<T: Serialize, R: DeserializeOwned>(
+    collection: &str,
+    record: &T,
+) -> Result<R, StoreError> {
+    decode(&host::insert(collection, &encode(record)?)?)
+}
+
+/// Inserts, or updates the record with the same values of the unique key `key_fields`.
+pub fn upsert<T: Serialize, R: DeserializeOwned>(
+    collection: &str,
+    key_fields: &[&str],
+    record: &T,
+) -> Result<R, StoreError> {
+    let keys: Vec<String> = key_fields.iter().map(|k| k.to_string()).collect();
+    decode(&host::upsert(collection, &keys, &encode(record)?)?)
+}
+
+/// Changes the fields present in `patch` (a JSON object).
+pub fn update<R: DeserializeOwned>(
+    collection: &str,
+    id: &str,
+    patch: &serde_json::Value,
+) -> Result<Option<R>, StoreError> {
+    host::update(collection, id, &patch.to_string())?
+        .as_deref()
+        .map(decode)
+        .transpose()
+}
+
+pub fn delete(collection: &str, id: &str) -> Result<bool, StoreError> {
+    host::delete(collection, id)
+}
+
+/// A query, built step by step: `Query::new().filter("poll = {:poll}").param("poll", id)`.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    filter: String,
+    params: serde_json::Map<String, serde_json::Value>,
+    search: Option<String>,
+    sort: String,
+    limit: u32,
+    cursor: Option<String>,
+}
+
+impl Query {
+    pub fn new() -> Self {
+        Query::default()
+    }
+    /// Filter expression; values should come through `param`, never pasted in.
+    pub fn filter(mut self, filter: &str) -> Self {
+        self.filter = filter.into();
+        self
+    }
+    pub fn param(mut self, name: &str, value: impl Serialize) -> Self {
+        self.params.insert(
+            name.into(),
+            serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+        );
+        self
+    }
+    /// Words to find in the full-text fields (accents and case ignored).
+    pub fn search(mut self, words: &str) -> Self {
+        self.search = Some(words.into());
+        self
+    }
+    /// E.g. "-created_at,title".
+    pub fn sort(mut self, sort: &str) -> Self {
+        self.sort = sort.into();
+        self
+    }
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+    pub fn after(mut self, cursor: Option<String>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+
+    fn params_json(&self) -> String {
+        if self.params.is_empty() {
+            String::new()
+        } else {
+            serde_json::Value::Object(self.params.clone()).to_string()
+        }
+    }
+
+    /// One page of records and the cursor of the next one.
+    pub fn fetch<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+    ) -> Result<(Vec<T>, Option<String>), StoreError> {
+        let page = host::query(
+            collection,
+            &host::QuerySpec {
+                filter: self.filter.clone(),
+                params: self.params_json(),
+                search: self.search.clone(),
+                sort: self.sort.clone(),
+                limit: self.limit,
+                cursor: self.cursor.clone(),
+            },
+        )?;
+        let items = page
+            .items
+            .iter()
+            .map(|json| decode(json))
+            .collect::<Result<_, _>>()?;
+        Ok((items, page.next))
+    }
+
+    pub fn count(&self, collection: &str) -> Result<i64, StoreError> {
+        host::count(collection, &self.filter, &self.params_json())
+    }
+
+    /// Counts (and sums `sum_field`) per value of `group_by`.
+    pub fn aggregate(
+        &self,
+        collection: &str,
+        group_by: Option<&str>,
+        sum_field: Option<&str>,
+    ) -> Result<Vec<Bucket>, StoreError> {
+        host::aggregate(
+            collection,
+            &self.filter,
+            &self.params_json(),
+            group_by,
+            sum_field,
+        )
+    }
+}
