@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use crate::http::AppState;
 use crate::plugins::CallContext;
-use crate::storage::{Result, StoredEvent, backoff_secs, now_secs};
+use crate::storage::{Backend, Result, StoredEvent, backoff_secs, now_secs};
 
 /// Attempts before a delivery is dead.
 pub const MAX_ATTEMPTS: i64 = 6;
@@ -82,19 +82,90 @@ async fn fan_out(state: &AppState) -> Result<()> {
     Ok(())
 }
 
-/// One round: fan out new events, then attempt every due delivery once.
+/// How long a claimed delivery stays with its host; after that (the host died
+/// mid-delivery) another host takes it over.
+const LEASE_SECS: i64 = 60;
+/// Deliveries claimed at a time: small, so several hosts share a burst.
+const CLAIM_BATCH: i64 = 16;
+
+/// Identifies this process among the hosts sharing the database.
+pub fn host_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let mut random = [0u8; 4];
+        let _ = getrandom::getrandom(&mut random);
+        let tail: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}-{tail}", std::process::id())
+    })
+}
+
+/// Claims due deliveries for this host. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets
+/// concurrent hosts claim disjoint rows without waiting; SQLite has a single writer.
+async fn claim(state: &AppState, host: &str) -> Result<Vec<(i64, String)>> {
+    let db = &state.db;
+    let lock = match db.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let now = now_secs();
+    let rows = sqlx::query(&format!(
+        "UPDATE event_deliveries SET lease_until = $1, leased_by = $2
+         WHERE (event_id, plugin_id) IN (
+           SELECT event_id, plugin_id FROM event_deliveries
+           WHERE status = 'pending' AND next_attempt_at <= $3 AND lease_until <= $3
+           ORDER BY event_id LIMIT $4 {lock})
+         RETURNING event_id, plugin_id"
+    ))
+    .bind(now + LEASE_SECS)
+    .bind(host)
+    .bind(now)
+    .bind(CLAIM_BATCH)
+    .fetch_all(db.pool())
+    .await?;
+    let mut claimed: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    claimed.sort();
+    Ok(claimed)
+}
+
+/// One round: fan out new events, then attempt every due delivery once, claiming them
+/// a batch at a time so that several hosts on one database share the work.
 pub async fn dispatch(state: &AppState) -> Result<Round> {
+    dispatch_as(state, host_id()).await
+}
+
+/// [`dispatch`] under an explicit host name (tests run two "hosts" in one process).
+pub async fn dispatch_as(state: &AppState, host: &str) -> Result<Round> {
     fan_out(state).await?;
+    let mut round = Round::default();
+    loop {
+        let claimed = claim(state, host).await?;
+        if claimed.is_empty() {
+            return Ok(round);
+        }
+        for (event_id, plugin_id) in claimed {
+            attempt(state, host, event_id, &plugin_id, &mut round).await?;
+        }
+    }
+}
+
+async fn attempt(
+    state: &AppState,
+    host: &str,
+    event_id: i64,
+    plugin_id: &str,
+    round: &mut Round,
+) -> Result<()> {
     let db = &state.db;
     let due = sqlx::query(
         "SELECT d.event_id, d.plugin_id, d.attempts, e.structure_id, e.idempotency_key, e.source_plugin, e.topic, e.payload
          FROM event_deliveries d JOIN event_outbox e ON e.id = d.event_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 ORDER BY d.event_id LIMIT 100",
+         WHERE d.event_id = $1 AND d.plugin_id = $2 AND d.status = 'pending' AND d.leased_by = $3",
     )
-    .bind(now_secs())
+    .bind(event_id)
+    .bind(plugin_id)
+    .bind(host)
     .fetch_all(db.pool())
     .await?;
-    let mut round = Round::default();
     for row in due {
         let event_id: i64 = row.get(0);
         let plugin_id: String = row.get(1);
@@ -107,8 +178,9 @@ pub async fn dispatch(state: &AppState) -> Result<Round> {
         };
         match deliver(state, row.get(3), &plugin_id, event).await {
             Ok(()) => {
-                sqlx::query("UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, last_error = NULL WHERE event_id = $2 AND plugin_id = $3")
+                sqlx::query("UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, last_error = NULL, delivered_by = $2, lease_until = 0 WHERE event_id = $3 AND plugin_id = $4")
                     .bind(now_secs())
+                    .bind(host)
                     .bind(event_id)
                     .bind(&plugin_id)
                     .execute(db.pool())
@@ -123,7 +195,7 @@ pub async fn dispatch(state: &AppState) -> Result<Round> {
                     "pending"
                 };
                 tracing::warn!(event = event_id, plugin = %plugin_id, attempts, %error, status, "event delivery failed");
-                sqlx::query("UPDATE event_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4 WHERE event_id = $5 AND plugin_id = $6")
+                sqlx::query("UPDATE event_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4, lease_until = 0 WHERE event_id = $5 AND plugin_id = $6")
                     .bind(status)
                     .bind(attempts)
                     .bind(now_secs() + retry_delay_secs(attempts))
@@ -136,7 +208,7 @@ pub async fn dispatch(state: &AppState) -> Result<Round> {
             }
         }
     }
-    Ok(round)
+    Ok(())
 }
 
 /// Calls the subscriber's `on-event` with the grants its structure gave it.
@@ -213,7 +285,7 @@ pub async fn retry(
     plugin_id: &str,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE event_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1
+        "UPDATE event_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = 0
          WHERE event_id = $2 AND plugin_id = $3 AND status != 'delivered'
            AND event_id IN (SELECT id FROM event_outbox WHERE structure_id = $4)",
     )

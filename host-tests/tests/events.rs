@@ -150,3 +150,52 @@ async fn a_restarted_host_delivers_what_was_committed_before() {
     assert_eq!(dispatch(&restarted).await.unwrap().delivered, 1);
     assert_eq!(received(&host, "cpts-a").await, 1);
 }
+
+/// Two host processes on one PostgreSQL database (two states here, each with its own
+/// pool and runtime) share a burst of events: each delivery is made once, by one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_on_one_postgresql_database_deliver_each_event_once() {
+    if !crate::support::on_postgres() {
+        // One SQLite file serves one host by design; this runs in the PostgreSQL pass.
+        return;
+    }
+    let first = Host::new().await;
+    first.structure("cpts-a", &["polls", "listener"]).await;
+    let second = Host::at(first.dir.clone()).await;
+    let mut a = first.member("cpts-a", Role::Member).await;
+    const EVENTS: i64 = 40;
+    for i in 0..EVENTS {
+        create_poll(&mut a, "cpts-a", &format!("Réunion {i}")).await;
+    }
+    let (one, two) = (first.state.clone(), second.state.clone());
+    let one = tokio::spawn(async move { maillage::events::dispatch_as(&one, "host-one").await });
+    let two = tokio::spawn(async move { maillage::events::dispatch_as(&two, "host-two").await });
+    let (one, two) = (one.await.unwrap().unwrap(), two.await.unwrap().unwrap());
+    assert_eq!(
+        one.delivered + two.delivered,
+        EVENTS as usize,
+        "{one:?} {two:?}"
+    );
+    assert_eq!(one.failed + two.failed, 0);
+
+    let db = first.state.db.pool();
+    let calls: i64 = sqlx::query_scalar("SELECT count(*) FROM c_listener__deliveries")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(calls, EVENTS, "the subscriber was called once per event");
+    let repeated: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM event_deliveries WHERE status != 'delivered' OR attempts != 1",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert_eq!(repeated, 0);
+    let hosts: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT delivered_by FROM event_deliveries ORDER BY delivered_by",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    assert_eq!(hosts, ["host-one", "host-two"], "both hosts took a share");
+}
