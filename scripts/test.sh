@@ -13,6 +13,24 @@ if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; the
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# S3-compatible test server for the blob tests: moto, from PyPI, in a venv of our own.
+tools="target/test-tools"
+if [ ! -x "$tools/moto/bin/moto_server" ]; then
+    echo "== installing moto[server] (PyPI)"
+    python3 -m venv "$tools/moto"
+    "$tools/moto/bin/pip" install -q 'moto[server]'
+fi
+s3_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$tools/moto/bin/moto_server" -H 127.0.0.1 -p "$s3_port" >"$tools/moto.log" 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+    if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$s3_port/')" 2>/dev/null; then break; fi
+    sleep 0.2
+done
+export MAILLAGE_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+
 echo "== format"
 cargo fmt --all --check
 (cd plugins && cargo fmt --all --check)
@@ -23,7 +41,7 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 
 echo "== tests"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; kill "$moto_pid" 2>/dev/null || true' EXIT
 # Guest SDK logic (forms, French dates) runs natively; the host imports are not called.
 (cd plugins && cargo test --locked -p maillage-sdk --target "$(rustc -vV | sed -n 's/^host: //p')") 2>&1 | tee -a "$log"
 echo "== tests on SQLite (embedded default)"

@@ -2,6 +2,7 @@
 //! a real SQLite file. One test binary for the whole suite (build time).
 
 mod administration;
+mod blobs;
 mod browser;
 mod crash;
 mod events;

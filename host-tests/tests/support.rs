@@ -328,6 +328,65 @@ impl<'a> Client<'a> {
     }
 }
 
+impl Client<'_> {
+    /// POST of a raw body (a file upload, JSON), with the CSRF token in its header.
+    /// Returns status, headers and body.
+    pub async fn post_body(
+        &mut self,
+        uri: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, http::HeaderMap, String) {
+        if !self.cookies.contains_key("maillage_csrf") {
+            self.get("/connexion").await;
+        }
+        let mut req = Request::post(uri)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .header("x-csrf-token", self.csrf());
+        if let Some(c) = self.cookie_header() {
+            req = req.header(http::header::COOKIE, c);
+        }
+        let (status, headers, body) = self.host.send(req.body(Body::from(body)).unwrap()).await;
+        self.remember(&headers);
+        (status, headers, body)
+    }
+
+    /// GET returning the headers too.
+    pub async fn get_with_headers(&mut self, uri: &str) -> (StatusCode, http::HeaderMap, String) {
+        let mut req = Request::get(uri);
+        if let Some(c) = self.cookie_header() {
+            req = req.header(http::header::COOKIE, c);
+        }
+        self.host.send(req.body(Body::empty()).unwrap()).await
+    }
+}
+
+/// The S3-compatible test server (moto) the test command started, if any.
+pub fn s3_endpoint() -> Option<String> {
+    std::env::var("MAILLAGE_TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+}
+
+/// Creates a bucket on the S3 test server (moto accepts unsigned requests).
+pub async fn create_bucket(endpoint: &str, bucket: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("S3 test server reachable");
+    let request = format!(
+        "PUT /{bucket} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "bucket creation: {answer}"
+    );
+}
+
 fn location(headers: &http::HeaderMap) -> Option<String> {
     headers
         .get(http::header::LOCATION)

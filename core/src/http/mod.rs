@@ -6,6 +6,7 @@ mod access;
 mod admin;
 mod auth;
 pub mod csrf;
+mod files;
 mod form;
 mod groups;
 mod modules;
@@ -115,6 +116,7 @@ pub fn app(state: AppState) -> Router {
             "/{structure}/admin/evenements/{event}/{plugin}/relancer",
             post(admin::retry_event),
         )
+        .route("/{structure}/fichiers/{module}/{id}", get(files::download))
         .route("/{structure}/{module}", any(modules::forward))
         .route("/{structure}/{module}/", any(modules::forward))
         .route("/{structure}/{module}/{*rest}", any(modules::forward))

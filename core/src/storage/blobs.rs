@@ -51,8 +51,13 @@ fn object_error(e: object_store::Error) -> StorageError {
     StorageError::Blob(e.to_string())
 }
 
+/// `type/subtype`, optionally followed by parameters (`; charset=utf-8`).
 fn valid_content_type(ct: &str) -> bool {
-    let mut parts = ct.splitn(2, '/');
+    let (essence, params) = ct.split_once(';').unwrap_or((ct, ""));
+    if ct.len() > 200 || !params.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return false;
+    }
+    let mut parts = essence.trim().splitn(2, '/');
     let ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 100

@@ -1,0 +1,203 @@
+//! Blobs: a module stores files through WIT `blobs`; members of its structure download
+//! them streamed; other structures cannot. Runs on the local folder and, when the test
+//! command started one, on an S3-compatible server (moto).
+
+use http::StatusCode;
+use maillage::config::Config;
+use maillage::storage::PluginScope;
+use maillage::tenancy::Role;
+
+use crate::support::{Host, create_bucket, s3_endpoint};
+
+async fn exercise(host: &Host) {
+    host.structure("cpts-a", &["listener"]).await;
+    host.structure("cpts-b", &["listener"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    let mut b = host.member("cpts-b", Role::Member).await;
+
+    let text = "Compte rendu — réunion d’Évreux\n".repeat(2000);
+    let (status, _, body) = a
+        .post_body(
+            "/cpts-a/listener/blob?name=compte-rendu%20%C3%A9t%C3%A9.txt",
+            "text/plain; charset=utf-8",
+            text.clone().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stored: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stored["size"], text.len());
+    let id = stored["id"].as_str().unwrap().to_string();
+    let path = stored["path"].as_str().unwrap().to_string();
+    assert_eq!(path, format!("/cpts-a/fichiers/listener/{id}"));
+
+    // Read back through the import, and downloaded through the host, streamed.
+    let (status, body) = a.get(&format!("/cpts-a/listener/blob/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let back: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(back["text"].as_str().unwrap(), text);
+    let (status, headers, body) = a.get_with_headers(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, text);
+    assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let disposition = headers["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("inline;")
+            && disposition.contains("filename*=UTF-8''compte%2Drendu%20%C3%A9t%C3%A9%2Etxt"),
+        "{disposition}"
+    );
+
+    // Another structure: neither its member through its own slug, nor through A's.
+    let (status, _) = b.get(&format!("/cpts-b/fichiers/listener/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = b.get(&format!("/cpts-b/listener/blob/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = b.get(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Anonymous visitors are sent to the login page.
+    let (status, _, _) = crate::support::Client::new(host).get_full(&path).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Stored HTML is never rendered inline in the platform's origin.
+    let (_, _, body) = a
+        .post_body(
+            "/cpts-a/listener/blob?name=page.html",
+            "text/html",
+            b"<script>alert(1)</script>".to_vec(),
+        )
+        .await;
+    let html: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (_, headers, _) = a.get_with_headers(html["path"].as_str().unwrap()).await;
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+
+    // Over the size limit (1 MiB here), and with a bad content type: refused, nothing kept.
+    let (status, _, body) = a
+        .post_body(
+            "/cpts-a/listener/blob?name=big.bin",
+            "application/octet-stream",
+            vec![7u8; (1 << 20) + 1],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("larger than the limit"), "{body}");
+    let (status, _, _) = a
+        .post_body("/cpts-a/listener/blob?name=x", "pas un type", b"x".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM blobs")
+        .fetch_one(host.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, 2);
+
+    // Deleting forgets it: no more download.
+    let (status, _, body) = a
+        .post_body(
+            &format!("/cpts-a/listener/blob/{id}/delete"),
+            "text/plain",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("true"));
+    let (status, _) = a.get(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Streamed upload (the host API under uploads): chunks beyond the limit abort it.
+    let scope = PluginScope {
+        structure_id: host.structure_id("cpts-a").await,
+        plugin_id: "listener".into(),
+    };
+    let chunks = |n: usize| {
+        futures_stream(
+            (0..n).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![1u8; 256 << 10]))),
+        )
+    };
+    let mut conn = host.state.db.pool().acquire().await.unwrap();
+    let info = host
+        .state
+        .blobs
+        .put_stream(&mut conn, &scope, "scan.pdf", "application/pdf", chunks(3))
+        .await
+        .unwrap();
+    assert_eq!(info.size, 3 * (256 << 10));
+    let back = host
+        .state
+        .blobs
+        .get(&mut conn, &scope, &info.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.len(), 3 * (256 << 10));
+    let refused = host
+        .state
+        .blobs
+        .put_stream(&mut conn, &scope, "huge.pdf", "application/pdf", chunks(5))
+        .await;
+    assert!(refused.is_err(), "5 × 256 KiB is over the 1 MiB limit");
+    let other = PluginScope {
+        structure_id: host.structure_id("cpts-b").await,
+        plugin_id: "listener".into(),
+    };
+    assert!(
+        host.state
+            .blobs
+            .get(&mut conn, &other, &info.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+fn futures_stream<I>(items: I) -> impl futures_util::Stream<Item = I::Item> + Unpin
+where
+    I: Iterator,
+{
+    futures_util::stream::iter(items)
+}
+
+fn small_blobs(config: &mut Config) {
+    config.blob_limit_mib = 1;
+}
+
+#[tokio::test]
+async fn files_are_stored_scoped_streamed_and_limited_in_the_local_folder() {
+    let host = Host::with_config(small_blobs).await;
+    exercise(&host).await;
+    assert!(host.dir.join("blobs").exists());
+}
+
+#[tokio::test]
+async fn files_are_stored_scoped_streamed_and_limited_in_an_s3_bucket() {
+    let Some(endpoint) = s3_endpoint() else {
+        panic!(
+            "MAILLAGE_TEST_S3_ENDPOINT is not set: run the suite with scripts/test.sh, which starts moto"
+        );
+    };
+    let bucket = format!(
+        "maillage-test-{}",
+        std::process::id() as u64 * 1000 + rand_suffix()
+    );
+    create_bucket(&endpoint, &bucket).await;
+    let host = Host::with_config(|c| {
+        small_blobs(c);
+        c.s3_bucket = Some(bucket.clone());
+        c.s3_endpoint = Some(endpoint.clone());
+    })
+    .await;
+    exercise(&host).await;
+    // Nothing went to the local folder: the bucket served every read.
+    assert!(!host.dir.join("blobs").exists());
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64 % 1000)
+        .unwrap_or(0)
+}
