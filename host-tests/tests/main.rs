@@ -11,5 +11,6 @@ mod identity;
 mod isolation;
 mod loading;
 mod polls;
+mod records;
 mod support;
 mod webdriver;

@@ -78,6 +78,14 @@ pub fn delete(collection: &str, id: &str) -> Result<bool, StoreError> {
     host::delete(collection, id)
 }
 
+/// One line of an aggregate: the grouping value, how many records, the sum asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub key: serde_json::Value,
+    pub count: i64,
+    pub sum: i64,
+}
+
 /// A query, built step by step: `Query::new().filter("poll = {:poll}").param("poll", id)`.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
@@ -166,13 +174,20 @@ impl Query {
         collection: &str,
         group_by: Option<&str>,
         sum_field: Option<&str>,
-    ) -> Result<Vec<Bucket>, StoreError> {
-        host::aggregate(
+    ) -> Result<Vec<Group>, StoreError> {
+        Ok(host::aggregate(
             collection,
             &self.filter,
             &self.params_json(),
             group_by,
             sum_field,
-        )
+        )?
+        .into_iter()
+        .map(|b: Bucket| Group {
+            key: serde_json::from_str(&b.key).unwrap_or(serde_json::Value::Null),
+            count: b.count,
+            sum: b.sum,
+        })
+        .collect())
     }
 }

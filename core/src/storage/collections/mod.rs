@@ -378,9 +378,11 @@ fn ddl<T: SchemaStatementBuilder>(backend: Backend, statement: &T) -> String {
 
 fn field_columns(backend: Backend, f: &FieldDef) -> Vec<ColumnDef> {
     let mut main = ColumnDef::new(column(&f.name));
-    match f.kind {
-        FieldType::Integer | FieldType::Money => main.big_integer(),
-        FieldType::Boolean => main.boolean(),
+    match (f.kind, backend) {
+        (FieldType::Integer | FieldType::Money, _) => main.big_integer(),
+        (FieldType::Boolean, Backend::Postgres) => main.boolean(),
+        // sqlx's Any driver cannot read SQLite's BOOLEAN affinity: 0/1 integers.
+        (FieldType::Boolean, Backend::Sqlite) => main.integer(),
         _ => main.text(),
     };
     let mut columns = vec![main];

@@ -78,6 +78,14 @@ fn conflict_or(error: sqlx::Error) -> StorageError {
     }
 }
 
+/// A column of the collection's table, qualified. A SQLite connection that has not seen
+/// a schema change yet would read an unknown bare "name" as a string literal (and sqlx
+/// would keep that statement's stale columns); a qualified name fails the prepare, which
+/// makes SQLite reload the schema and retry.
+fn qcol(table: &str, name: impl Into<String>) -> Expr {
+    Expr::col((table.to_string(), name.into()))
+}
+
 fn invalid(message: impl Into<String>) -> StorageError {
     StorageError::Invalid(message.into())
 }
@@ -172,7 +180,7 @@ fn condition(
         filter::Expr::Cmp { field, op, value } => {
             let (col, def) = queryable(collection, field)?;
             let json = resolve(value, params)?;
-            let c = Expr::col(col.clone());
+            let c = qcol(&collection.table, col.clone());
             let expr = match op {
                 CmpOp::Eq | CmpOp::Ne if json.is_null() => {
                     if *op == CmpOp::Eq {
@@ -203,7 +211,7 @@ fn condition(
                     let text = json.as_str().filter(|_| textual).ok_or_else(|| {
                         invalid(format!("{field}: `~` compares text with a string"))
                     })?;
-                    let like = Expr::expr(Func::lower(Expr::col(col)))
+                    let like = Expr::expr(Func::lower(qcol(&collection.table, col)))
                         .like(LikeExpr::new(escape_like(&text.to_lowercase())).escape('\\'));
                     if *op == CmpOp::Contains {
                         like
@@ -236,7 +244,8 @@ fn where_clause(
     params_text: &str,
     search: Option<&str>,
 ) -> Result<Condition> {
-    let mut cond = Cond::all().add(Expr::col("structure_id".to_string()).eq(structure_id));
+    let mut cond =
+        Cond::all().add(qcol(&collection.table, "structure_id".to_string()).eq(structure_id));
     let parsed = filter::parse(filter_text).map_err(|e| invalid(format!("filter {e}")))?;
     if let Some(expr) = parsed {
         let params = if params_text.trim().is_empty() {
@@ -258,7 +267,7 @@ fn where_clause(
         }
         for word in words.split(' ').take(16) {
             cond = cond.add(
-                Expr::col("search_text".to_string())
+                qcol(&collection.table, "search_text".to_string())
                     .like(LikeExpr::new(escape_like(word)).escape('\\')),
             );
         }
@@ -266,11 +275,21 @@ fn where_clause(
     Ok(cond)
 }
 
+/// Every column of the collection, named: never `*`, whose meaning a cached statement
+/// would keep after a schema change.
 fn select_all(collection: &Collection) -> SelectStatement {
-    Query::select()
-        .column(Asterisk)
-        .from(collection.table.clone())
-        .to_owned()
+    let mut select = Query::select();
+    let table = &collection.table;
+    for name in ["structure_id", "id", "created_at", "updated_at"] {
+        select.column((table.clone(), name.to_string()));
+    }
+    for f in &collection.def.fields {
+        select.column((table.clone(), column(&f.name)));
+        if f.kind == FieldType::Datetime {
+            select.column((table.clone(), instant_column(&f.name)));
+        }
+    }
+    select.from(collection.table.clone()).to_owned()
 }
 
 /// The stored row as the plugin sees it.
@@ -411,8 +430,8 @@ async fn check_references(
             Query::select()
                 .expr(Expr::val(1))
                 .from(target.table.clone())
-                .and_where(Expr::col("structure_id".to_string()).eq(structure_id))
-                .and_where(Expr::col("id".to_string()).eq(id)),
+                .and_where(qcol(&target.table, "structure_id".to_string()).eq(structure_id))
+                .and_where(qcol(&target.table, "id".to_string()).eq(id)),
         );
         if bound(&sql, values)
             .fetch_optional(&mut *conn)
@@ -459,8 +478,10 @@ impl Records<'_> {
         let (sql, values) = build(
             self.backend,
             select_all(collection)
-                .and_where(Expr::col("structure_id".to_string()).eq(self.structure_id))
-                .and_where(Expr::col("id".to_string()).eq(id)),
+                .and_where(
+                    qcol(&collection.table, "structure_id".to_string()).eq(self.structure_id),
+                )
+                .and_where(qcol(&collection.table, "id".to_string()).eq(id)),
         );
         let row = bound(&sql, values).fetch_optional(conn).await?;
         row.map(|r| row_json(collection, &r)).transpose()
@@ -557,8 +578,8 @@ impl Records<'_> {
             .table(collection.table.clone())
             .value("updated_at".to_string(), now_secs())
             .value("search_text".to_string(), search_text(collection, &merged))
-            .and_where(Expr::col("structure_id".to_string()).eq(self.structure_id))
-            .and_where(Expr::col("id".to_string()).eq(id));
+            .and_where(qcol(&collection.table, "structure_id".to_string()).eq(self.structure_id))
+            .and_where(qcol(&collection.table, "id".to_string()).eq(id));
         for (col, value) in field_values(collection, &patch)? {
             update.value(col, value);
         }
@@ -592,7 +613,8 @@ impl Records<'_> {
             )));
         }
         let object = parse_object(data)?;
-        let mut key = Cond::all().add(Expr::col("structure_id".to_string()).eq(self.structure_id));
+        let mut key =
+            Cond::all().add(qcol(&coll.table, "structure_id".to_string()).eq(self.structure_id));
         for name in key_fields {
             let field = coll.def.field(name).expect("declared in an index");
             let value = object
@@ -600,12 +622,12 @@ impl Records<'_> {
                 .filter(|v| !v.is_null())
                 .ok_or_else(|| invalid(format!("upsert: key field {name} is missing")))?;
             let stored = to_sql(field, value).map_err(StorageError::Invalid)?;
-            key = key.add(Expr::col(column(name)).eq(stored.main));
+            key = key.add(qcol(&coll.table, column(name)).eq(stored.main));
         }
         let (sql, values) = build(
             self.backend,
             Query::select()
-                .column("id".to_string())
+                .column((coll.table.clone(), "id".to_string()))
                 .from(coll.table.clone())
                 .cond_where(key),
         );
@@ -637,8 +659,10 @@ impl Records<'_> {
             self.backend,
             Query::delete()
                 .from_table(collection.table.clone())
-                .and_where(Expr::col("structure_id".to_string()).eq(self.structure_id))
-                .and_where(Expr::col("id".to_string()).eq(id)),
+                .and_where(
+                    qcol(&collection.table, "structure_id".to_string()).eq(self.structure_id),
+                )
+                .and_where(qcol(&collection.table, "id".to_string()).eq(id)),
         );
         Ok(bound(&sql, values).execute(conn).await?.rows_affected() > 0)
     }
@@ -685,14 +709,18 @@ impl Records<'_> {
         let mut select = select_all(collection);
         select.cond_where(cond);
         if let Some(cursor) = &spec.cursor {
-            select.cond_where(after_cursor(&keys, cursor, &spec.sort)?);
+            select.cond_where(after_cursor(&collection.table, &keys, cursor, &spec.sort)?);
         }
         for (col, _, _, descending) in &keys {
             let order = if *descending { Order::Desc } else { Order::Asc };
-            select.order_by_with_nulls(col.clone(), order, NullOrdering::Last);
+            select.order_by_with_nulls(
+                (collection.table.clone(), col.clone()),
+                order,
+                NullOrdering::Last,
+            );
         }
         select
-            .order_by("id".to_string(), Order::Asc)
+            .order_by((collection.table.clone(), "id".to_string()), Order::Asc)
             .limit(u64::from(limit) + 1);
         let (sql, values) = build(self.backend, &select);
         let rows = bound(&sql, values).fetch_all(conn).await?;
@@ -757,7 +785,10 @@ impl Records<'_> {
             None => None,
         };
         match &group {
-            Some((col, _)) => select.expr_as(Expr::col(col.clone()), "bucket_key".to_string()),
+            Some((col, _)) => select.expr_as(
+                qcol(&collection.table, col.clone()),
+                "bucket_key".to_string(),
+            ),
             None => select.expr_as(Expr::val(Option::<String>::None), "bucket_key".to_string()),
         };
         select.expr_as(Expr::col(Asterisk).count(), "bucket_count".to_string());
@@ -773,7 +804,14 @@ impl Records<'_> {
                     )));
                 }
                 select.expr_as(
-                    Expr::cust_with_exprs("CAST(COALESCE(SUM($1), 0) AS BIGINT)", [Expr::col(col)]),
+                    // SUM of BIGINT is NUMERIC on PostgreSQL, which sqlx's Any cannot read.
+                    Func::cast_as(
+                        Func::coalesce([
+                            Expr::from(Func::sum(qcol(&collection.table, col))),
+                            Expr::val(0i64),
+                        ]),
+                        "BIGINT".to_string(),
+                    ),
                     "bucket_sum".to_string(),
                 )
             }
@@ -781,8 +819,12 @@ impl Records<'_> {
         };
         if let Some((col, _)) = &group {
             select
-                .group_by_col(col.clone())
-                .order_by_with_nulls(col.clone(), Order::Asc, NullOrdering::Last)
+                .group_by_col((collection.table.clone(), col.clone()))
+                .order_by_with_nulls(
+                    (collection.table.clone(), col.clone()),
+                    Order::Asc,
+                    NullOrdering::Last,
+                )
                 .limit(1000);
         }
         let (sql, values) = build(self.backend, &select);
@@ -881,7 +923,7 @@ fn sql_of(value: &serde_json::Value) -> Value {
 }
 
 /// Rows strictly after the cursor's row in the (keys…, id) order, NULLs last.
-fn after_cursor(keys: &[SortKey], cursor: &str, sort: &str) -> Result<Condition> {
+fn after_cursor(table: &str, keys: &[SortKey], cursor: &str, sort: &str) -> Result<Condition> {
     let bad = || invalid("cursor is not one this query returned");
     if cursor.len() % 2 != 0 || cursor.len() > 8192 {
         return Err(bad());
@@ -905,12 +947,12 @@ fn after_cursor(keys: &[SortKey], cursor: &str, sort: &str) -> Result<Condition>
         let mut all = Cond::all();
         for (j, (col, _, _, _)) in keys.iter().enumerate().take(i) {
             all = all.add(match &after[j] {
-                serde_json::Value::Null => Expr::col(col.clone()).is_null(),
-                v => Expr::col(col.clone()).eq(sql_of(v)),
+                serde_json::Value::Null => qcol(&table, col.clone()).is_null(),
+                v => qcol(&table, col.clone()).eq(sql_of(v)),
             });
         }
         if i == keys.len() {
-            all = all.add(Expr::col("id".to_string()).gt(id));
+            all = all.add(qcol(&table, "id".to_string()).gt(id));
         } else {
             let (col, _, _, descending) = &keys[i];
             match &after[i] {
@@ -918,14 +960,14 @@ fn after_cursor(keys: &[SortKey], cursor: &str, sort: &str) -> Result<Condition>
                 serde_json::Value::Null => continue,
                 v => {
                     let beyond = if *descending {
-                        Expr::col(col.clone()).lt(sql_of(v))
+                        qcol(&table, col.clone()).lt(sql_of(v))
                     } else {
-                        Expr::col(col.clone()).gt(sql_of(v))
+                        qcol(&table, col.clone()).gt(sql_of(v))
                     };
                     all = all.add(
                         Cond::any()
                             .add(beyond)
-                            .add(Expr::col(col.clone()).is_null()),
+                            .add(qcol(&table, col.clone()).is_null()),
                     );
                 }
             }
@@ -975,10 +1017,12 @@ pub(super) async fn reindex_search(
                 .table(collection.table.clone())
                 .value("search_text".to_string(), search_text(collection, &object))
                 .and_where(
-                    Expr::col("structure_id".to_string())
+                    qcol(&collection.table, "structure_id".to_string())
                         .eq(row.try_get::<i64, _>("structure_id")?),
                 )
-                .and_where(Expr::col("id".to_string()).eq(row.try_get::<String, _>("id")?)),
+                .and_where(
+                    qcol(&collection.table, "id".to_string()).eq(row.try_get::<String, _>("id")?),
+                ),
         );
         bound(&sql, values).execute(&mut **tx).await?;
     }

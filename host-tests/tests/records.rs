@@ -1,0 +1,533 @@
+//! Typed records through WIT `records` (the listener fixture's `items` collection):
+//! field types, required/default, unique keys, references, filters with bound values,
+//! sort and cursor pagination, full-text with accent folding, count and aggregates,
+//! scoping per structure, and schema changes at install. Same suite on both backends.
+
+use http::StatusCode;
+use maillage::storage::StorageError;
+use maillage::storage::collections::{CollectionDef, FieldDef, FieldType, IndexDef};
+use maillage::tenancy::Role;
+use serde_json::{Value, json};
+
+use crate::support::{Client, Host};
+
+async fn call(c: &mut Client<'_>, method: &str, uri: &str, body: Value) -> (StatusCode, Value) {
+    let (status, text) = if method == "GET" {
+        c.get(uri).await
+    } else {
+        let (status, _, text) = c
+            .post_body(uri, "application/json", body.to_string().into_bytes())
+            .await;
+        (status, text)
+    };
+    let value = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
+    (status, value)
+}
+
+async fn insert(c: &mut Client<'_>, slug: &str, item: Value) -> (StatusCode, Value) {
+    call(c, "POST", &format!("/{slug}/listener/items"), item).await
+}
+
+fn q(spec: Value) -> String {
+    percent(&spec.to_string())
+}
+
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn query(c: &mut Client<'_>, slug: &str, spec: Value) -> (StatusCode, Value) {
+    call(
+        c,
+        "GET",
+        &format!("/{slug}/listener/items?q={}", q(spec)),
+        Value::Null,
+    )
+    .await
+}
+
+/// Codes of the items a query returns, in order.
+async fn codes(c: &mut Client<'_>, slug: &str, spec: Value) -> Vec<String> {
+    let (status, page) = query(c, slug, spec).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["ok"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn records_are_typed_validated_and_scoped_to_their_structure() {
+    let host = Host::new().await;
+    host.structure("cpts-a", &["listener"]).await;
+    host.structure("cpts-b", &["listener"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    let mut b = host.member("cpts-b", Role::Member).await;
+
+    let (status, first) = insert(
+        &mut a,
+        "cpts-a",
+        json!({"code": "R1", "label": "Réunion plénière à Évreux", "amount": 12_50,
+               "day": "2026-12-03", "at": "2026-12-03T20:00:00+01:00[Europe/Paris]",
+               "extra": {"salle": "B"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let first = &first["ok"];
+    let id = first["id"].as_str().unwrap().to_string();
+    // Defaults applied, types kept, the zone written is the zone read.
+    assert_eq!(first["qty"], 1);
+    assert_eq!(first["done"], false);
+    assert_eq!(first["amount"], 1250);
+    assert_eq!(first["extra"]["salle"], "B");
+    assert_eq!(first["at"], "2026-12-03T20:00:00+01:00[Europe/Paris]");
+    assert!(first["created_at"].as_i64().unwrap() > 1_700_000_000);
+
+    // Bad input is refused with a reason, and stores nothing.
+    for (item, expected) in [
+        (json!({"code": "X", "label": "x", "amount": 12.5}), "cents"),
+        (
+            json!({"code": "X", "label": "x", "colour": "red"}),
+            "no field",
+        ),
+        (json!({"code": "X"}), "label is required"),
+        (
+            json!({"code": "X", "label": "x", "day": "2026-02-30"}),
+            "YYYY-MM-DD",
+        ),
+        (
+            json!({"code": "X", "label": "x", "at": "2026-12-03 20:00"}),
+            "RFC 3339",
+        ),
+        (
+            json!({"code": "X", "label": "x", "done": "oui"}),
+            "true or false",
+        ),
+        (json!({"code": "X", "label": "x", "id": "../etc"}), "id"),
+        (json!(["not", "an", "object"]), "JSON object"),
+    ] {
+        let (status, answer) = insert(&mut a, "cpts-a", item.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{item} → {answer}"
+        );
+        assert!(
+            answer["error"].as_str().unwrap().contains(expected),
+            "{item} → {answer}"
+        );
+    }
+    // A unique key holds within a structure; another structure may reuse it.
+    let (status, _) = insert(&mut a, "cpts-a", json!({"code": "R1", "label": "doublon"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, b_item) = insert(&mut b, "cpts-b", json!({"code": "R1", "label": "Chez B"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let b_id = b_item["ok"]["id"].as_str().unwrap().to_string();
+    // A reference must name a record of the same structure.
+    let (status, answer) = insert(
+        &mut a,
+        "cpts-a",
+        json!({"code": "R2", "label": "x", "parent": b_id}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    let (status, _) = insert(
+        &mut a,
+        "cpts-a",
+        json!({"code": "R2", "label": "Suite", "parent": id}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // B sees only its own record, and cannot read, change or delete A's by id.
+    assert_eq!(codes(&mut b, "cpts-b", json!({})).await, ["R1"]);
+    let (status, got) = call(
+        &mut b,
+        "GET",
+        &format!("/cpts-b/listener/items/{id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!((status, &got["ok"]), (StatusCode::OK, &Value::Null));
+    let (_, updated) = call(
+        &mut b,
+        "POST",
+        &format!("/cpts-b/listener/items/{id}"),
+        json!({"label": "volé"}),
+    )
+    .await;
+    assert_eq!(updated["ok"], Value::Null);
+    let (_, deleted) = call(
+        &mut b,
+        "POST",
+        &format!("/cpts-b/listener/items/{id}/delete"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(deleted["ok"], false);
+    let (_, got) = call(
+        &mut a,
+        "GET",
+        &format!("/cpts-a/listener/items/{id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(got["ok"]["label"], "Réunion plénière à Évreux");
+
+    // Update changes the given fields only; null clears; required cannot be cleared.
+    let (status, updated) = call(
+        &mut a,
+        "POST",
+        &format!("/cpts-a/listener/items/{id}"),
+        json!({"done": true, "extra": null}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(updated["ok"]["done"], true);
+    assert_eq!(updated["ok"]["extra"], Value::Null);
+    assert_eq!(updated["ok"]["amount"], 1250);
+    let (status, _) = call(
+        &mut a,
+        "POST",
+        &format!("/cpts-a/listener/items/{id}"),
+        json!({"label": null}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Upsert on the unique key: the second call updates the same record.
+    let (_, up1) = call(
+        &mut a,
+        "POST",
+        "/cpts-a/listener/items/upsert",
+        json!({"code": "U", "label": "v1"}),
+    )
+    .await;
+    let (_, up2) = call(
+        &mut a,
+        "POST",
+        "/cpts-a/listener/items/upsert",
+        json!({"code": "U", "label": "v2"}),
+    )
+    .await;
+    assert_eq!(up1["ok"]["id"], up2["ok"]["id"]);
+    assert_eq!(up2["ok"]["label"], "v2");
+}
+
+#[tokio::test]
+async fn filters_sorts_pages_search_and_aggregates() {
+    let host = Host::new().await;
+    host.structure("cpts-a", &["listener"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    let rows = [
+        (
+            "A",
+            "Réunion à Évreux",
+            1000,
+            "2026-01-05",
+            "2026-01-05T09:00:00+01:00",
+            true,
+        ),
+        (
+            "B",
+            "Formation diabète",
+            2500,
+            "2026-01-06",
+            "2026-01-06T09:00:00-03:00[America/Cayenne]",
+            false,
+        ),
+        (
+            "C",
+            "Réunion bureau",
+            2500,
+            "2026-01-07",
+            "2026-01-07T08:00:00Z",
+            false,
+        ),
+        (
+            "D",
+            "Soirée 100% santé",
+            500,
+            "2026-01-08",
+            "2026-01-08T09:00:00+04:00[Indian/Reunion]",
+            true,
+        ),
+        (
+            "E",
+            "Sans montant",
+            -1,
+            "2026-01-09",
+            "2026-01-09T09:00:00Z",
+            false,
+        ),
+    ];
+    for (code, label, amount, day, at, done) in rows {
+        let mut item = json!({"code": code, "label": label, "day": day, "at": at, "done": done});
+        if amount >= 0 {
+            item["amount"] = json!(amount);
+        }
+        let (status, answer) = insert(&mut a, "cpts-a", item).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+
+    let cases = [
+        (
+            json!({"filter": "amount >= 1000 && done = false", "sort": "code"}),
+            vec!["B", "C"],
+        ),
+        (
+            json!({"filter": "amount = null", "sort": "code"}),
+            vec!["E"],
+        ),
+        (
+            json!({"filter": "!(amount = 2500) && amount != null", "sort": "code"}),
+            vec!["A", "D"],
+        ),
+        (
+            json!({"filter": "label ~ \"réunion\"", "sort": "code"}),
+            vec!["A", "C"],
+        ),
+        (
+            json!({"filter": "label ~ {:t}", "params": {"t": "100%"}, "sort": "code"}),
+            vec!["D"],
+        ),
+        (
+            json!({"filter": "day in [\"2026-01-05\", \"2026-01-09\"]", "sort": "-code"}),
+            vec!["E", "A"],
+        ),
+        (
+            json!({"filter": "code in {:codes}", "params": {"codes": ["B", "D"]}, "sort": "code"}),
+            vec!["B", "D"],
+        ),
+        // Instants compare and sort across zones: B is 12:00Z on the 6th (09:00 in
+        // Cayenne), D is 05:00Z on the 8th (09:00 in Réunion).
+        (
+            json!({"filter": "at > {:t}", "params": {"t": "2026-01-06T11:59:00Z"}, "sort": "-at"}),
+            vec!["E", "D", "C", "B"],
+        ),
+        (
+            json!({"filter": "at < {:t}", "params": {"t": "2026-01-06T12:00:00+00:00"}}),
+            vec!["A"],
+        ),
+        // Values are bound, never spliced: this finds nothing and harms nothing.
+        (json!({"filter": "label = \"x' OR 1=1 --\""}), vec![]),
+        (json!({"search": "evreux"}), vec!["A"]),
+        (
+            json!({"search": "REUNION", "sort": "-code"}),
+            vec!["C", "A"],
+        ),
+        (
+            json!({"sort": "-amount,code"}),
+            vec!["B", "C", "A", "D", "E"],
+        ),
+    ];
+    for (spec, expected) in cases {
+        assert_eq!(
+            codes(&mut a, "cpts-a", spec.clone()).await,
+            expected,
+            "{spec}"
+        );
+    }
+
+    // Cursor pagination walks the whole order, NULLs last, without repeats.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut spec = json!({"sort": "-amount", "limit": 2});
+        if let Some(c) = &cursor {
+            spec["cursor"] = json!(c);
+        }
+        let (status, page) = query(&mut a, "cpts-a", spec).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for item in page["ok"]["items"].as_array().unwrap() {
+            seen.push(item["code"].as_str().unwrap().to_string());
+        }
+        match page["ok"]["next"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["B", "C", "A", "D", "E"]);
+    // A cursor from another sort, or forged, is refused.
+    let (_, page) = query(&mut a, "cpts-a", json!({"sort": "-amount", "limit": 1})).await;
+    let next = page["ok"]["next"].as_str().unwrap();
+    let (status, _) = query(&mut a, "cpts-a", json!({"sort": "code", "cursor": next})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = query(&mut a, "cpts-a", json!({"cursor": "zz"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Malformed filters and unknown or unfilterable fields are refused, with the reason.
+    for filter in [
+        "amount >",
+        "colour = 1",
+        "extra = 1",
+        "amount = \"douze\"",
+        "label; DROP TABLE x",
+        "code in 3",
+    ] {
+        let (status, answer) = query(&mut a, "cpts-a", json!({ "filter": filter })).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{filter}: {answer}"
+        );
+    }
+    let (status, _) = query(&mut a, "cpts-a", json!({"filter": "code = {:missing}"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Count and aggregates (reports): per value of a field, with sums in cents.
+    let (_, count) = call(
+        &mut a,
+        "GET",
+        &format!(
+            "/cpts-a/listener/items/count?q={}",
+            q(json!({"filter": "done = true"}))
+        ),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(count["ok"], 2);
+    let (status, buckets) = call(
+        &mut a,
+        "GET",
+        "/cpts-a/listener/items/aggregate?group=done&sum=amount",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{buckets}");
+    assert_eq!(buckets["ok"], json!([[false, 3, 5000], [true, 2, 1500]]));
+    let (_, total) = call(
+        &mut a,
+        "GET",
+        "/cpts-a/listener/items/aggregate?sum=amount",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(total["ok"], json!([[null, 5, 6500]]));
+    let (status, _) = call(
+        &mut a,
+        "GET",
+        "/cpts-a/listener/items/aggregate?sum=label",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+fn field(name: &str, kind: FieldType) -> FieldDef {
+    FieldDef {
+        name: name.into(),
+        kind,
+        required: false,
+        default: None,
+        full_text: false,
+        references: None,
+    }
+}
+
+#[tokio::test]
+async fn additive_changes_apply_at_install_and_destructive_ones_need_confirmation() {
+    let host = Host::new().await;
+    let db = &host.state.db;
+    let structure = host.structure("cpts-a", &[]).await;
+    let v = |s: &str| semver::Version::parse(s).unwrap();
+    let v1 = CollectionDef {
+        name: "notes".into(),
+        fields: vec![
+            field("title", FieldType::Text),
+            field("score", FieldType::Integer),
+        ],
+        indexes: vec![],
+    };
+    db.apply_collections("demo", &v("1.0.0"), std::slice::from_ref(&v1), false)
+        .await
+        .unwrap();
+    let schema = maillage::storage::collections::Schema::new("demo", std::slice::from_ref(&v1));
+    let records = maillage::storage::collections::Records {
+        backend: db.backend(),
+        schema: &schema,
+        structure_id: structure.id,
+    };
+    let mut conn = db.pool().acquire().await.unwrap();
+    records
+        .insert(&mut conn, "notes", r#"{"title": "Première", "score": 3}"#)
+        .await
+        .unwrap();
+
+    // v2 adds a field with a default (existing rows get it) and a unique key.
+    let mut v2 = v1.clone();
+    v2.fields.push(FieldDef {
+        default: Some("\"ouvert\"".into()),
+        ..field("status", FieldType::Text)
+    });
+    v2.indexes.push(IndexDef {
+        fields: vec!["title".into()],
+        unique: true,
+    });
+    let plan = db
+        .apply_collections("demo", &v("1.1.0"), std::slice::from_ref(&v2), false)
+        .await
+        .unwrap();
+    assert!(
+        plan.destructive.is_empty() && plan.additive.len() == 2,
+        "{plan:?}"
+    );
+    let schema2 = maillage::storage::collections::Schema::new("demo", std::slice::from_ref(&v2));
+    let records2 = maillage::storage::collections::Records {
+        schema: &schema2,
+        ..records
+    };
+    let page = records2
+        .query(&mut conn, "notes", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items[0]["status"], "ouvert");
+
+    // v3 drops `score` and retypes `title`: refused without confirmation, nothing changes.
+    let mut v3 = v2.clone();
+    v3.fields.retain(|f| f.name != "score");
+    let err = db
+        .apply_collections("demo", &v("2.0.0"), std::slice::from_ref(&v3), false)
+        .await
+        .unwrap_err();
+    match err {
+        StorageError::Destructive(steps) => assert!(steps[0].contains("notes.score"), "{steps:?}"),
+        other => panic!("expected a destructive refusal, got {other}"),
+    }
+    let page = records2
+        .query(&mut conn, "notes", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items[0]["score"], 3,
+        "the refused change touched nothing"
+    );
+    // Confirmed: applied.
+    db.apply_collections("demo", &v("2.0.0"), std::slice::from_ref(&v3), true)
+        .await
+        .unwrap();
+    let schema3 = maillage::storage::collections::Schema::new("demo", std::slice::from_ref(&v3));
+    let records3 = maillage::storage::collections::Records {
+        schema: &schema3,
+        ..records
+    };
+    let page = records3
+        .query(&mut conn, "notes", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items[0]["title"], "Première");
+    assert!(page.items[0].get("score").is_none());
+    // An older version installed later leaves the newer schema alone.
+    let plan = db
+        .apply_collections("demo", &v("1.0.0"), std::slice::from_ref(&v1), false)
+        .await
+        .unwrap();
+    assert!(plan.additive.is_empty() && plan.destructive.is_empty());
+}
