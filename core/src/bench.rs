@@ -258,3 +258,147 @@ async fn native_polls(State(state): State<AppState>, ctx: Ctx) -> axum::response
     ))
     .into_response()
 }
+
+/// `maillage bench data`: inserts/s and indexed lookups/s through a plugin (the
+/// listener fixture, `batch` statements per call) against the same statements sent
+/// through sqlx directly, in the same run, on SQLite and, given a URL, on PostgreSQL.
+/// Target: ≥ 0.7x.
+pub async fn data(calls: usize, batch: usize, postgres_url: Option<String>) -> anyhow::Result<()> {
+    let mut backends = vec![("SQLite", None)];
+    if let Some(url) = postgres_url {
+        backends.push(("PostgreSQL", Some(url)));
+    }
+    for (name, url) in backends {
+        let dir = std::env::temp_dir().join(format!("maillage-bench-data-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut config = Config::with_data_dir(&dir);
+        let schema = format!("bench_{}", std::process::id());
+        if let Some(url) = &url {
+            config.database_url = Some(url.clone());
+            config.database_schema = Some(schema.clone());
+        }
+        let state = crate::open(&config).await?;
+        println!("{name}: {calls} calls × {batch} statements");
+        data_on(&state, calls, batch).await?;
+        if url.is_some() {
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(state.db.pool())
+                .await?;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+async fn data_on(state: &AppState, calls: usize, batch: usize) -> anyhow::Result<()> {
+    let wasm =
+        std::fs::read(std::path::Path::new(crate::PLUGIN_BUILD_DIR).join("fixture_listener.wasm"))?;
+    let plugin = state.registry.install(&wasm).await?;
+    let structure = state
+        .db
+        .create_structure(
+            SLUG,
+            "CPTS Banc d’essai",
+            StructureKind::Cpts,
+            "Europe/Paris",
+        )
+        .await?;
+    let granted = ["storage".to_string(), "blobs".to_string()];
+    state
+        .db
+        .enable_module(
+            structure.id,
+            "listener",
+            &plugin.manifest().version.to_string(),
+            &granted,
+        )
+        .await?;
+    let runtime = state.registry.runtime().clone();
+    let caps = plugin.effective_capabilities(&granted);
+    let call = |method: &str, uri: String| {
+        let ctx = crate::plugins::CallContext::anonymous(&structure, "listener", "bench", "");
+        let request = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(bytes::Bytes::new())
+            .expect("static request");
+        let runtime = runtime.clone();
+        let plugin = plugin.clone();
+        let caps = caps.clone();
+        async move {
+            let response = runtime.handle_http(&plugin, ctx, caps, request).await?;
+            anyhow::ensure!(
+                response.status() == 200,
+                "plugin answered {}",
+                response.status()
+            );
+            Ok::<_, anyhow::Error>(())
+        }
+    };
+    let table = crate::storage::collections::table_name("listener", "items");
+    let insert_sql = format!(
+        "INSERT INTO {table} (structure_id, id, created_at, updated_at, search_text, f_code, f_label, f_amount, f_qty, f_done) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    );
+    let select_sql = format!(
+        "SELECT * FROM {table} WHERE structure_id = $1 AND f_code = $2 ORDER BY id LIMIT 2"
+    );
+    let statements = (calls * batch) as f64;
+
+    // Inserts.
+    let start = Instant::now();
+    for c in 0..calls {
+        call("POST", format!("/bench/insert?n={batch}&prefix=p{c}")).await?;
+    }
+    let plugin_inserts = statements / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for c in 0..calls {
+        let mut tx = state.db.pool().begin().await?;
+        for i in 0..batch {
+            sqlx::query(&insert_sql)
+                .bind(structure.id)
+                .bind(format!("n{c}-{i}"))
+                .bind(0i64)
+                .bind(0i64)
+                .bind("reunion")
+                .bind(format!("n{c}-{i}"))
+                .bind("Réunion")
+                .bind(i as i64)
+                .bind(1i64)
+                .bind(false)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    let native_inserts = statements / start.elapsed().as_secs_f64();
+
+    // Indexed lookups by unique code.
+    let start = Instant::now();
+    for c in 0..calls {
+        call("GET", format!("/bench/query?n={batch}&prefix=p{c}")).await?;
+    }
+    let plugin_queries = statements / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for c in 0..calls {
+        let mut conn = state.db.pool().acquire().await?;
+        for i in 0..batch {
+            let rows = sqlx::query(&select_sql)
+                .bind(structure.id)
+                .bind(format!("n{c}-{i}"))
+                .fetch_all(&mut *conn)
+                .await?;
+            anyhow::ensure!(rows.len() == 1, "lookup found {}", rows.len());
+        }
+    }
+    let native_queries = statements / start.elapsed().as_secs_f64();
+
+    println!(
+        "  inserts/s        plugin {plugin_inserts:>9.0}   sqlx {native_inserts:>9.0}   ratio {:.2}x (target ≥ 0.7x)",
+        plugin_inserts / native_inserts
+    );
+    println!(
+        "  indexed reads/s  plugin {plugin_queries:>9.0}   sqlx {native_queries:>9.0}   ratio {:.2}x (target ≥ 0.7x)",
+        plugin_queries / native_queries
+    );
+    Ok(())
+}

@@ -96,6 +96,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// Inserts/s and indexed reads/s through a plugin vs sqlx directly, per backend.
+    Data {
+        /// Plugin calls per measurement.
+        #[arg(long, default_value_t = 50)]
+        calls: usize,
+        /// Statements per call.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Also measure on this PostgreSQL server (a throwaway schema is used).
+        #[arg(long, env = "MAILLAGE_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -144,6 +156,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             maillage::bench::runtime(iterations, std::time::Duration::from_secs_f64(seconds)).await
         }
+        Command::Bench {
+            which:
+                BenchCommand::Data {
+                    calls,
+                    batch,
+                    postgres_url,
+                },
+        } => maillage::bench::data(calls, batch, postgres_url).await,
         Command::Plugin {
             action: PluginCommand::Check { file, config },
         } => {

@@ -28,6 +28,9 @@ pub(super) struct HostState {
     /// Every write of this call (documents, events) goes into one transaction, begun at
     /// the first write and committed only if the call ends well (see `commit`).
     pub tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
+    /// Connection for reads before any write, kept for the rest of the call (acquiring
+    /// one per statement costs a pool round trip each).
+    pub reader: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
     /// Set when the plugin called an import it was not granted; explains the trap.
     pub denied: Option<String>,
 }

@@ -154,18 +154,22 @@ macro_rules! reading {
             schema: &$state.schema,
             structure_id: scope.structure_id,
         };
-        let result: Result<_, StorageError> = match &mut $state.tx {
-            Some(tx) => {
+        if $state.tx.is_none() && $state.reader.is_none() {
+            match $state.db.pool().acquire().await {
+                Ok(pooled) => $state.reader = Some(pooled),
+                Err(e) => return Ok(Err(record_error(e.into()))),
+            }
+        }
+        let result: Result<_, StorageError> = match (&mut $state.tx, &mut $state.reader) {
+            (Some(tx), _) => {
                 let $conn: &mut AnyConnection = &mut **tx;
                 $body.await
             }
-            None => match $state.db.pool().acquire().await {
-                Ok(mut pooled) => {
-                    let $conn: &mut AnyConnection = &mut *pooled;
-                    $body.await
-                }
-                Err(e) => Err(e.into()),
-            },
+            (None, Some(pooled)) => {
+                let $conn: &mut AnyConnection = &mut **pooled;
+                $body.await
+            }
+            (None, None) => unreachable!("acquired above"),
         };
         Ok(result.map_err(record_error))
     }};

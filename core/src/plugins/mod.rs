@@ -441,6 +441,7 @@ impl PluginRuntime {
             schema: plugin.map(|p| p.schema.clone()).unwrap_or_default(),
             blobs: self.blobs.clone(),
             tx: None,
+            reader: None,
             denied: None,
         };
         let mut store = Store::new(&self.engine, state);

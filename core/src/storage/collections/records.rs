@@ -275,19 +275,41 @@ fn where_clause(
     Ok(cond)
 }
 
+/// `RETURNING "c" AS "c", …`: the alias fixes the result's column names even if a
+/// stale SQLite connection first prepares the statement against its old schema (it
+/// re-prepares it at execution; sqlx keeps the names of the first prepare).
+fn returning(collection: &Collection) -> sea_query::ReturningClause {
+    sea_query::ReturningClause::Exprs(
+        record_columns(collection)
+            .into_iter()
+            // Identifiers from the validated schema: [a-z0-9_] only.
+            .map(|c| Expr::cust(format!("\"{c}\" AS \"{c}\"")))
+            .collect(),
+    )
+}
+
+/// The columns a record is read from.
+fn record_columns(collection: &Collection) -> Vec<String> {
+    let mut columns: Vec<String> = ["structure_id", "id", "created_at", "updated_at"]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    for f in &collection.def.fields {
+        columns.push(column(&f.name));
+        if f.kind == FieldType::Datetime {
+            columns.push(instant_column(&f.name));
+        }
+    }
+    columns
+}
+
 /// Every column of the collection, named: never `*`, whose meaning a cached statement
 /// would keep after a schema change.
 fn select_all(collection: &Collection) -> SelectStatement {
     let mut select = Query::select();
-    let table = &collection.table;
-    for name in ["structure_id", "id", "created_at", "updated_at"] {
-        select.column((table.clone(), name.to_string()));
-    }
-    for f in &collection.def.fields {
-        select.column((table.clone(), column(&f.name)));
-        if f.kind == FieldType::Datetime {
-            select.column((table.clone(), instant_column(&f.name)));
-        }
+    // Qualified and aliased: see `qcol` and `returning`.
+    for name in record_columns(collection) {
+        select.expr_as(qcol(&collection.table, name.clone()), name);
     }
     select.from(collection.table.clone()).to_owned()
 }
@@ -535,14 +557,14 @@ impl Records<'_> {
             .columns(columns)
             .values(values)
             .map_err(|e| invalid(e.to_string()))?;
+        // The stored record comes back in the same round trip.
+        insert.returning(returning(collection));
         let (sql, values) = build(self.backend, &insert);
-        bound(&sql, values)
-            .execute(&mut *conn)
+        let row = bound(&sql, values)
+            .fetch_one(&mut *conn)
             .await
             .map_err(conflict_or)?;
-        self.get(conn, &collection.def.name, &id)
-            .await?
-            .ok_or_else(|| invalid("inserted record vanished"))
+        row_json(collection, &row)
     }
 
     pub async fn update(
@@ -583,12 +605,13 @@ impl Records<'_> {
         for (col, value) in field_values(collection, &patch)? {
             update.value(col, value);
         }
+        update.returning(returning(collection));
         let (sql, values) = build(self.backend, &update);
-        bound(&sql, values)
-            .execute(&mut *conn)
+        let row = bound(&sql, values)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(conflict_or)?;
-        self.get(conn, &collection.def.name, id).await
+        row.map(|r| row_json(collection, &r)).transpose()
     }
 
     pub async fn upsert(
