@@ -154,13 +154,13 @@ pub fn validate(plugin_id: &str, collections: &[CollectionDef]) -> std::result::
             }
             names.push(&f.name);
             match (f.kind, &f.references) {
-                (FieldType::RecordRef, Some(target)) => {
-                    if !collections.iter().any(|o| &o.name == target) {
-                        return Err(format!(
-                            "field {}.{} references unknown collection {target:?}",
-                            c.name, f.name
-                        ));
-                    }
+                (FieldType::RecordRef, Some(target))
+                    if !collections.iter().any(|o| &o.name == target) =>
+                {
+                    return Err(format!(
+                        "field {}.{} references unknown collection {target:?}",
+                        c.name, f.name
+                    ));
                 }
                 (FieldType::RecordRef, None) => {
                     return Err(format!(
@@ -168,6 +168,7 @@ pub fn validate(plugin_id: &str, collections: &[CollectionDef]) -> std::result::
                         c.name, f.name
                     ));
                 }
+                (FieldType::RecordRef, Some(_)) => {}
                 (_, Some(_)) => {
                     return Err(format!(
                         "field {}.{}: only record-ref fields take `references`",

@@ -948,7 +948,7 @@ fn sql_of(value: &serde_json::Value) -> Value {
 /// Rows strictly after the cursor's row in the (keys…, id) order, NULLs last.
 fn after_cursor(table: &str, keys: &[SortKey], cursor: &str, sort: &str) -> Result<Condition> {
     let bad = || invalid("cursor is not one this query returned");
-    if cursor.len() % 2 != 0 || cursor.len() > 8192 {
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 8192 {
         return Err(bad());
     }
     let bytes = (0..cursor.len())
@@ -970,12 +970,12 @@ fn after_cursor(table: &str, keys: &[SortKey], cursor: &str, sort: &str) -> Resu
         let mut all = Cond::all();
         for (j, (col, _, _, _)) in keys.iter().enumerate().take(i) {
             all = all.add(match &after[j] {
-                serde_json::Value::Null => qcol(&table, col.clone()).is_null(),
-                v => qcol(&table, col.clone()).eq(sql_of(v)),
+                serde_json::Value::Null => qcol(table, col.clone()).is_null(),
+                v => qcol(table, col.clone()).eq(sql_of(v)),
             });
         }
         if i == keys.len() {
-            all = all.add(qcol(&table, "id".to_string()).gt(id));
+            all = all.add(qcol(table, "id".to_string()).gt(id));
         } else {
             let (col, _, _, descending) = &keys[i];
             match &after[i] {
@@ -983,14 +983,14 @@ fn after_cursor(table: &str, keys: &[SortKey], cursor: &str, sort: &str) -> Resu
                 serde_json::Value::Null => continue,
                 v => {
                     let beyond = if *descending {
-                        qcol(&table, col.clone()).lt(sql_of(v))
+                        qcol(table, col.clone()).lt(sql_of(v))
                     } else {
-                        qcol(&table, col.clone()).gt(sql_of(v))
+                        qcol(table, col.clone()).gt(sql_of(v))
                     };
                     all = all.add(
                         Cond::any()
                             .add(beyond)
-                            .add(qcol(&table, col.clone()).is_null()),
+                            .add(qcol(table, col.clone()).is_null()),
                     );
                 }
             }
