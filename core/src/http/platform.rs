@@ -1,6 +1,8 @@
 //! Platform operation (platform operators only): installed plugin packages, uploading a
 //! new package (validated: manifest and WIT version), creating structures.
 
+use crate::plugins::registry::RegistryError;
+use crate::storage::StorageError;
 use axum::extract::{Multipart, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
@@ -73,6 +75,7 @@ async fn overview_response(
         "</tbody></table></div><h2>Installer un module</h2>\
          <form method=\"post\" action=\"/plateforme/paquets?csrf={}\" enctype=\"multipart/form-data\" class=\"stack\">\
          <label for=\"paquet\">Paquet du module (fichier .wasm)</label><input id=\"paquet\" name=\"paquet\" type=\"file\" accept=\".wasm,application/wasm\" required>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"confirmer\" value=\"oui\"> Je confirme les changements qui effacent des données (champs ou collections retirés)</label>\
          <button type=\"submit\">Installer</button></form>",
         escape(&ctx.csrf)
     ));
@@ -126,8 +129,12 @@ pub async fn upload_package(
         Err(r) => return r,
     };
     let mut wasm = None;
+    let mut confirmed = false;
     loop {
         match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("confirmer") => {
+                confirmed = field.text().await.is_ok_and(|v| v == "oui");
+            }
             Ok(Some(field)) if field.name() == Some("paquet") => match field.bytes().await {
                 Ok(bytes) => wasm = Some(bytes),
                 Err(_) => {
@@ -162,7 +169,7 @@ pub async fn upload_package(
         )
         .await;
     };
-    match state.registry.install(&wasm).await {
+    match state.registry.install_with(&wasm, confirmed).await {
         Ok(plugin) => {
             let m = plugin.manifest();
             let record = AuditRecord {
@@ -179,6 +186,22 @@ pub async fn upload_package(
                 return internal_error("audit failed", e);
             }
             see_other("/plateforme/?ok=paquet")
+        }
+        Err(RegistryError::Storage(StorageError::Destructive(steps))) => {
+            let items: String = steps
+                .iter()
+                .map(|s| format!("<li>{}</li>", escape(s)))
+                .collect();
+            overview_response(
+                &state,
+                &ctx,
+                StatusCode::CONFLICT,
+                &format!(
+                    "<div class=\"alert\" role=\"alert\"><p>Cette version efface des données :</p><ul>{items}</ul>\
+                     <p>Rien n’a été modifié. Pour l’installer malgré tout, envoyez de nouveau le paquet en cochant la confirmation.</p></div>"
+                ),
+            )
+            .await
         }
         Err(e) => {
             tracing::warn!(error = %e, "plugin package refused");
