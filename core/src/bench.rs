@@ -18,15 +18,16 @@ use crate::web;
 const SLUG: &str = "cpts-bench";
 const POLLS: usize = 20;
 
-pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!("maillage-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let state = crate::open(&Config::with_data_dir(&dir)).await?;
-    let (_, polls_wasm) = crate::BUNDLED
-        .iter()
-        .find(|(id, _)| *id == "polls")
-        .ok_or_else(|| anyhow::anyhow!("polls not bundled"))?;
-    let plugin = state.registry.install(polls_wasm).await?;
+/// Installs `wasm` and enables it, with these grants, in a new benchmark structure.
+async fn bench_structure(
+    state: &AppState,
+    wasm: &[u8],
+    grants: &[&str],
+) -> anyhow::Result<(
+    std::sync::Arc<crate::plugins::LoadedPlugin>,
+    crate::tenancy::Structure,
+)> {
+    let plugin = state.registry.install(wasm).await?;
     let structure = state
         .db
         .create_structure(
@@ -36,19 +37,29 @@ pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()>
             "Europe/Paris",
         )
         .await?;
+    let grants: Vec<String> = grants.iter().map(|g| g.to_string()).collect();
     state
         .db
         .enable_module(
             structure.id,
-            "polls",
+            &plugin.manifest().id,
             &plugin.manifest().version.to_string(),
-            &[
-                "storage".to_string(),
-                "events".to_string(),
-                "groups".to_string(),
-            ],
+            &grants,
         )
         .await?;
+    Ok((plugin, structure))
+}
+
+pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("maillage-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state = crate::open(&Config::with_data_dir(&dir)).await?;
+    let (_, polls_wasm) = crate::BUNDLED
+        .iter()
+        .find(|(id, _)| *id == "polls")
+        .ok_or_else(|| anyhow::anyhow!("polls not bundled"))?;
+    let (plugin, structure) =
+        bench_structure(&state, polls_wasm, &["storage", "events", "groups"]).await?;
     // Both paths serve a signed-in member: session lookup is part of every request.
     let account = state
         .db
@@ -293,26 +304,8 @@ pub async fn data(calls: usize, batch: usize, postgres_url: Option<String>) -> a
 async fn data_on(state: &AppState, calls: usize, batch: usize) -> anyhow::Result<()> {
     let wasm =
         std::fs::read(std::path::Path::new(crate::PLUGIN_BUILD_DIR).join("fixture_listener.wasm"))?;
-    let plugin = state.registry.install(&wasm).await?;
-    let structure = state
-        .db
-        .create_structure(
-            SLUG,
-            "CPTS Banc d’essai",
-            StructureKind::Cpts,
-            "Europe/Paris",
-        )
-        .await?;
     let granted = ["storage".to_string(), "blobs".to_string()];
-    state
-        .db
-        .enable_module(
-            structure.id,
-            "listener",
-            &plugin.manifest().version.to_string(),
-            &granted,
-        )
-        .await?;
+    let (plugin, structure) = bench_structure(state, &wasm, &["storage", "blobs"]).await?;
     let runtime = state.registry.runtime().clone();
     let caps = plugin.effective_capabilities(&granted);
     let call = |method: &str, uri: String| {

@@ -7,7 +7,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use super::manifest::{NavEntry, RawManifest, Widget};
-use super::v0_1::maillage::plugin::{context, events, groups, log, store, types};
+use super::v0_1::maillage::plugin::{store, types};
 use super::{CallContext, Capability};
 use crate::storage::{self, Db, PluginScope, StorageError};
 
@@ -159,6 +159,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
 
 /// Registers the imports of every provided WIT version (their names carry the version).
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    use super::v0_1::maillage::plugin::{context, events, groups, log};
     context::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     store::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
@@ -167,7 +168,131 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     super::host_v0_2::add_to_linker(linker)
 }
 
-impl types::Host for HostState {}
+/// The imports every WIT version shares (context, log, events, groups): same logic,
+/// each version's own generated types. One expansion per provided version.
+macro_rules! shared_imports {
+    ($module:ident, $bindings:ident) => {
+        mod $module {
+            use super::super::$bindings::maillage::plugin::{context, events, groups, log, types};
+            use super::HostState;
+
+            impl types::Host for HostState {}
+
+            impl context::Host for HostState {
+                async fn current(&mut self) -> wasmtime::Result<types::RequestContext> {
+                    let ctx = self.call_context();
+                    Ok(types::RequestContext {
+                        structure: ctx.structure_slug,
+                        structure_name: ctx.structure_name,
+                        time_zone: ctx.time_zone,
+                        user: ctx.user.map(|u| types::User {
+                            id: u.id,
+                            display_name: u.display_name,
+                        }),
+                        roles: ctx.roles,
+                        locale: ctx.locale,
+                        request_id: ctx.request_id,
+                        csrf_token: ctx.csrf_token,
+                        base_path: ctx.base_path,
+                    })
+                }
+            }
+
+            impl log::Host for HostState {
+                async fn log(
+                    &mut self,
+                    level: log::Level,
+                    message: String,
+                ) -> wasmtime::Result<()> {
+                    let level = match level {
+                        log::Level::Trace => tracing::Level::TRACE,
+                        log::Level::Debug => tracing::Level::DEBUG,
+                        log::Level::Info => tracing::Level::INFO,
+                        log::Level::Warn => tracing::Level::WARN,
+                        log::Level::Error => tracing::Level::ERROR,
+                    };
+                    self.log_message(level, message);
+                    Ok(())
+                }
+            }
+
+            impl events::Host for HostState {
+                async fn publish(
+                    &mut self,
+                    topic: String,
+                    payload: String,
+                ) -> wasmtime::Result<Result<(), String>> {
+                    self.publish_event(topic, payload).await
+                }
+            }
+
+            fn group_role(role: crate::groups::GroupRole) -> groups::GroupRole {
+                match role {
+                    crate::groups::GroupRole::Referent => groups::GroupRole::Referent,
+                    crate::groups::GroupRole::Active => groups::GroupRole::Active,
+                    crate::groups::GroupRole::Guest => groups::GroupRole::Guest,
+                }
+            }
+
+            fn group(g: crate::groups::Group) -> groups::Group {
+                groups::Group {
+                    id: g.id.to_string(),
+                    name: g.name,
+                    open: g.open,
+                    archived: g.archived,
+                    my_role: g.my_role.map(group_role),
+                }
+            }
+
+            impl groups::Host for HostState {
+                async fn my_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
+                    Ok(self
+                        .readable_groups()
+                        .await?
+                        .into_iter()
+                        .filter(|g| g.my_role.is_some())
+                        .map(group)
+                        .collect())
+                }
+
+                async fn visible_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
+                    Ok(self
+                        .readable_groups()
+                        .await?
+                        .into_iter()
+                        .map(group)
+                        .collect())
+                }
+
+                async fn members(
+                    &mut self,
+                    group_id: String,
+                ) -> wasmtime::Result<Option<Vec<groups::GroupMember>>> {
+                    Ok(self
+                        .readable_group_members(&group_id)
+                        .await?
+                        .map(|members| {
+                            members
+                                .into_iter()
+                                .map(|m| groups::GroupMember {
+                                    user_id: m.account_id.to_string(),
+                                    display_name: m.display_name,
+                                    role: group_role(m.role),
+                                })
+                                .collect()
+                        }))
+                }
+
+                async fn is_referent(&mut self, group_id: String) -> wasmtime::Result<bool> {
+                    self.referent_of(&group_id).await
+                }
+            }
+        }
+    };
+}
+
+shared_imports!(shared_v0_1, v0_1);
+shared_imports!(shared_v0_2, v0_2);
 
 impl HostState {
     /// The call's context; an empty one while loading (describe).
@@ -188,42 +313,8 @@ impl HostState {
     }
 }
 
-impl context::Host for HostState {
-    async fn current(&mut self) -> wasmtime::Result<types::RequestContext> {
-        let ctx = self.call_context();
-        Ok(types::RequestContext {
-            structure: ctx.structure_slug,
-            structure_name: ctx.structure_name,
-            time_zone: ctx.time_zone,
-            user: ctx.user.map(|u| types::User {
-                id: u.id,
-                display_name: u.display_name,
-            }),
-            roles: ctx.roles,
-            locale: ctx.locale,
-            request_id: ctx.request_id,
-            csrf_token: ctx.csrf_token,
-            base_path: ctx.base_path,
-        })
-    }
-}
-
 /// A plugin could flood the logs; cap what one message may carry.
 const MAX_LOG_MESSAGE: usize = 4096;
-
-impl log::Host for HostState {
-    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        let level = match level {
-            log::Level::Trace => tracing::Level::TRACE,
-            log::Level::Debug => tracing::Level::DEBUG,
-            log::Level::Info => tracing::Level::INFO,
-            log::Level::Warn => tracing::Level::WARN,
-            log::Level::Error => tracing::Level::ERROR,
-        };
-        self.log_message(level, message);
-        Ok(())
-    }
-}
 
 impl HostState {
     pub(super) fn log_message(&self, level: tracing::Level, message: String) {
@@ -324,16 +415,6 @@ impl store::Host for HostState {
     }
 }
 
-impl events::Host for HostState {
-    async fn publish(
-        &mut self,
-        topic: String,
-        payload: String,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.publish_event(topic, payload).await
-    }
-}
-
 impl HostState {
     pub(super) async fn publish_event(
         &mut self,
@@ -383,68 +464,6 @@ impl HostState {
             .await
             .map_err(|e| wasmtime::format_err!("group lookup failed: {e}"))?;
         Ok(group.filter(|g| g.open || g.my_role.is_some() || acting.coordinator))
-    }
-}
-
-fn wit_group_role(role: crate::groups::GroupRole) -> groups::GroupRole {
-    match role {
-        crate::groups::GroupRole::Referent => groups::GroupRole::Referent,
-        crate::groups::GroupRole::Active => groups::GroupRole::Active,
-        crate::groups::GroupRole::Guest => groups::GroupRole::Guest,
-    }
-}
-
-fn wit_group(g: crate::groups::Group) -> groups::Group {
-    groups::Group {
-        id: g.id.to_string(),
-        name: g.name,
-        open: g.open,
-        archived: g.archived,
-        my_role: g.my_role.map(wit_group_role),
-    }
-}
-
-impl groups::Host for HostState {
-    async fn my_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
-        Ok(self
-            .readable_groups()
-            .await?
-            .into_iter()
-            .filter(|g| g.my_role.is_some())
-            .map(wit_group)
-            .collect())
-    }
-
-    async fn visible_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
-        Ok(self
-            .readable_groups()
-            .await?
-            .into_iter()
-            .map(wit_group)
-            .collect())
-    }
-
-    async fn members(
-        &mut self,
-        group_id: String,
-    ) -> wasmtime::Result<Option<Vec<groups::GroupMember>>> {
-        Ok(self
-            .readable_group_members(&group_id)
-            .await?
-            .map(|members| {
-                members
-                    .into_iter()
-                    .map(|m| groups::GroupMember {
-                        user_id: m.account_id.to_string(),
-                        display_name: m.display_name,
-                        role: wit_group_role(m.role),
-                    })
-                    .collect()
-            }))
-    }
-
-    async fn is_referent(&mut self, group_id: String) -> wasmtime::Result<bool> {
-        self.referent_of(&group_id).await
     }
 }
 

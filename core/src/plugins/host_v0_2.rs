@@ -1,6 +1,6 @@
-//! Host side of `maillage:plugin@0.2.0`: typed records and blobs, plus the 0.1 imports
-//! (context, log, events, groups) adapted to this version's types. The logic lives in
-//! `host.rs`, shared by every version; this file only converts.
+//! Host side of the imports new in `maillage:plugin@0.2.0`: typed records and blobs.
+//! The imports shared with 0.1 (context, log, events, groups) are expanded for both
+//! versions by `shared_imports!` in `host.rs`.
 
 use bytes::Bytes;
 use sqlx::AnyConnection;
@@ -23,114 +23,6 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     events::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     groups::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
-}
-
-impl types::Host for HostState {}
-
-impl context::Host for HostState {
-    async fn current(&mut self) -> wasmtime::Result<types::RequestContext> {
-        let ctx = self.call_context();
-        Ok(types::RequestContext {
-            structure: ctx.structure_slug,
-            structure_name: ctx.structure_name,
-            time_zone: ctx.time_zone,
-            user: ctx.user.map(|u| types::User {
-                id: u.id,
-                display_name: u.display_name,
-            }),
-            roles: ctx.roles,
-            locale: ctx.locale,
-            request_id: ctx.request_id,
-            csrf_token: ctx.csrf_token,
-            base_path: ctx.base_path,
-        })
-    }
-}
-
-impl log::Host for HostState {
-    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        let level = match level {
-            log::Level::Trace => tracing::Level::TRACE,
-            log::Level::Debug => tracing::Level::DEBUG,
-            log::Level::Info => tracing::Level::INFO,
-            log::Level::Warn => tracing::Level::WARN,
-            log::Level::Error => tracing::Level::ERROR,
-        };
-        self.log_message(level, message);
-        Ok(())
-    }
-}
-
-impl events::Host for HostState {
-    async fn publish(
-        &mut self,
-        topic: String,
-        payload: String,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.publish_event(topic, payload).await
-    }
-}
-
-fn group_role(role: crate::groups::GroupRole) -> groups::GroupRole {
-    match role {
-        crate::groups::GroupRole::Referent => groups::GroupRole::Referent,
-        crate::groups::GroupRole::Active => groups::GroupRole::Active,
-        crate::groups::GroupRole::Guest => groups::GroupRole::Guest,
-    }
-}
-
-fn group(g: crate::groups::Group) -> groups::Group {
-    groups::Group {
-        id: g.id.to_string(),
-        name: g.name,
-        open: g.open,
-        archived: g.archived,
-        my_role: g.my_role.map(group_role),
-    }
-}
-
-impl groups::Host for HostState {
-    async fn my_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
-        Ok(self
-            .readable_groups()
-            .await?
-            .into_iter()
-            .filter(|g| g.my_role.is_some())
-            .map(group)
-            .collect())
-    }
-
-    async fn visible_groups(&mut self) -> wasmtime::Result<Vec<groups::Group>> {
-        Ok(self
-            .readable_groups()
-            .await?
-            .into_iter()
-            .map(group)
-            .collect())
-    }
-
-    async fn members(
-        &mut self,
-        group_id: String,
-    ) -> wasmtime::Result<Option<Vec<groups::GroupMember>>> {
-        Ok(self
-            .readable_group_members(&group_id)
-            .await?
-            .map(|members| {
-                members
-                    .into_iter()
-                    .map(|m| groups::GroupMember {
-                        user_id: m.account_id.to_string(),
-                        display_name: m.display_name,
-                        role: group_role(m.role),
-                    })
-                    .collect()
-            }))
-    }
-
-    async fn is_referent(&mut self, group_id: String) -> wasmtime::Result<bool> {
-        self.referent_of(&group_id).await
-    }
 }
 
 fn record_error(error: StorageError) -> records::StoreError {
