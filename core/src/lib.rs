@@ -34,7 +34,8 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
         config.component_cache_dir(),
         config.limits(),
     )?;
-    let registry = plugins::registry::Registry::new(runtime, db.clone(), config.package_dir())?;
+    let registry =
+        plugins::registry::Registry::new(runtime, db.clone(), blobs.clone(), config.package_dir())?;
     let smtp = config
         .smtp_url
         .as_deref()

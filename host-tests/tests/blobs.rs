@@ -201,3 +201,48 @@ fn rand_suffix() -> u64 {
         .map(|d| d.subsec_nanos() as u64 % 1000)
         .unwrap_or(0)
 }
+
+/// Stateless hosts: a package the operator installed through one host is served by
+/// another host that shares only the database and the bucket (its own data folder).
+#[tokio::test]
+async fn a_package_installed_on_one_host_is_served_by_another() {
+    if !crate::support::on_postgres() {
+        // Several hosts need a shared database: this runs in the PostgreSQL pass.
+        return;
+    }
+    let endpoint = s3_endpoint().expect("the test command starts moto");
+    let bucket = format!("maillage-pkg-{}{}", std::process::id(), rand_suffix());
+    create_bucket(&endpoint, &bucket).await;
+    let shared = |c: &mut Config| {
+        c.s3_bucket = Some(bucket.clone());
+        c.s3_endpoint = Some(endpoint.clone());
+    };
+    let first = Host::with_config(shared).await;
+    let schema = crate::support::test_config(&first.dir).database_schema;
+    // The listener is not bundled: only an upload brings it.
+    first.structure("cpts-a", &["listener"]).await;
+    let second = Host::with_config(|c| {
+        shared(c);
+        c.database_schema = schema.clone();
+    })
+    .await;
+    assert_ne!(first.dir, second.dir);
+    let sha = first
+        .state
+        .registry
+        .get("listener", "0.1.0")
+        .await
+        .unwrap()
+        .sha256()
+        .to_string();
+    let local_copy = second.dir.join("plugins").join(format!("{sha}.wasm"));
+    assert!(
+        !local_copy.exists(),
+        "the second host has no local copy yet"
+    );
+    let mut member = second.member("cpts-a", Role::Member).await;
+    let (status, page) = member.get("/cpts-a/listener/").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("événement(s) reçu(s)"), "{page}");
+    assert!(local_copy.exists(), "fetched from the bucket and kept");
+}

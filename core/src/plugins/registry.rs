@@ -9,7 +9,12 @@ use sqlx::Row;
 use tokio::sync::RwLock;
 
 use super::{LoadError, LoadedPlugin, PluginRuntime};
+use crate::storage::blobs::BlobStore;
 use crate::storage::{Db, StorageError, now_secs};
+
+fn package_object(sha256: &str) -> String {
+    format!("packages/{sha256}.wasm")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -35,16 +40,25 @@ pub struct InstalledPackage {
 pub struct Registry {
     runtime: Arc<PluginRuntime>,
     db: Db,
+    /// Where packages are kept for every host (S3 when several hosts share a database);
+    /// `dir` is this host's local copy.
+    blobs: BlobStore,
     dir: PathBuf,
     loaded: RwLock<HashMap<(String, String), Arc<LoadedPlugin>>>,
 }
 
 impl Registry {
-    pub fn new(runtime: Arc<PluginRuntime>, db: Db, dir: PathBuf) -> std::io::Result<Self> {
+    pub fn new(
+        runtime: Arc<PluginRuntime>,
+        db: Db,
+        blobs: BlobStore,
+        dir: PathBuf,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         Ok(Registry {
             runtime,
             db,
+            blobs,
             dir,
             loaded: RwLock::new(HashMap::new()),
         })
@@ -93,11 +107,14 @@ impl Registry {
             }
             return Ok(plugin);
         }
-        let path = self.dir.join(format!("{}.wasm", plugin.sha256()));
-        let tmp = path.with_extension("tmp");
-        tokio::fs::write(&tmp, wasm).await?;
-        tokio::fs::File::open(&tmp).await?.sync_all().await?;
-        tokio::fs::rename(&tmp, &path).await?;
+        // Shared copy first: another host may load the package as soon as its row exists.
+        self.blobs
+            .put_platform(
+                &package_object(plugin.sha256()),
+                bytes::Bytes::copy_from_slice(wasm),
+            )
+            .await?;
+        self.keep_locally(plugin.sha256(), wasm).await?;
         sqlx::query(
             "INSERT INTO plugin_packages (plugin_id, version, sha256, wit_version, manifest, installed_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -115,6 +132,16 @@ impl Registry {
             .await
             .insert((manifest.id.clone(), version), plugin.clone());
         Ok(plugin)
+    }
+
+    /// Writes a package to this host's folder: temporary file, fsync, rename.
+    async fn keep_locally(&self, sha256: &str, wasm: &[u8]) -> Result<(), RegistryError> {
+        let path = self.dir.join(format!("{sha256}.wasm"));
+        let tmp = path.with_extension("tmp");
+        tokio::fs::write(&tmp, wasm).await?;
+        tokio::fs::File::open(&tmp).await?.sync_all().await?;
+        tokio::fs::rename(&tmp, &path).await?;
+        Ok(())
     }
 
     pub async fn installed(&self) -> Result<Vec<InstalledPackage>, RegistryError> {
@@ -147,7 +174,24 @@ impl Registry {
                 .map_err(StorageError::from)?
                 .ok_or_else(|| RegistryError::NotInstalled(format!("{id}@{version}")))?;
         let sha: String = row.get(0);
-        let wasm = tokio::fs::read(self.dir.join(format!("{sha}.wasm"))).await?;
+        let wasm = match tokio::fs::read(self.dir.join(format!("{sha}.wasm"))).await {
+            Ok(wasm) => wasm,
+            // Installed through another host: fetch the shared copy and keep it here.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let wasm = self
+                    .blobs
+                    .get_platform(&package_object(&sha))
+                    .await?
+                    .ok_or_else(|| {
+                        RegistryError::NotInstalled(format!(
+                            "{id}@{version} (package {sha} missing from the blob store)"
+                        ))
+                    })?;
+                self.keep_locally(&sha, &wasm).await?;
+                wasm.to_vec()
+            }
+            Err(e) => return Err(e.into()),
+        };
         let plugin = self.runtime.load(&wasm).await?;
         self.loaded.write().await.insert(key, plugin.clone());
         Ok(plugin)

@@ -100,6 +100,31 @@ impl BlobStore {
         Ok(BlobStore { store, limit })
     }
 
+    /// Stores a platform object (a plugin package) under `platform/{name}`; no metadata.
+    pub async fn put_platform(&self, name: &str, content: Bytes) -> Result<()> {
+        self.store
+            .put(
+                &ObjectPath::from(format!("platform/{name}")),
+                PutPayload::from_bytes(content),
+            )
+            .await
+            .map_err(object_error)?;
+        Ok(())
+    }
+
+    /// A platform object, or none.
+    pub async fn get_platform(&self, name: &str) -> Result<Option<Bytes>> {
+        match self
+            .store
+            .get(&ObjectPath::from(format!("platform/{name}")))
+            .await
+        {
+            Ok(result) => Ok(Some(result.bytes().await.map_err(object_error)?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(object_error(e)),
+        }
+    }
+
     fn key(scope: &PluginScope, id: &str) -> ObjectPath {
         ObjectPath::from(format!("{}/{}/{}", scope.structure_id, scope.plugin_id, id))
     }
