@@ -95,6 +95,60 @@ async fn exercise(host: &Host) {
         .unwrap();
     assert_eq!(kept, 2);
 
+    // Browser uploads (multipart) stream through the host into the module's files; the
+    // module then reads them through its import.
+    let photo = vec![0x89u8; 700 << 10];
+    let (status, _, answer) = a
+        .post_body(
+            "/cpts-a/fichiers/listener",
+            "multipart/form-data; boundary=XyZ",
+            multipart("portrait été.png", "image/png", &photo),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let uploaded: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(uploaded["size"], photo.len());
+    assert_eq!(uploaded["name"], "portrait été.png");
+    let (status, body) = a
+        .get(&format!(
+            "/cpts-a/listener/blob/{}",
+            uploaded["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains(&format!("\"size\":{}", photo.len())),
+        "{body}"
+    );
+    // Over the limit: refused in French, nothing kept.
+    let (status, _, answer) = a
+        .post_body(
+            "/cpts-a/fichiers/listener",
+            "multipart/form-data; boundary=XyZ",
+            multipart(
+                "gros.bin",
+                "application/octet-stream",
+                &vec![0u8; (1 << 20) + 10],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert!(answer.contains("dépasse la taille autorisée"), "{answer}");
+    // Another structure's member cannot upload into A's module.
+    let (status, _, _) = b
+        .post_body(
+            "/cpts-a/fichiers/listener",
+            "multipart/form-data; boundary=XyZ",
+            multipart("x.txt", "text/plain", b"x"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM blobs")
+        .fetch_one(host.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, 3);
+
     // Deleting forgets it: no more download.
     let (status, _, body) = a
         .post_body(
@@ -152,6 +206,16 @@ async fn exercise(host: &Host) {
             .unwrap()
             .is_none()
     );
+}
+
+fn multipart(name: &str, content_type: &str, content: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    body
 }
 
 fn futures_stream<I>(items: I) -> impl futures_util::Stream<Item = I::Item> + Unpin
@@ -245,4 +309,37 @@ async fn a_package_installed_on_one_host_is_served_by_another() {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("événement(s) reçu(s)"), "{page}");
     assert!(local_copy.exists(), "fetched from the bucket and kept");
+}
+
+#[tokio::test]
+async fn uploads_need_the_csrf_token_and_the_blobs_grant() {
+    let host = Host::with_config(small_blobs).await;
+    host.structure("cpts-a", &["listener", "polls"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    // No token: refused before anything is read.
+    let request = http::Request::post("/cpts-a/fichiers/listener")
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .header("cookie", a.cookie_header().unwrap())
+        .body(axum::body::Body::from(multipart(
+            "x.txt",
+            "text/plain",
+            b"x",
+        )))
+        .unwrap();
+    let (status, _, _) = host.send(request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Polls is not granted "blobs": no files for it.
+    let (status, _, answer) = a
+        .post_body(
+            "/cpts-a/fichiers/polls",
+            "multipart/form-data; boundary=XyZ",
+            multipart("x.txt", "text/plain", b"x"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM blobs")
+        .fetch_one(host.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
 }

@@ -91,6 +91,23 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         Method::GET | Method::HEAD | Method::OPTIONS
     ) {
         let (parts, body) = request.into_parts();
+        // Only a urlencoded form can carry the token in its body; any other body (file
+        // uploads) passes through unread, so that it can be streamed, and must carry the
+        // token in the header or the query.
+        if !is_urlencoded(&parts) {
+            let valid = match (&existing, submitted_token(&parts, &[])) {
+                (Some(expected), Some(submitted)) => tokens_match(expected, &submitted),
+                _ => false,
+            };
+            if !valid {
+                tracing::warn!(path = %parts.uri.path(), "state-changing request without a valid CSRF token");
+                return with_cookie(expired(), &token, existing.is_none(), secure);
+            }
+            let mut request = Request::from_parts(parts, body);
+            request.extensions_mut().insert(CsrfToken(token.clone()));
+            let response = next.run(request).await;
+            return with_cookie(response, &token, existing.is_none(), secure);
+        }
         let bytes = match axum::body::to_bytes(body, state.body_limit).await {
             Ok(b) => b,
             Err(_) => {
@@ -111,23 +128,30 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         };
         if !valid {
             tracing::warn!(path = %parts.uri.path(), "state-changing request without a valid CSRF token");
-            let page = web::page(
-                "Formulaire expiré",
-                &web::Shell::default(),
-                "<div class=\"alert\" role=\"alert\"><h1>Formulaire expiré</h1><p>Pour votre sécurité, ce formulaire n’a pas été pris en compte. Veuillez recharger la page et réessayer.</p></div>",
-            );
-            return with_cookie(
-                (StatusCode::FORBIDDEN, Html(page)).into_response(),
-                &token,
-                existing.is_none(),
-                secure,
-            );
+            return with_cookie(expired(), &token, existing.is_none(), secure);
         }
         request = Request::from_parts(parts, Body::from(bytes));
     }
     request.extensions_mut().insert(CsrfToken(token.clone()));
     let response = next.run(request).await;
     with_cookie(response, &token, existing.is_none(), secure)
+}
+
+fn is_urlencoded(parts: &http::request::Parts) -> bool {
+    parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn expired() -> Response {
+    let page = web::page(
+        "Formulaire expiré",
+        &web::Shell::default(),
+        "<div class=\"alert\" role=\"alert\"><h1>Formulaire expiré</h1><p>Pour votre sécurité, ce formulaire n’a pas été pris en compte. Veuillez recharger la page et réessayer.</p></div>",
+    );
+    (StatusCode::FORBIDDEN, Html(page)).into_response()
 }
 
 fn with_cookie(mut response: Response, token: &str, needed: bool, secure: bool) -> Response {

@@ -1,8 +1,11 @@
-//! Blob downloads: `/{structure}/fichiers/{module}/{id}` streams a file a module stored,
-//! to members of that structure only, while the module is enabled there.
+//! Files of modules. `POST /{structure}/fichiers/{module}` streams an uploaded file
+//! (multipart, first file field) into the blob store for that module, which must be
+//! enabled with the "blobs" grant; the module then refers to the returned id.
+//! `GET /{structure}/fichiers/{module}/{id}` streams a stored file back to members of
+//! that structure only, while the module is enabled there.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
@@ -100,4 +103,117 @@ pub async fn download(
         HeaderValue::from_static("private, max-age=3600"),
     );
     response
+}
+
+fn json(status: StatusCode, value: serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+fn upload_error(status: StatusCode, message: &str) -> Response {
+    json(status, serde_json::json!({ "error": message }))
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    Path((slug, module)): Path<(String, String)>,
+    ctx: Ctx,
+    mut multipart: Multipart,
+) -> Response {
+    let member = match ctx.member_of(&slug, Role::Member) {
+        Ok(m) => m,
+        Err(response) => return response,
+    };
+    let structure_id = member.membership.structure.id;
+    let granted = match state.db.enabled_module(structure_id, &module).await {
+        Ok(Some(m)) => m.granted.iter().any(|g| g == "blobs"),
+        Ok(None) => return not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "module lookup failed");
+            return upload_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Le service est momentanément indisponible.",
+            );
+        }
+    };
+    if !granted {
+        return upload_error(
+            StatusCode::FORBIDDEN,
+            "Ce module n’a pas l’autorisation de stocker des fichiers.",
+        );
+    }
+    let field = loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.file_name().is_some() => break field,
+            Ok(Some(_)) => continue,
+            Ok(None) => {
+                return upload_error(StatusCode::UNPROCESSABLE_ENTITY, "Choisissez un fichier.");
+            }
+            Err(_) => {
+                return upload_error(StatusCode::BAD_REQUEST, "L’envoi du fichier a échoué.");
+            }
+        }
+    };
+    let name = field.file_name().unwrap_or("fichier").to_string();
+    let content_type = field
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let scope = PluginScope {
+        structure_id,
+        plugin_id: module,
+    };
+    let mut conn = match state.db.pool().acquire().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "no database connection for an upload");
+            return upload_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Le service est momentanément indisponible.",
+            );
+        }
+    };
+    match state
+        .blobs
+        .put_stream(&mut conn, &scope, &name, &content_type, field)
+        .await
+    {
+        Ok(info) => json(
+            StatusCode::CREATED,
+            serde_json::json!({
+                "id": info.id,
+                "name": info.name,
+                "size": info.size,
+                "sha256": info.sha256,
+                "path": format!("/{slug}/fichiers/{}/{}", scope.plugin_id, info.id),
+            }),
+        ),
+        Err(crate::storage::StorageError::Invalid(reason)) if reason.contains("larger than") => {
+            upload_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "Le fichier dépasse la taille autorisée ({} Mio).",
+                    state.blobs.limit >> 20
+                ),
+            )
+        }
+        Err(crate::storage::StorageError::Invalid(reason)) => {
+            tracing::info!(%reason, "upload refused");
+            upload_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Ce fichier ne peut pas être enregistré (nom ou type invalide).",
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "upload failed");
+            upload_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Le fichier n’a pas pu être enregistré. Veuillez réessayer.",
+            )
+        }
+    }
 }

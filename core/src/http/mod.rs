@@ -53,7 +53,13 @@ impl std::ops::Deref for AppState {
 
 /// The whole application as a router, for `serve` and for in-process tests.
 pub fn app(state: AppState) -> Router {
-    let body_limit = state.body_limit;
+    // Forms and plugin requests are buffered up to `body_limit` (csrf, modules); file
+    // uploads stream to the blob store, which stops them at its own limit.
+    let body_limit = state.body_limit.max(
+        usize::try_from(state.blobs.limit)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1 << 20),
+    );
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
@@ -116,6 +122,7 @@ pub fn app(state: AppState) -> Router {
             "/{structure}/admin/evenements/{event}/{plugin}/relancer",
             post(admin::retry_event),
         )
+        .route("/{structure}/fichiers/{module}", post(files::upload))
         .route("/{structure}/fichiers/{module}/{id}", get(files::download))
         .route("/{structure}/{module}", any(modules::forward))
         .route("/{structure}/{module}/", any(modules::forward))
