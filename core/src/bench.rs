@@ -385,6 +385,29 @@ async fn data_on(state: &AppState, calls: usize, batch: usize) -> anyhow::Result
     }
     let native_queries = statements / start.elapsed().as_secs_f64();
 
+    // The host's records layer alone (no sandbox, no JSON across the boundary): tells
+    // which side of the boundary the plugin's overhead is on.
+    let records = crate::storage::collections::Records {
+        backend: state.db.backend(),
+        schema: plugin.schema(),
+        structure_id: structure.id,
+    };
+    let start = Instant::now();
+    for c in 0..calls {
+        let mut conn = state.db.pool().acquire().await?;
+        for i in 0..batch {
+            let spec = crate::storage::collections::QuerySpec {
+                filter: "code = {:c}".into(),
+                params: serde_json::json!({ "c": format!("n{c}-{i}") }).to_string(),
+                limit: 1,
+                ..Default::default()
+            };
+            let page = records.query(&mut conn, "items", &spec).await?;
+            anyhow::ensure!(page.items.len() == 1, "lookup found {}", page.items.len());
+        }
+    }
+    let host_queries = statements / start.elapsed().as_secs_f64();
+
     println!(
         "  inserts/s        plugin {plugin_inserts:>9.0}   sqlx {native_inserts:>9.0}   ratio {:.2}x (target ≥ 0.7x)",
         plugin_inserts / native_inserts
@@ -392,6 +415,10 @@ async fn data_on(state: &AppState, calls: usize, batch: usize) -> anyhow::Result
     println!(
         "  indexed reads/s  plugin {plugin_queries:>9.0}   sqlx {native_queries:>9.0}   ratio {:.2}x (target ≥ 0.7x)",
         plugin_queries / native_queries
+    );
+    println!(
+        "  (indexed reads/s through the host records layer alone: {host_queries:.0}, {:.2}x of sqlx)",
+        host_queries / native_queries
     );
     Ok(())
 }
