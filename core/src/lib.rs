@@ -11,6 +11,7 @@ pub mod http;
 pub mod identity;
 pub mod mail;
 pub mod plugins;
+pub mod rpps_fixture;
 pub mod storage;
 pub mod tenancy;
 pub mod web;

@@ -35,6 +35,30 @@ enum Command {
         #[command(subcommand)]
         action: AdminCommand,
     },
+    /// Developer tools.
+    Dev {
+        #[command(subcommand)]
+        action: DevCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// Writes a synthetic RPPS "Personne activité" extract (national layout) for tests
+    /// and benchmarks of the directory.
+    RppsFixture {
+        /// Activity lines to write (the real extract has about 2,000,000).
+        #[arg(long, default_value_t = 10_000)]
+        lines: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Comma-separated postal codes of the sites (default: a spread of places).
+        #[arg(long, default_value = "")]
+        postal_codes: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -145,6 +169,42 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Dev {
+            action:
+                DevCommand::RppsFixture {
+                    lines,
+                    seed,
+                    postal_codes,
+                    output,
+                },
+        } => {
+            let options = maillage::rpps_fixture::FixtureOptions {
+                lines,
+                seed,
+                postal_codes: postal_codes
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            };
+            let people = match output {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    let people = maillage::rpps_fixture::write(&mut file, &options)?;
+                    std::io::Write::flush(&mut file)?;
+                    people
+                }
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    let people = maillage::rpps_fixture::write(&mut out, &options)?;
+                    std::io::Write::flush(&mut out)?;
+                    people
+                }
+            };
+            eprintln!("{lines} activity lines for {people} professionals");
+            Ok(())
+        }
         Command::Serve(config) => serve(config, false).await,
         Command::Demo(config) => serve(config, true).await,
         Command::Bench {

@@ -1,0 +1,398 @@
+//! Synthetic RPPS "Personne activité" extracts (`../shared/rpps-format.md`) for tests and
+//! benchmarks of the directory: `maillage dev rpps-fixture --lines N`. Deterministic for
+//! a seed. Distributions are rough but realistic: about 1.65 activity lines per person,
+//! professions weighted like the national register, e-mails rare, phones common.
+
+use std::io::Write;
+
+/// The 52 header labels, in the order of the national extract.
+pub const HEADER: [&str; 52] = [
+    "Type d'identifiant PP",
+    "Identifiant PP",
+    "Identification nationale PP",
+    "Code civilité d'exercice",
+    "Libellé civilité d'exercice",
+    "Code civilité",
+    "Libellé civilité",
+    "Nom d'exercice",
+    "Prénom d'exercice",
+    "Code profession",
+    "Libellé profession",
+    "Code catégorie professionnelle",
+    "Libellé catégorie professionnelle",
+    "Code type savoir-faire",
+    "Libellé type savoir-faire",
+    "Code savoir-faire",
+    "Libellé savoir-faire",
+    "Code mode exercice",
+    "Libellé mode exercice",
+    "Numéro SIRET site",
+    "Numéro SIREN site",
+    "Numéro FINESS site",
+    "Numéro FINESS établissement juridique",
+    "Identifiant technique de la structure",
+    "Raison sociale site",
+    "Enseigne commerciale site",
+    "Complément destinataire (coord. structure)",
+    "Complément point géographique (coord. structure)",
+    "Numéro Voie (coord. structure)",
+    "Indice répétition voie (coord. structure)",
+    "Code type de voie (coord. structure)",
+    "Libellé type de voie (coord. structure)",
+    "Libellé Voie (coord. structure)",
+    "Mention distribution (coord. structure)",
+    "Bureau cedex (coord. structure)",
+    "Code postal (coord. structure)",
+    "Code commune (coord. structure)",
+    "Libellé commune (coord. structure)",
+    "Code pays (coord. structure)",
+    "Libellé pays (coord. structure)",
+    "Téléphone (coord. structure)",
+    "Téléphone 2 (coord. structure)",
+    "Télécopie (coord. structure)",
+    "Adresse e-mail (coord. structure)",
+    "Code Département (structure)",
+    "Libellé Département (structure)",
+    "Ancien identifiant de la structure",
+    "Autorité d'enregistrement",
+    "Code secteur d'activité",
+    "Libellé secteur d'activité",
+    "Code section tableau pharmaciens",
+    "Libellé section tableau pharmaciens",
+];
+
+/// (code, label, weight in ‰, registration authority) — TRE-G15.
+const PROFESSIONS: &[(&str, &str, u32, &str)] = &[
+    ("60", "Infirmier", 300, "OI"),
+    ("10", "Médecin", 250, "CNOM"),
+    ("70", "Masseur-Kinésithérapeute", 150, "CNOMK"),
+    ("21", "Pharmacien", 120, "CNOP"),
+    ("40", "Chirurgien-Dentiste", 70, "CNOCD"),
+    ("50", "Sage-Femme", 40, "CNOSF"),
+    ("80", "Pédicure-Podologue", 25, "CNOPP"),
+    ("91", "Orthophoniste", 25, "ARS"),
+    ("96", "Psychomotricien", 10, "ARS"),
+    ("28", "Opticien-Lunetier", 10, "ARS"),
+];
+
+/// Médecins' savoir-faire (TRE-R38 subset), weighted in ‰.
+const SPECIALTIES: &[(&str, &str, u32)] = &[
+    ("SM54", "Médecine générale", 520),
+    ("SM53", "Pédiatrie", 60),
+    ("SM04", "Cardiologie et maladies vasculaires", 50),
+    ("SM15", "Gynécologie médicale", 40),
+    ("SM42", "Psychiatrie", 60),
+    ("SM08", "Dermatologie et vénéréologie", 30),
+    ("SM38", "Ophtalmologie", 40),
+    ("SM26", "Radio-diagnostic", 60),
+    ("SM02", "Anesthésie-réanimation", 70),
+    ("SM32", "Oto-rhino-laryngologie", 70),
+];
+
+const MODES: &[(&str, &str, u32)] = &[
+    ("L", "Libéral", 600),
+    ("S", "Salarié", 380),
+    ("B", "Bénévole", 20),
+];
+
+const LAST_NAMES: &[&str] = &[
+    "MARTIN",
+    "BERNARD",
+    "THOMAS",
+    "PETIT",
+    "ROBERT",
+    "RICHARD",
+    "DURAND",
+    "DUBOIS",
+    "MOREAU",
+    "LAURENT",
+    "SIMON",
+    "MICHEL",
+    "LEFÈVRE",
+    "LEROY",
+    "ROUX",
+    "DAVID",
+    "BERTRAND",
+    "MOREL",
+    "FOURNIER",
+    "GIRARD",
+    "BONNET",
+    "DUPONT",
+    "LAMBERT",
+    "FONTAINE",
+    "ROUSSEAU",
+    "VINCENT",
+    "MÜLLER",
+    "FAURE",
+    "ANDRÉ",
+    "MERCIER",
+    "BLANC",
+    "GUÉRIN",
+    "BOYER",
+    "GARNIER",
+    "CHEVALIER",
+    "N'DIAYE",
+    "LE GALL",
+    "DA SILVA",
+    "NGUYEN",
+    "HOARAU",
+    "PAYET",
+    "BIABIANY",
+];
+const FIRST_NAMES: &[(&str, &str)] = &[
+    ("Marie", "MME"),
+    ("Jean", "M"),
+    ("Nathalie", "MME"),
+    ("Pierre", "M"),
+    ("Isabelle", "MME"),
+    ("Michel", "M"),
+    ("Sylvie", "MME"),
+    ("Philippe", "M"),
+    ("Catherine", "MME"),
+    ("Éric", "M"),
+    ("Hélène", "MME"),
+    ("François", "M"),
+    ("Céline", "MME"),
+    ("Jérôme", "M"),
+    ("Chloé", "MME"),
+    ("Anaïs", "MME"),
+    ("Loïc", "M"),
+    ("Zoé", "MME"),
+    ("Noël", "M"),
+    ("Maëlle", "MME"),
+];
+const STREETS: &[(&str, &str)] = &[
+    ("R", "Rue"),
+    ("AV", "Avenue"),
+    ("BD", "Boulevard"),
+    ("PL", "Place"),
+    ("CHE", "Chemin"),
+];
+const STREET_NAMES: &[&str] = &[
+    "de la République",
+    "Victor Hugo",
+    "du Général de Gaulle",
+    "des Écoles",
+    "Jean Jaurès",
+    "Pasteur",
+    "de l'Église",
+    "du Moulin",
+    "des Lilas",
+    "Émile Zola",
+];
+/// Default postal codes (commune code, name, department code, name).
+const PLACES: &[(&str, &str, &str, &str, &str)] = &[
+    ("74000", "74010", "Annecy", "74", "Haute-Savoie"),
+    ("74960", "74010", "Annecy", "74", "Haute-Savoie"),
+    ("74100", "74012", "Annemasse", "74", "Haute-Savoie"),
+    ("27000", "27229", "Évreux", "27", "Eure"),
+    ("69003", "69383", "Lyon", "69", "Rhône"),
+    ("75011", "75111", "Paris", "75", "Paris"),
+    ("13005", "13205", "Marseille", "13", "Bouches-du-Rhône"),
+    ("97300", "97302", "Cayenne", "973", "Guyane"),
+    ("97400", "97411", "Saint-Denis", "974", "La Réunion"),
+    ("35000", "35238", "Rennes", "35", "Ille-et-Vilaine"),
+];
+
+/// xorshift64*: tiny, deterministic, good enough for fixtures.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, per_mille: u64) -> bool {
+        self.below(1000) < per_mille
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+    fn weighted<'a, T>(&mut self, items: &'a [T], weight: impl Fn(&T) -> u32) -> &'a T {
+        let total: u32 = items.iter().map(&weight).sum();
+        let mut roll = self.below(u64::from(total)) as u32;
+        for item in items {
+            let w = weight(item);
+            if roll < w {
+                return item;
+            }
+            roll -= w;
+        }
+        &items[items.len() - 1]
+    }
+}
+
+/// Options of a generated extract.
+#[derive(Debug, Clone)]
+pub struct FixtureOptions {
+    pub lines: usize,
+    pub seed: u64,
+    /// Restrict sites to these postal codes (default: a spread over mainland and overseas).
+    pub postal_codes: Vec<String>,
+}
+
+/// Writes the header and `lines` activity lines; returns the number of people.
+pub fn write(out: &mut impl Write, options: &FixtureOptions) -> std::io::Result<usize> {
+    let mut rng = Rng(options.seed.max(1) ^ 0x9E37_79B9_7F4A_7C15);
+    writeln!(out, "{}|", HEADER.join("|"))?;
+    let mut written = 0;
+    let mut people = 0;
+    while written < options.lines {
+        people += 1;
+        let rpps = format!("1{:010}", 1_000_000 + people * 7 + rng.below(7) as usize);
+        let (first, civility) = *rng.pick(FIRST_NAMES);
+        let last = *rng.pick(LAST_NAMES);
+        let (code, label, _, authority) = *rng.weighted(PROFESSIONS, |p| p.2);
+        let specialty = (code == "10").then(|| *rng.weighted(SPECIALTIES, |s| s.2));
+        // 1 site for most, up to 4: about 1.65 lines per person overall.
+        let sites = match rng.below(100) {
+            0..=54 => 1,
+            55..=84 => 2,
+            85..=96 => 3,
+            _ => 4,
+        };
+        for _ in 0..sites.min(options.lines - written) {
+            let place = PLACES[rng.below(PLACES.len() as u64) as usize];
+            let postal = if options.postal_codes.is_empty() {
+                place.0.to_string()
+            } else {
+                rng.pick(&options.postal_codes).clone()
+            };
+            let (mode_code, mode_label, _) = *rng.weighted(MODES, |m| m.2);
+            let (street_code, street_label) = *rng.pick(STREETS);
+            let mut f: Vec<String> = vec![String::new(); 52];
+            f[0] = "8".into();
+            f[1] = rpps[1..].to_string();
+            f[2] = rpps.clone();
+            f[3] = if civility == "M" {
+                "DR".into()
+            } else {
+                "MME".into()
+            };
+            f[4] = if civility == "M" {
+                "Docteur".into()
+            } else {
+                "Madame".into()
+            };
+            f[5] = civility.into();
+            f[6] = if civility == "M" {
+                "Monsieur".into()
+            } else {
+                "Madame".into()
+            };
+            f[7] = last.into();
+            f[8] = first.into();
+            f[9] = code.into();
+            f[10] = label.into();
+            f[11] = "C".into();
+            f[12] = "Civil".into();
+            if let Some((s_code, s_label, _)) = specialty {
+                f[13] = "S".into();
+                f[14] = "Spécialité ordinale".into();
+                f[15] = s_code.into();
+                f[16] = s_label.into();
+            }
+            f[17] = mode_code.into();
+            f[18] = mode_label.into();
+            if rng.chance(700) {
+                f[19] = format!("{:014}", rng.below(100_000_000_000_000));
+                f[20] = f[19][..9].to_string();
+            }
+            if rng.chance(150) {
+                f[21] = format!("{}{:07}", place.3, rng.below(10_000_000));
+            }
+            f[23] = format!("{}", 10_000_000 + rng.below(90_000_000));
+            f[24] = format!("Cabinet {} {}", label, last);
+            f[28] = format!("{}", 1 + rng.below(120));
+            f[30] = street_code.into();
+            f[31] = street_label.into();
+            f[32] = rng.pick(STREET_NAMES).to_string();
+            f[35] = postal;
+            f[36] = place.1.into();
+            f[37] = place.2.to_uppercase();
+            f[38] = "99000".into();
+            f[39] = "France".into();
+            if rng.chance(600) {
+                f[40] = format!("0{}{:08}", 1 + rng.below(5), rng.below(100_000_000));
+            }
+            if rng.chance(100) {
+                let user =
+                    crate::storage::collections::fold(&format!("{first}.{last}")).replace(' ', "-");
+                f[43] = format!("{user}@exemple-sante.fr");
+            }
+            f[44] = place.3.into();
+            f[45] = place.4.into();
+            f[47] = authority.into();
+            f[48] = "SA07".into();
+            f[49] = "Cabinet individuel".into();
+            writeln!(out, "{}|", f.join("|"))?;
+            written += 1;
+        }
+    }
+    Ok(people)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generate(lines: usize, seed: u64, codes: &[&str]) -> (String, usize) {
+        let mut out = Vec::new();
+        let options = FixtureOptions {
+            lines,
+            seed,
+            postal_codes: codes.iter().map(|c| c.to_string()).collect(),
+        };
+        let people = write(&mut out, &options).unwrap();
+        (String::from_utf8(out).unwrap(), people)
+    }
+
+    #[test]
+    fn lines_follow_the_national_layout() {
+        let (text, people) = generate(5000, 7, &[]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5001, "header plus every activity line");
+        assert!(
+            lines[0]
+                .starts_with("Type d'identifiant PP|Identifiant PP|Identification nationale PP|")
+        );
+        for line in &lines {
+            assert!(line.ends_with('|'));
+            assert_eq!(
+                line.split('|').count(),
+                53,
+                "52 fields and the trailing empty one: {line}"
+            );
+        }
+        // Several activities per person on average, as in the real extract (~1.65).
+        let ratio = 5000.0 / people as f64;
+        assert!((1.4..1.9).contains(&ratio), "{ratio}");
+        // Rare e-mails, common phones, médecins with a savoir-faire.
+        let emails = lines[1..]
+            .iter()
+            .filter(|l| l.split('|').nth(43) != Some(""))
+            .count();
+        assert!((200..900).contains(&emails), "{emails}");
+        let doctor = lines[1..]
+            .iter()
+            .find(|l| l.split('|').nth(9) == Some("10"))
+            .unwrap();
+        assert!(!doctor.split('|').nth(16).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_seed_gives_the_same_extract_and_codes_can_be_imposed() {
+        assert_eq!(generate(300, 1, &[]).0, generate(300, 1, &[]).0);
+        assert_ne!(generate(300, 1, &[]).0, generate(300, 2, &[]).0);
+        let (text, _) = generate(300, 3, &["74000", "74960"]);
+        assert!(text.lines().skip(1).all(|l| {
+            let code = l.split('|').nth(35).unwrap();
+            code == "74000" || code == "74960"
+        }));
+    }
+}
