@@ -14,7 +14,14 @@ fn main() {
     let repo = manifest_dir.parent().unwrap().to_path_buf();
     let plugins = repo.join("plugins");
     println!("cargo:rerun-if-changed={}", repo.join("wit").display());
-    for entry in ["Cargo.toml", "Cargo.lock", "sdk", "polls", "fixtures"] {
+    for entry in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "sdk",
+        "polls",
+        "directory",
+        "fixtures",
+    ] {
         println!("cargo:rerun-if-changed={}", plugins.join(entry).display());
     }
     println!("cargo:rerun-if-env-changed=MAILLAGE_SKIP_PLUGIN_BUILD");
