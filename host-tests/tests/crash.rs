@@ -67,7 +67,7 @@ async fn a_killed_host_loses_no_acknowledged_write_and_no_committed_event() {
     let mut acknowledged = Vec::new();
     while acknowledged.len() < 40 {
         let line = lines.next().expect("the child writes acks").unwrap();
-        if let Some(n) = line.strip_prefix("ack ") {
+        if let Some(n) = line.rsplit_once("ack ").map(|(_, n)| n) {
             acknowledged.push(n.parse::<u32>().unwrap());
         }
     }
@@ -75,7 +75,7 @@ async fn a_killed_host_loses_no_acknowledged_write_and_no_committed_event() {
     child.wait().unwrap();
     // Acks written before the kill but not read yet count too.
     for line in lines.map_while(Result::ok) {
-        if let Some(n) = line.strip_prefix("ack ") {
+        if let Some(n) = line.rsplit_once("ack ").map(|(_, n)| n) {
             acknowledged.push(n.parse().unwrap());
         }
     }
