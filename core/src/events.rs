@@ -156,33 +156,32 @@ async fn attempt(
     round: &mut Round,
 ) -> Result<()> {
     let db = &state.db;
-    let due = sqlx::query(
-        "SELECT d.event_id, d.plugin_id, d.attempts, e.structure_id, e.idempotency_key, e.source_plugin, e.topic, e.payload
+    // Still pending and still ours (a lease may have expired and passed to another host).
+    let claimed = sqlx::query(
+        "SELECT d.attempts, e.structure_id, e.idempotency_key, e.source_plugin, e.topic, e.payload
          FROM event_deliveries d JOIN event_outbox e ON e.id = d.event_id
          WHERE d.event_id = $1 AND d.plugin_id = $2 AND d.status = 'pending' AND d.leased_by = $3",
     )
     .bind(event_id)
     .bind(plugin_id)
     .bind(host)
-    .fetch_all(db.pool())
+    .fetch_optional(db.pool())
     .await?;
-    for row in due {
-        let event_id: i64 = row.get(0);
-        let plugin_id: String = row.get(1);
-        let attempts: i64 = row.get(2);
+    if let Some(row) = claimed {
+        let attempts: i64 = row.get(0);
         let event = StoredEvent {
-            idempotency_key: row.get(4),
-            source: row.get(5),
-            topic: row.get(6),
-            payload: row.get(7),
+            idempotency_key: row.get(2),
+            source: row.get(3),
+            topic: row.get(4),
+            payload: row.get(5),
         };
-        match deliver(state, row.get(3), &plugin_id, event).await {
+        match deliver(state, row.get(1), plugin_id, event).await {
             Ok(()) => {
                 sqlx::query("UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, last_error = NULL, delivered_by = $2, lease_until = 0 WHERE event_id = $3 AND plugin_id = $4")
                     .bind(now_secs())
                     .bind(host)
                     .bind(event_id)
-                    .bind(&plugin_id)
+                    .bind(plugin_id)
                     .execute(db.pool())
                     .await?;
                 round.delivered += 1;
@@ -201,7 +200,7 @@ async fn attempt(
                     .bind(now_secs() + retry_delay_secs(attempts))
                     .bind(&error)
                     .bind(event_id)
-                    .bind(&plugin_id)
+                    .bind(plugin_id)
                     .execute(db.pool())
                     .await?;
                 round.failed += 1;

@@ -421,17 +421,6 @@ async fn filters_sorts_pages_search_and_aggregates() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-fn field(name: &str, kind: FieldType) -> FieldDef {
-    FieldDef {
-        name: name.into(),
-        kind,
-        required: false,
-        default: None,
-        full_text: false,
-        references: None,
-    }
-}
-
 #[tokio::test]
 async fn additive_changes_apply_at_install_and_destructive_ones_need_confirmation() {
     let host = Host::new().await;
@@ -441,8 +430,8 @@ async fn additive_changes_apply_at_install_and_destructive_ones_need_confirmatio
     let v1 = CollectionDef {
         name: "notes".into(),
         fields: vec![
-            field("title", FieldType::Text),
-            field("score", FieldType::Integer),
+            FieldDef::new("title", FieldType::Text),
+            FieldDef::new("score", FieldType::Integer),
         ],
         indexes: vec![],
     };
@@ -465,7 +454,7 @@ async fn additive_changes_apply_at_install_and_destructive_ones_need_confirmatio
     let mut v2 = v1.clone();
     v2.fields.push(FieldDef {
         default: Some("\"ouvert\"".into()),
-        ..field("status", FieldType::Text)
+        ..FieldDef::new("status", FieldType::Text)
     });
     v2.indexes.push(IndexDef {
         fields: vec!["title".into()],

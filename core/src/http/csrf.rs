@@ -56,12 +56,7 @@ fn submitted_token(request: &http::request::Parts, body: &[u8]) -> Option<String
     {
         return Some(v.into_owned());
     }
-    let is_form = request
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !is_urlencoded(request) {
         return None;
     }
     form_urlencoded::parse(body)
@@ -91,38 +86,28 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         Method::GET | Method::HEAD | Method::OPTIONS
     ) {
         let (parts, body) = request.into_parts();
-        // Only a urlencoded form can carry the token in its body; any other body (file
-        // uploads) passes through unread, so that it can be streamed, and must carry the
-        // token in the header or the query.
-        if !is_urlencoded(&parts) {
-            let valid = match (&existing, submitted_token(&parts, &[])) {
-                (Some(expected), Some(submitted)) => tokens_match(expected, &submitted),
-                _ => false,
-            };
-            if !valid {
-                tracing::warn!(path = %parts.uri.path(), "state-changing request without a valid CSRF token");
-                return with_cookie(expired(), &token, existing.is_none(), secure);
+        // Only a urlencoded form can carry the token in its body, so only such a body is
+        // read here; any other (file uploads) passes through unread, to be streamed, and
+        // must carry the token in the header or the query.
+        let (body, form) = if is_urlencoded(&parts) {
+            match axum::body::to_bytes(body, state.body_limit).await {
+                Ok(bytes) => (Body::from(bytes.clone()), bytes),
+                Err(_) => {
+                    return (
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        Html(web::page(
+                            "Envoi trop volumineux",
+                            &web::Shell::default(),
+                            &web::alert("Le contenu envoyé est trop volumineux."),
+                        )),
+                    )
+                        .into_response();
+                }
             }
-            let mut request = Request::from_parts(parts, body);
-            request.extensions_mut().insert(CsrfToken(token.clone()));
-            let response = next.run(request).await;
-            return with_cookie(response, &token, existing.is_none(), secure);
-        }
-        let bytes = match axum::body::to_bytes(body, state.body_limit).await {
-            Ok(b) => b,
-            Err(_) => {
-                return (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    Html(web::page(
-                        "Envoi trop volumineux",
-                        &web::Shell::default(),
-                        &web::alert("Le contenu envoyé est trop volumineux."),
-                    )),
-                )
-                    .into_response();
-            }
+        } else {
+            (body, bytes::Bytes::new())
         };
-        let valid = match (&existing, submitted_token(&parts, &bytes)) {
+        let valid = match (&existing, submitted_token(&parts, &form)) {
             (Some(expected), Some(submitted)) => tokens_match(expected, &submitted),
             _ => false,
         };
@@ -130,7 +115,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             tracing::warn!(path = %parts.uri.path(), "state-changing request without a valid CSRF token");
             return with_cookie(expired(), &token, existing.is_none(), secure);
         }
-        request = Request::from_parts(parts, Body::from(bytes));
+        request = Request::from_parts(parts, body);
     }
     request.extensions_mut().insert(CsrfToken(token.clone()));
     let response = next.run(request).await;

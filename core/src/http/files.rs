@@ -192,15 +192,13 @@ pub async fn upload(
                 "path": format!("/{slug}/fichiers/{}/{}", scope.plugin_id, info.id),
             }),
         ),
-        Err(crate::storage::StorageError::Invalid(reason)) if reason.contains("larger than") => {
-            upload_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "Le fichier dépasse la taille autorisée ({} Mio).",
-                    state.blobs.limit >> 20
-                ),
-            )
-        }
+        Err(crate::storage::StorageError::TooLarge(_)) => upload_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "Le fichier dépasse la taille autorisée ({} Mio).",
+                state.blobs.limit >> 20
+            ),
+        ),
         Err(crate::storage::StorageError::Invalid(reason)) => {
             tracing::info!(%reason, "upload refused");
             upload_error(

@@ -61,6 +61,18 @@ impl HostState {
         Ok(self.tx.as_mut().expect("just begun"))
     }
 
+    /// A connection for reads: the call's transaction if it has begun (reads see the
+    /// call's own writes), else one pooled connection kept for the rest of the call.
+    pub(super) async fn reader(&mut self) -> Result<&mut sqlx::AnyConnection, StorageError> {
+        if let Some(tx) = &mut self.tx {
+            return Ok(&mut **tx);
+        }
+        if self.reader.is_none() {
+            self.reader = Some(self.db.pool().acquire().await?);
+        }
+        Ok(&mut **self.reader.as_mut().expect("just acquired"))
+    }
+
     /// Commits the call's writes, if any. Dropping the state without it rolls them back.
     pub(super) async fn commit(&mut self) -> Result<(), StorageError> {
         if let Some(tx) = self.tx.take() {
@@ -360,9 +372,9 @@ impl store::Host for HostState {
     ) -> wasmtime::Result<Result<Option<String>, store::StoreError>> {
         let scope = self.require(Capability::Storage)?;
         // Reads see the call's own uncommitted writes.
-        let found = match &mut self.tx {
-            Some(tx) => storage::doc_get(&mut **tx, &scope, &collection, &id).await,
-            None => storage::doc_get(self.db.pool(), &scope, &collection, &id).await,
+        let found = match self.reader().await {
+            Ok(conn) => storage::doc_get(conn, &scope, &collection, &id).await,
+            Err(e) => Err(e),
         };
         Ok(found.map_err(store_error))
     }
@@ -401,9 +413,9 @@ impl store::Host for HostState {
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<store::Entry>, store::StoreError>> {
         let scope = self.require(Capability::Storage)?;
-        let rows = match &mut self.tx {
-            Some(tx) => storage::doc_scan(&mut **tx, &scope, &collection, &prefix, limit).await,
-            None => storage::doc_scan(self.db.pool(), &scope, &collection, &prefix, limit).await,
+        let rows = match self.reader().await {
+            Ok(conn) => storage::doc_scan(conn, &scope, &collection, &prefix, limit).await,
+            Err(e) => Err(e),
         };
         Ok(rows
             .map(|rows| {

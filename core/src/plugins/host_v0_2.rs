@@ -36,55 +36,37 @@ fn record_error(error: StorageError) -> records::StoreError {
     }
 }
 
-/// Runs `$body` with `$conn` bound to the call's transaction if it has begun (reads see
-/// the call's own writes), or else to a pooled connection; `$records` is the scoped API.
-macro_rules! reading {
-    ($state:ident, $records:ident, $conn:ident => $body:expr) => {{
+/// Runs `$body` with `$records`, the API scoped to the call's structure, and `$conn`:
+/// `reader` for reads, `writer` (the call's transaction, begun on first write) for writes.
+macro_rules! with_records {
+    ($state:ident, $connection:ident, $records:ident, $conn:ident => $body:expr) => {{
         let scope = $state.require(Capability::Storage)?;
+        // The schema is shared (an Arc): a handle of our own leaves `$state` free for
+        // the connection borrow.
+        let schema = $state.schema.clone();
         let $records = Records {
             backend: $state.db.backend(),
-            schema: &$state.schema,
+            schema: &schema,
             structure_id: scope.structure_id,
         };
-        if $state.tx.is_none() && $state.reader.is_none() {
-            match $state.db.pool().acquire().await {
-                Ok(pooled) => $state.reader = Some(pooled),
-                Err(e) => return Ok(Err(record_error(e.into()))),
-            }
-        }
-        let result: Result<_, StorageError> = match (&mut $state.tx, &mut $state.reader) {
-            (Some(tx), _) => {
-                let $conn: &mut AnyConnection = &mut **tx;
-                $body.await
-            }
-            (None, Some(pooled)) => {
-                let $conn: &mut AnyConnection = &mut **pooled;
-                $body.await
-            }
-            (None, None) => unreachable!("acquired above"),
+        let result: Result<_, StorageError> = match $state.$connection().await {
+            Ok($conn) => $body.await,
+            Err(e) => Err(e),
         };
         Ok(result.map_err(record_error))
     }};
 }
 
-/// Runs `$body` in the call's transaction (begun on first write).
+macro_rules! reading {
+    ($state:ident, $records:ident, $conn:ident => $body:expr) => {
+        with_records!($state, reader, $records, $conn => $body)
+    };
+}
+
 macro_rules! writing {
-    ($state:ident, $records:ident, $conn:ident => $body:expr) => {{
-        let scope = $state.require(Capability::Storage)?;
-        let result: Result<_, StorageError> = match $state.writer().await {
-            Ok(_) => {
-                let $records = Records {
-                    backend: $state.db.backend(),
-                    schema: &$state.schema,
-                    structure_id: scope.structure_id,
-                };
-                let $conn: &mut AnyConnection = &mut **$state.tx.as_mut().expect("begun");
-                $body.await
-            }
-            Err(e) => Err(e),
-        };
-        Ok(result.map_err(record_error))
-    }};
+    ($state:ident, $records:ident, $conn:ident => $body:expr) => {
+        with_records!($state, writer, $records, $conn => $body)
+    };
 }
 
 type RecordResult<T> = wasmtime::Result<Result<T, records::StoreError>>;
@@ -193,6 +175,7 @@ fn blob_info(info: crate::storage::blobs::BlobInfo) -> blobs::BlobInfo {
 fn blob_error(error: StorageError) -> String {
     match error {
         StorageError::Invalid(m) => m,
+        too_large @ StorageError::TooLarge(_) => too_large.to_string(),
         other => {
             tracing::error!(error = %other, "plugin blob call failed");
             "file storage unavailable".into()
@@ -201,16 +184,19 @@ fn blob_error(error: StorageError) -> String {
 }
 
 impl HostState {
-    /// A connection for a blob call: the call's transaction, begun if needed, so that
-    /// metadata commits with the call's other writes.
+    /// A connection for a blob call: for writes the call's transaction, so that metadata
+    /// commits with the call's other writes; for reads, `reader`.
     async fn blob_conn(
         &mut self,
+        write: bool,
     ) -> wasmtime::Result<Result<(crate::storage::PluginScope, &mut AnyConnection), String>> {
         let scope = self.require(Capability::Blobs)?;
-        Ok(match self.writer().await {
-            Ok(conn) => Ok((scope, conn)),
-            Err(e) => Err(blob_error(e)),
-        })
+        let conn = if write {
+            self.writer().await
+        } else {
+            self.reader().await
+        };
+        Ok(conn.map(|c| (scope, c)).map_err(blob_error))
     }
 }
 
@@ -222,7 +208,7 @@ impl blobs::Host for HostState {
         content: Vec<u8>,
     ) -> wasmtime::Result<Result<blobs::BlobInfo, String>> {
         let store = self.blobs.clone();
-        let (scope, conn) = match self.blob_conn().await? {
+        let (scope, conn) = match self.blob_conn(true).await? {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
@@ -235,7 +221,7 @@ impl blobs::Host for HostState {
 
     async fn info(&mut self, id: String) -> wasmtime::Result<Option<blobs::BlobInfo>> {
         let store = self.blobs.clone();
-        let (scope, conn) = match self.blob_conn().await? {
+        let (scope, conn) = match self.blob_conn(false).await? {
             Ok(c) => c,
             Err(_) => return Ok(None),
         };
@@ -249,7 +235,7 @@ impl blobs::Host for HostState {
 
     async fn get(&mut self, id: String) -> wasmtime::Result<Result<Option<Vec<u8>>, String>> {
         let store = self.blobs.clone();
-        let (scope, conn) = match self.blob_conn().await? {
+        let (scope, conn) = match self.blob_conn(false).await? {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
@@ -262,7 +248,7 @@ impl blobs::Host for HostState {
 
     async fn delete(&mut self, id: String) -> wasmtime::Result<Result<bool, String>> {
         let store = self.blobs.clone();
-        let (scope, conn) = match self.blob_conn().await? {
+        let (scope, conn) = match self.blob_conn(true).await? {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };

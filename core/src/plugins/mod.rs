@@ -29,50 +29,35 @@ use crate::storage::{Db, PluginScope};
 use host::HostState;
 
 /// Bindings of each WIT version the host provides (see `PROVIDED_WIT_VERSIONS`). A plugin
-/// is instantiated through the bindings of the version it was built against.
-mod v0_1 {
-    wasmtime::component::bindgen!({
-        path: "../wit/v0.1.1",
-        world: "maillage:plugin/plugin",
-        imports: { default: async | trappable },
-        exports: { default: async },
-        require_store_data_send: true,
-        with: {
-            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
-            "wasi:io": wasmtime_wasi::p2::bindings::io,
-            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
-        },
-    });
+/// is instantiated through the bindings of the version it was built against; every
+/// version shares the host's WASI types.
+macro_rules! plugin_bindings {
+    ($module:ident, $path:literal) => {
+        mod $module {
+            wasmtime::component::bindgen!({
+                path: $path,
+                world: "maillage:plugin/plugin",
+                imports: { default: async | trappable },
+                exports: { default: async },
+                require_store_data_send: true,
+                with: {
+                    "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+                    "wasi:io": wasmtime_wasi::p2::bindings::io,
+                    "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+                },
+            });
+        }
+    };
 }
 
-mod v0_2 {
-    wasmtime::component::bindgen!({
-        path: "../wit/v0.2.0",
-        world: "maillage:plugin/plugin",
-        imports: { default: async | trappable },
-        exports: { default: async },
-        require_store_data_send: true,
-        with: {
-            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
-            "wasi:io": wasmtime_wasi::p2::bindings::io,
-            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
-        },
-    });
-}
+plugin_bindings!(v0_1, "../wit/v0.1.1");
+plugin_bindings!(v0_2, "../wit/v0.2.0");
 
 /// A linked component, ready to instantiate, through its WIT version's bindings.
+#[derive(Clone)]
 enum Pre {
     V0_1(v0_1::PluginPre<HostState>),
     V0_2(v0_2::PluginPre<HostState>),
-}
-
-impl Clone for Pre {
-    fn clone(&self) -> Self {
-        match self {
-            Pre::V0_1(p) => Pre::V0_1(p.clone()),
-            Pre::V0_2(p) => Pre::V0_2(p.clone()),
-        }
-    }
 }
 
 enum Instance {

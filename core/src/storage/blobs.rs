@@ -141,10 +141,7 @@ impl BlobStore {
             )));
         }
         if size > self.limit {
-            return Err(StorageError::Invalid(format!(
-                "file larger than the limit of {} bytes",
-                self.limit
-            )));
+            return Err(StorageError::TooLarge(self.limit));
         }
         Ok(())
     }
@@ -203,10 +200,7 @@ impl BlobStore {
             size += chunk.len() as u64;
             if size > self.limit {
                 let _ = writer.abort().await;
-                return Err(StorageError::Invalid(format!(
-                    "file larger than the limit of {} bytes",
-                    self.limit
-                )));
+                return Err(StorageError::TooLarge(self.limit));
             }
             hasher.update(&chunk);
             writer.write(&chunk);

@@ -22,6 +22,9 @@ pub enum StorageError {
     Invalid(String),
     #[error("blob store error: {0}")]
     Blob(String),
+    /// A file over the blob size limit (in bytes).
+    #[error("file larger than the limit of {0} bytes")]
+    TooLarge(u64),
     /// A unique key or a record reference is violated.
     #[error("{0}")]
     Conflict(String),

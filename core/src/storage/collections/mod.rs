@@ -101,6 +101,20 @@ fn valid_identifier(name: &str) -> bool {
         && !name.contains("__")
 }
 
+impl FieldDef {
+    /// A field with no constraint; adjust with struct update syntax.
+    pub fn new(name: &str, kind: FieldType) -> FieldDef {
+        FieldDef {
+            name: name.into(),
+            kind,
+            required: false,
+            default: None,
+            full_text: false,
+            references: None,
+        }
+    }
+}
+
 impl CollectionDef {
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| f.name == name)
@@ -619,14 +633,6 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         }
-        if declared.is_empty() {
-            // Remember the version even without collections, for the "older" rule.
-            sqlx::query("UPDATE plugin_collections SET plugin_version = $1 WHERE plugin_id = $2")
-                .bind(version.to_string())
-                .bind(plugin_id)
-                .execute(&mut *tx)
-                .await?;
-        }
         tx.commit().await?;
         Ok(plan)
     }
@@ -642,32 +648,21 @@ fn older_than_applied(version: &semver::Version, applied: Option<&str>) -> bool 
 mod tests {
     use super::*;
 
-    fn field(name: &str, kind: FieldType) -> FieldDef {
-        FieldDef {
-            name: name.into(),
-            kind,
-            required: false,
-            default: None,
-            full_text: false,
-            references: None,
-        }
-    }
-
     #[test]
     fn declarations_are_checked() {
         let good = CollectionDef {
             name: "polls".into(),
-            fields: vec![field("title", FieldType::Text)],
+            fields: vec![FieldDef::new("title", FieldType::Text)],
             indexes: vec![],
         };
         assert!(validate("polls", std::slice::from_ref(&good)).is_ok());
         let mut bad = good.clone();
-        bad.fields.push(field("id", FieldType::Text));
+        bad.fields.push(FieldDef::new("id", FieldType::Text));
         assert!(validate("polls", &[bad]).unwrap_err().contains("id"));
         let mut dangling = good.clone();
         dangling.fields.push(FieldDef {
             references: Some("nowhere".into()),
-            ..field("parent", FieldType::RecordRef)
+            ..FieldDef::new("parent", FieldType::RecordRef)
         });
         assert!(
             validate("polls", &[dangling])
@@ -692,15 +687,15 @@ mod tests {
         let v1 = CollectionDef {
             name: "polls".into(),
             fields: vec![
-                field("title", FieldType::Text),
-                field("votes", FieldType::Integer),
+                FieldDef::new("title", FieldType::Text),
+                FieldDef::new("votes", FieldType::Integer),
             ],
             indexes: vec![],
         };
         let mut applied = BTreeMap::new();
         applied.insert("polls".to_string(), v1.clone());
         let mut v2 = v1.clone();
-        v2.fields.push(field("closes_on", FieldType::Date));
+        v2.fields.push(FieldDef::new("closes_on", FieldType::Date));
         let (_, plan) = plan_steps(&applied, std::slice::from_ref(&v2));
         assert_eq!(plan.additive, vec!["new field polls.closes_on"]);
         assert!(plan.destructive.is_empty());

@@ -314,40 +314,81 @@ fn select_all(collection: &Collection) -> SelectStatement {
     select.from(collection.table.clone()).to_owned()
 }
 
-/// The stored row as the plugin sees it.
-fn row_json(collection: &Collection, row: &AnyRow) -> Result<serde_json::Value> {
-    let mut object = serde_json::Map::new();
-    object.insert("id".into(), row.try_get::<String, _>("id")?.into());
-    object.insert(
-        "created_at".into(),
-        row.try_get::<i64, _>("created_at")?.into(),
-    );
-    object.insert(
-        "updated_at".into(),
-        row.try_get::<i64, _>("updated_at")?.into(),
-    );
-    for f in &collection.def.fields {
-        let col = column(&f.name);
-        let value = match f.kind {
-            FieldType::Integer | FieldType::Money => row
-                .try_get::<Option<i64>, _>(col.as_str())?
-                .map(serde_json::Value::from),
-            FieldType::Boolean => match row.try_get::<Option<bool>, _>(col.as_str()) {
-                Ok(v) => v.map(serde_json::Value::Bool),
-                Err(_) => row
-                    .try_get::<Option<i64>, _>(col.as_str())?
-                    .map(|v| serde_json::Value::Bool(v != 0)),
-            },
-            FieldType::Json => row
-                .try_get::<Option<String>, _>(col.as_str())?
-                .map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::Null)),
-            _ => row
-                .try_get::<Option<String>, _>(col.as_str())?
-                .map(serde_json::Value::String),
-        };
-        object.insert(f.name.clone(), value.unwrap_or(serde_json::Value::Null));
+/// How a column's value is read back into JSON.
+#[derive(Clone, Copy)]
+enum Decode {
+    Integer,
+    /// BOOLEAN on PostgreSQL, 0/1 on SQLite.
+    Boolean,
+    Text,
+    Json,
+}
+
+impl Decode {
+    fn of(kind: FieldType) -> Decode {
+        match kind {
+            FieldType::Integer | FieldType::Money => Decode::Integer,
+            FieldType::Boolean => Decode::Boolean,
+            FieldType::Json => Decode::Json,
+            _ => Decode::Text,
+        }
     }
-    Ok(serde_json::Value::Object(object))
+
+    /// For a column a filter, sort or aggregate names (see `queryable`): system fields
+    /// are text `id` and integer timestamps; a datetime's instant column is an integer.
+    fn of_queryable(def: &Option<FieldDef>, col: &str) -> Decode {
+        match def {
+            None if col == "id" => Decode::Text,
+            None => Decode::Integer,
+            Some(f) if f.kind == FieldType::Datetime && col.ends_with("__at") => Decode::Integer,
+            Some(f) => Decode::of(f.kind),
+        }
+    }
+}
+
+/// One column of a row as JSON; NULL is `null`.
+fn decode(row: &AnyRow, col: &str, how: Decode) -> Result<serde_json::Value> {
+    Ok(match how {
+        Decode::Integer => row
+            .try_get::<Option<i64>, _>(col)?
+            .map(serde_json::Value::from),
+        Decode::Boolean => match row.try_get::<Option<bool>, _>(col) {
+            Ok(v) => v.map(serde_json::Value::Bool),
+            Err(_) => row
+                .try_get::<Option<i64>, _>(col)?
+                .map(|v| serde_json::Value::Bool(v != 0)),
+        },
+        Decode::Json => row
+            .try_get::<Option<String>, _>(col)?
+            .map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::Null)),
+        Decode::Text => row
+            .try_get::<Option<String>, _>(col)?
+            .map(serde_json::Value::String),
+    }
+    .unwrap_or_default())
+}
+
+/// The stored row as the plugin sees it.
+fn row_object(
+    collection: &Collection,
+    row: &AnyRow,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut object = serde_json::Map::new();
+    object.insert("id".into(), decode(row, "id", Decode::Text)?);
+    for name in ["created_at", "updated_at"] {
+        object.insert(name.into(), decode(row, name, Decode::Integer)?);
+    }
+    for f in &collection.def.fields {
+        object.insert(
+            f.name.clone(),
+            decode(row, &column(&f.name), Decode::of(f.kind))?,
+        );
+    }
+    Ok(object)
+}
+
+fn row_json(collection: &Collection, row: &AnyRow) -> Result<serde_json::Value> {
+    row_object(collection, row).map(serde_json::Value::Object)
 }
 
 fn parse_object(data: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
@@ -427,48 +468,6 @@ fn search_text(
     })
 }
 
-/// Record references must point at a record of the same structure.
-async fn check_references(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    schema: &super::Schema,
-    collection: &Collection,
-    structure_id: i64,
-    data: &serde_json::Map<String, serde_json::Value>,
-) -> Result<()> {
-    for f in collection
-        .def
-        .fields
-        .iter()
-        .filter(|f| f.kind == FieldType::RecordRef)
-    {
-        let (Some(target), Some(id)) = (&f.references, data.get(&f.name).and_then(|v| v.as_str()))
-        else {
-            continue;
-        };
-        let target = schema.collection(target)?;
-        let (sql, values) = build(
-            backend,
-            Query::select()
-                .expr(Expr::val(1))
-                .from(target.table.clone())
-                .and_where(qcol(&target.table, "structure_id".to_string()).eq(structure_id))
-                .and_where(qcol(&target.table, "id".to_string()).eq(id)),
-        );
-        if bound(&sql, values)
-            .fetch_optional(&mut *conn)
-            .await?
-            .is_none()
-        {
-            return Err(StorageError::Conflict(format!(
-                "{}: no record {id:?} in {}",
-                f.name, target.def.name
-            )));
-        }
-    }
-    Ok(())
-}
-
 fn new_record_id() -> String {
     let mut random = [0u8; 6];
     let _ = getrandom::getrandom(&mut random);
@@ -487,6 +486,49 @@ pub struct Records<'a> {
 }
 
 impl Records<'_> {
+    /// Record references must point at a record of the same structure.
+    async fn check_references(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &Collection,
+        data: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<()> {
+        for f in collection
+            .def
+            .fields
+            .iter()
+            .filter(|f| f.kind == FieldType::RecordRef)
+        {
+            let (Some(target), Some(id)) =
+                (&f.references, data.get(&f.name).and_then(|v| v.as_str()))
+            else {
+                continue;
+            };
+            let target = self.schema.collection(target)?;
+            let (sql, values) = build(
+                self.backend,
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(target.table.clone())
+                    .and_where(
+                        qcol(&target.table, "structure_id".to_string()).eq(self.structure_id),
+                    )
+                    .and_where(qcol(&target.table, "id".to_string()).eq(id)),
+            );
+            if bound(&sql, values)
+                .fetch_optional(&mut *conn)
+                .await?
+                .is_none()
+            {
+                return Err(StorageError::Conflict(format!(
+                    "{}: no record {id:?} in {}",
+                    f.name, target.def.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub async fn get(
         &self,
         conn: &mut AnyConnection,
@@ -523,15 +565,7 @@ impl Records<'_> {
             None => new_record_id(),
         };
         complete(collection, &mut data)?;
-        check_references(
-            conn,
-            self.backend,
-            self.schema,
-            collection,
-            self.structure_id,
-            &data,
-        )
-        .await?;
+        self.check_references(conn, collection, &data).await?;
         let mut columns = vec![
             "structure_id".to_string(),
             "id".to_string(),
@@ -586,15 +620,7 @@ impl Records<'_> {
         for (k, v) in &patch {
             merged.insert(k.clone(), v.clone());
         }
-        check_references(
-            conn,
-            self.backend,
-            self.schema,
-            collection,
-            self.structure_id,
-            &patch,
-        )
-        .await?;
+        self.check_references(conn, collection, &patch).await?;
         let mut update = Query::update();
         update
             .table(collection.table.clone())
@@ -709,7 +735,7 @@ impl Records<'_> {
             n => Ord::min(n, MAX_LIMIT),
         };
         // Sort keys, then the id, which makes the order total (keyset pagination).
-        let mut keys: Vec<(String, Option<FieldDef>, String, bool)> = Vec::new();
+        let mut keys: Vec<SortKey> = Vec::new();
         for part in spec
             .sort
             .split(',')
@@ -724,7 +750,7 @@ impl Records<'_> {
                 continue;
             }
             let (col, def) = queryable(collection, name)?;
-            keys.push((col, def, name.to_string(), descending));
+            keys.push((col, def, descending));
         }
         if keys.len() > 4 {
             return Err(invalid("sort on at most 4 fields"));
@@ -734,7 +760,7 @@ impl Records<'_> {
         if let Some(cursor) = &spec.cursor {
             select.cond_where(after_cursor(&collection.table, &keys, cursor, &spec.sort)?);
         }
-        for (col, _, _, descending) in &keys {
+        for (col, _, descending) in &keys {
             let order = if *descending { Order::Desc } else { Order::Asc };
             select.order_by_with_nulls(
                 (collection.table.clone(), col.clone()),
@@ -856,7 +882,7 @@ impl Records<'_> {
             .map(|row| {
                 let key = match &group {
                     None => serde_json::Value::Null,
-                    Some((col, def)) => key_json(row, col, def)?,
+                    Some((col, def)) => decode(row, "bucket_key", Decode::of_queryable(def, col))?,
                 };
                 Ok(Bucket {
                     key,
@@ -868,68 +894,13 @@ impl Records<'_> {
     }
 }
 
-fn key_json(row: &AnyRow, _col: &str, def: &Option<FieldDef>) -> Result<serde_json::Value> {
-    let kind = def.as_ref().map(|f| f.kind);
-    Ok(match kind {
-        Some(FieldType::Integer | FieldType::Money) => row
-            .try_get::<Option<i64>, _>("bucket_key")?
-            .map(serde_json::Value::from)
-            .unwrap_or_default(),
-        Some(FieldType::Boolean) => match row.try_get::<Option<bool>, _>("bucket_key") {
-            Ok(v) => v.map(serde_json::Value::Bool).unwrap_or_default(),
-            Err(_) => row
-                .try_get::<Option<i64>, _>("bucket_key")?
-                .map(|v| serde_json::Value::Bool(v != 0))
-                .unwrap_or_default(),
-        },
-        None => match row.try_get::<Option<String>, _>("bucket_key") {
-            Ok(v) => v.map(serde_json::Value::String).unwrap_or_default(),
-            Err(_) => row
-                .try_get::<Option<i64>, _>("bucket_key")?
-                .map(serde_json::Value::from)
-                .unwrap_or_default(),
-        },
-        Some(_) => row
-            .try_get::<Option<String>, _>("bucket_key")?
-            .map(serde_json::Value::String)
-            .unwrap_or_default(),
-    })
-}
-
-/// A sort-key value as read from its column.
-fn key_value(row: &AnyRow, col: &str, def: &Option<FieldDef>) -> Result<serde_json::Value> {
-    let numeric = match def {
-        None => col != "id",
-        Some(f) => matches!(
-            f.kind,
-            FieldType::Integer | FieldType::Money | FieldType::Datetime
-        ),
-    };
-    Ok(if numeric {
-        row.try_get::<Option<i64>, _>(col)?
-            .map(serde_json::Value::from)
-            .unwrap_or_default()
-    } else if def.as_ref().is_some_and(|f| f.kind == FieldType::Boolean) {
-        match row.try_get::<Option<bool>, _>(col) {
-            Ok(v) => v.map(serde_json::Value::Bool).unwrap_or_default(),
-            Err(_) => row
-                .try_get::<Option<i64>, _>(col)?
-                .map(|v| serde_json::Value::Bool(v != 0))
-                .unwrap_or_default(),
-        }
-    } else {
-        row.try_get::<Option<String>, _>(col)?
-            .map(serde_json::Value::String)
-            .unwrap_or_default()
-    })
-}
-
-type SortKey = (String, Option<FieldDef>, String, bool);
+/// A sort key: its column, its field (none for system fields), descending or not.
+type SortKey = (String, Option<FieldDef>, bool);
 
 fn cursor_of(keys: &[SortKey], row: &AnyRow, sort: &str) -> Result<String> {
     let mut values = Vec::new();
-    for (col, def, _, _) in keys {
-        values.push(key_value(row, col, def)?);
+    for (col, def, _) in keys {
+        values.push(decode(row, col, Decode::of_queryable(def, col))?);
     }
     values.push(serde_json::Value::String(row.try_get("id")?));
     let token = serde_json::json!({ "sort": sort, "after": values }).to_string();
@@ -968,7 +939,7 @@ fn after_cursor(table: &str, keys: &[SortKey], cursor: &str, sort: &str) -> Resu
     let mut any = Cond::any();
     for i in 0..=keys.len() {
         let mut all = Cond::all();
-        for (j, (col, _, _, _)) in keys.iter().enumerate().take(i) {
+        for (j, (col, _, _)) in keys.iter().enumerate().take(i) {
             all = all.add(match &after[j] {
                 serde_json::Value::Null => qcol(table, col.clone()).is_null(),
                 v => qcol(table, col.clone()).eq(sql_of(v)),
@@ -977,7 +948,7 @@ fn after_cursor(table: &str, keys: &[SortKey], cursor: &str, sort: &str) -> Resu
         if i == keys.len() {
             all = all.add(qcol(table, "id".to_string()).gt(id));
         } else {
-            let (col, _, _, descending) = &keys[i];
+            let (col, _, descending) = &keys[i];
             match &after[i] {
                 // Among NULLs (last), only the next keys can order rows.
                 serde_json::Value::Null => continue,
@@ -1032,8 +1003,7 @@ pub(super) async fn reindex_search(
     let (sql, values) = build(backend, &select_all(collection));
     let rows = bound(&sql, values).fetch_all(&mut **tx).await?;
     for row in rows {
-        let record = row_json(collection, &row)?;
-        let object = record.as_object().cloned().unwrap_or_default();
+        let object = row_object(collection, &row)?;
         let (sql, values) = build(
             backend,
             Query::update()
