@@ -194,6 +194,55 @@ const PLACES: &[(&str, &str, &str, &str, &str)] = &[
     ("35000", "35238", "Rennes", "35", "Ille-et-Vilaine"),
 ];
 
+/// Departments (code, name) over which most sites are spread, 100 postal codes each (as
+/// in the real extract, where ~6,000 codes share 2 M lines).
+const DEPARTMENTS: &[(&str, &str)] = &[
+    ("01", "Ain"),
+    ("06", "Alpes-Maritimes"),
+    ("13", "Bouches-du-Rhône"),
+    ("14", "Calvados"),
+    ("21", "Côte-d'Or"),
+    ("22", "Côtes-d'Armor"),
+    ("25", "Doubs"),
+    ("27", "Eure"),
+    ("29", "Finistère"),
+    ("31", "Haute-Garonne"),
+    ("33", "Gironde"),
+    ("34", "Hérault"),
+    ("35", "Ille-et-Vilaine"),
+    ("38", "Isère"),
+    ("44", "Loire-Atlantique"),
+    ("49", "Maine-et-Loire"),
+    ("57", "Moselle"),
+    ("59", "Nord"),
+    ("62", "Pas-de-Calais"),
+    ("63", "Puy-de-Dôme"),
+    ("67", "Bas-Rhin"),
+    ("69", "Rhône"),
+    ("73", "Savoie"),
+    ("74", "Haute-Savoie"),
+    ("76", "Seine-Maritime"),
+    ("83", "Var"),
+    ("86", "Vienne"),
+    ("87", "Haute-Vienne"),
+    ("972", "Martinique"),
+    ("973", "Guyane"),
+    ("974", "La Réunion"),
+];
+
+const COMMUNES: &[&str] = &[
+    "Saint-Martin",
+    "Villeneuve",
+    "Beaulieu",
+    "Fontaine",
+    "Montagny",
+    "La Roche",
+    "Bellevue",
+    "Saint-Julien",
+    "Les Granges",
+    "Champagne",
+];
+
 /// xorshift64*: tiny, deterministic, good enough for fixtures.
 struct Rng(u64);
 
@@ -257,12 +306,44 @@ pub fn write(out: &mut impl Write, options: &FixtureOptions) -> std::io::Result<
             _ => 4,
         };
         for _ in 0..sites.min(options.lines - written) {
-            let place = PLACES[rng.below(PLACES.len() as u64) as usize];
-            let postal = if options.postal_codes.is_empty() {
-                place.0.to_string()
-            } else {
-                rng.pick(&options.postal_codes).clone()
-            };
+            let (postal, commune_code, commune, department, department_name) =
+                if !options.postal_codes.is_empty() {
+                    let place = *rng.pick(PLACES);
+                    let postal = rng.pick(&options.postal_codes).clone();
+                    (
+                        postal,
+                        place.1.to_string(),
+                        place.2.to_uppercase(),
+                        place.3,
+                        place.4,
+                    )
+                } else if rng.chance(100) {
+                    // A tenth of the sites in the named cities, the rest spread out.
+                    let place = *rng.pick(PLACES);
+                    (
+                        place.0.to_string(),
+                        place.1.to_string(),
+                        place.2.to_uppercase(),
+                        place.3,
+                        place.4,
+                    )
+                } else {
+                    let (code, name) = *rng.pick(DEPARTMENTS);
+                    let n = rng.below(100);
+                    let postal = if code.len() == 3 {
+                        format!("{code}{:02}", n % 10 * 10)
+                    } else {
+                        format!("{code}{:03}", n * 10)
+                    };
+                    let commune = format!("{} {}", rng.pick(COMMUNES), n);
+                    (
+                        postal,
+                        format!("{code}{:03}", n),
+                        commune.to_uppercase(),
+                        code,
+                        name,
+                    )
+                };
             let (mode_code, mode_label, _) = *rng.weighted(MODES, |m| m.2);
             let (street_code, street_label) = *rng.pick(STREETS);
             let mut f: Vec<String> = vec![String::new(); 52];
@@ -304,7 +385,7 @@ pub fn write(out: &mut impl Write, options: &FixtureOptions) -> std::io::Result<
                 f[20] = f[19][..9].to_string();
             }
             if rng.chance(150) {
-                f[21] = format!("{}{:07}", place.3, rng.below(10_000_000));
+                f[21] = format!("{department}{:07}", rng.below(10_000_000));
             }
             f[23] = format!("{}", 10_000_000 + rng.below(90_000_000));
             f[24] = format!("Cabinet {} {}", label, last);
@@ -313,8 +394,8 @@ pub fn write(out: &mut impl Write, options: &FixtureOptions) -> std::io::Result<
             f[31] = street_label.into();
             f[32] = rng.pick(STREET_NAMES).to_string();
             f[35] = postal;
-            f[36] = place.1.into();
-            f[37] = place.2.to_uppercase();
+            f[36] = commune_code;
+            f[37] = commune;
             f[38] = "99000".into();
             f[39] = "France".into();
             if rng.chance(600) {
@@ -325,8 +406,8 @@ pub fn write(out: &mut impl Write, options: &FixtureOptions) -> std::io::Result<
                     crate::storage::collections::fold(&format!("{first}.{last}")).replace(' ', "-");
                 f[43] = format!("{user}@exemple-sante.fr");
             }
-            f[44] = place.3.into();
-            f[45] = place.4.into();
+            f[44] = department.into();
+            f[45] = department_name.into();
             f[47] = authority.into();
             f[48] = "SA07".into();
             f[49] = "Cabinet individuel".into();

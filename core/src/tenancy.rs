@@ -45,6 +45,17 @@ pub struct Structure {
     pub territory: String,
 }
 
+impl Structure {
+    /// The territory's postal codes, one per item.
+    pub fn territory_codes(&self) -> Vec<String> {
+        self.territory
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EnabledModule {
     pub plugin_id: String,

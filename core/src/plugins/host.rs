@@ -320,6 +320,7 @@ impl HostState {
             request_id: String::new(),
             csrf_token: String::new(),
             base_path: String::new(),
+            territory: Vec::new(),
         };
         self.call.clone().unwrap_or(empty)
     }

@@ -1,4 +1,5 @@
-//! Host side of the imports new in `maillage:plugin@0.2.0`: typed records and blobs.
+//! Host side of the imports new in `maillage:plugin@0.2`: typed records, blobs, and
+//! (0.2.1) ranked queries and the structure's territory.
 //! The imports shared with 0.1 (context, log, events, groups) are expanded for both
 //! versions by `shared_imports!` in `host.rs`.
 
@@ -9,7 +10,7 @@ use wasmtime::component::{HasSelf, Linker};
 use super::Capability;
 use super::host::HostState;
 use super::manifest::{NavEntry, RawManifest, Widget};
-use super::v0_2::maillage::plugin::{blobs, context, events, groups, log, records, types};
+use super::v0_2::maillage::plugin::{blobs, context, events, groups, log, records, tenancy, types};
 use crate::storage::StorageError;
 use crate::storage::collections::{
     CollectionDef, FieldDef, FieldType, IndexDef, QuerySpec as RecordQuery, Records,
@@ -20,6 +21,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     records::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     blobs::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    tenancy::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     events::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     groups::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
@@ -115,20 +117,29 @@ impl records::Host for HostState {
         collection: String,
         q: records::QuerySpec,
     ) -> RecordResult<records::Page> {
-        let spec = RecordQuery {
-            filter: q.filter,
-            params: q.params,
-            search: q.search,
-            sort: q.sort,
-            limit: q.limit,
-            cursor: q.cursor,
-        };
+        let spec = record_query(q);
         reading!(self, api, conn => async {
             let page = api.query(conn, &collection, &spec).await?;
             Ok(records::Page {
                 items: page.items.iter().map(|v| v.to_string()).collect(),
                 next: page.next,
             })
+        })
+    }
+
+    async fn rank(
+        &mut self,
+        collection: String,
+        q: records::QuerySpec,
+        criteria: Vec<String>,
+    ) -> RecordResult<Vec<records::Scored>> {
+        let spec = record_query(q);
+        reading!(self, api, conn => async {
+            let ranked = api.rank(conn, &collection, &spec, &criteria).await?;
+            Ok(ranked
+                .into_iter()
+                .map(|(score, item)| records::Scored { score, item: item.to_string() })
+                .collect())
         })
     }
 
@@ -158,6 +169,23 @@ impl records::Host for HostState {
                 .map(|b| records::Bucket { key: b.key.to_string(), count: b.count, sum: b.sum })
                 .collect())
         })
+    }
+}
+
+fn record_query(q: records::QuerySpec) -> RecordQuery {
+    RecordQuery {
+        filter: q.filter,
+        params: q.params,
+        search: q.search,
+        sort: q.sort,
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+}
+
+impl tenancy::Host for HostState {
+    async fn territory(&mut self) -> wasmtime::Result<Vec<String>> {
+        Ok(self.call_context().territory)
     }
 }
 

@@ -51,7 +51,7 @@ macro_rules! plugin_bindings {
 }
 
 plugin_bindings!(v0_1, "../wit/v0.1.1");
-plugin_bindings!(v0_2, "../wit/v0.2.0");
+plugin_bindings!(v0_2, "../wit/v0.2.1");
 
 /// A linked component, ready to instantiate, through its WIT version's bindings.
 #[derive(Clone)]
@@ -155,6 +155,10 @@ impl Default for Limits {
     }
 }
 
+/// Ceiling of a linear memory in the pool: what the host's batch calls may use. A
+/// member's request stays under [`Limits::memory_bytes`] through the store's limiter.
+pub const BATCH_MEMORY_BYTES: usize = 1 << 30;
+
 /// Granularity of deadlines: the epoch ticker's period.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bounds of the instance pool; beyond it, instantiation fails (and the request with it).
@@ -179,6 +183,8 @@ pub struct CallContext {
     pub request_id: String,
     pub csrf_token: String,
     pub base_path: String,
+    /// Postal codes of the structure's territory.
+    pub territory: Vec<String>,
 }
 
 impl CallContext {
@@ -201,6 +207,7 @@ impl CallContext {
             request_id: request_id.into(),
             csrf_token: csrf_token.into(),
             base_path: format!("/{}/{}", structure.slug, module_id),
+            territory: structure.territory_codes(),
         }
     }
 
@@ -328,7 +335,7 @@ impl PluginRuntime {
             .total_tables(POOL_INSTANCES * 8)
             .total_stacks(POOL_INSTANCES)
             .max_memories_per_component(4)
-            .max_memory_size(limits.memory_bytes.max(1 << 20))
+            .max_memory_size(limits.memory_bytes.max(BATCH_MEMORY_BYTES))
             .max_core_instance_size(4 << 20)
             .max_component_instance_size(4 << 20)
             .max_unused_warm_slots(64);
@@ -402,6 +409,16 @@ impl PluginRuntime {
         plugin: Option<&LoadedPlugin>,
         granted: Vec<Capability>,
     ) -> Store<HostState> {
+        self.new_store_with(ctx, plugin, granted, self.limits)
+    }
+
+    fn new_store_with(
+        &self,
+        ctx: Option<CallContext>,
+        plugin: Option<&LoadedPlugin>,
+        granted: Vec<Capability>,
+        limits: Limits,
+    ) -> Store<HostState> {
         let scope = match (&ctx, plugin) {
             (Some(ctx), Some(plugin)) => Some(PluginScope {
                 structure_id: ctx.structure_id,
@@ -415,7 +432,7 @@ impl PluginRuntime {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: host::DenyOutbound,
-            limiter: host::MemoryLimiter::new(self.limits.memory_bytes),
+            limiter: host::MemoryLimiter::new(limits.memory_bytes),
             call: ctx,
             scope,
             granted,
@@ -431,7 +448,7 @@ impl PluginRuntime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
-        let ticks = (self.limits.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let ticks = (limits.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         store
@@ -446,8 +463,27 @@ impl PluginRuntime {
         granted: Vec<Capability>,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Bytes>, Fault> {
+        self.handle_http_with(plugin, ctx, granted, request, self.limits)
+            .await
+    }
+
+    /// [`Self::handle_http`] under other limits: the host's own batch calls (imports)
+    /// get more time and memory than a member's request. Memory stays under the pool's
+    /// ceiling, [`BATCH_MEMORY_BYTES`].
+    pub async fn handle_http_with(
+        &self,
+        plugin: &Arc<LoadedPlugin>,
+        ctx: CallContext,
+        granted: Vec<Capability>,
+        request: http::Request<Bytes>,
+        limits: Limits,
+    ) -> Result<http::Response<Bytes>, Fault> {
+        let limits = Limits {
+            memory_bytes: limits.memory_bytes.min(BATCH_MEMORY_BYTES),
+            ..limits
+        };
         let base = ctx.base_path.clone();
-        let mut store = self.new_store(Some(ctx), Some(plugin), granted);
+        let mut store = self.new_store_with(Some(ctx), Some(plugin), granted, limits);
         let (parts, body) = request.into_parts();
         let mut request = http::Request::from_parts(parts, Full::new(body));
         request.headers_mut().insert(
@@ -474,21 +510,14 @@ impl PluginRuntime {
             .map_err(|e| Fault::Instantiate(format!("{e:#}")))?;
 
         let pre = plugin.pre.clone();
-        let limits = self.limits;
         let task = tokio::spawn(async move {
             let result = async {
                 let instance = pre.instantiate(&mut store).await?;
                 instance.handle(&mut store, req, out).await
             }
             .await;
-            // The store (and the instance with it) is dropped here: never reused after a
-            // call. Its writes are committed only when the handler returned normally.
             match result {
-                Ok(()) => store
-                    .data_mut()
-                    .commit()
-                    .await
-                    .map_err(|e| Fault::Commit(e.to_string())),
+                Ok(()) => Ok(store),
                 Err(e) => Err(classify(e, store.data(), &limits)),
             }
         });
@@ -516,11 +545,24 @@ impl PluginRuntime {
         let task_result = task
             .await
             .unwrap_or_else(|e| Err(Fault::Trap(format!("task: {e}"))));
+        // The store (and the instance with it) is dropped here: never reused after a
+        // call. Its writes are committed only when the handler returned normally with
+        // an answer below 500: a server error means the request had no effect.
         match (outcome, task_result) {
-            (Ok(response), Ok(())) => Ok(response),
+            (Ok(response), Ok(mut store)) => {
+                if response.status().is_server_error() {
+                    return Ok(response);
+                }
+                store
+                    .data_mut()
+                    .commit()
+                    .await
+                    .map_err(|e| Fault::Commit(e.to_string()))?;
+                Ok(response)
+            }
             (Err(Fault::OutputTooLarge(n)), _) => Err(Fault::OutputTooLarge(n)),
             (_, Err(fault)) => Err(fault),
-            (Err(fault), Ok(())) => Err(fault),
+            (Err(fault), Ok(_)) => Err(fault),
         }
     }
 

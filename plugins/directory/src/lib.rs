@@ -1,4 +1,79 @@
-//! The directory (annuaire) module. First piece: reading the national RPPS extract
-//! ([`rpps`]); the module's collections, import chunks, search and pages come next.
+//! The directory (annuaire): the territory's health professionals from the national
+//! RPPS extract ([`rpps`], [`import`]), their status with the structure and the
+//! managers' private notes ([`fiche`]), the ranked search and the communication page
+//! ([`search`]), and each member's own fiches.
 
+pub mod fiche;
+pub mod import;
+pub mod model;
 pub mod rpps;
+pub mod search;
+
+use maillage_sdk::records::StoreError;
+use maillage_sdk::{Manifest, Method, NavEntry, Plugin, Request, Response, Widget};
+
+/// The module's id: its URL segment (`/{structure}/annuaire/…`) and blob scope.
+pub const MODULE_ID: &str = "annuaire";
+
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+struct Directory;
+
+impl Plugin for Directory {
+    fn manifest() -> Manifest {
+        Manifest {
+            id: MODULE_ID.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            name: "Annuaire".into(),
+            wit_range: maillage_sdk::WIT_RANGE.into(),
+            capabilities: vec!["storage".into(), "blobs".into()],
+            collections: model::collections(),
+            subscriptions: vec![],
+            nav: vec![
+                NavEntry {
+                    label: "Annuaire".into(),
+                    path: "/".into(),
+                },
+                NavEntry {
+                    label: "Ma fiche".into(),
+                    path: "/ma-fiche".into(),
+                },
+            ],
+            // "account" widgets are shown on "Mon compte", not on the dashboard.
+            widgets: vec![Widget {
+                id: "account".into(),
+                title: "Mes fiches (annuaire)".into(),
+                path: "/mon-compte".into(),
+            }],
+        }
+    }
+
+    fn handle(request: Request) -> Response {
+        let segments = request.segments();
+        let result: Result<Response, StoreError> = match (request.method, segments.as_slice()) {
+            (Method::Get, []) => search::page(&request),
+            (Method::Get, ["communication"]) => search::communication(&request),
+            (Method::Get, ["p", id]) => fiche::professional_page(id),
+            (Method::Post, ["p", id, "statut"]) => fiche::set_status(id, &request.form()),
+            (Method::Post, ["p", id, "note"]) => fiche::set_note(id, &request.form()),
+            (Method::Get, ["ma-fiche"]) => fiche::my_fiche_page(None),
+            (Method::Post, ["ma-fiche", "lien"]) => fiche::link(&request.form()),
+            (Method::Post, ["ma-fiche", kind]) => fiche::save(kind, &request.form()),
+            (Method::Get, ["mon-compte"]) => fiche::account_fragment(),
+            (Method::Get, ["import"]) => import::page(),
+            (Method::Post, ["import", "filter"]) => Ok(import::filter(&request)),
+            (Method::Post, ["import", "apply"]) => import::apply(&request),
+            _ => Ok(Response::not_found()),
+        };
+        result.unwrap_or_else(|e| {
+            maillage_sdk::log::error(&format!("store failure: {e}"));
+            Response::error(
+                503,
+                "Le service est momentanément indisponible. Veuillez réessayer.",
+            )
+        })
+    }
+}
+
+// Natively (the reader's unit tests) there is no component to export.
+#[cfg(target_arch = "wasm32")]
+maillage_sdk::export_plugin!(Directory);

@@ -92,24 +92,7 @@ const COLUMNS: [(Column, &[&str], bool); 17] = [
 
 /// Labels compared without case, accents, apostrophe style or extra spaces.
 fn normalize(label: &str) -> String {
-    let mut out = String::new();
-    for c in label.trim().chars().flat_map(char::to_lowercase) {
-        let c = match c {
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'à' | 'â' => 'a',
-            'î' | 'ï' => 'i',
-            'ô' => 'o',
-            'ù' | 'û' | 'ü' => 'u',
-            'ç' => 'c',
-            '’' | '\'' => '\'',
-            c if c.is_whitespace() => ' ',
-            c => c,
-        };
-        if !(c == ' ' && out.ends_with(' ')) {
-            out.push(c);
-        }
-    }
-    out
+    maillage_sdk::text::fold(label)
 }
 
 /// Where each used column sits in this extract.
@@ -223,17 +206,30 @@ pub struct Site {
 #[derive(Debug, Default)]
 pub struct Extract {
     pub people: BTreeMap<String, Person>,
-    /// (line number, 1-based, the header being line 1; reason).
+    /// The first bad lines: (line number, 1-based, the header being line 1; reason).
     pub errors: Vec<(usize, String)>,
+    /// Bad lines in all, listed or not.
+    pub error_total: usize,
+    /// Of which not UTF-8: a sign that the whole file was re-encoded.
+    pub encoding_errors: usize,
     pub lines: usize,
 }
 
 /// At most this many bad lines are listed; the count goes on.
-const MAX_LISTED_ERRORS: usize = 100;
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+pub const NOT_UTF8: &str = "not UTF-8 (the extract must stay UTF-8; was it re-encoded as Latin-1?)";
 
 impl Extract {
     pub fn error_count(&self) -> usize {
-        self.errors.len()
+        self.error_total
+    }
+
+    fn fail(&mut self, number: usize, reason: String) {
+        self.error_total += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push((number, reason));
+        }
     }
 }
 
@@ -246,34 +242,54 @@ pub fn read_lines(
     keep: &dyn Fn(&str) -> bool,
     into: &mut Extract,
 ) {
+    scan(layout, bytes, first_line, into, &mut |into, activity, _| {
+        if keep(activity.get(Column::PostalCode)) {
+            add(into, activity);
+        }
+    });
+}
+
+/// Like [`read_lines`], but copies the kept lines as they are into `kept` (each ending
+/// with a newline) instead of gathering people: the first pass of an import.
+pub fn filter_lines(
+    layout: &Layout,
+    bytes: &[u8],
+    first_line: usize,
+    keep: &dyn Fn(&str) -> bool,
+    into: &mut Extract,
+    kept: &mut Vec<u8>,
+) {
+    scan(layout, bytes, first_line, into, &mut |_, activity, raw| {
+        if keep(activity.get(Column::PostalCode)) {
+            kept.extend_from_slice(raw);
+            kept.push(b'\n');
+        }
+    });
+}
+
+fn scan(
+    layout: &Layout,
+    bytes: &[u8],
+    first_line: usize,
+    into: &mut Extract,
+    each: &mut dyn FnMut(&mut Extract, &Activity<'_>, &[u8]),
+) {
     for (offset, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        if raw.is_empty() || raw == b"\r" {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.is_empty() {
             continue;
         }
         let number = first_line + offset;
         into.lines += 1;
-        let mut fail = |reason: String| {
-            if into.errors.len() < MAX_LISTED_ERRORS {
-                into.errors.push((number, reason));
-            } else if into.errors.len() == MAX_LISTED_ERRORS {
-                into.errors.push((number, "more errors not listed".into()));
-            }
-        };
         let Ok(line) = std::str::from_utf8(raw) else {
-            fail("not UTF-8 (the extract must stay UTF-8; was it re-encoded as Latin-1?)".into());
+            into.encoding_errors += 1;
+            into.fail(number, NOT_UTF8.into());
             continue;
         };
-        let activity = match parse_line(layout, line) {
-            Ok(a) => a,
-            Err(reason) => {
-                fail(reason);
-                continue;
-            }
-        };
-        if !keep(activity.get(Column::PostalCode)) {
-            continue;
+        match parse_line(layout, line) {
+            Ok(activity) => each(into, &activity, raw),
+            Err(reason) => into.fail(number, reason),
         }
-        add(into, &activity);
     }
 }
 

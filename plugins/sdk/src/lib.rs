@@ -6,7 +6,7 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v0.2.0",
+        path: "../../wit/v0.2.1",
         world: "maillage:plugin/plugin",
         generate_all,
         pub_export_macro: true,
@@ -20,6 +20,7 @@ pub mod fr;
 pub mod html;
 mod http;
 pub mod records;
+pub mod text;
 
 pub use bindings::maillage::plugin::types::{
     Event, Manifest, NavEntry, RequestContext, User, Widget,
@@ -27,7 +28,7 @@ pub use bindings::maillage::plugin::types::{
 pub use http::{Method, Request, Response};
 
 /// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].
-pub const WIT_RANGE: &str = "^0.2.0";
+pub const WIT_RANGE: &str = "^0.2.1";
 
 /// What a plugin implements.
 pub trait Plugin {
@@ -49,6 +50,11 @@ pub fn context() -> RequestContext {
     CONTEXT
         .get_or_init(bindings::maillage::plugin::context::current)
         .clone()
+}
+
+/// Postal codes of the structure's territory (tenancy), as its admins set them.
+pub fn territory() -> Vec<String> {
+    bindings::maillage::plugin::tenancy::territory()
 }
 
 /// Logging into the host's logs; the host adds plugin id and request id.

@@ -2,7 +2,7 @@
 //! The host scopes every call to the current structure and plugin, checks each field
 //! against its declared type, and commits all writes of a call together.
 
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
 
 use crate::bindings::maillage::plugin::records as host;
 pub use crate::bindings::maillage::plugin::types::{CollectionDef, FieldDef, FieldType, IndexDef};
@@ -26,6 +26,14 @@ pub fn index(fields: &[&str], unique: bool) -> IndexDef {
         fields: fields.iter().map(|f| f.to_string()).collect(),
         unique,
     }
+}
+
+/// For `#[serde(default, deserialize_with = "or_default")]`: records carry every
+/// declared field, unset ones as `null`; this reads `null` as the type's default.
+pub fn or_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
@@ -162,6 +170,30 @@ impl Query {
             .map(|json| decode(json))
             .collect::<Result<_, _>>()?;
         Ok((items, page.next))
+    }
+
+    /// The matching records, most `criteria` (filter expressions using this query's
+    /// params) met first, with how many each meets; `limit` of them at most.
+    pub fn rank<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        criteria: &[String],
+    ) -> Result<Vec<(u32, T)>, StoreError> {
+        host::rank(
+            collection,
+            &host::QuerySpec {
+                filter: self.filter.clone(),
+                params: self.params_json(),
+                search: self.search.clone(),
+                sort: self.sort.clone(),
+                limit: self.limit,
+                cursor: None,
+            },
+            criteria,
+        )?
+        .into_iter()
+        .map(|s| Ok((s.score, decode(&s.item)?)))
+        .collect()
     }
 
     pub fn count(&self, collection: &str) -> Result<i64, StoreError> {

@@ -236,6 +236,47 @@ fn condition(
     })
 }
 
+fn parse_params(text: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+    if text.trim().is_empty() {
+        return Ok(serde_json::Map::new());
+    }
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(invalid("params must be a JSON object")),
+    }
+}
+
+/// Sort keys of a `sort` text ("-a,b"); the id is implicit.
+fn sort_keys(collection: &Collection, sort: &str) -> Result<Vec<SortKey>> {
+    let mut keys: Vec<SortKey> = Vec::new();
+    for part in sort.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, descending) = match part.strip_prefix('-') {
+            Some(n) => (n, true),
+            None => (part.strip_prefix('+').unwrap_or(part), false),
+        };
+        if name == "id" {
+            continue;
+        }
+        let (col, def) = queryable(collection, name)?;
+        keys.push((col, def, descending));
+    }
+    if keys.len() > 4 {
+        return Err(invalid("sort on at most 4 fields"));
+    }
+    Ok(keys)
+}
+
+fn order_by_keys(select: &mut SelectStatement, table: &str, keys: &[SortKey]) {
+    for (col, _, descending) in keys {
+        let order = if *descending { Order::Desc } else { Order::Asc };
+        select.order_by_with_nulls((table.to_string(), col.clone()), order, NullOrdering::Last);
+    }
+    select.order_by((table.to_string(), "id".to_string()), Order::Asc);
+}
+
+/// Most criteria a `rank` may weigh.
+const MAX_CRITERIA: usize = 16;
+
 /// Structure scope + parsed filter + full-text words.
 fn where_clause(
     collection: &Collection,
@@ -248,15 +289,7 @@ fn where_clause(
         Cond::all().add(qcol(&collection.table, "structure_id".to_string()).eq(structure_id));
     let parsed = filter::parse(filter_text).map_err(|e| invalid(format!("filter {e}")))?;
     if let Some(expr) = parsed {
-        let params = if params_text.trim().is_empty() {
-            serde_json::Map::new()
-        } else {
-            match serde_json::from_str(params_text) {
-                Ok(serde_json::Value::Object(map)) => map,
-                _ => return Err(invalid("params must be a JSON object")),
-            }
-        };
-        cond = cond.add(condition(collection, &expr, &params)?);
+        cond = cond.add(condition(collection, &expr, &parse_params(params_text)?)?);
     }
     if let Some(words) = search.map(fold).filter(|w| !w.is_empty()) {
         if !collection.def.has_full_text() {
@@ -735,42 +768,14 @@ impl Records<'_> {
             n => Ord::min(n, MAX_LIMIT),
         };
         // Sort keys, then the id, which makes the order total (keyset pagination).
-        let mut keys: Vec<SortKey> = Vec::new();
-        for part in spec
-            .sort
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            let (name, descending) = match part.strip_prefix('-') {
-                Some(n) => (n, true),
-                None => (part.strip_prefix('+').unwrap_or(part), false),
-            };
-            if name == "id" {
-                continue;
-            }
-            let (col, def) = queryable(collection, name)?;
-            keys.push((col, def, descending));
-        }
-        if keys.len() > 4 {
-            return Err(invalid("sort on at most 4 fields"));
-        }
+        let keys = sort_keys(collection, &spec.sort)?;
         let mut select = select_all(collection);
         select.cond_where(cond);
         if let Some(cursor) = &spec.cursor {
             select.cond_where(after_cursor(&collection.table, &keys, cursor, &spec.sort)?);
         }
-        for (col, _, descending) in &keys {
-            let order = if *descending { Order::Desc } else { Order::Asc };
-            select.order_by_with_nulls(
-                (collection.table.clone(), col.clone()),
-                order,
-                NullOrdering::Last,
-            );
-        }
-        select
-            .order_by((collection.table.clone(), "id".to_string()), Order::Asc)
-            .limit(u64::from(limit) + 1);
+        order_by_keys(&mut select, &collection.table, &keys);
+        select.limit(u64::from(limit) + 1);
         let (sql, values) = build(self.backend, &select);
         let rows = bound(&sql, values).fetch_all(conn).await?;
         let more = rows.len() > limit as usize;
@@ -786,6 +791,67 @@ impl Records<'_> {
                 .collect::<Result<_>>()?,
             next,
         })
+    }
+
+    /// The records matching `spec`, most `criteria` met first (see `records.rank`):
+    /// the score is a sum of `CASE WHEN criterion THEN 1 ELSE 0 END`, computed by the
+    /// database so that only the page crosses the boundary.
+    pub async fn rank(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        spec: &QuerySpec,
+        criteria: &[String],
+    ) -> Result<Vec<(u32, serde_json::Value)>> {
+        let collection = self.schema.collection(collection)?;
+        if spec.cursor.is_some() {
+            return Err(invalid("rank does not page: no cursor"));
+        }
+        if criteria.len() > MAX_CRITERIA {
+            return Err(invalid(format!("rank on at most {MAX_CRITERIA} criteria")));
+        }
+        let cond = where_clause(
+            collection,
+            self.structure_id,
+            &spec.filter,
+            &spec.params,
+            spec.search.as_deref(),
+        )?;
+        let params = parse_params(&spec.params)?;
+        let mut score: Option<Expr> = None;
+        for text in criteria {
+            let parsed = filter::parse(text).map_err(|e| invalid(format!("criterion {e}")))?;
+            let Some(expr) = parsed else {
+                return Err(invalid("a criterion cannot be empty"));
+            };
+            let case: Expr = Expr::case(condition(collection, &expr, &params)?, Expr::val(1))
+                .finally(Expr::val(0))
+                .into();
+            score = Some(match score {
+                Some(sum) => sum.add(case),
+                None => case,
+            });
+        }
+        let limit = match spec.limit {
+            0 => DEFAULT_LIMIT,
+            n => Ord::min(n, MAX_LIMIT),
+        };
+        let keys = sort_keys(collection, &spec.sort)?;
+        let mut select = select_all(collection);
+        select
+            .expr_as(score.unwrap_or_else(|| Expr::val(0)), "m_score".to_string())
+            .cond_where(cond)
+            .order_by_expr(Expr::cust("\"m_score\""), Order::Desc);
+        order_by_keys(&mut select, &collection.table, &keys);
+        select.limit(u64::from(limit));
+        let (sql, values) = build(self.backend, &select);
+        let rows = bound(&sql, values).fetch_all(conn).await?;
+        rows.iter()
+            .map(|r| {
+                let score: i64 = r.try_get("m_score")?;
+                Ok((u32::try_from(score).unwrap_or(0), row_json(collection, r)?))
+            })
+            .collect()
     }
 
     pub async fn count(

@@ -1,0 +1,300 @@
+//! Importing the national RPPS extract, in two passes that the host drives
+//! (`maillage import rpps FILE` or the upload page) over a file far larger than one call
+//! may hold:
+//!
+//! 1. `POST /import/filter?first_line=N`, once per chunk of lines (header first): keeps
+//!    the lines of the structure's territory and reports malformed ones. Writes nothing.
+//! 2. `POST /import/apply`, once, with the kept lines: updates the professionals, marks
+//!    arrivals and who left, keeps statuses, notes and fiches. One call, so one
+//!    transaction: an import that fails anywhere changes nothing.
+
+use std::collections::BTreeSet;
+
+use maillage_sdk::form::Form;
+use maillage_sdk::html::{escape, href};
+use maillage_sdk::records::{self, Query, StoreError};
+use maillage_sdk::{Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::model::{IMPORTS, PROFESSIONALS, Viewer, list_key};
+use crate::rpps::{self, Extract, Layout};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImportRecord {
+    pub number: i64,
+    #[serde(default, deserialize_with = "records::or_default")]
+    pub file_name: String,
+    #[serde(default, deserialize_with = "records::or_default")]
+    pub by_name: String,
+    #[serde(default, deserialize_with = "records::or_default")]
+    pub lines: i64,
+    #[serde(default, deserialize_with = "records::or_default")]
+    pub people: i64,
+    #[serde(default, deserialize_with = "records::or_default")]
+    pub arrivals: i64,
+    #[serde(default, deserialize_with = "records::or_default")]
+    pub departures: i64,
+    #[serde(default, deserialize_with = "records::or_default")]
+    pub errors: i64,
+    pub created_at: i64,
+}
+
+/// The newest import, if any: its number tells who is present (`seen_in`).
+pub fn latest() -> Result<Option<ImportRecord>, StoreError> {
+    Ok(Query::new()
+        .sort("-number")
+        .limit(1)
+        .fetch(IMPORTS)?
+        .0
+        .into_iter()
+        .next())
+}
+
+fn refuse(status: u16, message: &str) -> Response {
+    Response::json(&json!({ "error": message })).with_status(status)
+}
+
+/// The header line and the lines after it.
+fn split_header(body: &[u8]) -> Result<(Layout, &[u8]), Response> {
+    let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let header = std::str::from_utf8(&body[..end])
+        .map_err(|_| refuse(422, "the header line is not UTF-8"))?;
+    let layout = Layout::from_header(header).map_err(|e| refuse(422, &e))?;
+    Ok((layout, body.get(end + 1..).unwrap_or(&[])))
+}
+
+fn territory() -> Result<BTreeSet<String>, Response> {
+    let codes: BTreeSet<String> = maillage_sdk::territory().into_iter().collect();
+    if codes.is_empty() {
+        return Err(refuse(
+            422,
+            "the structure has no territory: set its postal codes in its administration first",
+        ));
+    }
+    Ok(codes)
+}
+
+/// Pass 1: the territory's lines of one chunk.
+pub fn filter(request: &Request) -> Response {
+    if !Viewer::current().manager {
+        return refuse(403, "only the directory's managers may import");
+    }
+    let codes = match territory() {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    let (layout, lines) = match split_header(&request.body) {
+        Ok(parts) => parts,
+        Err(response) => return response,
+    };
+    let first_line = Form::parse(request.query.as_bytes())
+        .get("first_line")
+        .parse()
+        .unwrap_or(2);
+    let mut extract = Extract::default();
+    let mut kept = Vec::new();
+    rpps::filter_lines(
+        &layout,
+        lines,
+        first_line,
+        &|code| codes.contains(code),
+        &mut extract,
+        &mut kept,
+    );
+    Response::json(&json!({
+        // Kept lines passed the UTF-8 check.
+        "kept": String::from_utf8_lossy(&kept),
+        "lines": extract.lines,
+        "errors": extract.errors,
+        "error_total": extract.error_total,
+        "encoding_errors": extract.encoding_errors,
+    }))
+}
+
+/// Pass 2: writes the kept lines.
+pub fn apply(request: &Request) -> Result<Response, StoreError> {
+    let viewer = Viewer::current();
+    if !viewer.manager {
+        return Ok(refuse(403, "only the directory's managers may import"));
+    }
+    let codes = match territory() {
+        Ok(c) => c,
+        Err(response) => return Ok(response),
+    };
+    let (layout, lines) = match split_header(&request.body) {
+        Ok(parts) => parts,
+        Err(response) => return Ok(response),
+    };
+    let query = Form::parse(request.query.as_bytes());
+    let mut extract = Extract::default();
+    rpps::read_lines(
+        &layout,
+        lines,
+        2,
+        &|code| codes.contains(code),
+        &mut extract,
+    );
+    if extract.error_count() > 0 {
+        return Ok(refuse(
+            422,
+            "the lines to apply must have passed the filter",
+        ));
+    }
+    if extract.people.is_empty() {
+        // Everyone would be marked as gone: surely the wrong file or territory.
+        return Ok(refuse(
+            422,
+            "no professional of the territory in this file: nothing was changed",
+        ));
+    }
+    let number = latest()?.map(|i| i.number).unwrap_or(0) + 1;
+    for person in extract.people.values() {
+        let specialties = &person.specialties;
+        let postal_codes: BTreeSet<&str> = person
+            .sites
+            .iter()
+            .map(|s| s.postal_code.as_str())
+            .collect();
+        let postal_codes: Vec<&str> = postal_codes.into_iter().collect();
+        let data = json!({
+            "rpps_id": person.id,
+            "civility": person.civility,
+            "last_name": person.last_name,
+            "first_name": person.first_name,
+            "name_key": maillage_sdk::text::fold(&format!("{} {}", person.last_name, person.first_name)),
+            "profession_code": person.profession_code,
+            "profession": person.profession,
+            "specialties": specialties,
+            "specialties_key": list_key(specialties),
+            "sites": person.sites.iter().map(|s| json!({
+                "name": s.name,
+                "address": s.address,
+                "postal_code": s.postal_code,
+                "commune": s.commune,
+                "mode": s.mode,
+                "phone": s.phone,
+            })).collect::<Vec<_>>(),
+            "postal_codes": format!(" {} ", postal_codes.join(" ")),
+            "rpps_email": person.sites.iter().map(|s| s.email.as_str()).find(|e| !e.is_empty()).unwrap_or(""),
+        });
+        // The upsert leaves `seen_in` as it was: it tells whether they were there at
+        // the previous import.
+        let stored: serde_json::Value = records::upsert(PROFESSIONALS, &["rpps_id"], &data)?;
+        let id = stored["id"].as_str().unwrap_or_default();
+        let mut patch = json!({ "seen_in": number });
+        if stored["seen_in"].as_i64() != Some(number - 1) {
+            patch["arrived_in"] = json!(number);
+        }
+        records::update::<serde_json::Value>(PROFESSIONALS, id, &patch)?;
+    }
+    let count = |filter: &str, value: i64| {
+        Query::new()
+            .filter(filter)
+            .param("n", value)
+            .count(PROFESSIONALS)
+    };
+    let (arrivals, departures) = if number > 1 {
+        (
+            count("arrived_in = {:n}", number)?,
+            count("seen_in = {:n}", number - 1)?,
+        )
+    } else {
+        (0, 0)
+    };
+    let by_name = maillage_sdk::context()
+        .user
+        .map(|u| u.display_name)
+        .unwrap_or_else(|| "ligne de commande".into());
+    let record = json!({
+        "number": number,
+        "file_name": query.get("file"),
+        "by_name": by_name,
+        "lines": query.get("lines").parse::<i64>().unwrap_or(0),
+        "kept_lines": extract.lines,
+        "people": extract.people.len(),
+        "arrivals": arrivals,
+        "departures": departures,
+        "errors": query.get("errors").parse::<i64>().unwrap_or(0),
+    });
+    records::insert::<_, serde_json::Value>(IMPORTS, &record)?;
+    Ok(Response::json(&json!({
+        "import": number,
+        "people": extract.people.len(),
+        "kept_lines": extract.lines,
+        "arrivals": arrivals,
+        "departures": departures,
+    })))
+}
+
+/// The import page: the history and the upload form (streamed to the host, which
+/// drives the two passes and shows the progress).
+pub fn page() -> Result<Response, StoreError> {
+    if !Viewer::current().manager {
+        return Ok(Response::error(
+            403,
+            "Seuls les gestionnaires de l’annuaire peuvent importer l’extrait RPPS.",
+        ));
+    }
+    let ctx = maillage_sdk::context();
+    let territory = maillage_sdk::territory();
+    let mut html = String::from("<h1>Importer l’extrait RPPS</h1>");
+    html.push_str(
+        "<p>Téléchargez l’extrait « Personne activité » de l’annuaire santé (fichier texte, \
+         séparateur « | », UTF-8), puis envoyez-le ici. Seuls les professionnels des codes \
+         postaux du territoire sont importés ; statuts, notes et fiches sont conservés.</p>",
+    );
+    if territory.is_empty() {
+        html.push_str(
+            "<div class=\"alert\" role=\"alert\">Le territoire de la structure n’a aucun code \
+             postal : un administrateur doit le renseigner avant l’import.</div>",
+        );
+    } else {
+        html.push_str(&format!(
+            "<p>Territoire : {}</p>",
+            escape(&territory.join(", "))
+        ));
+        html.push_str(&format!(
+            "<form method=\"post\" enctype=\"multipart/form-data\" action=\"/{}/imports/{}?csrf={}\" class=\"stack\">\
+             <label for=\"file\">Fichier de l’extrait</label>\
+             <input id=\"file\" name=\"file\" type=\"file\" required accept=\".txt,.csv,text/plain\">\
+             <button type=\"submit\">Importer</button></form>",
+            escape(&ctx.structure),
+            crate::MODULE_ID,
+            escape(&maillage_sdk::form::encode(&ctx.csrf_token)),
+        ));
+    }
+    let history = Query::new()
+        .sort("-number")
+        .limit(20)
+        .fetch::<ImportRecord>(IMPORTS)?
+        .0;
+    html.push_str("<h2>Imports précédents</h2>");
+    if history.is_empty() {
+        html.push_str("<p class=\"empty\">Aucun import pour le moment.</p>");
+    } else {
+        html.push_str(
+            "<table><thead><tr><th>N°</th><th>Fichier</th><th>Par</th><th>Lignes lues</th>\
+             <th>Professionnels</th><th>Nouveaux arrivants</th><th>Départs</th>\
+             <th>Lignes invalides</th></tr></thead><tbody>",
+        );
+        for i in &history {
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td><a href=\"{}\">{}</a></td><td><a href=\"{}\">{}</a></td><td>{}</td></tr>",
+                i.number,
+                escape(&i.file_name),
+                escape(&i.by_name),
+                i.lines,
+                i.people,
+                href("/?arrivants=1"),
+                i.arrivals,
+                href("/?departs=1"),
+                i.departures,
+                i.errors,
+            ));
+        }
+        html.push_str("</tbody></table>");
+    }
+    Ok(Response::page("Importer l’extrait RPPS", html))
+}

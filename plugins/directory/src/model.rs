@@ -1,0 +1,346 @@
+//! The directory's collections, its records and who may see what.
+
+use maillage_sdk::records::{CollectionDef, FieldDef, FieldType, field, index, or_default};
+use serde::{Deserialize, Serialize};
+
+pub const PROFESSIONALS: &str = "professionals";
+pub const STATUS_HISTORY: &str = "status_history";
+pub const NOTES: &str = "notes";
+pub const FICHES: &str = "fiches";
+pub const IMPORTS: &str = "imports";
+
+/// The tables the host keeps for the directory, per structure.
+pub fn collections() -> Vec<CollectionDef> {
+    let text = |name: &str| field(name, FieldType::Text);
+    let required = |f: FieldDef| FieldDef {
+        required: true,
+        ..f
+    };
+    let professional_ref = || FieldDef {
+        required: true,
+        references: Some(PROFESSIONALS.into()),
+        ..field("professional", FieldType::RecordRef)
+    };
+    vec![
+        CollectionDef {
+            name: PROFESSIONALS.into(),
+            fields: vec![
+                // From the RPPS extract, rewritten by every import.
+                required(text("rpps_id")),
+                text("civility"),
+                required(text("last_name")),
+                text("first_name"),
+                text("name_key"),
+                text("profession_code"),
+                text("profession"),
+                field("specialties", FieldType::Json),
+                text("specialties_key"),
+                field("sites", FieldType::Json),
+                text("postal_codes"),
+                text("rpps_email"),
+                field("seen_in", FieldType::Integer),
+                field("arrived_in", FieldType::Integer),
+                // The structure's own data, which imports keep.
+                FieldDef {
+                    default: Some("\"inconnu\"".into()),
+                    ..text("status")
+                },
+                field("user_id", FieldType::UserRef),
+                FieldDef {
+                    default: Some("false".into()),
+                    ..field("fiche_filled", FieldType::Boolean)
+                },
+                text("fiche_email"),
+                text("care_key"),
+                text("equipment_key"),
+            ],
+            indexes: vec![
+                index(&["rpps_id"], true),
+                index(&["user_id"], true),
+                index(&["seen_in", "last_name"], false),
+                index(&["arrived_in"], false),
+                index(&["status"], false),
+            ],
+        },
+        CollectionDef {
+            name: STATUS_HISTORY.into(),
+            fields: vec![
+                professional_ref(),
+                text("from_status"),
+                required(text("to_status")),
+                field("by_user", FieldType::UserRef),
+                text("by_name"),
+            ],
+            indexes: vec![index(&["professional", "created_at"], false)],
+        },
+        CollectionDef {
+            name: NOTES.into(),
+            fields: vec![professional_ref(), text("text"), text("by_name")],
+            indexes: vec![index(&["professional"], true)],
+        },
+        CollectionDef {
+            name: FICHES.into(),
+            fields: vec![
+                professional_ref(),
+                required(text("kind")),
+                field("user_id", FieldType::UserRef),
+                text("phone"),
+                text("email"),
+                text("appointment"),
+                text("website"),
+                text("activity"),
+                text("specialties"),
+                text("care"),
+                text("equipment"),
+                text("photo"),
+            ],
+            indexes: vec![index(&["professional", "kind"], true)],
+        },
+        CollectionDef {
+            name: IMPORTS.into(),
+            fields: vec![
+                required(field("number", FieldType::Integer)),
+                text("file_name"),
+                text("by_name"),
+                field("lines", FieldType::Integer),
+                field("kept_lines", FieldType::Integer),
+                field("people", FieldType::Integer),
+                field("arrivals", FieldType::Integer),
+                field("departures", FieldType::Integer),
+                field("errors", FieldType::Integer),
+                field("error_sample", FieldType::Json),
+            ],
+            indexes: vec![index(&["number"], true)],
+        },
+    ]
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Site {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub postal_code: String,
+    #[serde(default)]
+    pub commune: String,
+    #[serde(default)]
+    pub mode: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Professional {
+    pub id: String,
+    pub rpps_id: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub civility: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub last_name: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub first_name: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub profession: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub specialties: Vec<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub sites: Vec<Site>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub rpps_email: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub seen_in: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub arrived_in: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: String,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub fiche_filled: bool,
+    #[serde(default, deserialize_with = "or_default")]
+    pub fiche_email: String,
+}
+
+impl Professional {
+    pub fn full_name(&self) -> String {
+        let name = format!("{} {}", self.first_name, self.last_name);
+        name.trim().to_string()
+    }
+
+    /// The address to write to: the one of their fiche, else the extract's.
+    pub fn email(&self) -> &str {
+        if self.fiche_email.is_empty() {
+            &self.rpps_email
+        } else {
+            &self.fiche_email
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Unknown)
+    }
+
+    pub fn communes(&self) -> String {
+        let mut places: Vec<String> = Vec::new();
+        for site in &self.sites {
+            let place = format!("{} {}", site.postal_code, site.commune);
+            if !places.contains(&place) {
+                places.push(place);
+            }
+        }
+        places.join(", ")
+    }
+}
+
+/// A professional's relation to the structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Unknown,
+    Adherent,
+    Member,
+    Refused,
+    DoNotContact,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Unknown,
+        Status::Adherent,
+        Status::Member,
+        Status::Refused,
+        Status::DoNotContact,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Unknown => "inconnu",
+            Status::Adherent => "adherent",
+            Status::Member => "membre",
+            Status::Refused => "refus",
+            Status::DoNotContact => "ne-plus-contacter",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Unknown => "Inconnu",
+            Status::Adherent => "Adhérent",
+            Status::Member => "Membre",
+            Status::Refused => "Refus d’adhérer",
+            Status::DoNotContact => "Ne veut plus être contacté",
+        }
+    }
+
+    /// A status badge: an icon and the label (never the icon alone, for screen readers).
+    pub fn badge(self) -> String {
+        let icon = match self {
+            Status::Unknown => "?",
+            Status::Adherent => "★",
+            Status::Member => "●",
+            Status::Refused => "✕",
+            Status::DoNotContact => "⊘",
+        };
+        format!(
+            "<span class=\"badge status-{}\" title=\"{}\"><span aria-hidden=\"true\">{icon}</span> {}</span>",
+            self.code(),
+            self.label(),
+            self.label()
+        )
+    }
+}
+
+/// The acting user, as the directory sees them.
+pub struct Viewer {
+    /// Gestionnaire: sees and sets every status, reads and writes private notes,
+    /// imports, communicates. Structure admins are managers too.
+    pub manager: bool,
+    pub user_id: Option<String>,
+}
+
+impl Viewer {
+    pub fn current() -> Viewer {
+        let ctx = maillage_sdk::context();
+        Viewer {
+            manager: ctx
+                .roles
+                .iter()
+                .any(|r| r == "directory-manager" || r == "admin"),
+            user_id: ctx.user.map(|u| u.id),
+        }
+    }
+
+    /// What this viewer may know of a professional's status: managers everything; the
+    /// professional their own adhérent/membre status; everyone else only "adhérent".
+    pub fn visible_status(&self, p: &Professional) -> Option<Status> {
+        let status = p.status();
+        if self.manager {
+            return Some(status);
+        }
+        let own = self.user_id.is_some() && p.user_id == self.user_id;
+        match status {
+            Status::Adherent => Some(status),
+            Status::Member if own => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Statuses this viewer may search by.
+    pub fn searchable_statuses(&self) -> Vec<Status> {
+        if self.manager {
+            Status::ALL.to_vec()
+        } else {
+            vec![Status::Adherent]
+        }
+    }
+}
+
+/// TRE-G15 professions (code, label), in the order of the search form.
+pub const PROFESSIONS: &[(&str, &str)] = &[
+    ("10", "Médecin"),
+    ("21", "Pharmacien"),
+    ("40", "Chirurgien-dentiste"),
+    ("50", "Sage-femme"),
+    ("60", "Infirmier"),
+    ("70", "Masseur-kinésithérapeute"),
+    ("80", "Pédicure-podologue"),
+    ("91", "Orthophoniste"),
+    ("92", "Orthoptiste"),
+    ("94", "Ergothérapeute"),
+    ("96", "Psychomotricien"),
+    ("98", "Diététicien"),
+    ("26", "Audioprothésiste"),
+    ("28", "Opticien-lunetier"),
+];
+
+/// Common savoir-faire (TRE-R38), suggested in the search form.
+pub const SPECIALTIES: &[&str] = &[
+    "Médecine générale",
+    "Pédiatrie",
+    "Psychiatrie",
+    "Cardiologie et maladies vasculaires",
+    "Gynécologie médicale",
+    "Gynécologie-obstétrique",
+    "Dermatologie et vénéréologie",
+    "Ophtalmologie",
+    "Oto-rhino-laryngologie",
+    "Radio-diagnostic",
+    "Anesthésie-réanimation",
+    "Gériatrie",
+];
+
+/// "|medecine generale|pediatrie|": folded, with separators, so that `~ "|x|"`
+/// matches one whole item.
+pub fn list_key(items: &[String]) -> String {
+    let mut key = String::from("|");
+    for item in items {
+        key.push_str(&maillage_sdk::text::fold(item));
+        key.push('|');
+    }
+    key
+}
