@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Plugins embedded into the binary and installed by `maillage demo`.
-const BUNDLED: &[&str] = &["polls"];
+const BUNDLED: &[&str] = &["polls", "directory"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());

@@ -55,6 +55,10 @@ pub struct Config {
     #[arg(long, env = "MAILLAGE_BODY_LIMIT_MIB", default_value_t = 16)]
     pub body_limit_mib: u64,
 
+    /// Largest file accepted by an import upload (the RPPS extract is ~600 MB), in MiB.
+    #[arg(long, env = "MAILLAGE_IMPORT_LIMIT_MIB", default_value_t = 2048)]
+    pub import_limit_mib: u64,
+
     /// Address users reach the platform at, for links in mails (default: http://<listen>).
     #[arg(long, env = "MAILLAGE_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -93,6 +97,7 @@ impl Config {
             plugin_memory_mib: 64,
             plugin_output_mib: 8,
             body_limit_mib: 16,
+            import_limit_mib: 2048,
             public_url: None,
             cookie_secure: false,
             smtp_url: None,

@@ -19,14 +19,14 @@ pub const DEMO_STRUCTURES: &[DemoStructure] = &[
         name: "CPTS Démo",
         kind: StructureKind::Cpts,
         time_zone: "Europe/Paris",
-        territory: "69001, 69002, 69003",
+        territory: "74000, 74960, 74100, 74370, 74940",
     },
     DemoStructure {
         slug: "msp-cayenne",
         name: "MSP de Cayenne (démo)",
         kind: StructureKind::Msp,
         time_zone: "America/Cayenne",
-        territory: "97300",
+        territory: "97300, 97310, 97320",
     },
 ];
 
@@ -65,7 +65,7 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
         username: "coordination",
         name: "Camille Coordinatrice",
         operator: false,
-        memberships: &[("cpts-demo", Role::Coordinator, false)],
+        memberships: &[("cpts-demo", Role::Coordinator, true)],
     },
     DemoAccount {
         email: "membre@demo.maillage.fr",
@@ -113,6 +113,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
         let granted: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
         installed.push((m.id.clone(), m.version.to_string(), granted));
     }
+    let mut created = Vec::new();
     for demo in DEMO_STRUCTURES {
         let structure = match state.db.structure_by_slug(demo.slug).await? {
             Some(s) => s,
@@ -122,9 +123,11 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
                     .create_structure(demo.slug, demo.name, demo.kind, demo.time_zone)
                     .await?;
                 state.db.set_territory(s.id, demo.territory).await?;
+                let s = state.db.structure(s.id).await?.unwrap_or(s);
                 for (id, version, granted) in &installed {
                     state.db.enable_module(s.id, id, version, granted).await?;
                 }
+                created.push((demo, s.clone()));
                 s
             }
         };
@@ -172,5 +175,43 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("demo group: {e}"))?;
         }
     }
+    for (demo, structure) in created {
+        import_directory(state, demo, &structure).await?;
+    }
+    Ok(())
+}
+
+/// Fills a new demo structure's directory with a synthetic RPPS extract of its
+/// territory, through the same import as a real one.
+async fn import_directory(
+    state: &AppState,
+    demo: &DemoStructure,
+    structure: &crate::tenancy::Structure,
+) -> anyhow::Result<()> {
+    let options = crate::rpps_fixture::FixtureOptions {
+        lines: 3000,
+        seed: structure.id as u64,
+        postal_codes: structure.territory_codes(),
+    };
+    let dir = state.import_dir.clone();
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("demo-{}.txt", demo.slug));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    crate::rpps_fixture::write(&mut file, &options)?;
+    std::io::Write::flush(&mut file)?;
+    drop(file);
+    let progress = crate::imports::Progress::new(std::fs::metadata(&path)?.len());
+    let outcome = crate::imports::run(
+        state,
+        structure,
+        "annuaire",
+        &crate::imports::Importer::CommandLine,
+        &path,
+        "extrait-demo.txt",
+        &progress,
+    )
+    .await;
+    let _ = std::fs::remove_file(&path);
+    outcome.map_err(|e| anyhow::anyhow!("demo directory of {}: {e}", demo.slug))?;
     Ok(())
 }

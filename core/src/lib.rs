@@ -9,6 +9,7 @@ pub mod events;
 pub mod groups;
 pub mod http;
 pub mod identity;
+pub mod imports;
 pub mod mail;
 pub mod plugins;
 pub mod rpps_fixture;
@@ -49,6 +50,9 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
         registry,
         mailer,
         body_limit: (config.body_limit_mib as usize) << 20,
+        import_limit: config.import_limit_mib << 20,
+        import_dir: config.data_dir.join("imports"),
+        import_jobs: Default::default(),
         public_url: config.public_url(),
         cookie_secure: config.cookie_secure,
     })))

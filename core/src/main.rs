@@ -35,6 +35,11 @@ enum Command {
         #[command(subcommand)]
         action: AdminCommand,
     },
+    /// Bulk imports into a structure's module.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Developer tools.
     Dev {
         #[command(subcommand)]
@@ -58,6 +63,21 @@ enum DevCommand {
         /// Output file (default: standard output).
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Imports the national RPPS "Personne activité" extract into a structure's
+    /// directory (module `annuaire`): the professionals of its territory.
+    Rpps {
+        /// The extract (UTF-8, `|`-separated, header line first).
+        file: std::path::PathBuf,
+        /// Slug of the structure.
+        #[arg(long)]
+        structure: String,
+        #[command(flatten)]
+        config: Config,
     },
 }
 
@@ -205,6 +225,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("{lines} activity lines for {people} professionals");
             Ok(())
         }
+        Command::Import {
+            what:
+                ImportCommand::Rpps {
+                    file,
+                    structure,
+                    config,
+                },
+        } => import_rpps(&config, &structure, &file).await,
         Command::Serve(config) => serve(config, false).await,
         Command::Demo(config) => serve(config, true).await,
         Command::Bench {
@@ -447,4 +475,82 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     }
     println!("Maillage est prêt : http://{addr}/");
     maillage::serve(state, listener).await
+}
+
+/// `maillage import rpps`: runs the import with a progress bar on stderr.
+async fn import_rpps(config: &Config, slug: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering;
+    let state = maillage::open(config).await?;
+    let structure = state
+        .db
+        .structure_by_slug(slug)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no structure {slug:?}"))?;
+    let size = std::fs::metadata(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+        .len();
+    let progress = std::sync::Arc::new(maillage::imports::Progress::new(size));
+    let shown = progress.clone();
+    let bar = tokio::spawn(async move {
+        loop {
+            let done = shown.per_mille() as usize;
+            let filled = done * 30 / 1000;
+            let phase = match shown.state() {
+                maillage::imports::JobState::Applying => "writing",
+                _ => "reading",
+            };
+            eprint!(
+                "\r[{}{}] {:>3}% {} lines, {} on the territory ({phase})   ",
+                "#".repeat(filled),
+                " ".repeat(30 - filled),
+                done / 10,
+                shown.lines.load(Ordering::Relaxed),
+                shown.kept.load(Ordering::Relaxed),
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let outcome = maillage::imports::run(
+        &state,
+        &structure,
+        "annuaire",
+        &maillage::imports::Importer::CommandLine,
+        file,
+        &name,
+        &progress,
+    )
+    .await;
+    bar.abort();
+    eprintln!();
+    let summary = match outcome {
+        Ok(summary) => summary,
+        Err(maillage::imports::ImportError::TooManyBadLines {
+            errors, bad, lines, ..
+        }) => {
+            for (line, reason) in errors.iter().take(20) {
+                eprintln!("line {line}: {reason}");
+            }
+            anyhow::bail!("{bad} malformed line(s) out of {lines}: nothing was imported");
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for (line, reason) in &summary.errors {
+        eprintln!("line {line}: {reason} (skipped)");
+    }
+    let applied = &summary.applied;
+    println!(
+        "imported in {:.1} s: {} lines read, {} on the territory, {} professionals, {} new arrivals, {} departures, {} malformed line(s) skipped",
+        summary.elapsed.as_secs_f64(),
+        summary.lines,
+        summary.kept_lines,
+        applied["people"],
+        applied["arrivals"],
+        applied["departures"],
+        summary.bad_lines,
+    );
+    Ok(())
 }

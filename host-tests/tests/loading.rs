@@ -124,6 +124,10 @@ async fn the_demo_seeds_structures_with_their_modules() {
     let (status, body) = admin.get("/cpts-demo/polls/").await;
     assert_eq!(status, http::StatusCode::OK);
     assert!(body.contains("Créer un sondage"));
+    // The directory comes filled with a synthetic extract of the demo territory.
+    let (status, body) = admin.get("/cpts-demo/annuaire/").await;
+    assert_eq!(status, http::StatusCode::OK, "{body}");
+    assert!(body.contains("Résultats exacts (50)"), "{body}");
     let cayenne = host
         .state
         .db

@@ -370,21 +370,23 @@ fn account_body(ctx: &Ctx, message: &str) -> String {
     body
 }
 
-pub async fn account_page(ctx: Ctx, Query(query): Query<AccountQuery>) -> Response {
-    if ctx.viewer.is_none() {
+pub async fn account_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<AccountQuery>,
+) -> Response {
+    let Some(viewer) = &ctx.viewer else {
         return ctx.login_redirect();
-    }
+    };
     let message = if query.ok.is_some() {
         notice("Votre mot de passe a été changé.")
     } else {
         String::new()
     };
-    Html(web::page(
-        "Mon compte",
-        &ctx.shell(None),
-        &account_body(&ctx, &message),
-    ))
-    .into_response()
+    let mut body = account_body(&ctx, &message);
+    // What modules show here (the directory: the member's fiches).
+    body.push_str(&super::modules::account_widgets(&state, viewer, &ctx.csrf).await);
+    Html(web::page("Mon compte", &ctx.shell(None), &body)).into_response()
 }
 
 pub async fn change_password(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {

@@ -9,6 +9,7 @@ pub mod csrf;
 mod files;
 mod form;
 mod groups;
+pub mod imports;
 mod modules;
 mod platform;
 
@@ -34,6 +35,11 @@ pub struct AppInner {
     pub registry: Registry,
     pub mailer: Mailer,
     pub body_limit: usize,
+    /// Largest import upload, in bytes; uploads are spooled to `import_dir`.
+    pub import_limit: u64,
+    pub import_dir: std::path::PathBuf,
+    /// Imports running or finished since the host started, by job id.
+    pub import_jobs: imports::Jobs,
     /// Base of links in mails, e.g. "https://maillage.cpts-exemple.fr".
     pub public_url: String,
     /// Cookies get `Secure` and the `__Host-` prefix (HTTPS deployments).
@@ -60,6 +66,14 @@ pub fn app(state: AppState) -> Router {
             .unwrap_or(usize::MAX)
             .saturating_add(1 << 20),
     );
+    // Import uploads spool to disk under their own, larger limit.
+    let imports = Router::new()
+        .route("/{structure}/imports/{module}", post(imports::upload))
+        .layer(RequestBodyLimitLayer::new(
+            usize::try_from(state.import_limit)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1 << 20),
+        ));
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
@@ -122,17 +136,22 @@ pub fn app(state: AppState) -> Router {
             "/{structure}/admin/evenements/{event}/{plugin}/relancer",
             post(admin::retry_event),
         )
+        .route(
+            "/{structure}/imports/{module}/{job}",
+            get(imports::progress),
+        )
         .route("/{structure}/fichiers/{module}", post(files::upload))
         .route("/{structure}/fichiers/{module}/{id}", get(files::download))
         .route("/{structure}/{module}", any(modules::forward))
         .route("/{structure}/{module}/", any(modules::forward))
         .route("/{structure}/{module}/{*rest}", any(modules::forward))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .merge(imports)
         .fallback(|| async { not_found() })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::guard,
         ))
-        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -105,29 +105,11 @@ pub async fn structure_home(
     for enabled_plugin in &enabled.plugins {
         let plugin = &enabled_plugin.plugin;
         for widget in &plugin.manifest().widgets {
-            let ctx = call_context(&member, &plugin.manifest().id, &request_id);
-            let uri = format!("{}{}", ctx.base_path, widget.path);
-            let Ok(req) = http::Request::get(uri).body(Bytes::new()) else {
+            if widget.id == ACCOUNT_WIDGET {
                 continue;
-            };
-            let fragment = match state
-                .registry
-                .runtime()
-                .handle_http(plugin, ctx, enabled_plugin.granted.clone(), req)
-                .await
-            {
-                Ok(resp) if resp.status().is_success() => {
-                    String::from_utf8_lossy(resp.body()).into_owned()
-                }
-                Ok(resp) => {
-                    tracing::warn!(plugin = %plugin.manifest().id, status = %resp.status(), "widget answered with an error");
-                    "<p class=\"muted\">Indisponible pour le moment.</p>".into()
-                }
-                Err(fault) => {
-                    log_fault(plugin.manifest(), &request_id, &fault);
-                    "<p class=\"muted\">Indisponible pour le moment.</p>".into()
-                }
-            };
+            }
+            let ctx = call_context(&member, &plugin.manifest().id, &request_id);
+            let fragment = render_widget(&state, enabled_plugin, ctx, &widget.path).await;
             body.push_str(&format!(
                 "<section class=\"widget\"><h3>{}</h3>{fragment}</section>",
                 web::escape(&widget.title)
@@ -141,6 +123,65 @@ pub async fn structure_home(
         &body,
     ))
     .into_response()
+}
+
+/// Widgets with this id are shown on "Mon compte" (per structure), not on the dashboard.
+pub const ACCOUNT_WIDGET: &str = "account";
+
+/// A widget's HTML fragment, or a short French notice when the module fails.
+async fn render_widget(
+    state: &AppState,
+    enabled: &EnabledPlugin,
+    ctx: CallContext,
+    path: &str,
+) -> String {
+    let plugin = &enabled.plugin;
+    let request_id = ctx.request_id.clone();
+    let uri = format!("{}{path}", ctx.base_path);
+    let Ok(req) = http::Request::get(uri).body(Bytes::new()) else {
+        return String::new();
+    };
+    match state
+        .registry
+        .runtime()
+        .handle_http(plugin, ctx, enabled.granted.clone(), req)
+        .await
+    {
+        Ok(resp) if resp.status().is_success() => String::from_utf8_lossy(resp.body()).into_owned(),
+        Ok(resp) => {
+            tracing::warn!(plugin = %plugin.manifest().id, status = %resp.status(), "widget answered with an error");
+            "<p class=\"muted\">Indisponible pour le moment.</p>".into()
+        }
+        Err(fault) => {
+            log_fault(plugin.manifest(), &request_id, &fault);
+            "<p class=\"muted\">Indisponible pour le moment.</p>".into()
+        }
+    }
+}
+
+/// The "account" widgets of every structure the viewer belongs to, for "Mon compte".
+pub async fn account_widgets(state: &AppState, viewer: &super::Viewer, csrf: &str) -> String {
+    let mut html = String::new();
+    for membership in &viewer.memberships {
+        let Ok(enabled) = enabled_plugins(state, &membership.structure).await else {
+            continue;
+        };
+        for enabled_plugin in &enabled.plugins {
+            let manifest = enabled_plugin.plugin.manifest();
+            for widget in manifest.widgets.iter().filter(|w| w.id == ACCOUNT_WIDGET) {
+                let ctx =
+                    CallContext::anonymous(&membership.structure, &manifest.id, &new_key(), csrf)
+                        .with_user(&viewer.account, membership.role_names());
+                let fragment = render_widget(state, enabled_plugin, ctx, &widget.path).await;
+                html.push_str(&format!(
+                    "<section class=\"widget\"><h2>{} — {}</h2>{fragment}</section>",
+                    web::escape(&widget.title),
+                    web::escape(&membership.structure.name)
+                ));
+            }
+        }
+    }
+    html
 }
 
 fn log_fault(manifest: &Manifest, request_id: &str, fault: &Fault) {

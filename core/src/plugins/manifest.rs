@@ -117,7 +117,7 @@ pub struct RawManifest {
 }
 
 /// Path segments the host serves inside a structure; a module cannot be mounted there.
-const RESERVED_MODULE_IDS: &[&str] = &["admin", "groupes", "fichiers"];
+const RESERVED_MODULE_IDS: &[&str] = &["admin", "groupes", "fichiers", "imports"];
 
 fn valid_id(id: &str) -> bool {
     !RESERVED_MODULE_IDS.contains(&id)

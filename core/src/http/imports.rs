@@ -1,0 +1,263 @@
+//! Import uploads: `POST /{structure}/imports/{module}` spools the file to disk (it may
+//! be far larger than a form: the RPPS extract is ~600 MB), starts the import
+//! ([`crate::imports`]) in the background and sends the browser to the job's page,
+//! which shows the progress and then the summary.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Multipart, Path, State};
+use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
+use tokio::io::AsyncWriteExt;
+
+use super::modules::enabled_plugins;
+use super::{AppState, Ctx, not_found, see_other};
+use crate::imports::{Importer, JobState, Progress};
+use crate::storage::new_key;
+use crate::tenancy::Role;
+use crate::web;
+
+pub struct Job {
+    structure_id: i64,
+    module: String,
+    account_id: i64,
+    file_name: String,
+    progress: Arc<Progress>,
+}
+
+/// Imports started since the host started (progress pages read them).
+#[derive(Default)]
+pub struct Jobs(Mutex<HashMap<String, Arc<Job>>>);
+
+impl Jobs {
+    fn insert(&self, id: String, job: Arc<Job>) {
+        if let Ok(mut jobs) = self.0.lock() {
+            jobs.insert(id, job);
+        }
+    }
+    fn get(&self, id: &str) -> Option<Arc<Job>> {
+        self.0.lock().ok()?.get(id).cloned()
+    }
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    (status, Html(web::page(title, &web::Shell::default(), body))).into_response()
+}
+
+/// Imports are for the structure's admins and the directory's managers (gestionnaires).
+fn may_import(member: &super::MemberCtx) -> bool {
+    member.membership.role == Role::Admin || member.membership.directory_manager
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    Path((slug, module)): Path<(String, String)>,
+    ctx: Ctx,
+    mut multipart: Multipart,
+) -> Response {
+    let member = match ctx.member_of(&slug, Role::Member) {
+        Ok(m) => m,
+        Err(response) => return response,
+    };
+    let structure = member.membership.structure.clone();
+    match state.db.enabled_module(structure.id, &module).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(),
+        Err(e) => return super::internal_error("module lookup failed", e),
+    }
+    if !may_import(&member) {
+        return super::forbidden();
+    }
+    let mut field = loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.file_name().is_some() => break field,
+            Ok(Some(_)) => continue,
+            Ok(None) | Err(_) => {
+                return page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Import",
+                    &web::alert("Choisissez le fichier à importer."),
+                );
+            }
+        }
+    };
+    let file_name = field.file_name().unwrap_or("extrait").to_string();
+    let id = new_key();
+    if let Err(e) = tokio::fs::create_dir_all(&state.import_dir).await {
+        return super::internal_error("cannot create the import folder", e);
+    }
+    let path = state.import_dir.join(format!("{id}.upload"));
+    let spooled: Result<u64, Response> = async {
+        let mut file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| super::internal_error("cannot spool an import", e))?;
+        let mut size: u64 = 0;
+        loop {
+            match field.chunk().await {
+                Ok(Some(bytes)) => {
+                    size += bytes.len() as u64;
+                    if size > state.import_limit {
+                        return Err(page(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "Import",
+                            &web::alert(&format!(
+                                "Le fichier dépasse la taille autorisée ({} Mio).",
+                                state.import_limit >> 20
+                            )),
+                        ));
+                    }
+                    file.write_all(&bytes)
+                        .await
+                        .map_err(|e| super::internal_error("cannot spool an import", e))?;
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(page(
+                        StatusCode::BAD_REQUEST,
+                        "Import",
+                        &web::alert("L’envoi du fichier a été interrompu. Veuillez réessayer."),
+                    ));
+                }
+            }
+        }
+        file.flush()
+            .await
+            .map_err(|e| super::internal_error("cannot spool an import", e))?;
+        Ok(size)
+    }
+    .await;
+    let size = match spooled {
+        Ok(size) => size,
+        Err(response) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            return response;
+        }
+    };
+    let progress = Arc::new(Progress::new(size));
+    let job = Arc::new(Job {
+        structure_id: structure.id,
+        module: module.clone(),
+        account_id: member.account().id,
+        file_name: file_name.clone(),
+        progress: progress.clone(),
+    });
+    state.import_jobs.insert(id.clone(), job);
+    let importer = Importer::Member {
+        account: member.account().clone(),
+        roles: member.membership.role_names(),
+    };
+    let task_state = state.clone();
+    let task_module = module.clone();
+    tokio::spawn(async move {
+        let outcome = crate::imports::run(
+            &task_state,
+            &structure,
+            &task_module,
+            &importer,
+            &path,
+            &file_name,
+            &progress,
+        )
+        .await;
+        match outcome {
+            Ok(summary) => {
+                tracing::info!(structure = %structure.slug, module = %task_module, lines = summary.lines, kept = summary.kept_lines, elapsed_ms = summary.elapsed.as_millis() as u64, "import done")
+            }
+            Err(e) => {
+                tracing::warn!(structure = %structure.slug, module = %task_module, error = %e, "import failed")
+            }
+        }
+        let _ = tokio::fs::remove_file(&path).await;
+    });
+    see_other(&format!("/{slug}/imports/{module}/{id}"))
+}
+
+pub async fn progress(
+    State(state): State<AppState>,
+    Path((slug, module, id)): Path<(String, String, String)>,
+    ctx: Ctx,
+) -> Response {
+    let member = match ctx.member_of(&slug, Role::Member) {
+        Ok(m) => m,
+        Err(response) => return response,
+    };
+    let structure = &member.membership.structure;
+    let Some(job) = state.import_jobs.get(&id).filter(|j| {
+        j.structure_id == structure.id
+            && j.module == module
+            && (j.account_id == member.account().id || member.membership.role == Role::Admin)
+    }) else {
+        return not_found();
+    };
+    let enabled = match enabled_plugins(&state, structure).await {
+        Ok(e) => e,
+        Err(response) => return response,
+    };
+    let p = &job.progress;
+    let module_link = format!(
+        "/{}/{}/",
+        web::escape(&structure.slug),
+        web::escape(&module)
+    );
+    let mut body = format!("<h1>Import de « {} »</h1>", web::escape(&job.file_name));
+    let read_lines = p.lines.load(std::sync::atomic::Ordering::Relaxed);
+    let kept = p.kept.load(std::sync::atomic::Ordering::Relaxed);
+    match p.state() {
+        state @ (JobState::Reading | JobState::Applying) => {
+            let (label, value) = match state {
+                JobState::Reading => ("Lecture du fichier", p.per_mille()),
+                _ => ("Enregistrement dans l’annuaire", 1000),
+            };
+            body.push_str(&format!(
+                "<p id=\"import-state\" data-state=\"running\">{label}…</p>\
+                 <progress max=\"1000\" value=\"{value}\" aria-label=\"Progression\"></progress> {} %\
+                 <p>{read_lines} lignes lues, dont {kept} du territoire.</p>\
+                 <noscript><a href=\"\">Actualiser</a></noscript>\
+                 <script>setTimeout(function () {{ location.reload(); }}, 1000);</script>",
+                value / 10
+            ));
+        }
+        JobState::Done(summary) => {
+            let applied = &summary.applied;
+            body.push_str(&format!(
+                "<div class=\"notice\" id=\"import-state\" data-state=\"done\" role=\"status\">\
+                 <p>Import terminé en {:.1} s.</p><ul>\
+                 <li>{} lignes lues, dont {} du territoire</li>\
+                 <li>{} professionnels sur le territoire</li>\
+                 <li>{} nouveaux arrivants</li><li>{} départs</li>\
+                 <li>{} ligne(s) mal formée(s), ignorée(s)</li></ul></div>",
+                summary.elapsed.as_secs_f64(),
+                summary.lines,
+                summary.kept_lines,
+                applied["people"].as_u64().unwrap_or(0),
+                applied["arrivals"].as_u64().unwrap_or(0),
+                applied["departures"].as_u64().unwrap_or(0),
+                summary.bad_lines,
+            ));
+            if !summary.errors.is_empty() {
+                body.push_str("<h2>Lignes mal formées</h2><ul class=\"errors\">");
+                for (line, reason) in &summary.errors {
+                    body.push_str(&format!("<li>Ligne {line} : {}</li>", web::escape(reason)));
+                }
+                body.push_str("</ul>");
+            }
+            body.push_str(&format!(
+                "<p><a class=\"button\" href=\"{module_link}\">Voir l’annuaire</a></p>"
+            ));
+        }
+        JobState::Failed(message) => {
+            body.push_str(&format!(
+                "<div class=\"alert\" id=\"import-state\" data-state=\"failed\" role=\"alert\">{}</div>\
+                 <p><a href=\"{module_link}import\">Revenir à l’import</a></p>",
+                web::escape(&message)
+            ));
+        }
+    }
+    Html(web::page(
+        "Import",
+        &member.shell(&enabled.manifests, Some(&module)),
+        &body,
+    ))
+    .into_response()
+}
