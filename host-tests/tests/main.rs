@@ -5,6 +5,7 @@ mod administration;
 mod blobs;
 mod browser;
 mod crash;
+mod directory;
 mod events;
 mod faults;
 mod identity;

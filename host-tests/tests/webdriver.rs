@@ -278,6 +278,18 @@ impl Browser {
         self.cmd("POST", "/window/rect", Some(rect));
     }
 
+    /// Runs asynchronous JavaScript: the script calls its last argument with the value.
+    pub fn execute_async(&self, script: &str) -> Value {
+        let body = json!({ "script": script, "args": [] });
+        self.cmd("POST", "/execute/async", Some(body))
+    }
+
+    /// Grants a permission (e.g. "clipboard-read") to the page's origin.
+    pub fn grant(&self, permission: &str) {
+        let body = json!({ "descriptor": { "name": permission }, "state": "granted" });
+        self.cmd("POST", "/permissions", Some(body));
+    }
+
     /// Runs synchronous JavaScript and returns its value.
     pub fn execute(&self, script: &str, args: Vec<Value>) -> Value {
         let body = json!({ "script": script, "args": args });
