@@ -56,8 +56,14 @@ pub async fn directory_structure(host: &Host, slug: &str, territory: &str) -> St
     host.state.db.structure(s.id).await.unwrap().unwrap()
 }
 
-pub async fn import(host: &Host, structure: &Structure, text: &[u8]) -> Result<Summary, ImportError> {
-    let path: PathBuf = host.dir.join(format!("extrait-{}.txt", maillage::storage::new_key()));
+pub async fn import(
+    host: &Host,
+    structure: &Structure,
+    text: &[u8],
+) -> Result<Summary, ImportError> {
+    let path: PathBuf = host
+        .dir
+        .join(format!("extrait-{}.txt", maillage::storage::new_key()));
     std::fs::write(&path, text).unwrap();
     maillage::imports::run(
         &host.state,
@@ -73,7 +79,9 @@ pub async fn import(host: &Host, structure: &Structure, text: &[u8]) -> Result<S
 
 /// A signed-in gestionnaire (directory manager) of `slug`.
 pub async fn manager<'a>(host: &'a Host, slug: &str, email: &str) -> Client<'a> {
-    let account = host.account(slug, email, "Gaëlle Gestionnaire", Role::Coordinator).await;
+    let account = host
+        .account(slug, email, "Gaëlle Gestionnaire", Role::Coordinator)
+        .await;
     let id = host.structure_id(slug).await;
     host.state
         .db
@@ -116,18 +124,52 @@ async fn import_keeps_the_territory_and_a_reimport_marks_arrivals_and_departures
     let host = Host::new().await;
     let structure = directory_structure(&host, "cpts-a", "74000, 74960").await;
     let first = extract(&[
-        line("10000000001", ("MARTIN", "Zoé"), MEDECIN, "Pédiatrie", "74000", "zoe.martin@exemple.fr"),
+        line(
+            "10000000001",
+            ("MARTIN", "Zoé"),
+            MEDECIN,
+            "Pédiatrie",
+            "74000",
+            "zoe.martin@exemple.fr",
+        ),
         // A second site of the same person, and the same line again.
-        line("10000000001", ("MARTIN", "Zoé"), MEDECIN, "Pédiatrie", "74960", "zoe.martin@exemple.fr"),
-        line("10000000001", ("MARTIN", "Zoé"), MEDECIN, "Pédiatrie", "74960", "zoe.martin@exemple.fr"),
+        line(
+            "10000000001",
+            ("MARTIN", "Zoé"),
+            MEDECIN,
+            "Pédiatrie",
+            "74960",
+            "zoe.martin@exemple.fr",
+        ),
+        line(
+            "10000000001",
+            ("MARTIN", "Zoé"),
+            MEDECIN,
+            "Pédiatrie",
+            "74960",
+            "zoe.martin@exemple.fr",
+        ),
         line("10000000002", ("PAYET", "Jean"), INFIRMIER, "", "97400", ""),
-        line("10000000003", ("DURAND", "Paul"), INFIRMIER, "", "74960", ""),
+        line(
+            "10000000003",
+            ("DURAND", "Paul"),
+            INFIRMIER,
+            "",
+            "74960",
+            "",
+        ),
     ]);
     let summary = import(&host, &structure, first.as_bytes()).await.unwrap();
     assert_eq!(summary.lines, 5);
-    assert_eq!(summary.kept_lines, 4, "the Réunion nurse is off the territory");
+    assert_eq!(
+        summary.kept_lines, 4,
+        "the Réunion nurse is off the territory"
+    );
     assert_eq!(summary.applied["people"], 2);
-    assert_eq!(summary.applied["arrivals"], 0, "a first import has no arrivals");
+    assert_eq!(
+        summary.applied["arrivals"], 0,
+        "a first import has no arrivals"
+    );
 
     let mut gestion = manager(&host, "cpts-a", "gestion@a.test").await;
     let (status, page) = gestion.get(&format!("{BASE}/")).await;
@@ -136,18 +178,39 @@ async fn import_keeps_the_territory_and_a_reimport_marks_arrivals_and_departures
     let zoe = professional_id(&page, "Zoé MARTIN");
     let paul = professional_id(&page, "Paul DURAND");
     let (_, fiche) = gestion.get(&format!("{BASE}/p/{zoe}")).await;
-    assert_eq!(fiche.matches("<li>Cabinet MARTIN").count(), 2, "two sites, the duplicate once: {fiche}");
+    assert_eq!(
+        fiche.matches("<li>Cabinet MARTIN").count(),
+        2,
+        "two sites, the duplicate once: {fiche}"
+    );
     gestion
         .post_form(&format!("{BASE}/p/{zoe}/statut"), &[("statut", "adherent")])
         .await;
     gestion
-        .post_form(&format!("{BASE}/p/{zoe}/note"), &[("note", "Tél. perso 06 00 00 00 00")])
+        .post_form(
+            &format!("{BASE}/p/{zoe}/note"),
+            &[("note", "Tél. perso 06 00 00 00 00")],
+        )
         .await;
 
     // Paul left; Léa arrived; Zoé moved her second site. Her status and note stay.
     let second = extract(&[
-        line("10000000001", ("MARTIN", "Zoé"), MEDECIN, "Pédiatrie", "74000", "zoe.martin@exemple.fr"),
-        line("10000000004", ("ROUX", "Léa"), MEDECIN, "Médecine générale", "74960", ""),
+        line(
+            "10000000001",
+            ("MARTIN", "Zoé"),
+            MEDECIN,
+            "Pédiatrie",
+            "74000",
+            "zoe.martin@exemple.fr",
+        ),
+        line(
+            "10000000004",
+            ("ROUX", "Léa"),
+            MEDECIN,
+            "Médecine générale",
+            "74960",
+            "",
+        ),
     ]);
     let summary = import(&host, &structure, second.as_bytes()).await.unwrap();
     assert_eq!(summary.applied["people"], 2);
@@ -155,23 +218,41 @@ async fn import_keeps_the_territory_and_a_reimport_marks_arrivals_and_departures
     assert_eq!(summary.applied["departures"], 1);
 
     let (_, fiche) = gestion.get(&format!("{BASE}/p/{zoe}")).await;
-    assert!(fiche.contains("Adhérent") && fiche.contains("Tél. perso 06 00 00 00 00"), "{fiche}");
+    assert!(
+        fiche.contains("Adhérent") && fiche.contains("Tél. perso 06 00 00 00 00"),
+        "{fiche}"
+    );
     assert_eq!(fiche.matches("<li>Cabinet MARTIN").count(), 1, "{fiche}");
-    assert!(fiche.contains("Inconnu → Adhérent"), "status history: {fiche}");
+    assert!(
+        fiche.contains("Inconnu → Adhérent"),
+        "status history: {fiche}"
+    );
 
     let (_, arrivals) = gestion.get(&format!("{BASE}/?arrivants=1")).await;
-    assert!(arrivals.contains("Léa ROUX") && !arrivals.contains("Zoé MARTIN"), "{arrivals}");
+    assert!(
+        arrivals.contains("Léa ROUX") && !arrivals.contains("Zoé MARTIN"),
+        "{arrivals}"
+    );
     assert!(arrivals.contains("Nouvel arrivant"));
     let (_, departures) = gestion.get(&format!("{BASE}/?departs=1")).await;
-    assert!(departures.contains("Paul DURAND") && !departures.contains("Léa ROUX"), "{departures}");
+    assert!(
+        departures.contains("Paul DURAND") && !departures.contains("Léa ROUX"),
+        "{departures}"
+    );
     let (_, present) = gestion.get(&format!("{BASE}/")).await;
-    assert!(!present.contains("Paul DURAND"), "who left is not in the search");
+    assert!(
+        !present.contains("Paul DURAND"),
+        "who left is not in the search"
+    );
     let (_, gone) = gestion.get(&format!("{BASE}/p/{paul}")).await;
     assert!(gone.contains("a quitté le territoire"), "{gone}");
 
     // The import history lists both, with their counts.
     let (_, history) = gestion.get(&format!("{BASE}/import")).await;
-    assert!(history.contains("Imports précédents") && history.contains("ligne de commande"), "{history}");
+    assert!(
+        history.contains("Imports précédents") && history.contains("ligne de commande"),
+        "{history}"
+    );
 }
 
 #[tokio::test]
@@ -179,16 +260,32 @@ async fn a_failed_import_changes_nothing_and_bad_lines_are_reported_by_number() 
     let host = Host::new().await;
     let structure = directory_structure(&host, "cpts-a", "74000").await;
     let good: Vec<String> = (0..300)
-        .map(|i| line(&format!("1{:010}", 100 + i), ("NOM", &format!("P{i}")), INFIRMIER, "", "74000", ""))
+        .map(|i| {
+            line(
+                &format!("1{:010}", 100 + i),
+                ("NOM", &format!("P{i}")),
+                INFIRMIER,
+                "",
+                "74000",
+                "",
+            )
+        })
         .collect();
-    let summary = import(&host, &structure, extract(&good).as_bytes()).await.unwrap();
+    let summary = import(&host, &structure, extract(&good).as_bytes())
+        .await
+        .unwrap();
     assert_eq!(summary.applied["people"], 300);
     let mut gestion = manager(&host, "cpts-a", "gestion@a.test").await;
     let before = gestion.get(&format!("{BASE}/?nom=P1")).await.1;
 
     // Not the extract: the missing columns are named.
-    let err = import(&host, &structure, b"Nom|Prenom|Ville\nA|B|C\n").await.unwrap_err();
-    assert!(matches!(err, ImportError::Refused(ref m) if m.contains("Identification nationale PP")), "{err}");
+    let err = import(&host, &structure, b"Nom|Prenom|Ville\nA|B|C\n")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ImportError::Refused(ref m) if m.contains("Identification nationale PP")),
+        "{err}"
+    );
     // Re-encoded in Latin-1: refused as a whole.
     let mut latin1 = extract(&good[..10]).into_bytes();
     let helene = line("10000009999", ("HÉLÈNE", "Zoé"), INFIRMIER, "", "74000", "");
@@ -200,22 +297,47 @@ async fn a_failed_import_changes_nothing_and_bad_lines_are_reported_by_number() 
     // Too many malformed lines (here 1 in 2): refused, with their numbers.
     let mut broken = good[..10].to_vec();
     broken.extend((0..10).map(|_| "10000000001|trop|court|".to_string()));
-    let err = import(&host, &structure, extract(&broken).as_bytes()).await.unwrap_err();
+    let err = import(&host, &structure, extract(&broken).as_bytes())
+        .await
+        .unwrap_err();
     match err {
         ImportError::TooManyBadLines { bad, errors, .. } => {
             assert_eq!(bad, 10);
-            assert_eq!(errors[0].0, 12, "header = line 1, ten good lines, then the bad ones");
+            assert_eq!(
+                errors[0].0, 12,
+                "header = line 1, ten good lines, then the bad ones"
+            );
             assert!(errors[0].1.contains("fields instead of"), "{errors:?}");
         }
         other => panic!("{other}"),
     }
     // Nobody of the territory in the file: everyone would be gone, so refused.
-    let elsewhere = extract(&[line("10000000007", ("LOIN", "A"), INFIRMIER, "", "13005", "")]);
-    let err = import(&host, &structure, elsewhere.as_bytes()).await.unwrap_err();
-    assert!(matches!(err, ImportError::Refused(ref m) if m.contains("no professional")), "{err}");
-    assert_eq!(gestion.get(&format!("{BASE}/?nom=P1")).await.1, before, "nothing changed");
+    let elsewhere = extract(&[line(
+        "10000000007",
+        ("LOIN", "A"),
+        INFIRMIER,
+        "",
+        "13005",
+        "",
+    )]);
+    let err = import(&host, &structure, elsewhere.as_bytes())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ImportError::Refused(ref m) if m.contains("no professional")),
+        "{err}"
+    );
+    assert_eq!(
+        gestion.get(&format!("{BASE}/?nom=P1")).await.1,
+        before,
+        "nothing changed"
+    );
     let (_, history) = gestion.get(&format!("{BASE}/import")).await;
-    assert_eq!(history.matches("<td>ligne de commande</td>").count(), 1, "one import only");
+    assert_eq!(
+        history.matches("<td>ligne de commande</td>").count(),
+        1,
+        "one import only"
+    );
 
     // One bad line in 301, and labels of another release in another order: imported,
     // the bad line reported and skipped.
@@ -234,15 +356,26 @@ async fn a_failed_import_changes_nothing_and_bad_lines_are_reported_by_number() 
     text.push_str("pas une ligne\n");
     let summary = import(&host, &structure, text.as_bytes()).await.unwrap();
     assert_eq!(summary.bad_lines, 1);
-    assert_eq!(summary.errors, vec![(302, "1 fields instead of 53".to_string())]);
+    assert_eq!(
+        summary.errors,
+        vec![(302, "1 fields instead of 53".to_string())]
+    );
     assert_eq!(summary.applied["people"], 300);
     let (_, page) = gestion.get(&format!("{BASE}/?nom=P17")).await;
-    assert!(page.contains("P17 NOM"), "first and last names found by label: {page}");
+    assert!(
+        page.contains("P17 NOM"),
+        "first and last names found by label: {page}"
+    );
 
     // A structure without a territory cannot import.
     let bare = host.structure("cpts-b", &["directory"]).await;
-    let err = import(&host, &bare, extract(&good).as_bytes()).await.unwrap_err();
-    assert!(matches!(err, ImportError::Refused(ref m) if m.contains("territory")), "{err}");
+    let err = import(&host, &bare, extract(&good).as_bytes())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ImportError::Refused(ref m) if m.contains("territory")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -250,10 +383,31 @@ async fn statuses_and_private_notes_follow_the_visibility_rules() {
     let host = Host::new().await;
     let structure = directory_structure(&host, "cpts-a", "74000").await;
     let text = extract(&[
-        line("10000000001", ("ADAM", "Anne"), MEDECIN, "", "74000", "anne@exemple.fr"),
+        line(
+            "10000000001",
+            ("ADAM", "Anne"),
+            MEDECIN,
+            "",
+            "74000",
+            "anne@exemple.fr",
+        ),
         line("10000000002", ("BRUN", "Bruno"), MEDECIN, "", "74000", ""),
-        line("10000000003", ("COLIN", "Chloé"), INFIRMIER, "", "74000", ""),
-        line("10000000004", ("DENIS", "David"), INFIRMIER, "", "74000", ""),
+        line(
+            "10000000003",
+            ("COLIN", "Chloé"),
+            INFIRMIER,
+            "",
+            "74000",
+            "",
+        ),
+        line(
+            "10000000004",
+            ("DENIS", "David"),
+            INFIRMIER,
+            "",
+            "74000",
+            "",
+        ),
     ]);
     import(&host, &structure, text.as_bytes()).await.unwrap();
     let mut gestion = manager(&host, "cpts-a", "gestion@a.test").await;
@@ -262,17 +416,28 @@ async fn statuses_and_private_notes_follow_the_visibility_rules() {
         .iter()
         .map(|n| professional_id(&page, n))
         .collect();
-    for (id, status) in ids.iter().zip(["adherent", "membre", "refus", "ne-plus-contacter"]) {
+    for (id, status) in ids
+        .iter()
+        .zip(["adherent", "membre", "refus", "ne-plus-contacter"])
+    {
         let (s, _, _) = gestion
             .post_form(&format!("{BASE}/p/{id}/statut"), &[("statut", status)])
             .await;
         assert_eq!(s, StatusCode::SEE_OTHER);
     }
     gestion
-        .post_form(&format!("{BASE}/p/{}/note", ids[2]), &[("note", "Ne pas relancer avant juin")])
+        .post_form(
+            &format!("{BASE}/p/{}/note", ids[2]),
+            &[("note", "Ne pas relancer avant juin")],
+        )
         .await;
     let (_, page) = gestion.get(&format!("{BASE}/")).await;
-    for label in ["Adhérent", "Membre", "Refus d’adhérer", "Ne veut plus être contacté"] {
+    for label in [
+        "Adhérent",
+        "Membre",
+        "Refus d’adhérer",
+        "Ne veut plus être contacté",
+    ] {
         assert!(page.contains(label), "managers see {label}");
     }
 
@@ -280,21 +445,38 @@ async fn statuses_and_private_notes_follow_the_visibility_rules() {
     let mut member = signed_in(&host, "cpts-a", "membre@a.test", "Marc Membre").await;
     let (_, page) = member.get(&format!("{BASE}/")).await;
     assert!(page.contains("status-adherent"), "{page}");
-    for hidden in ["status-membre", "status-refus", "status-ne-plus-contacter", "status-inconnu"] {
+    for hidden in [
+        "status-membre",
+        "status-refus",
+        "status-ne-plus-contacter",
+        "status-inconnu",
+    ] {
         assert!(!page.contains(hidden), "{hidden} leaked to a member");
     }
     // Searching by a hidden status is not possible either.
     let (_, page) = member.get(&format!("{BASE}/?statut=refus")).await;
-    assert!(!page.contains("Refus d’adhérer") && page.contains("Résultats exacts (4)"), "{page}");
+    assert!(
+        !page.contains("Refus d’adhérer") && page.contains("Résultats exacts (4)"),
+        "{page}"
+    );
     let (_, fiche) = member.get(&format!("{BASE}/p/{}", ids[2])).await;
-    assert!(!fiche.contains("Ne pas relancer") && !fiche.contains("Refus"), "{fiche}");
+    assert!(
+        !fiche.contains("Ne pas relancer") && !fiche.contains("Refus"),
+        "{fiche}"
+    );
     assert!(!fiche.contains("Note privée"));
     let (s, _, _) = member
-        .post_form(&format!("{BASE}/p/{}/note", ids[2]), &[("note", "vandalisme")])
+        .post_form(
+            &format!("{BASE}/p/{}/note", ids[2]),
+            &[("note", "vandalisme")],
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _, _) = member
-        .post_form(&format!("{BASE}/p/{}/statut", ids[2]), &[("statut", "adherent")])
+        .post_form(
+            &format!("{BASE}/p/{}/statut", ids[2]),
+            &[("statut", "adherent")],
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = member.get(&format!("{BASE}/communication")).await;
@@ -309,7 +491,10 @@ async fn statuses_and_private_notes_follow_the_visibility_rules() {
     let (s, location, _) = bruno
         .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000002")])
         .await;
-    assert_eq!((s, location.as_deref()), (StatusCode::SEE_OTHER, Some("/cpts-a/annuaire/ma-fiche")));
+    assert_eq!(
+        (s, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/cpts-a/annuaire/ma-fiche"))
+    );
     let (_, own) = bruno.get(&format!("{BASE}/p/{}", ids[1])).await;
     assert!(own.contains("status-membre"), "{own}");
     let (_, other) = bruno.get(&format!("{BASE}/p/{}", ids[2])).await;
@@ -330,14 +515,22 @@ async fn statuses_and_private_notes_follow_the_visibility_rules() {
     let mut outsider = manager(&host, "cpts-b", "gestion@b.test").await;
     let (s, _) = outsider.get(&format!("{BASE}/p/{}", ids[0])).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "not a member of cpts-a");
-    let (s, _) = outsider.get(&format!("/cpts-b/annuaire/p/{}", ids[0])).await;
+    let (s, _) = outsider
+        .get(&format!("/cpts-b/annuaire/p/{}", ids[0]))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "cpts-a's record through cpts-b");
     let (s, _, _) = outsider
-        .post_form(&format!("/cpts-b/annuaire/p/{}/statut", ids[0]), &[("statut", "refus")])
+        .post_form(
+            &format!("/cpts-b/annuaire/p/{}/statut", ids[0]),
+            &[("statut", "refus")],
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, theirs) = outsider.get("/cpts-b/annuaire/").await;
-    assert!(!theirs.contains("status-adherent") && theirs.contains("status-inconnu"), "statuses are per structure");
+    assert!(
+        !theirs.contains("status-adherent") && theirs.contains("status-inconnu"),
+        "statuses are per structure"
+    );
     let (_, fiche) = gestion.get(&format!("{BASE}/p/{}", ids[0])).await;
     assert!(fiche.contains("status-adherent"));
 }
@@ -348,18 +541,64 @@ async fn search_ranks_exact_then_approaching_results_and_shows_at_most_fifty() {
     let structure = directory_structure(&host, "cpts-a", "74000, 74960").await;
     let mut lines = vec![
         // Every criterion of the search below: pédiatre at 74000.
-        line("10000000001", ("ARNAUD", "Ève"), MEDECIN, "Pédiatrie", "74000", ""),
+        line(
+            "10000000001",
+            ("ARNAUD", "Ève"),
+            MEDECIN,
+            "Pédiatrie",
+            "74000",
+            "",
+        ),
         // Two of three: pédiatre at 74960; généraliste at 74000.
-        line("10000000002", ("BLANC", "Hugo"), MEDECIN, "Pédiatrie", "74960", ""),
-        line("10000000003", ("CARON", "Inès"), MEDECIN, "Médecine générale", "74000", ""),
+        line(
+            "10000000002",
+            ("BLANC", "Hugo"),
+            MEDECIN,
+            "Pédiatrie",
+            "74960",
+            "",
+        ),
+        line(
+            "10000000003",
+            ("CARON", "Inès"),
+            MEDECIN,
+            "Médecine générale",
+            "74000",
+            "",
+        ),
         // One of three: a nurse at 74000.
-        line("10000000004", ("DUPUIS", "Jules"), INFIRMIER, "", "74000", ""),
+        line(
+            "10000000004",
+            ("DUPUIS", "Jules"),
+            INFIRMIER,
+            "",
+            "74000",
+            "",
+        ),
         // None (a nurse at 74960) is not listed at all.
-        line("10000000005", ("ÉTIENNE", "Karim"), INFIRMIER, "", "74960", ""),
+        line(
+            "10000000005",
+            ("ÉTIENNE", "Karim"),
+            INFIRMIER,
+            "",
+            "74960",
+            "",
+        ),
     ];
     // Many matching one criterion, to fill the 50.
-    lines.extend((0..80).map(|i| line(&format!("1{:010}", 1000 + i), ("ZED", &format!("N{i:02}")), INFIRMIER, "", "74000", "")));
-    import(&host, &structure, extract(&lines).as_bytes()).await.unwrap();
+    lines.extend((0..80).map(|i| {
+        line(
+            &format!("1{:010}", 1000 + i),
+            ("ZED", &format!("N{i:02}")),
+            INFIRMIER,
+            "",
+            "74000",
+            "",
+        )
+    }));
+    import(&host, &structure, extract(&lines).as_bytes())
+        .await
+        .unwrap();
     let mut member = signed_in(&host, "cpts-a", "membre@a.test", "Marc Membre").await;
 
     // The default search is the whole territory: every present professional is exact,
@@ -371,49 +610,91 @@ async fn search_ranks_exact_then_approaching_results_and_shows_at_most_fifty() {
     let query = "cp_modifies=1&cp=74000&profession=10&specialite=p%C3%A9diatrie";
     let (_, page) = member.get(&format!("{BASE}/?{query}")).await;
     let exact = section(&page, "Résultats exacts");
-    assert!(exact.contains("Ève ARNAUD") && exact.contains("(1)"), "{exact}");
+    assert!(
+        exact.contains("Ève ARNAUD") && exact.contains("(1)"),
+        "{exact}"
+    );
     let approaching = section(&page, "Résultats approchants");
     let hugo = approaching.find("Hugo BLANC").expect("2 of 3");
     let ines = approaching.find("Inès CARON").expect("2 of 3");
     let jules = approaching.find("Jules DUPUIS").expect("1 of 3");
     assert!(hugo < jules && ines < jules, "more criteria met come first");
     assert!(!page.contains("Karim ÉTIENNE"), "no criterion met");
-    assert_eq!(page.matches("/annuaire/p/").count(), 50, "at most 50 results");
+    assert_eq!(
+        page.matches("/annuaire/p/").count(),
+        50,
+        "at most 50 results"
+    );
     // Removing a code keeps the other criteria; the reset link brings the territory back.
     assert!(page.contains("Réinitialiser les codes postaux"));
-    assert!(page.contains("cp_modifies=1&amp;profession=10"), "removal link: {page}");
+    assert!(
+        page.contains("cp_modifies=1&amp;profession=10"),
+        "removal link: {page}"
+    );
 
     // Names match without accents or case.
     let (_, page) = member.get(&format!("{BASE}/?nom=etienne")).await;
-    assert!(section(&page, "Résultats exacts").contains("Karim ÉTIENNE"), "{page}");
+    assert!(
+        section(&page, "Résultats exacts").contains("Karim ÉTIENNE"),
+        "{page}"
+    );
     // Typed nonsense stays text: no error, no match.
-    let (s, page) = member.get(&format!("{BASE}/?nom=%22%29%20%7C%7C%20true&statut=x")).await;
+    let (s, page) = member
+        .get(&format!("{BASE}/?nom=%22%29%20%7C%7C%20true&statut=x"))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Résultats exacts (0)"), "{page}");
 
     // A professional's fiche: what they take in charge becomes searchable, and their
     // fiche icon turns green.
     let mut eve = signed_in(&host, "cpts-a", "eve@a.test", "Ève Arnaud").await;
-    eve.post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")]).await;
+    eve.post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")])
+        .await;
     let (s, _, page) = eve
         .post_form(
             &format!("{BASE}/ma-fiche/pro"),
-            &[("phone", "04 50 00 00 00"), ("email", "eve@cabinet.fr"), ("care", "Diabète, asthme de l’enfant"), ("equipment", "Spiromètre")],
+            &[
+                ("phone", "04 50 00 00 00"),
+                ("email", "eve@cabinet.fr"),
+                ("care", "Diabète, asthme de l’enfant"),
+                ("equipment", "Spiromètre"),
+            ],
         )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
-    let (_, page) = member.get(&format!("{BASE}/?prise_en_charge=diabete&materiel=spirometre")).await;
+    let (_, page) = member
+        .get(&format!(
+            "{BASE}/?prise_en_charge=diabete&materiel=spirometre"
+        ))
+        .await;
     let exact = section(&page, "Résultats exacts");
-    assert!(exact.contains("Ève ARNAUD") && exact.contains("fiche filled"), "{exact}");
-    let (_, fiche) = member.get(&format!("{BASE}/p/{}", professional_id(&page, "Ève ARNAUD"))).await;
-    assert!(fiche.contains("04 50 00 00 00") && fiche.contains("Spiromètre"), "{fiche}");
+    assert!(
+        exact.contains("Ève ARNAUD") && exact.contains("fiche filled"),
+        "{exact}"
+    );
+    let (_, fiche) = member
+        .get(&format!(
+            "{BASE}/p/{}",
+            professional_id(&page, "Ève ARNAUD")
+        ))
+        .await;
+    assert!(
+        fiche.contains("04 50 00 00 00") && fiche.contains("Spiromètre"),
+        "{fiche}"
+    );
     let (s, _, _) = eve
-        .post_form(&format!("{BASE}/ma-fiche/pro"), &[("email", "pas-une-adresse")])
+        .post_form(
+            &format!("{BASE}/ma-fiche/pro"),
+            &[("email", "pas-une-adresse")],
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // "Mon compte" shows the fiches.
     let (_, account) = eve.get("/compte").await;
-    assert!(account.contains("Mes fiches (annuaire)") && account.contains("Spiromètre"), "{account}");
+    assert!(
+        account.contains("Mes fiches (annuaire)") && account.contains("Spiromètre"),
+        "{account}"
+    );
 }
 
 #[tokio::test]
@@ -421,25 +702,54 @@ async fn communication_lists_addresses_of_exact_matches_except_who_refuses_conta
     let host = Host::new().await;
     let structure = directory_structure(&host, "cpts-a", "74000").await;
     let text = extract(&[
-        line("10000000001", ("ADAM", "Anne"), MEDECIN, "", "74000", "anne@exemple.fr"),
-        line("10000000002", ("BRUN", "Bruno"), MEDECIN, "", "74000", "bruno@exemple.fr"),
+        line(
+            "10000000001",
+            ("ADAM", "Anne"),
+            MEDECIN,
+            "",
+            "74000",
+            "anne@exemple.fr",
+        ),
+        line(
+            "10000000002",
+            ("BRUN", "Bruno"),
+            MEDECIN,
+            "",
+            "74000",
+            "bruno@exemple.fr",
+        ),
         line("10000000003", ("COLIN", "Chloé"), MEDECIN, "", "74000", ""),
-        line("10000000004", ("DENIS", "David"), INFIRMIER, "", "74000", "david@exemple.fr"),
+        line(
+            "10000000004",
+            ("DENIS", "David"),
+            INFIRMIER,
+            "",
+            "74000",
+            "david@exemple.fr",
+        ),
     ]);
     import(&host, &structure, text.as_bytes()).await.unwrap();
     let mut gestion = manager(&host, "cpts-a", "gestion@a.test").await;
     let (_, page) = gestion.get(&format!("{BASE}/")).await;
     let bruno = professional_id(&page, "Bruno BRUN");
     gestion
-        .post_form(&format!("{BASE}/p/{bruno}/statut"), &[("statut", "ne-plus-contacter")])
+        .post_form(
+            &format!("{BASE}/p/{bruno}/statut"),
+            &[("statut", "ne-plus-contacter")],
+        )
         .await;
-    let (s, page) = gestion.get(&format!("{BASE}/communication?profession=10")).await;
+    let (s, page) = gestion
+        .get(&format!("{BASE}/communication?profession=10"))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Une messagerie non sécurisée ne doit en aucun cas être utilisée pour échanger de la donnée de santé."));
     assert!(page.contains(">anne@exemple.fr</textarea>"), "{page}");
     assert!(!page.contains("bruno@exemple.fr") && !page.contains("david@exemple.fr"));
     let without = section(&page, "Sans adresse e-mail");
-    assert!(without.contains("Chloé COLIN") && !without.contains("Anne"), "{without}");
+    assert!(
+        without.contains("Chloé COLIN") && !without.contains("Anne"),
+        "{without}"
+    );
     assert!(page.contains("Copier les adresses e-mail"));
 }
 
@@ -459,15 +769,26 @@ async fn the_upload_page_imports_with_progress_for_managers_only() {
     };
     let kind = "multipart/form-data; boundary=XyZ";
     let mut member = signed_in(&host, "cpts-a", "membre@a.test", "Marc Membre").await;
-    let (s, _, _) = member.post_body("/cpts-a/imports/annuaire", kind, multipart(text.as_bytes())).await;
+    let (s, _, _) = member
+        .post_body("/cpts-a/imports/annuaire", kind, multipart(text.as_bytes()))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
     let mut gestion = manager(&host, "cpts-a", "gestion@a.test").await;
     let (_, form) = gestion.get(&format!("{BASE}/import")).await;
-    assert!(form.contains("enctype=\"multipart/form-data\"") && form.contains("/cpts-a/imports/annuaire?csrf="), "{form}");
-    let (s, headers, body) = gestion.post_body("/cpts-a/imports/annuaire", kind, multipart(text.as_bytes())).await;
+    assert!(
+        form.contains("enctype=\"multipart/form-data\"")
+            && form.contains("/cpts-a/imports/annuaire?csrf="),
+        "{form}"
+    );
+    let (s, headers, body) = gestion
+        .post_body("/cpts-a/imports/annuaire", kind, multipart(text.as_bytes()))
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    let job = headers[http::header::LOCATION].to_str().unwrap().to_string();
+    let job = headers[http::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
     let mut page = String::new();
     for _ in 0..200 {
         page = gestion.get(&job).await.1;
@@ -477,8 +798,14 @@ async fn the_upload_page_imports_with_progress_for_managers_only() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(page.contains("data-state=\"done\""), "{page}");
-    assert!(page.contains("2 lignes lues, dont 1 du territoire"), "{page}");
-    assert!(page.contains("1 professionnels sur le territoire"), "{page}");
+    assert!(
+        page.contains("2 lignes lues, dont 1 du territoire"),
+        "{page}"
+    );
+    assert!(
+        page.contains("1 professionnels sur le territoire"),
+        "{page}"
+    );
     // Only its starter (or an admin) follows a job; other structures never.
     let (s, _) = member.get(&job).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -487,13 +814,22 @@ async fn the_upload_page_imports_with_progress_for_managers_only() {
 
     // Beyond the import limit (1 MiB here): refused while spooling.
     let big = vec![b'x'; 3 << 19];
-    let (s, _, body) = gestion.post_body("/cpts-a/imports/annuaire", kind, multipart(&big)).await;
+    let (s, _, body) = gestion
+        .post_body("/cpts-a/imports/annuaire", kind, multipart(&big))
+        .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     // A failed import shows why, in French.
     let (_, headers, _) = gestion
-        .post_body("/cpts-a/imports/annuaire", kind, multipart(b"Nom|Ville\nA|B\n"))
+        .post_body(
+            "/cpts-a/imports/annuaire",
+            kind,
+            multipart(b"Nom|Ville\nA|B\n"),
+        )
         .await;
-    let job = headers[http::header::LOCATION].to_str().unwrap().to_string();
+    let job = headers[http::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
     for _ in 0..200 {
         page = gestion.get(&job).await.1;
         if !page.contains("data-state=\"running\"") {
@@ -501,7 +837,10 @@ async fn the_upload_page_imports_with_progress_for_managers_only() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(page.contains("data-state=\"failed\"") && page.contains("Rien n’a été modifié"), "{page}");
+    assert!(
+        page.contains("data-state=\"failed\"") && page.contains("Rien n’a été modifié"),
+        "{page}"
+    );
 }
 
 /// The coordinator's journey in real Chromium: search the territory, narrow it, open a
@@ -514,14 +853,40 @@ async fn a_manager_searches_sets_a_status_writes_a_note_and_copies_emails_in_chr
     let host = Host::with_config(|c| c.plugin_deadline_ms = 5000).await;
     let structure = directory_structure(&host, "cpts-a", "74000, 74960").await;
     let text = extract(&[
-        line("10000000001", ("ADAM", "Anne"), MEDECIN, "Médecine générale", "74000", "anne@exemple.fr"),
-        line("10000000002", ("BRUN", "Bruno"), MEDECIN, "Pédiatrie", "74960", "bruno@exemple.fr"),
-        line("10000000003", ("COLIN", "Chloé"), INFIRMIER, "", "74000", "chloe@exemple.fr"),
+        line(
+            "10000000001",
+            ("ADAM", "Anne"),
+            MEDECIN,
+            "Médecine générale",
+            "74000",
+            "anne@exemple.fr",
+        ),
+        line(
+            "10000000002",
+            ("BRUN", "Bruno"),
+            MEDECIN,
+            "Pédiatrie",
+            "74960",
+            "bruno@exemple.fr",
+        ),
+        line(
+            "10000000003",
+            ("COLIN", "Chloé"),
+            INFIRMIER,
+            "",
+            "74000",
+            "chloe@exemple.fr",
+        ),
         line("10000000004", ("DENIS", "David"), MEDECIN, "", "74000", ""),
     ]);
     import(&host, &structure, text.as_bytes()).await.unwrap();
     let account = host
-        .account("cpts-a", "gestion@a.test", "Gaëlle Gestionnaire", Role::Coordinator)
+        .account(
+            "cpts-a",
+            "gestion@a.test",
+            "Gaëlle Gestionnaire",
+            Role::Coordinator,
+        )
         .await;
     host.state
         .db
@@ -591,6 +956,9 @@ async fn a_manager_searches_sets_a_status_writes_a_note_and_copies_emails_in_chr
     .await
     .unwrap();
     server.abort();
-    assert_eq!(clipboard.0, "anne@exemple.fr", "what the button put in the clipboard");
+    assert_eq!(
+        clipboard.0, "anne@exemple.fr",
+        "what the button put in the clipboard"
+    );
     assert_eq!(clipboard.1, false, "no horizontal scrolling at phone width");
 }

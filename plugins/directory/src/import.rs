@@ -274,7 +274,7 @@ pub fn page() -> Result<Response, StoreError> {
         html.push_str("<p class=\"empty\">Aucun import pour le moment.</p>");
     } else {
         html.push_str(
-            "<table><thead><tr><th>N°</th><th>Fichier</th><th>Par</th><th>Lignes lues</th>\
+            "<table class=\"list\"><thead><tr><th>N°</th><th>Fichier</th><th>Par</th><th>Lignes lues</th>\
              <th>Professionnels</th><th>Nouveaux arrivants</th><th>Départs</th>\
              <th>Lignes invalides</th></tr></thead><tbody>",
         );

@@ -294,7 +294,7 @@ fn form_html(criteria: &Criteria, viewer: &Viewer, territory: &[String]) -> Stri
 
 fn result_rows(results: &[&(u32, Professional)], viewer: &Viewer, latest: i64) -> String {
     let mut html = String::from(
-        "<table class=\"results\"><thead><tr><th>Professionnel</th><th>Profession</th>\
+        "<table class=\"list results\"><thead><tr><th>Professionnel</th><th>Profession</th>\
          <th>Lieux d’exercice</th><th>Statut</th><th>Fiche</th></tr></thead><tbody>",
     );
     for (_, p) in results {
