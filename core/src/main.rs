@@ -131,6 +131,18 @@ enum AdminCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// The directory: import of a national-size RPPS extract into one territory, and
+    /// search latency over HTTP, on SQLite and (given a URL) PostgreSQL.
+    Directory {
+        /// Lines of the synthetic extract (the real one has about 2,000,000).
+        #[arg(long, default_value_t = 2_000_000)]
+        lines: usize,
+        /// Rounds of the query mix.
+        #[arg(long, default_value_t = 30)]
+        rounds: usize,
+        #[arg(long)]
+        postgres_url: Option<String>,
+    },
     /// Per-request sandbox cost and plugin vs native requests/s.
     Runtime {
         /// Iterations of the sandbox round-trip.
@@ -244,6 +256,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             maillage::bench::runtime(iterations, std::time::Duration::from_secs_f64(seconds)).await
         }
+        Command::Bench {
+            which:
+                BenchCommand::Directory {
+                    lines,
+                    rounds,
+                    postgres_url,
+                },
+        } => maillage::bench::directory(lines, rounds, postgres_url).await,
         Command::Bench {
             which:
                 BenchCommand::Data {

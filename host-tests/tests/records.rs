@@ -520,3 +520,100 @@ async fn additive_changes_apply_at_install_and_destructive_ones_need_confirmatio
         .unwrap();
     assert!(plan.additive.is_empty() && plan.destructive.is_empty());
 }
+
+#[tokio::test]
+async fn rank_orders_by_criteria_met_and_a_server_error_keeps_nothing() {
+    let host = Host::new().await;
+    host.structure("cpts-a", &["listener"]).await;
+    host.structure("cpts-b", &["listener"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    let mut b = host.member("cpts-b", Role::Member).await;
+    for (code, qty, done) in [
+        ("A", 1, false),
+        ("B", 5, false),
+        ("C", 5, true),
+        ("D", 9, true),
+    ] {
+        let (s, v) = insert(
+            &mut a,
+            "cpts-a",
+            json!({"code": code, "label": code, "qty": qty, "done": done}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    insert(
+        &mut b,
+        "cpts-b",
+        json!({"code": "Z", "label": "Z", "qty": 5, "done": true}),
+    )
+    .await;
+    let rank = |spec: Value| format!("/cpts-a/listener/items/rank?q={}", q(spec));
+    // Two criteria: qty = 5 and done. C meets both, B and D one; A none, so it is not
+    // returned; ties by code.
+    let (s, v) = call(
+        &mut a,
+        "GET",
+        &rank(json!({"criteria": ["qty = {:five}", "done = true"],
+        "params": {"five": 5}, "sort": "code"})),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let got: Vec<(u64, &str)> = v["ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["score"].as_u64().unwrap(), r["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [(2, "C"), (1, "B"), (1, "D")],
+        "another structure's Z never appears"
+    );
+    // The filter still applies; the limit too.
+    let (_, v) = call(
+        &mut a,
+        "GET",
+        &rank(json!({"criteria": ["qty = 5"], "filter": "qty > 1", "limit": 2, "sort": "-code"})),
+        Value::Null,
+    )
+    .await;
+    let got: Vec<&str> = v["ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ["C", "B"]);
+    // Bad criteria are refused with a reason, values stay bound.
+    for (spec, expected) in [
+        (json!({"criteria": ["colour = 1"]}), "no field"),
+        (json!({"criteria": [""]}), "empty"),
+        (json!({"criteria": vec!["qty = 1"; 17]}), "at most 16"),
+        (json!({"criteria": ["code = \"x\" || 1 = 1"]}), "criterion"),
+    ] {
+        let (s, v) = call(&mut a, "GET", &rank(spec.clone()), Value::Null).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{spec}: {v}");
+        assert!(
+            v["error"].as_str().unwrap().contains(expected),
+            "{spec}: {v}"
+        );
+    }
+
+    // A handler that wrote and then answered 503: its write is rolled back.
+    let (s, v) = call(
+        &mut a,
+        "POST",
+        "/cpts-a/listener/items/then-fail",
+        json!({"code": "F", "label": "F"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(v["written"], true, "the insert itself succeeded");
+    assert!(
+        codes(&mut a, "cpts-a", json!({"filter": "code = \"F\""}))
+            .await
+            .is_empty()
+    );
+}

@@ -22,7 +22,7 @@ use http::StatusCode;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-pub use access::{Ctx, MemberCtx, Viewer};
+pub use access::{Ctx, MemberCtx, Viewer, session_cookie_name};
 
 use crate::mail::Mailer;
 use crate::plugins::registry::Registry;

@@ -145,6 +145,12 @@ impl Db {
                         conn.execute(format!("SET search_path TO {name}").as_str())
                             .await?;
                     }
+                    // sqlx keeps statements prepared per connection; PostgreSQL would
+                    // settle on a generic plan after five runs, planned while a table
+                    // was small (e.g. a sequential scan on a lookup by unique key) and
+                    // kept while one transaction fills it (an import: quadratic).
+                    conn.execute("SET plan_cache_mode = force_custom_plan")
+                        .await?;
                     Ok(())
                 })
             })

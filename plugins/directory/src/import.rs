@@ -149,6 +149,14 @@ pub fn apply(request: &Request) -> Result<Response, StoreError> {
         ));
     }
     let number = latest()?.map(|i| i.number).unwrap_or(0) + 1;
+    // Who was there at the previous import: the others are arrivals.
+    let previous: BTreeSet<String> = Query::new()
+        .filter("seen_in = {:n}")
+        .param("n", number - 1)
+        .aggregate(PROFESSIONALS, Some("rpps_id"), None)?
+        .into_iter()
+        .filter_map(|g| g.key.as_str().map(str::to_string))
+        .collect();
     for person in extract.people.values() {
         let specialties = &person.specialties;
         let postal_codes: BTreeSet<&str> = person
@@ -157,7 +165,13 @@ pub fn apply(request: &Request) -> Result<Response, StoreError> {
             .map(|s| s.postal_code.as_str())
             .collect();
         let postal_codes: Vec<&str> = postal_codes.into_iter().collect();
-        let data = json!({
+        let mut on_territory = postal_codes.iter().filter(|c| codes.contains(**c));
+        let mut data = json!({
+            "seen_in": number,
+            "cp1": on_territory.next(),
+            "cp2": on_territory.next(),
+            "cp3": on_territory.next(),
+            "cp4": on_territory.next(),
             "rpps_id": person.id,
             "civility": person.civility,
             "last_name": person.last_name,
@@ -178,15 +192,11 @@ pub fn apply(request: &Request) -> Result<Response, StoreError> {
             "postal_codes": format!(" {} ", postal_codes.join(" ")),
             "rpps_email": person.sites.iter().map(|s| s.email.as_str()).find(|e| !e.is_empty()).unwrap_or(""),
         });
-        // The upsert leaves `seen_in` as it was: it tells whether they were there at
-        // the previous import.
-        let stored: serde_json::Value = records::upsert(PROFESSIONALS, &["rpps_id"], &data)?;
-        let id = stored["id"].as_str().unwrap_or_default();
-        let mut patch = json!({ "seen_in": number });
-        if stored["seen_in"].as_i64() != Some(number - 1) {
-            patch["arrived_in"] = json!(number);
+        if !previous.contains(&person.id) {
+            data["arrived_in"] = json!(number);
         }
-        records::update::<serde_json::Value>(PROFESSIONALS, id, &patch)?;
+        // Only these fields: status, notes, fiche and account link stay as they were.
+        records::upsert::<_, serde_json::Value>(PROFESSIONALS, &["rpps_id"], &data)?;
     }
     let count = |filter: &str, value: i64| {
         Query::new()

@@ -37,6 +37,12 @@ pub fn collections() -> Vec<CollectionDef> {
                 text("specialties_key"),
                 field("sites", FieldType::Json),
                 text("postal_codes"),
+                // The first four postal codes of the territory among the sites, so
+                // that a code criterion is four `in` tests (see search.rs).
+                text("cp1"),
+                text("cp2"),
+                text("cp3"),
+                text("cp4"),
                 text("rpps_email"),
                 field("seen_in", FieldType::Integer),
                 field("arrived_in", FieldType::Integer),

@@ -21,6 +21,13 @@ const MAX_TEXT: usize = 100;
 
 pub const HEALTH_DATA_WARNING: &str = "Une messagerie non sécurisée ne doit en aucun cas être utilisée pour échanger de la donnée de santé.";
 
+/// A search as the database sees it (see [`Criteria::build`]).
+struct Built {
+    query: Query,
+    criteria: Vec<String>,
+    always_met: u32,
+}
+
 /// What the search form asks.
 #[derive(Debug, Clone, Default)]
 pub struct Criteria {
@@ -108,17 +115,19 @@ impl Criteria {
         parts.join("&")
     }
 
-    /// The query (hard filter, params) and the criteria, as filter expressions.
-    fn build(&self, import: i64) -> (Query, Vec<String>) {
+    /// The query (hard filter, params) and the criteria the database must weigh, as
+    /// filter expressions, plus how many criteria every candidate meets anyway: the
+    /// postal codes, when they are the whole territory.
+    fn build(&self, import: i64, territory: &[String]) -> Built {
         let mut query = Query::new().param("import", import);
         let mut criteria: Vec<String> = Vec::new();
-        if !self.codes.is_empty() {
-            let mut any = Vec::new();
-            for (i, code) in self.codes.iter().enumerate() {
-                query = query.param(&format!("cp{i}"), format!(" {code} "));
-                any.push(format!("postal_codes ~ {{:cp{i}}}"));
-            }
-            criteria.push(format!("({})", any.join(" || ")));
+        let whole_territory =
+            !territory.is_empty() && territory.iter().all(|code| self.codes.contains(code));
+        if !self.codes.is_empty() && !whole_territory {
+            query = query.param("codes", &self.codes);
+            criteria.push(
+                "(cp1 in {:codes} || cp2 in {:codes} || cp3 in {:codes} || cp4 in {:codes})".into(),
+            );
         }
         let mut add = |name: &str, value: String, expression: &str| {
             if !value.is_empty() {
@@ -150,11 +159,11 @@ impl Criteria {
             "status = {:status}",
         );
         add("name", fold(&self.name), "name_key ~ {:name}");
-        let mut filter = self.presence().to_string();
-        if !criteria.is_empty() {
-            filter = format!("{filter} && ({})", criteria.join(" || "));
+        Built {
+            query: query.filter(self.presence()),
+            criteria,
+            always_met: u32::from(whole_territory),
         }
-        (query.filter(&filter), criteria)
     }
 
     /// Who is looked at: those present at the latest import, its arrivals, or those
@@ -169,25 +178,65 @@ impl Criteria {
         }
     }
 
-    fn count(&self) -> usize {
-        self.build(0).1.len()
+    fn count(&self, territory: &[String]) -> usize {
+        let built = self.build(0, territory);
+        built.criteria.len() + built.always_met as usize
     }
 }
 
-/// The ranked results: (criteria met, professional), best first.
-pub fn ranked(criteria: &Criteria, import: i64) -> Result<Vec<(u32, Professional)>, StoreError> {
-    let (query, expressions) = criteria.build(import);
-    query
-        .sort("last_name,first_name")
-        .limit(MAX_RESULTS)
-        .rank(PROFESSIONALS, &expressions)
+/// The ranked results: (criteria met, professional), best first, at most 50.
+pub fn ranked(
+    criteria: &Criteria,
+    import: i64,
+    territory: &[String],
+) -> Result<Vec<(u32, Professional)>, StoreError> {
+    let Built {
+        query,
+        criteria: expressions,
+        always_met,
+    } = criteria.build(import, territory);
+    let query = query.sort("last_name,first_name").limit(MAX_RESULTS);
+    let mut results: Vec<(u32, Professional)> = if expressions.is_empty() {
+        Vec::new()
+    } else {
+        query
+            .rank::<Professional>(PROFESSIONALS, &expressions)?
+            .into_iter()
+            .map(|(score, p)| (score + always_met, p))
+            .collect()
+    };
+    // Those meeting only the criteria met anyway come last, in name order.
+    let room = MAX_RESULTS as usize - results.len();
+    if always_met > 0 && room > 0 {
+        let mut filter = criteria.presence().to_string();
+        if !expressions.is_empty() {
+            filter = format!("{filter} && !({})", expressions.join(" || "));
+        }
+        let (rest, _) = query
+            .filter(&filter)
+            .limit(room as u32)
+            .fetch::<Professional>(PROFESSIONALS)?;
+        results.extend(rest.into_iter().map(|p| (always_met, p)));
+    }
+    Ok(results)
 }
 
 /// Every professional meeting all criteria (the communication page), in name order.
-fn exact_matches(criteria: &Criteria, import: i64) -> Result<Vec<Professional>, StoreError> {
-    let (query, expressions) = criteria.build(import);
-    let base = criteria.presence();
-    let mut filter = format!("{base} && status != \"{}\"", Status::DoNotContact.code());
+fn exact_matches(
+    criteria: &Criteria,
+    import: i64,
+    territory: &[String],
+) -> Result<Vec<Professional>, StoreError> {
+    let Built {
+        query,
+        criteria: expressions,
+        ..
+    } = criteria.build(import, territory);
+    let mut filter = format!(
+        "{} && status != \"{}\"",
+        criteria.presence(),
+        Status::DoNotContact.code()
+    );
     for e in &expressions {
         filter.push_str(&format!(" && {e}"));
     }
@@ -369,7 +418,7 @@ pub fn page(request: &Request) -> Result<Response, StoreError> {
     };
     let territory = maillage_sdk::territory();
     let criteria = Criteria::from_query(&request.query, &viewer, &territory);
-    let total = criteria.count();
+    let total = criteria.count(&territory);
     let mut html = String::from("<div class=\"toolbar\"><h1>Annuaire</h1></div>");
     if viewer.manager {
         html.push_str(&manager_links(&criteria, &import));
@@ -385,7 +434,7 @@ pub fn page(request: &Request) -> Result<Response, StoreError> {
         html.push_str("<p class=\"empty\">Indiquez au moins un critère.</p>");
         return Ok(Response::page("Annuaire", html));
     }
-    let results = ranked(&criteria, import.number)?;
+    let results = ranked(&criteria, import.number, &territory)?;
     let (exact, approaching): (Vec<_>, Vec<_>) = results
         .iter()
         .partition(|(score, _)| *score as usize == total);
@@ -438,7 +487,7 @@ pub fn communication(request: &Request) -> Result<Response, StoreError> {
     };
     let territory = maillage_sdk::territory();
     let criteria = Criteria::from_query(&request.query, &viewer, &territory);
-    let people = exact_matches(&criteria, import.number)?;
+    let people = exact_matches(&criteria, import.number, &territory)?;
     let mut emails: Vec<String> = Vec::new();
     let mut without: Vec<&Professional> = Vec::new();
     for p in &people {

@@ -172,8 +172,9 @@ impl Query {
         Ok((items, page.next))
     }
 
-    /// The matching records, most `criteria` (filter expressions using this query's
-    /// params) met first, with how many each meets; `limit` of them at most.
+    /// The matching records that meet at least one of `criteria` (filter expressions
+    /// using this query's params), most criteria met first, with how many each meets;
+    /// `limit` of them at most.
     pub fn rank<T: DeserializeOwned>(
         &self,
         collection: &str,

@@ -793,9 +793,9 @@ impl Records<'_> {
         })
     }
 
-    /// The records matching `spec`, most `criteria` met first (see `records.rank`):
-    /// the score is a sum of `CASE WHEN criterion THEN 1 ELSE 0 END`, computed by the
-    /// database so that only the page crosses the boundary.
+    /// The records matching `spec` and at least one of `criteria`, most criteria met
+    /// first (see `records.rank`): the score is a sum of `CASE WHEN criterion THEN 1
+    /// ELSE 0 END`, computed by the database so that only the page crosses the boundary.
     pub async fn rank(
         &self,
         conn: &mut AnyConnection,
@@ -837,13 +837,25 @@ impl Records<'_> {
             n => Ord::min(n, MAX_LIMIT),
         };
         let keys = sort_keys(collection, &spec.sort)?;
-        let mut select = select_all(collection);
-        select
+        // The score is computed once per row in a subquery; the outer query keeps the
+        // rows meeting at least one criterion, best first, then the sort, then the id.
+        let mut inner = select_all(collection);
+        inner
             .expr_as(score.unwrap_or_else(|| Expr::val(0)), "m_score".to_string())
-            .cond_where(cond)
-            .order_by_expr(Expr::cust("\"m_score\""), Order::Desc);
-        order_by_keys(&mut select, &collection.table, &keys);
-        select.limit(u64::from(limit));
+            .cond_where(cond);
+        let mut select = Query::select();
+        select
+            .column(Asterisk)
+            .from_subquery(inner, "ranked".to_string())
+            .and_where(Expr::col("m_score".to_string()).gt(0))
+            .order_by("m_score".to_string(), Order::Desc);
+        for (col, _, descending) in &keys {
+            let order = if *descending { Order::Desc } else { Order::Asc };
+            select.order_by_with_nulls(col.clone(), order, NullOrdering::Last);
+        }
+        select
+            .order_by("id".to_string(), Order::Asc)
+            .limit(u64::from(limit));
         let (sql, values) = build(self.backend, &select);
         let rows = bound(&sql, values).fetch_all(conn).await?;
         rows.iter()
