@@ -17,6 +17,8 @@ struct Target {
     person: i64,
     request: i64,
     mail: i64,
+    /// A professional of B's directory.
+    professional: String,
 }
 
 /// Structure B filled with marked data: a member, a closed group with a pending join
@@ -72,12 +74,42 @@ async fn seed_b(host: &Host) -> Target {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let poll = location.unwrap().rsplit('/').next().unwrap().to_string();
+    // B's directory: a professional with a status, a private note, a linked account.
+    let structure = host.state.db.structure(b).await.unwrap().unwrap();
+    let extract = crate::directory::extract(&[crate::directory::line(
+        "19999999999",
+        (&format!("{SECRET}-NOM"), "Prénom"),
+        crate::directory::MEDECIN,
+        "",
+        "74000",
+        "secret-b-pro@exemple.fr",
+    )]);
+    crate::directory::import(host, &structure, extract.as_bytes())
+        .await
+        .unwrap();
+    let (_, page) = c.get("/cpts-b/annuaire/").await;
+    let professional = crate::directory::professional_id(&page, &format!("Prénom {SECRET}-NOM"));
+    for (route, field, value) in [
+        ("statut", "statut", "adherent".to_string()),
+        ("note", "note", format!("{SECRET}-NOTE")),
+    ] {
+        let (status, _, _) = c
+            .post_form(
+                &format!("/cpts-b/annuaire/p/{professional}/{route}"),
+                &[(field, &value)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+    }
+    c.post_form("/cpts-b/annuaire/ma-fiche/lien", &[("rpps", "19999999999")])
+        .await;
     Target {
         poll,
         group,
         person: person.id,
         request,
         mail,
+        professional,
     }
 }
 
@@ -95,6 +127,11 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT id || '|' || f_title || '|' || COALESCE(f_group_id, '') FROM c_polls__polls WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_poll || '|' || f_participant || '|' || f_choices FROM c_polls__answers WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || name FROM blobs WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_rpps_id || '|' || f_status || '|' || COALESCE(f_user_id, '') || '|' || f_seen_in FROM c_annuaire__professionals WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_text FROM c_annuaire__notes WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_to_status FROM c_annuaire__status_history WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_kind FROM c_annuaire__fiches WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_number FROM c_annuaire__imports WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || status || '|' || attempts FROM mail_outbox WHERE structure_id = $1 ORDER BY id",
         "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = $1",
         "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = $1",
@@ -128,6 +165,20 @@ fn get_routes(slug: &str, t: &Target) -> Vec<(String, Role)> {
         (format!("{base}/admin/journal"), Role::Admin),
         (format!("{base}/admin/courriels"), Role::Admin),
         (format!("{base}/admin/evenements"), Role::Admin),
+    ]
+}
+
+/// The directory's pages of a structure, aimed at B's professional.
+fn directory_get_routes(slug: &str, t: &Target) -> Vec<String> {
+    let base = format!("/{slug}/annuaire");
+    vec![
+        format!("{base}/"),
+        format!("{base}/p/{}", t.professional),
+        format!("{base}/ma-fiche"),
+        format!("{base}/mon-compte"),
+        format!("{base}/import"),
+        format!("{base}/communication"),
+        format!("{base}/?departs=1"),
     ]
 }
 
@@ -201,6 +252,21 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
             format!("{b}/polls/p/{}/answer", t.poll),
             f(&[("name", "Intrus"), ("c0", "oui"), ("c1", "oui")]),
         ),
+        (
+            format!("{b}/annuaire/p/{}/statut", t.professional),
+            f(&[("statut", "refus")]),
+        ),
+        (
+            format!("{b}/annuaire/p/{}/note", t.professional),
+            f(&[("note", "Intrus")]),
+        ),
+        (
+            format!("{b}/annuaire/ma-fiche/lien"),
+            f(&[("rpps", "19999999999")]),
+        ),
+        (format!("{b}/annuaire/ma-fiche/pro"), f(&[("phone", "0")])),
+        (format!("{b}/annuaire/import/apply"), vec![]),
+        (format!("{b}/imports/annuaire"), vec![]),
         // B's ids through A's own URLs.
         (
             format!("/cpts-a/admin/membres/{}", t.person),
@@ -229,14 +295,38 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
             format!("/cpts-a/polls/p/{}/answer", t.poll),
             f(&[("name", "Intrus"), ("c0", "oui"), ("c1", "oui")]),
         ),
+        (
+            format!("/cpts-a/annuaire/p/{}/statut", t.professional),
+            f(&[("statut", "refus")]),
+        ),
+        (
+            format!("/cpts-a/annuaire/p/{}/note", t.professional),
+            f(&[("note", "Intrus")]),
+        ),
     ]
 }
 
 #[tokio::test]
 async fn no_route_shows_or_changes_another_structure() {
     let host = Host::new().await;
-    host.structure("cpts-a", &["polls"]).await;
-    host.structure("cpts-b", &["polls"]).await;
+    crate::directory::directory_structure(&host, "cpts-a", "74000").await;
+    crate::directory::directory_structure(&host, "cpts-b", "74000").await;
+    for slug in ["cpts-a", "cpts-b"] {
+        let id = host.structure_id(slug).await;
+        let plugin = host
+            .state
+            .registry
+            .install(&crate::support::wasm("polls"))
+            .await
+            .unwrap();
+        let m = plugin.manifest();
+        let granted: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
+        host.state
+            .db
+            .enable_module(id, &m.id, &m.version.to_string(), &granted)
+            .await
+            .unwrap();
+    }
     let target = seed_b(&host).await;
     let before = snapshot_b(&host).await;
 
@@ -279,6 +369,22 @@ async fn no_route_shows_or_changes_another_structure() {
             } else {
                 assert_eq!(status, StatusCode::NOT_FOUND, "{who} GET {route}");
             }
+            checked += 1;
+        }
+        for route in directory_get_routes("cpts-b", &target) {
+            let (status, _, body) = client.get_full(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
+            let expected = if who == "anonyme" {
+                StatusCode::SEE_OTHER
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(status, expected, "{who} GET {route}");
+            checked += 1;
+        }
+        for route in directory_get_routes("cpts-a", &target) {
+            let (_, body) = client.get(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
             checked += 1;
         }
         // A's own pages never list B's data either.
@@ -344,6 +450,7 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         person: 0,
         request: 0,
         mail: 0,
+        professional: String::new(),
     };
 
     for role in [Role::Member, Role::Coordinator, Role::Admin] {

@@ -63,7 +63,28 @@ pub fn collections() -> Vec<CollectionDef> {
             indexes: vec![
                 index(&["rpps_id"], true),
                 index(&["user_id"], true),
-                index(&["seen_in", "last_name"], false),
+                // Covers the search: `records.rank` scores a territory from this
+                // index alone, in name order (see search.rs).
+                index(
+                    &[
+                        "seen_in",
+                        "last_name",
+                        "first_name",
+                        "id",
+                        "profession_code",
+                        "status",
+                        "cp1",
+                        "cp2",
+                        "cp3",
+                        "cp4",
+                        "name_key",
+                        "specialties_key",
+                        "care_key",
+                        "equipment_key",
+                        "arrived_in",
+                    ],
+                    false,
+                ),
                 index(&["arrived_in"], false),
                 index(&["status"], false),
             ],

@@ -203,11 +203,13 @@ pub fn validate(plugin_id: &str, collections: &[CollectionDef]) -> std::result::
             }
         }
         for index in &c.indexes {
-            if index.fields.is_empty() || index.fields.len() > 8 {
-                return Err(format!("an index of {:?} needs 1..=8 fields", c.name));
+            // Up to 16 fields, so that an index can cover a ranked search (see
+            // `Records::rank`); PostgreSQL allows 32 columns with `structure_id`.
+            if index.fields.is_empty() || index.fields.len() > 16 {
+                return Err(format!("an index of {:?} needs 1..=16 fields", c.name));
             }
             for name in &index.fields {
-                if name == "created_at" || name == "updated_at" {
+                if name == "created_at" || name == "updated_at" || name == "id" {
                     continue;
                 }
                 match c.field(name) {

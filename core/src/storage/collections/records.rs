@@ -165,18 +165,19 @@ fn escape_like(text: &str) -> String {
 }
 
 fn condition(
+    backend: Backend,
     collection: &Collection,
     expr: &filter::Expr,
     params: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Condition> {
     Ok(match expr {
         filter::Expr::And(items) => items.iter().try_fold(Cond::all(), |c, e| {
-            Ok::<_, StorageError>(c.add(condition(collection, e, params)?))
+            Ok::<_, StorageError>(c.add(condition(backend, collection, e, params)?))
         })?,
         filter::Expr::Or(items) => items.iter().try_fold(Cond::any(), |c, e| {
-            Ok::<_, StorageError>(c.add(condition(collection, e, params)?))
+            Ok::<_, StorageError>(c.add(condition(backend, collection, e, params)?))
         })?,
-        filter::Expr::Not(inner) => condition(collection, inner, params)?.not(),
+        filter::Expr::Not(inner) => condition(backend, collection, inner, params)?.not(),
         filter::Expr::Cmp { field, op, value } => {
             let (col, def) = queryable(collection, field)?;
             let json = resolve(value, params)?;
@@ -211,8 +212,14 @@ fn condition(
                     let text = json.as_str().filter(|_| textual).ok_or_else(|| {
                         invalid(format!("{field}: `~` compares text with a string"))
                     })?;
-                    let like = Expr::expr(Func::lower(qcol(&collection.table, col)))
-                        .like(LikeExpr::new(escape_like(&text.to_lowercase())).escape('\\'));
+                    // SQLite's LIKE already ignores ASCII case (and its lower() knows
+                    // nothing else): no per-row lower() there.
+                    let column = match backend {
+                        Backend::Sqlite => qcol(&collection.table, col),
+                        Backend::Postgres => Expr::expr(Func::lower(qcol(&collection.table, col))),
+                    };
+                    let like =
+                        column.like(LikeExpr::new(escape_like(&text.to_lowercase())).escape('\\'));
                     if *op == CmpOp::Contains {
                         like
                     } else {
@@ -279,6 +286,7 @@ const MAX_CRITERIA: usize = 16;
 
 /// Structure scope + parsed filter + full-text words.
 fn where_clause(
+    backend: Backend,
     collection: &Collection,
     structure_id: i64,
     filter_text: &str,
@@ -289,7 +297,12 @@ fn where_clause(
         Cond::all().add(qcol(&collection.table, "structure_id".to_string()).eq(structure_id));
     let parsed = filter::parse(filter_text).map_err(|e| invalid(format!("filter {e}")))?;
     if let Some(expr) = parsed {
-        cond = cond.add(condition(collection, &expr, &parse_params(params_text)?)?);
+        cond = cond.add(condition(
+            backend,
+            collection,
+            &expr,
+            &parse_params(params_text)?,
+        )?);
     }
     if let Some(words) = search.map(fold).filter(|w| !w.is_empty()) {
         if !collection.def.has_full_text() {
@@ -757,6 +770,7 @@ impl Records<'_> {
     ) -> Result<Page> {
         let collection = self.schema.collection(collection)?;
         let cond = where_clause(
+            self.backend,
             collection,
             self.structure_id,
             &spec.filter,
@@ -811,6 +825,7 @@ impl Records<'_> {
             return Err(invalid(format!("rank on at most {MAX_CRITERIA} criteria")));
         }
         let cond = where_clause(
+            self.backend,
             collection,
             self.structure_id,
             &spec.filter,
@@ -824,9 +839,12 @@ impl Records<'_> {
             let Some(expr) = parsed else {
                 return Err(invalid("a criterion cannot be empty"));
             };
-            let case: Expr = Expr::case(condition(collection, &expr, &params)?, Expr::val(1))
-                .finally(Expr::val(0))
-                .into();
+            let case: Expr = Expr::case(
+                condition(self.backend, collection, &expr, &params)?,
+                Expr::val(1),
+            )
+            .finally(Expr::val(0))
+            .into();
             score = Some(match score {
                 Some(sum) => sum.add(case),
                 None => case,
@@ -837,33 +855,51 @@ impl Records<'_> {
             n => Ord::min(n, MAX_LIMIT),
         };
         let keys = sort_keys(collection, &spec.sort)?;
-        // The score is computed once per row in a subquery; the outer query keeps the
-        // rows meeting at least one criterion, best first, then the sort, then the id.
-        let mut inner = select_all(collection);
-        inner
-            .expr_as(score.unwrap_or_else(|| Expr::val(0)), "m_score".to_string())
-            .cond_where(cond);
+        // First the ids and scores alone: an index holding the criteria's columns
+        // covers this scan, the table is not read. Rows meeting no criterion sort
+        // last and are dropped here, which keeps the score computed once per row.
         let mut select = Query::select();
         select
-            .column(Asterisk)
-            .from_subquery(inner, "ranked".to_string())
-            .and_where(Expr::col("m_score".to_string()).gt(0))
-            .order_by("m_score".to_string(), Order::Desc);
-        for (col, _, descending) in &keys {
-            let order = if *descending { Order::Desc } else { Order::Asc };
-            select.order_by_with_nulls(col.clone(), order, NullOrdering::Last);
-        }
-        select
-            .order_by("id".to_string(), Order::Asc)
-            .limit(u64::from(limit));
+            .expr_as(qcol(&collection.table, "id".to_string()), "id".to_string())
+            .expr_as(score.unwrap_or_else(|| Expr::val(0)), "m_score".to_string())
+            .from(collection.table.clone())
+            .cond_where(cond)
+            .order_by_expr(Expr::cust("\"m_score\""), Order::Desc);
+        order_by_keys(&mut select, &collection.table, &keys);
+        select.limit(u64::from(limit));
         let (sql, values) = build(self.backend, &select);
-        let rows = bound(&sql, values).fetch_all(conn).await?;
-        rows.iter()
-            .map(|r| {
-                let score: i64 = r.try_get("m_score")?;
-                Ok((u32::try_from(score).unwrap_or(0), row_json(collection, r)?))
-            })
-            .collect()
+        let mut ranked: Vec<(String, u32)> = Vec::new();
+        for row in bound(&sql, values).fetch_all(&mut *conn).await? {
+            let score: i64 = row.try_get("m_score")?;
+            if score > 0 {
+                ranked.push((row.try_get("id")?, u32::try_from(score).unwrap_or(0)));
+            }
+        }
+        if ranked.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Then the records of that page.
+        let (sql, values) = build(
+            self.backend,
+            select_all(collection)
+                .and_where(
+                    qcol(&collection.table, "structure_id".to_string()).eq(self.structure_id),
+                )
+                .and_where(
+                    qcol(&collection.table, "id".to_string())
+                        .is_in(ranked.iter().map(|(id, _)| id.clone())),
+                ),
+        );
+        let mut rows: std::collections::HashMap<String, serde_json::Value> =
+            std::collections::HashMap::new();
+        for row in bound(&sql, values).fetch_all(&mut *conn).await? {
+            let id: String = row.try_get("id")?;
+            rows.insert(id, row_json(collection, &row)?);
+        }
+        Ok(ranked
+            .into_iter()
+            .filter_map(|(id, score)| rows.remove(&id).map(|r| (score, r)))
+            .collect())
     }
 
     pub async fn count(
@@ -874,7 +910,14 @@ impl Records<'_> {
         params: &str,
     ) -> Result<i64> {
         let collection = self.schema.collection(collection)?;
-        let cond = where_clause(collection, self.structure_id, filter, params, None)?;
+        let cond = where_clause(
+            self.backend,
+            collection,
+            self.structure_id,
+            filter,
+            params,
+            None,
+        )?;
         let (sql, values) = build(
             self.backend,
             Query::select()
@@ -895,7 +938,14 @@ impl Records<'_> {
         sum_field: Option<&str>,
     ) -> Result<Vec<Bucket>> {
         let collection = self.schema.collection(collection)?;
-        let cond = where_clause(collection, self.structure_id, filter, params, None)?;
+        let cond = where_clause(
+            self.backend,
+            collection,
+            self.structure_id,
+            filter,
+            params,
+            None,
+        )?;
         let mut select = Query::select();
         select.from(collection.table.clone()).cond_where(cond);
         let group = match group_by {
