@@ -226,6 +226,30 @@ impl Target<'_> {
         Ok((status, response.into_body()))
     }
 
+    /// After a bulk write the planner's statistics are stale; refreshing them is an
+    /// optimisation, so a failure is only logged.
+    async fn refresh_statistics(&self) {
+        let refreshed = async {
+            let module = self
+                .state
+                .db
+                .enabled_module(self.structure.id, self.module_id)
+                .await?
+                .ok_or_else(|| crate::storage::StorageError::Invalid("module gone".into()))?;
+            let plugin = self
+                .state
+                .registry
+                .get(&module.plugin_id, &module.version)
+                .await
+                .map_err(|e| crate::storage::StorageError::Invalid(e.to_string()))?;
+            self.state.db.refresh_statistics(plugin.schema()).await
+        }
+        .await;
+        if let Err(e) = refreshed {
+            tracing::warn!(module = self.module_id, error = %e, "statistics not refreshed after an import");
+        }
+    }
+
     /// A JSON answer, or the module's `{"error"}` as a refusal.
     async fn call_json(
         &self,
@@ -373,6 +397,7 @@ async fn drive(
         summary.bad_lines
     );
     summary.applied = target.call_json(&query, body).await?;
+    target.refresh_statistics().await;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
 use tokio::io::AsyncWriteExt;
@@ -54,7 +54,7 @@ pub async fn upload(
     State(state): State<AppState>,
     Path((slug, module)): Path<(String, String)>,
     ctx: Ctx,
-    mut multipart: Multipart,
+    request: Request,
 ) -> Response {
     let member = match ctx.member_of(&slug, Role::Member) {
         Ok(m) => m,
@@ -69,6 +69,14 @@ pub async fn upload(
     if !may_import(&member) {
         return super::forbidden();
     }
+    // Read as multipart only now: visitors without the right get 404/403, not 400.
+    let Ok(mut multipart) = Multipart::from_request(request, &state).await else {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Import",
+            &web::alert("Choisissez le fichier à importer."),
+        );
+    };
     let mut field = loop {
         match multipart.next_field().await {
             Ok(Some(field)) if field.file_name().is_some() => break field,

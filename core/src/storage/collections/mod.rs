@@ -288,6 +288,25 @@ impl Schema {
     }
 }
 
+impl crate::storage::Db {
+    /// Refreshes the planner's statistics of a plugin's tables, after a bulk write (an
+    /// import): PostgreSQL also marks the pages all-visible, so that a covering index
+    /// is read alone. Outside any transaction (VACUUM cannot run in one).
+    pub async fn refresh_statistics(&self, schema: &Schema) -> Result<()> {
+        for collection in schema.collections.values() {
+            // Table names come from the validated schema: [a-z0-9_] only.
+            let statement = match self.backend() {
+                crate::storage::Backend::Sqlite => format!("ANALYZE \"{}\"", collection.table),
+                crate::storage::Backend::Postgres => {
+                    format!("VACUUM (ANALYZE) \"{}\"", collection.table)
+                }
+            };
+            sqlx::query(&statement).execute(self.pool()).await?;
+        }
+        Ok(())
+    }
+}
+
 /// What installing a plugin version does to its tables.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct SchemaPlan {

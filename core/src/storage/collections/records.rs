@@ -708,6 +708,9 @@ impl Records<'_> {
             )));
         }
         let object = parse_object(data)?;
+        if !coll.def.has_full_text() && !object.contains_key("id") {
+            return self.upsert_in_one(conn, coll, key_fields, object).await;
+        }
         let mut key =
             Cond::all().add(qcol(&coll.table, "structure_id".to_string()).eq(self.structure_id));
         for name in key_fields {
@@ -741,6 +744,71 @@ impl Records<'_> {
             }
             None => self.insert(conn, collection, data).await,
         }
+    }
+
+    /// `INSERT … ON CONFLICT (structure_id, key) DO UPDATE … RETURNING`: one statement,
+    /// whose plan is the unique index by definition (a lookup planned on stale
+    /// statistics could scan while an import fills the table). The update sets only
+    /// the fields given (defaults apply to an insert alone). Not for collections with
+    /// full-text fields, whose search text needs the merged record.
+    async fn upsert_in_one(
+        &self,
+        conn: &mut AnyConnection,
+        coll: &Collection,
+        key_fields: &[String],
+        given: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        for name in key_fields {
+            if given.get(name).is_none_or(|v| v.is_null()) {
+                return Err(invalid(format!("upsert: key field {name} is missing")));
+            }
+        }
+        let mut data = given.clone();
+        complete(coll, &mut data)?;
+        self.check_references(conn, coll, &data).await?;
+        let now = now_secs();
+        let mut columns = vec![
+            "structure_id".to_string(),
+            "id".to_string(),
+            "created_at".to_string(),
+            "updated_at".to_string(),
+            "search_text".to_string(),
+        ];
+        let mut values: Vec<Expr> = vec![
+            Expr::val(self.structure_id),
+            Expr::val(new_record_id()),
+            Expr::val(now),
+            Expr::val(now),
+            Expr::val(Option::<String>::None),
+        ];
+        for (col, value) in field_values(coll, &data)? {
+            columns.push(col);
+            values.push(Expr::val(value));
+        }
+        let mut updated: Vec<String> = vec!["updated_at".to_string()];
+        for (col, _) in field_values(coll, &given)? {
+            updated.push(col);
+        }
+        let mut target: Vec<String> = vec!["structure_id".to_string()];
+        target.extend(key_fields.iter().map(|f| super::index_column(&coll.def, f)));
+        let mut insert = Query::insert();
+        insert
+            .into_table(coll.table.clone())
+            .columns(columns)
+            .values(values)
+            .map_err(|e| invalid(e.to_string()))?
+            .on_conflict(
+                sea_query::OnConflict::columns(target)
+                    .update_columns(updated)
+                    .to_owned(),
+            );
+        insert.returning(returning(coll));
+        let (sql, values) = build(self.backend, &insert);
+        let row = bound(&sql, values)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(conflict_or)?;
+        row_json(coll, &row)
     }
 
     pub async fn delete(
