@@ -64,13 +64,7 @@ impl Plugin for Directory {
             (Method::Post, ["import", "apply"]) => import::apply(&request),
             _ => Ok(Response::not_found()),
         };
-        result.unwrap_or_else(|e| {
-            maillage_sdk::log::error(&format!("store failure: {e}"));
-            Response::error(
-                503,
-                "Le service est momentanément indisponible. Veuillez réessayer.",
-            )
-        })
+        maillage_sdk::records::or_unavailable(result)
     }
 }
 

@@ -173,13 +173,7 @@ impl Plugin for Polls {
             (Method::Post, ["p", id, "answer"]) => answer(id, &request.form()),
             _ => Ok(Response::not_found()),
         };
-        result.unwrap_or_else(|e| {
-            maillage_sdk::log::error(&format!("store failure: {e}"));
-            Response::error(
-                503,
-                "Le service est momentanément indisponible. Veuillez réessayer.",
-            )
-        })
+        maillage_sdk::records::or_unavailable(result)
     }
 }
 

@@ -86,6 +86,17 @@ pub fn delete(collection: &str, id: &str) -> Result<bool, StoreError> {
     host::delete(collection, id)
 }
 
+/// A handler's answer, or, when the store failed, a French 503 page (and a log line).
+pub fn or_unavailable(result: Result<crate::Response, StoreError>) -> crate::Response {
+    result.unwrap_or_else(|e| {
+        crate::log::error(&format!("store failure: {e}"));
+        crate::Response::error(
+            503,
+            "Le service est momentanément indisponible. Veuillez réessayer.",
+        )
+    })
+}
+
 /// One line of an aggregate: the grouping value, how many records, the sum asked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
@@ -148,22 +159,23 @@ impl Query {
         }
     }
 
+    fn spec(&self) -> host::QuerySpec {
+        host::QuerySpec {
+            filter: self.filter.clone(),
+            params: self.params_json(),
+            search: self.search.clone(),
+            sort: self.sort.clone(),
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
+    }
+
     /// One page of records and the cursor of the next one.
     pub fn fetch<T: DeserializeOwned>(
         &self,
         collection: &str,
     ) -> Result<(Vec<T>, Option<String>), StoreError> {
-        let page = host::query(
-            collection,
-            &host::QuerySpec {
-                filter: self.filter.clone(),
-                params: self.params_json(),
-                search: self.search.clone(),
-                sort: self.sort.clone(),
-                limit: self.limit,
-                cursor: self.cursor.clone(),
-            },
-        )?;
+        let page = host::query(collection, &self.spec())?;
         let items = page
             .items
             .iter()
@@ -180,21 +192,14 @@ impl Query {
         collection: &str,
         criteria: &[String],
     ) -> Result<Vec<(u32, T)>, StoreError> {
-        host::rank(
-            collection,
-            &host::QuerySpec {
-                filter: self.filter.clone(),
-                params: self.params_json(),
-                search: self.search.clone(),
-                sort: self.sort.clone(),
-                limit: self.limit,
-                cursor: None,
-            },
-            criteria,
-        )?
-        .into_iter()
-        .map(|s| Ok((s.score, decode(&s.item)?)))
-        .collect()
+        let spec = host::QuerySpec {
+            cursor: None,
+            ..self.spec()
+        };
+        host::rank(collection, &spec, criteria)?
+            .into_iter()
+            .map(|s| Ok((s.score, decode(&s.item)?)))
+            .collect()
     }
 
     pub fn count(&self, collection: &str) -> Result<i64, StoreError> {

@@ -531,7 +531,26 @@ pub struct Records<'a> {
     pub structure_id: i64,
 }
 
+/// A query's page size: 50 unless asked, at most 500.
+fn page_limit(asked: u32) -> u32 {
+    match asked {
+        0 => DEFAULT_LIMIT,
+        n => Ord::min(n, MAX_LIMIT),
+    }
+}
+
 impl Records<'_> {
+    fn spec_clause(&self, collection: &Collection, spec: &QuerySpec) -> Result<Condition> {
+        where_clause(
+            self.backend,
+            collection,
+            self.structure_id,
+            &spec.filter,
+            &spec.params,
+            spec.search.as_deref(),
+        )
+    }
+
     /// Record references must point at a record of the same structure.
     async fn check_references(
         &self,
@@ -837,18 +856,8 @@ impl Records<'_> {
         spec: &QuerySpec,
     ) -> Result<Page> {
         let collection = self.schema.collection(collection)?;
-        let cond = where_clause(
-            self.backend,
-            collection,
-            self.structure_id,
-            &spec.filter,
-            &spec.params,
-            spec.search.as_deref(),
-        )?;
-        let limit = match spec.limit {
-            0 => DEFAULT_LIMIT,
-            n => Ord::min(n, MAX_LIMIT),
-        };
+        let cond = self.spec_clause(collection, spec)?;
+        let limit = page_limit(spec.limit);
         // Sort keys, then the id, which makes the order total (keyset pagination).
         let keys = sort_keys(collection, &spec.sort)?;
         let mut select = select_all(collection);
@@ -892,14 +901,7 @@ impl Records<'_> {
         if criteria.len() > MAX_CRITERIA {
             return Err(invalid(format!("rank on at most {MAX_CRITERIA} criteria")));
         }
-        let cond = where_clause(
-            self.backend,
-            collection,
-            self.structure_id,
-            &spec.filter,
-            &spec.params,
-            spec.search.as_deref(),
-        )?;
+        let cond = self.spec_clause(collection, spec)?;
         let params = parse_params(&spec.params)?;
         let mut score: Option<Expr> = None;
         for text in criteria {
@@ -918,10 +920,7 @@ impl Records<'_> {
                 None => case,
             });
         }
-        let limit = match spec.limit {
-            0 => DEFAULT_LIMIT,
-            n => Ord::min(n, MAX_LIMIT),
-        };
+        let limit = page_limit(spec.limit);
         let keys = sort_keys(collection, &spec.sort)?;
         // First the ids and scores alone: an index holding the criteria's columns
         // covers this scan, the table is not read. Rows meeting no criterion sort
