@@ -146,3 +146,21 @@ async fn the_runtime_benchmark_runs_end_to_end() {
         .await
         .expect("bench runs");
 }
+
+#[tokio::test]
+async fn a_component_built_against_wit_0_2_0_still_loads_and_stores() {
+    let host = Host::new().await;
+    let plugin = host
+        .state
+        .registry
+        .install(&wasm("fixture_wit_0_2_0"))
+        .await
+        .unwrap();
+    assert_eq!(plugin.wit_version().to_string(), "0.2.0");
+    host.structure("cpts-a", &["compat"]).await;
+    let mut member = host.member("cpts-a", maillage::tenancy::Role::Member).await;
+    member.get("/cpts-a/compat/").await;
+    let (status, page) = member.get("/cpts-a/compat/").await;
+    assert_eq!(status, http::StatusCode::OK, "{page}");
+    assert!(page.contains("2 notes"), "its records work through the 0.2.1 host: {page}");
+}

@@ -135,6 +135,7 @@ impl Host {
             let file = match *module {
                 "faulty" => "fixture_faulty",
                 "legacy" => "fixture_legacy_wit",
+                "compat" => "fixture_wit_0_2_0",
                 "listener" => "fixture_listener",
                 other => other,
             };
