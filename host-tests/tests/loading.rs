@@ -162,5 +162,8 @@ async fn a_component_built_against_wit_0_2_0_still_loads_and_stores() {
     member.get("/cpts-a/compat/").await;
     let (status, page) = member.get("/cpts-a/compat/").await;
     assert_eq!(status, http::StatusCode::OK, "{page}");
-    assert!(page.contains("2 notes"), "its records work through the 0.2.1 host: {page}");
+    assert!(
+        page.contains("2 notes"),
+        "its records work through the 0.2.1 host: {page}"
+    );
 }
