@@ -504,6 +504,26 @@ async fn statuses_and_private_notes_follow_the_visibility_rules() {
         .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000002")])
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{page}");
+    // Only a gestionnaire can undo a link; then the number is free again.
+    let (s, _, _) = member
+        .post_form(&format!("{BASE}/p/{}/delier", ids[1]), &[])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, page) = gestion.get(&format!("{BASE}/p/{}", ids[1])).await;
+    assert!(page.contains("Délier le compte"), "{page}");
+    let (s, _, _) = gestion
+        .post_form(&format!("{BASE}/p/{}/delier", ids[1]), &[])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _, page) = member
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000002")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    let (_, own) = bruno.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(
+        own.contains("Relier mon compte"),
+        "Bruno is unlinked: {own}"
+    );
     let (s, _, _) = member
         .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "12")])
         .await;
@@ -961,4 +981,68 @@ async fn a_manager_searches_sets_a_status_writes_a_note_and_copies_emails_in_chr
         "what the button put in the clipboard"
     );
     assert_eq!(clipboard.1, false, "no horizontal scrolling at phone width");
+}
+
+#[tokio::test]
+async fn a_member_puts_a_photo_on_their_fiche() {
+    let host = Host::new().await;
+    let structure = directory_structure(&host, "cpts-a", "74000").await;
+    let text = extract(&[line(
+        "10000000001",
+        ("ADAM", "Anne"),
+        MEDECIN,
+        "",
+        "74000",
+        "",
+    )]);
+    import(&host, &structure, text.as_bytes()).await.unwrap();
+    let mut anne = signed_in(&host, "cpts-a", "anne@a.test", "Anne Adam").await;
+    anne.post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")])
+        .await;
+    let (_, page) = anne.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(
+        page.contains("data-photo-upload=\"/cpts-a/fichiers/annuaire\""),
+        "{page}"
+    );
+    // What the page's script does: the file to the host, then its id in the form.
+    let png = b"\x89PNG\r\n\x1a\n fausse image".to_vec();
+    let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"anne.png\"\r\nContent-Type: image/png\r\n\r\n".to_vec();
+    body.extend_from_slice(&png);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let (s, _, uploaded) = anne
+        .post_body(
+            "/cpts-a/fichiers/annuaire",
+            "multipart/form-data; boundary=XyZ",
+            body,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{uploaded}");
+    let blob: serde_json::Value = serde_json::from_str(&uploaded).unwrap();
+    let id = blob["id"].as_str().unwrap();
+    let (s, _, page) = anne
+        .post_form(
+            &format!("{BASE}/ma-fiche/pro"),
+            &[("phone", "04 50 00 00 01"), ("photo", id)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    let mut colleague = signed_in(&host, "cpts-a", "collegue@a.test", "Collègue").await;
+    let (_, results) = colleague.get(&format!("{BASE}/")).await;
+    let (_, fiche) = colleague
+        .get(&format!(
+            "{BASE}/p/{}",
+            professional_id(&results, "Anne ADAM")
+        ))
+        .await;
+    let src = format!("/cpts-a/fichiers/annuaire/{id}");
+    assert!(fiche.contains(&src), "{fiche}");
+    let (s, headers, served) = colleague.get_with_headers(&src).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(headers[http::header::CONTENT_TYPE], "image/png");
+    assert!(served.contains("fausse image"));
+    // An id that is not one of the structure's files is refused.
+    let (s, _, _) = anne
+        .post_form(&format!("{BASE}/ma-fiche/pro"), &[("photo", "inconnu")])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
 }

@@ -265,6 +265,7 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
             f(&[("rpps", "19999999999")]),
         ),
         (format!("{b}/annuaire/ma-fiche/pro"), f(&[("phone", "0")])),
+        (format!("{b}/annuaire/p/{}/delier", t.professional), vec![]),
         (format!("{b}/annuaire/import/apply"), vec![]),
         (format!("{b}/imports/annuaire"), vec![]),
         // B's ids through A's own URLs.
@@ -302,6 +303,10 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
         (
             format!("/cpts-a/annuaire/p/{}/note", t.professional),
             f(&[("note", "Intrus")]),
+        ),
+        (
+            format!("/cpts-a/annuaire/p/{}/delier", t.professional),
+            vec![],
         ),
     ]
 }

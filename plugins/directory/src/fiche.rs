@@ -277,6 +277,16 @@ fn manager_panel(p: &Professional) -> Result<String, StoreError> {
         }
         html.push_str("</ul>");
     }
+    if p.user_id.is_some() {
+        // The link is declared by the member; a gestionnaire can undo a wrong one.
+        html.push_str(&format!(
+            "<form method=\"post\" action=\"{}\" class=\"inline\">{}\
+             <p>Fiche reliée à un compte de la structure. \
+             <button type=\"submit\" class=\"secondary\">Délier le compte</button></p></form>",
+            href(&format!("/p/{}/delier", p.id)),
+            csrf_field()
+        ));
+    }
     let note = note_of(&p.id)?;
     html.push_str(&format!(
         "<form method=\"post\" action=\"{}\" class=\"stack\">{}\
@@ -357,6 +367,22 @@ pub fn set_note(id: &str, form: &Form) -> Result<Response, StoreError> {
                 &json!({ "professional": id, "text": text, "by_name": acting_name() }),
             )?;
         }
+    }
+    Ok(Response::see_other(&format!("/p/{id}")))
+}
+
+/// A gestionnaire removes the link between an account and a professional.
+pub fn unlink(id: &str) -> Result<Response, StoreError> {
+    if !Viewer::current().manager {
+        return Ok(Response::error(
+            403,
+            "Seuls les gestionnaires de l’annuaire peuvent délier un compte.",
+        ));
+    }
+    if records::update::<serde_json::Value>(PROFESSIONALS, id, &json!({ "user_id": null }))?
+        .is_none()
+    {
+        return Ok(Response::not_found());
     }
     Ok(Response::see_other(&format!("/p/{id}")))
 }

@@ -55,6 +55,7 @@ impl Plugin for Directory {
             (Method::Get, ["p", id]) => fiche::professional_page(id),
             (Method::Post, ["p", id, "statut"]) => fiche::set_status(id, &request.form()),
             (Method::Post, ["p", id, "note"]) => fiche::set_note(id, &request.form()),
+            (Method::Post, ["p", id, "delier"]) => fiche::unlink(id),
             (Method::Get, ["ma-fiche"]) => fiche::my_fiche_page(None),
             (Method::Post, ["ma-fiche", "lien"]) => fiche::link(&request.form()),
             (Method::Post, ["ma-fiche", kind]) => fiche::save(kind, &request.form()),
