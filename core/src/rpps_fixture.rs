@@ -308,15 +308,33 @@ pub fn write(out: &mut impl Write, options: &FixtureOptions) -> std::io::Result<
         for _ in 0..sites.min(options.lines - written) {
             let (postal, commune_code, commune, department, department_name) =
                 if !options.postal_codes.is_empty() {
-                    let place = *rng.pick(PLACES);
+                    // The commune of a named place, else one named after the code, so
+                    // that a code always reads with the same commune.
                     let postal = rng.pick(&options.postal_codes).clone();
-                    (
-                        postal,
-                        place.1.to_string(),
-                        place.2.to_uppercase(),
-                        place.3,
-                        place.4,
-                    )
+                    let named = PLACES.iter().find(|p| p.0 == postal);
+                    let commune = named.map(|p| p.2.to_uppercase()).unwrap_or_else(|| {
+                        let n: usize = postal.bytes().map(usize::from).sum();
+                        format!(
+                            "{} {}",
+                            COMMUNES[n % COMMUNES.len()],
+                            postal.get(3..).unwrap_or("")
+                        )
+                        .to_uppercase()
+                    });
+                    let (department, department_name) = named
+                        .map(|p| (p.3, p.4))
+                        .or_else(|| {
+                            DEPARTMENTS
+                                .iter()
+                                .find(|d| postal.starts_with(d.0))
+                                .map(|d| (d.0, d.1))
+                        })
+                        .unwrap_or(("", ""));
+                    let commune_code = format!(
+                        "{department}{}",
+                        postal.get(department.len()..).unwrap_or("")
+                    );
+                    (postal, commune_code, commune, department, department_name)
                 } else if rng.chance(100) {
                     // A tenth of the sites in the named cities, the rest spread out.
                     let place = *rng.pick(PLACES);
