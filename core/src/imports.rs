@@ -179,7 +179,16 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
-    async fn call(&self, path_and_query: &str, body: Vec<u8>) -> Result<(u16, Bytes), ImportError> {
+    /// The module's plugin, as enabled now, with what the structure granted it.
+    async fn plugin(
+        &self,
+    ) -> Result<
+        (
+            std::sync::Arc<crate::plugins::LoadedPlugin>,
+            Vec<crate::plugins::Capability>,
+        ),
+        ImportError,
+    > {
         let module = self
             .state
             .db
@@ -194,6 +203,11 @@ impl Target<'_> {
             .await
             .map_err(|e| ImportError::Module(e.to_string()))?;
         let granted = plugin.effective_capabilities(&module.granted);
+        Ok((plugin, granted))
+    }
+
+    async fn call(&self, path_and_query: &str, body: Vec<u8>) -> Result<(u16, Bytes), ImportError> {
+        let (plugin, granted) = self.plugin().await?;
         let request_id = crate::storage::new_key();
         let ctx = CallContext::anonymous(self.structure, self.module_id, &request_id, "");
         let ctx = match self.importer {
@@ -229,22 +243,15 @@ impl Target<'_> {
     /// After a bulk write the planner's statistics are stale; refreshing them is an
     /// optimisation, so a failure is only logged.
     async fn refresh_statistics(&self) {
-        let refreshed = async {
-            let module = self
+        let refreshed = match self.plugin().await {
+            Ok((plugin, _)) => self
                 .state
                 .db
-                .enabled_module(self.structure.id, self.module_id)
-                .await?
-                .ok_or_else(|| crate::storage::StorageError::Invalid("module gone".into()))?;
-            let plugin = self
-                .state
-                .registry
-                .get(&module.plugin_id, &module.version)
+                .refresh_statistics(plugin.schema())
                 .await
-                .map_err(|e| crate::storage::StorageError::Invalid(e.to_string()))?;
-            self.state.db.refresh_statistics(plugin.schema()).await
-        }
-        .await;
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
         if let Err(e) = refreshed {
             tracing::warn!(module = self.module_id, error = %e, "statistics not refreshed after an import");
         }

@@ -83,15 +83,11 @@ impl Fiche {
 }
 
 fn fiche(professional: &str, kind: Kind) -> Result<Option<Fiche>, StoreError> {
-    Ok(Query::new()
+    Query::new()
         .filter("professional = {:p} && kind = {:k}")
         .param("p", professional)
         .param("k", kind.code())
-        .limit(1)
-        .fetch::<Fiche>(FICHES)?
-        .0
-        .into_iter()
-        .next())
+        .first::<Fiche>(FICHES)
 }
 
 fn fiche_html(f: &Fiche) -> String {
@@ -144,14 +140,10 @@ struct Note {
 }
 
 fn note_of(professional: &str) -> Result<Option<Note>, StoreError> {
-    Ok(Query::new()
+    Query::new()
         .filter("professional = {:p}")
         .param("p", professional)
-        .limit(1)
-        .fetch::<Note>(NOTES)?
-        .0
-        .into_iter()
-        .next())
+        .first::<Note>(NOTES)
 }
 
 /// "le 24/11/2026" from Unix seconds (UTC: precise enough for a history line).
@@ -392,14 +384,10 @@ fn my_professional() -> Result<Option<Professional>, StoreError> {
     let Some(user) = context().user else {
         return Ok(None);
     };
-    Ok(Query::new()
+    Query::new()
         .filter("user_id = {:u}")
         .param("u", user.id)
-        .limit(1)
-        .fetch::<Professional>(PROFESSIONALS)?
-        .0
-        .into_iter()
-        .next())
+        .first::<Professional>(PROFESSIONALS)
 }
 
 fn alert(message: &str) -> String {
@@ -514,11 +502,7 @@ pub fn link(form: &Form) -> Result<Response, StoreError> {
     let found = Query::new()
         .filter("rpps_id = {:r}")
         .param("r", &rpps)
-        .limit(1)
-        .fetch::<Professional>(PROFESSIONALS)?
-        .0
-        .into_iter()
-        .next();
+        .first::<Professional>(PROFESSIONALS)?;
     let Some(p) = found else {
         return my_fiche_page(Some(
             "Aucun professionnel du territoire n’a ce numéro RPPS dans l’annuaire.",

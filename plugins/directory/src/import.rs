@@ -42,13 +42,7 @@ pub struct ImportRecord {
 
 /// The newest import, if any: its number tells who is present (`seen_in`).
 pub fn latest() -> Result<Option<ImportRecord>, StoreError> {
-    Ok(Query::new()
-        .sort("-number")
-        .limit(1)
-        .fetch(IMPORTS)?
-        .0
-        .into_iter()
-        .next())
+    Query::new().sort("-number").first(IMPORTS)
 }
 
 fn refuse(status: u16, message: &str) -> Response {

@@ -28,6 +28,13 @@ struct Built {
     always_met: u32,
 }
 
+impl Built {
+    /// How many criteria the search has in all.
+    fn total(&self) -> usize {
+        self.criteria.len() + self.always_met as usize
+    }
+}
+
 /// What the search form asks.
 #[derive(Debug, Clone, Default)]
 pub struct Criteria {
@@ -177,24 +184,15 @@ impl Criteria {
             "seen_in = {:import}"
         }
     }
-
-    fn count(&self, territory: &[String]) -> usize {
-        let built = self.build(0, territory);
-        built.criteria.len() + built.always_met as usize
-    }
 }
 
 /// The ranked results: (criteria met, professional), best first, at most 50.
-pub fn ranked(
-    criteria: &Criteria,
-    import: i64,
-    territory: &[String],
-) -> Result<Vec<(u32, Professional)>, StoreError> {
+fn ranked(criteria: &Criteria, built: Built) -> Result<Vec<(u32, Professional)>, StoreError> {
     let Built {
         query,
         criteria: expressions,
         always_met,
-    } = criteria.build(import, territory);
+    } = built;
     let query = query.sort("last_name,first_name").limit(MAX_RESULTS);
     let mut results: Vec<(u32, Professional)> = if expressions.is_empty() {
         Vec::new()
@@ -418,7 +416,8 @@ pub fn page(request: &Request) -> Result<Response, StoreError> {
     };
     let territory = maillage_sdk::territory();
     let criteria = Criteria::from_query(&request.query, &viewer, &territory);
-    let total = criteria.count(&territory);
+    let built = criteria.build(import.number, &territory);
+    let total = built.total();
     let mut html = String::from("<div class=\"toolbar\"><h1>Annuaire</h1></div>");
     if viewer.manager {
         html.push_str(&manager_links(&criteria, &import));
@@ -434,7 +433,7 @@ pub fn page(request: &Request) -> Result<Response, StoreError> {
         html.push_str("<p class=\"empty\">Indiquez au moins un critère.</p>");
         return Ok(Response::page("Annuaire", html));
     }
-    let results = ranked(&criteria, import.number, &territory)?;
+    let results = ranked(&criteria, built)?;
     let (exact, approaching): (Vec<_>, Vec<_>) = results
         .iter()
         .partition(|(score, _)| *score as usize == total);

@@ -202,6 +202,12 @@ impl Query {
             .collect()
     }
 
+    /// The first matching record, if any.
+    pub fn first<T: DeserializeOwned>(&self, collection: &str) -> Result<Option<T>, StoreError> {
+        let (items, _) = self.clone().limit(1).fetch(collection)?;
+        Ok(items.into_iter().next())
+    }
+
     pub fn count(&self, collection: &str) -> Result<i64, StoreError> {
         host::count(collection, &self.filter, &self.params_json())
     }

@@ -631,6 +631,17 @@ impl Records<'_> {
         };
         complete(collection, &mut data)?;
         self.check_references(conn, collection, &data).await?;
+        let insert = self.new_row(collection, id, &data)?;
+        self.write_returning(conn, collection, insert).await
+    }
+
+    /// `INSERT` of a complete record (defaults applied), with its system columns.
+    fn new_row(
+        &self,
+        collection: &Collection,
+        id: String,
+        data: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<sea_query::InsertStatement> {
         let mut columns = vec![
             "structure_id".to_string(),
             "id".to_string(),
@@ -641,12 +652,12 @@ impl Records<'_> {
         let now = now_secs();
         let mut values: Vec<Expr> = vec![
             Expr::val(self.structure_id),
-            Expr::val(id.clone()),
+            Expr::val(id),
             Expr::val(now),
             Expr::val(now),
-            Expr::val(search_text(collection, &data)),
+            Expr::val(search_text(collection, data)),
         ];
-        for (col, value) in field_values(collection, &data)? {
+        for (col, value) in field_values(collection, data)? {
             columns.push(col);
             values.push(Expr::val(value));
         }
@@ -656,7 +667,16 @@ impl Records<'_> {
             .columns(columns)
             .values(values)
             .map_err(|e| invalid(e.to_string()))?;
-        // The stored record comes back in the same round trip.
+        Ok(insert)
+    }
+
+    /// Runs an `INSERT`; the stored record comes back in the same round trip.
+    async fn write_returning(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &Collection,
+        mut insert: sea_query::InsertStatement,
+    ) -> Result<serde_json::Value> {
         insert.returning(returning(collection));
         let (sql, values) = build(self.backend, &insert);
         let row = bound(&sql, values)
@@ -727,17 +747,21 @@ impl Records<'_> {
             )));
         }
         let object = parse_object(data)?;
+        let mut key_values = Vec::with_capacity(key_fields.len());
+        for name in key_fields {
+            let value = object
+                .get(name)
+                .filter(|v| !v.is_null())
+                .ok_or_else(|| invalid(format!("upsert: key field {name} is missing")))?;
+            key_values.push((name, value));
+        }
         if !coll.def.has_full_text() && !object.contains_key("id") {
             return self.upsert_in_one(conn, coll, key_fields, object).await;
         }
         let mut key =
             Cond::all().add(qcol(&coll.table, "structure_id".to_string()).eq(self.structure_id));
-        for name in key_fields {
+        for (name, value) in key_values {
             let field = coll.def.field(name).expect("declared in an index");
-            let value = object
-                .get(name)
-                .filter(|v| !v.is_null())
-                .ok_or_else(|| invalid(format!("upsert: key field {name} is missing")))?;
             let stored = to_sql(field, value).map_err(StorageError::Invalid)?;
             key = key.add(qcol(&coll.table, column(name)).eq(stored.main));
         }
@@ -769,7 +793,8 @@ impl Records<'_> {
     /// whose plan is the unique index by definition (a lookup planned on stale
     /// statistics could scan while an import fills the table). The update sets only
     /// the fields given (defaults apply to an insert alone). Not for collections with
-    /// full-text fields, whose search text needs the merged record.
+    /// full-text fields, whose search text needs the merged record. The caller checked
+    /// that the key fields are given.
     async fn upsert_in_one(
         &self,
         conn: &mut AnyConnection,
@@ -777,57 +802,22 @@ impl Records<'_> {
         key_fields: &[String],
         given: serde_json::Map<String, serde_json::Value>,
     ) -> Result<serde_json::Value> {
-        for name in key_fields {
-            if given.get(name).is_none_or(|v| v.is_null()) {
-                return Err(invalid(format!("upsert: key field {name} is missing")));
-            }
-        }
         let mut data = given.clone();
         complete(coll, &mut data)?;
         self.check_references(conn, coll, &data).await?;
-        let now = now_secs();
-        let mut columns = vec![
-            "structure_id".to_string(),
-            "id".to_string(),
-            "created_at".to_string(),
-            "updated_at".to_string(),
-            "search_text".to_string(),
-        ];
-        let mut values: Vec<Expr> = vec![
-            Expr::val(self.structure_id),
-            Expr::val(new_record_id()),
-            Expr::val(now),
-            Expr::val(now),
-            Expr::val(Option::<String>::None),
-        ];
-        for (col, value) in field_values(coll, &data)? {
-            columns.push(col);
-            values.push(Expr::val(value));
-        }
+        let mut insert = self.new_row(coll, new_record_id(), &data)?;
         let mut updated: Vec<String> = vec!["updated_at".to_string()];
         for (col, _) in field_values(coll, &given)? {
             updated.push(col);
         }
         let mut target: Vec<String> = vec!["structure_id".to_string()];
         target.extend(key_fields.iter().map(|f| super::index_column(&coll.def, f)));
-        let mut insert = Query::insert();
-        insert
-            .into_table(coll.table.clone())
-            .columns(columns)
-            .values(values)
-            .map_err(|e| invalid(e.to_string()))?
-            .on_conflict(
-                sea_query::OnConflict::columns(target)
-                    .update_columns(updated)
-                    .to_owned(),
-            );
-        insert.returning(returning(coll));
-        let (sql, values) = build(self.backend, &insert);
-        let row = bound(&sql, values)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(conflict_or)?;
-        row_json(coll, &row)
+        insert.on_conflict(
+            sea_query::OnConflict::columns(target)
+                .update_columns(updated)
+                .to_owned(),
+        );
+        self.write_returning(conn, coll, insert).await
     }
 
     pub async fn delete(
