@@ -119,6 +119,7 @@ impl Config {
             deadline: Duration::from_millis(self.plugin_deadline_ms),
             memory_bytes: (self.plugin_memory_mib as usize) << 20,
             output_bytes: (self.plugin_output_mib as usize) << 20,
+            bulk: false,
         }
     }
 

@@ -38,6 +38,7 @@ pub fn batch_limits() -> Limits {
         deadline: Duration::from_secs(15 * 60),
         memory_bytes: crate::plugins::BATCH_MEMORY_BYTES,
         output_bytes: 64 << 20,
+        bulk: true,
     }
 }
 

@@ -28,6 +28,8 @@ pub(super) struct HostState {
     /// Every write of this call (documents, events) goes into one transaction, begun at
     /// the first write and committed only if the call ends well (see `commit`).
     pub tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
+    /// The call writes in bulk (see `Limits::bulk`).
+    pub bulk: bool,
     /// Connection for reads before any write, kept for the rest of the call (acquiring
     /// one per statement costs a pool round trip each).
     pub reader: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
@@ -56,7 +58,11 @@ impl HostState {
     /// The call's transaction, begun on first use.
     pub(super) async fn writer(&mut self) -> Result<&mut sqlx::AnyConnection, StorageError> {
         if self.tx.is_none() {
-            self.tx = Some(self.db.pool().begin().await?);
+            let mut tx = self.db.pool().begin().await?;
+            if self.bulk {
+                self.db.plan_for_bulk(&mut tx).await?;
+            }
+            self.tx = Some(tx);
         }
         Ok(self.tx.as_mut().expect("just begun"))
     }

@@ -143,6 +143,9 @@ pub struct Limits {
     pub deadline: Duration,
     pub memory_bytes: usize,
     pub output_bytes: usize,
+    /// The call writes in bulk (the host's imports): its transaction is planned for a
+    /// table that grows under it (see `Db::plan_for_bulk`).
+    pub bulk: bool,
 }
 
 impl Default for Limits {
@@ -151,6 +154,7 @@ impl Default for Limits {
             deadline: Duration::from_secs(2),
             memory_bytes: 64 << 20,
             output_bytes: 8 << 20,
+            bulk: false,
         }
     }
 }
@@ -443,6 +447,7 @@ impl PluginRuntime {
             schema: plugin.map(|p| p.schema.clone()).unwrap_or_default(),
             blobs: self.blobs.clone(),
             tx: None,
+            bulk: limits.bulk,
             reader: None,
             denied: None,
         };

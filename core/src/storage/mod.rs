@@ -148,18 +148,25 @@ impl Db {
                         conn.execute(format!("SET search_path TO {name}").as_str())
                             .await?;
                     }
-                    // sqlx keeps statements prepared per connection; PostgreSQL would
-                    // settle on a generic plan after five runs, planned while a table
-                    // was small (e.g. a sequential scan on a lookup by unique key) and
-                    // kept while one transaction fills it (an import: quadratic).
-                    conn.execute("SET plan_cache_mode = force_custom_plan")
-                        .await?;
                     Ok(())
                 })
             })
             .connect(url)
             .await?;
         Db::migrated(pool, Backend::Postgres).await
+    }
+
+    /// Prepares a transaction that writes in bulk. sqlx keeps statements prepared per
+    /// connection, and PostgreSQL settles on a generic plan after five runs: planned
+    /// while a table was small (a sequential scan for a lookup) and kept while one
+    /// transaction fills it, it made a 2M-line import quadratic. So such a transaction
+    /// plans every statement; other calls keep their cached plans.
+    pub async fn plan_for_bulk(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                .await?;
+        }
+        Ok(())
     }
 
     async fn migrated(pool: AnyPool, backend: Backend) -> Result<Db> {

@@ -926,7 +926,10 @@ impl Records<'_> {
         select.limit(u64::from(limit));
         let (sql, values) = build(self.backend, &select);
         let mut ranked: Vec<(String, u32)> = Vec::new();
-        for row in bound(&sql, values).fetch_all(&mut *conn).await? {
+        // Not kept prepared: PostgreSQL then plans it with the values at hand, where a
+        // cached generic plan scans a large territory about a third slower.
+        let scored = bound(&sql, values).persistent(false);
+        for row in scored.fetch_all(&mut *conn).await? {
             let score: i64 = row.try_get("m_score")?;
             if score > 0 {
                 ranked.push((row.try_get("id")?, u32::try_from(score).unwrap_or(0)));
