@@ -83,7 +83,7 @@ impl Progress {
         self.state.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    fn set(&self, state: JobState) {
+    pub(crate) fn set(&self, state: JobState) {
         if let Ok(mut s) = self.state.lock() {
             *s = state;
         }

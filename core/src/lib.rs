@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod events;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod identity;
 pub mod imports;
 pub mod mail;
+pub mod module_admin;
 pub mod plugins;
 pub mod rpps_fixture;
 pub mod storage;
@@ -55,6 +57,8 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
         import_jobs: Default::default(),
         public_url: config.public_url(),
         cookie_secure: config.cookie_secure,
+        module_assets: Default::default(),
+        csp_reports: Default::default(),
     })))
 }
 

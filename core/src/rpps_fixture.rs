@@ -228,6 +228,8 @@ const DEPARTMENTS: &[(&str, &str)] = &[
     ("972", "Martinique"),
     ("973", "Guyane"),
     ("974", "La Réunion"),
+    ("2A", "Corse-du-Sud"),
+    ("2B", "Haute-Corse"),
 ];
 
 const COMMUNES: &[&str] = &[
@@ -293,81 +295,104 @@ pub fn write(out: &mut impl Write, options: &FixtureOptions) -> std::io::Result<
     let mut people = 0;
     while written < options.lines {
         people += 1;
-        let rpps = format!("1{:010}", 1_000_000 + people * 7 + rng.below(7) as usize);
         let (first, civility) = *rng.pick(FIRST_NAMES);
         let last = *rng.pick(LAST_NAMES);
         let (code, label, _, authority) = *rng.weighted(PROFESSIONS, |p| p.2);
         let specialty = (code == "10").then(|| *rng.weighted(SPECIALTIES, |s| s.2));
-        // 1 site for most, up to 4: about 1.65 lines per person overall.
+        // 1 site for most, up to 4: about 1.65 lines per person overall. A few people
+        // have no site at all (one line, empty address): they are on no territory.
+        let no_site = rng.chance(40);
         let sites = match rng.below(100) {
+            _ if no_site => 1,
             0..=54 => 1,
             55..=84 => 2,
             85..=96 => 3,
             _ => 4,
         };
+        let mut places = Vec::with_capacity(sites);
         for _ in 0..sites.min(options.lines - written) {
-            let (postal, commune_code, commune, department, department_name) =
-                if !options.postal_codes.is_empty() {
-                    // The commune of a named place, else one named after the code, so
-                    // that a code always reads with the same commune.
-                    let postal = rng.pick(&options.postal_codes).clone();
-                    let named = PLACES.iter().find(|p| p.0 == postal);
-                    let commune = named.map(|p| p.2.to_uppercase()).unwrap_or_else(|| {
-                        let n: usize = postal.bytes().map(usize::from).sum();
-                        format!(
-                            "{} {}",
-                            COMMUNES[n % COMMUNES.len()],
-                            postal.get(3..).unwrap_or("")
-                        )
-                        .to_uppercase()
-                    });
-                    let (department, department_name) = named
-                        .map(|p| (p.3, p.4))
-                        .or_else(|| {
-                            DEPARTMENTS
-                                .iter()
-                                .find(|d| postal.starts_with(d.0))
-                                .map(|d| (d.0, d.1))
-                        })
-                        .unwrap_or(("", ""));
-                    let commune_code = format!(
-                        "{department}{}",
-                        postal.get(department.len()..).unwrap_or("")
-                    );
-                    (postal, commune_code, commune, department, department_name)
-                } else if rng.chance(100) {
-                    // A tenth of the sites in the named cities, the rest spread out.
-                    let place = *rng.pick(PLACES);
-                    (
-                        place.0.to_string(),
-                        place.1.to_string(),
-                        place.2.to_uppercase(),
-                        place.3,
-                        place.4,
+            let place = if no_site {
+                Default::default()
+            } else if !options.postal_codes.is_empty() {
+                // The commune of a named place, else one named after the code, so
+                // that a code always reads with the same commune.
+                let postal = rng.pick(&options.postal_codes).clone();
+                let named = PLACES.iter().find(|p| p.0 == postal);
+                let commune = named.map(|p| p.2.to_uppercase()).unwrap_or_else(|| {
+                    let n: usize = postal.bytes().map(usize::from).sum();
+                    format!(
+                        "{} {}",
+                        COMMUNES[n % COMMUNES.len()],
+                        postal.get(3..).unwrap_or("")
                     )
-                } else {
-                    let (code, name) = *rng.pick(DEPARTMENTS);
-                    let n = rng.below(100);
-                    let postal = if code.len() == 3 {
-                        format!("{code}{:02}", n % 10 * 10)
-                    } else {
-                        format!("{code}{:03}", n * 10)
-                    };
-                    let commune = format!("{} {}", rng.pick(COMMUNES), n);
-                    (
-                        postal,
-                        format!("{code}{:03}", n),
-                        commune.to_uppercase(),
-                        code,
-                        name,
-                    )
+                    .to_uppercase()
+                });
+                let (department, department_name) = named
+                    .map(|p| (p.3, p.4))
+                    .or_else(|| {
+                        DEPARTMENTS
+                            .iter()
+                            .find(|d| postal.starts_with(d.0))
+                            .map(|d| (d.0, d.1))
+                    })
+                    .unwrap_or(("", ""));
+                let commune_code = format!(
+                    "{department}{}",
+                    postal.get(department.len()..).unwrap_or("")
+                );
+                (postal, commune_code, commune, department, department_name)
+            } else if rng.chance(100) {
+                // A tenth of the sites in the named cities, the rest spread out.
+                let place = *rng.pick(PLACES);
+                (
+                    place.0.to_string(),
+                    place.1.to_string(),
+                    place.2.to_uppercase(),
+                    place.3,
+                    place.4,
+                )
+            } else {
+                let (code, name) = *rng.pick(DEPARTMENTS);
+                let n = rng.below(100);
+                let postal = match code {
+                    // Corsica's postal codes start with 20 (200xx-201xx, 202xx-206xx).
+                    "2A" => format!("20{:03}", n % 20 * 10),
+                    "2B" => format!("20{:03}", 200 + n % 40 * 10),
+                    _ if code.len() == 3 => format!("{code}{:02}", n % 10 * 10),
+                    _ => format!("{code}{:03}", n * 10),
                 };
+                let commune = format!("{} {}", rng.pick(COMMUNES), n);
+                (
+                    postal,
+                    format!("{code}{:03}", n),
+                    commune.to_uppercase(),
+                    code,
+                    name,
+                )
+            };
+            places.push(place);
+        }
+        // Most professionals are under the RPPS; professions registered by the ARS are
+        // still partly under ADELI, whose numbers start with the department (2A / 2B in
+        // Corsica). « Identification nationale PP » = type (8 or 0) + number.
+        let adeli_share = if authority == "ARS" { 500 } else { 20 };
+        let (id_type, number) = if rng.chance(adeli_share) {
+            let department = places.first().and_then(|p| p.3.get(..2)).unwrap_or("75");
+            ("0", format!("{department}{:07}", people % 10_000_000))
+        } else {
+            (
+                "8",
+                format!("1{:010}", 1_000_000 + people * 7 + rng.below(7) as usize),
+            )
+        };
+        let national = format!("{id_type}{number}");
+        for (postal, commune_code, commune, department, department_name) in places {
             let (mode_code, mode_label, _) = *rng.weighted(MODES, |m| m.2);
             let (street_code, street_label) = *rng.pick(STREETS);
             let mut f: Vec<String> = vec![String::new(); 52];
-            f[0] = "8".into();
-            f[1] = rpps[1..].to_string();
-            f[2] = rpps.clone();
+            f[0] = id_type.into();
+            f[1] = number.clone();
+            f[2] = national.clone();
             f[3] = if civility == "M" {
                 "DR".into()
             } else {
@@ -395,6 +420,12 @@ pub fn write(out: &mut impl Write, options: &FixtureOptions) -> std::io::Result<
                 f[14] = "Spécialité ordinale".into();
                 f[15] = s_code.into();
                 f[16] = s_label.into();
+            }
+            if postal.is_empty() {
+                // No activity site: nothing of a site on the line.
+                writeln!(out, "{}|", f.join("|"))?;
+                written += 1;
+                continue;
             }
             f[17] = mode_code.into();
             f[18] = mode_label.into();
@@ -484,6 +515,57 @@ mod tests {
         assert!(!doctor.split('|').nth(16).unwrap().is_empty());
     }
 
+    /// The person key of the national file (`shared/rpps-format.md`): type `8` + the
+    /// 11-digit RPPS number, or type `0` + the 9-character ADELI number whose first two
+    /// characters are the department (2A / 2B in Corsica); mostly RPPS.
+    #[test]
+    fn identifiers_have_the_shapes_and_proportions_of_the_national_file() {
+        let (text, people) = generate(60_000, 11, &[]);
+        let mut rpps = std::collections::BTreeSet::new();
+        let mut adeli = std::collections::BTreeSet::new();
+        let mut corsican = 0;
+        let mut no_site = 0;
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split('|').collect();
+            let (id_type, number, national) = (f[0], f[1], f[2]);
+            assert_eq!(national, format!("{id_type}{number}"), "{line}");
+            match id_type {
+                "8" => {
+                    assert_eq!(number.len(), 11, "{line}");
+                    assert!(number.bytes().all(|b| b.is_ascii_digit()), "{line}");
+                    rpps.insert(national.to_string());
+                }
+                "0" => {
+                    assert_eq!(number.len(), 9, "{line}");
+                    let (department, serial) = number.split_at(2);
+                    assert!(
+                        department.bytes().all(|b| b.is_ascii_digit())
+                            || department == "2A"
+                            || department == "2B",
+                        "{line}"
+                    );
+                    assert!(serial.bytes().all(|b| b.is_ascii_digit()), "{line}");
+                    corsican +=
+                        usize::from(department.starts_with("2A") || department.starts_with("2B"));
+                    adeli.insert(national.to_string());
+                }
+                other => panic!("type {other:?}: {line}"),
+            }
+            if f[35].is_empty() {
+                no_site += 1;
+                assert!(
+                    f[24].is_empty() && f[32].is_empty() && f[37].is_empty(),
+                    "{line}"
+                );
+            }
+        }
+        assert_eq!(rpps.len() + adeli.len(), people, "one key per person");
+        let adeli_share = adeli.len() as f64 / people as f64;
+        assert!((0.01..0.15).contains(&adeli_share), "{adeli_share}");
+        assert!(corsican > 0, "some Corsican ADELI numbers");
+        assert!(no_site > 0 && no_site < people / 10, "{no_site}");
+    }
+
     #[test]
     fn a_seed_gives_the_same_extract_and_codes_can_be_imposed() {
         assert_eq!(generate(300, 1, &[]).0, generate(300, 1, &[]).0);
@@ -491,7 +573,8 @@ mod tests {
         let (text, _) = generate(300, 3, &["74000", "74960"]);
         assert!(text.lines().skip(1).all(|l| {
             let code = l.split('|').nth(35).unwrap();
-            code == "74000" || code == "74960"
+            // Or no site at all.
+            code == "74000" || code == "74960" || code.is_empty()
         }));
     }
 }

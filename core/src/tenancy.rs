@@ -162,6 +162,9 @@ pub const RESERVED_SLUGS: &[&str] = &[
     "mot-de-passe",
     "mot-de-passe-oublie",
     "plateforme",
+    "assets",
+    "hors-ligne",
+    "csp-rapport",
 ];
 
 /// Slugs appear in URLs: lowercase ASCII letters, digits and dashes.

@@ -310,7 +310,7 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
             "/cpts-a/admin/modules/polls",
             &[
                 ("action", "activer"),
-                ("version", "0.1.0"),
+                ("version", "0.2.0"),
                 ("autorisation", "http:evil.example"),
             ],
         )
@@ -324,7 +324,7 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
             "/cpts-a/admin/modules/polls",
             &[
                 ("action", "activer"),
-                ("version", "0.1.0"),
+                ("version", "0.2.0"),
                 ("autorisation", "events"),
                 ("autorisation", "groups"),
             ],
@@ -340,7 +340,7 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
             "/cpts-a/admin/modules/polls",
             &[
                 ("action", "activer"),
-                ("version", "0.1.0"),
+                ("version", "0.2.0"),
                 ("autorisation", "storage"),
                 ("autorisation", "events"),
                 ("autorisation", "groups"),

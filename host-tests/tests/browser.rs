@@ -214,3 +214,181 @@ async fn invite_set_password_login_enable_a_module_use_it_and_log_out() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The page shown raised no console error (no CSP violation either) and, at phone
+/// width, scrolls only vertically.
+fn assert_clean_and_fitting(b: &Browser, what: &str, width: u32) {
+    let errors = b.console_errors();
+    assert!(errors.is_empty(), "{what} at {width} px: {errors:?}");
+    let fits = b.execute(
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+        vec![],
+    );
+    assert_eq!(
+        fits,
+        serde_json::Value::Bool(true),
+        "{what} scrolls sideways at {width} px"
+    );
+}
+
+/// The demo under the strict policy in real Chromium: every page of every module renders
+/// with no console error and no violation report, fits a phone's width, the import
+/// progress polls through htmx, and the app is installable. A module page that holds an
+/// inline script and an `onclick=` renders, but neither runs, and the browser reports it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_under_the_content_security_policy() {
+    use std::sync::atomic::Ordering;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let dir = fresh_dir();
+    let mut config = test_config(&dir);
+    config.plugin_deadline_ms = 10_000;
+    config.plugin_output_mib = 8;
+    let state = maillage::open(&config).await.unwrap();
+    maillage::demo::seed(&state).await.unwrap();
+    let demo = state
+        .db
+        .structure_by_slug("cpts-demo")
+        .await
+        .unwrap()
+        .unwrap();
+    let hostile = state
+        .registry
+        .install(&wasm("fixture_listener"))
+        .await
+        .unwrap();
+    let granted: Vec<String> = hostile
+        .manifest()
+        .capabilities
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    state
+        .db
+        .enable_module(
+            demo.id,
+            &hostile.manifest().id,
+            &hostile.manifest().version.to_string(),
+            &granted,
+        )
+        .await
+        .unwrap();
+    let server = tokio::spawn(maillage::serve(state.clone(), listener));
+
+    let url = base.clone();
+    let reports = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let driver = Chromedriver::start();
+        let b = driver.browser();
+        log_in(
+            &b,
+            &url,
+            "admin@demo.maillage.fr",
+            maillage::demo::DEMO_PASSWORD,
+        );
+        b.wait_for_text("Choisissez votre structure");
+        let pages = [
+            ("/cpts-demo/", "Tableau de bord"),
+            ("/cpts-demo/polls/", "Sondages"),
+            ("/cpts-demo/polls/new", "Nouveau sondage"),
+            ("/cpts-demo/annuaire/", "Résultats"),
+            ("/cpts-demo/annuaire/ma-fiche", "Ma fiche"),
+            ("/cpts-demo/annuaire/import", "Importer l’extrait RPPS"),
+            ("/cpts-demo/annuaire/communication", "Communication"),
+            ("/cpts-demo/groupes/", "Groupes"),
+            ("/cpts-demo/admin/", "Membres"),
+            ("/cpts-demo/admin/modules", "Modules"),
+            ("/compte", "Mon compte"),
+        ];
+        for width in [1280, 390] {
+            b.set_window_size(width, 900);
+            for (path, text) in pages {
+                b.goto(&format!("{url}{path}"));
+                b.wait_for_text(text);
+                assert_clean_and_fitting(&b, path, width);
+            }
+        }
+        // A poll of one's own: created in the form, then its page at both widths.
+        b.set_window_size(1280, 900);
+        b.goto(&format!("{url}/cpts-demo/polls/new"));
+        b.find("#title").send_keys("Réunion sous politique stricte");
+        b.execute(
+            "document.getElementById('slot0').value = '2026-12-03T20:00';\
+             document.getElementById('slot1').value = '2026-12-04T12:30';",
+            vec![],
+        );
+        b.find("main form button[type=submit]").click();
+        b.wait_for_text("jeudi 3 décembre 2026");
+        for width in [1280, 390] {
+            b.set_window_size(width, 900);
+            b.goto(&b.current_url());
+            b.wait_for_text("Réunion sous politique stricte");
+            assert_clean_and_fitting(&b, "the poll page", width);
+        }
+        // A fiche, reached as a member would.
+        b.set_window_size(1280, 900);
+        b.goto(&format!("{url}/cpts-demo/annuaire/"));
+        b.find("main a[href*='/annuaire/p/']").click();
+        b.wait_for_text("Statut");
+        assert!(b.console_errors().is_empty());
+        assert_eq!(
+            reports.csp_reports.load(Ordering::Relaxed),
+            0,
+            "no page of the demo violates the policy"
+        );
+
+        // The hostile fixture: the page renders, its inline script and handler do not run.
+        b.goto(&format!("{url}/cpts-demo/listener/hostile"));
+        b.wait_for_text("Page hostile");
+        let ran = b.execute(
+            "return [document.title, !!document.getElementById('inline-ran')];",
+            vec![],
+        );
+        assert!(
+            !ran[0].as_str().unwrap_or_default().contains("pwned") && ran[1] == false,
+            "the inline script ran: {ran}"
+        );
+        b.find("#hostile-button").click();
+        let clicked = b.execute("return !!document.getElementById('onclick-ran');", vec![]);
+        assert_eq!(
+            clicked,
+            serde_json::Value::Bool(false),
+            "the onclick handler ran"
+        );
+        let errors = b.console_errors();
+        assert!(
+            errors.iter().any(|e| e.contains("Content Security Policy")),
+            "Chromium reports the blocked script: {errors:?}"
+        );
+        let reported = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            reports.csp_reports.load(Ordering::Relaxed) > 0
+        });
+        assert!(reported, "the violation reached /csp-rapport");
+
+        // Installable: manifest, icons, service worker.
+        b.goto(&format!("{url}/cpts-demo/"));
+        b.wait_for_text("Tableau de bord");
+        let registered = b.execute_async(
+            "const done = arguments[arguments.length - 1];\
+             navigator.serviceWorker.ready.then(() => done(true), () => done(false));",
+        );
+        assert_eq!(
+            registered,
+            serde_json::Value::Bool(true),
+            "the service worker is active"
+        );
+        let installability = b.cdp("Page.getInstallabilityErrors", serde_json::json!({}));
+        assert_eq!(
+            installability["installabilityErrors"],
+            serde_json::json!([]),
+            "Chromium finds the app installable"
+        );
+        drop(b);
+        drop(driver);
+    })
+    .await
+    .unwrap();
+    server.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -12,7 +12,10 @@ use crate::support::{Client, Host, PASSWORD};
 
 const BASE: &str = "/cpts-a/annuaire";
 
-/// One activity line of the national layout (52 fields and the trailing `|`).
+/// One activity line of the national layout (52 fields and the trailing `|`) for the
+/// professional with this RPPS number (11 digits) or ADELI number (9 characters): as in
+/// the national file (`shared/rpps-format.md`), « Type d'identifiant PP » is 8 or 0,
+/// « Identifiant PP » the number and « Identification nationale PP » the two joined.
 pub fn line(
     id: &str,
     name: (&str, &str),
@@ -22,9 +25,10 @@ pub fn line(
     email: &str,
 ) -> String {
     let mut f = vec![String::new(); 52];
-    f[0] = "8".into();
-    f[1] = id[1..].into();
-    f[2] = id.into();
+    let id_type = if id.len() == 9 { "0" } else { "8" };
+    f[0] = id_type.into();
+    f[1] = id.into();
+    f[2] = format!("{id_type}{id}");
     f[7] = name.0.into();
     f[8] = name.1.into();
     f[9] = profession.0.into();
@@ -822,6 +826,15 @@ async fn the_upload_page_imports_with_progress_for_managers_only() {
         page.contains("2 lignes lues, dont 1 du territoire"),
         "{page}"
     );
+    // htmx swaps the progress part in place: asked as a fragment, it comes without the
+    // layout, and once done it no longer asks to be polled.
+    let (status, fragment) = gestion.get(&format!("{job}?fragment=1")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        fragment.starts_with("<div id=\"import-progress\"") && !fragment.contains("<html"),
+        "{fragment}"
+    );
+    assert!(!fragment.contains("hx-trigger"), "{fragment}");
     assert!(
         page.contains("1 professionnels sur le territoire"),
         "{page}"
@@ -1045,4 +1058,282 @@ async fn a_member_puts_a_photo_on_their_fiche() {
         .post_form(&format!("{BASE}/ma-fiche/pro"), &[("photo", "inconnu")])
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+/// Lines as the national file writes them, taken from the published format: `8` + RPPS
+/// and `0` + ADELI identifiers (Corsican ADELI numbers hold 2A/2B), a person with no
+/// site, a byte-order mark before the header, Windows line endings and no newline
+/// after the last line. Every line is imported; none is refused.
+#[tokio::test]
+async fn a_real_shaped_extract_imports_rpps_and_adeli_professionals() {
+    let host = Host::new().await;
+    let structure = directory_structure(&host, "cpts-a", "74000, 20000").await;
+    let mut no_site = line("10000000009", ("SANS", "Site"), MEDECIN, "", "", "");
+    no_site = no_site
+        .replacen("|Cabinet SANS|", "||", 1)
+        .replacen("|ANNECY|", "||", 1);
+    let lines = [
+        line(
+            "10003456789",
+            ("MARTIN", "Anne"),
+            MEDECIN,
+            "Médecine générale",
+            "74000",
+            "",
+        ),
+        line(
+            "022802441",
+            ("LEROY", "Léa"),
+            ("91", "Orthophoniste"),
+            "",
+            "74000",
+            "",
+        ),
+        line("2A1234567", ("SANTONI", "Ange"), INFIRMIER, "", "20000", ""),
+        line(
+            "2B0000042",
+            ("CASANOVA", "Marie"),
+            INFIRMIER,
+            "",
+            "74000",
+            "marie@exemple.fr",
+        ),
+        no_site,
+    ];
+    let text = format!(
+        "\u{feff}{}\r\n{}",
+        extract(&[]).trim_end(),
+        lines.join("\r\n")
+    );
+    let summary = import(&host, &structure, text.as_bytes()).await.unwrap();
+    assert_eq!(summary.bad_lines, 0, "{:?}", summary.errors);
+    assert_eq!(summary.lines, 5);
+    assert_eq!(summary.applied["people"], 4, "{}", summary.applied);
+
+    let mut manager = manager(&host, "cpts-a", "gestion@cpts-a.fr").await;
+    let (status, page) = manager.get(&format!("{BASE}/?nom=santoni")).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = professional_id(&page, "Ange SANTONI");
+    let (_, fiche) = manager.get(&format!("{BASE}/p/{id}")).await;
+    assert!(fiche.contains("ADELI 2A1234567"), "{fiche}");
+    let (_, page) = manager.get(&format!("{BASE}/?nom=martin")).await;
+    let id = professional_id(&page, "Anne MARTIN");
+    let (_, fiche) = manager.get(&format!("{BASE}/p/{id}")).await;
+    assert!(fiche.contains("RPPS 10003456789"), "{fiche}");
+    let (_, page) = manager.get(&format!("{BASE}/?nom=sans")).await;
+    assert!(
+        !page.contains("Site SANS"),
+        "a person with no site is on no territory"
+    );
+
+    // An ADELI professional links their account with their ADELI number.
+    let mut lea = signed_in(&host, "cpts-a", "lea@exemple.fr", "Léa Leroy").await;
+    let (status, _, _) = lea
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "022802441")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, mine) = lea.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(
+        mine.contains("Léa LEROY") && mine.contains("ADELI 022802441"),
+        "{mine}"
+    );
+}
+
+/// A professional who moves from ADELI to RPPS appears under a new key, and the
+/// extract does not link the two: the summary says so, so that the gestionnaire checks.
+#[tokio::test]
+async fn a_move_from_adeli_to_rpps_is_reported_in_the_summary() {
+    let host = Host::new().await;
+    let structure = directory_structure(&host, "cpts-a", "74000").await;
+    let first = extract(&[
+        line(
+            "740012345",
+            ("LEROY", "Léa"),
+            ("91", "Orthophoniste"),
+            "",
+            "74000",
+            "",
+        ),
+        line("10000000001", ("ADAM", "Anne"), MEDECIN, "", "74000", ""),
+    ]);
+    let summary = import(&host, &structure, first.as_bytes()).await.unwrap();
+    assert_eq!(summary.applied["notices"], serde_json::json!([]));
+    let second = extract(&[
+        line(
+            "10000000077",
+            ("LEROY", "Léa"),
+            ("91", "Orthophoniste"),
+            "",
+            "74000",
+            "",
+        ),
+        line("10000000001", ("ADAM", "Anne"), MEDECIN, "", "74000", ""),
+    ]);
+    let summary = import(&host, &structure, second.as_bytes()).await.unwrap();
+    assert_eq!(summary.applied["adeli_gone"], 1, "{}", summary.applied);
+    assert_eq!(summary.applied["rpps_new"], 1);
+    let notice = summary.applied["notices"][0].as_str().unwrap_or_default();
+    assert!(
+        notice.starts_with("1 professionnel ADELI disparu, 1 nouveau RPPS"),
+        "{notice}"
+    );
+    // The job page of an upload shows it too (the host prints the module's notices).
+    let mut manager = manager(&host, "cpts-a", "gestion@cpts-a.fr").await;
+    let (_, page) = manager.get(&format!("{BASE}/?departs=1")).await;
+    assert!(page.contains("Léa LEROY"), "{page}");
+}
+
+/// The operator's command line alone takes a new structure from its creation to an
+/// imported directory: create-structure, enable-module, import rpps.
+#[tokio::test]
+async fn the_command_line_alone_creates_a_structure_and_imports_its_directory() {
+    let dir = crate::support::fresh_dir();
+    let config = crate::support::test_config(&dir);
+    let mut common = vec!["--data-dir".to_string(), dir.display().to_string()];
+    if let (Some(url), Some(schema)) = (&config.database_url, &config.database_schema) {
+        common.extend(["--database-url".into(), url.clone()]);
+        common.extend(["--database-schema".into(), schema.clone()]);
+    }
+    let run = |args: &[&str]| {
+        let mut all: Vec<String> = std::iter::once("maillage")
+            .chain(args.iter().copied())
+            .map(str::to_string)
+            .collect();
+        all.extend(common.iter().cloned());
+        maillage::cli::run_args(all)
+    };
+    run(&[
+        "admin",
+        "create-structure",
+        "--slug",
+        "cpts-cli",
+        "--name",
+        "CPTS de la Ligne",
+        "--territory",
+        "74000, 74960",
+    ])
+    .await
+    .unwrap();
+    let file = dir.join("extrait.txt");
+    std::fs::write(
+        &file,
+        extract(&[
+            line("10000000001", ("ADAM", "Anne"), MEDECIN, "", "74000", ""),
+            line(
+                "022802441",
+                ("LEROY", "Léa"),
+                ("91", "Orthophoniste"),
+                "",
+                "74960",
+                "",
+            ),
+            line("10000000002", ("BRUN", "Bruno"), MEDECIN, "", "97300", ""),
+        ]),
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    // Before the directory is enabled, the import says which command to run.
+    let err = run(&["import", "rpps", &path, "--structure", "cpts-cli"])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("maillage admin enable-module --structure cpts-cli annuaire"),
+        "{err}"
+    );
+    let err = run(&[
+        "admin",
+        "enable-module",
+        "--structure",
+        "cpts-cli",
+        "inconnu",
+    ])
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("not installed"), "{err}");
+    let err = run(&[
+        "admin",
+        "enable-module",
+        "--structure",
+        "cpts-cli",
+        "annuaire",
+        "--grant",
+        "http:evil.example",
+    ])
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("does not ask for"), "{err}");
+    run(&[
+        "admin",
+        "enable-module",
+        "--structure",
+        "cpts-cli",
+        "annuaire",
+        "--grant",
+        "all",
+    ])
+    .await
+    .unwrap();
+    run(&["import", "rpps", &path, "--structure", "cpts-cli"])
+        .await
+        .unwrap();
+
+    let host = Host::at(dir.clone()).await;
+    let structure = host
+        .state
+        .db
+        .structure_by_slug("cpts-cli")
+        .await
+        .unwrap()
+        .unwrap();
+    let module = host
+        .state
+        .db
+        .enabled_module(structure.id, "annuaire")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        module.granted.contains(&"blobs".to_string()),
+        "{:?}",
+        module.granted
+    );
+    let mut manager = manager(&host, "cpts-cli", "gestion@cpts-cli.fr").await;
+    let (status, page) = manager.get("/cpts-cli/annuaire/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Anne ADAM") && page.contains("Léa LEROY"),
+        "{page}"
+    );
+    assert!(!page.contains("Bruno BRUN"), "off the territory");
+    let journal = host
+        .state
+        .db
+        .audit_entries(Some(structure.id), 20)
+        .await
+        .unwrap();
+    assert!(
+        journal
+            .iter()
+            .any(|e| e.action == "module.enable" && e.target == "annuaire"),
+        "the command line's enabling is audited"
+    );
+
+    run(&[
+        "admin",
+        "disable-module",
+        "--structure",
+        "cpts-cli",
+        "annuaire",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        manager.get("/cpts-cli/annuaire/").await.0,
+        StatusCode::NOT_FOUND
+    );
+    drop(host);
+    let _ = std::fs::remove_dir_all(&dir);
 }

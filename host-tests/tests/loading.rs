@@ -84,7 +84,7 @@ async fn compiled_components_are_cached_on_disk_and_reused_after_restart() {
 
     // A restarted host loads the installed package from disk, through the cache.
     let state = maillage::open(&config).await.unwrap();
-    let plugin = state.registry.get("polls", "0.1.0").await.unwrap();
+    let plugin = state.registry.get("polls", "0.2.0").await.unwrap();
     assert_eq!(plugin.manifest().id, "polls");
     let again = std::fs::read_dir(config.component_cache_dir())
         .unwrap()
@@ -102,7 +102,7 @@ async fn compiled_components_are_cached_on_disk_and_reused_after_restart() {
     std::fs::remove_file(again.path()).unwrap();
     std::fs::write(again.path(), b"garbage").unwrap();
     let state = maillage::open(&config).await.unwrap();
-    assert!(state.registry.get("polls", "0.1.0").await.is_ok());
+    assert!(state.registry.get("polls", "0.2.0").await.is_ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -14,4 +14,5 @@ mod loading;
 mod polls;
 mod records;
 mod support;
+mod web_edge;
 mod webdriver;

@@ -289,7 +289,7 @@ async fn structures_never_see_each_others_polls_and_disabled_modules_do_not_exis
     assert_eq!(c.get(&poll_a).await.0, StatusCode::NOT_FOUND);
     host.state
         .db
-        .enable_module(a.id, "polls", "0.1.0", &["storage".to_string()])
+        .enable_module(a.id, "polls", "0.2.0", &["storage".to_string()])
         .await
         .unwrap();
     assert_eq!(c.get(&poll_a).await.0, StatusCode::OK);

@@ -169,6 +169,8 @@ impl Chromedriver {
         }
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome", "goog:chromeOptions": options,
+            // The console is read back by `console_errors`.
+            "goog:loggingPrefs": { "browser": "ALL" },
         }}});
         let reply = http(self.port, "POST", "/session", Some(&caps));
         let reply = reply.unwrap_or_else(|e| json!({ "error": e.to_string() }));
@@ -288,6 +290,26 @@ impl Browser {
     pub fn grant(&self, permission: &str) {
         let body = json!({ "descriptor": { "name": permission }, "state": "granted" });
         self.cmd("POST", "/permissions", Some(body));
+    }
+
+    /// Messages the page logged at level SEVERE (errors, CSP violations) since the last
+    /// call: chromedriver hands each log entry out once.
+    pub fn console_errors(&self) -> Vec<String> {
+        let entries = self.cmd("POST", "/se/log", Some(json!({ "type": "browser" })));
+        entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// A Chrome DevTools Protocol command on the current page (e.g.
+    /// `Page.getInstallabilityErrors`).
+    pub fn cdp(&self, command: &str, params: Value) -> Value {
+        let body = json!({ "cmd": command, "params": params });
+        self.cmd("POST", "/goog/cdp/execute", Some(body))
     }
 
     /// Runs synchronous JavaScript and returns its value.

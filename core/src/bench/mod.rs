@@ -11,6 +11,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
+use maud::html;
 use tower::ServiceExt;
 
 use crate::config::Config;
@@ -253,23 +254,35 @@ async fn native_polls(State(state): State<AppState>, ctx: Ctx) -> axum::response
         }
         Err(_) => Vec::new(),
     };
-    let mut html = String::from("<div class=\"toolbar\"><h1>Sondages de date</h1>");
-    html.push_str(&format!("<a class=\"button\" href=\"/{SLUG}/polls/new\">Créer un sondage</a></div><ul class=\"cards\">"));
-    for poll in &rows {
-        let id = poll["id"].as_str().unwrap_or("");
-        html.push_str(&format!(
-            "<li><a href=\"/{SLUG}/polls/p/{id}\">{}</a> <span class=\"muted\">{} créneaux · par {}</span></li>",
-            web::escape(poll["title"].as_str().unwrap_or("")),
-            poll["slots"].as_array().map(|s| s.len()).unwrap_or(0),
-            web::escape(poll["author"].as_str().unwrap_or(""))
-        ));
-    }
-    html.push_str("</ul>");
-    Html(web::page(
-        "Sondages de date",
-        &member.shell(&manifests, Some("polls")),
-        &html,
-    ))
+    let html = html! {
+        div.toolbar {
+            h1 { "Sondages de date" }
+            a.button href={ "/" (SLUG) "/polls/new" } { "Créer un sondage" }
+        }
+        ul.cards {
+            @for poll in &rows {
+                li {
+                    a href={ "/" (SLUG) "/polls/p/" (poll["id"].as_str().unwrap_or("")) } {
+                        (poll["title"].as_str().unwrap_or(""))
+                    }
+                    " "
+                    span.muted {
+                        (poll["slots"].as_array().map(|s| s.len()).unwrap_or(0))
+                        " créneaux · par "
+                        (poll["author"].as_str().unwrap_or(""))
+                    }
+                }
+            }
+        }
+    };
+    Html(
+        web::page(
+            "Sondages de date",
+            &member.shell(&manifests, Some("polls")),
+            html,
+        )
+        .into_string(),
+    )
     .into_response()
 }
 

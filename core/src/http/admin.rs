@@ -16,7 +16,8 @@ use crate::audit::AuditRecord;
 use crate::identity::invitations::{self, Invitation};
 use crate::plugins::Capability;
 use crate::tenancy::{Member, Role, TIME_ZONES, parse_territory};
-use crate::web::{self, alert, csrf_field, escape, field, notice, select};
+use crate::web::{self, Input, alert, csrf_field, field, notice, select, select_as};
+use maud::{Markup, html};
 
 pub struct Admin {
     member: MemberCtx,
@@ -55,26 +56,25 @@ const SECTIONS: &[(&str, &str)] = &[
 ];
 
 impl Admin {
-    fn page(&self, title: &str, section: &str, status: StatusCode, content: &str) -> Response {
+    fn page(&self, title: &str, section: &str, status: StatusCode, content: Markup) -> Response {
         let base = self.member.base();
-        let mut body = format!(
-            "<h1>Administration — {}</h1><nav aria-label=\"Administration\"><ul class=\"subnav\">",
-            escape(&self.member.membership.structure.name)
-        );
-        for (path, label) in SECTIONS {
-            let current = if *path == section {
-                " aria-current=\"page\""
-            } else {
-                ""
-            };
-            body.push_str(&format!(
-                "<li><a href=\"{base}/admin/{path}\"{current}>{label}</a></li>"
-            ));
-        }
-        body.push_str("</ul></nav>");
-        body.push_str(content);
+        let body = html! {
+            h1 { "Administration — " (self.member.membership.structure.name) }
+            nav aria-label="Administration" {
+                ul.subnav {
+                    @for (path, label) in SECTIONS {
+                        li {
+                            a href={ (base) "/admin/" (path) } aria-current=[(*path == section).then_some("page")] {
+                                (label)
+                            }
+                        }
+                    }
+                }
+            }
+            (content)
+        };
         let shell = self.member.shell(&self.enabled.manifests, Some("admin"));
-        (status, Html(web::page(title, &shell, &body))).into_response()
+        (status, Html(web::page(title, &shell, body).into_string())).into_response()
     }
 
     fn audit<'a>(
@@ -100,7 +100,7 @@ pub struct Flash {
     ok: Option<String>,
 }
 
-fn flash_message(flash: &Flash) -> String {
+fn flash_message(flash: &Flash) -> Markup {
     match flash.ok.as_deref() {
         Some("invitation") => notice("L’invitation a été envoyée."),
         Some("membre") => notice("Le membre a été mis à jour."),
@@ -110,7 +110,7 @@ fn flash_message(flash: &Flash) -> String {
         Some("structure") => notice("La structure a été mise à jour."),
         Some("courriel") => notice("Le courriel sera renvoyé."),
         Some("evenement") => notice("L’événement sera remis au module."),
-        _ => String::new(),
+        _ => Markup::default(),
     }
 }
 
@@ -118,77 +118,87 @@ fn role_options() -> Vec<(&'static str, &'static str)> {
     Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect()
 }
 
-fn members_content(a: &Admin, members: &[Member], message: &str) -> String {
+fn members_content(a: &Admin, members: &[Member], message: Markup) -> Markup {
     let base = a.member.base();
     let csrf = csrf_field(&a.member.csrf);
-    let mut html = format!(
-        "{message}<h2>Inviter une personne</h2><form method=\"post\" action=\"{base}/admin/invitations\" class=\"stack\">{csrf}{}{}{}\
-         <label class=\"check\"><input type=\"checkbox\" name=\"annuaire\" value=\"1\"> Gestionnaire annuaire</label>\
-         <button type=\"submit\">Envoyer l’invitation</button></form>\
-         <h2>Membres ({})</h2><div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Nom</th><th>Adresse électronique</th><th>Rôle</th><th>Actions</th></tr></thead><tbody>",
-        field(
-            "nom",
-            "Nom et prénom",
-            "text",
-            "",
-            "required autocomplete=\"off\""
-        ),
-        field(
-            "courriel",
-            "Adresse électronique",
-            "email",
-            "",
-            "required autocomplete=\"off\""
-        ),
-        select("role", "Rôle", &role_options(), "member"),
-        members.len()
-    );
-    for m in members {
-        let id = m.account_id;
-        let status = if m.active {
-            ""
-        } else {
-            " <span class=\"badge\">Invitation en attente</span>"
-        };
-        let role_select = select(
-            &format!("role-{id}"),
-            "Rôle",
-            &role_options(),
-            m.role.as_str(),
-        )
-        .replace(&format!("name=\"role-{id}\""), "name=\"role\"");
-        html.push_str(&format!(
-            "<tr><td>{}{status}</td><td>{}</td><td><form method=\"post\" action=\"{base}/admin/membres/{id}\" class=\"stack\">{csrf}{role_select}\
-             <label class=\"check\"><input type=\"checkbox\" name=\"annuaire\" value=\"1\"{}> Gestionnaire annuaire</label>\
-             <button type=\"submit\" class=\"small\">Enregistrer</button></form></td><td>",
-            escape(&m.display_name),
-            escape(&m.email),
-            if m.directory_manager { " checked" } else { "" },
-        ));
-        if !m.active {
-            html.push_str(&format!("<form method=\"post\" action=\"{base}/admin/membres/{id}/relancer\">{csrf}<button type=\"submit\" class=\"small secondary\">Renvoyer l’invitation</button></form>"));
+    let roles = role_options();
+    html! {
+        (message)
+        h2 { "Inviter une personne" }
+        form method="post" action={ (base) "/admin/invitations" } class="stack" {
+            (csrf)
+            (field("nom", "Nom et prénom", "text", "", Input::new().required().autocomplete("off")))
+            (field(
+                "courriel",
+                "Adresse électronique",
+                "email",
+                "",
+                Input::new().required().autocomplete("off"),
+            ))
+            (select("role", "Rôle", &roles, "member"))
+            label.check {
+                input type="checkbox" name="annuaire" value="1";
+                " Gestionnaire annuaire"
+            }
+            button type="submit" { "Envoyer l’invitation" }
         }
-        html.push_str(&format!(
-            "<form method=\"post\" action=\"{base}/admin/membres/{id}/retirer\">{csrf}<button type=\"submit\" class=\"small danger\">Retirer de la structure</button></form></td></tr>"
-        ));
+        h2 { "Membres (" (members.len()) ")" }
+        div.table-scroll {
+            table.list {
+                thead {
+                    tr { th { "Nom" } th { "Adresse électronique" } th { "Rôle" } th { "Actions" } }
+                }
+                tbody {
+                    @for m in members {
+                        @let id = m.account_id;
+                        tr {
+                            td {
+                                (m.display_name)
+                                @if !m.active {
+                                    " "
+                                    span.badge { "Invitation en attente" }
+                                }
+                            }
+                            td { (m.email) }
+                            td {
+                                form method="post" action={ (base) "/admin/membres/" (id) } class="stack" {
+                                    (csrf)
+                                    (select_as(&format!("role-{id}"), "role", "Rôle", &roles, m.role.as_str()))
+                                    label.check {
+                                        input type="checkbox" name="annuaire" value="1" checked[m.directory_manager];
+                                        " Gestionnaire annuaire"
+                                    }
+                                    button type="submit" class="small" { "Enregistrer" }
+                                }
+                            }
+                            td {
+                                @if !m.active {
+                                    form method="post" action={ (base) "/admin/membres/" (id) "/relancer" } {
+                                        (csrf)
+                                        button type="submit" class="small secondary" { "Renvoyer l’invitation" }
+                                    }
+                                }
+                                form method="post" action={ (base) "/admin/membres/" (id) "/retirer" } {
+                                    (csrf)
+                                    button type="submit" class="small danger" { "Retirer de la structure" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
-    html.push_str("</tbody></table></div>");
-    html
 }
 
 async fn members_response(
     state: &AppState,
     a: &Admin,
     status: StatusCode,
-    message: &str,
+    message: Markup,
 ) -> Response {
     match state.db.members(a.member.structure_id()).await {
-        Ok(members) => a.page(
-            "Membres",
-            "",
-            status,
-            &members_content(a, &members, message),
-        ),
+        Ok(members) => a.page("Membres", "", status, members_content(a, &members, message)),
         Err(e) => internal_error("listing members failed", e),
     }
 }
@@ -198,7 +208,7 @@ pub async fn members(
     a: Admin,
     Query(flash): Query<Flash>,
 ) -> Response {
-    members_response(&state, &a, StatusCode::OK, &flash_message(&flash)).await
+    members_response(&state, &a, StatusCode::OK, flash_message(&flash)).await
 }
 
 pub async fn invite(State(state): State<AppState>, a: Admin, form: FormData) -> Response {
@@ -207,7 +217,7 @@ pub async fn invite(State(state): State<AppState>, a: Admin, form: FormData) -> 
             &state,
             &a,
             StatusCode::UNPROCESSABLE_ENTITY,
-            &alert("Rôle inconnu."),
+            alert("Rôle inconnu."),
         )
         .await;
     };
@@ -237,7 +247,7 @@ pub async fn invite(State(state): State<AppState>, a: Admin, form: FormData) -> 
                 &state,
                 &a,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &alert(e.french()),
+                alert(e.french()),
             )
             .await
         }
@@ -289,7 +299,7 @@ pub async fn update_member(
             &state,
             &a,
             StatusCode::UNPROCESSABLE_ENTITY,
-            &alert("Rôle inconnu."),
+            alert("Rôle inconnu."),
         )
         .await;
     };
@@ -299,7 +309,7 @@ pub async fn update_member(
                 &state,
                 &a,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &alert("La structure doit garder au moins un administrateur."),
+                alert("La structure doit garder au moins un administrateur."),
             )
             .await;
         }
@@ -347,7 +357,7 @@ pub async fn member_action(
                         &state,
                         &a,
                         StatusCode::UNPROCESSABLE_ENTITY,
-                        &alert("La structure doit garder au moins un administrateur."),
+                        alert("La structure doit garder au moins un administrateur."),
                     )
                     .await;
                 }
@@ -410,14 +420,14 @@ pub async fn modules(
     a: Admin,
     Query(flash): Query<Flash>,
 ) -> Response {
-    modules_response(&state, &a, StatusCode::OK, &flash_message(&flash)).await
+    modules_response(&state, &a, StatusCode::OK, flash_message(&flash)).await
 }
 
 async fn modules_response(
     state: &AppState,
     a: &Admin,
     status: StatusCode,
-    message: &str,
+    message: Markup,
 ) -> Response {
     let installed = match state.registry.installed().await {
         Ok(i) => i,
@@ -429,15 +439,10 @@ async fn modules_response(
     };
     let base = a.member.base();
     let csrf = csrf_field(&a.member.csrf);
-    let mut html = format!(
-        "{message}<p>Les modules sont installés sur la plateforme par son opérateur. Activez ceux dont votre structure a besoin et accordez-leur les autorisations qu’ils demandent.</p>"
-    );
     let mut ids: Vec<&str> = installed.iter().map(|p| p.plugin_id.as_str()).collect();
     ids.dedup();
-    if ids.is_empty() {
-        html.push_str("<p class=\"empty\">Aucun module n’est installé sur la plateforme.</p>");
-    }
-    for id in ids {
+    let mut sections: Vec<Markup> = Vec::with_capacity(ids.len());
+    for &id in &ids {
         let versions: Vec<&str> = installed
             .iter()
             .filter(|p| p.plugin_id == id)
@@ -451,57 +456,67 @@ async fn modules_response(
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(plugin = id, error = %e, "installed package failed to load");
-                html.push_str(&format!(
-                    "<section class=\"widget\"><h2>{}</h2>{}</section>",
-                    escape(id),
-                    alert(
-                        "Ce module ne peut pas être chargé. Prévenez l’opérateur de la plateforme."
-                    )
-                ));
+                sections.push(html! {
+                    section.widget {
+                        h2 { (id) }
+                        (alert("Ce module ne peut pas être chargé. Prévenez l’opérateur de la plateforme."))
+                    }
+                });
                 continue;
             }
         };
         let m = plugin.manifest();
-        let state_label = match current {
-            Some(c) => format!(
-                "<span class=\"badge\">Activé — version {}</span>",
-                escape(&c.version)
-            ),
-            None => "<span class=\"badge\">Désactivé</span>".into(),
-        };
         let options: Vec<(&str, &str)> = versions.iter().map(|v| (*v, *v)).collect();
-        html.push_str(&format!(
-            "<section class=\"widget\" id=\"module-{id}\"><h2>{} {state_label}</h2><form method=\"post\" action=\"{base}/admin/modules/{id}\" class=\"stack\">{csrf}{}<fieldset><legend>Autorisations demandées</legend>",
-            escape(&m.name),
-            select(&format!("version-{id}"), "Version", &options, shown_version).replace(&format!("name=\"version-{id}\""), "name=\"version\""),
-        ));
-        if m.capabilities.is_empty() {
-            html.push_str("<p class=\"muted\">Aucune autorisation particulière.</p>");
-        }
-        for cap in &m.capabilities {
-            let granted = current.is_none_or(|c| c.granted.contains(&cap.to_string()));
-            html.push_str(&format!(
-                "<label class=\"check\"><input type=\"checkbox\" name=\"autorisation\" value=\"{}\"{}> {}</label>",
-                escape(&cap.to_string()),
-                if granted { " checked" } else { "" },
-                escape(&cap.describe_fr())
-            ));
-        }
-        html.push_str("</fieldset>");
-        let label = if current.is_some() {
-            "Enregistrer"
-        } else {
-            "Activer"
-        };
-        html.push_str(&format!(
-            "<button type=\"submit\" name=\"action\" value=\"activer\">{label}</button>"
-        ));
-        if current.is_some() {
-            html.push_str("<button type=\"submit\" name=\"action\" value=\"desactiver\" class=\"danger\">Désactiver</button>");
-        }
-        html.push_str("</form></section>");
+        sections.push(html! {
+            section.widget id={ "module-" (id) } {
+                h2 {
+                    (m.name) " "
+                    @if let Some(c) = current {
+                        span.badge { "Activé — version " (c.version) }
+                    } @else {
+                        span.badge { "Désactivé" }
+                    }
+                }
+                form method="post" action={ (base) "/admin/modules/" (id) } class="stack" {
+                    (csrf)
+                    (select_as(&format!("version-{id}"), "version", "Version", &options, shown_version))
+                    fieldset {
+                        legend { "Autorisations demandées" }
+                        @if m.capabilities.is_empty() {
+                            p.muted { "Aucune autorisation particulière." }
+                        }
+                        @for cap in &m.capabilities {
+                            @let name = cap.to_string();
+                            @let granted = current.is_none_or(|c| c.granted.contains(&name));
+                            label.check {
+                                input type="checkbox" name="autorisation" value=(name) checked[granted];
+                                " " (cap.describe_fr())
+                            }
+                        }
+                    }
+                    button type="submit" name="action" value="activer" {
+                        @if current.is_some() { "Enregistrer" } @else { "Activer" }
+                    }
+                    @if current.is_some() {
+                        button type="submit" name="action" value="desactiver" class="danger" { "Désactiver" }
+                    }
+                }
+            }
+        });
     }
-    a.page("Modules", "modules", status, &html)
+    let html = html! {
+        (message)
+        p {
+            "Les modules sont installés sur la plateforme par son opérateur. Activez ceux dont votre structure a besoin et accordez-leur les autorisations qu’ils demandent."
+        }
+        @if ids.is_empty() {
+            p.empty { "Aucun module n’est installé sur la plateforme." }
+        }
+        @for section in &sections {
+            (section)
+        }
+    };
+    a.page("Modules", "modules", status, html)
 }
 
 pub async fn update_module(
@@ -544,7 +559,7 @@ pub async fn update_module(
                         &state,
                         &a,
                         StatusCode::UNPROCESSABLE_ENTITY,
-                        &alert("Cette version du module n’est pas installée."),
+                        alert("Cette version du module n’est pas installée."),
                     )
                     .await;
                 }
@@ -557,7 +572,7 @@ pub async fn update_module(
                     &state,
                     &a,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &alert(&format!("Autorisation inconnue pour ce module : {unknown}")),
+                    alert(&format!("Autorisation inconnue pour ce module : {unknown}")),
                 )
                 .await;
             }
@@ -592,7 +607,7 @@ pub async fn update_module(
                 &state,
                 &a,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &alert("Action inconnue."),
+                alert("Action inconnue."),
             )
             .await;
         }
@@ -600,23 +615,25 @@ pub async fn update_module(
     see_other(&format!("{}/admin/modules?ok=module", a.member.base()))
 }
 
-fn structure_form(a: &Admin, name: &str, tz: &str, territory: &str, message: &str) -> String {
+fn structure_form(a: &Admin, name: &str, tz: &str, territory: &str, message: Markup) -> Markup {
     let s = &a.member.membership.structure;
-    format!(
-        "{message}<form method=\"post\" action=\"{}/admin/structure\" class=\"stack\">{}<p>Type : {}</p>{}{}{}<button type=\"submit\">Enregistrer</button></form>",
-        a.member.base(),
-        csrf_field(&a.member.csrf),
-        s.kind.label(),
-        field("nom", "Nom de la structure", "text", name, "required"),
-        select("fuseau", "Fuseau horaire", TIME_ZONES, tz),
-        field(
-            "territoire",
-            "Territoire (codes postaux, séparés par des virgules)",
-            "text",
-            territory,
-            "inputmode=\"numeric\""
-        ),
-    )
+    html! {
+        (message)
+        form method="post" action={ (a.member.base()) "/admin/structure" } class="stack" {
+            (csrf_field(&a.member.csrf))
+            p { "Type : " (s.kind.label()) }
+            (field("nom", "Nom de la structure", "text", name, Input::new().required()))
+            (select("fuseau", "Fuseau horaire", TIME_ZONES, tz))
+            (field(
+                "territoire",
+                "Territoire (codes postaux, séparés par des virgules)",
+                "text",
+                territory,
+                Input::new().inputmode("numeric"),
+            ))
+            button type="submit" { "Enregistrer" }
+        }
+    }
 }
 
 pub async fn structure_page(a: Admin, Query(flash): Query<Flash>) -> Response {
@@ -625,12 +642,12 @@ pub async fn structure_page(a: Admin, Query(flash): Query<Flash>) -> Response {
         "Structure",
         "structure",
         StatusCode::OK,
-        &structure_form(
+        structure_form(
             &a,
             &s.name,
             &s.time_zone,
             &s.territory,
-            &flash_message(&flash),
+            flash_message(&flash),
         ),
     )
 }
@@ -651,7 +668,7 @@ pub async fn update_structure(State(state): State<AppState>, a: Admin, form: For
             "Structure",
             "structure",
             StatusCode::UNPROCESSABLE_ENTITY,
-            &structure_form(&a, name, tz, territory, &alert(error)),
+            structure_form(&a, name, tz, territory, alert(error)),
         );
     }
     let s = &a.member.membership.structure;
@@ -679,30 +696,37 @@ pub async fn audit_log(State(state): State<AppState>, a: Admin) -> Response {
         Ok(e) => e,
         Err(e) => return internal_error("audit log failed", e),
     };
-    a.page("Journal", "journal", StatusCode::OK, &audit_table(&entries))
+    a.page("Journal", "journal", StatusCode::OK, audit_table(&entries))
 }
 
 /// The audit entries as a table (structure and platform pages).
-pub fn audit_table(entries: &[crate::audit::AuditEntry]) -> String {
-    let mut html = String::from(
-        "<div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Date</th><th>Par</th><th>Action</th><th>Objet</th><th>Avant</th><th>Après</th></tr></thead><tbody>",
-    );
-    for e in entries {
-        html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
-            web::utc_timestamp(e.at),
-            escape(&e.actor),
-            escape(&e.action),
-            escape(&e.target),
-            escape(e.before.as_deref().unwrap_or("—")),
-            escape(e.after.as_deref().unwrap_or("—")),
-        ));
+pub fn audit_table(entries: &[crate::audit::AuditEntry]) -> Markup {
+    html! {
+        div.table-scroll {
+            table.list {
+                thead {
+                    tr {
+                        th { "Date" } th { "Par" } th { "Action" } th { "Objet" } th { "Avant" } th { "Après" }
+                    }
+                }
+                tbody {
+                    @for e in entries {
+                        tr {
+                            td { (web::utc_timestamp(e.at)) }
+                            td { (e.actor) }
+                            td { code { (e.action) } }
+                            td { (e.target) }
+                            td { code { (e.before.as_deref().unwrap_or("—")) } }
+                            td { code { (e.after.as_deref().unwrap_or("—")) } }
+                        }
+                    }
+                    @if entries.is_empty() {
+                        tr { td colspan="6" class="empty" { "Aucune action enregistrée." } }
+                    }
+                }
+            }
+        }
     }
-    if entries.is_empty() {
-        html.push_str("<tr><td colspan=\"6\" class=\"empty\">Aucune action enregistrée.</td></tr>");
-    }
-    html.push_str("</tbody></table></div>");
-    html
 }
 
 pub async fn outbox(
@@ -717,38 +741,48 @@ pub async fn outbox(
     let base = a.member.base();
     let csrf = csrf_field(&a.member.csrf);
     // Bodies are not shown: they carry single-use links meant for their recipient only.
-    let mut html = format!(
-        "{}<div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Créé le</th><th>Destinataire</th><th>Objet</th><th>État</th><th>Tentatives</th><th>Dernière erreur</th><th></th></tr></thead><tbody>",
-        flash_message(&flash)
-    );
-    for m in &mails {
-        let status = match m.status.as_str() {
-            "sent" => "Envoyé",
-            "failed" => "Échec",
-            _ => "En attente",
-        };
-        let retry = if m.status == "sent" {
-            String::new()
-        } else {
-            format!(
-                "<form method=\"post\" action=\"{base}/admin/courriels/{}/relancer\">{csrf}<button type=\"submit\" class=\"small secondary\">Renvoyer</button></form>",
-                m.id
-            )
-        };
-        html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{status}</td><td>{}</td><td>{}</td><td>{retry}</td></tr>",
-            web::utc_timestamp(m.created_at),
-            escape(&m.to),
-            escape(&m.subject),
-            m.attempts,
-            escape(m.last_error.as_deref().unwrap_or("")),
-        ));
-    }
-    if mails.is_empty() {
-        html.push_str("<tr><td colspan=\"7\" class=\"empty\">Aucun courriel.</td></tr>");
-    }
-    html.push_str("</tbody></table></div>");
-    a.page("Courriels", "courriels", StatusCode::OK, &html)
+    let html = html! {
+        (flash_message(&flash))
+        div.table-scroll {
+            table.list {
+                thead {
+                    tr {
+                        th { "Créé le" } th { "Destinataire" } th { "Objet" } th { "État" }
+                        th { "Tentatives" } th { "Dernière erreur" } th {}
+                    }
+                }
+                tbody {
+                    @for m in &mails {
+                        @let status = match m.status.as_str() {
+                            "sent" => "Envoyé",
+                            "failed" => "Échec",
+                            _ => "En attente",
+                        };
+                        tr {
+                            td { (web::utc_timestamp(m.created_at)) }
+                            td { (m.to) }
+                            td { (m.subject) }
+                            td { (status) }
+                            td { (m.attempts) }
+                            td { (m.last_error.as_deref().unwrap_or("")) }
+                            td {
+                                @if m.status != "sent" {
+                                    form method="post" action={ (base) "/admin/courriels/" (m.id) "/relancer" } {
+                                        (csrf)
+                                        button type="submit" class="small secondary" { "Renvoyer" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if mails.is_empty() {
+                        tr { td colspan="7" class="empty" { "Aucun courriel." } }
+                    }
+                }
+            }
+        }
+    };
+    a.page("Courriels", "courriels", StatusCode::OK, html)
 }
 
 pub async fn retry_mail(
@@ -785,33 +819,48 @@ pub async fn events(
     };
     let base = a.member.base();
     let csrf = csrf_field(&a.member.csrf);
-    let mut html = format!(
-        "{}<p>Les événements publiés par un module sont remis aux modules abonnés. Voici les remises en échec : « Abandonné » après {} tentatives.</p><div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Publié le</th><th>Sujet</th><th>Module destinataire</th><th>État</th><th>Tentatives</th><th>Dernière erreur</th><th></th></tr></thead><tbody>",
-        flash_message(&flash),
-        crate::events::MAX_ATTEMPTS
-    );
-    for d in &deliveries {
-        let status = if d.status == "dead" {
-            "Abandonné"
-        } else {
-            "Nouvel essai prévu"
-        };
-        html.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{status}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"{base}/admin/evenements/{}/{}/relancer\">{csrf}<button type=\"submit\" class=\"small secondary\">Relancer</button></form></td></tr>",
-            web::utc_timestamp(d.created_at),
-            escape(&d.topic),
-            escape(&d.plugin_id),
-            d.attempts,
-            escape(d.last_error.as_deref().unwrap_or("")),
-            d.event_id,
-            escape(&d.plugin_id),
-        ));
-    }
-    if deliveries.is_empty() {
-        html.push_str("<tr><td colspan=\"7\" class=\"empty\">Aucune remise en échec.</td></tr>");
-    }
-    html.push_str("</tbody></table></div>");
-    a.page("Événements", "evenements", StatusCode::OK, &html)
+    let html = html! {
+        (flash_message(&flash))
+        p {
+            "Les événements publiés par un module sont remis aux modules abonnés. Voici les remises en échec : « Abandonné » après "
+            (crate::events::MAX_ATTEMPTS)
+            " tentatives."
+        }
+        div.table-scroll {
+            table.list {
+                thead {
+                    tr {
+                        th { "Publié le" } th { "Sujet" } th { "Module destinataire" } th { "État" }
+                        th { "Tentatives" } th { "Dernière erreur" } th {}
+                    }
+                }
+                tbody {
+                    @for d in &deliveries {
+                        tr {
+                            td { (web::utc_timestamp(d.created_at)) }
+                            td { code { (d.topic) } }
+                            td { (d.plugin_id) }
+                            td {
+                                @if d.status == "dead" { "Abandonné" } @else { "Nouvel essai prévu" }
+                            }
+                            td { (d.attempts) }
+                            td { (d.last_error.as_deref().unwrap_or("")) }
+                            td {
+                                form method="post" action={ (base) "/admin/evenements/" (d.event_id) "/" (d.plugin_id) "/relancer" } {
+                                    (csrf)
+                                    button type="submit" class="small secondary" { "Relancer" }
+                                }
+                            }
+                        }
+                    }
+                    @if deliveries.is_empty() {
+                        tr { td colspan="7" class="empty" { "Aucune remise en échec." } }
+                    }
+                }
+            }
+        }
+    };
+    a.page("Événements", "evenements", StatusCode::OK, html)
 }
 
 pub async fn retry_event(

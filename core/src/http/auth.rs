@@ -11,7 +11,8 @@ use super::{AppState, Ctx, csrf, internal_error, see_other};
 use crate::identity::{
     LoginError, PERSISTENT_SESSION_TTL_SECS, TokenPurpose, invitations, password,
 };
-use crate::web::{self, alert, csrf_field, escape, field, notice};
+use crate::web::{self, Input, alert, csrf_field, field, notice};
+use maud::{Markup, html};
 
 #[derive(serde::Deserialize, Default)]
 pub struct LoginQuery {
@@ -27,30 +28,37 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-fn login_form(ctx: &Ctx, login: &str, next: &str, message: &str) -> String {
-    format!(
-        "<section class=\"auth\"><h1>Connexion</h1>{message}<form method=\"post\" action=\"/connexion\" class=\"stack\">{}\
-         <input type=\"hidden\" name=\"suite\" value=\"{}\">{}{}\
-         <label class=\"check\"><input type=\"checkbox\" name=\"souvenir\" value=\"1\"> Se souvenir de moi</label>\
-         <button type=\"submit\">Se connecter</button></form>\
-         <p><a href=\"/mot-de-passe-oublie\">Mot de passe oublié ?</a></p></section>",
-        csrf_field(&ctx.csrf),
-        escape(next),
-        field(
-            "identifiant",
-            "Adresse électronique ou identifiant",
-            "text",
-            login,
-            "autocomplete=\"username\" required autofocus"
-        ),
-        field(
-            "mot_de_passe",
-            "Mot de passe",
-            "password",
-            "",
-            "autocomplete=\"current-password\" required"
-        ),
-    )
+fn login_form(ctx: &Ctx, login: &str, next: &str, message: Markup) -> Markup {
+    html! {
+        section.auth {
+            h1 { "Connexion" }
+            (message)
+            form method="post" action="/connexion" class="stack" {
+                (csrf_field(&ctx.csrf))
+                input type="hidden" name="suite" value=(next);
+                (field(
+                    "identifiant",
+                    "Adresse électronique ou identifiant",
+                    "text",
+                    login,
+                    Input::new().autocomplete("username").required().autofocus(),
+                ))
+                (field(
+                    "mot_de_passe",
+                    "Mot de passe",
+                    "password",
+                    "",
+                    Input::new().autocomplete("current-password").required(),
+                ))
+                label.check {
+                    input type="checkbox" name="souvenir" value="1";
+                    " Se souvenir de moi"
+                }
+                button type="submit" { "Se connecter" }
+            }
+            p { a href="/mot-de-passe-oublie" { "Mot de passe oublié ?" } }
+        }
+    }
 }
 
 pub async fn login_page(ctx: Ctx, Query(query): Query<LoginQuery>) -> Response {
@@ -63,13 +71,16 @@ pub async fn login_page(ctx: Ctx, Query(query): Query<LoginQuery>) -> Response {
         Some("mot-de-passe") => {
             notice("Votre mot de passe est enregistré. Vous pouvez vous connecter.")
         }
-        _ => String::new(),
+        _ => Markup::default(),
     };
-    Html(web::page(
-        "Connexion",
-        &ctx.shell(None),
-        &login_form(&ctx, "", next, &message),
-    ))
+    Html(
+        web::page(
+            "Connexion",
+            &ctx.shell(None),
+            login_form(&ctx, "", next, message),
+        )
+        .into_string(),
+    )
     .into_response()
 }
 
@@ -128,11 +139,14 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, form: FormData) -> R
     };
     (
         status,
-        Html(web::page(
-            "Connexion",
-            &ctx.shell(None),
-            &login_form(&ctx, login, &next, &alert(error)),
-        )),
+        Html(
+            web::page(
+                "Connexion",
+                &ctx.shell(None),
+                login_form(&ctx, login, &next, alert(error)),
+            )
+            .into_string(),
+        ),
     )
         .into_response()
 }
@@ -150,42 +164,56 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
     response
 }
 
-fn forgot_form(ctx: &Ctx, message: &str) -> String {
-    format!(
-        "<section class=\"auth\"><h1>Mot de passe oublié</h1>{message}<p>Indiquez votre adresse électronique ou votre identifiant : vous recevrez un lien pour choisir un nouveau mot de passe.</p>\
-         <form method=\"post\" action=\"/mot-de-passe-oublie\" class=\"stack\">{}{}<button type=\"submit\">Recevoir le lien</button></form>\
-         <p><a href=\"/connexion\">Retour à la connexion</a></p></section>",
-        csrf_field(&ctx.csrf),
-        field(
-            "identifiant",
-            "Adresse électronique ou identifiant",
-            "text",
-            "",
-            "autocomplete=\"username\" required"
-        ),
-    )
+fn forgot_form(ctx: &Ctx, message: Markup) -> Markup {
+    html! {
+        section.auth {
+            h1 { "Mot de passe oublié" }
+            (message)
+            p {
+                "Indiquez votre adresse électronique ou votre identifiant : vous recevrez un lien pour choisir un nouveau mot de passe."
+            }
+            form method="post" action="/mot-de-passe-oublie" class="stack" {
+                (csrf_field(&ctx.csrf))
+                (field(
+                    "identifiant",
+                    "Adresse électronique ou identifiant",
+                    "text",
+                    "",
+                    Input::new().autocomplete("username").required(),
+                ))
+                button type="submit" { "Recevoir le lien" }
+            }
+            p { a href="/connexion" { "Retour à la connexion" } }
+        }
+    }
 }
 
 pub async fn forgot_page(ctx: Ctx) -> Response {
-    Html(web::page(
-        "Mot de passe oublié",
-        &ctx.shell(None),
-        &forgot_form(&ctx, ""),
-    ))
+    Html(
+        web::page(
+            "Mot de passe oublié",
+            &ctx.shell(None),
+            forgot_form(&ctx, Markup::default()),
+        )
+        .into_string(),
+    )
     .into_response()
 }
 
 pub async fn forgot(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
     let login = form.get("identifiant");
     if login.is_empty() {
-        return Html(web::page(
-            "Mot de passe oublié",
-            &ctx.shell(None),
-            &forgot_form(
-                &ctx,
-                &alert("Indiquez votre adresse électronique ou votre identifiant."),
-            ),
-        ))
+        return Html(
+            web::page(
+                "Mot de passe oublié",
+                &ctx.shell(None),
+                forgot_form(
+                    &ctx,
+                    alert("Indiquez votre adresse électronique ou votre identifiant."),
+                ),
+            )
+            .into_string(),
+        )
         .into_response();
     }
     match state.db.allow_reset_request(&ctx.client_address).await {
@@ -194,11 +222,17 @@ pub async fn forgot(State(state): State<AppState>, ctx: Ctx, form: FormData) -> 
             tracing::warn!(client = %ctx.client_address, "password reset requests throttled");
             return (
                 StatusCode::TOO_MANY_REQUESTS,
-                Html(web::page(
-                    "Mot de passe oublié",
-                    &ctx.shell(None),
-                    &forgot_form(&ctx, &alert("Trop de demandes de réinitialisation. Veuillez réessayer dans 15 minutes.")),
-                )),
+                Html(
+                    web::page(
+                        "Mot de passe oublié",
+                        &ctx.shell(None),
+                        forgot_form(
+                            &ctx,
+                            alert("Trop de demandes de réinitialisation. Veuillez réessayer dans 15 minutes."),
+                        ),
+                    )
+                    .into_string(),
+                ),
             )
                 .into_response();
         }
@@ -213,48 +247,62 @@ pub async fn forgot(State(state): State<AppState>, ctx: Ctx, form: FormData) -> 
     let message = notice(
         "Si un compte correspond, un courriel contenant un lien de réinitialisation vient d’être envoyé. Le lien est valable une heure.",
     );
-    Html(web::page(
-        "Mot de passe oublié",
-        &ctx.shell(None),
-        &forgot_form(&ctx, &message),
-    ))
+    Html(
+        web::page(
+            "Mot de passe oublié",
+            &ctx.shell(None),
+            forgot_form(&ctx, message),
+        )
+        .into_string(),
+    )
     .into_response()
 }
 
-fn set_password_form(ctx: &Ctx, token: &str, title: &str, message: &str) -> String {
-    format!(
-        "<section class=\"auth\"><h1>{}</h1>{message}<form method=\"post\" action=\"/mot-de-passe/{}\" class=\"stack\">{}{}{}\
-         <p class=\"muted\">Au moins {} caractères. Une phrase facile à retenir fait un bon mot de passe.</p>\
-         <button type=\"submit\">Enregistrer le mot de passe</button></form></section>",
-        escape(title),
-        escape(token),
-        csrf_field(&ctx.csrf),
-        field(
-            "nouveau",
-            "Nouveau mot de passe",
-            "password",
-            "",
-            "autocomplete=\"new-password\" required"
-        ),
-        field(
-            "confirmation",
-            "Confirmez le mot de passe",
-            "password",
-            "",
-            "autocomplete=\"new-password\" required"
-        ),
-        password::MIN_LENGTH,
-    )
+fn set_password_form(ctx: &Ctx, token: &str, title: &str, message: Markup) -> Markup {
+    html! {
+        section.auth {
+            h1 { (title) }
+            (message)
+            form method="post" action={ "/mot-de-passe/" (token) } class="stack" {
+                (csrf_field(&ctx.csrf))
+                (field(
+                    "nouveau",
+                    "Nouveau mot de passe",
+                    "password",
+                    "",
+                    Input::new().autocomplete("new-password").required(),
+                ))
+                (field(
+                    "confirmation",
+                    "Confirmez le mot de passe",
+                    "password",
+                    "",
+                    Input::new().autocomplete("new-password").required(),
+                ))
+                p.muted {
+                    "Au moins " (password::MIN_LENGTH)
+                    " caractères. Une phrase facile à retenir fait un bon mot de passe."
+                }
+                button type="submit" { "Enregistrer le mot de passe" }
+            }
+        }
+    }
 }
 
 fn invalid_link(ctx: &Ctx) -> Response {
+    let body = html! {
+        section.auth {
+            h1 { "Lien invalide ou expiré" }
+            p {
+                "Ce lien a déjà été utilisé ou n’est plus valable. Vous pouvez "
+                a href="/mot-de-passe-oublie" { "demander un nouveau lien" }
+                "."
+            }
+        }
+    };
     (
         StatusCode::NOT_FOUND,
-        Html(web::page(
-            "Lien invalide",
-            &ctx.shell(None),
-            "<section class=\"auth\"><h1>Lien invalide ou expiré</h1><p>Ce lien a déjà été utilisé ou n’est plus valable. Vous pouvez <a href=\"/mot-de-passe-oublie\">demander un nouveau lien</a>.</p></section>",
-        )),
+        Html(web::page("Lien invalide", &ctx.shell(None), body).into_string()),
     )
         .into_response()
 }
@@ -274,11 +322,14 @@ pub async fn set_password_page(
                 "Choisissez le mot de passe du compte {}.",
                 account.email
             ));
-            Html(web::page(
-                "Choisir un mot de passe",
-                &ctx.shell(None),
-                &set_password_form(&ctx, &token, &title, &intro),
-            ))
+            Html(
+                web::page(
+                    "Choisir un mot de passe",
+                    &ctx.shell(None),
+                    set_password_form(&ctx, &token, &title, intro),
+                )
+                .into_string(),
+            )
             .into_response()
         }
         Ok(None) => invalid_link(&ctx),
@@ -305,11 +356,14 @@ pub async fn set_password(
         return match state.db.token_account(&token).await {
             Ok(Some(_)) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Html(web::page(
-                    "Choisir un mot de passe",
-                    &ctx.shell(None),
-                    &set_password_form(&ctx, &token, "Choisir un mot de passe", &alert(&error)),
-                )),
+                Html(
+                    web::page(
+                        "Choisir un mot de passe",
+                        &ctx.shell(None),
+                        set_password_form(&ctx, &token, "Choisir un mot de passe", alert(&error)),
+                    )
+                    .into_string(),
+                ),
             )
                 .into_response(),
             Ok(None) => invalid_link(&ctx),
@@ -331,43 +385,79 @@ pub struct AccountQuery {
     ok: Option<String>,
 }
 
-fn account_body(ctx: &Ctx, message: &str) -> String {
+fn account_body(ctx: &Ctx, message: Markup) -> Markup {
     let Some(viewer) = &ctx.viewer else {
-        return String::new();
+        return Markup::default();
     };
     let a = &viewer.account;
-    let mut body = format!(
-        "<h1>Mon compte</h1>{message}<dl><dt>Nom</dt><dd>{}</dd><dt>Adresse électronique</dt><dd>{}</dd><dt>Identifiant</dt><dd>{}</dd></dl><h2>Mes structures</h2><ul>",
-        escape(&a.display_name),
-        escape(&a.email),
-        escape(a.username.as_deref().unwrap_or("—"))
-    );
-    for m in &viewer.memberships {
-        body.push_str(&format!(
-            "<li><a href=\"/{}/\">{}</a> — {}{}</li>",
-            escape(&m.structure.slug),
-            escape(&m.structure.name),
-            m.role.label(),
-            if m.directory_manager {
-                ", gestionnaire annuaire"
-            } else {
-                ""
+    html! {
+        h1 { "Mon compte" }
+        (message)
+        dl {
+            dt { "Nom" }
+            dd { (a.display_name) }
+            dt { "Adresse électronique" }
+            dd { (a.email) }
+            dt { "Identifiant" }
+            dd { (a.username.as_deref().unwrap_or("—")) }
+        }
+        h2 { "Mes structures" }
+        ul {
+            @for m in &viewer.memberships {
+                li {
+                    a href={ "/" (m.structure.slug) "/" } { (m.structure.name) }
+                    " — " (m.role.label())
+                    @if m.directory_manager {
+                        ", gestionnaire annuaire"
+                    }
+                }
             }
-        ));
+        }
+        h2 { "Identifiant de connexion" }
+        p {
+            "En plus de votre adresse électronique, vous pouvez vous connecter avec un identifiant court."
+        }
+        form method="post" action="/compte/identifiant" class="stack" {
+            (csrf_field(&ctx.csrf))
+            (field(
+                "identifiant",
+                "Identifiant",
+                "text",
+                a.username.as_deref().unwrap_or(""),
+                Input::new().autocomplete("username"),
+            ))
+            p.muted {
+                "3 à 32 caractères : lettres minuscules sans accent, chiffres, point, tiret ou tiret bas. Laissez vide pour ne pas en avoir."
+            }
+            button type="submit" { "Enregistrer l’identifiant" }
+        }
+        h2 { "Changer de mot de passe" }
+        form method="post" action="/compte/mot-de-passe" class="stack" {
+            (csrf_field(&ctx.csrf))
+            (field(
+                "actuel",
+                "Mot de passe actuel",
+                "password",
+                "",
+                Input::new().autocomplete("current-password").required(),
+            ))
+            (field(
+                "nouveau",
+                "Nouveau mot de passe",
+                "password",
+                "",
+                Input::new().autocomplete("new-password").required(),
+            ))
+            (field(
+                "confirmation",
+                "Confirmez le nouveau mot de passe",
+                "password",
+                "",
+                Input::new().autocomplete("new-password").required(),
+            ))
+            button type="submit" { "Changer le mot de passe" }
+        }
     }
-    body.push_str(&format!(
-        "</ul><h2>Identifiant de connexion</h2><p>En plus de votre adresse électronique, vous pouvez vous connecter avec un identifiant court.</p><form method=\"post\" action=\"/compte/identifiant\" class=\"stack\">{}{}<p class=\"muted\">3 à 32 caractères : lettres minuscules sans accent, chiffres, point, tiret ou tiret bas. Laissez vide pour ne pas en avoir.</p><button type=\"submit\">Enregistrer l’identifiant</button></form>",
-        csrf_field(&ctx.csrf),
-        field("identifiant", "Identifiant", "text", a.username.as_deref().unwrap_or(""), "autocomplete=\"username\""),
-    ));
-    body.push_str(&format!(
-        "<h2>Changer de mot de passe</h2><form method=\"post\" action=\"/compte/mot-de-passe\" class=\"stack\">{}{}{}{}<button type=\"submit\">Changer le mot de passe</button></form>",
-        csrf_field(&ctx.csrf),
-        field("actuel", "Mot de passe actuel", "password", "", "autocomplete=\"current-password\" required"),
-        field("nouveau", "Nouveau mot de passe", "password", "", "autocomplete=\"new-password\" required"),
-        field("confirmation", "Confirmez le nouveau mot de passe", "password", "", "autocomplete=\"new-password\" required"),
-    ));
-    body
 }
 
 pub async fn account_page(
@@ -381,12 +471,15 @@ pub async fn account_page(
     let message = if query.ok.is_some() {
         notice("Votre mot de passe a été changé.")
     } else {
-        String::new()
+        Markup::default()
     };
-    let mut body = account_body(&ctx, &message);
     // What modules show here (the directory: the member's fiches).
-    body.push_str(&super::modules::account_widgets(&state, viewer, &ctx.csrf).await);
-    Html(web::page("Mon compte", &ctx.shell(None), &body)).into_response()
+    let widgets = super::modules::account_widgets(&state, viewer, &ctx.csrf).await;
+    let body = html! {
+        (account_body(&ctx, message))
+        (widgets)
+    };
+    Html(web::page("Mon compte", &ctx.shell(None), body).into_string()).into_response()
 }
 
 pub async fn change_password(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
@@ -405,11 +498,14 @@ pub async fn change_password(State(state): State<AppState>, ctx: Ctx, form: Form
     if let Some(error) = error {
         return (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(web::page(
-                "Mon compte",
-                &ctx.shell(None),
-                &account_body(&ctx, &alert(&error)),
-            )),
+            Html(
+                web::page(
+                    "Mon compte",
+                    &ctx.shell(None),
+                    account_body(&ctx, alert(&error)),
+                )
+                .into_string(),
+            ),
         )
             .into_response();
     }
@@ -451,11 +547,14 @@ pub async fn change_username(State(state): State<AppState>, ctx: Ctx, form: Form
     match error {
         Some(error) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(web::page(
-                "Mon compte",
-                &ctx.shell(None),
-                &account_body(&ctx, &alert(error)),
-            )),
+            Html(
+                web::page(
+                    "Mon compte",
+                    &ctx.shell(None),
+                    account_body(&ctx, alert(error)),
+                )
+                .into_string(),
+            ),
         )
             .into_response(),
         None => see_other("/compte?ok=identifiant"),

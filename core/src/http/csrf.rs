@@ -7,6 +7,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use maud::html;
 
 use super::AppState;
 use crate::web;
@@ -95,11 +96,14 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
                 Err(_) => {
                     return (
                         StatusCode::PAYLOAD_TOO_LARGE,
-                        Html(web::page(
-                            "Envoi trop volumineux",
-                            &web::Shell::default(),
-                            &web::alert("Le contenu envoyé est trop volumineux."),
-                        )),
+                        Html(
+                            web::page(
+                                "Envoi trop volumineux",
+                                &web::Shell::default(),
+                                web::alert("Le contenu envoyé est trop volumineux."),
+                            )
+                            .into_string(),
+                        ),
                     )
                         .into_response();
                 }
@@ -134,9 +138,16 @@ fn expired() -> Response {
     let page = web::page(
         "Formulaire expiré",
         &web::Shell::default(),
-        "<div class=\"alert\" role=\"alert\"><h1>Formulaire expiré</h1><p>Pour votre sécurité, ce formulaire n’a pas été pris en compte. Veuillez recharger la page et réessayer.</p></div>",
+        html! {
+            div.alert role="alert" {
+                h1 { "Formulaire expiré" }
+                p {
+                    "Pour votre sécurité, ce formulaire n’a pas été pris en compte. Veuillez recharger la page et réessayer."
+                }
+            }
+        },
     );
-    (StatusCode::FORBIDDEN, Html(page)).into_response()
+    (StatusCode::FORBIDDEN, Html(page.into_string())).into_response()
 }
 
 fn with_cookie(mut response: Response, token: &str, needed: bool, secure: bool) -> Response {

@@ -13,14 +13,15 @@ use super::{AppState, Ctx, forbidden, internal_error, not_found, see_other};
 use crate::audit::AuditRecord;
 use crate::groups::{Group, GroupError, GroupRole, can_manage, can_read};
 use crate::tenancy::Role;
-use crate::web::{self, alert, csrf_field, escape, field, notice, select};
+use crate::web::{self, Input, alert, csrf_field, field, notice, select};
+use maud::{Markup, html};
 
 async fn page(
     state: &AppState,
     member: &MemberCtx,
     title: &str,
     status: StatusCode,
-    body: &str,
+    body: Markup,
 ) -> Response {
     let enabled = match enabled_plugins(state, &member.membership.structure).await {
         Ok(e) => e,
@@ -28,11 +29,14 @@ async fn page(
     };
     (
         status,
-        Html(web::page(
-            title,
-            &member.shell(&enabled.manifests, Some("groupes")),
-            body,
-        )),
+        Html(
+            web::page(
+                title,
+                &member.shell(&enabled.manifests, Some("groupes")),
+                body,
+            )
+            .into_string(),
+        ),
     )
         .into_response()
 }
@@ -42,32 +46,34 @@ pub struct Flash {
     ok: Option<String>,
 }
 
-fn group_line(base: &str, g: &Group) -> String {
-    let mut badges = String::new();
-    badges.push_str(if g.open {
-        " <span class=\"badge\">Ouvert</span>"
-    } else {
-        " <span class=\"badge\">Fermé</span>"
-    });
-    if g.archived {
-        badges.push_str(" <span class=\"badge\">Archivé</span>");
+fn group_line(base: &str, g: &Group) -> Markup {
+    html! {
+        li {
+            a href={ (base) "/groupes/" (g.id) } { (g.name) }
+            " "
+            @if g.open {
+                span.badge { "Ouvert" }
+            } @else {
+                span.badge { "Fermé" }
+            }
+            @if g.archived {
+                " "
+                span.badge { "Archivé" }
+            }
+            @if let Some(role) = g.my_role {
+                " "
+                span.badge { (role.label()) }
+            }
+            p.muted { (g.description) }
+        }
     }
-    if let Some(role) = g.my_role {
-        badges.push_str(&format!(" <span class=\"badge\">{}</span>", role.label()));
-    }
-    format!(
-        "<li><a href=\"{base}/groupes/{}\">{}</a>{badges}<p class=\"muted\">{}</p></li>",
-        g.id,
-        escape(&g.name),
-        escape(&g.description)
-    )
 }
 
 async fn list_response(
     state: &AppState,
     member: &MemberCtx,
     status: StatusCode,
-    message: &str,
+    message: Markup,
 ) -> Response {
     let groups = match state
         .db
@@ -78,35 +84,49 @@ async fn list_response(
         Err(e) => return internal_error("listing groups failed", e),
     };
     let base = member.base();
-    let mut body = format!("<h1>Groupes de travail et projets</h1>{message}<ul class=\"cards\">");
     let visible: Vec<&Group> = groups
         .iter()
         .filter(|g| can_read(g, &member.membership))
         .collect();
-    for g in &visible {
-        body.push_str(&group_line(&base, g));
-    }
-    if visible.is_empty() {
-        body.push_str("<li class=\"empty\">Aucun groupe pour le moment.</li>");
-    }
-    body.push_str("</ul>");
-    if member.membership.role >= Role::Coordinator {
-        body.push_str(&format!(
-            "<h2>Créer un groupe</h2><form method=\"post\" action=\"{base}/groupes/\" class=\"stack\">{}{}\
-             <label for=\"description\">Description</label><textarea id=\"description\" name=\"description\" rows=\"3\"></textarea>\
-             <fieldset class=\"choice\"><legend>Visibilité</legend><label class=\"check\"><input type=\"radio\" name=\"visibilite\" value=\"ouvert\" checked> Ouvert : tous les membres de la structure peuvent le consulter</label>\
-             <label class=\"check\"><input type=\"radio\" name=\"visibilite\" value=\"ferme\"> Fermé : réservé aux membres du groupe</label></fieldset>\
-             <button type=\"submit\">Créer le groupe</button></form>",
-            csrf_field(&member.csrf),
-            field("nom", "Nom du groupe", "text", "", "required maxlength=\"120\""),
-        ));
-    }
-    page(state, member, "Groupes", status, &body).await
+    let body = html! {
+        h1 { "Groupes de travail et projets" }
+        (message)
+        ul.cards {
+            @for g in &visible {
+                (group_line(&base, g))
+            }
+            @if visible.is_empty() {
+                li.empty { "Aucun groupe pour le moment." }
+            }
+        }
+        @if member.membership.role >= Role::Coordinator {
+            h2 { "Créer un groupe" }
+            form method="post" action={ (base) "/groupes/" } class="stack" {
+                (csrf_field(&member.csrf))
+                (field("nom", "Nom du groupe", "text", "", Input::new().required().maxlength(120)))
+                label for="description" { "Description" }
+                textarea id="description" name="description" rows="3" {}
+                fieldset.choice {
+                    legend { "Visibilité" }
+                    label.check {
+                        input type="radio" name="visibilite" value="ouvert" checked;
+                        " Ouvert : tous les membres de la structure peuvent le consulter"
+                    }
+                    label.check {
+                        input type="radio" name="visibilite" value="ferme";
+                        " Fermé : réservé aux membres du groupe"
+                    }
+                }
+                button type="submit" { "Créer le groupe" }
+            }
+        }
+    };
+    page(state, member, "Groupes", status, body).await
 }
 
 pub async fn list(State(state): State<AppState>, Path(slug): Path<String>, ctx: Ctx) -> Response {
     match ctx.member_of(&slug, Role::Member) {
-        Ok(member) => list_response(&state, &member, StatusCode::OK, "").await,
+        Ok(member) => list_response(&state, &member, StatusCode::OK, Markup::default()).await,
         Err(r) => r,
     }
 }
@@ -127,7 +147,7 @@ pub async fn create(
             &state,
             &member,
             StatusCode::UNPROCESSABLE_ENTITY,
-            &alert("Le nom du groupe est obligatoire (120 caractères au plus)."),
+            alert("Le nom du groupe est obligatoire (120 caractères au plus)."),
         )
         .await;
     }
@@ -164,7 +184,7 @@ pub async fn create(
                 &state,
                 &member,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &alert("Un groupe porte déjà ce nom."),
+                alert("Un groupe porte déjà ce nom."),
             )
             .await
         }
@@ -194,7 +214,7 @@ async fn show_response(
     member: &MemberCtx,
     group: &Group,
     status: StatusCode,
-    message: &str,
+    message: Markup,
 ) -> Response {
     let members = match state.db.group_members(group.id).await {
         Ok(m) => m,
@@ -203,66 +223,16 @@ async fn show_response(
     let base = format!("{}/groupes/{}", member.base(), group.id);
     let csrf = csrf_field(&member.csrf);
     let manage = can_manage(group, &member.membership);
-    let mut body = format!(
-        "<p><a href=\"{}/groupes/\">← Tous les groupes</a></p><h1>{}</h1>{message}<p>{}</p><p>{}{}</p><h2>Membres ({})</h2><ul>",
-        member.base(),
-        escape(&group.name),
-        escape(&group.description),
-        if group.open {
-            "Groupe ouvert : tous les membres de la structure peuvent le consulter."
-        } else {
-            "Groupe fermé : réservé à ses membres."
-        },
-        if group.archived {
-            " Ce groupe est archivé."
-        } else {
-            ""
-        },
-        members.len()
-    );
     let role_options: Vec<(&str, &str)> = GroupRole::ALL
         .iter()
         .map(|r| (r.as_str(), r.label()))
         .collect();
-    for m in &members {
-        body.push_str(&format!(
-            "<li>{} — {}",
-            escape(&m.display_name),
-            m.role.label()
-        ));
-        if manage {
-            body.push_str(&format!(
-                " <form method=\"post\" action=\"{base}/retirer\" class=\"inline\">{csrf}<input type=\"hidden\" name=\"personne\" value=\"{}\"><button type=\"submit\" class=\"link\">Retirer</button></form>",
-                m.account_id
-            ));
-        }
-        body.push_str("</li>");
-    }
-    body.push_str("</ul>");
-    if group.my_role.is_none() && !group.archived {
-        body.push_str(&format!(
-            "<h2>Rejoindre ce groupe</h2><form method=\"post\" action=\"{base}/demande\" class=\"stack\">{csrf}<label for=\"message\">Message aux référents (facultatif)</label><textarea id=\"message\" name=\"message\" rows=\"2\"></textarea><button type=\"submit\">Demander à rejoindre</button></form>"
-        ));
-    }
-    if manage {
+    // What only référents and coordinators see: requests, adding members, archiving.
+    let management = if manage {
         let requests = match state.db.pending_requests(group.id).await {
             Ok(r) => r,
             Err(e) => return internal_error("join requests failed", e),
         };
-        body.push_str("<h2>Demandes en attente</h2><ul>");
-        for r in &requests {
-            body.push_str(&format!(
-                "<li>{} {}<form method=\"post\" action=\"{base}/demandes/{}/accepter\" class=\"inline\">{csrf}<button type=\"submit\" class=\"small\">Accepter</button></form> <form method=\"post\" action=\"{base}/demandes/{}/refuser\" class=\"inline\">{csrf}<button type=\"submit\" class=\"small danger\">Refuser</button></form></li>",
-                escape(&r.display_name),
-                if r.message.is_empty() { String::new() } else { format!("« {} »", escape(&r.message)) },
-                r.id,
-                r.id
-            ));
-        }
-        if requests.is_empty() {
-            body.push_str("<li class=\"empty\">Aucune demande.</li>");
-        }
-        body.push_str("</ul>");
         let people = match state.db.members(member.structure_id()).await {
             Ok(p) => p,
             Err(e) => return internal_error("listing members failed", e),
@@ -273,19 +243,95 @@ async fn show_response(
             .zip(&ids)
             .map(|(p, id)| (id.as_str(), p.display_name.as_str()))
             .collect();
-        body.push_str(&format!(
-            "<h2>Ajouter ou changer le rôle d’un membre</h2><form method=\"post\" action=\"{base}/membre\" class=\"stack\">{csrf}{}{}<button type=\"submit\">Enregistrer</button></form>",
-            select("personne", "Personne", &options, ""),
-            select("role", "Rôle dans le groupe", &role_options, "active"),
-        ));
         let (label, value) = if group.archived {
             ("Désarchiver le groupe", "0")
         } else {
             ("Archiver le groupe", "1")
         };
-        body.push_str(&format!("<form method=\"post\" action=\"{base}/archiver\">{csrf}<input type=\"hidden\" name=\"archive\" value=\"{value}\"><button type=\"submit\" class=\"secondary\">{label}</button></form>"));
-    }
-    page(state, member, &group.name, status, &body).await
+        html! {
+            h2 { "Demandes en attente" }
+            ul {
+                @for r in &requests {
+                    li {
+                        (r.display_name)
+                        " "
+                        @if !r.message.is_empty() {
+                            "« " (r.message) " »"
+                        }
+                        form method="post" action={ (base) "/demandes/" (r.id) "/accepter" } class="inline" {
+                            (csrf)
+                            button type="submit" class="small" { "Accepter" }
+                        }
+                        " "
+                        form method="post" action={ (base) "/demandes/" (r.id) "/refuser" } class="inline" {
+                            (csrf)
+                            button type="submit" class="small danger" { "Refuser" }
+                        }
+                    }
+                }
+                @if requests.is_empty() {
+                    li.empty { "Aucune demande." }
+                }
+            }
+            h2 { "Ajouter ou changer le rôle d’un membre" }
+            form method="post" action={ (base) "/membre" } class="stack" {
+                (csrf)
+                (select("personne", "Personne", &options, ""))
+                (select("role", "Rôle dans le groupe", &role_options, "active"))
+                button type="submit" { "Enregistrer" }
+            }
+            form method="post" action={ (base) "/archiver" } {
+                (csrf)
+                input type="hidden" name="archive" value=(value);
+                button type="submit" class="secondary" { (label) }
+            }
+        }
+    } else {
+        Markup::default()
+    };
+    let body = html! {
+        p { a href={ (member.base()) "/groupes/" } { "← Tous les groupes" } }
+        h1 { (group.name) }
+        (message)
+        p { (group.description) }
+        p {
+            @if group.open {
+                "Groupe ouvert : tous les membres de la structure peuvent le consulter."
+            } @else {
+                "Groupe fermé : réservé à ses membres."
+            }
+            @if group.archived {
+                " Ce groupe est archivé."
+            }
+        }
+        h2 { "Membres (" (members.len()) ")" }
+        ul {
+            @for m in &members {
+                li {
+                    (m.display_name) " — " (m.role.label())
+                    @if manage {
+                        " "
+                        form method="post" action={ (base) "/retirer" } class="inline" {
+                            (csrf)
+                            input type="hidden" name="personne" value=(m.account_id);
+                            button type="submit" class="link" { "Retirer" }
+                        }
+                    }
+                }
+            }
+        }
+        @if group.my_role.is_none() && !group.archived {
+            h2 { "Rejoindre ce groupe" }
+            form method="post" action={ (base) "/demande" } class="stack" {
+                (csrf)
+                label for="message" { "Message aux référents (facultatif)" }
+                textarea id="message" name="message" rows="2" {}
+                button type="submit" { "Demander à rejoindre" }
+            }
+        }
+        (management)
+    };
+    page(state, member, &group.name, status, body).await
 }
 
 pub async fn show(
@@ -305,9 +351,9 @@ pub async fn show(
     let message = match flash.ok.as_deref() {
         Some("demande") => notice("Votre demande a été transmise aux référents du groupe."),
         Some("membre") => notice("Le groupe a été mis à jour."),
-        _ => String::new(),
+        _ => Markup::default(),
     };
-    show_response(&state, &member, &group, StatusCode::OK, &message).await
+    show_response(&state, &member, &group, StatusCode::OK, message).await
 }
 
 /// POST /{structure}/groupes/{group}/{demande|membre|retirer|archiver}
@@ -351,7 +397,7 @@ pub async fn act(
                     &member,
                     &group,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &alert("Rôle inconnu."),
+                    alert("Rôle inconnu."),
                 )
                 .await;
             };
@@ -408,7 +454,7 @@ pub async fn act(
                 &member,
                 &group,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &alert(&e.french()),
+                alert(&e.french()),
             )
             .await
         }
@@ -468,7 +514,7 @@ pub async fn decide(
                 &member,
                 &group,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &alert(&e.french()),
+                alert(&e.french()),
             )
             .await
         }

@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
+use maud::{Markup, html};
 use tokio::io::AsyncWriteExt;
 
 use super::modules::enabled_plugins;
@@ -41,8 +42,12 @@ impl Jobs {
     }
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    (status, Html(web::page(title, &web::Shell::default(), body))).into_response()
+fn page(status: StatusCode, title: &str, body: Markup) -> Response {
+    (
+        status,
+        Html(web::page(title, &web::Shell::default(), body).into_string()),
+    )
+        .into_response()
 }
 
 /// Imports are for the structure's admins and the directory's managers (gestionnaires).
@@ -74,7 +79,7 @@ pub async fn upload(
         return page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Import",
-            &web::alert("Choisissez le fichier à importer."),
+            web::alert("Choisissez le fichier à importer."),
         );
     };
     let mut field = loop {
@@ -85,7 +90,7 @@ pub async fn upload(
                 return page(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "Import",
-                    &web::alert("Choisissez le fichier à importer."),
+                    web::alert("Choisissez le fichier à importer."),
                 );
             }
         }
@@ -109,7 +114,7 @@ pub async fn upload(
                         return Err(page(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             "Import",
-                            &web::alert(&format!(
+                            web::alert(&format!(
                                 "Le fichier dépasse la taille autorisée ({} Mio).",
                                 state.import_limit >> 20
                             )),
@@ -124,7 +129,7 @@ pub async fn upload(
                     return Err(page(
                         StatusCode::BAD_REQUEST,
                         "Import",
-                        &web::alert("L’envoi du fichier a été interrompu. Veuillez réessayer."),
+                        web::alert("L’envoi du fichier a été interrompu. Veuillez réessayer."),
                     ));
                 }
             }
@@ -181,9 +186,16 @@ pub async fn upload(
     see_other(&format!("/{slug}/imports/{module}/{id}"))
 }
 
+#[derive(serde::Deserialize, Default)]
+pub struct ProgressQuery {
+    /// "1": only the progress part, for the page's own polling (htmx), without layout.
+    fragment: Option<String>,
+}
+
 pub async fn progress(
     State(state): State<AppState>,
     Path((slug, module, id)): Path<(String, String, String)>,
+    Query(query): Query<ProgressQuery>,
     ctx: Ctx,
 ) -> Response {
     let member = match ctx.member_of(&slug, Role::Member) {
@@ -198,17 +210,35 @@ pub async fn progress(
     }) else {
         return not_found();
     };
+    let poll_url = format!("/{}/imports/{}/{}?fragment=1", structure.slug, module, id);
+    let module_link = format!("/{}/{}/", structure.slug, module);
+    let progress = progress_part(&job.progress, &poll_url, &module_link);
+    if query.fragment.as_deref() == Some("1") {
+        return Html(progress.into_string()).into_response();
+    }
     let enabled = match enabled_plugins(&state, structure).await {
         Ok(e) => e,
         Err(response) => return response,
     };
-    let p = &job.progress;
-    let module_link = format!(
-        "/{}/{}/",
-        web::escape(&structure.slug),
-        web::escape(&module)
-    );
-    let mut body = format!("<h1>Import de « {} »</h1>", web::escape(&job.file_name));
+    let body = html! {
+        h1 { "Import de « " (job.file_name) " »" }
+        (progress)
+    };
+    Html(
+        web::page(
+            "Import",
+            &member.shell(&enabled.manifests, Some(&module)),
+            body,
+        )
+        .into_string(),
+    )
+    .into_response()
+}
+
+/// The job's state: while it runs, the element asks for itself again every second
+/// (`hx-get` on `poll_url`, swapped in place); once finished it carries no trigger, so
+/// the polling stops. Without JavaScript, a link reloads the page.
+fn progress_part(p: &Progress, poll_url: &str, module_link: &str) -> Markup {
     let read_lines = p.lines.load(std::sync::atomic::Ordering::Relaxed);
     let kept = p.kept.load(std::sync::atomic::Ordering::Relaxed);
     match p.state() {
@@ -217,55 +247,84 @@ pub async fn progress(
                 JobState::Reading => ("Lecture du fichier", p.per_mille()),
                 _ => ("Enregistrement dans l’annuaire", 1000),
             };
-            body.push_str(&format!(
-                "<p id=\"import-state\" data-state=\"running\">{label}…</p>\
-                 <progress max=\"1000\" value=\"{value}\" aria-label=\"Progression\"></progress> {} %\
-                 <p>{read_lines} lignes lues, dont {kept} du territoire.</p>\
-                 <noscript><a href=\"\">Actualiser</a></noscript>\
-                 <script>setTimeout(function () {{ location.reload(); }}, 1000);</script>",
-                value / 10
-            ));
+            html! {
+                div #import-progress hx-get=(poll_url) hx-trigger="every 1s" hx-swap="outerHTML" {
+                    p #import-state data-state="running" { (label) "…" }
+                    progress max="1000" value=(value) aria-label="Progression" {}
+                    " " (value / 10) " %"
+                    p { (read_lines) " lignes lues, dont " (kept) " du territoire." }
+                    noscript { a href="" { "Actualiser" } }
+                }
+            }
         }
         JobState::Done(summary) => {
             let applied = &summary.applied;
-            body.push_str(&format!(
-                "<div class=\"notice\" id=\"import-state\" data-state=\"done\" role=\"status\">\
-                 <p>Import terminé en {:.1} s.</p><ul>\
-                 <li>{} lignes lues, dont {} du territoire</li>\
-                 <li>{} professionnels sur le territoire</li>\
-                 <li>{} nouveaux arrivants</li><li>{} départs</li>\
-                 <li>{} ligne(s) mal formée(s), ignorée(s)</li></ul></div>",
-                summary.elapsed.as_secs_f64(),
-                summary.lines,
-                summary.kept_lines,
-                applied["people"].as_u64().unwrap_or(0),
-                applied["arrivals"].as_u64().unwrap_or(0),
-                applied["departures"].as_u64().unwrap_or(0),
-                summary.bad_lines,
-            ));
-            if !summary.errors.is_empty() {
-                body.push_str("<h2>Lignes mal formées</h2><ul class=\"errors\">");
-                for (line, reason) in &summary.errors {
-                    body.push_str(&format!("<li>Ligne {line} : {}</li>", web::escape(reason)));
+            html! {
+                div #import-progress {
+                    div.notice #import-state data-state="done" role="status" {
+                        p { "Import terminé en " (format!("{:.1}", summary.elapsed.as_secs_f64())) " s." }
+                        ul {
+                            li { (summary.lines) " lignes lues, dont " (summary.kept_lines) " du territoire" }
+                            li { (applied["people"].as_u64().unwrap_or(0)) " professionnels sur le territoire" }
+                            li { (applied["arrivals"].as_u64().unwrap_or(0)) " nouveaux arrivants" }
+                            li { (applied["departures"].as_u64().unwrap_or(0)) " départs" }
+                            li { (summary.bad_lines) " ligne(s) mal formée(s), ignorée(s)" }
+                        }
+                    }
+                    // The module's own remarks for whoever imports, as it wrote them.
+                    @for notice in applied["notices"].as_array().into_iter().flatten().filter_map(|n| n.as_str()) {
+                        p.alert.import-notice role="note" { (notice) }
+                    }
+                    @if !summary.errors.is_empty() {
+                        h2 { "Lignes mal formées" }
+                        ul.errors {
+                            @for (line, reason) in &summary.errors {
+                                li { "Ligne " (line) " : " (reason) }
+                            }
+                        }
+                    }
+                    p { a.button href=(module_link) { "Voir l’annuaire" } }
                 }
-                body.push_str("</ul>");
             }
-            body.push_str(&format!(
-                "<p><a class=\"button\" href=\"{module_link}\">Voir l’annuaire</a></p>"
-            ));
         }
-        JobState::Failed(message) => {
-            body.push_str(&format!(
-                "<div class=\"alert\" id=\"import-state\" data-state=\"failed\" role=\"alert\">{}</div>\
-                 <p><a href=\"{module_link}import\">Revenir à l’import</a></p>",
-                web::escape(&message)
-            ));
-        }
+        JobState::Failed(message) => html! {
+            div #import-progress {
+                div.alert #import-state data-state="failed" role="alert" { (message) }
+                p { a href={ (module_link) "import" } { "Revenir à l’import" } }
+            }
+        },
     }
-    Html(web::page(
-        "Import",
-        &member.shell(&enabled.manifests, Some(&module)),
-        &body,
-    ))
-    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imports::Summary;
+
+    /// While the job runs, its part asks htmx to fetch it again every second (only that
+    /// part, never the whole page); once done or failed it stops asking.
+    #[test]
+    fn the_progress_part_polls_only_while_the_job_runs() {
+        let progress = Progress::new(1000);
+        let running = progress_part(&progress, "/s/imports/m/j?fragment=1", "/s/m/").into_string();
+        assert!(
+            running.contains("hx-get=\"/s/imports/m/j?fragment=1\"")
+                && running.contains("hx-trigger=\"every 1s\"")
+                && running.contains("hx-swap=\"outerHTML\""),
+            "{running}"
+        );
+        assert!(!running.contains("<script"), "{running}");
+        progress.set(JobState::Done(Summary::default()));
+        let done = progress_part(&progress, "/s/imports/m/j?fragment=1", "/s/m/").into_string();
+        assert!(
+            done.contains("data-state=\"done\"") && !done.contains("hx-trigger"),
+            "{done}"
+        );
+        progress.set(JobState::Failed("Le fichier est vide.".into()));
+        let failed = progress_part(&progress, "/s/imports/m/j?fragment=1", "/s/m/").into_string();
+        assert!(
+            failed.contains("Le fichier est vide.") && !failed.contains("hx-get"),
+            "{failed}"
+        );
+    }
 }

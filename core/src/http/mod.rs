@@ -10,8 +10,10 @@ mod files;
 mod form;
 mod groups;
 pub mod imports;
+mod module_assets;
 mod modules;
 mod platform;
+pub mod security;
 
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ use axum::Router;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
 use http::StatusCode;
+use maud::html;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -44,6 +47,10 @@ pub struct AppInner {
     pub public_url: String,
     /// Cookies get `Secure` and the `__Host-` prefix (HTTPS deployments).
     pub cookie_secure: bool,
+    /// Modules' static assets, fetched once per (module, version, file).
+    pub module_assets: module_assets::AssetCache,
+    /// Content-Security-Policy violations reported by browsers since the start.
+    pub csp_reports: std::sync::atomic::AtomicU64,
 }
 
 /// Shared state of the HTTP edge; cheap to clone.
@@ -77,7 +84,6 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/static/maillage.css", get(stylesheet))
         .route("/connexion", get(auth::login_page).post(auth::login))
         .route("/deconnexion", post(auth::logout))
         .route(
@@ -152,23 +158,46 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             csrf::guard,
         ))
+        // Browsers post violation reports without a token: outside the CSRF guard,
+        // with a small body limit.
+        .merge(
+            Router::new()
+                .route(security::CSP_REPORT_PATH, post(security::report))
+                .layer(RequestBodyLimitLayer::new(16 << 10)),
+        )
+        .merge(static_routes())
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 pub(crate) fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Html(web::not_found_page())).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Html(web::not_found_page().into_string()),
+    )
+        .into_response()
 }
 
 pub(crate) fn forbidden() -> Response {
-    (StatusCode::FORBIDDEN, Html(web::forbidden_page())).into_response()
+    (
+        StatusCode::FORBIDDEN,
+        Html(web::forbidden_page().into_string()),
+    )
+        .into_response()
 }
 
 pub(crate) fn internal_error(context: &str, error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "{context}");
+    let body = html! {
+        div.alert role="alert" {
+            h1 { "Erreur interne" }
+            p { "Une erreur inattendue s’est produite. Veuillez réessayer." }
+        }
+    };
     (
         StatusCode::INTERNAL_SERVER_ERROR,
-        Html(web::page("Erreur", &web::Shell::default(), "<div class=\"alert\" role=\"alert\"><h1>Erreur interne</h1><p>Une erreur inattendue s’est produite. Veuillez réessayer.</p></div>")),
+        Html(web::page("Erreur", &web::Shell::default(), body).into_string()),
     )
         .into_response()
 }
@@ -178,14 +207,65 @@ pub(crate) fn see_other(location: &str) -> Response {
     Redirect::to(location).into_response()
 }
 
-async fn stylesheet() -> impl IntoResponse {
+/// The shell's static files (from the binary, content-hashed names), the PWA files and
+/// modules' assets: public, cacheable, gzip-compressed, outside the session.
+fn static_routes() -> Router<AppState> {
+    Router::new()
+        .route("/static/{*file}", get(static_file))
+        .route("/sw.js", get(service_worker))
+        .route("/manifest.webmanifest", get(web_manifest))
+        .route(web::assets::OFFLINE_PATH, get(offline_page))
+        .route(
+            "/assets/{module}/{version}/{file}",
+            get(module_assets::serve),
+        )
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+}
+
+async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let Some((found, immutable)) = web::assets::lookup(&file) else {
+        return not_found();
+    };
+    let cache = if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=300"
+    };
     (
         [
-            (http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (http::header::CONTENT_TYPE, found.content_type),
+            (http::header::CACHE_CONTROL, cache),
+        ],
+        found.body,
+    )
+        .into_response()
+}
+
+async fn service_worker() -> Response {
+    (
+        [
+            (http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            // Browsers check for a new worker on every visit.
+            (http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        web::assets::service_worker(),
+    )
+        .into_response()
+}
+
+async fn web_manifest() -> Response {
+    (
+        [
+            (http::header::CONTENT_TYPE, "application/manifest+json"),
             (http::header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        web::STYLESHEET,
+        web::assets::web_manifest(),
     )
+        .into_response()
+}
+
+async fn offline_page() -> Response {
+    Html(web::assets::offline_page().into_string()).into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -206,24 +286,24 @@ async fn home(ctx: Ctx, axum::extract::Query(query): axum::extract::Query<HomeQu
     if viewer.memberships.len() == 1 && !viewer.account.platform_operator {
         return see_other(&format!("/{}/", viewer.memberships[0].structure.slug));
     }
-    let mut body = String::from(
-        "<h1>Bienvenue sur Maillage</h1><p>Choisissez votre structure :</p><ul class=\"cards\">",
-    );
-    for m in &viewer.memberships {
-        body.push_str(&format!(
-            "<li><a href=\"/{}/\">{}</a> <span class=\"muted\">{} · {}</span></li>",
-            web::escape(&m.structure.slug),
-            web::escape(&m.structure.name),
-            m.structure.kind.label(),
-            m.role.label()
-        ));
-    }
-    if viewer.memberships.is_empty() {
-        body.push_str("<li class=\"empty\">Vous ne faites encore partie d’aucune structure.</li>");
-    }
-    body.push_str("</ul>");
-    if viewer.account.platform_operator {
-        body.push_str("<p><a href=\"/plateforme/\">Administration de la plateforme</a></p>");
-    }
-    Html(web::page("Accueil", &ctx.shell(None), &body)).into_response()
+    let body = html! {
+        h1 { "Bienvenue sur Maillage" }
+        p { "Choisissez votre structure :" }
+        ul.cards {
+            @for m in &viewer.memberships {
+                li {
+                    a href={ "/" (m.structure.slug) "/" } { (m.structure.name) }
+                    " "
+                    span.muted { (m.structure.kind.label()) " · " (m.role.label()) }
+                }
+            }
+            @if viewer.memberships.is_empty() {
+                li.empty { "Vous ne faites encore partie d’aucune structure." }
+            }
+        }
+        @if viewer.account.platform_operator {
+            p { a href="/plateforme/" { "Administration de la plateforme" } }
+        }
+    };
+    Html(web::page("Accueil", &ctx.shell(None), body).into_string()).into_response()
 }

@@ -7,6 +7,7 @@ use axum::extract::{Path, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use bytes::Bytes;
 use http::StatusCode;
+use maud::{Markup, html};
 
 use super::access::MemberCtx;
 use super::{AppState, Ctx, internal_error, not_found};
@@ -82,26 +83,7 @@ pub async fn structure_home(
         Err(response) => return response,
     };
     let request_id = new_key();
-    let mut body = format!(
-        "<h1>{}</h1><p class=\"muted\">Bonjour {}, vous êtes {} de cette structure.</p>",
-        web::escape(&structure.name),
-        web::escape(&member.account().display_name),
-        member.membership.role.label().to_lowercase()
-    );
-    body.push_str("<h2>Modules</h2><ul class=\"cards\">");
-    for m in &enabled.manifests {
-        body.push_str(&format!(
-            "<li><a href=\"/{}/{}/\">{}</a> <span class=\"muted\">version {}</span></li>",
-            web::escape(&structure.slug),
-            web::escape(&m.id),
-            web::escape(&m.name),
-            m.version
-        ));
-    }
-    if enabled.manifests.is_empty() {
-        body.push_str("<li class=\"empty\">Aucun module n’est activé pour cette structure.</li>");
-    }
-    body.push_str("</ul><h2>Tableau de bord</h2><div class=\"cards\">");
+    let mut widgets: Vec<(&str, Markup)> = Vec::new();
     for enabled_plugin in &enabled.plugins {
         let plugin = &enabled_plugin.plugin;
         for widget in &plugin.manifest().widgets {
@@ -110,18 +92,46 @@ pub async fn structure_home(
             }
             let ctx = call_context(&member, &plugin.manifest().id, &request_id);
             let fragment = render_widget(&state, enabled_plugin, ctx, &widget.path).await;
-            body.push_str(&format!(
-                "<section class=\"widget\"><h3>{}</h3>{fragment}</section>",
-                web::escape(&widget.title)
-            ));
+            widgets.push((widget.title.as_str(), fragment));
         }
     }
-    body.push_str("</div>");
-    Html(web::page(
-        &structure.name,
-        &member.shell(&enabled.manifests, None),
-        &body,
-    ))
+    let body = html! {
+        h1 { (structure.name) }
+        p.muted {
+            "Bonjour " (member.account().display_name) ", vous êtes "
+            (member.membership.role.label().to_lowercase()) " de cette structure."
+        }
+        h2 { "Modules" }
+        ul.cards {
+            @for m in &enabled.manifests {
+                li {
+                    a href={ "/" (structure.slug) "/" (m.id) "/" } { (m.name) }
+                    " "
+                    span.muted { "version " (m.version) }
+                }
+            }
+            @if enabled.manifests.is_empty() {
+                li.empty { "Aucun module n’est activé pour cette structure." }
+            }
+        }
+        h2 { "Tableau de bord" }
+        div.cards {
+            @for (title, fragment) in &widgets {
+                section.widget {
+                    h3 { (title) }
+                    (fragment)
+                }
+            }
+        }
+    };
+    Html(
+        web::page(
+            &structure.name,
+            &member.shell(&enabled.manifests, None),
+            body,
+        )
+        .into_string(),
+    )
     .into_response()
 }
 
@@ -134,34 +144,37 @@ async fn render_widget(
     enabled: &EnabledPlugin,
     ctx: CallContext,
     path: &str,
-) -> String {
+) -> Markup {
     let plugin = &enabled.plugin;
     let request_id = ctx.request_id.clone();
     let uri = format!("{}{path}", ctx.base_path);
     let Ok(req) = http::Request::get(uri).body(Bytes::new()) else {
-        return String::new();
+        return Markup::default();
     };
+    let unavailable = || html! { p.muted { "Indisponible pour le moment." } };
     match state
         .registry
         .runtime()
         .handle_http(plugin, ctx, enabled.granted.clone(), req)
         .await
     {
-        Ok(resp) if resp.status().is_success() => String::from_utf8_lossy(resp.body()).into_owned(),
+        Ok(resp) if resp.status().is_success() => {
+            web::module_html(&String::from_utf8_lossy(resp.body()))
+        }
         Ok(resp) => {
             tracing::warn!(plugin = %plugin.manifest().id, status = %resp.status(), "widget answered with an error");
-            "<p class=\"muted\">Indisponible pour le moment.</p>".into()
+            unavailable()
         }
         Err(fault) => {
             log_fault(plugin.manifest(), &request_id, &fault);
-            "<p class=\"muted\">Indisponible pour le moment.</p>".into()
+            unavailable()
         }
     }
 }
 
 /// The "account" widgets of every structure the viewer belongs to, for "Mon compte".
-pub async fn account_widgets(state: &AppState, viewer: &super::Viewer, csrf: &str) -> String {
-    let mut html = String::new();
+pub async fn account_widgets(state: &AppState, viewer: &super::Viewer, csrf: &str) -> Markup {
+    let mut sections: Vec<Markup> = Vec::new();
     for membership in &viewer.memberships {
         let Ok(enabled) = enabled_plugins(state, &membership.structure).await else {
             continue;
@@ -173,15 +186,20 @@ pub async fn account_widgets(state: &AppState, viewer: &super::Viewer, csrf: &st
                     CallContext::anonymous(&membership.structure, &manifest.id, &new_key(), csrf)
                         .with_user(&viewer.account, membership.role_names());
                 let fragment = render_widget(state, enabled_plugin, ctx, &widget.path).await;
-                html.push_str(&format!(
-                    "<section class=\"widget\"><h2>{} — {}</h2>{fragment}</section>",
-                    web::escape(&widget.title),
-                    web::escape(&membership.structure.name)
-                ));
+                sections.push(html! {
+                    section.widget {
+                        h2 { (widget.title) " — " (membership.structure.name) }
+                        (fragment)
+                    }
+                });
             }
         }
     }
-    html
+    html! {
+        @for section in &sections {
+            (section)
+        }
+    }
 }
 
 fn log_fault(manifest: &Manifest, request_id: &str, fault: &Fault) {
@@ -220,17 +238,22 @@ pub async fn forward(State(state): State<AppState>, ctx: Ctx, request: Request) 
         Err(_) => {
             return (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                Html(web::page(
-                    "Envoi trop volumineux",
-                    &shell,
-                    &web::alert("Le contenu envoyé est trop volumineux."),
-                )),
+                Html(
+                    web::page(
+                        "Envoi trop volumineux",
+                        &shell,
+                        web::alert("Le contenu envoyé est trop volumineux."),
+                    )
+                    .into_string(),
+                ),
             )
                 .into_response();
         }
     };
     let request_id = new_key();
     let call = call_context(&member, &plugin.manifest().id, &request_id);
+    let mut parts = parts;
+    parts.headers = module_request_headers(&parts.headers);
     let plugin_request = http::Request::from_parts(parts, body);
     let response = match state
         .registry
@@ -242,10 +265,37 @@ pub async fn forward(State(state): State<AppState>, ctx: Ctx, request: Request) 
         Err(fault) => {
             log_fault(plugin.manifest(), &request_id, &fault);
             let page = web::plugin_error_page(&shell, &plugin.manifest().name, &request_id);
-            return (StatusCode::INTERNAL_SERVER_ERROR, Html(page)).into_response();
+            return (StatusCode::INTERNAL_SERVER_ERROR, Html(page.into_string())).into_response();
         }
     };
     shell_response(response, &shell)
+}
+
+/// Request headers a module may see: what describes the request's content and the
+/// wanted answer. Never `Cookie`, `Authorization`, `Proxy-*`, `X-Forwarded-*` or any
+/// other: a module learns who the member is from the WIT context, not from credentials.
+/// A browser's own `x-maillage-*` headers are dropped too; the runtime sets the host's.
+const MODULE_REQUEST_HEADERS: &[http::HeaderName] = &[
+    http::header::CONTENT_TYPE,
+    http::header::ACCEPT,
+    http::header::ACCEPT_LANGUAGE,
+    http::header::RANGE,
+    http::header::IF_NONE_MATCH,
+    http::header::IF_MODIFIED_SINCE,
+    http::header::CONTENT_LENGTH,
+];
+
+/// htmx's request headers: which element asked, for partial answers.
+const HTMX_HEADERS: &[&str] = &["hx-request", "hx-target", "hx-trigger", "hx-current-url"];
+
+pub fn module_request_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let mut kept = http::HeaderMap::new();
+    for (name, value) in headers {
+        if MODULE_REQUEST_HEADERS.contains(name) || HTMX_HEADERS.contains(&name.as_str()) {
+            kept.append(name.clone(), value.clone());
+        }
+    }
+    kept
 }
 
 /// Wraps a plugin's HTML fragment in the layout unless it asked not to.
@@ -275,9 +325,13 @@ fn shell_response(response: http::Response<Bytes>, shell: &web::Shell<'_>) -> Re
     // Plugins never set cookies: the host owns the session and CSRF cookies.
     parts.headers.remove(http::header::SET_COOKIE);
     if is_html && !bare {
-        let page = web::page(&title, shell, &String::from_utf8_lossy(&body));
+        let page = web::page(
+            &title,
+            shell,
+            web::module_html(&String::from_utf8_lossy(&body)),
+        );
         parts.headers.remove(http::header::CONTENT_LENGTH);
-        return Response::from_parts(parts, axum::body::Body::from(page));
+        return Response::from_parts(parts, axum::body::Body::from(page.into_string()));
     }
     Response::from_parts(parts, axum::body::Body::from(body))
 }

@@ -1,7 +1,7 @@
 //! Platform operation (platform operators only): installed plugin packages, uploading a
 //! new package (validated: manifest and WIT version), creating structures.
 
-use crate::plugins::registry::RegistryError;
+use crate::plugins::registry::{InstalledPackage, RegistryError};
 use crate::storage::StorageError;
 use axum::extract::{Multipart, Query, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -13,7 +13,8 @@ use super::{AppState, Ctx, forbidden, internal_error, see_other};
 use crate::audit::AuditRecord;
 use crate::identity::invitations::{self, Invitation};
 use crate::tenancy::{Role, StructureKind, TIME_ZONES, parse_territory, valid_slug};
-use crate::web::{self, alert, escape, field, notice, select};
+use crate::web::{self, Input, alert, field, notice, select};
+use maud::{Markup, html};
 
 use super::form::FormData;
 
@@ -34,7 +35,7 @@ async fn overview_response(
     state: &AppState,
     ctx: &Ctx,
     status: StatusCode,
-    message: &str,
+    message: Markup,
 ) -> Response {
     let packages = match state.registry.installed().await {
         Ok(p) => p,
@@ -49,9 +50,7 @@ async fn overview_response(
         Err(e) => return internal_error("audit log failed", e),
     };
     let csrf = web::csrf_field(&ctx.csrf);
-    let mut body = format!(
-        "<h1>Administration de la plateforme</h1>{message}<h2>Modules installés</h2><div class=\"table-scroll\"><table class=\"list\"><thead><tr><th>Module</th><th>Version</th><th>WIT</th><th>Autorisations demandées</th></tr></thead><tbody>"
-    );
+    let mut package_rows: Vec<(&InstalledPackage, String)> = Vec::with_capacity(packages.len());
     for p in &packages {
         let caps = match state.registry.get(&p.plugin_id, &p.version).await {
             Ok(plugin) => plugin
@@ -63,40 +62,80 @@ async fn overview_response(
                 .join(", "),
             Err(_) => "ne se charge pas".into(),
         };
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&p.plugin_id),
-            escape(&p.version),
-            escape(&p.wit_version),
-            escape(&caps)
-        ));
+        package_rows.push((p, caps));
     }
-    body.push_str(&format!(
-        "</tbody></table></div><h2>Installer un module</h2>\
-         <form method=\"post\" action=\"/plateforme/paquets?csrf={}\" enctype=\"multipart/form-data\" class=\"stack\">\
-         <label for=\"paquet\">Paquet du module (fichier .wasm)</label><input id=\"paquet\" name=\"paquet\" type=\"file\" accept=\".wasm,application/wasm\" required>\
-         <label class=\"check\"><input type=\"checkbox\" name=\"confirmer\" value=\"oui\"> Je confirme les changements qui effacent des données (champs ou collections retirés)</label>\
-         <button type=\"submit\">Installer</button></form>",
-        escape(&ctx.csrf)
-    ));
     let kinds = [("cpts", "CPTS"), ("msp", "MSP")];
-    body.push_str(&format!(
-        "<h2>Structures ({})</h2><ul>{}</ul><h3>Créer une structure</h3><form method=\"post\" action=\"/plateforme/structures\" class=\"stack\">{csrf}{}{}{}{}{}{}{}<button type=\"submit\">Créer la structure et inviter son administrateur</button></form>",
-        structures.len(),
-        structures.iter().map(|s| format!("<li>{} <span class=\"muted\">{} · /{}/</span></li>", escape(&s.name), s.kind.label(), escape(&s.slug))).collect::<String>(),
-        field("nom", "Nom", "text", "", "required"),
-        field("slug", "Adresse courte (lettres minuscules, chiffres, tirets)", "text", "", "required pattern=\"[a-z0-9][a-z0-9-]*\""),
-        select("type", "Type", &kinds, "cpts"),
-        select("fuseau", "Fuseau horaire", TIME_ZONES, "Europe/Paris"),
-        field("territoire", "Territoire (codes postaux)", "text", "", ""),
-        field("admin_nom", "Nom de l’administrateur", "text", "", "required"),
-        field("admin_courriel", "Adresse électronique de l’administrateur", "email", "", "required"),
-    ));
-    body.push_str("<h2>Journal de la plateforme</h2>");
-    body.push_str(&super::admin::audit_table(&entries));
+    let body = html! {
+        h1 { "Administration de la plateforme" }
+        (message)
+        h2 { "Modules installés" }
+        div.table-scroll {
+            table.list {
+                thead {
+                    tr { th { "Module" } th { "Version" } th { "WIT" } th { "Autorisations demandées" } }
+                }
+                tbody {
+                    @for (p, caps) in &package_rows {
+                        tr {
+                            td { (p.plugin_id) }
+                            td { (p.version) }
+                            td { (p.wit_version) }
+                            td { (caps) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Installer un module" }
+        form method="post" action={ "/plateforme/paquets?csrf=" (ctx.csrf) } enctype="multipart/form-data" class="stack" {
+            label for="paquet" { "Paquet du module (fichier .wasm)" }
+            input id="paquet" name="paquet" type="file" accept=".wasm,application/wasm" required;
+            label.check {
+                input type="checkbox" name="confirmer" value="oui";
+                " Je confirme les changements qui effacent des données (champs ou collections retirés)"
+            }
+            button type="submit" { "Installer" }
+        }
+        h2 { "Structures (" (structures.len()) ")" }
+        ul {
+            @for s in &structures {
+                li {
+                    (s.name)
+                    " "
+                    span.muted { (s.kind.label()) " · /" (s.slug) "/" }
+                }
+            }
+        }
+        h3 { "Créer une structure" }
+        form method="post" action="/plateforme/structures" class="stack" {
+            (csrf)
+            (field("nom", "Nom", "text", "", Input::new().required()))
+            (field(
+                "slug",
+                "Adresse courte (lettres minuscules, chiffres, tirets)",
+                "text",
+                "",
+                Input::new().required().pattern("[a-z0-9][a-z0-9-]*"),
+            ))
+            (select("type", "Type", &kinds, "cpts"))
+            (select("fuseau", "Fuseau horaire", TIME_ZONES, "Europe/Paris"))
+            (field("territoire", "Territoire (codes postaux)", "text", "", Input::new()))
+            (field("admin_nom", "Nom de l’administrateur", "text", "", Input::new().required()))
+            (field(
+                "admin_courriel",
+                "Adresse électronique de l’administrateur",
+                "email",
+                "",
+                Input::new().required(),
+            ))
+            button type="submit" { "Créer la structure et inviter son administrateur" }
+        }
+        h2 { "Journal de la plateforme" }
+        (super::admin::audit_table(&entries))
+    };
     (
         status,
-        Html(web::page("Plateforme", &ctx.shell(None), &body)),
+        Html(web::page("Plateforme", &ctx.shell(None), body).into_string()),
     )
         .into_response()
 }
@@ -114,9 +153,9 @@ pub async fn overview(
             "Le module a été installé. Les administrateurs des structures peuvent maintenant l’activer.",
         ),
         Some("structure") => notice("La structure a été créée et son administrateur invité."),
-        _ => String::new(),
+        _ => Markup::default(),
     };
-    overview_response(&state, &ctx, StatusCode::OK, &message).await
+    overview_response(&state, &ctx, StatusCode::OK, message).await
 }
 
 pub async fn upload_package(
@@ -142,7 +181,7 @@ pub async fn upload_package(
                         &state,
                         &ctx,
                         StatusCode::BAD_REQUEST,
-                        &alert("Le fichier n’a pas pu être lu."),
+                        alert("Le fichier n’a pas pu être lu."),
                     )
                     .await;
                 }
@@ -154,7 +193,7 @@ pub async fn upload_package(
                     &state,
                     &ctx,
                     StatusCode::BAD_REQUEST,
-                    &alert("L’envoi du fichier a échoué."),
+                    alert("L’envoi du fichier a échoué."),
                 )
                 .await;
             }
@@ -165,7 +204,7 @@ pub async fn upload_package(
             &state,
             &ctx,
             StatusCode::UNPROCESSABLE_ENTITY,
-            &alert("Choisissez un fichier .wasm."),
+            alert("Choisissez un fichier .wasm."),
         )
         .await;
     };
@@ -188,20 +227,20 @@ pub async fn upload_package(
             see_other("/plateforme/?ok=paquet")
         }
         Err(RegistryError::Storage(StorageError::Destructive(steps))) => {
-            let items: String = steps
-                .iter()
-                .map(|s| format!("<li>{}</li>", escape(s)))
-                .collect();
-            overview_response(
-                &state,
-                &ctx,
-                StatusCode::CONFLICT,
-                &format!(
-                    "<div class=\"alert\" role=\"alert\"><p>Cette version efface des données :</p><ul>{items}</ul>\
-                     <p>Rien n’a été modifié. Pour l’installer malgré tout, envoyez de nouveau le paquet en cochant la confirmation.</p></div>"
-                ),
-            )
-            .await
+            let message = html! {
+                div.alert role="alert" {
+                    p { "Cette version efface des données :" }
+                    ul {
+                        @for step in &steps {
+                            li { (step) }
+                        }
+                    }
+                    p {
+                        "Rien n’a été modifié. Pour l’installer malgré tout, envoyez de nouveau le paquet en cochant la confirmation."
+                    }
+                }
+            };
+            overview_response(&state, &ctx, StatusCode::CONFLICT, message).await
         }
         Err(e) => {
             tracing::warn!(error = %e, "plugin package refused");
@@ -210,7 +249,7 @@ pub async fn upload_package(
                 &state,
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &alert(&format!("Ce paquet a été refusé : {e}")),
+                alert(&format!("Ce paquet a été refusé : {e}")),
             )
             .await
         }
@@ -245,13 +284,8 @@ pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: For
         None
     };
     if let Some(error) = error {
-        return overview_response(
-            &state,
-            &ctx,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &alert(error),
-        )
-        .await;
+        return overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, alert(error))
+            .await;
     }
     let structure = match state
         .db
@@ -266,7 +300,7 @@ pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: For
                 &state,
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &alert("Cette adresse courte est déjà prise."),
+                alert("Cette adresse courte est déjà prise."),
             )
             .await;
         }
@@ -291,7 +325,7 @@ pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: For
             &state,
             &ctx,
             StatusCode::UNPROCESSABLE_ENTITY,
-            &alert(&format!(
+            alert(&format!(
                 "La structure a été créée, mais l’invitation de son administrateur a échoué : {}",
                 e.french()
             )),

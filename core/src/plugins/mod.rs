@@ -215,6 +215,24 @@ impl CallContext {
         }
     }
 
+    /// The context of a module's static-asset call (`/_assets/…`): no structure, no
+    /// user, no data. Such calls get no capabilities either.
+    pub fn assets(module_id: &str, version: &str, request_id: &str) -> Self {
+        CallContext {
+            structure_id: 0,
+            structure_slug: String::new(),
+            structure_name: String::new(),
+            time_zone: "Europe/Paris".into(),
+            user: None,
+            roles: Vec::new(),
+            locale: "fr-FR".into(),
+            request_id: request_id.into(),
+            csrf_token: String::new(),
+            base_path: format!("/assets/{module_id}/{version}"),
+            territory: Vec::new(),
+        }
+    }
+
     /// The same call made by a signed-in member with these role names.
     pub fn with_user(mut self, account: &crate::identity::Account, roles: Vec<String>) -> Self {
         self.user = Some(User {

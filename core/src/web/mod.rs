@@ -2,24 +2,21 @@
 //! navigation assembled from the enabled modules), form helpers, and the static
 //! stylesheet (vendored, no CDN). UI text is French.
 
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
 use crate::plugins::Manifest;
 use crate::tenancy::{Membership, Role, Structure};
 
-pub const STYLESHEET: &str = include_str!("../../static/maillage.css");
+pub mod assets;
 
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+/// The one door for raw HTML into host pages. Every other piece of host markup is built
+/// with `maud::html!`, which escapes what it splices; a module's HTML fragment, though,
+/// arrives already rendered (bytes answered by a sandboxed plugin: a page body or a
+/// dashboard widget) and is shown as the module wrote it. Keeping that in this single,
+/// explicitly named function makes every raw-HTML path of the host greppable: nothing
+/// else in the host may use `PreEscaped` on text.
+pub fn module_html(fragment: &str) -> Markup {
+    PreEscaped(fragment.to_owned())
 }
 
 /// Who is looking, for the header: their name, their structures, the logout token.
@@ -46,139 +43,223 @@ pub struct Shell<'a> {
     pub nav: Option<Nav<'a>>,
 }
 
-/// A full HTML page around `body` (already-safe HTML).
-pub fn page(title: &str, shell: &Shell<'_>, body: &str) -> String {
-    let mut html = String::with_capacity(body.len() + 4096);
-    html.push_str("<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">");
-    html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    html.push_str(&format!("<title>{} · Maillage</title>", escape(title)));
-    html.push_str("<link rel=\"stylesheet\" href=\"/static/maillage.css\"></head><body>");
-    html.push_str("<a class=\"skip\" href=\"#contenu\">Aller au contenu</a><header class=\"top\"><a class=\"brand\" href=\"/\">Maillage</a>");
-    if let Some(nav) = &shell.nav {
-        let base = format!("/{}", nav.structure.slug);
-        html.push_str(&format!(
-            "<a class=\"structure\" href=\"{}/\">{} <small>{}</small></a>",
-            escape(&base),
-            escape(&nav.structure.name),
-            nav.structure.kind.label()
-        ));
-        html.push_str("<nav aria-label=\"Menu de la structure\"><ul>");
-        let mut entry = |href: String, label: &str, section: &str| {
-            let current = if nav.current == Some(section) {
-                " aria-current=\"page\""
-            } else {
-                ""
-            };
-            html.push_str(&format!(
-                "<li><a href=\"{}\"{current}>{}</a></li>",
-                escape(&href),
-                escape(label)
-            ));
-        };
-        for module in nav.modules {
-            for item in &module.nav {
-                let path = if item.path == "/" { "/" } else { &item.path };
-                entry(
-                    format!("{base}/{}{path}", module.id),
-                    &item.label,
-                    &module.id,
-                );
+/// A full HTML page around `body`.
+pub fn page(title: &str, shell: &Shell<'_>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="fr" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Maillage" }
+                (assets::head_links())
+            }
+            body {
+                a.skip href="#contenu" { "Aller au contenu" }
+                header.top {
+                    a.brand href="/" { "Maillage" }
+                    @if let Some(nav) = &shell.nav {
+                        (structure_nav(nav))
+                    }
+                    @if let Some(viewer) = &shell.viewer {
+                        (account_menu(shell, viewer))
+                    }
+                }
+                main #contenu { (body) }
             }
         }
-        entry(format!("{base}/groupes/"), "Groupes", "groupes");
-        if nav.role >= Role::Admin {
-            entry(format!("{base}/admin/"), "Administration", "admin");
-        }
-        html.push_str("</ul></nav>");
     }
-    if let Some(viewer) = &shell.viewer {
-        html.push_str("<div class=\"account\">");
-        if viewer.memberships.len() > 1 {
-            // Structure switcher: a plain GET form, works without JavaScript.
-            html.push_str("<form class=\"switcher\" method=\"get\" action=\"/\"><label for=\"structure-switch\">Structure</label> <select id=\"structure-switch\" name=\"structure\">");
-            for m in viewer.memberships {
-                let selected = if shell
-                    .nav
-                    .as_ref()
-                    .is_some_and(|n| n.structure.id == m.structure.id)
-                {
-                    " selected"
-                } else {
-                    ""
-                };
-                html.push_str(&format!(
-                    "<option value=\"{}\"{selected}>{}</option>",
-                    escape(&m.structure.slug),
-                    escape(&m.structure.name)
-                ));
-            }
-            html.push_str(
-                "</select> <button type=\"submit\" class=\"small\">Changer</button></form>",
-            );
-        }
-        if viewer.platform_operator {
-            html.push_str("<a href=\"/plateforme/\">Plateforme</a>");
-        }
-        html.push_str(&format!(
-            "<a href=\"/compte\">{}</a><form method=\"post\" action=\"/deconnexion\" class=\"inline\">{}<button type=\"submit\" class=\"link\">Se déconnecter</button></form></div>",
-            escape(viewer.display_name),
-            csrf_field(viewer.csrf)
-        ));
-    }
-    html.push_str("</header><main id=\"contenu\">");
-    html.push_str(body);
-    html.push_str("</main></body></html>");
-    html
 }
 
-pub fn csrf_field(token: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        escape(token)
-    )
+/// The structure's name and its menu: modules, groups, administration for admins.
+fn structure_nav(nav: &Nav<'_>) -> Markup {
+    let base = format!("/{}", nav.structure.slug);
+    html! {
+        a.structure href={ (base) "/" } {
+            (nav.structure.name) " " small { (nav.structure.kind.label()) }
+        }
+        nav aria-label="Menu de la structure" {
+            ul {
+                @for module in nav.modules {
+                    @for item in &module.nav {
+                        (nav_entry(
+                            &format!("{base}/{}{}", module.id, item.path),
+                            &item.label,
+                            nav.current == Some(module.id.as_str()),
+                        ))
+                    }
+                }
+                (nav_entry(&format!("{base}/groupes/"), "Groupes", nav.current == Some("groupes")))
+                @if nav.role >= Role::Admin {
+                    (nav_entry(&format!("{base}/admin/"), "Administration", nav.current == Some("admin")))
+                }
+            }
+        }
+    }
+}
+
+fn nav_entry(href: &str, label: &str, current: bool) -> Markup {
+    html! {
+        li { a href=(href) aria-current=[current.then_some("page")] { (label) } }
+    }
+}
+
+/// The structure switcher, the platform link, the account link and logout.
+fn account_menu(shell: &Shell<'_>, viewer: &ViewerBar<'_>) -> Markup {
+    let shown = shell.nav.as_ref().map(|n| n.structure.id);
+    html! {
+        div.account {
+            @if viewer.memberships.len() > 1 {
+                // Structure switcher: a plain GET form, works without JavaScript.
+                form.switcher method="get" action="/" {
+                    label for="structure-switch" { "Structure" }
+                    " "
+                    select #structure-switch name="structure" {
+                        @for m in viewer.memberships {
+                            option value=(m.structure.slug) selected[shown == Some(m.structure.id)] {
+                                (m.structure.name)
+                            }
+                        }
+                    }
+                    " "
+                    button type="submit" class="small" { "Changer" }
+                }
+            }
+            @if viewer.platform_operator {
+                a href="/plateforme/" { "Plateforme" }
+            }
+            a href="/compte" { (viewer.display_name) }
+            form method="post" action="/deconnexion" class="inline" {
+                (csrf_field(viewer.csrf))
+                button type="submit" class="link" { "Se déconnecter" }
+            }
+        }
+    }
+}
+
+pub fn csrf_field(token: &str) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(token);
+    }
+}
+
+/// What an input requires and how browsers help fill it, beyond its name, type and
+/// value: `Input::new().required().autocomplete("username")`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Input<'a> {
+    pub required: bool,
+    pub autofocus: bool,
+    pub autocomplete: Option<&'a str>,
+    pub maxlength: Option<u32>,
+    pub pattern: Option<&'a str>,
+    pub inputmode: Option<&'a str>,
+}
+
+impl<'a> Input<'a> {
+    /// No constraint, no hint.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[must_use]
+    pub fn required(self) -> Self {
+        Self {
+            required: true,
+            ..self
+        }
+    }
+
+    #[must_use]
+    pub fn autofocus(self) -> Self {
+        Self {
+            autofocus: true,
+            ..self
+        }
+    }
+
+    #[must_use]
+    pub fn autocomplete(self, value: &'a str) -> Self {
+        Self {
+            autocomplete: Some(value),
+            ..self
+        }
+    }
+
+    #[must_use]
+    pub fn maxlength(self, chars: u32) -> Self {
+        Self {
+            maxlength: Some(chars),
+            ..self
+        }
+    }
+
+    #[must_use]
+    pub fn pattern(self, regex: &'a str) -> Self {
+        Self {
+            pattern: Some(regex),
+            ..self
+        }
+    }
+
+    #[must_use]
+    pub fn inputmode(self, mode: &'a str) -> Self {
+        Self {
+            inputmode: Some(mode),
+            ..self
+        }
+    }
 }
 
 /// A labelled input; `kind` is the input type.
-pub fn field(name: &str, label: &str, kind: &str, value: &str, extra: &str) -> String {
-    format!(
-        "<label for=\"{name}\">{}</label><input id=\"{name}\" name=\"{name}\" type=\"{kind}\" value=\"{}\" {extra}>",
-        escape(label),
-        escape(value)
-    )
+pub fn field(name: &str, label: &str, kind: &str, value: &str, input: Input<'_>) -> Markup {
+    html! {
+        label for=(name) { (label) }
+        input id=(name) name=(name) type=(kind) value=(value)
+            autocomplete=[input.autocomplete]
+            required[input.required]
+            autofocus[input.autofocus]
+            maxlength=[input.maxlength]
+            pattern=[input.pattern]
+            inputmode=[input.inputmode];
+    }
 }
 
 /// A labelled select over (value, label) pairs.
-pub fn select(name: &str, label: &str, options: &[(&str, &str)], selected: &str) -> String {
-    let mut html = format!(
-        "<label for=\"{name}\">{}</label><select id=\"{name}\" name=\"{name}\">",
-        escape(label)
-    );
-    for (value, text) in options {
-        let sel = if *value == selected { " selected" } else { "" };
-        html.push_str(&format!(
-            "<option value=\"{}\"{sel}>{}</option>",
-            escape(value),
-            escape(text)
-        ));
+pub fn select(name: &str, label: &str, options: &[(&str, &str)], selected: &str) -> Markup {
+    select_as(name, name, label, options, selected)
+}
+
+/// A labelled select whose element id differs from its field name (several forms of
+/// one page sending the same field).
+pub fn select_as(
+    id: &str,
+    name: &str,
+    label: &str,
+    options: &[(&str, &str)],
+    selected: &str,
+) -> Markup {
+    html! {
+        label for=(id) { (label) }
+        select id=(id) name=(name) {
+            @for (value, text) in options {
+                option value=(value) selected[*value == selected] { (text) }
+            }
+        }
     }
-    html.push_str("</select>");
-    html
 }
 
 /// An error message announced to screen readers.
-pub fn alert(message: &str) -> String {
-    format!(
-        "<div class=\"alert\" role=\"alert\">{}</div>",
-        escape(message)
-    )
+pub fn alert(message: &str) -> Markup {
+    html! {
+        div.alert role="alert" { (message) }
+    }
 }
 
 /// A confirmation message.
-pub fn notice(message: &str) -> String {
-    format!(
-        "<div class=\"notice\" role=\"status\">{}</div>",
-        escape(message)
-    )
+pub fn notice(message: &str) -> Markup {
+    html! {
+        div.notice role="status" { (message) }
+    }
 }
 
 /// Dates in the structure's zone would need a time-zone database in the host; the host
@@ -208,33 +289,46 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 }
 
 /// The 500 page shown when a plugin fails; the details go to the log, not to the user.
-pub fn plugin_error_page(shell: &Shell<'_>, module_name: &str, request_id: &str) -> String {
+pub fn plugin_error_page(shell: &Shell<'_>, module_name: &str, request_id: &str) -> Markup {
     page(
         "Erreur",
         shell,
-        &format!(
-            "<div class=\"alert\" role=\"alert\"><h1>Le module « {} » a rencontré une erreur</h1>\
-             <p>Votre demande n’a pas pu aboutir. Le reste de la plateforme fonctionne normalement ; \
-             vous pouvez réessayer ou revenir à l’accueil.</p><p class=\"muted\">Référence de l’incident : {}</p></div>",
-            escape(module_name),
-            escape(request_id)
-        ),
+        html! {
+            div.alert role="alert" {
+                h1 { "Le module « " (module_name) " » a rencontré une erreur" }
+                p {
+                    "Votre demande n’a pas pu aboutir. Le reste de la plateforme fonctionne normalement ; \
+                     vous pouvez réessayer ou revenir à l’accueil."
+                }
+                p.muted { "Référence de l’incident : " (request_id) }
+            }
+        },
     )
 }
 
-pub fn not_found_page() -> String {
+pub fn not_found_page() -> Markup {
     page(
         "Page introuvable",
         &Shell::default(),
-        "<h1>Page introuvable</h1><p>Cette page n’existe pas ou ce module n’est pas activé pour cette structure.</p><p><a href=\"/\">Retour à l’accueil</a></p>",
+        html! {
+            h1 { "Page introuvable" }
+            p { "Cette page n’existe pas ou ce module n’est pas activé pour cette structure." }
+            p { a href="/" { "Retour à l’accueil" } }
+        },
     )
 }
 
-pub fn forbidden_page() -> String {
+pub fn forbidden_page() -> Markup {
     page(
         "Accès refusé",
         &Shell::default(),
-        "<h1>Accès refusé</h1><p>Cette page est réservée aux personnes qui en ont le rôle. Adressez-vous à l’administrateur de votre structure.</p><p><a href=\"/\">Retour à l’accueil</a></p>",
+        html! {
+            h1 { "Accès refusé" }
+            p {
+                "Cette page est réservée aux personnes qui en ont le rôle. Adressez-vous à l’administrateur de votre structure."
+            }
+            p { a href="/" { "Retour à l’accueil" } }
+        },
     )
 }
 

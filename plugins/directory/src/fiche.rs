@@ -2,7 +2,7 @@
 //! note) and the member's own fiches ("Ma fiche", shown on "Mon compte").
 
 use maillage_sdk::form::Form;
-use maillage_sdk::html::{csrf_field, escape, href};
+use maillage_sdk::html::{Markup, csrf_field, href, html, script, stylesheet};
 use maillage_sdk::records::{self, Query, StoreError, or_default};
 use maillage_sdk::text::fold;
 use maillage_sdk::{Response, context};
@@ -10,7 +10,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::import::latest;
-use crate::model::{FICHES, NOTES, PROFESSIONALS, Professional, STATUS_HISTORY, Status, Viewer};
+use crate::model::{
+    FICHES, NOTES, PROFESSIONALS, Professional, STATUS_HISTORY, Site, Status, Viewer,
+};
+use crate::rpps;
 
 const MAX_FIELD: usize = 300;
 const MAX_NOTE: usize = 5000;
@@ -90,34 +93,36 @@ fn fiche(professional: &str, kind: Kind) -> Result<Option<Fiche>, StoreError> {
         .first::<Fiche>(FICHES)
 }
 
-fn fiche_html(f: &Fiche) -> String {
-    let mut html = String::from("<dl class=\"fiche\">");
+fn fiche_html(f: &Fiche) -> Markup {
     let photo = f.get("photo");
-    if !photo.is_empty() {
-        html.push_str(&format!(
-            "<img class=\"photo\" src=\"{}\" alt=\"Photo\" width=\"96\">",
-            escape(&maillage_sdk::blobs::download_path(photo))
-        ));
-    }
-    for (name, label, kind) in FICHE_FIELDS {
-        let value = f.get(name);
-        if value.is_empty() {
-            continue;
-        }
-        let shown = match kind {
-            "email" => format!("<a href=\"mailto:{v}\">{v}</a>", v = escape(value)),
-            "url" if value.starts_with("https://") || value.starts_with("http://") => {
-                format!(
-                    "<a href=\"{v}\" rel=\"noopener\">{v}</a>",
-                    v = escape(value)
-                )
+    html! {
+        dl class="fiche" {
+            @if !photo.is_empty() {
+                img class="photo" src=(maillage_sdk::blobs::download_path(photo)) alt="Photo"
+                    width="96";
             }
-            _ => escape(value),
-        };
-        html.push_str(&format!("<dt>{label}</dt><dd>{shown}</dd>"));
+            @for (name, label, kind) in FICHE_FIELDS {
+                @let value = f.get(name);
+                @if !value.is_empty() {
+                    dt { (label) }
+                    dd {
+                        @match kind {
+                            "email" => {
+                                a href={ "mailto:" (value) } { (value) }
+                            }
+                            "url" if value.starts_with("https://")
+                                || value.starts_with("http://") => {
+                                a href=(value) rel="noopener" { (value) }
+                            }
+                            _ => {
+                                (value)
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
-    html.push_str("</dl>");
-    html
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,86 +173,76 @@ pub fn professional_page(id: &str) -> Result<Response, StoreError> {
         return Ok(Response::not_found());
     };
     let latest = latest()?.map(|i| i.number).unwrap_or(0);
-    let mut html = format!("<p><a href=\"{}\">← Annuaire</a></p>", href("/"));
-    html.push_str(&format!("<h1>{}</h1>", escape(&p.full_name())));
-    let mut facts = vec![escape(&p.profession)];
+    let mut facts = vec![p.profession.clone()];
     if !p.specialties.is_empty() {
-        facts.push(escape(&p.specialties.join(", ")));
+        facts.push(p.specialties.join(", "));
     }
-    facts.push(format!("RPPS {}", escape(&p.rpps_id)));
-    html.push_str(&format!("<p class=\"muted\">{}</p>", facts.join(" · ")));
-    if let Some(status) = viewer.visible_status(&p) {
-        html.push_str(&format!("<p>Statut : {}</p>", status.badge()));
-    }
-    if p.seen_in < latest {
-        html.push_str("<p class=\"notice\">Absent du dernier import : a quitté le territoire.</p>");
-    } else if latest > 1 && p.arrived_in == latest {
-        html.push_str("<p><span class=\"badge new\">Nouvel arrivant</span></p>");
-    }
-    html.push_str("<h2>Lieux d’exercice</h2><ul class=\"sites\">");
-    for site in &p.sites {
-        let mut line = [site.name.as_str(), site.address.as_str()]
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| escape(s))
-            .collect::<Vec<_>>()
-            .join(", ");
-        line.push_str(&format!(
-            ", {} {}",
-            escape(&site.postal_code),
-            escape(&site.commune)
-        ));
-        if !site.mode.is_empty() {
-            line.push_str(&format!(" — {}", escape(&site.mode)));
+    facts.push(rpps::describe_national_id(&p.rpps_id));
+    let pro_fiche = fiche(&p.id, Kind::Pro)?.filter(Fiche::is_filled);
+    let panel = if viewer.manager {
+        Some(manager_panel(&p)?)
+    } else {
+        None
+    };
+    let body = html! {
+        (stylesheet("annuaire.css"))
+        p { a href=(href("/")) { "← Annuaire" } }
+        h1 { (p.full_name()) }
+        p class="muted" { (facts.join(" · ")) }
+        @if let Some(status) = viewer.visible_status(&p) {
+            p { "Statut : " (status.badge()) }
         }
-        if !site.phone.is_empty() {
-            line.push_str(&format!(" — tél. {}", escape(&site.phone)));
+        @if p.seen_in < latest {
+            p class="notice" { "Absent du dernier import : a quitté le territoire." }
+        } @else if latest > 1 && p.arrived_in == latest {
+            p { span class="badge new" { "Nouvel arrivant" } }
         }
-        html.push_str(&format!("<li>{line}</li>"));
-    }
-    html.push_str("</ul>");
-    html.push_str("<h2>Fiche entre professionnels</h2>");
-    match fiche(&p.id, Kind::Pro)?.filter(Fiche::is_filled) {
-        Some(f) => html.push_str(&fiche_html(&f)),
-        None => {
-            html.push_str("<p class=\"empty\">Ce professionnel n’a pas encore rempli sa fiche.</p>")
+        h2 { "Lieux d’exercice" }
+        ul class="sites" {
+            @for site in &p.sites {
+                li { (site_line(site)) }
+            }
         }
-    }
-    if !p.rpps_email.is_empty() && p.fiche_email.is_empty() {
-        html.push_str(&format!(
-            "<p>E-mail (extrait RPPS) : <a href=\"mailto:{e}\">{e}</a></p>",
-            e = escape(&p.rpps_email)
-        ));
-    }
-    if viewer.manager {
-        html.push_str(&manager_panel(&p)?);
-    }
-    Ok(Response::page(&p.full_name(), html))
+        h2 { "Fiche entre professionnels" }
+        @match &pro_fiche {
+            Some(f) => {
+                (fiche_html(f))
+            }
+            None => {
+                p class="empty" { "Ce professionnel n’a pas encore rempli sa fiche." }
+            }
+        }
+        @if !p.rpps_email.is_empty() && p.fiche_email.is_empty() {
+            p {
+                "E-mail (extrait RPPS) : "
+                a href={ "mailto:" (p.rpps_email) } { (p.rpps_email) }
+            }
+        }
+        @if let Some(panel) = panel {
+            (panel)
+        }
+    };
+    Ok(Response::page(&p.full_name(), body))
 }
 
-fn manager_panel(p: &Professional) -> Result<String, StoreError> {
-    let mut html = String::from(
-        "<section class=\"manager\" aria-labelledby=\"gestion\"><h2 id=\"gestion\">Gestion (gestionnaires)</h2>",
-    );
-    html.push_str(&format!(
-        "<form method=\"post\" action=\"{}\" class=\"inline\">{}<label for=\"statut\">Statut</label>\
-         <select id=\"statut\" name=\"statut\">",
-        href(&format!("/p/{}/statut", p.id)),
-        csrf_field()
-    ));
-    for status in Status::ALL {
-        html.push_str(&format!(
-            "<option value=\"{}\"{}>{}</option>",
-            status.code(),
-            if status == p.status() {
-                " selected"
-            } else {
-                ""
-            },
-            status.label()
-        ));
+/// "Cabinet, 1 rue X, 74000 Annecy — Libéral — tél. 04…", as plain text.
+fn site_line(site: &Site) -> String {
+    let mut line = [site.name.as_str(), site.address.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    line.push_str(&format!(", {} {}", site.postal_code, site.commune));
+    if !site.mode.is_empty() {
+        line.push_str(&format!(" — {}", site.mode));
     }
-    html.push_str("</select> <button type=\"submit\">Enregistrer le statut</button></form>");
+    if !site.phone.is_empty() {
+        line.push_str(&format!(" — tél. {}", site.phone));
+    }
+    line
+}
+
+fn manager_panel(p: &Professional) -> Result<Markup, StoreError> {
     let history = Query::new()
         .filter("professional = {:p}")
         .param("p", &p.id)
@@ -255,48 +250,67 @@ fn manager_panel(p: &Professional) -> Result<String, StoreError> {
         .limit(20)
         .fetch::<HistoryLine>(STATUS_HISTORY)?
         .0;
-    if !history.is_empty() {
-        html.push_str("<h3>Historique des statuts</h3><ul class=\"history\">");
-        for h in &history {
-            let label = |code: &str| Status::parse(code).unwrap_or(Status::Unknown).label();
-            html.push_str(&format!(
-                "<li>{} : {} → {} (par {})</li>",
-                date_of(h.created_at),
-                label(&h.from_status),
-                label(&h.to_status),
-                escape(&h.by_name)
-            ));
-        }
-        html.push_str("</ul>");
-    }
-    if p.user_id.is_some() {
-        // The link is declared by the member; a gestionnaire can undo a wrong one.
-        html.push_str(&format!(
-            "<form method=\"post\" action=\"{}\" class=\"inline\">{}\
-             <p>Fiche reliée à un compte de la structure. \
-             <button type=\"submit\" class=\"secondary\">Délier le compte</button></p></form>",
-            href(&format!("/p/{}/delier", p.id)),
-            csrf_field()
-        ));
-    }
     let note = note_of(&p.id)?;
-    html.push_str(&format!(
-        "<form method=\"post\" action=\"{}\" class=\"stack\">{}\
-         <label for=\"note\">Note privée <small>(visible uniquement des gestionnaires de la structure)</small></label>\
-         <textarea id=\"note\" name=\"note\" rows=\"4\" maxlength=\"{MAX_NOTE}\">{}</textarea>\
-         <button type=\"submit\">Enregistrer la note</button></form>",
-        href(&format!("/p/{}/note", p.id)),
-        csrf_field(),
-        escape(note.as_ref().map(|n| n.text.as_str()).unwrap_or_default()),
-    ));
-    if let Some(n) = note.filter(|n| !n.by_name.is_empty()) {
-        html.push_str(&format!(
-            "<p class=\"muted\">Dernière modification par {}.</p>",
-            escape(&n.by_name)
-        ));
-    }
-    html.push_str("</section>");
-    Ok(html)
+    let status_label = |code: &str| Status::parse(code).unwrap_or(Status::Unknown).label();
+    Ok(html! {
+        section class="manager" aria-labelledby="gestion" {
+            h2 id="gestion" { "Gestion (gestionnaires)" }
+            form method="post" action=(href(&format!("/p/{}/statut", p.id))) class="inline" {
+                (csrf_field())
+                label for="statut" { "Statut" }
+                select id="statut" name="statut" {
+                    @for status in Status::ALL {
+                        option value=(status.code()) selected[status == p.status()] {
+                            (status.label())
+                        }
+                    }
+                }
+                " "
+                button type="submit" { "Enregistrer le statut" }
+            }
+            @if !history.is_empty() {
+                h3 { "Historique des statuts" }
+                ul class="history" {
+                    @for h in &history {
+                        li {
+                            (date_of(h.created_at))
+                            " : "
+                            (status_label(&h.from_status))
+                            " → "
+                            (status_label(&h.to_status))
+                            " (par "
+                            (h.by_name)
+                            ")"
+                        }
+                    }
+                }
+            }
+            @if p.user_id.is_some() {
+                // The link is declared by the member; a gestionnaire can undo a wrong one.
+                form method="post" action=(href(&format!("/p/{}/delier", p.id))) class="inline" {
+                    (csrf_field())
+                    p {
+                        "Fiche reliée à un compte de la structure. "
+                        button type="submit" class="secondary" { "Délier le compte" }
+                    }
+                }
+            }
+            form method="post" action=(href(&format!("/p/{}/note", p.id))) class="stack" {
+                (csrf_field())
+                label for="note" {
+                    "Note privée "
+                    small { "(visible uniquement des gestionnaires de la structure)" }
+                }
+                textarea id="note" name="note" rows="4" maxlength=(MAX_NOTE) {
+                    (note.as_ref().map(|n| n.text.as_str()).unwrap_or_default())
+                }
+                button type="submit" { "Enregistrer la note" }
+            }
+            @if let Some(n) = note.as_ref().filter(|n| !n.by_name.is_empty()) {
+                p class="muted" { "Dernière modification par " (n.by_name) "." }
+            }
+        }
+    })
 }
 
 fn acting_name() -> String {
@@ -390,102 +404,94 @@ fn my_professional() -> Result<Option<Professional>, StoreError> {
         .first::<Professional>(PROFESSIONALS)
 }
 
-fn alert(message: &str) -> String {
-    format!(
-        "<div class=\"alert\" role=\"alert\">{}</div>",
-        escape(message)
-    )
+fn alert(message: &str) -> Markup {
+    html! { div class="alert" role="alert" { (message) } }
 }
 
 pub fn my_fiche_page(error: Option<&str>) -> Result<Response, StoreError> {
-    let mut html = String::from("<h1>Ma fiche</h1>");
-    if let Some(error) = error {
-        html.push_str(&alert(error));
-    }
+    let head = html! {
+        (stylesheet("annuaire.css"))
+        h1 { "Ma fiche" }
+        @if let Some(error) = error {
+            (alert(error))
+        }
+    };
     let Some(p) = my_professional()? else {
-        html.push_str(&format!(
-            "<p>Reliez votre compte à votre fiche de l’annuaire avec votre numéro RPPS \
-             (11 chiffres, « Identification nationale PP »).</p>\
-             <form method=\"post\" action=\"{}\" class=\"stack\">{}\
-             <label for=\"rpps\">Numéro RPPS</label>\
-             <input id=\"rpps\" name=\"rpps\" inputmode=\"numeric\" pattern=\"[0-9]{{11}}\" required>\
-             <button type=\"submit\">Relier mon compte</button></form>",
-            href("/ma-fiche/lien"),
-            csrf_field()
-        ));
-        return Ok(Response::page("Ma fiche", html));
+        let body = html! {
+            (head)
+            p {
+                "Reliez votre compte à votre fiche de l’annuaire avec votre numéro RPPS \
+                 (11 chiffres) ou, si vous n’en avez pas encore, votre numéro ADELI \
+                 (9 caractères)."
+            }
+            form method="post" action=(href("/ma-fiche/lien")) class="stack" {
+                (csrf_field())
+                label for="rpps" { "Numéro RPPS ou ADELI" }
+                input id="rpps" name="rpps" autocomplete="off" maxlength="16" required;
+                button type="submit" { "Relier mon compte" }
+            }
+        };
+        return Ok(Response::page("Ma fiche", body));
     };
     let viewer = Viewer::current();
-    html.push_str(&format!(
-        "<p>Compte relié à <a href=\"{}\">{}</a> ({}, RPPS {}).</p>",
-        href(&format!("/p/{}", p.id)),
-        escape(&p.full_name()),
-        escape(&p.profession),
-        escape(&p.rpps_id)
-    ));
-    if let Some(status) = viewer.visible_status(&p).filter(|s| *s != Status::Unknown) {
-        html.push_str(&format!("<p>Votre statut : {}</p>", status.badge()));
-    }
+    let mut fiches = Vec::new();
     for kind in [Kind::Pro, Kind::Public] {
-        let f = fiche(&p.id, kind)?.unwrap_or_default();
-        html.push_str(&format!(
-            "<section><h2>{}</h2>{}<form method=\"post\" action=\"{}\" class=\"stack fiche-form\">{}",
-            kind.title(),
-            match kind {
-                Kind::Pro => "<p class=\"muted\">Visible des membres de la structure ; vos prises en charge et votre matériel aident à vous trouver.</p>",
-                Kind::Public => "<p class=\"muted\">Facultative, destinée au public.</p>",
-            },
-            href(&format!("/ma-fiche/{}", kind.code())),
-            csrf_field()
-        ));
-        for (name, label, input) in FICHE_FIELDS {
-            let id = format!("{}-{name}", kind.code());
-            html.push_str(&format!(
-                "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{name}\" type=\"{input}\" maxlength=\"{MAX_FIELD}\" value=\"{}\">",
-                escape(f.get(name))
-            ));
-        }
-        let photo = f.get("photo");
-        html.push_str(&format!(
-            "<input type=\"hidden\" name=\"photo\" value=\"{}\">",
-            escape(photo)
-        ));
-        if !photo.is_empty() {
-            html.push_str(&format!(
-                "<img class=\"photo\" src=\"{}\" alt=\"Photo actuelle\" width=\"96\">",
-                escape(&maillage_sdk::blobs::download_path(photo))
-            ));
-        }
-        html.push_str(&format!(
-            "<label for=\"{k}-photo-file\">Photo (JPEG ou PNG)</label>\
-             <input id=\"{k}-photo-file\" type=\"file\" accept=\"image/jpeg,image/png\" data-photo-upload=\"/{}/fichiers/{}\" data-csrf=\"{}\">\
-             <button type=\"submit\">Enregistrer la {}</button></form></section>",
-            escape(&context().structure),
-            crate::MODULE_ID,
-            escape(&context().csrf_token),
-            kind.title().to_lowercase(),
-            k = kind.code(),
-        ));
+        fiches.push((kind, fiche(&p.id, kind)?.unwrap_or_default()));
     }
-    html.push_str(PHOTO_SCRIPT);
-    Ok(Response::page("Ma fiche", html))
+    let ctx = context();
+    let upload = format!("/{}/fichiers/{}", ctx.structure, crate::MODULE_ID);
+    let body = html! {
+        (head)
+        p {
+            "Compte relié à "
+            a href=(href(&format!("/p/{}", p.id))) { (p.full_name()) }
+            " (" (p.profession) ", " (rpps::describe_national_id(&p.rpps_id)) ")."
+        }
+        @if let Some(status) = viewer.visible_status(&p).filter(|s| *s != Status::Unknown) {
+            p { "Votre statut : " (status.badge()) }
+        }
+        @for (kind, f) in &fiches {
+            section {
+                h2 { (kind.title()) }
+                @match kind {
+                    Kind::Pro => {
+                        p class="muted" {
+                            "Visible des membres de la structure ; vos prises en charge et \
+                             votre matériel aident à vous trouver."
+                        }
+                    }
+                    Kind::Public => {
+                        p class="muted" { "Facultative, destinée au public." }
+                    }
+                }
+                form method="post" action=(href(&format!("/ma-fiche/{}", kind.code())))
+                    class="stack fiche-form" {
+                    (csrf_field())
+                    @for (name, field_label, input_type) in FICHE_FIELDS {
+                        @let id = format!("{}-{name}", kind.code());
+                        label for=(id) { (field_label) }
+                        input id=(id) name=(name) type=(input_type) maxlength=(MAX_FIELD)
+                            value=(f.get(name));
+                    }
+                    @let photo = f.get("photo");
+                    input type="hidden" name="photo" value=(photo);
+                    @if !photo.is_empty() {
+                        img class="photo" src=(maillage_sdk::blobs::download_path(photo))
+                            alt="Photo actuelle" width="96";
+                    }
+                    label for={ (kind.code()) "-photo-file" } { "Photo (JPEG ou PNG)" }
+                    // photo.js sends the file to `data-photo-upload` with the form's token.
+                    input id={ (kind.code()) "-photo-file" } type="file"
+                        accept="image/jpeg,image/png" data-photo-upload=(upload)
+                        data-csrf=(ctx.csrf_token);
+                    button type="submit" { "Enregistrer la " (kind.title().to_lowercase()) }
+                }
+            }
+        }
+        (script("photo.js"))
+    };
+    Ok(Response::page("Ma fiche", body))
 }
-
-/// Sends the chosen photo to the host's file endpoint, then keeps its id in the form.
-const PHOTO_SCRIPT: &str = r#"<script>
-document.querySelectorAll('[data-photo-upload]').forEach(function (input) {
-  input.addEventListener('change', function () {
-    if (!input.files.length) return;
-    var body = new FormData(); body.append('file', input.files[0]);
-    fetch(input.dataset.photoUpload, { method: 'POST', body: body, headers: { 'x-csrf-token': input.dataset.csrf } })
-      .then(function (r) { return r.json(); })
-      .then(function (blob) {
-        if (blob.id) { input.form.querySelector('input[name=photo]').value = blob.id; }
-        else { alert(blob.error || 'Envoi de la photo impossible.'); }
-      });
-  });
-});
-</script>"#;
 
 pub fn link(form: &Form) -> Result<Response, StoreError> {
     let Some(user) = context().user else {
@@ -494,24 +500,27 @@ pub fn link(form: &Form) -> Result<Response, StoreError> {
             "Connectez-vous pour relier votre fiche.",
         ));
     };
-    let rpps = form.get("rpps").trim().to_string();
-    if rpps.len() != 11 || !rpps.bytes().all(|b| b.is_ascii_digit()) {
-        return my_fiche_page(Some("Le numéro RPPS compte 11 chiffres."))
-            .map(|r| r.with_status(400));
-    }
+    // The RPPS number (11 digits), the ADELI number (9 characters) or the national
+    // identifier itself: all name the same professional.
+    let Some(rpps) = rpps::national_id_from_input(&form.get("rpps")) else {
+        return my_fiche_page(Some(
+            "Saisissez votre numéro RPPS (11 chiffres) ou ADELI (9 caractères).",
+        ))
+        .map(|r| r.with_status(400));
+    };
     let found = Query::new()
         .filter("rpps_id = {:r}")
         .param("r", &rpps)
         .first::<Professional>(PROFESSIONALS)?;
     let Some(p) = found else {
         return my_fiche_page(Some(
-            "Aucun professionnel du territoire n’a ce numéro RPPS dans l’annuaire.",
+            "Aucun professionnel du territoire n’a ce numéro dans l’annuaire.",
         ))
         .map(|r| r.with_status(400));
     };
     if p.user_id.as_ref().is_some_and(|u| *u != user.id) {
         return my_fiche_page(Some(
-            "Ce numéro RPPS est déjà relié à un autre compte. Contactez un gestionnaire de l’annuaire.",
+            "Ce numéro est déjà relié à un autre compte. Contactez un gestionnaire de l’annuaire.",
         ))
         .map(|r| r.with_status(409));
     }
@@ -567,32 +576,35 @@ pub fn save(kind: &str, form: &Form) -> Result<Response, StoreError> {
 
 /// The fragment "Mon compte" shows: the linked professional and the fiches.
 pub fn account_fragment() -> Result<Response, StoreError> {
-    let mut html = String::new();
-    match my_professional()? {
-        None => html.push_str(&format!(
-            "<p>Votre compte n’est pas relié à une fiche de l’annuaire. <a href=\"{}\">Relier ma fiche</a></p>",
-            href("/ma-fiche")
-        )),
-        Some(p) => {
-            html.push_str(&format!(
-                "<p>{} — {} (RPPS {})</p>",
-                escape(&p.full_name()),
-                escape(&p.profession),
-                escape(&p.rpps_id)
-            ));
-            for kind in [Kind::Pro, Kind::Public] {
-                let f = fiche(&p.id, kind)?.filter(Fiche::is_filled);
-                html.push_str(&format!("<h3>{}</h3>", kind.title()));
-                match f {
-                    Some(f) => html.push_str(&fiche_html(&f)),
-                    None => html.push_str("<p class=\"empty\">Non renseignée.</p>"),
-                }
+    let body = match my_professional()? {
+        None => html! {
+            p {
+                "Votre compte n’est pas relié à une fiche de l’annuaire. "
+                a href=(href("/ma-fiche")) { "Relier ma fiche" }
             }
-            html.push_str(&format!(
-                "<p><a class=\"button\" href=\"{}\">Modifier mes fiches</a></p>",
-                href("/ma-fiche")
-            ));
+        },
+        Some(p) => {
+            let mut fiches = Vec::new();
+            for kind in [Kind::Pro, Kind::Public] {
+                fiches.push((kind, fiche(&p.id, kind)?.filter(Fiche::is_filled)));
+            }
+            html! {
+                (stylesheet("annuaire.css"))
+                p { (p.full_name()) " — " (p.profession) " (" (rpps::describe_national_id(&p.rpps_id)) ")" }
+                @for (kind, f) in &fiches {
+                    h3 { (kind.title()) }
+                    @match f {
+                        Some(f) => {
+                            (fiche_html(f))
+                        }
+                        None => {
+                            p class="empty" { "Non renseignée." }
+                        }
+                    }
+                }
+                p { a class="button" href=(href("/ma-fiche")) { "Modifier mes fiches" } }
+            }
         }
-    }
-    Ok(Response::fragment(html))
+    };
+    Ok(Response::fragment(body))
 }

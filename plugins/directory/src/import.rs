@@ -11,14 +11,14 @@
 use std::collections::BTreeSet;
 
 use maillage_sdk::form::Form;
-use maillage_sdk::html::{escape, href};
+use maillage_sdk::html::{href, html, stylesheet};
 use maillage_sdk::records::{self, Query, StoreError};
 use maillage_sdk::{Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::model::{IMPORTS, PROFESSIONALS, Viewer, list_key};
-use crate::rpps::{self, Extract, Layout};
+use crate::rpps::{self, Extract, Layout, Register};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ImportRecord {
@@ -206,6 +206,35 @@ pub fn apply(request: &Request) -> Result<Response, StoreError> {
     } else {
         (0, 0)
     };
+    // The extract links no ADELI identifier to the RPPS one that replaces it: a
+    // professional who moved register leaves under the old key and arrives under the
+    // new one, without their status, note or fiche. Say so, for the gestionnaire.
+    let adeli_gone = previous
+        .iter()
+        .filter(|id| {
+            !extract.people.contains_key(*id)
+                && rpps::parse_national_id(id).is_some_and(|(r, _)| r == Register::Adeli)
+        })
+        .count();
+    let rpps_new = extract
+        .people
+        .keys()
+        .filter(|id| {
+            !previous.contains(*id)
+                && rpps::parse_national_id(id).is_some_and(|(r, _)| r == Register::Rpps)
+        })
+        .count();
+    let mut notices = Vec::new();
+    if number > 1 && adeli_gone > 0 && rpps_new > 0 {
+        notices.push(format!(
+            "{adeli_gone} professionnel{s1} ADELI disparu{s1}, {rpps_new} nouveau{x} RPPS : \
+             l’extrait ne relie pas les anciens numéros ADELI aux numéros RPPS. Vérifiez \
+             parmi les départs et les nouveaux arrivants qui a changé de numéro : statut, \
+             note et fiche restent attachés à l’ancien numéro.",
+            s1 = if adeli_gone > 1 { "s" } else { "" },
+            x = if rpps_new > 1 { "x" } else { "" },
+        ));
+    }
     let by_name = maillage_sdk::context()
         .user
         .map(|u| u.display_name)
@@ -220,6 +249,8 @@ pub fn apply(request: &Request) -> Result<Response, StoreError> {
         "arrivals": arrivals,
         "departures": departures,
         "errors": query.get("errors").parse::<i64>().unwrap_or(0),
+        "adeli_gone": adeli_gone,
+        "rpps_new": rpps_new,
     });
     records::insert::<_, serde_json::Value>(IMPORTS, &record)?;
     Ok(Response::json(&json!({
@@ -228,6 +259,10 @@ pub fn apply(request: &Request) -> Result<Response, StoreError> {
         "kept_lines": extract.lines,
         "arrivals": arrivals,
         "departures": departures,
+        "adeli_gone": adeli_gone,
+        "rpps_new": rpps_new,
+        // Shown as they are by the host (job page, command line).
+        "notices": notices,
     })))
 }
 
@@ -242,63 +277,71 @@ pub fn page() -> Result<Response, StoreError> {
     }
     let ctx = maillage_sdk::context();
     let territory = maillage_sdk::territory();
-    let mut html = String::from("<h1>Importer l’extrait RPPS</h1>");
-    html.push_str(
-        "<p>Téléchargez l’extrait « Personne activité » de l’annuaire santé (fichier texte, \
-         séparateur « | », UTF-8), puis envoyez-le ici. Seuls les professionnels des codes \
-         postaux du territoire sont importés ; statuts, notes et fiches sont conservés.</p>",
-    );
-    if territory.is_empty() {
-        html.push_str(
-            "<div class=\"alert\" role=\"alert\">Le territoire de la structure n’a aucun code \
-             postal : un administrateur doit le renseigner avant l’import.</div>",
-        );
-    } else {
-        html.push_str(&format!(
-            "<p>Territoire : {}</p>",
-            escape(&territory.join(", "))
-        ));
-        html.push_str(&format!(
-            "<form method=\"post\" enctype=\"multipart/form-data\" action=\"/{}/imports/{}?csrf={}\" class=\"stack\">\
-             <label for=\"file\">Fichier de l’extrait</label>\
-             <input id=\"file\" name=\"file\" type=\"file\" required accept=\".txt,.csv,text/plain\">\
-             <button type=\"submit\">Importer</button></form>",
-            escape(&ctx.structure),
-            crate::MODULE_ID,
-            escape(&maillage_sdk::form::encode(&ctx.csrf_token)),
-        ));
-    }
     let history = Query::new()
         .sort("-number")
         .limit(20)
         .fetch::<ImportRecord>(IMPORTS)?
         .0;
-    html.push_str("<h2>Imports précédents</h2>");
-    if history.is_empty() {
-        html.push_str("<p class=\"empty\">Aucun import pour le moment.</p>");
-    } else {
-        html.push_str(
-            "<table class=\"list\"><thead><tr><th>N°</th><th>Fichier</th><th>Par</th><th>Lignes lues</th>\
-             <th>Professionnels</th><th>Nouveaux arrivants</th><th>Départs</th>\
-             <th>Lignes invalides</th></tr></thead><tbody>",
-        );
-        for i in &history {
-            html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td><a href=\"{}\">{}</a></td><td><a href=\"{}\">{}</a></td><td>{}</td></tr>",
-                i.number,
-                escape(&i.file_name),
-                escape(&i.by_name),
-                i.lines,
-                i.people,
-                href("/?arrivants=1"),
-                i.arrivals,
-                href("/?departs=1"),
-                i.departures,
-                i.errors,
-            ));
+    let upload = format!(
+        "/{}/imports/{}?csrf={}",
+        ctx.structure,
+        crate::MODULE_ID,
+        maillage_sdk::form::encode(&ctx.csrf_token)
+    );
+    let body = html! {
+        (stylesheet("annuaire.css"))
+        h1 { "Importer l’extrait RPPS" }
+        p {
+            "Téléchargez l’extrait « Personne activité » de l’annuaire santé (fichier texte, \
+             séparateur « | », UTF-8), puis envoyez-le ici. Seuls les professionnels des codes \
+             postaux du territoire sont importés ; statuts, notes et fiches sont conservés."
         }
-        html.push_str("</tbody></table>");
-    }
-    Ok(Response::page("Importer l’extrait RPPS", html))
+        @if territory.is_empty() {
+            div class="alert" role="alert" {
+                "Le territoire de la structure n’a aucun code postal : un administrateur doit \
+                 le renseigner avant l’import."
+            }
+        } @else {
+            p { "Territoire : " (territory.join(", ")) }
+            form method="post" enctype="multipart/form-data" action=(upload) class="stack" {
+                label for="file" { "Fichier de l’extrait" }
+                input id="file" name="file" type="file" required accept=".txt,.csv,text/plain";
+                button type="submit" { "Importer" }
+            }
+        }
+        h2 { "Imports précédents" }
+        @if history.is_empty() {
+            p class="empty" { "Aucun import pour le moment." }
+        } @else {
+            table class="list" {
+                thead {
+                    tr {
+                        th { "N°" }
+                        th { "Fichier" }
+                        th { "Par" }
+                        th { "Lignes lues" }
+                        th { "Professionnels" }
+                        th { "Nouveaux arrivants" }
+                        th { "Départs" }
+                        th { "Lignes invalides" }
+                    }
+                }
+                tbody {
+                    @for i in &history {
+                        tr {
+                            td { (i.number) }
+                            td { (i.file_name) }
+                            td { (i.by_name) }
+                            td { (i.lines) }
+                            td { (i.people) }
+                            td { a href=(href("/?arrivants=1")) { (i.arrivals) } }
+                            td { a href=(href("/?departs=1")) { (i.departures) } }
+                            td { (i.errors) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(Response::page("Importer l’extrait RPPS", body))
 }

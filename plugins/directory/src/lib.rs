@@ -10,10 +10,32 @@ pub mod rpps;
 pub mod search;
 
 use maillage_sdk::records::StoreError;
-use maillage_sdk::{Manifest, Method, NavEntry, Plugin, Request, Response, Widget};
+use maillage_sdk::{Asset, Manifest, Method, NavEntry, Plugin, Request, Response, Widget};
 
 /// The module's id: its URL segment (`/{structure}/annuaire/…`) and blob scope.
 pub const MODULE_ID: &str = "annuaire";
+
+/// The directory's static files, served by the SDK under content-hashed names and
+/// included with `maillage_sdk::html::{script, stylesheet}`.
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "annuaire.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../assets/annuaire.css"),
+    },
+    // The copy button of the communication page.
+    Asset {
+        name: "communication.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/communication.js"),
+    },
+    // The photo upload of "Ma fiche".
+    Asset {
+        name: "photo.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/photo.js"),
+    },
+];
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Directory;
@@ -45,6 +67,10 @@ impl Plugin for Directory {
                 path: "/mon-compte".into(),
             }],
         }
+    }
+
+    fn assets() -> &'static [Asset] {
+        ASSETS
     }
 
     fn handle(request: Request) -> Response {

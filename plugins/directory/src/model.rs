@@ -1,5 +1,6 @@
 //! The directory's collections, its records and who may see what.
 
+use maillage_sdk::html::{Markup, html};
 use maillage_sdk::records::{CollectionDef, FieldDef, FieldType, field, index, or_default};
 use serde::{Deserialize, Serialize};
 
@@ -136,6 +137,9 @@ pub fn collections() -> Vec<CollectionDef> {
                 field("departures", FieldType::Integer),
                 field("errors", FieldType::Integer),
                 field("error_sample", FieldType::Json),
+                // ADELI identifiers gone and RPPS ones new in this import (since 0.2.0).
+                field("adeli_gone", FieldType::Integer),
+                field("rpps_new", FieldType::Integer),
             ],
             indexes: vec![index(&["number"], true)],
         },
@@ -265,7 +269,7 @@ impl Status {
     }
 
     /// A status badge: an icon and the label (never the icon alone, for screen readers).
-    pub fn badge(self) -> String {
+    pub fn badge(self) -> Markup {
         let icon = match self {
             Status::Unknown => "?",
             Status::Adherent => "★",
@@ -273,12 +277,13 @@ impl Status {
             Status::Refused => "✕",
             Status::DoNotContact => "⊘",
         };
-        format!(
-            "<span class=\"badge status-{}\" title=\"{}\"><span aria-hidden=\"true\">{icon}</span> {}</span>",
-            self.code(),
-            self.label(),
-            self.label()
-        )
+        html! {
+            span class={ "badge status-" (self.code()) } title=(self.label()) {
+                span aria-hidden="true" { (icon) }
+                " "
+                (self.label())
+            }
+        }
     }
 }
 

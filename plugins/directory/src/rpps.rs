@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 /// The columns the directory uses, with the labels they have had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Column {
+    IdType,
+    Identifier,
     PersonId,
     Civility,
     LastName,
@@ -25,9 +27,12 @@ pub enum Column {
     Commune,
     Phone,
     Email,
+    CountryCode,
 }
 
-const COLUMNS: [(Column, &[&str], bool); 17] = [
+const COLUMNS: [(Column, &[&str], bool); 20] = [
+    (Column::IdType, &["Type d'identifiant PP"], false),
+    (Column::Identifier, &["Identifiant PP"], false),
     (Column::PersonId, &["Identification nationale PP"], true),
     (
         Column::Civility,
@@ -88,7 +93,92 @@ const COLUMNS: [(Column, &[&str], bool); 17] = [
         ],
         false,
     ),
+    (
+        Column::CountryCode,
+        &["Code pays (coord. structure)", "Code pays"],
+        false,
+    ),
 ];
+
+/// The register a person is known in, from their « Identification nationale PP ».
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Register {
+    /// `8` + the 11-digit RPPS number.
+    Rpps,
+    /// `0` + the 9-character ADELI number (Corsican ones hold `2A` or `2B`).
+    Adeli,
+}
+
+/// Type of the « Identification nationale PP » for each register (« Type d'identifiant PP »).
+impl Register {
+    pub fn type_code(self) -> &'static str {
+        match self {
+            Register::Rpps => "8",
+            Register::Adeli => "0",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Register::Rpps => "RPPS",
+            Register::Adeli => "ADELI",
+        }
+    }
+}
+
+/// An ADELI number: the department (two digits, or `2A` / `2B` for Corsica), then
+/// seven digits.
+fn is_adeli(number: &str) -> bool {
+    let b = number.as_bytes();
+    b.len() == 9
+        && (b[..2].iter().all(u8::is_ascii_digit) || matches!(&b[..2], b"2A" | b"2B"))
+        && b[2..].iter().all(u8::is_ascii_digit)
+}
+
+fn is_rpps(number: &str) -> bool {
+    number.len() == 11 && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The register and the number (« Identifiant PP ») of a national identifier
+/// (`810001234567`, `0022802441`, `02A1234567`), or `None` if it is neither shape.
+pub fn parse_national_id(id: &str) -> Option<(Register, &str)> {
+    if let Some(number) = id.strip_prefix('8').filter(|n| is_rpps(n)) {
+        return Some((Register::Rpps, number));
+    }
+    if let Some(number) = id.strip_prefix('0').filter(|n| is_adeli(n)) {
+        return Some((Register::Adeli, number));
+    }
+    None
+}
+
+/// The national identifier for what a professional types: their RPPS number (11
+/// digits), their ADELI number (9 characters), or the national identifier itself.
+pub fn national_id_from_input(input: &str) -> Option<String> {
+    let input = input.trim().replace(' ', "").to_ascii_uppercase();
+    if parse_national_id(&input).is_some() {
+        return Some(input);
+    }
+    if is_rpps(&input) {
+        return Some(format!("8{input}"));
+    }
+    if is_adeli(&input) {
+        return Some(format!("0{input}"));
+    }
+    None
+}
+
+/// « RPPS 10001234567 » or « ADELI 022802441 » for a stored national identifier.
+pub fn describe_national_id(id: &str) -> String {
+    match parse_national_id(id) {
+        Some((register, number)) => format!("{} {number}", register.label()),
+        None => id.to_string(),
+    }
+}
+
+/// Postal codes of sites in France (no country code, or 99000).
+fn in_france(country: &str) -> bool {
+    country.is_empty() || country == "99000"
+}
 
 /// Labels compared without case, accents, apostrophe style or extra spaces.
 fn normalize(label: &str) -> String {
@@ -166,13 +256,33 @@ pub fn parse_line<'a>(layout: &Layout, line: &'a str) -> Result<Activity<'a>, St
     }
     let activity = Activity { fields: activity };
     let id = activity.get(Column::PersonId);
-    if id.len() != 11 || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("invalid Identification nationale PP {id:?}"));
+    let Some((register, number)) = parse_national_id(id) else {
+        return Err(format!(
+            "invalid Identification nationale PP {id:?} (expected 8 + an 11-digit RPPS number, or 0 + a 9-character ADELI number)"
+        ));
+    };
+    // When the extract also gives the type and the number, they must agree.
+    let id_type = activity.get(Column::IdType);
+    if !id_type.is_empty() && id_type != register.type_code() {
+        return Err(format!(
+            "Type d'identifiant PP {id_type:?} does not match Identification nationale PP {id:?}"
+        ));
+    }
+    let identifier = activity.get(Column::Identifier);
+    if !identifier.is_empty() && identifier != number {
+        return Err(format!(
+            "Identifiant PP {identifier:?} does not match Identification nationale PP {id:?}"
+        ));
     }
     let postal = activity.get(Column::PostalCode);
-    if !postal.is_empty()
-        && (postal.len() != 5 || !postal.bytes().all(|b| b.is_ascii_alphanumeric()))
-    {
+    // A site abroad keeps its own postal code (it is on no territory); a French one has
+    // five characters. No site at all (empty address) is not an error either.
+    let valid_postal = if in_france(activity.get(Column::CountryCode)) {
+        postal.len() == 5 && postal.bytes().all(|b| b.is_ascii_alphanumeric())
+    } else {
+        postal.len() <= 16 && !postal.chars().any(char::is_control)
+    };
+    if !postal.is_empty() && !valid_postal {
         return Err(format!("invalid postal code {postal:?}"));
     }
     Ok(activity)
@@ -349,7 +459,14 @@ mod tests {
         email: &str,
     ) -> String {
         let mut f = vec![""; 53];
-        f[2] = id;
+        let national = national_id_from_input(id).unwrap_or_else(|| id.to_string());
+        let (id_type, number) = match parse_national_id(&national) {
+            Some((register, number)) => (register.type_code(), number.to_string()),
+            None => ("", String::new()),
+        };
+        f[0] = id_type;
+        f[1] = &number;
+        f[2] = &national;
         f[4] = "Madame";
         f[7] = name;
         f[8] = "Anaïs";
@@ -421,7 +538,7 @@ mod tests {
             1,
             "the Réunion nurse is off the territory"
         );
-        let martin = &extract.people["10000000001"];
+        let martin = &extract.people["810000000001"];
         assert_eq!(martin.sites.len(), 2);
         assert_eq!(martin.specialties, ["Médecine générale"]);
         assert_eq!(martin.sites[0].address, "12 Rue des Écoles");
@@ -434,7 +551,7 @@ mod tests {
         // with other case and apostrophes: still found.
         let header = "Code postal|Nom d’exercice|PRÉNOM D'EXERCICE|Identification nationale PP|Code profession|Libellé profession|";
         let layout = Layout::from_header(header).unwrap();
-        let a = parse_line(&layout, "74000|DUPONT|Zoé|10000000009|21|Pharmacien|").unwrap();
+        let a = parse_line(&layout, "74000|DUPONT|Zoé|810000000009|21|Pharmacien|").unwrap();
         assert_eq!(a.get(Column::LastName), "DUPONT");
         assert_eq!(a.get(Column::PostalCode), "74000");
         // A file that is not the extract: the missing columns are named.
@@ -448,6 +565,9 @@ mod tests {
     #[test]
     fn malformed_lines_are_reported_with_their_numbers() {
         let mut latin1 = line("10000000003", "GU", ("10", "Médecin"), "", "74000", "").into_bytes();
+        // The 11-digit number alone is not the national identifier.
+        let mut bare = line("10000000005", "X", ("10", "Médecin"), "", "74000", "");
+        bare = bare.replacen("|810000000005|", "|10000000005|", 1);
         latin1.extend_from_slice(b"\xe9"); // "é" in Latin-1
         let text = [
             HEADER.to_string(),
@@ -455,6 +575,7 @@ mod tests {
             "10000000002|trop|court".to_string(),
             line("ABC", "X", ("10", "Médecin"), "", "74000", ""),
             line("10000000004", "X", ("10", "Médecin"), "", "740", ""),
+            bare,
         ]
         .join("\n");
         let mut bytes = text.into_bytes();
@@ -466,9 +587,190 @@ mod tests {
         let mut extract = Extract::default();
         read_lines(&layout, lines.next().unwrap(), 2, &|_| true, &mut extract);
         let numbers: Vec<usize> = extract.errors.iter().map(|(n, _)| *n).collect();
-        assert_eq!(numbers, [3, 4, 5, 6], "{:?}", extract.errors);
+        assert_eq!(numbers, [3, 4, 5, 6, 7], "{:?}", extract.errors);
         assert!(extract.errors[0].1.contains("fields instead of 53"));
-        assert!(extract.errors[3].1.contains("UTF-8"));
+        assert!(extract.errors[1].1.contains("Identification nationale PP"));
+        assert!(extract.errors[2].1.contains("postal code"));
+        assert!(extract.errors[3].1.contains("\"10000000005\""));
+        assert!(extract.errors[4].1.contains("UTF-8"));
         assert_eq!(extract.people.len(), 1);
+    }
+
+    /// Lines shaped as in the national file: `8` + RPPS, `0` + ADELI (Corsican ADELI
+    /// numbers hold 2A / 2B), and the type and number columns that agree with them.
+    #[test]
+    fn both_identifier_shapes_of_the_national_file_are_read() {
+        let text = [
+            HEADER.to_string(),
+            line("10003456789", "MARTIN", ("10", "Médecin"), "", "74000", ""),
+            line(
+                "022802441",
+                "LEROY",
+                ("91", "Orthophoniste"),
+                "",
+                "74000",
+                "",
+            ),
+            line("2A1234567", "SANTONI", ("60", "Infirmier"), "", "74000", ""),
+            line(
+                "2B0000042",
+                "CASANOVA",
+                ("70", "Masseur-Kinésithérapeute"),
+                "",
+                "74000",
+                "",
+            ),
+        ]
+        .join("\n");
+        let extract = read(&text, &["74000"]).unwrap();
+        assert!(extract.errors.is_empty(), "{:?}", extract.errors);
+        let ids: Vec<&str> = extract.people.keys().map(String::as_str).collect();
+        assert_eq!(
+            ids,
+            ["0022802441", "02A1234567", "02B0000042", "810003456789"]
+        );
+        assert_eq!(describe_national_id("810003456789"), "RPPS 10003456789");
+        assert_eq!(describe_national_id("02A1234567"), "ADELI 2A1234567");
+    }
+
+    #[test]
+    fn identifiers_that_disagree_or_are_not_identifiers_are_refused_by_line() {
+        let good = line("10003456789", "MARTIN", ("10", "Médecin"), "", "74000", "");
+        let wrong_type = good.replacen("8|10003456789|", "0|10003456789|", 1);
+        let wrong_number = good.replacen("8|10003456789|", "8|10003456780|", 1);
+        let adeli_as_rpps =
+            good.replacen("8|10003456789|810003456789|", "8|022802441|8022802441|", 1);
+        let corsica_in_rpps = good.replacen(
+            "8|10003456789|810003456789|",
+            "8|2A003456789|82A003456789|",
+            1,
+        );
+        let text = [
+            HEADER.to_string(),
+            wrong_type,
+            wrong_number,
+            adeli_as_rpps,
+            corsica_in_rpps,
+            good.replacen("|810003456789|", "|NULL|", 1),
+            good.replacen("|810003456789|", "||", 1),
+        ]
+        .join("\n");
+        let extract = read(&text, &["74000"]).unwrap();
+        let numbers: Vec<usize> = extract.errors.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, [2, 3, 4, 5, 6, 7], "{:?}", extract.errors);
+        assert!(extract.errors[0].1.contains("Type d'identifiant PP"));
+        assert!(
+            extract.errors[1]
+                .1
+                .contains("Identifiant PP \"10003456780\"")
+        );
+        assert!(extract.people.is_empty());
+    }
+
+    #[test]
+    fn what_the_real_file_holds_is_not_an_error() {
+        // A professional with no site at all (empty address and postal code), empty
+        // optional codes, a site abroad, and names with apostrophes and spaces.
+        let no_site = line("10000000001", "N'DIAYE", ("10", "Médecin"), "", "", "");
+        let mut fields: Vec<String> = line(
+            "10000000002",
+            "LE GALL",
+            ("60", "Infirmier"),
+            "",
+            "74000",
+            "",
+        )
+        .split('|')
+        .map(str::to_string)
+        .collect();
+        for i in [3, 4, 5, 6, 13, 14, 15, 16, 17, 18] {
+            fields[i].clear();
+        }
+        fields[37] = "L'HAŸ-LES-ROSES".into();
+        let empty_codes = fields.join("|");
+        let mut abroad: Vec<String> = line(
+            "022802441",
+            "D'ALMEIDA",
+            ("21", "Pharmacien"),
+            "",
+            "1000",
+            "",
+        )
+        .split('|')
+        .map(str::to_string)
+        .collect();
+        abroad[38] = "99131".into();
+        abroad[39] = "Belgique".into();
+        let text = [HEADER.to_string(), no_site, empty_codes, abroad.join("|")].join("\n");
+        let extract = read(&text, &["74000"]).unwrap();
+        assert!(extract.errors.is_empty(), "{:?}", extract.errors);
+        assert_eq!(extract.lines, 3);
+        let ids: Vec<&str> = extract.people.keys().map(String::as_str).collect();
+        assert_eq!(
+            ids,
+            ["810000000002"],
+            "only the site of the territory is kept"
+        );
+        let le_gall = &extract.people["810000000002"];
+        assert_eq!(le_gall.last_name, "LE GALL");
+        assert_eq!(le_gall.civility, "");
+        assert!(le_gall.specialties.is_empty());
+        assert_eq!(le_gall.sites[0].commune, "L'HAŸ-LES-ROSES");
+        assert_eq!(le_gall.sites[0].mode, "");
+    }
+
+    #[test]
+    fn windows_line_endings_a_byte_order_mark_and_no_final_newline() {
+        let text = format!(
+            "\u{feff}{HEADER}\r\n{}\r\n{}",
+            line("10000000001", "MARTIN", ("10", "Médecin"), "", "74000", ""),
+            line(
+                "022802441",
+                "LEROY",
+                ("91", "Orthophoniste"),
+                "",
+                "74000",
+                ""
+            ),
+        );
+        let extract = read(&text, &["74000"]).unwrap();
+        assert!(extract.errors.is_empty(), "{:?}", extract.errors);
+        assert_eq!(extract.lines, 2);
+        assert_eq!(extract.people.len(), 2);
+        // The last field before the end of line is read without its "\r".
+        let layout = Layout::from_header(&format!("\u{feff}{HEADER}\r")).unwrap();
+        let crlf = format!(
+            "{}\r",
+            line("10000000001", "MARTIN", ("10", "Médecin"), "", "74000", "")
+        );
+        let a = parse_line(&layout, &crlf).unwrap();
+        assert_eq!(a.get(Column::PersonId), "810000000001");
+    }
+
+    #[test]
+    fn what_a_professional_types_becomes_their_national_identifier() {
+        assert_eq!(
+            national_id_from_input("10003456789").as_deref(),
+            Some("810003456789")
+        );
+        assert_eq!(
+            national_id_from_input(" 810003456789 ").as_deref(),
+            Some("810003456789")
+        );
+        assert_eq!(
+            national_id_from_input("022802441").as_deref(),
+            Some("0022802441")
+        );
+        assert_eq!(
+            national_id_from_input("2a1234567").as_deref(),
+            Some("02A1234567")
+        );
+        assert_eq!(
+            national_id_from_input("0022802441").as_deref(),
+            Some("0022802441")
+        );
+        assert_eq!(national_id_from_input("12"), None);
+        assert_eq!(national_id_from_input("2C1234567"), None);
+        assert_eq!(national_id_from_input("1000345678X"), None);
     }
 }

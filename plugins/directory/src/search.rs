@@ -5,7 +5,7 @@
 //! Also the communication page: the e-mail addresses of the exact matches.
 
 use maillage_sdk::form::{Form, encode};
-use maillage_sdk::html::{escape, href};
+use maillage_sdk::html::{Markup, href, html, script, stylesheet};
 use maillage_sdk::records::{Query, StoreError};
 use maillage_sdk::text::fold;
 use maillage_sdk::{Request, Response};
@@ -254,159 +254,177 @@ fn exact_matches(
     Ok(all)
 }
 
-fn form_html(criteria: &Criteria, viewer: &Viewer, territory: &[String]) -> String {
-    let mut html = format!(
-        "<form method=\"get\" action=\"{}\" class=\"search stack\" role=\"search\">",
-        href("/")
-    );
-    html.push_str("<fieldset><legend>Codes postaux</legend><p class=\"chips\">");
-    if criteria.codes.is_empty() {
-        html.push_str("<span class=\"muted\">Aucun code postal sélectionné.</span>");
-    }
-    for code in &criteria.codes {
-        html.push_str(&format!(
-            "<span class=\"chip\">{code}<input type=\"hidden\" name=\"cp\" value=\"{code}\"> \
-             <a href=\"{}?{}\" class=\"chip-remove\" aria-label=\"Retirer le code postal {code}\" title=\"Retirer\">×</a></span> ",
-            href("/"),
-            escape(&criteria.to_query(Some(code))),
-            code = escape(code),
-        ));
-    }
-    html.push_str("</p><input type=\"hidden\" name=\"cp_modifies\" value=\"1\">");
-    if criteria.edited && !territory.is_empty() {
-        html.push_str(&format!(
-            "<a href=\"{}\" class=\"button secondary\">Réinitialiser les codes postaux</a>",
-            href("/")
-        ));
-    }
-    html.push_str("</fieldset><div class=\"grid\">");
-    html.push_str(
-        "<label>Profession<select name=\"profession\"><option value=\"\">Toutes</option>",
-    );
-    for (code, label) in PROFESSIONS {
-        html.push_str(&format!(
-            "<option value=\"{code}\"{}>{label}</option>",
-            if criteria.profession == *code {
-                " selected"
-            } else {
-                ""
+fn form_html(criteria: &Criteria, viewer: &Viewer, territory: &[String]) -> Markup {
+    html! {
+        form method="get" action=(href("/")) class="search stack" role="search" {
+            fieldset {
+                legend { "Codes postaux" }
+                p class="chips" {
+                    @if criteria.codes.is_empty() {
+                        span class="muted" { "Aucun code postal sélectionné." }
+                    }
+                    @for code in &criteria.codes {
+                        span class="chip" {
+                            (code)
+                            input type="hidden" name="cp" value=(code);
+                            " "
+                            a href={ (href("/")) "?" (criteria.to_query(Some(code))) }
+                                class="chip-remove"
+                                aria-label={ "Retirer le code postal " (code) }
+                                title="Retirer" { "×" }
+                        }
+                        " "
+                    }
+                }
+                input type="hidden" name="cp_modifies" value="1";
+                @if criteria.edited && !territory.is_empty() {
+                    a href=(href("/")) class="button secondary" {
+                        "Réinitialiser les codes postaux"
+                    }
+                }
             }
-        ));
+            div class="grid" {
+                label {
+                    "Profession"
+                    select name="profession" {
+                        option value="" { "Toutes" }
+                        @for (code, label) in PROFESSIONS {
+                            option value=(code) selected[criteria.profession == *code] { (label) }
+                        }
+                    }
+                }
+                label {
+                    "Spécialité (savoir-faire)"
+                    input name="specialite" list="specialites" value=(criteria.specialty);
+                }
+                datalist id="specialites" {
+                    @for specialty in SPECIALTIES {
+                        option value=(specialty);
+                    }
+                }
+                label {
+                    "Prise en charge"
+                    input name="prise_en_charge" value=(criteria.care)
+                        placeholder="ex. : diabète, soins palliatifs";
+                }
+                label {
+                    "Matériel"
+                    input name="materiel" value=(criteria.equipment)
+                        placeholder="ex. : ECG, échographe";
+                }
+                label {
+                    "Statut"
+                    select name="statut" {
+                        option value="" { "Tous" }
+                        @for status in viewer.searchable_statuses() {
+                            option value=(status.code()) selected[criteria.status == Some(status)] {
+                                (status.label())
+                            }
+                        }
+                    }
+                }
+                label {
+                    "Nom"
+                    input name="nom" value=(criteria.name) autocomplete="off";
+                }
+            }
+            @if criteria.arrivals {
+                input type="hidden" name="arrivants" value="1";
+            }
+            @if criteria.departures {
+                input type="hidden" name="departs" value="1";
+            }
+            button type="submit" { "Rechercher" }
+        }
     }
-    html.push_str("</select></label>");
-    html.push_str(&format!(
-        "<label>Spécialité (savoir-faire)<input name=\"specialite\" list=\"specialites\" value=\"{}\"></label><datalist id=\"specialites\">",
-        escape(&criteria.specialty)
-    ));
-    for s in SPECIALTIES {
-        html.push_str(&format!("<option value=\"{s}\">"));
-    }
-    html.push_str("</datalist>");
-    html.push_str(&format!(
-        "<label>Prise en charge<input name=\"prise_en_charge\" value=\"{}\" placeholder=\"ex. : diabète, soins palliatifs\"></label>",
-        escape(&criteria.care)
-    ));
-    html.push_str(&format!(
-        "<label>Matériel<input name=\"materiel\" value=\"{}\" placeholder=\"ex. : ECG, échographe\"></label>",
-        escape(&criteria.equipment)
-    ));
-    html.push_str("<label>Statut<select name=\"statut\"><option value=\"\">Tous</option>");
-    for status in viewer.searchable_statuses() {
-        html.push_str(&format!(
-            "<option value=\"{}\"{}>{}</option>",
-            status.code(),
-            if criteria.status == Some(status) {
-                " selected"
-            } else {
-                ""
-            },
-            status.label()
-        ));
-    }
-    html.push_str("</select></label>");
-    html.push_str(&format!(
-        "<label>Nom<input name=\"nom\" value=\"{}\" autocomplete=\"off\"></label>",
-        escape(&criteria.name)
-    ));
-    html.push_str("</div>");
-    if criteria.arrivals {
-        html.push_str("<input type=\"hidden\" name=\"arrivants\" value=\"1\">");
-    }
-    if criteria.departures {
-        html.push_str("<input type=\"hidden\" name=\"departs\" value=\"1\">");
-    }
-    html.push_str("<button type=\"submit\">Rechercher</button></form>");
-    html
 }
 
-fn result_rows(results: &[&(u32, Professional)], viewer: &Viewer, latest: i64) -> String {
-    let mut html = String::from(
-        "<table class=\"list results\"><thead><tr><th>Professionnel</th><th>Profession</th>\
-         <th>Lieux d’exercice</th><th>Statut</th><th>Fiche</th></tr></thead><tbody>",
-    );
-    for (_, p) in results {
-        let mut name = format!(
-            "<a href=\"{}\">{}</a>",
-            href(&format!("/p/{}", p.id)),
-            escape(&p.full_name())
-        );
-        if latest > 1 && p.arrived_in == latest && p.seen_in == latest {
-            name.push_str(" <span class=\"badge new\">Nouvel arrivant</span>");
+fn result_rows(results: &[&(u32, Professional)], viewer: &Viewer, latest: i64) -> Markup {
+    html! {
+        table class="list results" {
+            thead {
+                tr {
+                    th { "Professionnel" }
+                    th { "Profession" }
+                    th { "Lieux d’exercice" }
+                    th { "Statut" }
+                    th { "Fiche" }
+                }
+            }
+            tbody {
+                @for (_, p) in results {
+                    tr {
+                        td {
+                            a href=(href(&format!("/p/{}", p.id))) { (p.full_name()) }
+                            @if latest > 1 && p.arrived_in == latest && p.seen_in == latest {
+                                " "
+                                span class="badge new" { "Nouvel arrivant" }
+                            }
+                        }
+                        td {
+                            (p.profession)
+                            @if !p.specialties.is_empty() {
+                                br;
+                                small { (p.specialties.join(", ")) }
+                            }
+                        }
+                        td { (p.communes()) }
+                        td {
+                            @if let Some(status) = viewer
+                                .visible_status(p)
+                                .filter(|s| viewer.manager || *s != Status::Unknown)
+                            {
+                                (status.badge())
+                            }
+                        }
+                        td {
+                            @if p.fiche_filled {
+                                span class="fiche filled" title="Fiche renseignée" {
+                                    "● "
+                                    span class="sr" { "Fiche renseignée" }
+                                }
+                            } @else {
+                                span class="fiche empty" title="Fiche non renseignée" {
+                                    "○ "
+                                    span class="sr" { "Fiche non renseignée" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        let mut profession = escape(&p.profession);
-        if !p.specialties.is_empty() {
-            profession.push_str(&format!(
-                "<br><small>{}</small>",
-                escape(&p.specialties.join(", "))
-            ));
-        }
-        let status = viewer
-            .visible_status(p)
-            .filter(|s| viewer.manager || *s != Status::Unknown)
-            .map(Status::badge)
-            .unwrap_or_default();
-        let fiche = if p.fiche_filled {
-            "<span class=\"fiche filled\" title=\"Fiche renseignée\">● <span class=\"sr\">Fiche renseignée</span></span>"
-        } else {
-            "<span class=\"fiche empty\" title=\"Fiche non renseignée\">○ <span class=\"sr\">Fiche non renseignée</span></span>"
-        };
-        html.push_str(&format!(
-            "<tr><td>{name}</td><td>{profession}</td><td>{}</td><td>{status}</td><td>{fiche}</td></tr>",
-            escape(&p.communes())
-        ));
     }
-    html.push_str("</tbody></table>");
-    html
 }
 
 fn empty_directory(viewer: &Viewer) -> Response {
-    let mut html = String::from(
-        "<h1>Annuaire</h1><p class=\"empty\">L’annuaire est vide : l’extrait RPPS n’a pas encore été importé.</p>",
-    );
-    if viewer.manager {
-        html.push_str(&format!(
-            "<a class=\"button\" href=\"{}\">Importer l’extrait RPPS</a>",
-            href("/import")
-        ));
-    }
-    Response::page("Annuaire", html)
+    let body = html! {
+        (stylesheet("annuaire.css"))
+        h1 { "Annuaire" }
+        p class="empty" {
+            "L’annuaire est vide : l’extrait RPPS n’a pas encore été importé."
+        }
+        @if viewer.manager {
+            a class="button" href=(href("/import")) { "Importer l’extrait RPPS" }
+        }
+    };
+    Response::page("Annuaire", body)
 }
 
-fn manager_links(criteria: &Criteria, import: &ImportRecord) -> String {
-    format!(
-        "<nav class=\"toolbar-links\" aria-label=\"Gestion de l’annuaire\">\
-         <a href=\"{}\">Importer l’extrait RPPS</a> · \
-         <a href=\"{}\">Nouveaux arrivants ({})</a> · \
-         <a href=\"{}\">Départs ({})</a> · \
-         <a href=\"{}?{}\">Communication (adresses e-mail)</a></nav>",
-        href("/import"),
-        href("/?arrivants=1"),
-        import.arrivals,
-        href("/?departs=1"),
-        import.departures,
-        href("/communication"),
-        escape(&criteria.to_query(None)),
-    )
+fn manager_links(criteria: &Criteria, import: &ImportRecord) -> Markup {
+    html! {
+        nav class="toolbar-links" aria-label="Gestion de l’annuaire" {
+            a href=(href("/import")) { "Importer l’extrait RPPS" }
+            " · "
+            a href=(href("/?arrivants=1")) { "Nouveaux arrivants (" (import.arrivals) ")" }
+            " · "
+            a href=(href("/?departs=1")) { "Départs (" (import.departures) ")" }
+            " · "
+            a href={ (href("/communication")) "?" (criteria.to_query(None)) } {
+                "Communication (adresses e-mail)"
+            }
+        }
+    }
 }
 
 pub fn page(request: &Request) -> Result<Response, StoreError> {
@@ -418,57 +436,62 @@ pub fn page(request: &Request) -> Result<Response, StoreError> {
     let criteria = Criteria::from_query(&request.query, &viewer, &territory);
     let built = criteria.build(import.number, &territory);
     let total = built.total();
-    let mut html = String::from("<div class=\"toolbar\"><h1>Annuaire</h1></div>");
-    if viewer.manager {
-        html.push_str(&manager_links(&criteria, &import));
-    }
-    if criteria.arrivals {
-        html.push_str("<p class=\"notice\">Nouveaux arrivants sur le territoire depuis l’import précédent.</p>");
-    }
-    if criteria.departures {
-        html.push_str("<p class=\"notice\">Professionnels absents du dernier import (partis du territoire). Leurs statuts et notes sont conservés.</p>");
-    }
-    html.push_str(&form_html(&criteria, &viewer, &territory));
-    if total == 0 && !criteria.arrivals && !criteria.departures {
-        html.push_str("<p class=\"empty\">Indiquez au moins un critère.</p>");
-        return Ok(Response::page("Annuaire", html));
-    }
-    let results = ranked(&criteria, built)?;
+    let no_criterion = total == 0 && !criteria.arrivals && !criteria.departures;
+    let results = if no_criterion {
+        Vec::new()
+    } else {
+        ranked(&criteria, built)?
+    };
     let (exact, approaching): (Vec<_>, Vec<_>) = results
         .iter()
         .partition(|(score, _)| *score as usize == total);
-    html.push_str(&format!(
-        "<p class=\"muted\">Seuls les {MAX_RESULTS} résultats les plus pertinents sont affichés.</p>"
-    ));
-    html.push_str(&format!(
-        "<section aria-labelledby=\"exact\"><h2 id=\"exact\">Résultats exacts ({})</h2>",
-        exact.len()
-    ));
-    if exact.is_empty() {
-        html.push_str("<p class=\"empty\">Aucun professionnel ne remplit tous les critères.</p>");
-    } else {
-        html.push_str(&result_rows(&exact, &viewer, import.number));
-    }
-    html.push_str("</section>");
-    if total > 1 {
-        html.push_str(&format!(
-            "<section aria-labelledby=\"approaching\"><h2 id=\"approaching\">Résultats approchants ({})</h2>\
-             <p class=\"muted\">Au moins un critère rempli, les plus proches d’abord.</p>",
-            approaching.len()
-        ));
-        if approaching.is_empty() {
-            html.push_str("<p class=\"empty\">Aucun résultat approchant.</p>");
-        } else {
-            html.push_str(&result_rows(&approaching, &viewer, import.number));
+    let body = html! {
+        (stylesheet("annuaire.css"))
+        div class="toolbar" { h1 { "Annuaire" } }
+        @if viewer.manager {
+            (manager_links(&criteria, &import))
         }
-        html.push_str("</section>");
-    }
-    if viewer.manager {
-        html.push_str(&format!(
-            "<p class=\"alert warning\" role=\"note\">{HEALTH_DATA_WARNING}</p>"
-        ));
-    }
-    Ok(Response::page("Annuaire", html))
+        @if criteria.arrivals {
+            p class="notice" { "Nouveaux arrivants sur le territoire depuis l’import précédent." }
+        }
+        @if criteria.departures {
+            p class="notice" {
+                "Professionnels absents du dernier import (partis du territoire). \
+                 Leurs statuts et notes sont conservés."
+            }
+        }
+        (form_html(&criteria, &viewer, &territory))
+        @if no_criterion {
+            p class="empty" { "Indiquez au moins un critère." }
+        } @else {
+            p class="muted" {
+                "Seuls les " (MAX_RESULTS) " résultats les plus pertinents sont affichés."
+            }
+            section aria-labelledby="exact" {
+                h2 id="exact" { "Résultats exacts (" (exact.len()) ")" }
+                @if exact.is_empty() {
+                    p class="empty" { "Aucun professionnel ne remplit tous les critères." }
+                } @else {
+                    (result_rows(&exact, &viewer, import.number))
+                }
+            }
+            @if total > 1 {
+                section aria-labelledby="approaching" {
+                    h2 id="approaching" { "Résultats approchants (" (approaching.len()) ")" }
+                    p class="muted" { "Au moins un critère rempli, les plus proches d’abord." }
+                    @if approaching.is_empty() {
+                        p class="empty" { "Aucun résultat approchant." }
+                    } @else {
+                        (result_rows(&approaching, &viewer, import.number))
+                    }
+                }
+            }
+            @if viewer.manager {
+                p class="alert warning" role="note" { (HEALTH_DATA_WARNING) }
+            }
+        }
+    };
+    Ok(Response::page("Annuaire", body))
 }
 
 /// The addresses of the professionals meeting every criterion, to copy into a mail
@@ -497,59 +520,51 @@ pub fn communication(request: &Request) -> Result<Response, StoreError> {
             emails.push(email);
         }
     }
-    let mut html = String::from("<h1>Communication</h1>");
-    html.push_str(&format!(
-        "<p class=\"alert warning\" role=\"note\"><strong>Attention :</strong> {HEALTH_DATA_WARNING}</p>"
-    ));
-    html.push_str(&format!(
-        "<p>{} professionnel(s) remplissent tous les critères de la recherche \
-         (hors « {} »). <a href=\"{}?{}\">Modifier la recherche</a></p>",
-        people.len(),
-        Status::DoNotContact.label(),
-        href("/"),
-        escape(&criteria.to_query(None)),
-    ));
-    html.push_str(&format!(
-        "<h2>Adresses e-mail ({})</h2>\
-         <textarea id=\"emails\" readonly rows=\"6\" aria-label=\"Adresses e-mail\">{}</textarea>\
-         <p><button type=\"button\" id=\"copy-emails\" data-copy=\"emails\">Copier les adresses e-mail</button> \
-         <span id=\"copy-status\" role=\"status\"></span></p>",
-        emails.len(),
-        escape(&emails.join("; "))
-    ));
-    html.push_str(COPY_SCRIPT);
-    html.push_str(&format!("<h2>Sans adresse e-mail ({})</h2>", without.len()));
-    if without.is_empty() {
-        html.push_str("<p class=\"empty\">Tous ont une adresse e-mail.</p>");
-    } else {
-        html.push_str("<ul class=\"without-email\">");
-        for p in &without {
-            html.push_str(&format!(
-                "<li><a href=\"{}\">{}</a> — {}</li>",
-                href(&format!("/p/{}", p.id)),
-                escape(&p.full_name()),
-                escape(&p.profession)
-            ));
+    let body = html! {
+        (stylesheet("annuaire.css"))
+        h1 { "Communication" }
+        p class="alert warning" role="note" {
+            strong { "Attention :" }
+            " "
+            (HEALTH_DATA_WARNING)
         }
-        html.push_str("</ul>");
-    }
-    Ok(Response::page("Communication", html))
+        p {
+            (people.len())
+            " professionnel(s) remplissent tous les critères de la recherche (hors « "
+            (Status::DoNotContact.label())
+            " »). "
+            a href={ (href("/")) "?" (criteria.to_query(None)) } { "Modifier la recherche" }
+        }
+        h2 { "Adresses e-mail (" (emails.len()) ")" }
+        textarea id="emails" readonly rows="6" aria-label="Adresses e-mail" {
+            (emails.join("; "))
+        }
+        p {
+            button type="button" id="copy-emails" data-copy="emails"
+                data-copy-status="copy-status" {
+                "Copier les adresses e-mail"
+            }
+            " "
+            span id="copy-status" role="status" {}
+        }
+        // Copies the textarea into the clipboard (assets/communication.js).
+        (script("communication.js"))
+        h2 { "Sans adresse e-mail (" (without.len()) ")" }
+        @if without.is_empty() {
+            p class="empty" { "Tous ont une adresse e-mail." }
+        } @else {
+            ul class="without-email" {
+                @for professional in &without {
+                    li {
+                        a href=(href(&format!("/p/{}", professional.id))) {
+                            (professional.full_name())
+                        }
+                        " — "
+                        (professional.profession)
+                    }
+                }
+            }
+        }
+    };
+    Ok(Response::page("Communication", body))
 }
-
-/// Copies the textarea into the clipboard (Clipboard API, else the selection).
-const COPY_SCRIPT: &str = r#"<script>
-document.getElementById('copy-emails').addEventListener('click', function () {
-  var area = document.getElementById(this.dataset.copy);
-  var status = document.getElementById('copy-status');
-  var count = area.value ? area.value.split('; ').length : 0;
-  var done = function () { status.textContent = count + ' adresse(s) copiée(s) dans le presse-papiers.'; };
-  var fallback = function () {
-    area.focus(); area.select();
-    try { document.execCommand('copy'); done(); }
-    catch (e) { status.textContent = 'Copie impossible : sélectionnez le texte et copiez-le.'; }
-  };
-  if (navigator.clipboard && window.isSecureContext) {
-    navigator.clipboard.writeText(area.value).then(done, fallback);
-  } else { fallback(); }
-});
-</script>"#;

@@ -3,7 +3,7 @@
 
 use maillage_sdk::form::Form;
 use maillage_sdk::fr::LocalDateTime;
-use maillage_sdk::html::{csrf_field, escape, href};
+use maillage_sdk::html::{Markup, csrf_field, href, html};
 use maillage_sdk::records::{self, CollectionDef, FieldDef, FieldType, Query, field, index};
 use maillage_sdk::{Manifest, Method, NavEntry, Plugin, Request, Response, Widget};
 use serde::{Deserialize, Serialize};
@@ -112,6 +112,14 @@ impl Choice {
             _ => None,
         }
     }
+    /// The form value, as [`Choice::parse`] reads it.
+    fn code(self) -> &'static str {
+        match self {
+            Choice::Yes => "oui",
+            Choice::IfNeeded => "si-besoin",
+            Choice::No => "non",
+        }
+    }
     fn label(self) -> &'static str {
         match self {
             Choice::Yes => "Oui",
@@ -191,96 +199,84 @@ fn newest_polls(limit: u32) -> Result<Vec<Poll>, records::StoreError> {
 
 fn list_page() -> PageResult {
     let polls = newest_polls(500)?;
-    let mut html = String::from("<div class=\"toolbar\"><h1>Sondages de date</h1>");
-    html.push_str(&format!(
-        "<a class=\"button\" href=\"{}\">Créer un sondage</a></div>",
-        href("/new")
-    ));
-    if polls.is_empty() {
-        html.push_str("<p class=\"empty\">Aucun sondage pour le moment.</p>");
-    } else {
-        html.push_str("<ul class=\"cards\">");
-        for poll in &polls {
-            html.push_str(&format!(
-                "<li><a href=\"{}\">{}</a> <span class=\"muted\">{} créneaux · par {}</span></li>",
-                href(&format!("/p/{}", poll.id)),
-                escape(&poll.title),
-                poll.slots.len(),
-                escape(&poll.author)
-            ));
+    let body = html! {
+        div class="toolbar" {
+            h1 { "Sondages de date" }
+            a class="button" href=(href("/new")) { "Créer un sondage" }
         }
-        html.push_str("</ul>");
-    }
-    Ok(Response::page("Sondages de date", html))
+        @if polls.is_empty() {
+            p class="empty" { "Aucun sondage pour le moment." }
+        } @else {
+            ul class="cards" {
+                @for poll in &polls {
+                    li {
+                        a href=(href(&format!("/p/{}", poll.id))) { (poll.title) }
+                        " "
+                        span class="muted" {
+                            (poll.slots.len()) " créneaux · par " (poll.author)
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(Response::page("Sondages de date", body))
 }
 
 fn widget() -> PageResult {
     let polls = newest_polls(5)?;
-    let mut html = String::from("<ul>");
-    for poll in &polls {
-        html.push_str(&format!(
-            "<li><a href=\"{}\">{}</a></li>",
-            href(&format!("/p/{}", poll.id)),
-            escape(&poll.title)
-        ));
-    }
-    if polls.is_empty() {
-        html.push_str("<li class=\"muted\">Aucun sondage en cours.</li>");
-    }
-    html.push_str("</ul>");
-    Ok(Response::fragment(html))
+    let body = html! {
+        ul {
+            @for poll in &polls {
+                li { a href=(href(&format!("/p/{}", poll.id))) { (poll.title) } }
+            }
+            @if polls.is_empty() {
+                li class="muted" { "Aucun sondage en cours." }
+            }
+        }
+    };
+    Ok(Response::fragment(body))
 }
 
 fn new_page(form: &Form, error: Option<&str>) -> Response {
-    let mut html = String::from("<h1>Nouveau sondage de date</h1>");
-    if let Some(error) = error {
-        html.push_str(&format!(
-            "<div class=\"alert\" role=\"alert\">{}</div>",
-            escape(error)
-        ));
-    }
     let slots = form.all("slot");
-    html.push_str(&format!(
-        "<form method=\"post\" action=\"{}\" class=\"stack\">",
-        href("/new")
-    ));
-    html.push_str(&csrf_field());
-    html.push_str(&format!(
-        "<label for=\"title\">Titre</label><input id=\"title\" name=\"title\" required maxlength=\"{MAX_TITLE}\" value=\"{}\">",
-        escape(&form.get("title"))
-    ));
-    html.push_str(&format!(
-        "<label for=\"description\">Description (facultatif)</label><textarea id=\"description\" name=\"description\" rows=\"3\">{}</textarea>",
-        escape(&form.get("description"))
-    ));
     let groups: Vec<_> = maillage_sdk::groups::visible_groups()
         .into_iter()
         .filter(|g| !g.archived)
         .collect();
-    if !groups.is_empty() {
-        let chosen = form.get("group");
-        html.push_str("<label for=\"group\">Groupe concerné (facultatif)</label><select id=\"group\" name=\"group\"><option value=\"\">Aucun</option>");
-        for g in &groups {
-            let selected = if g.id == chosen { " selected" } else { "" };
-            html.push_str(&format!(
-                "<option value=\"{}\"{selected}>{}</option>",
-                escape(&g.id),
-                escape(&g.name)
-            ));
+    let chosen = form.get("group");
+    let body = html! {
+        h1 { "Nouveau sondage de date" }
+        @if let Some(error) = error {
+            div class="alert" role="alert" { (error) }
         }
-        html.push_str("</select>");
-    }
-    html.push_str("<fieldset><legend>Créneaux proposés (au moins deux)</legend>");
-    for i in 0..SLOT_INPUTS.max(slots.len()) {
-        let value = slots.get(i).map(String::as_str).unwrap_or("");
-        html.push_str(&format!(
-            "<label for=\"slot{i}\">Créneau {}</label><input type=\"datetime-local\" id=\"slot{i}\" name=\"slot\" value=\"{}\">",
-            i + 1,
-            escape(value)
-        ));
-    }
-    html.push_str("</fieldset><button type=\"submit\">Créer le sondage</button></form>");
-    Response::page("Nouveau sondage", html)
+        form method="post" action=(href("/new")) class="stack" {
+            (csrf_field())
+            label for="title" { "Titre" }
+            input id="title" name="title" required maxlength=(MAX_TITLE) value=(form.get("title"));
+            label for="description" { "Description (facultatif)" }
+            textarea id="description" name="description" rows="3" { (form.get("description")) }
+            @if !groups.is_empty() {
+                label for="group" { "Groupe concerné (facultatif)" }
+                select id="group" name="group" {
+                    option value="" { "Aucun" }
+                    @for g in &groups {
+                        option value=(g.id) selected[g.id == chosen] { (g.name) }
+                    }
+                }
+            }
+            fieldset {
+                legend { "Créneaux proposés (au moins deux)" }
+                @for i in 0..SLOT_INPUTS.max(slots.len()) {
+                    label for={ "slot" (i) } { "Créneau " (i + 1) }
+                    input type="datetime-local" id={ "slot" (i) } name="slot"
+                        value=(slots.get(i).map(String::as_str).unwrap_or(""));
+                }
+            }
+            button type="submit" { "Créer le sondage" }
+        }
+    };
+    Response::page("Nouveau sondage", body)
 }
 
 fn create(form: &Form) -> PageResult {
@@ -413,31 +409,34 @@ fn answer(id: &str, form: &Form) -> PageResult {
 /// The poll's group, who in it has not answered yet, and whether the viewer leads it.
 /// Members come from the host (WIT `groups`), so a group the viewer may no longer read
 /// shows its name only.
-fn group_summary(group: &PollGroup, answers: &[Answer]) -> String {
-    let mut html = format!("<p>Groupe concerné : {}", escape(&group.name));
-    if maillage_sdk::groups::is_referent(&group.id) {
-        html.push_str(" <span class=\"badge\">Vous êtes référent de ce groupe</span>");
-    }
-    html.push_str("</p>");
-    if let Some(members) = maillage_sdk::groups::members(&group.id) {
-        let waiting: Vec<String> = members
+fn group_summary(group: &PollGroup, answers: &[Answer]) -> Markup {
+    let referent = maillage_sdk::groups::is_referent(&group.id);
+    let members = maillage_sdk::groups::members(&group.id);
+    let waiting: Option<Vec<String>> = members.map(|members| {
+        members
             .iter()
             .filter(|m| {
                 let key = format!("user-{}", m.user_id);
                 !answers.iter().any(|a| a.participant == key)
             })
-            .map(|m| escape(&m.display_name))
-            .collect();
-        if waiting.is_empty() {
-            html.push_str("<p class=\"muted\">Tous les membres du groupe ont répondu.</p>");
-        } else {
-            html.push_str(&format!(
-                "<p class=\"muted\">En attente de réponse : {}</p>",
-                waiting.join(", ")
-            ));
+            .map(|m| m.display_name.clone())
+            .collect()
+    });
+    html! {
+        p {
+            "Groupe concerné : " (group.name)
+            @if referent {
+                " " span class="badge" { "Vous êtes référent de ce groupe" }
+            }
+        }
+        @if let Some(waiting) = waiting {
+            @if waiting.is_empty() {
+                p class="muted" { "Tous les membres du groupe ont répondu." }
+            } @else {
+                p class="muted" { "En attente de réponse : " (waiting.join(", ")) }
+            }
         }
     }
-    html
 }
 
 fn poll_page(id: &str, error: Option<&str>) -> PageResult {
@@ -459,102 +458,101 @@ fn poll_page(id: &str, error: Option<&str>) -> PageResult {
         .filter_map(|s| LocalDateTime::parse(s))
         .collect();
 
-    let mut html = format!("<h1>{}</h1>", escape(&poll.title));
-    if !poll.description.is_empty() {
-        html.push_str(&format!("<p>{}</p>", escape(&poll.description)));
-    }
-    html.push_str(&format!(
-        "<p class=\"muted\">Proposé par {}</p>",
-        escape(&poll.author)
-    ));
-    if let Some(group) = poll.group() {
-        html.push_str(&group_summary(&group, &answers));
-    }
-    if let Some(error) = error {
-        html.push_str(&format!(
-            "<div class=\"alert\" role=\"alert\">{}</div>",
-            escape(error)
-        ));
-    }
-
     // Results grid: one row per participant, one column per slot, totals below.
     let mut yes = vec![0usize; slots.len()];
     let mut maybe = vec![0usize; slots.len()];
-    html.push_str("<div class=\"table-scroll\"><table class=\"grid\"><caption>Réponses</caption><thead><tr><th scope=\"col\">Participant</th>");
-    for slot in &slots {
-        html.push_str(&format!(
-            "<th scope=\"col\"><span class=\"date\">{}</span><br><span class=\"time\">{}</span></th>",
-            slot.date_fr(),
-            slot.time_fr()
-        ));
-    }
-    html.push_str("</tr></thead><tbody>");
     for answer in &answers {
-        html.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th>",
-            escape(&answer.name)
-        ));
         for (i, choice) in answer.choices.iter().enumerate().take(slots.len()) {
             match choice {
                 Choice::Yes => yes[i] += 1,
                 Choice::IfNeeded => maybe[i] += 1,
                 Choice::No => {}
             }
-            html.push_str(&format!(
-                "<td class=\"{}\">{}</td>",
-                choice.css(),
-                choice.label()
-            ));
         }
-        html.push_str("</tr>");
     }
     let best = (0..slots.len()).max_by_key(|&i| (yes[i], maybe[i], std::cmp::Reverse(i)));
-    html.push_str("</tbody><tfoot><tr><th scope=\"row\">Total</th>");
-    for i in 0..slots.len() {
-        let class = if Some(i) == best && yes[i] + maybe[i] > 0 {
-            " class=\"best\""
-        } else {
-            ""
-        };
-        html.push_str(&format!(
-            "<td{class} data-slot=\"{i}\"><span class=\"total-yes\">{}</span> oui · <span class=\"total-maybe\">{}</span> si besoin</td>",
-            yes[i], maybe[i]
-        ));
-    }
-    html.push_str("</tr></tfoot></table></div>");
-
-    // Answer form.
     let user = maillage_sdk::context().user;
-    html.push_str(&format!(
-        "<h2>Votre réponse</h2><form method=\"post\" action=\"{}\" class=\"stack\">{}",
-        href(&format!("/p/{id}/answer")),
-        csrf_field()
-    ));
-    match user {
-        Some(u) => html.push_str(&format!("<p>Vous répondez en tant que <strong>{}</strong>.</p>", escape(&u.display_name))),
-        None => html.push_str(&format!(
-            "<label for=\"name\">Votre nom</label><input id=\"name\" name=\"name\" required maxlength=\"{MAX_NAME}\">"
-        )),
-    }
-    for (i, slot) in slots.iter().enumerate() {
-        html.push_str(&format!(
-            "<fieldset class=\"choice\"><legend>{} à {}</legend>",
-            slot.date_fr(),
-            slot.time_fr()
-        ));
-        for choice in [Choice::Yes, Choice::IfNeeded, Choice::No] {
-            let value = match choice {
-                Choice::Yes => "oui",
-                Choice::IfNeeded => "si-besoin",
-                Choice::No => "non",
-            };
-            html.push_str(&format!(
-                "<label><input type=\"radio\" name=\"c{i}\" value=\"{value}\" required> {}</label>",
-                choice.label()
-            ));
+
+    let body = html! {
+        h1 { (poll.title) }
+        @if !poll.description.is_empty() {
+            p { (poll.description) }
         }
-        html.push_str("</fieldset>");
-    }
-    html.push_str("<button type=\"submit\">Enregistrer ma réponse</button></form>");
-    Ok(Response::page(&poll.title, html))
+        p class="muted" { "Proposé par " (poll.author) }
+        @if let Some(group) = poll.group() {
+            (group_summary(&group, &answers))
+        }
+        @if let Some(error) = error {
+            div class="alert" role="alert" { (error) }
+        }
+        div class="table-scroll" {
+            table class="grid" {
+                caption { "Réponses" }
+                thead {
+                    tr {
+                        th scope="col" { "Participant" }
+                        @for slot in &slots {
+                            th scope="col" {
+                                span class="date" { (slot.date_fr()) }
+                                br;
+                                span class="time" { (slot.time_fr()) }
+                            }
+                        }
+                    }
+                }
+                tbody {
+                    @for answer in &answers {
+                        tr {
+                            th scope="row" { (answer.name) }
+                            @for choice in answer.choices.iter().take(slots.len()) {
+                                td class=(choice.css()) { (choice.label()) }
+                            }
+                        }
+                    }
+                }
+                tfoot {
+                    tr {
+                        th scope="row" { "Total" }
+                        @for i in 0..slots.len() {
+                            @let is_best = Some(i) == best && yes[i] + maybe[i] > 0;
+                            td class=[is_best.then_some("best")] data-slot=(i) {
+                                span class="total-yes" { (yes[i]) }
+                                " oui · "
+                                span class="total-maybe" { (maybe[i]) }
+                                " si besoin"
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // Answer form.
+        h2 { "Votre réponse" }
+        form method="post" action=(href(&format!("/p/{id}/answer"))) class="stack" {
+            (csrf_field())
+            @match &user {
+                Some(u) => {
+                    p { "Vous répondez en tant que " strong { (u.display_name) } "." }
+                }
+                None => {
+                    label for="name" { "Votre nom" }
+                    input id="name" name="name" required maxlength=(MAX_NAME);
+                }
+            }
+            @for (i, slot) in slots.iter().enumerate() {
+                fieldset class="choice" {
+                    legend { (slot.date_fr()) " à " (slot.time_fr()) }
+                    @for choice in [Choice::Yes, Choice::IfNeeded, Choice::No] {
+                        label {
+                            input type="radio" name={ "c" (i) } value=(choice.code()) required;
+                            " " (choice.label())
+                        }
+                    }
+                }
+            }
+            button type="submit" { "Enregistrer ma réponse" }
+        }
+    };
+    Ok(Response::page(&poll.title, body))
 }

@@ -1,29 +1,69 @@
-//! HTML helpers. Every value interpolated into markup goes through [`escape`].
+//! HTML: compile-time checked templates that escape every value they splice.
+//!
+//! Pages are written with [`html!`] (maud): `html! { p.muted { "Par " (author) } }`.
+//! Text and attribute values spliced with `(expr)` are escaped; a [`Markup`] spliced
+//! into another is kept as is, since it was built by a template. A plugin crate needs
+//! `maud` among its own dependencies, because the macro's expansion names the crate.
+//!
+//! Raw, unescaped HTML has one door only, [`raw_unescaped_html`], for trusted markup.
 
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+pub use maud::{Markup, Render, html};
+
+pub use crate::assets::asset_url;
+
+/// Markup taken as is, without any escaping: the only way for trusted, constant markup
+/// to enter a page that no template can write.
+///
+/// **Never pass it user data** (form fields, records, names, anything a member or a file
+/// wrote): that would be a cross-site scripting hole. Everything else goes through
+/// [`html!`], which escapes.
+pub fn raw_unescaped_html(html: impl Into<String>) -> Markup {
+    maud::PreEscaped(html.into())
 }
 
 /// The hidden CSRF field every state-changing form must carry.
-pub fn csrf_field() -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        escape(&crate::context().csrf_token)
-    )
+pub fn csrf_field() -> Markup {
+    html! { input type="hidden" name="csrf" value=(crate::context().csrf_token); }
 }
 
-/// A link to a path relative to the module.
+/// The URL of a path relative to the module, e.g. `href("/p/42")` →
+/// "/cpts-demo/polls/p/42". Not escaped: splice it into a template attribute
+/// (`a href=(href("/new"))`), which escapes it once.
 pub fn href(relative: &str) -> String {
-    escape(&format!("{}{}", crate::context().base_path, relative))
+    format!("{}{}", crate::context().base_path, relative)
+}
+
+/// `<script src="…" defer></script>` for one of the module's declared assets
+/// ([`crate::Plugin::assets`]), e.g. `script("photo.js")`.
+pub fn script(name: &str) -> Markup {
+    html! { script src=(asset_url(name)) defer {} }
+}
+
+/// `<link rel="stylesheet" href="…">` for one of the module's declared assets
+/// ([`crate::Plugin::assets`]), e.g. `stylesheet("annuaire.css")`.
+pub fn stylesheet(name: &str) -> Markup {
+    html! { link rel="stylesheet" href=(asset_url(name)); }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_escape_text_and_attributes() {
+        let hostile = "<script>alert('x')</script> & \"co\"";
+        let markup = html! { p title=(hostile) { (hostile) } };
+        assert_eq!(
+            markup.into_string(),
+            "<p title=\"&lt;script&gt;alert('x')&lt;/script&gt; &amp; &quot;co&quot;\">\
+             &lt;script&gt;alert('x')&lt;/script&gt; &amp; &quot;co&quot;</p>"
+        );
+    }
+
+    #[test]
+    fn markup_is_spliced_once_and_raw_html_only_on_request() {
+        let inner = html! { em { "a & b" } };
+        let outer = html! { p { (inner) (raw_unescaped_html("<br>")) } };
+        assert_eq!(outer.into_string(), "<p><em>a &amp; b</em><br></p>");
+    }
 }

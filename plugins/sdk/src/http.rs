@@ -3,6 +3,7 @@
 use crate::bindings::wasi::http::types::{
     Fields, IncomingRequest, Method as WasiMethod, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
+use crate::html::{Markup, html};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -50,26 +51,26 @@ pub struct Response {
 
 impl Response {
     /// An HTML fragment; the host wraps it into the page layout with `title`.
-    pub fn page(title: &str, html: String) -> Self {
+    pub fn page(title: &str, html: Markup) -> Self {
         Response {
             status: 200,
             headers: vec![
                 ("content-type".into(), "text/html; charset=utf-8".into()),
                 ("x-maillage-title".into(), header_safe(title)),
             ],
-            body: html.into_bytes(),
+            body: html.into_string().into_bytes(),
         }
     }
 
     /// A bare HTML fragment, not wrapped in the layout (dashboard widgets, htmx swaps).
-    pub fn fragment(html: String) -> Self {
+    pub fn fragment(html: Markup) -> Self {
         Response {
             status: 200,
             headers: vec![
                 ("content-type".into(), "text/html; charset=utf-8".into()),
                 ("x-maillage-layout".into(), "none".into()),
             ],
-            body: html.into_bytes(),
+            body: html.into_string().into_bytes(),
         }
     }
 
@@ -100,10 +101,7 @@ impl Response {
     pub fn error(status: u16, message: &str) -> Self {
         Response::page(
             "Erreur",
-            format!(
-                "<div class=\"alert\" role=\"alert\"><p>{}</p></div>",
-                crate::html::escape(message)
-            ),
+            html! { div class="alert" role="alert" { p { (message) } } },
         )
         .with_status(status)
     }
@@ -118,9 +116,18 @@ fn header_safe(value: &str) -> String {
     crate::form::encode(value)
 }
 
-pub fn serve(request: IncomingRequest, out: ResponseOutparam, handler: fn(Request) -> Response) {
+/// The export glue's entry point: the module's static assets (`/_assets/…`, answered
+/// without context or host imports), else the plugin's handler.
+pub fn serve<P: crate::Plugin>(request: IncomingRequest, out: ResponseOutparam) {
     let request = read_request(request);
-    let response = handler(request);
+    let assets = P::assets();
+    let response = match crate::assets::serve(&request, assets) {
+        Some(response) => response,
+        None => {
+            crate::assets::register(assets, P::manifest);
+            P::handle(request)
+        }
+    };
     write_response(response, out);
 }
 

@@ -2,7 +2,9 @@
 //!
 //! A plugin implements [`Plugin`] and calls [`export_plugin!`]. The SDK turns the
 //! `wasi:http/incoming-handler` export into a plain [`Request`] → [`Response`] call and
-//! gives typed access to the host imports (context, log, store, events).
+//! gives typed access to the host imports (context, log, store, events). Pages are
+//! written with the auto-escaping templates of [`html`]; a module's JavaScript and CSS
+//! are static [`Asset`]s it declares in [`Plugin::assets`].
 
 pub mod bindings {
     wit_bindgen::generate!({
@@ -15,6 +17,7 @@ pub mod bindings {
     });
 }
 
+pub mod assets;
 pub mod form;
 pub mod fr;
 pub mod html;
@@ -22,6 +25,7 @@ mod http;
 pub mod records;
 pub mod text;
 
+pub use assets::Asset;
 pub use bindings::maillage::plugin::types::{
     Event, Manifest, NavEntry, RequestContext, User, Widget,
 };
@@ -38,6 +42,12 @@ pub trait Plugin {
     /// (use `event.idempotency_key`), since delivery is at least once.
     fn on_event(_event: Event) -> Result<(), String> {
         Ok(())
+    }
+    /// The module's static files (JS, CSS), compiled in with `include_str!`. The SDK
+    /// serves them at `/_assets/{stem}.{hash}.{ext}` before [`Plugin::handle`] runs; pages
+    /// link them with [`html::script`] / [`html::stylesheet`] (see [`crate::assets`]).
+    fn assets() -> &'static [Asset] {
+        &[]
     }
 }
 
@@ -117,7 +127,7 @@ macro_rules! export_plugin {
 
         impl $crate::__glue::HttpExport for __MaillageExports {
             fn handle(request: $crate::__glue::IncomingRequest, out: $crate::__glue::ResponseOutparam) {
-                $crate::__glue::serve(request, out, <$plugin as $crate::Plugin>::handle)
+                $crate::__glue::serve::<$plugin>(request, out)
             }
         }
 

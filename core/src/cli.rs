@@ -1,0 +1,669 @@
+//! The `maillage` command line: serve, demo, bench, plugin tools, administration,
+//! imports. In the library so that the tests run the very commands an operator types
+//! (`cli::run_args`); `main.rs` only sets up logging and the runtime.
+
+use clap::{Parser, Subcommand};
+
+use crate as maillage;
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "maillage",
+    version,
+    about = "Coordination platform for CPTS and MSP"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the platform.
+    Serve(Config),
+    /// Create the demo structures with their modules, then serve.
+    Demo(Config),
+    /// Benchmarks (numbers, not pass/fail).
+    Bench {
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
+    /// Plugin package tools.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginCommand,
+    },
+    /// Structures, accounts and invitations, from the command line.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+    /// Bulk imports into a structure's module.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Developer tools.
+    Dev {
+        #[command(subcommand)]
+        action: DevCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// Writes a synthetic RPPS "Personne activité" extract (national layout) for tests
+    /// and benchmarks of the directory.
+    RppsFixture {
+        /// Activity lines to write (the real extract has about 2,000,000).
+        #[arg(long, default_value_t = 10_000)]
+        lines: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Comma-separated postal codes of the sites (default: a spread of places).
+        #[arg(long, default_value = "")]
+        postal_codes: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Imports the national RPPS "Personne activité" extract into a structure's
+    /// directory (module `annuaire`): the professionals of its territory.
+    Rpps {
+        /// The extract (UTF-8, `|`-separated, header line first).
+        file: std::path::PathBuf,
+        /// Slug of the structure.
+        #[arg(long)]
+        structure: String,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a structure (CPTS or MSP).
+    CreateStructure {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// cpts or msp
+        #[arg(long, default_value = "cpts")]
+        kind: String,
+        #[arg(long, default_value = "Europe/Paris")]
+        time_zone: String,
+        /// Postal codes, comma-separated.
+        #[arg(long, default_value = "")]
+        territory: String,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Invite a person into a structure: mails a link to set a password, and prints it.
+    Invite {
+        #[arg(long)]
+        structure: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, coordinator or member
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Grant the "gestionnaire annuaire" right.
+        #[arg(long)]
+        directory_manager: bool,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Enable a module for a structure (installing the bundled first-party package if
+    /// no version of it is installed), or change its version and grants.
+    EnableModule {
+        #[arg(long)]
+        structure: String,
+        /// Module id, e.g. `annuaire` or `polls`.
+        module: String,
+        /// An installed version (default: the newest installed).
+        #[arg(long)]
+        version: Option<String>,
+        /// A capability the module asks for and the structure grants (repeatable);
+        /// `all` grants everything it asks for.
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Disable a module for a structure (its data is kept).
+    DisableModule {
+        #[arg(long)]
+        structure: String,
+        module: String,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Make an account a platform operator (creating it if needed; prints a link to set
+    /// its password when it has none).
+    Operator {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Opérateur")]
+        name: String,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The directory: import of a national-size RPPS extract into one territory, and
+    /// search latency over HTTP, on SQLite and (given a URL) PostgreSQL.
+    Directory {
+        /// Lines of the synthetic extract (the real one has about 2,000,000).
+        #[arg(long, default_value_t = 2_000_000)]
+        lines: usize,
+        /// Rounds of the query mix.
+        #[arg(long, default_value_t = 30)]
+        rounds: usize,
+        #[arg(long)]
+        postgres_url: Option<String>,
+    },
+    /// Per-request sandbox cost and plugin vs native requests/s.
+    Runtime {
+        /// Iterations of the sandbox round-trip.
+        #[arg(long, default_value_t = 5000)]
+        iterations: usize,
+        /// Seconds per throughput measurement.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+    /// Inserts/s and indexed reads/s through a plugin vs sqlx directly, per backend.
+    Data {
+        /// Plugin calls per measurement.
+        #[arg(long, default_value_t = 50)]
+        calls: usize,
+        /// Statements per call.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Also measure on this PostgreSQL server (a throwaway schema is used).
+        #[arg(long, env = "MAILLAGE_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Validate a component (manifest, WIT version) without installing it.
+    Check {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Validate and install a component into the platform.
+    Install {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
+/// Runs the command line `args` (the program name first), as the binary does.
+pub async fn run_args<I, T>(args: I) -> anyhow::Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args).map_err(|e| anyhow::anyhow!("{e}"))?;
+    run(cli).await
+}
+
+/// The binary's entry: parses the process's arguments (printing help or usage errors
+/// as clap does) and runs them.
+pub async fn run_process() -> anyhow::Result<()> {
+    run(Cli::parse()).await
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Dev {
+            action:
+                DevCommand::RppsFixture {
+                    lines,
+                    seed,
+                    postal_codes,
+                    output,
+                },
+        } => {
+            let options = maillage::rpps_fixture::FixtureOptions {
+                lines,
+                seed,
+                postal_codes: postal_codes
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            };
+            let people = match output {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    let people = maillage::rpps_fixture::write(&mut file, &options)?;
+                    std::io::Write::flush(&mut file)?;
+                    people
+                }
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    let people = maillage::rpps_fixture::write(&mut out, &options)?;
+                    std::io::Write::flush(&mut out)?;
+                    people
+                }
+            };
+            eprintln!("{lines} activity lines for {people} professionals");
+            Ok(())
+        }
+        Command::Import {
+            what:
+                ImportCommand::Rpps {
+                    file,
+                    structure,
+                    config,
+                },
+        } => import_rpps(&config, &structure, &file).await,
+        Command::Serve(config) => serve(config, false).await,
+        Command::Demo(config) => serve(config, true).await,
+        Command::Bench {
+            which:
+                BenchCommand::Runtime {
+                    iterations,
+                    seconds,
+                },
+        } => {
+            maillage::bench::runtime(iterations, std::time::Duration::from_secs_f64(seconds)).await
+        }
+        Command::Bench {
+            which:
+                BenchCommand::Directory {
+                    lines,
+                    rounds,
+                    postgres_url,
+                },
+        } => maillage::bench::directory(lines, rounds, postgres_url).await,
+        Command::Bench {
+            which:
+                BenchCommand::Data {
+                    calls,
+                    batch,
+                    postgres_url,
+                },
+        } => maillage::bench::data(calls, batch, postgres_url).await,
+        Command::Plugin {
+            action: PluginCommand::Check { file, config },
+        } => {
+            let state = maillage::open(&config).await?;
+            let wasm = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let plugin = state.registry.runtime().load(&wasm).await?;
+            let m = plugin.manifest();
+            println!(
+                "ok: {} {} (\"{}\"), maillage:plugin@{}, capabilities: [{}]",
+                m.id,
+                m.version,
+                m.name,
+                plugin.wit_version(),
+                m.capabilities
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(())
+        }
+        Command::Admin { action } => admin(action).await,
+        Command::Plugin {
+            action: PluginCommand::Install { file, config },
+        } => {
+            let state = maillage::open(&config).await?;
+            let wasm = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let plugin = state.registry.install(&wasm).await?;
+            println!(
+                "installed {} {}",
+                plugin.manifest().id,
+                plugin.manifest().version
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn admin(action: AdminCommand) -> anyhow::Result<()> {
+    use maillage::audit::AuditRecord;
+    use maillage::identity::invitations::{self, Invitation};
+    use maillage::tenancy::{Role, StructureKind};
+    match action {
+        AdminCommand::CreateStructure {
+            slug,
+            name,
+            kind,
+            time_zone,
+            territory,
+            config,
+        } => {
+            let state = maillage::open(&config).await?;
+            let kind = StructureKind::parse(&kind)
+                .ok_or_else(|| anyhow::anyhow!("kind must be cpts or msp, got {kind:?}"))?;
+            let structure = state
+                .db
+                .create_structure(&slug, &name, kind, &time_zone)
+                .await?;
+            state.db.set_territory(structure.id, &territory).await?;
+            state
+                .db
+                .audit(AuditRecord {
+                    actor: None,
+                    structure_id: None,
+                    action: "structure.create",
+                    target: &slug,
+                    before: None,
+                    after: Some(serde_json::json!({"name": name, "time_zone": time_zone})),
+                })
+                .await?;
+            println!("created structure {slug} ({name})");
+            Ok(())
+        }
+        AdminCommand::Invite {
+            structure,
+            email,
+            name,
+            role,
+            directory_manager,
+            config,
+        } => {
+            let state = maillage::open(&config).await?;
+            let structure = state
+                .db
+                .structure_by_slug(&structure)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no structure with slug {structure:?}"))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("role must be admin, coordinator or member, got {role:?}")
+            })?;
+            let invitation = Invitation {
+                structure: &structure,
+                email: &email,
+                display_name: &name,
+                role,
+                directory_manager,
+                invited_by: None,
+            };
+            let (account, link) =
+                invitations::invite(&state.db, &state.mailer, &state.public_url, invitation)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("invitation refused: {e}"))?;
+            state
+                .db
+                .audit(AuditRecord {
+                    actor: None,
+                    structure_id: Some(structure.id),
+                    action: "member.invite",
+                    target: &account.email,
+                    before: None,
+                    after: Some(serde_json::json!({"email": account.email, "role": role.as_str()})),
+                })
+                .await?;
+            // Deliver now when an SMTP server is configured; the outbox keeps it otherwise.
+            let sent = state.mailer.deliver_due().await?;
+            println!(
+                "invited {} into {} as {}",
+                account.email,
+                structure.slug,
+                role.as_str()
+            );
+            match link {
+                Some(link) => println!("set-password link (valid 7 days): {link}"),
+                None => println!("the account already has a password; it was told by mail"),
+            }
+            if sent == 0 {
+                println!("note: the mail waits in the outbox (no SMTP server reached)");
+            }
+            Ok(())
+        }
+        AdminCommand::EnableModule {
+            structure,
+            module,
+            version,
+            grants,
+            config,
+        } => {
+            let state = maillage::open(&config).await?;
+            let structure = structure_by_slug(&state, &structure).await?;
+            let enabled = maillage::module_admin::enable_module(
+                &state, &structure, &module, version, &grants,
+            )
+            .await?;
+            println!(
+                "enabled {} {} for {} with capabilities [{}]",
+                enabled.module,
+                enabled.version,
+                structure.slug,
+                enabled.granted.join(", ")
+            );
+            if !enabled.not_granted.is_empty() {
+                println!(
+                    "note: not granted: {} (add --grant CAP, or --grant all)",
+                    enabled.not_granted.join(", ")
+                );
+            }
+            Ok(())
+        }
+        AdminCommand::DisableModule {
+            structure,
+            module,
+            config,
+        } => {
+            let state = maillage::open(&config).await?;
+            let structure = structure_by_slug(&state, &structure).await?;
+            maillage::module_admin::disable_module(&state, &structure, &module).await?;
+            println!(
+                "disabled {module} for {} (its data is kept)",
+                structure.slug
+            );
+            Ok(())
+        }
+        AdminCommand::Operator {
+            email,
+            name,
+            config,
+        } => {
+            let state = maillage::open(&config).await?;
+            let account = match state.db.account_by_login(&email).await? {
+                Some(a) => a,
+                None => state.db.create_account(&email, None, &name).await?,
+            };
+            state.db.set_platform_operator(account.id, true).await?;
+            state
+                .db
+                .audit(AuditRecord {
+                    actor: None,
+                    structure_id: None,
+                    action: "account.operator",
+                    target: &account.email,
+                    before: Some(
+                        serde_json::json!({"platform_operator": account.platform_operator}),
+                    ),
+                    after: Some(serde_json::json!({"platform_operator": true})),
+                })
+                .await?;
+            println!("{} is a platform operator", account.email);
+            if !account.active {
+                let secret = state
+                    .db
+                    .issue_token(account.id, maillage::identity::TokenPurpose::Invitation)
+                    .await?;
+                println!(
+                    "set-password link (valid 7 days): {}/mot-de-passe/{secret}",
+                    state.public_url
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    // The demo delivers its mail to a local SMTP sink that files it as .eml.
+    let mut _sink = None;
+    if demo && config.smtp_url.is_none() {
+        let folder = config.data_dir.join("courriels");
+        let sink = maillage::mail::sink::SmtpSink::start(
+            "127.0.0.1:0".parse().expect("static address"),
+            Some(folder.clone()),
+        )
+        .await?;
+        config.smtp_url = Some(format!("smtp://{}", sink.addr()));
+        println!(
+            "Courriels de démonstration : serveur SMTP local {}, messages dans {}",
+            sink.addr(),
+            folder.display()
+        );
+        _sink = Some(sink);
+    }
+    let state = maillage::open(&config).await?;
+    if demo {
+        maillage::demo::seed(&state).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "Maillage is listening");
+    if demo {
+        for s in maillage::demo::DEMO_STRUCTURES {
+            println!("  {} : http://{addr}/{}/", s.name, s.slug);
+        }
+        println!(
+            "Comptes de démonstration (mot de passe : {}) :",
+            maillage::demo::DEMO_PASSWORD
+        );
+        for a in maillage::demo::DEMO_ACCOUNTS {
+            let roles: Vec<String> = a
+                .memberships
+                .iter()
+                .map(|(slug, role, _)| format!("{} de {slug}", role.label().to_lowercase()))
+                .collect();
+            let what = if a.operator {
+                "opérateur de la plateforme".to_string()
+            } else {
+                roles.join(", ")
+            };
+            println!("  {:<32} identifiant {:<13} {what}", a.email, a.username);
+        }
+    }
+    println!("Maillage est prêt : http://{addr}/");
+    maillage::serve(state, listener).await
+}
+
+async fn structure_by_slug(
+    state: &maillage::http::AppState,
+    slug: &str,
+) -> anyhow::Result<maillage::tenancy::Structure> {
+    state.db.structure_by_slug(slug).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no structure {slug:?}: create it with `maillage admin create-structure --slug {slug} --name …`"
+        )
+    })
+}
+
+/// `maillage import rpps`: runs the import with a progress bar on stderr.
+async fn import_rpps(config: &Config, slug: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering;
+    let state = maillage::open(config).await?;
+    let structure = structure_by_slug(&state, slug).await?;
+    if state
+        .db
+        .enabled_module(structure.id, "annuaire")
+        .await?
+        .is_none()
+    {
+        anyhow::bail!(
+            "the directory (module annuaire) is not enabled for {slug}: run `maillage admin enable-module --structure {slug} annuaire --grant all` first"
+        );
+    }
+    let size = std::fs::metadata(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+        .len();
+    let progress = std::sync::Arc::new(maillage::imports::Progress::new(size));
+    let shown = progress.clone();
+    let bar = tokio::spawn(async move {
+        loop {
+            let done = shown.per_mille() as usize;
+            let filled = done * 30 / 1000;
+            let phase = match shown.state() {
+                maillage::imports::JobState::Applying => "writing",
+                _ => "reading",
+            };
+            eprint!(
+                "\r[{}{}] {:>3}% {} lines, {} on the territory ({phase})   ",
+                "#".repeat(filled),
+                " ".repeat(30 - filled),
+                done / 10,
+                shown.lines.load(Ordering::Relaxed),
+                shown.kept.load(Ordering::Relaxed),
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let outcome = maillage::imports::run(
+        &state,
+        &structure,
+        "annuaire",
+        &maillage::imports::Importer::CommandLine,
+        file,
+        &name,
+        &progress,
+    )
+    .await;
+    bar.abort();
+    eprintln!();
+    let summary = match outcome {
+        Ok(summary) => summary,
+        Err(maillage::imports::ImportError::TooManyBadLines {
+            errors, bad, lines, ..
+        }) => {
+            for (line, reason) in errors.iter().take(20) {
+                eprintln!("line {line}: {reason}");
+            }
+            anyhow::bail!("{bad} malformed line(s) out of {lines}: nothing was imported");
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for (line, reason) in &summary.errors {
+        eprintln!("line {line}: {reason} (skipped)");
+    }
+    let applied = &summary.applied;
+    // The module's own remarks (French, for the gestionnaire), as they are.
+    for notice in applied["notices"].as_array().into_iter().flatten() {
+        if let Some(text) = notice.as_str() {
+            println!("note: {text}");
+        }
+    }
+    println!(
+        "imported in {:.1} s: {} lines read, {} on the territory, {} professionals, {} new arrivals, {} departures, {} malformed line(s) skipped",
+        summary.elapsed.as_secs_f64(),
+        summary.lines,
+        summary.kept_lines,
+        applied["people"],
+        applied["arrivals"],
+        applied["departures"],
+        summary.bad_lines,
+    );
+    Ok(())
+}

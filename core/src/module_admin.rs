@@ -1,0 +1,172 @@
+//! Enabling and disabling a structure's modules outside the web pages (the operator's
+//! command line): which version, which capabilities, with the audit entry. A
+//! first-party module that is not installed yet is installed from the bundled package.
+
+use anyhow::{Context, anyhow, bail};
+use serde_json::json;
+
+use crate::audit::AuditRecord;
+use crate::http::AppState;
+use crate::plugins::Capability;
+use crate::tenancy::Structure;
+
+/// What [`enable_module`] did.
+#[derive(Debug)]
+pub struct Enabled {
+    pub module: String,
+    pub version: String,
+    pub granted: Vec<String>,
+    /// Capabilities the module asks for and the structure did not grant.
+    pub not_granted: Vec<String>,
+}
+
+/// Installed versions of `module_id`, newest first; installs the bundled first-party
+/// package of that id when none is installed.
+async fn installed_versions(state: &AppState, module_id: &str) -> anyhow::Result<Vec<String>> {
+    let versions = |installed: Vec<crate::plugins::registry::InstalledPackage>| {
+        let mut v: Vec<semver::Version> = installed
+            .into_iter()
+            .filter(|p| p.plugin_id == module_id)
+            .filter_map(|p| p.version.parse().ok())
+            .collect();
+        v.sort();
+        v.into_iter()
+            .rev()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+    };
+    let found = versions(state.registry.installed().await?);
+    if !found.is_empty() {
+        return Ok(found);
+    }
+    for (_, wasm) in crate::BUNDLED {
+        let plugin = state.registry.runtime().load(wasm).await?;
+        if plugin.manifest().id == module_id {
+            state
+                .registry
+                .install(wasm)
+                .await
+                .with_context(|| format!("installing the bundled module {module_id}"))?;
+            return Ok(versions(state.registry.installed().await?));
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// Enables `module_id` for `structure` at `version` (default: the newest installed),
+/// granting `grants` (capability names, or `all` for every one it asks for).
+pub async fn enable_module(
+    state: &AppState,
+    structure: &Structure,
+    module_id: &str,
+    version: Option<String>,
+    grants: &[String],
+) -> anyhow::Result<Enabled> {
+    let versions = installed_versions(state, module_id).await?;
+    if versions.is_empty() {
+        let installed: Vec<String> = state
+            .registry
+            .installed()
+            .await?
+            .into_iter()
+            .map(|p| p.plugin_id)
+            .collect();
+        bail!(
+            "module {module_id:?} is not installed: install its package with `maillage plugin install FILE.wasm` (installed modules: {})",
+            if installed.is_empty() {
+                "none".to_string()
+            } else {
+                installed.join(", ")
+            }
+        );
+    }
+    let version = match version {
+        Some(v) if versions.contains(&v) => v,
+        Some(v) => bail!(
+            "version {v} of {module_id} is not installed (installed: {})",
+            versions.join(", ")
+        ),
+        None => versions[0].clone(),
+    };
+    let plugin = state
+        .registry
+        .get(module_id, &version)
+        .await
+        .map_err(|e| anyhow!("cannot load {module_id} {version}: {e}"))?;
+    let asked = &plugin.manifest().capabilities;
+    let mut granted: Vec<String> = Vec::new();
+    for grant in grants {
+        if grant == "all" {
+            granted.extend(asked.iter().map(|c| c.to_string()));
+            continue;
+        }
+        match Capability::parse(grant) {
+            Some(c) if asked.contains(&c) => granted.push(c.to_string()),
+            _ => bail!(
+                "{module_id} does not ask for the capability {grant:?} (it asks for: {})",
+                asked
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    granted.sort();
+    granted.dedup();
+    let not_granted = asked
+        .iter()
+        .map(|c| c.to_string())
+        .filter(|c| !granted.contains(c))
+        .collect();
+    let before = state.db.enabled_module(structure.id, module_id).await?;
+    state
+        .db
+        .enable_module(structure.id, module_id, &version, &granted)
+        .await?;
+    state
+        .db
+        .audit(AuditRecord {
+            actor: None,
+            structure_id: Some(structure.id),
+            action: if before.is_some() {
+                "module.update"
+            } else {
+                "module.enable"
+            },
+            target: module_id,
+            before: before.map(|b| json!({"version": b.version, "granted": b.granted})),
+            after: Some(json!({"version": version, "granted": granted})),
+        })
+        .await?;
+    Ok(Enabled {
+        module: module_id.to_string(),
+        version,
+        granted,
+        not_granted,
+    })
+}
+
+/// Disables `module_id` for `structure`; its data stays, for a later re-enabling.
+pub async fn disable_module(
+    state: &AppState,
+    structure: &Structure,
+    module_id: &str,
+) -> anyhow::Result<()> {
+    let Some(before) = state.db.enabled_module(structure.id, module_id).await? else {
+        bail!("{module_id} is not enabled for {}", structure.slug);
+    };
+    state.db.disable_module(structure.id, module_id).await?;
+    state
+        .db
+        .audit(AuditRecord {
+            actor: None,
+            structure_id: Some(structure.id),
+            action: "module.disable",
+            target: module_id,
+            before: Some(json!({"version": before.version, "granted": before.granted})),
+            after: None,
+        })
+        .await?;
+    Ok(())
+}
