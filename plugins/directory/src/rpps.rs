@@ -548,8 +548,8 @@ mod tests {
     #[test]
     fn columns_are_found_by_label_even_reordered_or_relabelled() {
         // Columns in another order, labels without the "(coord. structure)" suffix and
-        // with other case and apostrophes: still found.
-        let header = "Code postal|Nom d’exercice|PRÉNOM D'EXERCICE|Identification nationale PP|Code profession|Libellé profession|";
+        // with other case, apostrophes and extra spaces: still found.
+        let header = " Code postal |Nom d’exercice|PRÉNOM  D'EXERCICE|Identification nationale PP|Code profession|Libellé  profession |";
         let layout = Layout::from_header(header).unwrap();
         let a = parse_line(&layout, "74000|DUPONT|Zoé|810000000009|21|Pharmacien|").unwrap();
         assert_eq!(a.get(Column::LastName), "DUPONT");
