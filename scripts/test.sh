@@ -20,6 +20,13 @@ if [ ! -x "$tools/moto/bin/moto_server" ]; then
     python3 -m venv "$tools/moto"
     "$tools/moto/bin/pip" install -q 'moto[server]'
 fi
+# Real readers for what the modules write (xlsx exports, ICS invitations and feeds):
+# openpyxl and icalendar, in a venv of our own.
+if [ ! -x "$tools/py/bin/python" ] || ! "$tools/py/bin/python" -c 'import openpyxl, icalendar' 2>/dev/null; then
+    echo "== installing openpyxl and icalendar (PyPI)"
+    python3 -m venv "$tools/py"
+    "$tools/py/bin/pip" install -q openpyxl icalendar
+fi
 s3_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$tools/moto/bin/moto_server" -H 127.0.0.1 -p "$s3_port" >"$tools/moto.log" 2>&1 &
 moto_pid=$!

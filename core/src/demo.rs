@@ -177,10 +177,227 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
     }
     for (demo, structure) in created {
         import_directory(state, demo, &structure).await?;
+        seed_polls(state, demo, &structure).await?;
     }
     Ok(())
 }
 
+/// What the polls module answered to a demo call.
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+/// Calls the polls module of `structure` as the demo account `login`, as the browser
+/// would (only the host's CSRF check is skipped): a GET when `form` is `None`.
+async fn call_polls(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    login: &str,
+    path: &str,
+    form: Option<&[(String, String)]>,
+) -> anyhow::Result<Answer> {
+    let account = state
+        .db
+        .account_by_login(login)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo account {login} missing"))?;
+    let membership = state
+        .db
+        .membership(account.id, &structure.slug)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{login} is not a member of {}", structure.slug))?;
+    let module = state
+        .db
+        .enabled_module(structure.id, "polls")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("polls not enabled for {}", structure.slug))?;
+    let plugin = state.registry.get("polls", &module.version).await?;
+    let granted = plugin.effective_capabilities(&module.granted);
+    let ctx =
+        crate::plugins::CallContext::anonymous(structure, "polls", &crate::storage::new_key(), "")
+            .with_user(&account, membership.role_names());
+    let uri = format!("{}{path}", ctx.base_path);
+    let request = match form {
+        Some(form) => http::Request::post(uri)
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(bytes::Bytes::from(
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                    .finish(),
+            ))?,
+        None => http::Request::get(uri).body(bytes::Bytes::new())?,
+    };
+    let response = state
+        .registry
+        .runtime()
+        .handle_http(&plugin, ctx, granted, request)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo polls call {path}: {e}"))?;
+    Ok(Answer {
+        status: response.status().as_u16(),
+        location: response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: String::from_utf8_lossy(response.body()).into_owned(),
+    })
+}
+
+/// Local "YYYY-MM-DDTHH:MM" in `zone`, `days` from today at `hour`:`minute`.
+fn local_slot(zone: &str, days: i64, hour: i8, minute: i8) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz).date();
+    let day = today
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap_or(today);
+    format!(
+        "{:04}-{:02}-{:02}T{hour:02}:{minute:02}",
+        day.year(),
+        day.month(),
+        day.day()
+    )
+}
+
+/// Creates a poll as `organiser`, has `voters` answer it (each with its choices, by slot
+/// position), and returns its path below the module and its slot ids.
+async fn demo_poll(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    organiser: &str,
+    fields: &[(&str, String)],
+    votes: &[(&str, &[&str])],
+) -> anyhow::Result<(String, Vec<String>)> {
+    let form: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let created = call_polls(state, structure, organiser, "/new", Some(&form)).await?;
+    anyhow::ensure!(
+        created.status == 303,
+        "demo poll refused ({}): {}",
+        created.status,
+        created.body
+    );
+    let path = created
+        .location
+        .as_deref()
+        .and_then(|l| l.rsplit_once("/polls").map(|(_, p)| p.to_string()))
+        .unwrap_or_default();
+    // The poll page names its answer fields `c-{slot id}`, in slot order.
+    let page = call_polls(state, structure, organiser, &path, None).await?;
+    let mut slots: Vec<String> = Vec::new();
+    for part in page.body.split("name=\"c-").skip(1) {
+        if let Some(id) = part.split('"').next()
+            && !slots.iter().any(|known| known == id)
+        {
+            slots.push(id.to_string());
+        }
+    }
+    for (voter, choices) in votes {
+        let form: Vec<(String, String)> = slots
+            .iter()
+            .zip(choices.iter().cycle())
+            .map(|(id, choice)| (format!("c-{id}"), choice.to_string()))
+            .collect();
+        call_polls(
+            state,
+            structure,
+            voter,
+            &format!("{path}/answer"),
+            Some(&form),
+        )
+        .await?;
+    }
+    Ok((path, slots))
+}
+
+/// An open poll with answers and a closed one, so that a newcomer sees the module at
+/// work; created through the module's own routes.
+async fn seed_polls(
+    state: &AppState,
+    demo: &DemoStructure,
+    structure: &crate::tenancy::Structure,
+) -> anyhow::Result<()> {
+    let zone = demo.time_zone;
+    let (organiser, voters): (&str, &[&str]) = if demo.slug == "cpts-demo" {
+        ("coordination", &["membre", "admin"])
+    } else {
+        ("cayenne", &["admin"])
+    };
+    let fields = |title: &str, description: &str, slots: &[String], deadline_days: i64| {
+        let mut form = vec![
+            ("title", title.to_string()),
+            ("description", description.to_string()),
+            ("place", "Maison de santé, salle de réunion".to_string()),
+            ("duration", "90".to_string()),
+            ("zone", zone.to_string()),
+            ("kind", "horaires".to_string()),
+            ("deadline", local_slot(zone, deadline_days, 18, 0)),
+            ("visibility", "tous".to_string()),
+            ("audience", "structure".to_string()),
+            ("reminder", "48".to_string()),
+        ];
+        form.extend(slots.iter().map(|s| ("slot", s.clone())));
+        form
+    };
+    let open = fields(
+        "Groupe de travail : parcours insuffisance cardiaque",
+        "Première réunion du groupe : état des lieux des parcours et choix des premières actions.",
+        &[
+            local_slot(zone, 14, 20, 0),
+            local_slot(zone, 15, 12, 30),
+            local_slot(zone, 16, 20, 0),
+            local_slot(zone, 21, 19, 30),
+        ],
+        10,
+    );
+    let votes: Vec<(&str, &[&str])> = voters
+        .iter()
+        .enumerate()
+        .map(|(n, v)| {
+            let choices: &[&str] = if n == 0 {
+                &["oui", "si-besoin", "non"]
+            } else {
+                &["non", "oui", "oui"]
+            };
+            (*v, choices)
+        })
+        .collect();
+    demo_poll(state, structure, organiser, &open, &votes).await?;
+
+    let closed = fields(
+        "Soirée de formation : dépistage de la BPCO",
+        "Formation pluriprofessionnelle animée par un pneumologue du territoire.",
+        &[local_slot(zone, 7, 20, 0), local_slot(zone, 9, 20, 0)],
+        5,
+    );
+    let votes: Vec<(&str, &[&str])> = voters.iter().map(|v| (*v, &["oui"][..])).collect();
+    let (path, slots) = demo_poll(state, structure, organiser, &closed, &votes).await?;
+    if let Some(first) = slots.first() {
+        let form = [("slot".to_string(), first.clone())];
+        let closing = call_polls(
+            state,
+            structure,
+            organiser,
+            &format!("{path}/cloturer"),
+            Some(&form),
+        )
+        .await?;
+        anyhow::ensure!(
+            closing.status == 303,
+            "demo poll not closed ({}): {}",
+            closing.status,
+            closing.body
+        );
+    }
+    Ok(())
+}
 /// Fills a new demo structure's directory with a synthetic RPPS extract of its
 /// territory, through the same import as a real one.
 async fn import_directory(

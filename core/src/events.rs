@@ -135,6 +135,8 @@ pub async fn dispatch(state: &AppState) -> Result<Round> {
 
 /// [`dispatch`] under an explicit host name (tests run two "hosts" in one process).
 pub async fn dispatch_as(state: &AppState, host: &str) -> Result<Round> {
+    // Due module timers become events first (each to its own module).
+    crate::timers::fire_due(&state.db, crate::storage::now_secs()).await?;
     fan_out(state).await?;
     let mut round = Round::default();
     loop {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod events;
+pub mod feeds;
 pub mod groups;
 pub mod http;
 pub mod identity;
@@ -17,6 +18,7 @@ pub mod plugins;
 pub mod rpps_fixture;
 pub mod storage;
 pub mod tenancy;
+pub mod timers;
 pub mod web;
 
 /// Folder where `core/build.rs` put the compiled first-party plugins and fixtures.
@@ -46,6 +48,9 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
         .map(mail::SmtpSettings::parse)
         .transpose()?;
     let mailer = mail::Mailer::new(db.clone(), &config.mail_from, smtp)?;
+    registry
+        .runtime()
+        .connect_mailer(&config.public_url(), mailer.wake_handle());
     Ok(http::AppState(Arc::new(http::AppInner {
         db,
         blobs,

@@ -165,6 +165,7 @@ pub const RESERVED_SLUGS: &[&str] = &[
     "assets",
     "hors-ligne",
     "csp-rapport",
+    "flux",
 ];
 
 /// Slugs appear in URLs: lowercase ASCII letters, digits and dashes.

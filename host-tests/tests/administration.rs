@@ -310,7 +310,7 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
             "/cpts-a/admin/modules/polls",
             &[
                 ("action", "activer"),
-                ("version", "0.2.0"),
+                ("version", "0.3.0"),
                 ("autorisation", "http:evil.example"),
             ],
         )
@@ -324,7 +324,7 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
             "/cpts-a/admin/modules/polls",
             &[
                 ("action", "activer"),
-                ("version", "0.2.0"),
+                ("version", "0.3.0"),
                 ("autorisation", "events"),
                 ("autorisation", "groups"),
             ],
@@ -340,7 +340,7 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
             "/cpts-a/admin/modules/polls",
             &[
                 ("action", "activer"),
-                ("version", "0.2.0"),
+                ("version", "0.3.0"),
                 ("autorisation", "storage"),
                 ("autorisation", "events"),
                 ("autorisation", "groups"),
@@ -561,7 +561,7 @@ async fn the_platform_operator_uploads_packages_and_creates_structures() {
     let (s, _, page) = upload(&mut ops, &wasm("fixture_future_wit")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        page.contains("Ce paquet a été refusé") && page.contains("9.0.0") && page.contains("0.2.1")
+        page.contains("Ce paquet a été refusé") && page.contains("9.0.0") && page.contains("0.2.2")
     );
     let (s, _, page) = upload(&mut ops, b"\0asm garbage").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);

@@ -22,7 +22,7 @@ async fn an_unsupported_wit_version_is_refused_naming_both_versions() {
     );
     assert!(message.contains("maillage:plugin@9.0.0"), "{message}");
     assert!(
-        message.contains(">=0.1.0, <0.3.0") && message.contains("0.2.1"),
+        message.contains(">=0.1.0, <0.3.0") && message.contains("0.2.2"),
         "{message}"
     );
     assert!(
@@ -56,9 +56,9 @@ async fn the_manifest_comes_from_the_component() {
     let m = plugin.manifest();
     assert_eq!(m.id, "polls");
     assert_eq!(m.name, "Sondages de date");
-    assert_eq!(plugin.wit_version().to_string(), "0.2.1");
+    assert_eq!(plugin.wit_version().to_string(), "0.2.2");
     let caps: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
-    assert_eq!(caps, ["storage", "events", "groups"]);
+    assert_eq!(caps, ["storage", "events", "groups", "mail", "timers"]);
     assert_eq!(m.nav[0].label, "Sondages");
     // Installing the same bytes again is a no-op.
     host.state.registry.install(&wasm("polls")).await.unwrap();
@@ -84,7 +84,7 @@ async fn compiled_components_are_cached_on_disk_and_reused_after_restart() {
 
     // A restarted host loads the installed package from disk, through the cache.
     let state = maillage::open(&config).await.unwrap();
-    let plugin = state.registry.get("polls", "0.2.0").await.unwrap();
+    let plugin = state.registry.get("polls", "0.3.0").await.unwrap();
     assert_eq!(plugin.manifest().id, "polls");
     let again = std::fs::read_dir(config.component_cache_dir())
         .unwrap()
@@ -102,7 +102,7 @@ async fn compiled_components_are_cached_on_disk_and_reused_after_restart() {
     std::fs::remove_file(again.path()).unwrap();
     std::fs::write(again.path(), b"garbage").unwrap();
     let state = maillage::open(&config).await.unwrap();
-    assert!(state.registry.get("polls", "0.2.0").await.is_ok());
+    assert!(state.registry.get("polls", "0.3.0").await.is_ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -11,6 +11,7 @@ mod faults;
 mod identity;
 mod isolation;
 mod loading;
+mod module_services;
 mod polls;
 mod records;
 mod support;

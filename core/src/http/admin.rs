@@ -696,11 +696,16 @@ pub async fn audit_log(State(state): State<AppState>, a: Admin) -> Response {
         Ok(e) => e,
         Err(e) => return internal_error("audit log failed", e),
     };
-    a.page("Journal", "journal", StatusCode::OK, audit_table(&entries))
+    a.page(
+        "Journal",
+        "journal",
+        StatusCode::OK,
+        audit_table(&entries, &a.member.membership.structure.time_zone),
+    )
 }
 
 /// The audit entries as a table (structure and platform pages).
-pub fn audit_table(entries: &[crate::audit::AuditEntry]) -> Markup {
+pub fn audit_table(entries: &[crate::audit::AuditEntry], zone: &str) -> Markup {
     html! {
         div.table-scroll {
             table.list {
@@ -712,7 +717,7 @@ pub fn audit_table(entries: &[crate::audit::AuditEntry]) -> Markup {
                 tbody {
                     @for e in entries {
                         tr {
-                            td { (web::utc_timestamp(e.at)) }
+                            td { (web::local_timestamp(e.at, zone)) }
                             td { (e.actor) }
                             td { code { (e.action) } }
                             td { (e.target) }
@@ -759,7 +764,7 @@ pub async fn outbox(
                             _ => "En attente",
                         };
                         tr {
-                            td { (web::utc_timestamp(m.created_at)) }
+                            td { (web::local_timestamp(m.created_at, &a.member.membership.structure.time_zone)) }
                             td { (m.to) }
                             td { (m.subject) }
                             td { (status) }
@@ -837,7 +842,7 @@ pub async fn events(
                 tbody {
                     @for d in &deliveries {
                         tr {
-                            td { (web::utc_timestamp(d.created_at)) }
+                            td { (web::local_timestamp(d.created_at, &a.member.membership.structure.time_zone)) }
                             td { code { (d.topic) } }
                             td { (d.plugin_id) }
                             td {

@@ -11,7 +11,7 @@ use super::{AppState, Ctx, csrf, internal_error, see_other};
 use crate::identity::{
     LoginError, PERSISTENT_SESSION_TTL_SECS, TokenPurpose, invitations, password,
 };
-use crate::web::{self, Input, alert, csrf_field, field, notice};
+use crate::web::{self, Input, alert, csrf_field, field, notice, select};
 use maud::{Markup, html};
 
 #[derive(serde::Deserialize, Default)]
@@ -431,6 +431,18 @@ fn account_body(ctx: &Ctx, message: Markup) -> Markup {
             }
             button type="submit" { "Enregistrer l’identifiant" }
         }
+        h2 { "Fuseau horaire" }
+        p {
+            "Les dates sont montrées à l’heure de chaque structure. Si vous vivez ailleurs, choisissez votre fuseau : les modules affichent aussi l’heure chez vous."
+        }
+        form method="post" action="/compte/fuseau" class="stack" {
+            (csrf_field(&ctx.csrf))
+            @let options: Vec<(&str, &str)> = std::iter::once(("", "Celui de ma structure"))
+                .chain(crate::tenancy::TIME_ZONES.iter().copied())
+                .collect();
+            (select("fuseau", "Mon fuseau horaire", &options, a.time_zone.as_deref().unwrap_or("")))
+            button type="submit" { "Enregistrer le fuseau" }
+        }
         h2 { "Changer de mot de passe" }
         form method="post" action="/compte/mot-de-passe" class="stack" {
             (csrf_field(&ctx.csrf))
@@ -468,15 +480,19 @@ pub async fn account_page(
     let Some(viewer) = &ctx.viewer else {
         return ctx.login_redirect();
     };
-    let message = if query.ok.is_some() {
-        notice("Votre mot de passe a été changé.")
-    } else {
-        Markup::default()
+    let message = match query.ok.as_deref() {
+        Some("fuseau") => notice("Votre fuseau horaire est enregistré."),
+        Some("identifiant") => notice("Votre identifiant est enregistré."),
+        Some("flux") => notice("Le lien d’abonnement est révoqué."),
+        Some(_) => notice("Votre mot de passe a été changé."),
+        None => Markup::default(),
     };
     // What modules show here (the directory: the member's fiches).
     let widgets = super::modules::account_widgets(&state, viewer, &ctx.csrf).await;
+    let feeds = super::feeds::account_section(&state, &ctx).await;
     let body = html! {
         (account_body(&ctx, message))
+        (feeds)
         (widgets)
     };
     Html(web::page("Mon compte", &ctx.shell(None), body).into_string()).into_response()
@@ -526,6 +542,37 @@ pub async fn change_password(State(state): State<AppState>, ctx: Ctx, form: Form
         response.headers_mut().append(http::header::SET_COOKIE, v);
     }
     response
+}
+
+/// « Mon fuseau horaire »: one of the platform's zones, or none (the structure's).
+pub async fn change_time_zone(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
+    let Some(viewer) = &ctx.viewer else {
+        return ctx.login_redirect();
+    };
+    let wanted = form.get("fuseau");
+    let zone = (!wanted.is_empty()).then_some(wanted);
+    if zone.is_some_and(|z| !crate::tenancy::TIME_ZONES.iter().any(|(id, _)| *id == z)) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(
+                web::page(
+                    "Mon compte",
+                    &ctx.shell(None),
+                    account_body(&ctx, alert("Ce fuseau horaire n’est pas proposé.")),
+                )
+                .into_string(),
+            ),
+        )
+            .into_response();
+    }
+    if let Err(e) = state
+        .db
+        .set_account_time_zone(viewer.account.id, zone)
+        .await
+    {
+        return internal_error("time zone change failed", e);
+    }
+    see_other("/compte?ok=fuseau")
 }
 
 pub async fn change_username(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {

@@ -6,6 +6,7 @@ mod access;
 mod admin;
 mod auth;
 pub mod csrf;
+mod feeds;
 mod files;
 mod form;
 mod groups;
@@ -97,6 +98,8 @@ pub fn app(state: AppState) -> Router {
         .route("/compte", get(auth::account_page))
         .route("/compte/mot-de-passe", post(auth::change_password))
         .route("/compte/identifiant", post(auth::change_username))
+        .route("/compte/fuseau", post(auth::change_time_zone))
+        .route("/compte/flux/{id}/revoquer", post(feeds::revoke))
         .route("/plateforme/", get(platform::overview))
         .route("/plateforme/paquets", post(platform::upload_package))
         .route("/plateforme/structures", post(platform::create_structure))
@@ -213,6 +216,8 @@ fn static_routes() -> Router<AppState> {
     Router::new()
         .route("/static/{*file}", get(static_file))
         .route("/sw.js", get(service_worker))
+        // A calendar client's personal feed: no session, the secret is the key.
+        .route("/flux/{secret}", get(feeds::serve))
         .route("/manifest.webmanifest", get(web_manifest))
         .route(web::assets::OFFLINE_PATH, get(offline_page))
         .route(

@@ -131,7 +131,7 @@ async fn overview_response(
             button type="submit" { "Créer la structure et inviter son administrateur" }
         }
         h2 { "Journal de la plateforme" }
-        (super::admin::audit_table(&entries))
+        (super::admin::audit_table(&entries, "Europe/Paris"))
     };
     (
         status,

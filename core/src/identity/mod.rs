@@ -33,6 +33,8 @@ pub struct Account {
     pub platform_operator: bool,
     /// False until the invitation link was used.
     pub active: bool,
+    /// The IANA zone the person chose on « Mon compte »; none: their structure's.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,8 +106,7 @@ pub fn valid_username(username: &str) -> bool {
         })
 }
 
-const ACCOUNT_COLUMNS: &str =
-    "id, email, username, display_name, platform_operator, password_hash IS NOT NULL AS active";
+const ACCOUNT_COLUMNS: &str = "id, email, username, display_name, platform_operator, password_hash IS NOT NULL AS active, time_zone";
 
 fn account_from_row(row: &sqlx::any::AnyRow) -> Account {
     Account {
@@ -115,6 +116,7 @@ fn account_from_row(row: &sqlx::any::AnyRow) -> Account {
         display_name: row.get("display_name"),
         platform_operator: crate::storage::flag(row, "platform_operator"),
         active: crate::storage::flag(row, "active"),
+        time_zone: row.get("time_zone"),
     }
 }
 
@@ -153,6 +155,16 @@ impl Db {
         .fetch_one(self.pool())
         .await?;
         Ok(account_from_row(&row))
+    }
+
+    /// Sets (or clears) the person's own time zone; `zone` must be a known IANA name.
+    pub async fn set_account_time_zone(&self, id: i64, zone: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE accounts SET time_zone = $1 WHERE id = $2")
+            .bind(zone)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     pub async fn account(&self, id: i64) -> Result<Option<Account>> {
@@ -330,7 +342,7 @@ impl Db {
     /// The account behind a live session cookie.
     pub async fn session_account(&self, secret: &str) -> Result<Option<Account>> {
         let row = sqlx::query(
-            "SELECT a.id, a.email, a.username, a.display_name, a.platform_operator, a.password_hash IS NOT NULL AS active
+            "SELECT a.id, a.email, a.username, a.display_name, a.platform_operator, a.password_hash IS NOT NULL AS active, a.time_zone
              FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(secret_hash(secret))

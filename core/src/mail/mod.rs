@@ -6,8 +6,9 @@ pub mod sink;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::header::ContentTransferEncoding;
-use lettre::message::{Body, Mailbox};
+use base64::Engine as _;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
@@ -35,6 +36,109 @@ pub struct OutboxMail {
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
     pub created_at: i64,
+    /// HTML alternative of `body` (module mail).
+    pub html_body: Option<String>,
+    /// JSON list of [`StoredAttachment`] (module mail).
+    #[serde(skip)]
+    pub attachments: Option<String>,
+    /// The module that sent it; none for the host's own mail.
+    pub source_plugin: Option<String>,
+}
+
+/// An attachment as the outbox keeps it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct StoredAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    /// Base64 of the bytes.
+    pub content: String,
+}
+
+impl StoredAttachment {
+    pub fn new(file_name: &str, content_type: &str, content: &[u8]) -> Self {
+        StoredAttachment {
+            file_name: file_name.to_string(),
+            content_type: content_type.to_string(),
+            content: base64::engine::general_purpose::STANDARD.encode(content),
+        }
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.content)
+            .unwrap_or_default()
+    }
+}
+
+impl OutboxMail {
+    pub fn stored_attachments(&self) -> Vec<StoredAttachment> {
+        self.attachments
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A module's mail to one member, queued in the module call's transaction.
+pub struct ModuleMail<'a> {
+    pub structure_id: i64,
+    pub plugin_id: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: Option<&'a str>,
+    pub attachments: &'a [StoredAttachment],
+}
+
+/// Queues a module's mail on `conn` (the call's transaction).
+pub async fn enqueue_module_mail(
+    conn: &mut sqlx::AnyConnection,
+    mail: &ModuleMail<'_>,
+) -> Result<i64> {
+    let now = now_secs();
+    let attachments = (!mail.attachments.is_empty())
+        .then(|| serde_json::to_string(mail.attachments).unwrap_or_else(|_| "[]".into()));
+    Ok(sqlx::query_scalar(
+        "INSERT INTO mail_outbox (structure_id, to_address, subject, body, status, next_attempt_at, created_at, html_body, attachments, source_plugin)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(mail.structure_id)
+    .bind(mail.to)
+    .bind(mail.subject)
+    .bind(mail.text)
+    .bind(now)
+    .bind(now)
+    .bind(mail.html)
+    .bind(attachments)
+    .bind(mail.plugin_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// The addresses of those of `account_ids` who are members of the structure, by id.
+pub async fn member_addresses(
+    conn: &mut sqlx::AnyConnection,
+    structure_id: i64,
+    account_ids: &[i64],
+) -> Result<Vec<(i64, String)>> {
+    let mut found = Vec::with_capacity(account_ids.len());
+    // Bounded batches: one statement per 200 recipients.
+    for chunk in account_ids.chunks(200) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT a.id, a.email FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.structure_id = $1 AND a.id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(structure_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            found.push((row.get(0), row.get(1)));
+        }
+    }
+    Ok(found)
 }
 
 /// Where and how to send. Without an SMTP server, mail waits in the outbox.
@@ -93,7 +197,7 @@ struct MailerInner {
     db: Db,
     from: Mailbox,
     smtp: Option<SmtpSettings>,
-    wake: Notify,
+    wake: Arc<Notify>,
 }
 
 impl Mailer {
@@ -106,7 +210,7 @@ impl Mailer {
                 db,
                 from,
                 smtp,
-                wake: Notify::new(),
+                wake: Arc::new(Notify::new()),
             }),
         })
     }
@@ -126,6 +230,11 @@ impl Mailer {
             .await?;
         self.inner.wake.notify_one();
         Ok(id)
+    }
+
+    /// What wakes the sender: given to the plugin runtime for module mail.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.inner.wake.clone()
     }
 
     /// Asks the sender to look at the outbox now.
@@ -180,12 +289,35 @@ impl Mailer {
             text.replace('\n', "\r\n").into_bytes(),
             ContentTransferEncoding::EightBit,
         );
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(self.inner.from.clone())
             .to(to)
-            .subject(&mail.subject)
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(body)?;
+            .subject(&mail.subject);
+        let attachments = mail.stored_attachments();
+        let message = if mail.html_body.is_none() && attachments.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(body)?
+        } else {
+            let text_part = SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(body);
+            let content = match &mail.html_body {
+                Some(html) => MultiPart::alternative()
+                    .singlepart(text_part)
+                    .singlepart(SinglePart::html(html.clone())),
+                None => MultiPart::mixed().singlepart(text_part),
+            };
+            let mut all = if mail.html_body.is_some() && !attachments.is_empty() {
+                MultiPart::mixed().multipart(content)
+            } else {
+                content
+            };
+            for a in &attachments {
+                let kind = ContentType::parse(&a.content_type)
+                    .unwrap_or(ContentType::parse("application/octet-stream")?);
+                all = all.singlepart(Attachment::new(a.file_name.clone()).body(a.bytes(), kind));
+            }
+            builder.multipart(all)?
+        };
         transport.send(message).await?;
         Ok(())
     }
@@ -222,11 +354,13 @@ fn outbox_from_row(r: &sqlx::any::AnyRow) -> OutboxMail {
         next_attempt_at: r.get("next_attempt_at"),
         last_error: r.get("last_error"),
         created_at: r.get("created_at"),
+        html_body: r.get("html_body"),
+        attachments: r.get("attachments"),
+        source_plugin: r.get("source_plugin"),
     }
 }
 
-const OUTBOX_COLUMNS: &str =
-    "id, to_address, subject, body, status, attempts, next_attempt_at, last_error, created_at";
+const OUTBOX_COLUMNS: &str = "id, to_address, subject, body, status, attempts, next_attempt_at, last_error, created_at, html_body, attachments, source_plugin";
 
 impl Db {
     pub async fn enqueue_mail(

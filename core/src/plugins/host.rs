@@ -35,6 +35,10 @@ pub(super) struct HostState {
     pub reader: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
     /// Set when the plugin called an import it was not granted; explains the trap.
     pub denied: Option<String>,
+    /// Where members reach the platform, for links in module mails.
+    pub public_url: String,
+    /// Mails the call queued: the sender is woken once they are committed.
+    pub mails_queued: u32,
 }
 
 impl HostState {
@@ -190,6 +194,10 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
 /// each version's own generated types. One expansion per provided version.
 macro_rules! shared_imports {
     ($module:ident, $bindings:ident) => {
+        shared_imports!($module, $bindings, {});
+    };
+    // `$context_extra`: functions a version adds to `context`.
+    ($module:ident, $bindings:ident, { $($context_extra:tt)* }) => {
         mod $module {
             use super::super::$bindings::maillage::plugin::{context, events, groups, log, types};
             use super::HostState;
@@ -214,6 +222,7 @@ macro_rules! shared_imports {
                         base_path: ctx.base_path,
                     })
                 }
+                $($context_extra)*
             }
 
             impl log::Host for HostState {
@@ -310,7 +319,36 @@ macro_rules! shared_imports {
 }
 
 shared_imports!(shared_v0_1, v0_1);
-shared_imports!(shared_v0_2, v0_2);
+shared_imports!(shared_v0_2, v0_2, {
+    async fn user_time_zone(&mut self) -> wasmtime::Result<Option<String>> {
+        let ctx = self.call_context();
+        Ok(ctx.user_time_zone.filter(|zone| *zone != ctx.time_zone))
+    }
+
+    async fn public_url(&mut self) -> wasmtime::Result<String> {
+        Ok(self.public_url.clone())
+    }
+
+    async fn feed_url(&mut self) -> wasmtime::Result<Option<String>> {
+        let ctx = self.call_context();
+        let (Some(scope), Some(user)) = (self.scope.clone(), ctx.user) else {
+            return Ok(None);
+        };
+        let Ok(account_id) = user.id.parse::<i64>() else {
+            return Ok(None);
+        };
+        crate::feeds::feed_url(
+            &self.db,
+            &self.public_url,
+            account_id,
+            scope.structure_id,
+            &scope.plugin_id,
+        )
+        .await
+        .map(Some)
+        .map_err(|e| wasmtime::format_err!("feed URL: {e}"))
+    }
+});
 
 impl HostState {
     /// The call's context; an empty one while loading (describe).
@@ -327,6 +365,7 @@ impl HostState {
             csrf_token: String::new(),
             base_path: String::new(),
             territory: Vec::new(),
+            user_time_zone: None,
         };
         self.call.clone().unwrap_or(empty)
     }

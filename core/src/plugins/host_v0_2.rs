@@ -10,7 +10,9 @@ use wasmtime::component::{HasSelf, Linker};
 use super::Capability;
 use super::host::HostState;
 use super::manifest::{NavEntry, RawManifest, Widget};
-use super::v0_2::maillage::plugin::{blobs, context, events, groups, log, records, tenancy, types};
+use super::v0_2::maillage::plugin::{
+    blobs, context, events, groups, log, mail, records, tenancy, timers, types,
+};
 use crate::storage::StorageError;
 use crate::storage::collections::{
     CollectionDef, FieldDef, FieldType, IndexDef, QuerySpec as RecordQuery, Records,
@@ -24,6 +26,8 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     tenancy::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     events::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     groups::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    mail::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    timers::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -186,6 +190,173 @@ fn record_query(q: records::QuerySpec) -> RecordQuery {
 impl tenancy::Host for HostState {
     async fn territory(&mut self) -> wasmtime::Result<Vec<String>> {
         Ok(self.call_context().territory)
+    }
+
+    async fn members(&mut self) -> wasmtime::Result<Vec<tenancy::Member>> {
+        let scope = self.require(Capability::Groups)?;
+        let members = self
+            .db
+            .members(scope.structure_id)
+            .await
+            .map_err(|e| wasmtime::format_err!("listing members failed: {e}"))?;
+        Ok(members
+            .into_iter()
+            .map(|m| tenancy::Member {
+                user_id: m.account_id.to_string(),
+                display_name: m.display_name,
+            })
+            .collect())
+    }
+}
+
+/// Limits of one `mail.send`.
+const MAX_RECIPIENTS: usize = 1000;
+const MAX_SUBJECT: usize = 300;
+const MAX_TEXT: usize = 256 << 10;
+const MAX_HTML: usize = 512 << 10;
+const MAX_ATTACHMENTS: usize = 10;
+const MAX_ATTACHMENT_BYTES: usize = 5 << 20;
+
+/// Why a message is refused, before anything is queued.
+fn check_message(m: &mail::Message) -> Result<Vec<i64>, String> {
+    if m.to.is_empty() || m.to.len() > MAX_RECIPIENTS {
+        return Err(format!(
+            "1 to {MAX_RECIPIENTS} recipients, got {}",
+            m.to.len()
+        ));
+    }
+    let subject = m.subject.trim();
+    if subject.is_empty()
+        || subject.chars().count() > MAX_SUBJECT
+        || subject.chars().any(char::is_control)
+    {
+        return Err(format!(
+            "the subject must be one line of 1 to {MAX_SUBJECT} characters"
+        ));
+    }
+    if m.text.len() > MAX_TEXT || m.html.as_ref().is_some_and(|h| h.len() > MAX_HTML) {
+        return Err(format!(
+            "the body exceeds {MAX_TEXT} bytes (text) or {MAX_HTML} bytes (HTML)"
+        ));
+    }
+    if m.attachments.len() > MAX_ATTACHMENTS
+        || m.attachments.iter().map(|a| a.content.len()).sum::<usize>() > MAX_ATTACHMENT_BYTES
+    {
+        return Err(format!(
+            "at most {MAX_ATTACHMENTS} attachments of {MAX_ATTACHMENT_BYTES} bytes in all"
+        ));
+    }
+    for a in &m.attachments {
+        let name_ok = !a.file_name.is_empty()
+            && a.file_name.len() <= 100
+            && !a
+                .file_name
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '/' | '\\' | '"'));
+        if !name_ok {
+            return Err(format!("invalid attachment name {:?}", a.file_name));
+        }
+        if a.content_type.is_empty()
+            || a.content_type.len() > 200
+            || a.content_type.chars().any(char::is_control)
+        {
+            return Err(format!("invalid attachment type {:?}", a.content_type));
+        }
+    }
+    let mut ids: Vec<i64> =
+        m.to.iter()
+            .map(|id| {
+                id.parse::<i64>()
+                    .map_err(|_| format!("{id:?} is not an account id"))
+            })
+            .collect::<Result<_, _>>()?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+impl mail::Host for HostState {
+    async fn send(&mut self, message: mail::Message) -> wasmtime::Result<Result<u32, String>> {
+        let scope = self.require(Capability::Mail)?;
+        let ids = match check_message(&message) {
+            Ok(ids) => ids,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let attachments: Vec<crate::mail::StoredAttachment> = message
+            .attachments
+            .iter()
+            .map(|a| crate::mail::StoredAttachment::new(&a.file_name, &a.content_type, &a.content))
+            .collect();
+        let subject = message.subject.trim().to_string();
+        let result: Result<u32, StorageError> = async {
+            let conn = self.writer().await?;
+            let addresses = crate::mail::member_addresses(conn, scope.structure_id, &ids).await?;
+            if addresses.len() != ids.len() {
+                let known: Vec<i64> = addresses.iter().map(|(id, _)| *id).collect();
+                let missing: Vec<String> = ids
+                    .iter()
+                    .filter(|id| !known.contains(id))
+                    .map(|id| id.to_string())
+                    .collect();
+                return Err(StorageError::Invalid(format!(
+                    "not members of the structure: {}",
+                    missing.join(", ")
+                )));
+            }
+            for (_, address) in &addresses {
+                crate::mail::enqueue_module_mail(
+                    conn,
+                    &crate::mail::ModuleMail {
+                        structure_id: scope.structure_id,
+                        plugin_id: &scope.plugin_id,
+                        to: address,
+                        subject: &subject,
+                        text: &message.text,
+                        html: message.html.as_deref(),
+                        attachments: &attachments,
+                    },
+                )
+                .await?;
+            }
+            Ok(addresses.len() as u32)
+        }
+        .await;
+        match result {
+            Ok(n) => {
+                self.mails_queued += n;
+                Ok(Ok(n))
+            }
+            Err(StorageError::Invalid(reason)) => Ok(Err(reason)),
+            Err(e) => {
+                tracing::error!(error = %e, plugin = %self.plugin_label, "queueing module mail failed");
+                Ok(Err("mail could not be queued".into()))
+            }
+        }
+    }
+}
+
+impl timers::Host for HostState {
+    async fn schedule(
+        &mut self,
+        topic: String,
+        payload: String,
+        at: i64,
+    ) -> wasmtime::Result<Result<String, String>> {
+        let scope = self.require(Capability::Timers)?;
+        let result = match self.writer().await {
+            Ok(conn) => crate::timers::schedule(conn, &scope, &topic, &payload, at).await,
+            Err(e) => Err(e),
+        };
+        Ok(result.map_err(|e| e.to_string()))
+    }
+
+    async fn cancel(&mut self, id: String) -> wasmtime::Result<Result<bool, String>> {
+        let scope = self.require(Capability::Timers)?;
+        let result = match self.writer().await {
+            Ok(conn) => crate::timers::cancel(conn, &scope, &id).await,
+            Err(e) => Err(e),
+        };
+        Ok(result.map_err(|e| e.to_string()))
     }
 }
 

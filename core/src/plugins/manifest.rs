@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::storage::collections::CollectionDef;
 
 /// The newest `maillage:plugin` WIT version this host implements.
-pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 1);
+pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 2);
 
 /// Every WIT version the host implements, each with its own bindings: a plugin built
 /// against any semver-compatible version of one of them loads.
@@ -26,8 +26,12 @@ pub enum Capability {
     Blobs,
     /// Publishing into the durable event outbox.
     Events,
-    /// Reading the structure's groups, their members and roles.
+    /// Reading the structure's groups, their members and roles (and the members list).
     Groups,
+    /// Mailing members of the structure through the host's outbox (WIT 0.2.2).
+    Mail,
+    /// Scheduling events for itself at an instant (WIT 0.2.2).
+    Timers,
     /// Outbound HTTP to one named host.
     Http(String),
 }
@@ -39,6 +43,8 @@ impl Capability {
             "blobs" => Some(Capability::Blobs),
             "events" => Some(Capability::Events),
             "groups" => Some(Capability::Groups),
+            "mail" => Some(Capability::Mail),
+            "timers" => Some(Capability::Timers),
             _ => text
                 .strip_prefix("http:")
                 .filter(|host| {
@@ -56,7 +62,9 @@ impl Capability {
             Capability::Storage => "Stocker ses données".into(),
             Capability::Blobs => "Stocker des fichiers".into(),
             Capability::Events => "Publier des événements".into(),
-            Capability::Groups => "Lire les groupes et leurs membres".into(),
+            Capability::Groups => "Lire les groupes et les membres".into(),
+            Capability::Mail => "Envoyer des courriels aux membres".into(),
+            Capability::Timers => "Programmer des rappels".into(),
             Capability::Http(host) => format!("Appeler le service externe {host}"),
         }
     }
@@ -69,6 +77,8 @@ impl std::fmt::Display for Capability {
             Capability::Blobs => f.write_str("blobs"),
             Capability::Events => f.write_str("events"),
             Capability::Groups => f.write_str("groups"),
+            Capability::Mail => f.write_str("mail"),
+            Capability::Timers => f.write_str("timers"),
             Capability::Http(host) => write!(f, "http:{host}"),
         }
     }

@@ -51,7 +51,7 @@ macro_rules! plugin_bindings {
 }
 
 plugin_bindings!(v0_1, "../wit/v0.1.1");
-plugin_bindings!(v0_2, "../wit/v0.2.1");
+plugin_bindings!(v0_2, "../wit/v0.2.2");
 
 /// A linked component, ready to instantiate, through its WIT version's bindings.
 #[derive(Clone)]
@@ -189,6 +189,8 @@ pub struct CallContext {
     pub base_path: String,
     /// Postal codes of the structure's territory.
     pub territory: Vec<String>,
+    /// The acting member's own IANA zone, if they chose one on « Mon compte ».
+    pub user_time_zone: Option<String>,
 }
 
 impl CallContext {
@@ -212,6 +214,7 @@ impl CallContext {
             csrf_token: csrf_token.into(),
             base_path: format!("/{}/{}", structure.slug, module_id),
             territory: structure.territory_codes(),
+            user_time_zone: None,
         }
     }
 
@@ -230,6 +233,7 @@ impl CallContext {
             csrf_token: String::new(),
             base_path: format!("/assets/{module_id}/{version}"),
             territory: Vec::new(),
+            user_time_zone: None,
         }
     }
 
@@ -240,6 +244,7 @@ impl CallContext {
             display_name: account.display_name.clone(),
         });
         self.roles = roles;
+        self.user_time_zone = account.time_zone.clone();
         self
     }
 }
@@ -341,9 +346,36 @@ pub struct PluginRuntime {
     limits: Limits,
     db: Db,
     blobs: crate::storage::blobs::BlobStore,
+    /// Where members reach the platform (links in module mails); set once at start.
+    public_url: std::sync::OnceLock<String>,
+    /// Wakes the mail sender once a call's mails are committed.
+    mail_wake: std::sync::OnceLock<Arc<tokio::sync::Notify>>,
 }
 
 impl PluginRuntime {
+    /// Connects the runtime to the mail sender and tells it the public URL: module mail
+    /// leaves as soon as the call that queued it commits.
+    pub fn connect_mailer(&self, public_url: &str, wake: Arc<tokio::sync::Notify>) {
+        let _ = self
+            .public_url
+            .set(public_url.trim_end_matches('/').to_string());
+        let _ = self.mail_wake.set(wake);
+    }
+
+    /// Commits a finished call's writes and wakes the mail sender if it queued mail.
+    async fn commit(&self, state: &mut HostState) -> Result<(), Fault> {
+        state
+            .commit()
+            .await
+            .map_err(|e| Fault::Commit(e.to_string()))?;
+        if state.mails_queued > 0
+            && let Some(wake) = self.mail_wake.get()
+        {
+            wake.notify_one();
+        }
+        Ok(())
+    }
+
     pub fn new(
         db: Db,
         blobs: crate::storage::blobs::BlobStore,
@@ -381,6 +413,8 @@ impl PluginRuntime {
             limits,
             db,
             blobs,
+            public_url: Default::default(),
+            mail_wake: Default::default(),
         }))
     }
 
@@ -468,6 +502,8 @@ impl PluginRuntime {
             bulk: limits.bulk,
             reader: None,
             denied: None,
+            public_url: self.public_url.get().cloned().unwrap_or_default(),
+            mails_queued: 0,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -576,11 +612,7 @@ impl PluginRuntime {
                 if response.status().is_server_error() {
                     return Ok(response);
                 }
-                store
-                    .data_mut()
-                    .commit()
-                    .await
-                    .map_err(|e| Fault::Commit(e.to_string()))?;
+                self.commit(store.data_mut()).await?;
                 Ok(response)
             }
             (Err(Fault::OutputTooLarge(n)), _) => Err(Fault::OutputTooLarge(n)),
@@ -605,12 +637,7 @@ impl PluginRuntime {
         .await;
         match result {
             // Accepted: its writes are kept. Refused or failed: they are rolled back.
-            Ok(Ok(())) => store
-                .data_mut()
-                .commit()
-                .await
-                .map(Ok)
-                .map_err(|e| Fault::Commit(e.to_string())),
+            Ok(Ok(())) => self.commit(store.data_mut()).await.map(Ok),
             Ok(Err(refusal)) => Ok(Err(refusal)),
             Err(e) => Err(classify(e, store.data(), &self.limits)),
         }

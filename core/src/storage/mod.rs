@@ -78,7 +78,7 @@ const MAX_NAME_LEN: usize = 128;
 const MAX_VALUE_LEN: usize = 1 << 20;
 
 /// Collection names and document ids: printable, no control characters, bounded.
-fn check_name(kind: &str, value: &str) -> Result<()> {
+pub(crate) fn check_name(kind: &str, value: &str) -> Result<()> {
     if value.is_empty() || value.len() > MAX_NAME_LEN || value.chars().any(char::is_control) {
         return Err(StorageError::Invalid(format!(
             "{kind} must be 1..={MAX_NAME_LEN} printable bytes"

@@ -262,30 +262,20 @@ pub fn notice(message: &str) -> Markup {
     }
 }
 
-/// Dates in the structure's zone would need a time-zone database in the host; the host
-/// shows UTC timestamps only in admin tables, labelled as such.
-pub fn utc_timestamp(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+/// An instant as the structure's people read it: « 30/11/2026 01:00 » in `zone` (an
+/// IANA name, e.g. the structure's), with the zone's abbreviation (« CET », « -03 »).
+/// An unknown zone falls back to UTC, labelled as such.
+pub fn local_timestamp(secs: i64, zone: &str) -> String {
+    let Ok(instant) = jiff::Timestamp::from_second(secs) else {
+        return secs.to_string();
+    };
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = instant.to_zoned_datetime(tz);
     format!(
-        "{d:02}/{m:02}/{y} {:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60
+        "{} {}",
+        local.strftime("%d/%m/%Y %H:%M"),
+        local.strftime("%Z")
     )
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// The 500 page shown when a plugin fails; the details go to the log, not to the user.
@@ -335,8 +325,29 @@ pub fn forbidden_page() -> Markup {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn utc_timestamps_are_read_as_calendar_dates() {
-        assert_eq!(super::utc_timestamp(0), "01/01/1970 00:00 UTC");
-        assert_eq!(super::utc_timestamp(1_795_996_800), "30/11/2026 00:00 UTC");
+    fn timestamps_are_shown_in_the_structure_zone() {
+        // 2026-11-30 00:00 UTC.
+        let t = 1_795_996_800;
+        assert_eq!(
+            super::local_timestamp(t, "Europe/Paris"),
+            "30/11/2026 01:00 CET"
+        );
+        assert_eq!(
+            super::local_timestamp(t, "America/Cayenne"),
+            "29/11/2026 21:00 -03"
+        );
+        assert_eq!(
+            super::local_timestamp(t, "Indian/Reunion"),
+            "30/11/2026 04:00 +04"
+        );
+        // Summer time in Paris: 2026-07-01 12:00 UTC.
+        assert_eq!(
+            super::local_timestamp(1_782_907_200, "Europe/Paris"),
+            "01/07/2026 14:00 CEST"
+        );
+        assert_eq!(
+            super::local_timestamp(t, "Nowhere/Else"),
+            "30/11/2026 00:00 UTC"
+        );
     }
 }
