@@ -181,6 +181,22 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// Date polls: results page latency over HTTP (60 slots × 300 participants) and every
+    /// member answering at once, on SQLite and (given a URL) PostgreSQL.
+    Polls {
+        /// Members answering the poll.
+        #[arg(long, default_value_t = 300)]
+        participants: usize,
+        /// Slots of the poll (2 to 60).
+        #[arg(long, default_value_t = 60)]
+        slots: usize,
+        /// Requests of the results page measured.
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+        /// Also measure on this PostgreSQL server (a throwaway schema is used).
+        #[arg(long, env = "MAILLAGE_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
     /// Inserts/s and indexed reads/s through a plugin vs sqlx directly, per backend.
     Data {
         /// Plugin calls per measurement.
@@ -292,6 +308,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     postgres_url,
                 },
         } => maillage::bench::directory(lines, rounds, postgres_url).await,
+        Command::Bench {
+            which:
+                BenchCommand::Polls {
+                    participants,
+                    slots,
+                    rounds,
+                    postgres_url,
+                },
+        } => maillage::bench::polls(participants, slots, rounds, postgres_url).await,
         Command::Bench {
             which:
                 BenchCommand::Data {

@@ -1,6 +1,6 @@
 //! Runtime configuration: flags with environment fallbacks (see `.env.sample`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -67,6 +67,13 @@ pub struct Config {
     #[arg(long, env = "MAILLAGE_COOKIE_SECURE", default_value_t = false)]
     pub cookie_secure: bool,
 
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` and `X-Forwarded-Proto`
+    /// headers are believed: comma-separated addresses or CIDR ranges, IPv4 or IPv6, e.g.
+    /// `127.0.0.1, ::1, 10.0.0.0/8`. Unset: those headers are ignored and the TCP peer is
+    /// the client.
+    #[arg(long, env = "MAILLAGE_TRUSTED_PROXIES", value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: Option<TrustedProxies>,
+
     /// SMTP server for outgoing mail, `smtp://[user:password@]host[:port]`. Unset: mail
     /// waits in the outbox (the demo starts a local sink instead).
     #[arg(long, env = "MAILLAGE_SMTP_URL")]
@@ -100,6 +107,7 @@ impl Config {
             import_limit_mib: 2048,
             public_url: None,
             cookie_secure: false,
+            trusted_proxies: None,
             smtp_url: None,
             mail_from: "Maillage <ne-pas-repondre@maillage.localhost>".into(),
         }
@@ -164,6 +172,118 @@ impl Config {
                 region: self.s3_region.clone(),
             },
             None => crate::storage::blobs::BlobBackend::Local(self.blob_dir()),
+        }
+    }
+}
+
+/// The reverse proxies allowed to say who the client is (`MAILLAGE_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpRange>);
+
+impl TrustedProxies {
+    /// Comma-separated addresses or CIDR ranges; empty items are skipped.
+    pub fn parse(text: &str) -> Result<TrustedProxies, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(IpRange::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is one of the proxies (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let canonical = ip.to_canonical();
+        self.0
+            .iter()
+            .any(|range| range.contains(ip) || range.contains(canonical))
+    }
+}
+
+/// One address (a /32 or /128) or a CIDR range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn parse(text: &str) -> Result<IpRange, String> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address.trim(), Some(prefix.trim())),
+            None => (text.trim(), None),
+        };
+        let network: IpAddr = address
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or a CIDR range"))?;
+        let bits: u8 = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => bits,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= bits)
+                .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {bits}"))?,
+        };
+        Ok(IpRange { network, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.network, ip) {
+            (IpAddr::V4(network), IpAddr::V4(ip)) => same_prefix(
+                u128::from(u32::from(network)),
+                u128::from(u32::from(ip)),
+                self.prefix,
+                32,
+            ),
+            (IpAddr::V6(network), IpAddr::V6(ip)) => {
+                same_prefix(u128::from(network), u128::from(ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The first `prefix` of `bits` bits of both numbers are equal.
+fn same_prefix(network: u128, address: u128, prefix: u8, bits: u32) -> bool {
+    if prefix == 0 {
+        return true;
+    }
+    let shift = bits - u32::from(prefix);
+    (network >> shift) == (address >> shift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_ranges_parse_and_match_both_families() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8, 192.168.1.7,, fd00::/8 , ::1").unwrap();
+        for inside in [
+            "10.1.2.3",
+            "192.168.1.7",
+            "fd12::5",
+            "::1",
+            "::ffff:10.9.9.9",
+        ] {
+            assert!(proxies.contains(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in ["11.0.0.1", "192.168.1.8", "fe80::1", "::2", "203.0.113.5"] {
+            assert!(!proxies.contains(outside.parse().unwrap()), "{outside}");
+        }
+        assert!(
+            TrustedProxies::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+        for bad in ["10.0.0.0/33", "fd00::/129", "proxy.local", "10.0.0.0/x"] {
+            assert!(TrustedProxies::parse(bad).is_err(), "{bad}");
         }
     }
 }

@@ -62,6 +62,7 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
         import_jobs: Default::default(),
         public_url: config.public_url(),
         cookie_secure: config.cookie_secure,
+        trusted_proxies: config.trusted_proxies.clone().unwrap_or_default(),
         module_assets: Default::default(),
         csp_reports: Default::default(),
     })))
@@ -72,12 +73,14 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
 pub async fn serve(state: http::AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let sender = state.mailer.spawn();
     let dispatcher = events::spawn(state.clone());
+    let purger = identity::spawn_purge(state.db.clone());
     let service = http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sender.abort();
     dispatcher.abort();
+    purger.abort();
     Ok(())
 }
 

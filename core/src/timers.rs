@@ -92,7 +92,7 @@ pub async fn cancel(conn: &mut AnyConnection, scope: &PluginScope, id: &str) -> 
 pub async fn fire_due(db: &Db, now: i64) -> Result<usize> {
     let mut fired = 0;
     loop {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         let lock = match db.backend() {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",

@@ -174,6 +174,7 @@ async fn groups_referents_join_requests_and_closed_visibility() {
                 ("group", &closed_group),
                 ("slot", "2026-12-03T20:00"),
                 ("slot", "2026-12-04T20:00"),
+                ("deadline", crate::support::POLL_DEADLINE.as_str()),
             ],
         )
         .await;
@@ -191,6 +192,7 @@ async fn groups_referents_join_requests_and_closed_visibility() {
                 ("group", &open_group),
                 ("slot", "2026-12-03T20:00"),
                 ("slot", "2026-12-04T20:00"),
+                ("deadline", crate::support::POLL_DEADLINE.as_str()),
             ],
         )
         .await;
@@ -212,13 +214,13 @@ async fn groups_referents_join_requests_and_closed_visibility() {
     coordinator
         .post_form(
             &format!("{poll_url}/answer"),
-            &[("c0", "oui"), ("c1", "oui")],
+            &[("c-s1", "oui"), ("c-s2", "oui")],
         )
         .await;
     member
         .post_form(
             &format!("{poll_url}/answer"),
-            &[("c0", "non"), ("c1", "oui")],
+            &[("c-s1", "non"), ("c-s2", "oui")],
         )
         .await;
     let (_, poll) = outsider.get(&poll_url).await;
@@ -289,7 +291,7 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
     let (s, page) = admin.get("/cpts-a/admin/modules").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Sondages de date") && page.contains("Stocker ses données"));
-    assert!(page.contains("Lire les groupes et leurs membres"));
+    assert!(page.contains("Lire les groupes et les membres"));
     assert_eq!(admin.get("/cpts-a/polls/").await.0, StatusCode::NOT_FOUND);
 
     // A version that is not installed, or a capability the module never asked for: refused.

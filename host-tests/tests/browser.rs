@@ -9,7 +9,7 @@ use maillage::mail::sink::SmtpSink;
 use maillage::tenancy::{Role, StructureKind};
 
 use crate::identity::link_in_host;
-use crate::support::{PASSWORD, fresh_dir, test_config, wasm};
+use crate::support::{PASSWORD, fresh_dir, local_in, test_config, wasm};
 use crate::webdriver::{Browser, Chromedriver};
 
 /// Logs in through the form, from wherever the browser is.
@@ -154,18 +154,26 @@ async fn invite_set_password_login_enable_a_module_use_it_and_log_out() {
         b.find("main a.button").click();
         b.find("#title").send_keys("Réunion de lancement");
         b.execute(
-            "document.getElementById('slot0').value = '2026-12-03T20:00';\
-             document.getElementById('slot1').value = '2026-12-04T12:30';",
-            vec![],
+            "document.getElementById('slot0').value = arguments[0];\
+             document.getElementById('slot1').value = arguments[1];\
+             document.getElementById('deadline').value = arguments[2];",
+            vec![
+                local_in(10, 20, 0, "Europe/Paris").into(),
+                local_in(11, 12, 30, "Europe/Paris").into(),
+                local_in(5, 18, 0, "Europe/Paris").into(),
+            ],
         );
         b.find("main form button[type=submit]").click();
-        b.wait_for_text("jeudi 3 décembre 2026");
-        b.find("input[name=c0][value=oui]").click();
-        b.find("input[name=c1][value=non]").click();
+        b.wait_for_text("Réunion de lancement");
+        b.find("input[name=c-s1][value=oui]").click();
+        b.find("input[name=c-s2][value=non]").click();
         b.find("main form[action$='/answer'] button").click();
-        b.wait_for_text("Nadia Nouvelle");
-        let best = b.find("td.best").text();
-        assert!(best.contains("1 oui"), "{best}");
+        // Back on the poll, her answer counted in the first slot.
+        b.wait_for_text("1 oui, 0 si besoin");
+        assert!(
+            b.find("td.best").text().contains("Meilleur"),
+            "the slot with a oui is the best"
+        );
 
         // Phone width: the same pages fit without horizontal scrolling.
         b.set_window_size(390, 844);
@@ -180,9 +188,10 @@ async fn invite_set_password_login_enable_a_module_use_it_and_log_out() {
             serde_json::Value::Bool(true),
             "the dashboard fits a phone screen"
         );
+        // She answered: the widget no longer lists the poll as waiting for her.
         assert!(
-            b.body_text().contains("Réunion de lancement"),
-            "the dashboard widget lists the poll"
+            b.body_text().contains("Aucun sondage en attente."),
+            "the dashboard widget shows nothing left to answer"
         );
 
         log_out(&b);
@@ -313,12 +322,18 @@ async fn the_demo_runs_under_the_content_security_policy() {
         b.goto(&format!("{url}/cpts-demo/polls/new"));
         b.find("#title").send_keys("Réunion sous politique stricte");
         b.execute(
-            "document.getElementById('slot0').value = '2026-12-03T20:00';\
-             document.getElementById('slot1').value = '2026-12-04T12:30';",
-            vec![],
+            "document.getElementById('slot0').value = arguments[0];\
+             document.getElementById('slot1').value = arguments[1];\
+             document.getElementById('deadline').value = arguments[2];",
+            vec![
+                local_in(10, 20, 0, "Europe/Paris").into(),
+                local_in(11, 12, 30, "Europe/Paris").into(),
+                local_in(5, 18, 0, "Europe/Paris").into(),
+            ],
         );
         b.find("main form button[type=submit]").click();
-        b.wait_for_text("jeudi 3 décembre 2026");
+        b.wait_for_text("Réunion sous politique stricte");
+        b.find("table.results");
         for width in [1280, 390] {
             b.set_window_size(width, 900);
             b.goto(&b.current_url());

@@ -35,6 +35,7 @@ async fn crash_child_writer() {
                     ("title", &title),
                     ("slot", "2026-12-03T20:00"),
                     ("slot", "2026-12-04T20:00"),
+                    ("deadline", crate::support::POLL_DEADLINE.as_str()),
                 ],
             )
             .await;

@@ -16,6 +16,7 @@ async fn create_poll(client: &mut Client<'_>, slug: &str, title: &str) {
                 ("title", title),
                 ("slot", "2026-12-03T20:00"),
                 ("slot", "2026-12-04T20:00"),
+                ("deadline", crate::support::POLL_DEADLINE.as_str()),
             ],
         )
         .await;

@@ -69,6 +69,7 @@ async fn seed_b(host: &Host) -> Target {
                 ("title", &format!("{SECRET}-SONDAGE")),
                 ("slot", "2026-12-03T20:00"),
                 ("slot", "2026-12-04T20:00"),
+                ("deadline", crate::support::POLL_DEADLINE.as_str()),
             ],
         )
         .await;
@@ -246,11 +247,12 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
                 ("title", "Intrusion"),
                 ("slot", "2026-12-03T20:00"),
                 ("slot", "2026-12-04T20:00"),
+                ("deadline", crate::support::POLL_DEADLINE.as_str()),
             ]),
         ),
         (
             format!("{b}/polls/p/{}/answer", t.poll),
-            f(&[("name", "Intrus"), ("c0", "oui"), ("c1", "oui")]),
+            f(&[("name", "Intrus"), ("c-s1", "oui"), ("c-s2", "oui")]),
         ),
         (
             format!("{b}/annuaire/p/{}/statut", t.professional),
@@ -294,7 +296,7 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
         ),
         (
             format!("/cpts-a/polls/p/{}/answer", t.poll),
-            f(&[("name", "Intrus"), ("c0", "oui"), ("c1", "oui")]),
+            f(&[("name", "Intrus"), ("c-s1", "oui"), ("c-s2", "oui")]),
         ),
         (
             format!("/cpts-a/annuaire/p/{}/statut", t.professional),
@@ -445,6 +447,7 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
                 ("title", "Sondage A"),
                 ("slot", "2026-12-03T20:00"),
                 ("slot", "2026-12-04T20:00"),
+                ("deadline", crate::support::POLL_DEADLINE.as_str()),
             ],
         )
         .await;

@@ -8,6 +8,7 @@ mod crash;
 mod directory;
 mod events;
 mod faults;
+mod hardening;
 mod identity;
 mod isolation;
 mod loading;

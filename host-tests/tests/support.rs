@@ -104,6 +104,12 @@ impl Host {
         }
     }
 
+    /// Stops this host but keeps its data folder, for a next host (`Host::at`).
+    pub fn stop_keeping_data(mut self) -> PathBuf {
+        self.borrowed_dir = true;
+        self.dir.clone()
+    }
+
     /// A second host on an existing data folder (another process's, in crash tests).
     pub async fn at(dir: PathBuf) -> Host {
         let state = maillage::open(&test_config(&dir))
@@ -154,6 +160,22 @@ impl Host {
                 .unwrap();
         }
         s
+    }
+
+    /// Like [`Host::structure`], in the IANA time zone `zone` (one the host supports).
+    pub async fn structure_in_zone(&self, slug: &str, zone: &str, modules: &[&str]) -> Structure {
+        let s = self.structure(slug, modules).await;
+        self.state
+            .db
+            .update_structure(s.id, &s.name, zone, "")
+            .await
+            .unwrap();
+        self.state
+            .db
+            .structure(s.id)
+            .await
+            .unwrap()
+            .expect("structure exists")
     }
 
     pub async fn structure_id(&self, slug: &str) -> i64 {
@@ -362,6 +384,30 @@ impl Client<'_> {
     }
 }
 
+impl Client<'_> {
+    /// GET of a download: status, headers and the body as bytes (a workbook, an image).
+    pub async fn get_bytes(&mut self, uri: &str) -> (StatusCode, http::HeaderMap, Vec<u8>) {
+        let mut req = Request::get(uri);
+        if let Some(c) = self.cookie_header() {
+            req = req.header(http::header::COOKIE, c);
+        }
+        let response = self
+            .host
+            .router
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        self.remember(&headers);
+        (status, headers, body.to_vec())
+    }
+}
+
 /// The S3-compatible test server (moto) the test command started, if any.
 pub fn s3_endpoint() -> Option<String> {
     std::env::var("MAILLAGE_TEST_S3_ENDPOINT")
@@ -411,3 +457,23 @@ fn encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// "YYYY-MM-DDTHH:MM" in `zone`, `days` from today at `hour`:`minute`, as a member types
+/// it in a `datetime-local` field (jiff: real zones).
+pub fn local_in(days: i64, hour: i8, minute: i8, zone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).expect("a known zone");
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz).date();
+    let day = today
+        .checked_add(jiff::Span::new().days(days))
+        .expect("a date in range");
+    format!(
+        "{:04}-{:02}-{:02}T{hour:02}:{minute:02}",
+        day.year(),
+        day.month(),
+        day.day()
+    )
+}
+
+/// A poll deadline a month ahead, as the form wants it (tests that only need a poll).
+pub static POLL_DEADLINE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| local_in(30, 18, 0, "Europe/Paris"));

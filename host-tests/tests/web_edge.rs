@@ -500,15 +500,25 @@ async fn hostile_text_in_every_free_field_comes_back_inert() {
             &[
                 ("title", HOSTILE),
                 ("description", HOSTILE),
-                ("slot", "2026-12-03T20:00"),
-                ("slot", "2026-12-04T12:30"),
+                ("slot", &crate::support::local_in(10, 20, 0, "Europe/Paris")),
+                (
+                    "slot",
+                    &crate::support::local_in(11, 12, 30, "Europe/Paris"),
+                ),
+                (
+                    "deadline",
+                    &crate::support::local_in(5, 18, 0, "Europe/Paris"),
+                ),
             ],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let poll = location.unwrap();
     mallory
-        .post_form(&format!("{poll}/answer"), &[("c0", "oui"), ("c1", "non")])
+        .post_form(
+            &format!("{poll}/answer"),
+            &[("c-s1", "oui"), ("c-s2", "non"), ("comment", HOSTILE)],
+        )
         .await;
     for uri in [poll.as_str(), "/cpts-a/polls/", "/cpts-a/"] {
         let (_, page) = mallory.get(uri).await;

@@ -4,6 +4,8 @@
 
 mod directory;
 pub use directory::directory;
+mod polls;
+pub use polls::polls;
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! Login, logout, "mot de passe oublié", choosing a password from an invitation or
-//! reset link, and the account page.
+//! reset link, the account page (« Se déconnecter de tous les appareils »), and
+//! accepting an invitation into a structure sent to an existing account.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -23,9 +24,28 @@ pub struct LoginQuery {
 /// Only local paths: an open redirect would turn the login page into a phishing tool.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
+        Some(p) if is_local_path(p) => p,
         _ => "/",
     }
+}
+
+/// A path of this site and nothing else: a single leading '/', visible ASCII only (no
+/// TAB, CR, LF or other control character: browsers drop them, so `/<TAB>/evil.example`
+/// is read as `//evil.example`, another host), no backslash (read as '/'), no `//`; the
+/// same once percent-decoded; and a valid path-and-query for the `Location` header.
+fn is_local_path(path: &str) -> bool {
+    if !path.starts_with('/')
+        || path.contains("//")
+        || path.contains('\\')
+        || !path.chars().all(|c| c.is_ascii_graphic())
+    {
+        return false;
+    }
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    !decoded.contains("//")
+        && !decoded.contains('\\')
+        && !decoded.chars().any(char::is_control)
+        && path.parse::<http::uri::PathAndQuery>().is_ok()
 }
 
 fn login_form(ctx: &Ctx, login: &str, next: &str, message: Markup) -> Markup {
@@ -68,6 +88,9 @@ pub async fn login_page(ctx: Ctx, Query(query): Query<LoginQuery>) -> Response {
     }
     let message = match query.message.as_deref() {
         Some("deconnecte") => notice("Vous êtes déconnecté(e)."),
+        Some("appareils") => notice(
+            "Vous êtes déconnecté(e) de tous vos appareils. Reconnectez-vous pour continuer.",
+        ),
         Some("mot-de-passe") => {
             notice("Votre mot de passe est enregistré. Vous pouvez vous connecter.")
         }
@@ -83,6 +106,10 @@ pub async fn login_page(ctx: Ctx, Query(query): Query<LoginQuery>) -> Response {
     )
     .into_response()
 }
+
+/// Throttled: per (account, client) with growing delays, so the owner elsewhere is not
+/// held up; a password reset lifts it.
+const THROTTLED_LOGIN: &str = "Trop de tentatives de connexion infructueuses depuis cet appareil. Veuillez patienter quelques minutes avant de réessayer, ou utilisez « Mot de passe oublié » : choisir un nouveau mot de passe lève cette attente.";
 
 pub async fn login(State(state): State<AppState>, ctx: Ctx, form: FormData) -> Response {
     let login = form.get("identifiant");
@@ -107,16 +134,17 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, form: FormData) -> R
             let cookie = session_cookie(
                 &secret,
                 persistent.then_some(PERSISTENT_SESSION_TTL_SECS),
-                state.cookie_secure,
+                ctx.secure,
             );
             let headers = response.headers_mut();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 headers.append(http::header::SET_COOKIE, v);
             }
-            // A fresh CSRF token too: the pre-login one may have been planted.
+            // A fresh CSRF token too, bound to the new session: the pre-login one may
+            // have been planted.
             if let Ok(v) = HeaderValue::from_str(&csrf::set_cookie_header(
-                &csrf::new_token(),
-                state.cookie_secure,
+                &csrf::session_token(&secret),
+                ctx.secure,
             )) {
                 headers.append(http::header::SET_COOKIE, v);
             }
@@ -128,7 +156,7 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, form: FormData) -> R
         }
         Err(LoginError::Throttled) => {
             tracing::warn!(client = %ctx.client_address, "login throttled");
-            "Trop de tentatives de connexion infructueuses. Veuillez patienter 15 minutes avant de réessayer, ou utilisez « Mot de passe oublié »."
+            THROTTLED_LOGIN
         }
         Err(LoginError::Storage(e)) => return internal_error("login failed", e),
     };
@@ -157,11 +185,41 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
     {
         return internal_error("logout failed", e);
     }
-    let mut response = see_other("/connexion?message=deconnecte");
-    if let Ok(v) = HeaderValue::from_str(&clear_session_cookie(state.cookie_secure)) {
-        response.headers_mut().append(http::header::SET_COOKIE, v);
+    signed_out(&ctx, "/connexion?message=deconnecte")
+}
+
+/// A redirect that clears the session cookie and starts a fresh anonymous CSRF token
+/// (the one bound to the ended session goes with it).
+fn signed_out(ctx: &Ctx, location: &str) -> Response {
+    let mut response = see_other(location);
+    for cookie in [
+        clear_session_cookie(ctx.secure),
+        csrf::set_cookie_header(&csrf::new_token(), ctx.secure),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(http::header::SET_COOKIE, v);
+        }
     }
     response
+}
+
+/// « Se déconnecter de tous les appareils »: every session of the account ends, this one
+/// included.
+pub async fn end_all_sessions(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let Some(viewer) = &ctx.viewer else {
+        return ctx.login_redirect();
+    };
+    match state.db.end_all_sessions(viewer.account.id).await {
+        Ok(sessions) => {
+            tracing::info!(
+                account = viewer.account.id,
+                sessions,
+                "signed out everywhere"
+            );
+        }
+        Err(e) => return internal_error("ending every session failed", e),
+    }
+    signed_out(&ctx, "/connexion?message=appareils")
 }
 
 fn forgot_form(ctx: &Ctx, message: Markup) -> Markup {
@@ -469,6 +527,14 @@ fn account_body(ctx: &Ctx, message: Markup) -> Markup {
             ))
             button type="submit" { "Changer le mot de passe" }
         }
+        h2 { "Appareils connectés" }
+        p {
+            "Vous vous êtes connecté(e) sur un appareil qui n’est pas le vôtre, ou vous avez un doute ? Fermez toutes vos sessions : il faudra vous reconnecter partout, y compris ici."
+        }
+        form method="post" action="/compte/sessions/fermer" {
+            (csrf_field(&ctx.csrf))
+            button type="submit" class="danger" { "Se déconnecter de tous les appareils" }
+        }
     }
 }
 
@@ -502,14 +568,35 @@ pub async fn change_password(State(state): State<AppState>, ctx: Ctx, form: Form
     let Some(viewer) = &ctx.viewer else {
         return ctx.login_redirect();
     };
+    // Throttled like logins: a stolen session must not become a password oracle.
     let error = match state
         .db
-        .check_password(viewer.account.id, form.raw("actuel"))
+        .check_password_throttled(&viewer.account, form.raw("actuel"), &ctx.client_address)
         .await
     {
-        Ok(false) => Some("Le mot de passe actuel est incorrect.".to_string()),
+        Ok(false) | Err(LoginError::Invalid) => {
+            Some("Le mot de passe actuel est incorrect.".to_string())
+        }
         Ok(true) => new_password_error(&form),
-        Err(e) => return internal_error("password check failed", e),
+        Err(LoginError::Throttled) => {
+            tracing::warn!(account = viewer.account.id, client = %ctx.client_address, "current password checks throttled");
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                Html(
+                    web::page(
+                        "Mon compte",
+                        &ctx.shell(None),
+                        account_body(
+                            &ctx,
+                            alert("Trop de tentatives avec un mot de passe actuel incorrect. Veuillez patienter quelques minutes avant de réessayer."),
+                        ),
+                    )
+                    .into_string(),
+                ),
+            )
+                .into_response();
+        }
+        Err(LoginError::Storage(e)) => return internal_error("password check failed", e),
     };
     if let Some(error) = error {
         return (
@@ -538,10 +625,124 @@ pub async fn change_password(State(state): State<AppState>, ctx: Ctx, form: Form
         Err(e) => return internal_error("session creation failed", e),
     };
     let mut response = see_other("/compte?ok=1");
-    if let Ok(v) = HeaderValue::from_str(&session_cookie(&secret, None, state.cookie_secure)) {
-        response.headers_mut().append(http::header::SET_COOKIE, v);
+    // The new session comes with its own CSRF token.
+    for cookie in [
+        session_cookie(&secret, None, ctx.secure),
+        csrf::set_cookie_header(&csrf::session_token(&secret), ctx.secure),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(http::header::SET_COOKIE, v);
+        }
     }
     response
+}
+
+fn invalid_offer(ctx: &Ctx) -> Response {
+    let body = html! {
+        section.auth {
+            h1 { "Invitation invalide ou expirée" }
+            p {
+                "Cette invitation a déjà été acceptée, n’est plus valable ou ne concerne pas le compte avec lequel vous êtes connecté(e). Demandez au besoin une nouvelle invitation à l’administrateur de la structure."
+            }
+        }
+    };
+    (
+        StatusCode::NOT_FOUND,
+        Html(web::page("Invitation invalide", &ctx.shell(None), body).into_string()),
+    )
+        .into_response()
+}
+
+/// `GET /compte/invitations/{token}`: an invitation into a structure mailed to an
+/// existing account. Anonymous: the login page first; signed in as that account: a
+/// button to accept (nothing happens without it); anyone else: refused.
+pub async fn membership_offer_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> Response {
+    let offer = match state.db.membership_offer(&token).await {
+        Ok(Some(offer)) => offer,
+        Ok(None) => return invalid_offer(&ctx),
+        Err(e) => return internal_error("membership offer lookup failed", e),
+    };
+    let Some(viewer) = &ctx.viewer else {
+        return ctx.login_redirect();
+    };
+    if viewer.account.id != offer.account_id {
+        tracing::warn!(
+            account = viewer.account.id,
+            "membership offer opened by another account"
+        );
+        return invalid_offer(&ctx);
+    }
+    let structure = match state.db.structure(offer.structure_id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return invalid_offer(&ctx),
+        Err(e) => return internal_error("structure lookup failed", e),
+    };
+    let body = html! {
+        section.auth {
+            h1 { "Rejoindre " (structure.name) }
+            p {
+                "Vous êtes invité(e) à rejoindre " (structure.name) " avec le rôle « " (offer.role.label()) " »"
+                @if offer.directory_manager { ", gestionnaire annuaire" }
+                ". Vous n’en ferez partie que si vous acceptez."
+            }
+            form method="post" action={ "/compte/invitations/" (token) } class="stack" {
+                (csrf_field(&ctx.csrf))
+                button type="submit" { "Accepter l’invitation" }
+            }
+            p { a href="/" { "Ne pas rejoindre cette structure" } }
+        }
+    };
+    Html(web::page("Invitation", &ctx.shell(None), body).into_string()).into_response()
+}
+
+/// `POST /compte/invitations/{token}`: the invited account, signed in, accepts; the
+/// membership is made now, and the offer is spent.
+pub async fn accept_membership_offer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> Response {
+    let Some(viewer) = &ctx.viewer else {
+        return ctx.login_redirect();
+    };
+    let offer = match state
+        .db
+        .accept_membership_offer(&token, viewer.account.id)
+        .await
+    {
+        Ok(Some(offer)) => offer,
+        Ok(None) => return invalid_offer(&ctx),
+        Err(e) => return internal_error("accepting a membership offer failed", e),
+    };
+    let record = crate::audit::AuditRecord {
+        actor: Some(&viewer.account),
+        structure_id: Some(offer.structure_id),
+        action: "member.accept",
+        target: &viewer.account.email,
+        before: None,
+        after: Some(serde_json::json!({
+            "email": viewer.account.email,
+            "role": offer.role.as_str(),
+            "directory_manager": offer.directory_manager,
+        })),
+    };
+    if let Err(e) = state.db.audit(record).await {
+        return internal_error("audit failed", e);
+    }
+    tracing::info!(
+        account = viewer.account.id,
+        structure = offer.structure_id,
+        "invitation accepted"
+    );
+    match state.db.structure(offer.structure_id).await {
+        Ok(Some(structure)) => see_other(&format!("/{}/", structure.slug)),
+        Ok(_) => see_other("/"),
+        Err(e) => internal_error("structure lookup failed", e),
+    }
 }
 
 /// « Mon fuseau horaire »: one of the platform's zones, or none (the structure's).

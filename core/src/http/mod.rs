@@ -48,6 +48,8 @@ pub struct AppInner {
     pub public_url: String,
     /// Cookies get `Secure` and the `__Host-` prefix (HTTPS deployments).
     pub cookie_secure: bool,
+    /// Reverse proxies whose forwarding headers say who the client is and its scheme.
+    pub trusted_proxies: crate::config::TrustedProxies,
     /// Modules' static assets, fetched once per (module, version, file).
     pub module_assets: module_assets::AssetCache,
     /// Content-Security-Policy violations reported by browsers since the start.
@@ -99,9 +101,19 @@ pub fn app(state: AppState) -> Router {
         .route("/compte/mot-de-passe", post(auth::change_password))
         .route("/compte/identifiant", post(auth::change_username))
         .route("/compte/fuseau", post(auth::change_time_zone))
+        .route("/compte/sessions/fermer", post(auth::end_all_sessions))
+        .route(
+            "/compte/invitations/{token}",
+            get(auth::membership_offer_page).post(auth::accept_membership_offer),
+        )
         .route("/compte/flux/{id}/revoquer", post(feeds::revoke))
         .route("/plateforme/", get(platform::overview))
-        .route("/plateforme/paquets", post(platform::upload_package))
+        // Packages bundle their time-zone data and libraries: more than the 2 MiB that
+        // axum's multipart reader takes by default; the body limit below still applies.
+        .route(
+            "/plateforme/paquets",
+            post(platform::upload_package).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/plateforme/structures", post(platform::create_structure))
         .route("/{structure}", get(modules::structure_home))
         .route("/{structure}/", get(modules::structure_home))
@@ -160,6 +172,11 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::guard,
+        ))
+        // Who the client is (through trusted proxies only), before the guard needs it.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::client_context,
         ))
         // Browsers post violation reports without a token: outside the CSRF guard,
         // with a small body limit.

@@ -1,5 +1,7 @@
 //! Inviting a person into a structure: account (created if new), membership, a
-//! single-use link to choose a password, and the invitation mail, in French.
+//! single-use link to choose a password, and the invitation mail, in French. An
+//! existing account is never added without its consent: it is mailed a link to accept
+//! (`/compte/invitations/{secret}`, single use, 7 days) and joins only when it does.
 
 use crate::identity::{Account, TokenPurpose, valid_email};
 use crate::mail::Mailer;
@@ -39,8 +41,9 @@ pub struct Invitation<'a> {
     pub invited_by: Option<&'a Account>,
 }
 
-/// Invites; returns the account and the link to set a password (None when the person
-/// already has a password: they are told they were added).
+/// Invites; returns the account and the link to set a password. For an account that
+/// already exists the link is None: it was mailed an invitation to accept, and the
+/// membership is made only once it accepts (`Db::accept_membership_offer`).
 pub async fn invite(
     db: &Db,
     mailer: &Mailer,
@@ -60,16 +63,54 @@ pub async fn invite(
     {
         return Err(InviteError::AlreadyMember);
     }
-    let account = match existing {
-        Some(account) => account,
-        None => {
-            if invitation.display_name.trim().is_empty() {
-                return Err(InviteError::MissingName);
-            }
-            db.create_account(email, None, invitation.display_name)
-                .await?
-        }
-    };
+    let inviter = invitation
+        .invited_by
+        .map(|a| a.display_name.as_str())
+        .unwrap_or("L’équipe Maillage");
+    let structure = &invitation.structure.name;
+    if let Some(account) = existing {
+        // Consent first: the account is mailed a link and joins only if it accepts. The
+        // inviter learns nothing about it (not even its name).
+        let secret = db
+            .issue_membership_offer(
+                account.id,
+                invitation.structure.id,
+                invitation.role,
+                invitation.directory_manager,
+                invitation.invited_by.map(|a| a.id),
+            )
+            .await?;
+        let no_password_yet = if account.active {
+            ""
+        } else {
+            "Vous n’avez pas encore choisi de mot de passe : utilisez d’abord « Mot de passe oublié » sur la page de connexion.\n\n"
+        };
+        let body = format!(
+            "Bonjour {},\n\n{inviter} vous invite à rejoindre {structure} sur Maillage, avec le rôle « {} ».\n\nVous n’en ferez partie que si vous acceptez. Pour accepter, ouvrez ce lien et connectez-vous avec votre compte habituel (lien valable 7 jours, utilisable une seule fois) :\n{public_url}/compte/invitations/{secret}\n\n{no_password_yet}Si vous ne souhaitez pas rejoindre cette structure, ignorez simplement ce message.\n\nÀ bientôt sur Maillage.\n",
+            account.display_name,
+            invitation.role.label()
+        );
+        mailer
+            .enqueue(
+                Some(invitation.structure.id),
+                &account.email,
+                &format!("Invitation à rejoindre {structure} sur Maillage"),
+                &body,
+            )
+            .await?;
+        tracing::info!(
+            account = account.id,
+            structure = invitation.structure.id,
+            "existing account invited: membership waits for its consent"
+        );
+        return Ok((account, None));
+    }
+    if invitation.display_name.trim().is_empty() {
+        return Err(InviteError::MissingName);
+    }
+    let account = db
+        .create_account(email, None, invitation.display_name)
+        .await?;
     db.set_membership(
         invitation.structure.id,
         account.id,
@@ -77,42 +118,21 @@ pub async fn invite(
         invitation.directory_manager,
     )
     .await?;
-    let inviter = invitation
-        .invited_by
-        .map(|a| a.display_name.as_str())
-        .unwrap_or("L’équipe Maillage");
-    let structure = &invitation.structure.name;
-    let (subject, body, link) = if account.active {
-        (
-            format!("Vous avez été ajouté(e) à {structure}"),
-            format!(
-                "Bonjour {},\n\n{inviter} vous a ajouté(e) à {structure} sur Maillage, avec le rôle « {} ».\n\nConnectez-vous avec votre compte habituel :\n{public_url}/connexion\n\nÀ bientôt sur Maillage.\n",
-                account.display_name,
-                invitation.role.label()
-            ),
-            None,
-        )
-    } else {
-        let secret = db.issue_token(account.id, TokenPurpose::Invitation).await?;
-        let link = format!("{public_url}/mot-de-passe/{secret}");
-        (
-            format!("Invitation à rejoindre {structure} sur Maillage"),
-            format!(
-                "Bonjour {},\n\n{inviter} vous invite à rejoindre {structure} sur Maillage.\n\nPour choisir votre mot de passe, ouvrez ce lien (valable 7 jours, utilisable une seule fois) :\n{link}\n\nVotre identifiant de connexion est votre adresse : {}\n\nÀ bientôt sur Maillage.\n",
-                account.display_name, account.email
-            ),
-            Some(link),
-        )
-    };
+    let secret = db.issue_token(account.id, TokenPurpose::Invitation).await?;
+    let link = format!("{public_url}/mot-de-passe/{secret}");
+    let body = format!(
+        "Bonjour {},\n\n{inviter} vous invite à rejoindre {structure} sur Maillage.\n\nPour choisir votre mot de passe, ouvrez ce lien (valable 7 jours, utilisable une seule fois) :\n{link}\n\nVotre identifiant de connexion est votre adresse : {}\n\nÀ bientôt sur Maillage.\n",
+        account.display_name, account.email
+    );
     mailer
         .enqueue(
             Some(invitation.structure.id),
             &account.email,
-            &subject,
+            &format!("Invitation à rejoindre {structure} sur Maillage"),
             &body,
         )
         .await?;
-    Ok((account, link))
+    Ok((account, Some(link)))
 }
 
 /// Sends a fresh invitation link to a member who has not set a password yet.

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::storage::{Db, Result, StorageError, now_secs};
+use crate::tenancy::Role;
 
 /// Server-side lifetime of a browser session ("Se souvenir de moi" unchecked).
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
@@ -16,13 +17,61 @@ pub const PERSISTENT_SESSION_TTL_SECS: i64 = 30 * 24 * 3600;
 pub const INVITATION_TTL_SECS: i64 = 7 * 24 * 3600;
 pub const RESET_TTL_SECS: i64 = 3600;
 
-/// Failed logins tolerated per account, and per client address, within the window.
+/// Password attempts free of any delay per (account, client), and per client across
+/// accounts (credential stuffing); beyond them each attempt waits a growing delay
+/// (`throttle_delay_secs`). The real owner on another client is never held up.
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+/// A series of password attempts is forgotten after a day without any.
+pub const THROTTLE_MEMORY_SECS: i64 = 24 * 3600;
+/// The longest wait asked of a throttled client.
+pub const MAX_THROTTLE_DELAY_SECS: i64 = 15 * 60;
+/// Window of the "mot de passe oublié" rationing.
 pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 /// "Mot de passe oublié" requests accepted per client address within the window: each
 /// one sends a mail, so they are rationed like failed logins.
 pub const MAX_RESETS_PER_ADDRESS: i64 = 10;
+/// How often `spawn_purge` deletes expired sessions, spent tokens and old throttles.
+pub const PURGE_INTERVAL_SECS: u64 = 3600;
+
+/// The wait before the next attempt once `excess` attempts went past the free ones:
+/// 15 s, 30 s, 1 min, 2 min … doubling up to 15 minutes.
+pub fn throttle_delay_secs(excess: i64) -> i64 {
+    let doublings = u32::try_from(excess.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    (15_i64 << doublings).min(MAX_THROTTLE_DELAY_SECS)
+}
+
+/// `attempts` (this one included) went past `free` and the previous one was too recent.
+fn throttled(attempts: i64, previous_at: i64, free: i64, now: i64) -> bool {
+    attempts > free && now - previous_at < throttle_delay_secs(attempts - free)
+}
+
+/// Runs one argon2 verification against a dummy hash and answers false: an unknown
+/// login, or an account without a password yet (invited), costs what a wrong password
+/// costs, so timing does not tell them apart.
+pub fn verify_dummy(candidate: &str) -> bool {
+    password::verify_dummy(candidate);
+    false
+}
+
+/// An invitation into a structure sent to an existing account: it joins only once that
+/// account accepts, signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipOffer {
+    pub account_id: i64,
+    pub structure_id: i64,
+    pub role: Role,
+    pub directory_manager: bool,
+}
+
+fn offer_from_row(row: &sqlx::any::AnyRow) -> MembershipOffer {
+    MembershipOffer {
+        account_id: row.get("account_id"),
+        structure_id: row.get("structure_id"),
+        role: Role::parse(row.get::<&str, _>("role")).unwrap_or(Role::Member),
+        directory_manager: crate::storage::flag(row, "directory_manager"),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -235,88 +284,133 @@ impl Db {
         .flatten();
         Ok(match phc {
             Some(phc) => password::verify(candidate, &phc),
-            None => false,
+            // No password yet (an invited account): the same argon2 work as a wrong one.
+            None => verify_dummy(candidate),
         })
     }
 
-    async fn recent_failures(&self, scope: &str) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE scope = $1 AND at > $2")
-                .bind(scope)
-                .bind(now_secs() - FAILURE_WINDOW_SECS)
-                .fetch_one(self.pool())
-                .await?,
-        )
-    }
-
-    async fn record_failure(&self, scopes: &[&str]) -> Result<()> {
+    /// Counts one attempt in `scope` with a single upsert, so simultaneous attempts get
+    /// distinct counts; returns the attempts of the current series (this one included)
+    /// and when the previous one was made. A series idle for `forget_after` starts over.
+    async fn count_attempt(
+        &self,
+        scope: &str,
+        account_id: Option<i64>,
+        forget_after: i64,
+    ) -> Result<(i64, i64)> {
         let now = now_secs();
-        for scope in scopes {
-            sqlx::query("INSERT INTO login_failures (scope, at) VALUES ($1, $2)")
-                .bind(scope)
-                .bind(now)
-                .execute(self.pool())
-                .await?;
-        }
-        // Old failures only matter inside the window.
-        sqlx::query("DELETE FROM login_failures WHERE at <= $1")
-            .bind(now - FAILURE_WINDOW_SECS)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        let row = sqlx::query(
+            "INSERT INTO login_throttle (scope, account_id, attempts, previous_at, last_at) VALUES ($1, $2, 1, 0, $3)
+             ON CONFLICT (scope) DO UPDATE SET
+                 attempts = CASE WHEN login_throttle.last_at <= $4 THEN 1 ELSE login_throttle.attempts + 1 END,
+                 previous_at = login_throttle.last_at,
+                 last_at = $3
+             RETURNING attempts, previous_at",
+        )
+        .bind(scope)
+        .bind(account_id)
+        .bind(now)
+        .bind(now - forget_after)
+        .fetch_one(self.pool())
+        .await?;
+        let attempts: i64 = row.get("attempts");
+        let previous_at: i64 = row.get("previous_at");
+        Ok((attempts, previous_at))
     }
 
     /// Counts a password-reset request from this address; false when over the limit.
     pub async fn allow_reset_request(&self, client_address: &str) -> Result<bool> {
-        let scope = format!("reset:{client_address}");
-        if self.recent_failures(&scope).await? >= MAX_RESETS_PER_ADDRESS {
-            return Ok(false);
-        }
-        self.record_failure(&[&scope]).await?;
-        Ok(true)
+        let (requests, _) = self
+            .count_attempt(
+                &format!("reset:{client_address}"),
+                None,
+                FAILURE_WINDOW_SECS,
+            )
+            .await?;
+        Ok(requests <= MAX_RESETS_PER_ADDRESS)
     }
 
-    /// Checks a login (e-mail or username) and password, throttled per account and per
-    /// client address. Unknown logins cost the same time as wrong passwords.
+    /// One password check, throttled by client and by (account — or typed login when
+    /// there is no such account — , client). The attempt is counted before the password
+    /// is verified, atomically, so simultaneous wrong attempts cannot all slip through;
+    /// a right password un-counts it and clears that (account, client) series.
+    async fn throttled_check(
+        &self,
+        account: Option<&Account>,
+        login: &str,
+        password: &str,
+        client_address: &str,
+    ) -> std::result::Result<bool, LoginError> {
+        let now = now_secs();
+        let client_scope = format!("client:{client_address}");
+        let (attempts, previous_at) = self
+            .count_attempt(&client_scope, None, THROTTLE_MEMORY_SECS)
+            .await?;
+        if throttled(attempts, previous_at, MAX_FAILURES_PER_ADDRESS, now) {
+            return Err(LoginError::Throttled);
+        }
+        let pair_scope = match account {
+            Some(a) => format!("account:{}|{client_address}", a.id),
+            // Unknown logins are throttled alike; hashed, so the table keeps no typed text.
+            None => format!(
+                "login:{}|{client_address}",
+                secret_hash(&login.trim().to_lowercase())
+            ),
+        };
+        let (attempts, previous_at) = self
+            .count_attempt(&pair_scope, account.map(|a| a.id), THROTTLE_MEMORY_SECS)
+            .await?;
+        if throttled(attempts, previous_at, MAX_FAILURES_PER_ACCOUNT, now) {
+            return Err(LoginError::Throttled);
+        }
+        let ok = match account {
+            Some(a) => self.check_password(a.id, password).await?,
+            None => verify_dummy(password),
+        };
+        if ok {
+            sqlx::query("DELETE FROM login_throttle WHERE scope = $1")
+                .bind(&pair_scope)
+                .execute(self.pool())
+                .await?;
+            sqlx::query(
+                "UPDATE login_throttle SET attempts = attempts - 1 WHERE scope = $1 AND attempts > 0",
+            )
+            .bind(&client_scope)
+            .execute(self.pool())
+            .await?;
+        }
+        Ok(ok)
+    }
+
+    /// Checks a login (e-mail or username) and password, throttled per (account, client)
+    /// and per client with growing delays. Every refusal (unknown login, account without
+    /// a password, wrong password) runs one argon2 verification.
     pub async fn login(
         &self,
         login: &str,
         password: &str,
         client_address: &str,
     ) -> std::result::Result<Account, LoginError> {
-        let address_scope = format!("address:{client_address}");
-        if self.recent_failures(&address_scope).await? >= MAX_FAILURES_PER_ADDRESS {
-            return Err(LoginError::Throttled);
-        }
         let account = self.account_by_login(login).await?;
-        let account_scope = match &account {
-            Some(a) => format!("account:{}", a.id),
-            None => format!("login:{}", login.trim().to_lowercase()),
-        };
-        if self.recent_failures(&account_scope).await? >= MAX_FAILURES_PER_ACCOUNT {
-            return Err(LoginError::Throttled);
-        }
-        let ok = match &account {
-            Some(a) => self.check_password(a.id, password).await?,
-            None => {
-                password::verify_dummy(password);
-                false
-            }
-        };
+        let ok = self
+            .throttled_check(account.as_ref(), login, password, client_address)
+            .await?;
         match account {
-            Some(account) if ok => {
-                sqlx::query("DELETE FROM login_failures WHERE scope = $1")
-                    .bind(&account_scope)
-                    .execute(self.pool())
-                    .await?;
-                Ok(account)
-            }
-            _ => {
-                self.record_failure(&[&account_scope, &address_scope])
-                    .await?;
-                Err(LoginError::Invalid)
-            }
+            Some(account) if ok => Ok(account),
+            _ => Err(LoginError::Invalid),
         }
+    }
+
+    /// The current password of a signed-in person (« Changer de mot de passe »),
+    /// throttled exactly like logins from that client.
+    pub async fn check_password_throttled(
+        &self,
+        account: &Account,
+        candidate: &str,
+        client_address: &str,
+    ) -> std::result::Result<bool, LoginError> {
+        self.throttled_check(Some(account), "", candidate, client_address)
+            .await
     }
 
     /// Opens a session; returns the cookie secret (only its hash is stored).
@@ -350,6 +444,16 @@ impl Db {
         .fetch_optional(self.pool())
         .await?;
         Ok(row.as_ref().map(account_from_row))
+    }
+
+    /// « Se déconnecter de tous les appareils »: ends every session of the account, the
+    /// current one included; returns how many there were.
+    pub async fn end_all_sessions(&self, account_id: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(account_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected())
     }
 
     pub async fn end_session(&self, secret: &str) -> Result<()> {
@@ -423,9 +527,140 @@ impl Db {
         .bind(account_id)
         .execute(&mut *tx)
         .await?;
+        // Whoever proved they own the mailbox is no longer held up by anyone's failures.
+        sqlx::query("DELETE FROM login_throttle WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.account(account_id).await
     }
+
+    /// A single-use, 7-day invitation of an existing account into a structure; returns
+    /// the secret of its link (only its hash is stored).
+    pub async fn issue_membership_offer(
+        &self,
+        account_id: i64,
+        structure_id: i64,
+        role: Role,
+        directory_manager: bool,
+        invited_by: Option<i64>,
+    ) -> Result<String> {
+        let secret = random_secret();
+        let now = now_secs();
+        sqlx::query(
+            "INSERT INTO membership_offers (token_hash, account_id, structure_id, role, directory_manager, invited_by, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(secret_hash(&secret))
+        .bind(account_id)
+        .bind(structure_id)
+        .bind(role.as_str())
+        .bind(directory_manager)
+        .bind(invited_by)
+        .bind(now)
+        .bind(now + INVITATION_TTL_SECS)
+        .execute(self.pool())
+        .await?;
+        Ok(secret)
+    }
+
+    /// The still-valid, unused offer behind a link (without using it).
+    pub async fn membership_offer(&self, secret: &str) -> Result<Option<MembershipOffer>> {
+        let row = sqlx::query(
+            "SELECT account_id, structure_id, role, directory_manager FROM membership_offers
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(secret_hash(secret))
+        .bind(now_secs())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(offer_from_row))
+    }
+
+    /// Accepts an offer as `account_id`: spent and turned into the membership in one
+    /// transaction; None when the link is unknown, spent, expired or someone else's. A
+    /// person who already belongs to the structure keeps their role.
+    pub async fn accept_membership_offer(
+        &self,
+        secret: &str,
+        account_id: i64,
+    ) -> Result<Option<MembershipOffer>> {
+        let now = now_secs();
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(
+            "UPDATE membership_offers SET used_at = $1
+             WHERE token_hash = $2 AND account_id = $3 AND used_at IS NULL AND expires_at > $1
+             RETURNING account_id, structure_id, role, directory_manager",
+        )
+        .bind(now)
+        .bind(secret_hash(secret))
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(offer) = row.as_ref().map(offer_from_row) else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "INSERT INTO memberships (structure_id, account_id, role, directory_manager, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (structure_id, account_id) DO NOTHING",
+        )
+        .bind(offer.structure_id)
+        .bind(offer.account_id)
+        .bind(offer.role.as_str())
+        .bind(offer.directory_manager)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(offer))
+    }
+}
+
+/// Deletes expired sessions, used or expired tokens and membership offers, and throttle
+/// series idle for a day; returns how many rows went. Run periodically (`spawn_purge`).
+pub async fn purge_expired(db: &Db) -> Result<u64> {
+    let now = now_secs();
+    let mut purged = 0;
+    purged += sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+    purged +=
+        sqlx::query("DELETE FROM account_tokens WHERE used_at IS NOT NULL OR expires_at <= $1")
+            .bind(now)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
+    purged +=
+        sqlx::query("DELETE FROM membership_offers WHERE used_at IS NOT NULL OR expires_at <= $1")
+            .bind(now)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
+    purged += sqlx::query("DELETE FROM login_throttle WHERE last_at <= $1")
+        .bind(now - THROTTLE_MEMORY_SECS)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+    Ok(purged)
+}
+
+/// The periodic purge, every `PURGE_INTERVAL_SECS` (the first run at once), for as long
+/// as the server serves: abort the handle on shutdown.
+pub fn spawn_purge(db: Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(PURGE_INTERVAL_SECS));
+        loop {
+            every.tick().await;
+            match purge_expired(&db).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::info!(rows, "purged expired sessions, tokens and throttles"),
+                Err(e) => tracing::warn!(error = %e, "purging expired sessions and tokens failed"),
+            }
+        }
+    })
 }
 
 /// The new hash, and no session survives it.
@@ -478,6 +713,20 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(secret_hash(&a), a);
         assert_eq!(secret_hash(&a), secret_hash(&a));
+    }
+
+    #[test]
+    fn throttle_delays_grow_and_are_capped() {
+        assert_eq!(throttle_delay_secs(1), 15);
+        assert_eq!(throttle_delay_secs(2), 30);
+        assert_eq!(throttle_delay_secs(4), 120);
+        assert_eq!(throttle_delay_secs(7), MAX_THROTTLE_DELAY_SECS);
+        assert_eq!(throttle_delay_secs(1_000), MAX_THROTTLE_DELAY_SECS);
+        // Free attempts never wait; past them, only a long enough pause gets through.
+        assert!(!throttled(5, 100, 5, 100));
+        assert!(throttled(6, 100, 5, 110));
+        assert!(!throttled(6, 100, 5, 115));
+        assert!(!verify_dummy("anything"));
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl HostState {
     /// The call's transaction, begun on first use.
     pub(super) async fn writer(&mut self) -> Result<&mut sqlx::AnyConnection, StorageError> {
         if self.tx.is_none() {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             if self.bulk {
                 self.db.plan_for_bulk(&mut tx).await?;
             }

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(3, "event delivery", "0003_event_delivery.sql"),
     migration!(4, "data api", "0004_data_api.sql"),
     migration!(5, "mail and timers", "0005_mail_timers.sql"),
+    migration!(6, "hardening", "0006_hardening.sql"),
 ];
 
 pub fn migrator(backend: Backend) -> Migrator {

@@ -182,6 +182,17 @@ impl Db {
         self.backend
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred one that reads, then writes after another
+    /// connection committed, fails with "database is locked" without waiting, whereas
+    /// this one waits its turn (`busy_timeout`). PostgreSQL: a plain `BEGIN`.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool().begin().await?,
+        })
+    }
+
     pub async fn doc_get(
         &self,
         scope: &PluginScope,

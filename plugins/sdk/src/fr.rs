@@ -1,9 +1,12 @@
-//! French formatting of dates, shared by every plugin that shows them.
+//! French formatting of dates, shared by every plugin that shows them. Instants in a
+//! time zone are in [`crate::time`], which builds on these names.
 
-const WEEKDAYS: [&str; 7] = [
+/// Day names, Sunday first (as [`weekday_name`] counts).
+pub const WEEKDAYS: [&str; 7] = [
     "dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi",
 ];
-const MONTHS: [&str; 12] = [
+/// Month names, January first.
+pub const MONTHS: [&str; 12] = [
     "janvier",
     "février",
     "mars",
@@ -64,18 +67,52 @@ impl LocalDateTime {
 
     /// "jeudi 3 décembre 2026"
     pub fn date_fr(&self) -> String {
-        format!(
-            "{} {} {} {}",
-            WEEKDAYS[weekday(self.year, self.month, self.day)],
+        long_date(
+            weekday(self.year, self.month, self.day),
             self.day,
-            MONTHS[(self.month - 1) as usize],
-            self.year
+            self.month,
+            self.year,
         )
     }
 
     /// "20 h 00"
     pub fn time_fr(&self) -> String {
         format!("{} h {:02}", self.hour, self.minute)
+    }
+}
+
+/// "jeudi", from the day of the week counted from Sunday (0) to Saturday (6).
+pub fn weekday_name(from_sunday: usize) -> &'static str {
+    WEEKDAYS[from_sunday % 7]
+}
+
+/// "décembre", from the month number (1 to 12); "" for anything else.
+pub fn month_name(month: u32) -> &'static str {
+    match month {
+        1..=12 => MONTHS[(month - 1) as usize],
+        _ => "",
+    }
+}
+
+/// "jeudi 3 décembre 2026", "mardi 1er décembre 2026": the weekday counted from Sunday
+/// (0), then the day of the month, the month (1 to 12) and the year.
+pub fn long_date(weekday_from_sunday: usize, day: u32, month: u32, year: i32) -> String {
+    let weekday = weekday_name(weekday_from_sunday);
+    let month = month_name(month);
+    if day == 1 {
+        format!("{weekday} 1er {month} {year}")
+    } else {
+        format!("{weekday} {day} {month} {year}")
+    }
+}
+
+/// A duration in minutes the French way: "45 min", "2 h", "1 h 30".
+pub fn duration(minutes: i64) -> String {
+    let (hours, rest) = (minutes / 60, minutes % 60);
+    match (hours, rest) {
+        (0, _) => format!("{minutes} min"),
+        (_, 0) => format!("{hours} h"),
+        _ => format!("{hours} h {rest:02}"),
     }
 }
 
@@ -110,5 +147,22 @@ mod tests {
         assert_eq!(d.time_fr(), "20 h 00");
         assert!(LocalDateTime::parse("2026-02-30T10:00").is_none());
         assert!(LocalDateTime::parse("n'importe quoi").is_none());
+        let first = LocalDateTime::parse("2026-12-01T08:05").unwrap();
+        assert_eq!(first.date_fr(), "mardi 1er décembre 2026");
+    }
+
+    #[test]
+    fn names_weekdays_months_and_durations() {
+        assert_eq!(weekday_name(0), "dimanche");
+        assert_eq!(weekday_name(6), "samedi");
+        assert_eq!(month_name(2), "février");
+        assert_eq!(month_name(8), "août");
+        assert_eq!(month_name(12), "décembre");
+        assert_eq!(month_name(13), "");
+        assert_eq!(long_date(4, 3, 12, 2026), "jeudi 3 décembre 2026");
+        assert_eq!(duration(45), "45 min");
+        assert_eq!(duration(60), "1 h");
+        assert_eq!(duration(90), "1 h 30");
+        assert_eq!(duration(125), "2 h 05");
     }
 }

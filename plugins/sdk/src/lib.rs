@@ -2,13 +2,14 @@
 //!
 //! A plugin implements [`Plugin`] and calls [`export_plugin!`]. The SDK turns the
 //! `wasi:http/incoming-handler` export into a plain [`Request`] → [`Response`] call and
-//! gives typed access to the host imports (context, log, store, events). Pages are
-//! written with the auto-escaping templates of [`html`]; a module's JavaScript and CSS
-//! are static [`Asset`]s it declares in [`Plugin::assets`].
+//! gives typed access to the host imports (context, log, records, blobs, events, groups,
+//! [`mail`], [`timers`]). Pages are written with the auto-escaping templates of [`html`];
+//! a module's JavaScript and CSS are static [`Asset`]s it declares in [`Plugin::assets`].
+//! Instants and time zones (real IANA rules) are in [`time`], CSV exports in [`csv`].
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v0.2.1",
+        path: "../../wit/v0.2.2",
         world: "maillage:plugin/plugin",
         generate_all,
         pub_export_macro: true,
@@ -18,21 +19,28 @@ pub mod bindings {
 }
 
 pub mod assets;
+pub mod csv;
 pub mod form;
 pub mod fr;
 pub mod html;
 mod http;
+pub mod ics;
+pub mod mail;
 pub mod records;
 pub mod text;
+pub mod thread;
+pub mod time;
+pub mod timers;
 
 pub use assets::Asset;
+pub use bindings::maillage::plugin::tenancy::Member;
 pub use bindings::maillage::plugin::types::{
     Event, Manifest, NavEntry, RequestContext, User, Widget,
 };
 pub use http::{Method, Request, Response};
 
 /// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].
-pub const WIT_RANGE: &str = "^0.2.1";
+pub const WIT_RANGE: &str = "^0.2.2";
 
 /// What a plugin implements.
 pub trait Plugin {
@@ -62,9 +70,34 @@ pub fn context() -> RequestContext {
         .clone()
 }
 
+/// The acting member's own IANA time zone (« Mon compte »), when it differs from the
+/// structure's ([`RequestContext::time_zone`]); none otherwise or with no acting member.
+pub fn user_time_zone() -> Option<String> {
+    bindings::maillage::plugin::context::user_time_zone()
+}
+
+/// Where members reach the platform, e.g. "https://maillage.cpts-exemple.fr" (no
+/// trailing slash), for links in mails: `public_url() + base_path + "/p/42"`.
+pub fn public_url() -> String {
+    bindings::maillage::plugin::context::public_url()
+}
+
+/// The acting member's secret feed URL (absolute): a calendar client fetches the
+/// module's `/flux` path there, as that member, without a session. Made on first use;
+/// the member revokes it on « Mon compte ». None without an acting member.
+pub fn feed_url() -> Option<String> {
+    bindings::maillage::plugin::context::feed_url()
+}
+
 /// Postal codes of the structure's territory (tenancy), as its admins set them.
 pub fn territory() -> Vec<String> {
     bindings::maillage::plugin::tenancy::territory()
+}
+
+/// Every active member of the structure, by name (needs the "groups" capability: it
+/// names people).
+pub fn members() -> Vec<Member> {
+    bindings::maillage::plugin::tenancy::members()
 }
 
 /// Logging into the host's logs; the host adds plugin id and request id.
