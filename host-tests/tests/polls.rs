@@ -800,35 +800,32 @@ fn assert_refused(what: &str, status: StatusCode, body: &str, words: &[&str]) {
 
 // Exports.
 
-/// Rows of a `;`-separated CSV (BOM removed, quotes undone), empty lines left out.
+/// Rows of a `;`-separated CSV, read by Python's `csv` module (a real reader, not
+/// ours): BOM removed, quotes undone, empty lines left out.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let (mut rows, mut row, mut cell) = (Vec::new(), Vec::new(), String::new());
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                cell.push('"');
-            }
-            '"' if quoted => quoted = false,
-            '"' if cell.is_empty() => quoted = true,
-            ';' if !quoted => row.push(std::mem::take(&mut cell)),
-            '\r' if !quoted && chars.peek() == Some(&'\n') => {}
-            '\n' if !quoted => {
-                row.push(std::mem::take(&mut cell));
-                rows.push(std::mem::take(&mut row));
-            }
-            _ => cell.push(c),
-        }
-    }
-    if !cell.is_empty() || !row.is_empty() {
-        row.push(cell);
-        rows.push(row);
-    }
-    rows.retain(|r: &Vec<String>| r.iter().any(|c| !c.is_empty()));
-    rows
+    use std::io::Write;
+    let script = "import csv, io, json, sys\n\
+                  text = sys.stdin.buffer.read().decode('utf-8-sig')\n\
+                  rows = [r for r in csv.reader(io.StringIO(text, newline=''), delimiter=';') if any(r)]\n\
+                  print(json.dumps(rows))";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("the CSV is written to Python");
+    let out = child.wait_with_output().expect("python3 finishes");
+    assert!(
+        out.status.success(),
+        "Python's csv module refused the export"
+    );
+    serde_json::from_slice(&out.stdout).expect("rows as JSON")
 }
 
 /// The rows of the sheet « Réponses » of a workbook, as openpyxl reads them (the test

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::config::Config;
 use crate::http::AppState;
@@ -248,71 +248,22 @@ async fn on_backend(
     Ok(())
 }
 
-/// A minimal HTTP/1.1 client on one kept-alive connection.
+/// One member's kept-alive connection (the shared benchmark client).
 struct KeepAlive {
-    stream: BufReader<tokio::net::TcpStream>,
-    host: String,
+    connection: super::client::Connection,
     cookie: String,
 }
 
 impl KeepAlive {
     async fn connect(address: std::net::SocketAddr, cookie: &str) -> anyhow::Result<Self> {
-        let stream = tokio::net::TcpStream::connect(address).await?;
-        stream.set_nodelay(true)?;
         Ok(KeepAlive {
-            stream: BufReader::new(stream),
-            host: address.to_string(),
+            connection: super::client::Connection::open(address).await?,
             cookie: cookie.to_string(),
         })
     }
 
     async fn get(&mut self, path: &str) -> anyhow::Result<(u16, String)> {
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n\r\n",
-            self.host, self.cookie
-        );
-        self.stream.get_mut().write_all(request.as_bytes()).await?;
-        let mut status_line = String::new();
-        self.stream.read_line(&mut status_line).await?;
-        let status: u16 = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("bad status line {status_line:?}"))?;
-        let mut length = None;
-        let mut chunked = false;
-        loop {
-            let mut header = String::new();
-            self.stream.read_line(&mut header).await?;
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            let lower = header.to_ascii_lowercase();
-            if let Some(v) = lower.strip_prefix("content-length:") {
-                length = v.trim().parse::<usize>().ok();
-            }
-            if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
-                chunked = true;
-            }
-        }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                let mut size = String::new();
-                self.stream.read_line(&mut size).await?;
-                let size = usize::from_str_radix(size.trim(), 16)?;
-                let mut chunk = vec![0; size + 2];
-                self.stream.read_exact(&mut chunk).await?;
-                if size == 0 {
-                    break;
-                }
-                body.extend_from_slice(&chunk[..size]);
-            }
-        } else if let Some(n) = length {
-            body.resize(n, 0);
-            self.stream.read_exact(&mut body).await?;
-        }
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+        let reply = self.connection.get(path, &self.cookie).await?;
+        Ok((reply.status, reply.body))
     }
 }

@@ -11,8 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use super::client::Connection;
 
 use crate::config::Config;
 use crate::http::AppState;
@@ -487,18 +486,15 @@ fn slot_ids(page: &str) -> Vec<String> {
     ids
 }
 
-/// "YYYY-MM-DD" of a day number (days since 1970-01-01; Howard Hinnant's algorithm).
+/// "YYYY-MM-DD" of a day number (days since 1970-01-01).
 fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    jiff::Timestamp::from_second(days * 86_400)
+        .map(|t| {
+            t.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .date()
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 /// The export holds one row per participant (rows without any choice, if the module
@@ -585,115 +581,4 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     }
     rows.retain(|r: &Vec<String>| r.iter().any(|c| !c.is_empty()));
     rows
-}
-
-/// One reply: status, Location, body.
-struct Reply {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-/// A minimal HTTP/1.1 client on one kept-alive connection; each request carries its
-/// own cookies (one connection may speak for several members).
-struct Connection {
-    stream: BufReader<TcpStream>,
-    host: String,
-}
-
-impl Connection {
-    async fn open(address: SocketAddr) -> anyhow::Result<Self> {
-        let stream = TcpStream::connect(address).await?;
-        stream.set_nodelay(true)?;
-        Ok(Connection {
-            stream: BufReader::new(stream),
-            host: address.to_string(),
-        })
-    }
-
-    async fn get(&mut self, path: &str, cookie: &str) -> anyhow::Result<Reply> {
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\n\r\n",
-            self.host
-        );
-        self.exchange(request.as_bytes()).await
-    }
-
-    /// A form, with the CSRF token in its header (the cookie carries the same).
-    async fn post(
-        &mut self,
-        path: &str,
-        cookie: &str,
-        fields: &[(String, String)],
-    ) -> anyhow::Result<Reply> {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let token = cookie
-            .split("maillage_csrf=")
-            .nth(1)
-            .and_then(|t| t.split(';').next())
-            .unwrap_or_default();
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nX-CSRF-Token: {token}\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            self.host,
-            body.len()
-        );
-        self.exchange(request.as_bytes()).await
-    }
-
-    async fn exchange(&mut self, request: &[u8]) -> anyhow::Result<Reply> {
-        self.stream.get_mut().write_all(request).await?;
-        let mut status_line = String::new();
-        if self.stream.read_line(&mut status_line).await? == 0 {
-            anyhow::bail!("the server closed the connection");
-        }
-        let status: u16 = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("bad status line {status_line:?}"))?;
-        let (mut length, mut chunked, mut location) = (None, false, None);
-        loop {
-            let mut header = String::new();
-            self.stream.read_line(&mut header).await?;
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                let (name, value) = (name.trim(), value.trim());
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.parse::<usize>().ok();
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    chunked = value.to_ascii_lowercase().contains("chunked");
-                } else if name.eq_ignore_ascii_case("location") {
-                    location = Some(value.to_string());
-                }
-            }
-        }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                let mut size = String::new();
-                self.stream.read_line(&mut size).await?;
-                let size = usize::from_str_radix(size.trim(), 16)?;
-                let mut chunk = vec![0; size + 2];
-                self.stream.read_exact(&mut chunk).await?;
-                if size == 0 {
-                    break;
-                }
-                body.extend_from_slice(&chunk[..size]);
-            }
-        } else if let Some(n) = length {
-            body.resize(n, 0);
-            self.stream.read_exact(&mut body).await?;
-        }
-        Ok(Reply {
-            status,
-            location,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
-    }
 }
