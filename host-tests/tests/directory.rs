@@ -1337,3 +1337,71 @@ async fn the_command_line_alone_creates_a_structure_and_imports_its_directory() 
     drop(host);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An impostor who linked a colleague's number (visible in the directory) cannot link a
+/// second one (409, not a server error), and once a gestionnaire unlinks them, what the
+/// false link brought is gone: the fiche, and the e-mail that Communication copied.
+#[tokio::test]
+async fn unlinking_removes_what_a_false_link_brought_and_a_second_link_is_refused() {
+    let host = Host::new().await;
+    let structure = directory_structure(&host, "cpts-a", "74000").await;
+    let text = extract(&[
+        line(
+            "10000000001",
+            ("ADAM", "Anne"),
+            MEDECIN,
+            "",
+            "74000",
+            "anne@exemple.fr",
+        ),
+        line("10000000002", ("BRUN", "Bruno"), MEDECIN, "", "74000", ""),
+    ]);
+    import(&host, &structure, text.as_bytes()).await.unwrap();
+    let mut gestion = manager(&host, "cpts-a", "gestion@a.test").await;
+    let (_, page) = gestion.get(&format!("{BASE}/")).await;
+    let anne = professional_id(&page, "Anne ADAM");
+
+    let mut impostor = signed_in(&host, "cpts-a", "mallory@a.test", "Mallory Menteur").await;
+    let (s, _, _) = impostor
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _, _) = impostor
+        .post_form(
+            &format!("{BASE}/ma-fiche/pro"),
+            &[
+                ("phone", "06 66 66 66 66"),
+                ("email", "mallory@evil.example"),
+            ],
+        )
+        .await;
+    assert!(s.is_redirection(), "{s}");
+    let (_, page) = gestion
+        .get(&format!("{BASE}/communication?profession=10"))
+        .await;
+    assert!(page.contains("mallory@evil.example"), "{page}");
+    // A second number for the same account: refused in French, nothing changed.
+    let (s, _, page) = impostor
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000002")])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{page}");
+    assert!(
+        page.contains("déjà relié à la fiche de Anne ADAM"),
+        "{page}"
+    );
+
+    let (s, _, _) = gestion
+        .post_form(&format!("{BASE}/p/{anne}/delier"), &[])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, fiche) = gestion.get(&format!("{BASE}/p/{anne}")).await;
+    assert!(!fiche.contains("06 66 66 66 66"), "{fiche}");
+    let (_, page) = gestion
+        .get(&format!("{BASE}/communication?profession=10"))
+        .await;
+    assert!(!page.contains("mallory@evil.example"), "{page}");
+    assert!(
+        page.contains("anne@exemple.fr"),
+        "the extract's address is back: {page}"
+    );
+}

@@ -385,10 +385,31 @@ pub fn unlink(id: &str) -> Result<Response, StoreError> {
             "Seuls les gestionnaires de l’annuaire peuvent délier un compte.",
         ));
     }
-    if records::update::<serde_json::Value>(PROFESSIONALS, id, &json!({ "user_id": null }))?
-        .is_none()
-    {
+    // What the link brought goes with it: the fiches the account wrote (a false link
+    // must not leave its phone or e-mail in the directory) and what they fed.
+    let unlinked = records::update::<serde_json::Value>(
+        PROFESSIONALS,
+        id,
+        &json!({
+            "user_id": null,
+            "fiche_filled": false,
+            "fiche_email": "",
+            "care_key": "",
+            "equipment_key": "",
+        }),
+    )?;
+    if unlinked.is_none() {
         return Ok(Response::not_found());
+    }
+    let fiches: Vec<serde_json::Value> = Query::new()
+        .filter("professional = {:p}")
+        .param("p", id)
+        .fetch(FICHES)?
+        .0;
+    for fiche in fiches {
+        if let Some(fiche_id) = fiche["id"].as_str() {
+            records::delete(FICHES, fiche_id)?;
+        }
     }
     Ok(Response::see_other(&format!("/p/{id}")))
 }
@@ -518,6 +539,16 @@ pub fn link(form: &Form) -> Result<Response, StoreError> {
         ))
         .map(|r| r.with_status(400));
     };
+    // One professional per account: a second link is refused, not a server error.
+    if let Some(mine) = my_professional()?
+        && mine.id != p.id
+    {
+        return my_fiche_page(Some(&format!(
+            "Votre compte est déjà relié à la fiche de {}. Demandez à un gestionnaire de l’annuaire de le délier d’abord.",
+            mine.full_name()
+        )))
+        .map(|r| r.with_status(409));
+    }
     if p.user_id.as_ref().is_some_and(|u| *u != user.id) {
         return my_fiche_page(Some(
             "Ce numéro est déjà relié à un autre compte. Contactez un gestionnaire de l’annuaire.",
