@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Plugins embedded into the binary and installed by `maillage demo`.
-const BUNDLED: &[&str] = &["polls", "directory"];
+const BUNDLED: &[&str] = &["polls", "directory", "agenda"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -20,6 +20,7 @@ fn main() {
         "sdk",
         "polls",
         "directory",
+        "agenda",
         "fixtures",
     ] {
         println!("cargo:rerun-if-changed={}", plugins.join(entry).display());

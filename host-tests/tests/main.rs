@@ -2,6 +2,7 @@
 //! a real SQLite file. One test binary for the whole suite (build time).
 
 mod administration;
+mod agenda;
 mod blobs;
 mod browser;
 mod crash;
