@@ -178,22 +178,35 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
     for (demo, structure) in created {
         import_directory(state, demo, &structure).await?;
         seed_polls(state, demo, &structure).await?;
+        seed_meetings(state, demo, &structure).await?;
     }
     Ok(())
 }
 
-/// What the polls module answered to a demo call.
+/// What a module answered to a demo call.
 struct Answer {
     status: u16,
     location: Option<String>,
     body: String,
 }
 
-/// Calls the polls module of `structure` as the demo account `login`, as the browser
-/// would (only the host's CSRF check is skipped): a GET when `form` is `None`.
+/// Calls the polls module of `structure` as the demo account `login`.
 async fn call_polls(
     state: &AppState,
     structure: &crate::tenancy::Structure,
+    login: &str,
+    path: &str,
+    form: Option<&[(String, String)]>,
+) -> anyhow::Result<Answer> {
+    call_module(state, structure, "polls", login, path, form).await
+}
+
+/// Calls `module` of `structure` as the demo account `login`, as the browser would
+/// (only the host's CSRF check is skipped): a GET when `form` is `None`.
+async fn call_module(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    module_id: &str,
     login: &str,
     path: &str,
     form: Option<&[(String, String)]>,
@@ -210,14 +223,18 @@ async fn call_polls(
         .ok_or_else(|| anyhow::anyhow!("{login} is not a member of {}", structure.slug))?;
     let module = state
         .db
-        .enabled_module(structure.id, "polls")
+        .enabled_module(structure.id, module_id)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("polls not enabled for {}", structure.slug))?;
-    let plugin = state.registry.get("polls", &module.version).await?;
+        .ok_or_else(|| anyhow::anyhow!("{module_id} not enabled for {}", structure.slug))?;
+    let plugin = state.registry.get(module_id, &module.version).await?;
     let granted = plugin.effective_capabilities(&module.granted);
-    let ctx =
-        crate::plugins::CallContext::anonymous(structure, "polls", &crate::storage::new_key(), "")
-            .with_user(&account, membership.role_names());
+    let ctx = crate::plugins::CallContext::anonymous(
+        structure,
+        module_id,
+        &crate::storage::new_key(),
+        "",
+    )
+    .with_user(&account, membership.role_names());
     let uri = format!("{}{path}", ctx.base_path);
     let request = match form {
         Some(form) => http::Request::post(uri)
@@ -237,7 +254,7 @@ async fn call_polls(
         .runtime()
         .handle_http(&plugin, ctx, granted, request)
         .await
-        .map_err(|e| anyhow::anyhow!("demo polls call {path}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("demo {module_id} call {path}: {e}"))?;
     Ok(Answer {
         status: response.status().as_u16(),
         location: response
@@ -262,6 +279,130 @@ fn local_slot(zone: &str, days: i64, hour: i8, minute: i8) -> String {
         day.month(),
         day.day()
     )
+}
+
+/// Meetings, so that the agenda has a past one with its attendance closed (its event
+/// published for the indemnities) and a coming one with answers; through the module's
+/// own routes.
+async fn seed_meetings(
+    state: &AppState,
+    demo: &DemoStructure,
+    structure: &crate::tenancy::Structure,
+) -> anyhow::Result<()> {
+    let zone = demo.time_zone;
+    let (organiser, members): (&str, &[&str]) = if demo.slug == "cpts-demo" {
+        ("coordination", &["membre", "admin"])
+    } else {
+        ("cayenne", &["admin"])
+    };
+    let form = |title: &str, start: String, agenda: &str| -> Vec<(String, String)> {
+        [
+            ("titre", title.to_string()),
+            ("type", "groupe-de-travail".to_string()),
+            ("debut", start),
+            ("fuseau", zone.to_string()),
+            ("duree", "90".to_string()),
+            ("lieu", "Maison de santé, salle de réunion".to_string()),
+            ("ordre_du_jour", agenda.to_string()),
+            ("invites", "groupe".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    };
+    let meeting_path = |answer: &Answer| {
+        answer
+            .location
+            .as_deref()
+            .and_then(|l| l.split("/agenda").nth(1))
+            .and_then(|p| p.split('?').next())
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let past = form(
+        "Groupe de travail : soins non programmés",
+        local_slot(zone, -7, 19, 30),
+        "Bilan des premiers mois du dispositif de soins non programmés.",
+    );
+    let created = call_module(
+        state,
+        structure,
+        "agenda",
+        organiser,
+        "/nouvelle",
+        Some(&past),
+    )
+    .await?;
+    anyhow::ensure!(
+        created.status == 303,
+        "demo meeting refused ({}): {}",
+        created.status,
+        created.body
+    );
+    let path = meeting_path(&created);
+    for login in members {
+        let sign = [(String::from("present"), String::from("1"))];
+        call_module(
+            state,
+            structure,
+            "agenda",
+            login,
+            &format!("{path}/signer"),
+            Some(&sign),
+        )
+        .await?;
+    }
+    let closing = call_module(
+        state,
+        structure,
+        "agenda",
+        organiser,
+        &format!("{path}/cloturer"),
+        Some(&[]),
+    )
+    .await?;
+    anyhow::ensure!(
+        closing.status == 303,
+        "demo attendance not closed ({}): {}",
+        closing.status,
+        closing.body
+    );
+
+    let coming = form(
+        "Réunion plénière de la CPTS",
+        local_slot(zone, 12, 19, 0),
+        "Point sur les missions, budget de l’année, élection du bureau.",
+    );
+    let created = call_module(
+        state,
+        structure,
+        "agenda",
+        organiser,
+        "/nouvelle",
+        Some(&coming),
+    )
+    .await?;
+    anyhow::ensure!(
+        created.status == 303,
+        "demo meeting refused ({}): {}",
+        created.status,
+        created.body
+    );
+    let path = meeting_path(&created);
+    for (n, login) in members.iter().enumerate() {
+        let answer = if n == 0 { "present" } else { "absent" };
+        let form = [(String::from("reponse"), answer.to_string())];
+        call_module(
+            state,
+            structure,
+            "agenda",
+            login,
+            &format!("{path}/reponse"),
+            Some(&form),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Creates a poll as `organiser`, has `voters` answer it (each with its choices, by slot
