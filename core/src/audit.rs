@@ -2,7 +2,7 @@
 //! Every admin action of the host writes one entry (structure-scoped or platform-wide).
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::identity::Account;
 use crate::storage::{Db, Result, now_secs};
@@ -28,26 +28,35 @@ pub struct AuditRecord<'a> {
     pub after: Option<serde_json::Value>,
 }
 
+/// Records `record` on `conn`: the transaction that made the change, so that the action
+/// and its entry commit together or not at all (a failed audit write undoes the action).
+pub async fn audit_in(conn: &mut AnyConnection, record: AuditRecord<'_>) -> Result<()> {
+    let actor_label = record
+        .actor
+        .map(|a| format!("{} <{}>", a.display_name, a.email))
+        .unwrap_or_else(|| "système (CLI)".into());
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_id, actor_label, structure_id, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(now_secs())
+    .bind(record.actor.map(|a| a.id))
+    .bind(actor_label)
+    .bind(record.structure_id)
+    .bind(record.action)
+    .bind(record.target)
+    .bind(record.before.map(|v| v.to_string()))
+    .bind(record.after.map(|v| v.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Db {
+    /// Records an action on its own (autocommit). An action that writes should use
+    /// [`audit_in`] in its own transaction instead.
     pub async fn audit(&self, record: AuditRecord<'_>) -> Result<()> {
-        let actor_label = record
-            .actor
-            .map(|a| format!("{} <{}>", a.display_name, a.email))
-            .unwrap_or_else(|| "système (CLI)".into());
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor_id, actor_label, structure_id, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(now_secs())
-        .bind(record.actor.map(|a| a.id))
-        .bind(actor_label)
-        .bind(record.structure_id)
-        .bind(record.action)
-        .bind(record.target)
-        .bind(record.before.map(|v| v.to_string()))
-        .bind(record.after.map(|v| v.to_string()))
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        audit_in(&mut conn, record).await
     }
 
     /// Newest first; `structure_id` None lists the platform-wide entries.

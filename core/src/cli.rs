@@ -49,6 +49,38 @@ enum Command {
         #[command(subcommand)]
         action: DevCommand,
     },
+    /// Copy a running SQLite installation (database, blobs, packages) into a new folder.
+    /// With PostgreSQL, prints how to back it up with pg_dump and the bucket.
+    Backup {
+        /// Folder to write the backup into (created; must be empty).
+        #[arg(long)]
+        to: std::path::PathBuf,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Put a backup back into the data folder (stop the server first).
+    Restore {
+        /// A folder written by `maillage backup`.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace the database, blobs and packages of a data folder that is not empty.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Copy this SQLite installation into a new PostgreSQL database or schema (stop the
+    /// server first); then serve with DATABASE_URL on the same data folder.
+    Migrate {
+        /// The PostgreSQL server and database, `postgres://user@host:port/database`.
+        #[arg(long)]
+        to: String,
+        /// Schema to create the tables in (created if missing; default: the server's).
+        #[arg(long)]
+        to_schema: Option<String>,
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
 #[derive(Subcommand)]
@@ -197,6 +229,23 @@ enum BenchCommand {
         #[arg(long, env = "MAILLAGE_BENCH_POSTGRES_URL")]
         postgres_url: Option<String>,
     },
+    /// Meetings: closing the attendance of a 30-attendee meeting until its event is
+    /// committed, and the personal ICS feed of a member invited to 500 meetings, over
+    /// HTTP, on SQLite and (given a URL) PostgreSQL.
+    Agenda {
+        /// Attendees present at each meeting closed.
+        #[arg(long, default_value_t = 30)]
+        attendees: usize,
+        /// Meetings the feed's member is invited to (at most 2000).
+        #[arg(long, default_value_t = 500)]
+        meetings: usize,
+        /// Meetings closed, and feed requests, measured.
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+        /// Also measure on this PostgreSQL server (a throwaway schema is used).
+        #[arg(long, env = "MAILLAGE_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
     /// Inserts/s and indexed reads/s through a plugin vs sqlx directly, per backend.
     Data {
         /// Plugin calls per measurement.
@@ -289,6 +338,76 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     config,
                 },
         } => import_rpps(&config, &structure, &file).await,
+        Command::Backup { to, config } => {
+            let summary = maillage::backup::backup(&config, &to).await?;
+            println!(
+                "backup written to {}: database {} bytes, {} blob file(s), {} package file(s)",
+                to.display(),
+                summary.database_bytes,
+                summary.blob_files,
+                summary.package_files
+            );
+            if summary.blobs_in_bucket {
+                println!(
+                    "note: blobs are in the S3 bucket {}: back it up with the bucket's tools (versioning, or aws s3 sync)",
+                    config.s3_bucket.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        Command::Restore {
+            from,
+            force,
+            config,
+        } => {
+            let summary = maillage::backup::restore(&config, &from, force).await?;
+            println!(
+                "restored {} into {}: {} blob file(s), {} package file(s)",
+                from.display(),
+                config.data_dir.display(),
+                summary.blob_files,
+                summary.package_files
+            );
+            if summary.blobs_in_bucket {
+                println!(
+                    "note: blobs are configured in an S3 bucket: copy the backup's blobs/ folder into it if it lost them"
+                );
+            }
+            Ok(())
+        }
+        Command::Migrate {
+            to,
+            to_schema,
+            config,
+        } => {
+            let summary = maillage::backup::migrate(&config, &to, to_schema.as_deref()).await?;
+            for (table, rows) in &summary.tables {
+                println!("  {table}: {rows} row(s)");
+            }
+            println!(
+                "copied {} table(s) into PostgreSQL (plugin collections of: {})",
+                summary.tables.len(),
+                if summary.plugins.is_empty() {
+                    "none".to_string()
+                } else {
+                    summary.plugins.join(", ")
+                }
+            );
+            let schema = to_schema
+                .as_deref()
+                .map(|s| format!(" MAILLAGE_DATABASE_SCHEMA={s}"))
+                .unwrap_or_default();
+            println!(
+                "next: serve with DATABASE_URL=<the --to URL>{schema} and the same data folder ({}); blobs and packages stay there{}",
+                config.data_dir.display(),
+                if config.s3_bucket.is_some() {
+                    " and in the bucket"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
         Command::Serve(config) => serve(config, false).await,
         Command::Demo(config) => serve(config, true).await,
         Command::Bench {
@@ -317,6 +436,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     postgres_url,
                 },
         } => maillage::bench::polls(participants, slots, rounds, postgres_url).await,
+        Command::Bench {
+            which:
+                BenchCommand::Agenda {
+                    attendees,
+                    meetings,
+                    rounds,
+                    postgres_url,
+                },
+        } => maillage::bench::agenda(attendees, meetings, rounds, postgres_url).await,
         Command::Bench {
             which:
                 BenchCommand::Data {

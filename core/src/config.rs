@@ -86,6 +86,11 @@ pub struct Config {
         default_value = "Maillage <ne-pas-repondre@maillage.localhost>"
     )]
     pub mail_from: String,
+
+    /// Bearer token a Prometheus scraper sends to read `/metrics`
+    /// (`Authorization: Bearer <token>`). Unset: `/metrics` answers 404.
+    #[arg(long, env = "MAILLAGE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -110,6 +115,7 @@ impl Config {
             trusted_proxies: None,
             smtp_url: None,
             mail_from: "Maillage <ne-pas-repondre@maillage.localhost>".into(),
+            metrics_token: None,
         }
     }
 

@@ -3,9 +3,9 @@
 //! indemnities refer to them, so they live in the host and reach plugins through WIT.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
-use crate::storage::{Db, Result, StorageError, now_secs};
+use crate::storage::{Backend, Db, Result, StorageError, now_secs};
 use crate::tenancy::{Membership, Role};
 
 /// At most this many référents per group; at least one while the group has members.
@@ -143,13 +143,30 @@ impl Db {
         open: bool,
         creator: i64,
     ) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let id = self
+            .create_group_in(&mut tx, structure_id, name, description, open, creator)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// [`Db::create_group`] in the caller's transaction (with its audit entry).
+    pub async fn create_group_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        name: &str,
+        description: &str,
+        open: bool,
+        creator: i64,
+    ) -> Result<i64> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 120 {
             return Err(StorageError::Invalid(
                 "group name must be 1..=120 characters".into(),
             ));
         }
-        let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO work_groups (structure_id, name, description, open, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -158,16 +175,15 @@ impl Db {
         .bind(description.trim())
         .bind(open)
         .bind(now_secs())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
         sqlx::query(
             "INSERT INTO group_members (group_id, account_id, role) VALUES ($1, $2, 'referent')",
         )
         .bind(id)
         .bind(creator)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        tx.commit().await?;
         Ok(id)
     }
 
@@ -221,6 +237,42 @@ impl Db {
             .collect())
     }
 
+    /// Serialises the changes of one group's members until the caller's transaction
+    /// ends: on PostgreSQL the group's row is locked (`FOR NO KEY UPDATE`, which inserts
+    /// referring to the group do not wait for); on SQLite the write transaction
+    /// (`Db::begin_write`, `BEGIN IMMEDIATE`) already holds the database's write lock.
+    /// So the référent count read after it cannot change before the write.
+    async fn lock_group_in(&self, conn: &mut AnyConnection, group_id: i64) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT id FROM work_groups WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(group_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// (account, role) of the group's members, read in the caller's transaction.
+    async fn group_roles_in(
+        &self,
+        conn: &mut AnyConnection,
+        group_id: i64,
+    ) -> Result<Vec<(i64, GroupRole)>> {
+        let rows = sqlx::query("SELECT account_id, role FROM group_members WHERE group_id = $1")
+            .bind(group_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<i64, _>(0),
+                    GroupRole::parse(r.get::<&str, _>(1)).unwrap_or(GroupRole::Active),
+                )
+            })
+            .collect())
+    }
+
     /// Adds a person to a group or changes their group role, keeping 1–3 référents.
     pub async fn set_group_member(
         &self,
@@ -228,24 +280,42 @@ impl Db {
         account_id: i64,
         role: GroupRole,
     ) -> std::result::Result<(), GroupError> {
+        let mut tx = self.begin_write().await?;
+        self.set_group_member_in(&mut tx, group, account_id, role)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`Db::set_group_member`] in the caller's write transaction (`Db::begin_write`):
+    /// the count of référents and the write cannot be interleaved with another change
+    /// of the group (see `lock_group_in`).
+    pub async fn set_group_member_in(
+        &self,
+        conn: &mut AnyConnection,
+        group: &Group,
+        account_id: i64,
+        role: GroupRole,
+    ) -> std::result::Result<(), GroupError> {
+        self.lock_group_in(conn, group.id).await?;
         let is_structure_member =
             sqlx::query("SELECT 1 FROM memberships WHERE structure_id = $1 AND account_id = $2")
                 .bind(group.structure_id)
                 .bind(account_id)
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *conn)
                 .await?
                 .is_some();
         if !is_structure_member {
             return Err(GroupError::NotAStructureMember);
         }
-        let members = self.group_members(group.id).await?;
+        let members = self.group_roles_in(conn, group.id).await?;
         let current = members
             .iter()
-            .find(|m| m.account_id == account_id)
-            .map(|m| m.role);
+            .find(|(id, _)| *id == account_id)
+            .map(|(_, r)| *r);
         let referents = members
             .iter()
-            .filter(|m| m.role == GroupRole::Referent)
+            .filter(|(_, r)| *r == GroupRole::Referent)
             .count();
         if role == GroupRole::Referent
             && current != Some(GroupRole::Referent)
@@ -263,7 +333,7 @@ impl Db {
         .bind(group.id)
         .bind(account_id)
         .bind(role.as_str())
-        .execute(self.pool())
+        .execute(&mut *conn)
         .await?;
         Ok(())
     }
@@ -273,31 +343,58 @@ impl Db {
         group: &Group,
         account_id: i64,
     ) -> std::result::Result<bool, GroupError> {
-        let members = self.group_members(group.id).await?;
+        let mut tx = self.begin_write().await?;
+        let removed = self
+            .remove_group_member_in(&mut tx, group, account_id)
+            .await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    /// [`Db::remove_group_member`] in the caller's write transaction (`Db::begin_write`).
+    pub async fn remove_group_member_in(
+        &self,
+        conn: &mut AnyConnection,
+        group: &Group,
+        account_id: i64,
+    ) -> std::result::Result<bool, GroupError> {
+        self.lock_group_in(conn, group.id).await?;
+        let members = self.group_roles_in(conn, group.id).await?;
         let referents = members
             .iter()
-            .filter(|m| m.role == GroupRole::Referent)
+            .filter(|(_, r)| *r == GroupRole::Referent)
             .count();
         let is_referent = members
             .iter()
-            .any(|m| m.account_id == account_id && m.role == GroupRole::Referent);
+            .any(|(id, r)| *id == account_id && *r == GroupRole::Referent);
         if is_referent && referents <= 1 {
             return Err(GroupError::LastReferent);
         }
         let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND account_id = $2")
             .bind(group.id)
             .bind(account_id)
-            .execute(self.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(done.rows_affected() > 0)
     }
 
     pub async fn set_group_archived(&self, group: &Group, archived: bool) -> Result<()> {
+        let mut conn = self.pool().acquire().await?;
+        self.set_group_archived_in(&mut conn, group, archived).await
+    }
+
+    /// [`Db::set_group_archived`] in the caller's transaction (with its audit entry).
+    pub async fn set_group_archived_in(
+        &self,
+        conn: &mut AnyConnection,
+        group: &Group,
+        archived: bool,
+    ) -> Result<()> {
         sqlx::query("UPDATE work_groups SET archived = $1 WHERE id = $2 AND structure_id = $3")
             .bind(archived)
             .bind(group.id)
             .bind(group.structure_id)
-            .execute(self.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }
@@ -345,6 +442,25 @@ impl Db {
         approve: bool,
         decided_by: i64,
     ) -> std::result::Result<Option<i64>, GroupError> {
+        let mut tx = self.begin_write().await?;
+        let requester = self
+            .decide_request_in(&mut tx, group, request_id, approve, decided_by)
+            .await?;
+        tx.commit().await?;
+        Ok(requester)
+    }
+
+    /// [`Db::decide_request`] in the caller's write transaction (`Db::begin_write`): the
+    /// decision and the membership it creates commit together, or neither does (a
+    /// requester who left the structure meanwhile keeps a pending request).
+    pub async fn decide_request_in(
+        &self,
+        conn: &mut AnyConnection,
+        group: &Group,
+        request_id: i64,
+        approve: bool,
+        decided_by: i64,
+    ) -> std::result::Result<Option<i64>, GroupError> {
         let requester: Option<i64> = sqlx::query_scalar(
             "UPDATE group_join_requests SET status = $1, decided_by = $2 WHERE id = $3 AND group_id = $4 AND status = 'pending' RETURNING account_id",
         )
@@ -352,13 +468,22 @@ impl Db {
         .bind(decided_by)
         .bind(request_id)
         .bind(group.id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *conn)
         .await?;
         if let Some(account_id) = requester
             && approve
         {
-            self.set_group_member(group, account_id, GroupRole::Active)
-                .await?;
+            // Someone added to the group meanwhile keeps the role they were given.
+            self.lock_group_in(conn, group.id).await?;
+            let already = self
+                .group_roles_in(conn, group.id)
+                .await?
+                .iter()
+                .any(|(id, _)| *id == account_id);
+            if !already {
+                self.set_group_member_in(conn, group, account_id, GroupRole::Active)
+                    .await?;
+            }
         }
         Ok(requester)
     }

@@ -2,6 +2,7 @@
 //! See ARCHITECTURE.md for the codemap and the invariants.
 
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod http;
 pub mod identity;
 pub mod imports;
 pub mod mail;
+pub mod metrics;
 pub mod module_admin;
 pub mod plugins;
 pub mod rpps_fixture;
@@ -65,6 +67,8 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
         trusted_proxies: config.trusted_proxies.clone().unwrap_or_default(),
         module_assets: Default::default(),
         csp_reports: Default::default(),
+        metrics: Default::default(),
+        metrics_token: config.metrics_token.clone(),
     })))
 }
 

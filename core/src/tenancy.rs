@@ -2,9 +2,9 @@
 //! one enables, at which version, with which granted capabilities.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
-use crate::storage::{Db, Result, StorageError, now_secs};
+use crate::storage::{Backend, Db, Result, StorageError, now_secs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum StructureKind {
@@ -166,6 +166,8 @@ pub const RESERVED_SLUGS: &[&str] = &[
     "hors-ligne",
     "csp-rapport",
     "flux",
+    "metrics",
+    "readyz",
 ];
 
 /// Slugs appear in URLs: lowercase ASCII letters, digits and dashes.
@@ -253,6 +255,20 @@ impl Db {
         time_zone: &str,
         territory: &str,
     ) -> Result<()> {
+        let mut conn = self.pool().acquire().await?;
+        self.update_structure_in(&mut conn, structure_id, name, time_zone, territory)
+            .await
+    }
+
+    /// [`Db::update_structure`] in the caller's transaction (with its audit entry).
+    pub async fn update_structure_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        name: &str,
+        time_zone: &str,
+        territory: &str,
+    ) -> Result<()> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 120 {
             return Err(StorageError::Invalid(
@@ -273,7 +289,7 @@ impl Db {
         .bind(time_zone)
         .bind(territory)
         .bind(structure_id)
-        .execute(self.pool())
+        .execute(&mut *conn)
         .await?;
         Ok(())
     }
@@ -326,6 +342,20 @@ impl Db {
         version: &str,
         granted: &[String],
     ) -> Result<()> {
+        let mut conn = self.pool().acquire().await?;
+        self.enable_module_in(&mut conn, structure_id, plugin_id, version, granted)
+            .await
+    }
+
+    /// [`Db::enable_module`] in the caller's transaction (with its audit entry).
+    pub async fn enable_module_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        plugin_id: &str,
+        version: &str,
+        granted: &[String],
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO structure_modules (structure_id, plugin_id, version, enabled_at, granted) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (structure_id, plugin_id) DO UPDATE SET version = excluded.version, enabled_at = excluded.enabled_at, granted = excluded.granted",
@@ -335,17 +365,29 @@ impl Db {
         .bind(version)
         .bind(now_secs())
         .bind(serde_json::to_string(granted).unwrap_or_else(|_| "[]".into()))
-        .execute(self.pool())
+        .execute(&mut *conn)
         .await?;
         Ok(())
     }
 
     pub async fn disable_module(&self, structure_id: i64, plugin_id: &str) -> Result<bool> {
+        let mut conn = self.pool().acquire().await?;
+        self.disable_module_in(&mut conn, structure_id, plugin_id)
+            .await
+    }
+
+    /// [`Db::disable_module`] in the caller's transaction (with its audit entry).
+    pub async fn disable_module_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        plugin_id: &str,
+    ) -> Result<bool> {
         let done =
             sqlx::query("DELETE FROM structure_modules WHERE structure_id = $1 AND plugin_id = $2")
                 .bind(structure_id)
                 .bind(plugin_id)
-                .execute(self.pool())
+                .execute(&mut *conn)
                 .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -390,6 +432,20 @@ impl Db {
         role: Role,
         directory_manager: bool,
     ) -> Result<()> {
+        let mut conn = self.pool().acquire().await?;
+        self.set_membership_in(&mut conn, structure_id, account_id, role, directory_manager)
+            .await
+    }
+
+    /// [`Db::set_membership`] in the caller's transaction (with its audit entry).
+    pub async fn set_membership_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        account_id: i64,
+        role: Role,
+        directory_manager: bool,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO memberships (structure_id, account_id, role, directory_manager, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (structure_id, account_id) DO UPDATE SET role = excluded.role, directory_manager = excluded.directory_manager",
@@ -399,26 +455,83 @@ impl Db {
         .bind(role.as_str())
         .bind(directory_manager)
         .bind(now_secs())
-        .execute(self.pool())
+        .execute(&mut *conn)
         .await?;
         Ok(())
     }
 
     pub async fn remove_membership(&self, structure_id: i64, account_id: i64) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
+        let removed = self
+            .remove_membership_in(&mut tx, structure_id, account_id)
+            .await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    /// [`Db::remove_membership`] (and the person's group memberships there) in the
+    /// caller's transaction.
+    pub async fn remove_membership_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        account_id: i64,
+    ) -> Result<bool> {
         sqlx::query("DELETE FROM group_members WHERE account_id = $1 AND group_id IN (SELECT id FROM work_groups WHERE structure_id = $2)")
             .bind(account_id)
             .bind(structure_id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         let done =
             sqlx::query("DELETE FROM memberships WHERE structure_id = $1 AND account_id = $2")
                 .bind(structure_id)
                 .bind(account_id)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
-        tx.commit().await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Whether the structure still has an administrator once `account_id` gets
+    /// `new_role` (None: leaves the structure). Call it in the write transaction that
+    /// makes the change (`Db::begin_write`): the structure's row is locked there on
+    /// PostgreSQL and SQLite's write lock is already held, so two admins demoting each
+    /// other at the same time cannot both pass.
+    pub async fn keeps_an_admin_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        account_id: i64,
+        new_role: Option<Role>,
+    ) -> Result<bool> {
+        if self.backend() == Backend::Postgres {
+            // NO KEY UPDATE: serialises these checks without blocking inserts that
+            // merely reference the structure.
+            sqlx::query("SELECT id FROM structures WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(structure_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        }
+        if new_role == Some(Role::Admin) {
+            return Ok(true);
+        }
+        let current: Option<String> = sqlx::query_scalar(
+            "SELECT role FROM memberships WHERE structure_id = $1 AND account_id = $2",
+        )
+        .bind(structure_id)
+        .bind(account_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if current.as_deref() != Some(Role::Admin.as_str()) {
+            return Ok(true);
+        }
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM memberships WHERE structure_id = $1 AND role = 'admin' AND account_id <> $2",
+        )
+        .bind(structure_id)
+        .bind(account_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(others > 0)
     }
 
     /// The structures a person belongs to, by name.

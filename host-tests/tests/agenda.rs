@@ -542,7 +542,10 @@ async fn invitees_sign_from_the_start_by_button_or_rotating_code_and_coordinator
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let location = location.unwrap();
-    assert!(location.ends_with("/emargement?ok=emargement"), "{location}");
+    assert!(
+        location.ends_with("/emargement?ok=emargement"),
+        "{location}"
+    );
     let (_, sheet) = claire.get(&location).await;
     assert!(sheet.contains("L’émargement est enregistré."), "{sheet}");
     assert!(
@@ -1422,4 +1425,14 @@ async fn a_coordinator_creates_answers_signs_and_closes_in_chromium_on_desktop_a
         assert_eq!(attendees.len(), 1, "{event}");
         assert_eq!(attendees[0]["account"], w.coord.as_str());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_agenda_smoke() {
+    // Tiny sizes: the benchmark checks its own results (one event per closing, with
+    // every attendee, role and duration; every meeting in the feed); timings are
+    // printed, never asserted.
+    maillage::bench::agenda(3, 5, 2, None)
+        .await
+        .expect("the agenda benchmark runs and finds every event and meeting");
 }

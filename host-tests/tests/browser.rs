@@ -305,7 +305,10 @@ async fn the_demo_runs_under_the_content_security_policy() {
             ("/cpts-demo/annuaire/import", "Importer l’extrait RPPS"),
             ("/cpts-demo/annuaire/communication", "Communication"),
             ("/cpts-demo/agenda/", "soins non programmés"),
-            ("/cpts-demo/agenda/mes-reunions", "Réunion plénière de la CPTS"),
+            (
+                "/cpts-demo/agenda/mes-reunions",
+                "Réunion plénière de la CPTS",
+            ),
             ("/cpts-demo/groupes/", "Groupes"),
             ("/cpts-demo/admin/", "Membres"),
             ("/cpts-demo/admin/modules", "Modules"),

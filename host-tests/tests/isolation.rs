@@ -1,6 +1,8 @@
 //! The isolation matrix: every route × every role × (own structure, other structure).
 //! Nothing of another structure is ever shown, and no request changes it; inside its
-//! own structure each role gets exactly the pages its role allows.
+//! own structure each role gets exactly the pages its role allows. The modules are in
+//! it too: polls (with its routes since 0.3.0: edit, close, exports, widget) and the
+//! agenda (every page and action, aimed at the other structure's meetings).
 
 use http::StatusCode;
 use maillage::tenancy::Role;
@@ -19,10 +21,65 @@ struct Target {
     mail: i64,
     /// A professional of B's directory.
     professional: String,
+    /// B's meetings: one to come (answered, with an external guest, a compte-rendu and a
+    /// message in its thread), one under way (signed), one closed (signed, recorded on
+    /// the sheet, closed).
+    meeting: String,
+    current: String,
+    closed: String,
+    /// The message of the coming meeting's thread.
+    message: String,
+    /// The feed token of B's person (« Mon compte » revokes it).
+    feed: i64,
+}
+
+/// Plugin calls of the agenda (mail with its `.ics`, QR codes) take longer than the
+/// suite's tight default deadline in debug builds.
+async fn matrix_host() -> Host {
+    Host::with_config(|c| c.plugin_deadline_ms = 5000).await
+}
+
+/// The meeting id in the Location after a meeting was created.
+fn meeting_id(location: &str) -> String {
+    location
+        .split("/r/")
+        .nth(1)
+        .and_then(|rest| rest.split('?').next())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| panic!("unexpected location {location}"))
+        .to_string()
+}
+
+/// A meeting of the whole of B planned by its person (an admin: a coordinator for the
+/// agenda), with every member and an external guest invited; returns its id.
+async fn b_meeting(c: &mut Client<'_>, what: &str, start: &str) -> String {
+    let title = format!("{SECRET}-REUNION-{what}");
+    let place = format!("{SECRET}-LIEU");
+    let agenda = format!("{SECRET}-ORDRE-DU-JOUR");
+    let guest = format!("{SECRET}-INVITE <invite-b@exemple.fr>");
+    let (status, location, body) = c
+        .post_form(
+            "/cpts-b/agenda/nouvelle",
+            &[
+                ("titre", title.as_str()),
+                ("groupe", ""),
+                ("debut", start),
+                ("fuseau", "Europe/Paris"),
+                ("duree", "90"),
+                ("lieu", place.as_str()),
+                ("ordre_du_jour", agenda.as_str()),
+                ("invites", "groupe"),
+                ("externes", guest.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "B's meeting {what}: {body}");
+    meeting_id(&location.expect("a redirect to the meeting"))
 }
 
 /// Structure B filled with marked data: a member, a closed group with a pending join
-/// request, a poll, an invitation mail.
+/// request, a poll, an invitation mail, a directory, meetings (answered, signed, recorded,
+/// closed: its event is in B's outbox, with minutes and a thread) and a feed address.
 async fn seed_b(host: &Host) -> Target {
     let b = host.structure_id("cpts-b").await;
     let db = &host.state.db;
@@ -104,6 +161,71 @@ async fn seed_b(host: &Host) -> Target {
     }
     c.post_form("/cpts-b/annuaire/ma-fiche/lien", &[("rpps", "19999999999")])
         .await;
+    // B's agenda: a meeting to come, one under way since yesterday, one closed.
+    let paris = "Europe/Paris";
+    let meeting = b_meeting(
+        &mut c,
+        "A-VENIR",
+        &crate::support::local_in(10, 20, 0, paris),
+    )
+    .await;
+    let current = b_meeting(
+        &mut c,
+        "EN-COURS",
+        &crate::support::local_in(-1, 9, 0, paris),
+    )
+    .await;
+    let closed = b_meeting(&mut c, "CLOSE", &crate::support::local_in(-2, 14, 0, paris)).await;
+    let asker_key = format!("u{}", asker.id);
+    let asker_duration = format!("duree-{asker_key}");
+    let agenda = "/cpts-b/agenda";
+    let steps: Vec<(String, Vec<(&str, String)>)> = vec![
+        (
+            format!("{agenda}/r/{meeting}/reponse"),
+            vec![("reponse", "present".to_string())],
+        ),
+        (
+            format!("{agenda}/r/{meeting}/compte-rendu"),
+            vec![
+                ("texte", format!("Décision : {SECRET}-DECISION")),
+                ("version", "0".to_string()),
+            ],
+        ),
+        (
+            format!("{agenda}/r/{meeting}/fil"),
+            vec![("texte", format!("{SECRET}-MESSAGE"))],
+        ),
+        (format!("{agenda}/r/{current}/signer"), vec![]),
+        (format!("{agenda}/r/{closed}/signer"), vec![]),
+        (
+            format!("{agenda}/r/{closed}/emargement"),
+            vec![
+                ("liste", asker_key.clone()),
+                ("present", asker_key.clone()),
+                (asker_duration.as_str(), "45".to_string()),
+                ("ajout_externe", format!("{SECRET}-EXTERNE")),
+            ],
+        ),
+        (format!("{agenda}/r/{closed}/cloturer"), vec![]),
+    ];
+    for (route, fields) in &steps {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, body) = c.post_form(route, &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "seeding B: {route}: {body}");
+    }
+    let (status, _) = c.get(&format!("{agenda}/mes-reunions")).await;
+    assert_eq!(status, StatusCode::OK);
+    let message: String =
+        sqlx::query_scalar("SELECT id FROM c_agenda__thread_messages WHERE structure_id = $1")
+            .bind(b)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    let feed: i64 = sqlx::query_scalar("SELECT id FROM feed_tokens WHERE structure_id = $1")
+        .bind(b)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
     Target {
         poll,
         group,
@@ -111,6 +233,11 @@ async fn seed_b(host: &Host) -> Target {
         request,
         mail,
         professional,
+        meeting,
+        current,
+        closed,
+        message,
+        feed,
     }
 }
 
@@ -125,8 +252,17 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT id || '|' || status FROM group_join_requests WHERE group_id IN (SELECT id FROM work_groups WHERE structure_id = $1) ORDER BY id",
         "SELECT plugin_id || '|' || version || '|' || granted FROM structure_modules WHERE structure_id = $1 ORDER BY plugin_id",
         "SELECT collection || '|' || doc_id || '|' || value FROM plugin_documents WHERE structure_id = $1 ORDER BY 1",
-        "SELECT id || '|' || f_title || '|' || COALESCE(f_group_id, '') FROM c_polls__polls WHERE structure_id = $1 ORDER BY 1",
-        "SELECT id || '|' || f_poll || '|' || f_participant || '|' || f_choices FROM c_polls__answers WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_title || '|' || COALESCE(f_group_id, '') || '|' || COALESCE(f_status, '') || '|' || COALESCE(f_chosen_slot, '') || '|' || COALESCE(CAST(f_deadline AS TEXT), '') || '|' || COALESCE(f_slots, '') || '|' || CAST(updated_at AS TEXT) FROM c_polls__polls WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_poll || '|' || f_participant || '|' || f_choices || '|' || COALESCE(f_comment, '') || '|' || CAST(updated_at AS TEXT) FROM c_polls__answers WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || COALESCE(f_title, '') || '|' || COALESCE(f_status, '') || '|' || COALESCE(f_attendance, '') || '|' || COALESCE(CAST(f_revision AS TEXT), '') || '|' || COALESCE(CAST(f_sequence AS TEXT), '') || '|' || COALESCE(CAST(f_start_at AS TEXT), '') || '|' || COALESCE(CAST(f_duration AS TEXT), '') || '|' || COALESCE(f_place, '') || '|' || COALESCE(f_agenda, '') || '|' || COALESCE(f_group_id, '') || '|' || COALESCE(f_reminder_timer, '') || '|' || CAST(updated_at AS TEXT) FROM c_agenda__meetings WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || COALESCE(f_meeting, '') || '|' || COALESCE(f_key, '') || '|' || COALESCE(f_user, '') || '|' || COALESCE(f_name, '') || '|' || COALESCE(f_answer, '') || '|' || COALESCE(CAST(f_answered_at AS TEXT), '') || '|' || COALESCE(CAST(f_late AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_agenda__invitations WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || COALESCE(f_meeting, '') || '|' || COALESCE(f_key, '') || '|' || COALESCE(f_name, '') || '|' || COALESCE(CAST(f_signed_at AS TEXT), '') || '|' || COALESCE(f_method, '') || '|' || COALESCE(CAST(f_arrival AS TEXT), '') || '|' || COALESCE(CAST(f_departure AS TEXT), '') || '|' || COALESCE(CAST(f_minutes AS TEXT), '') || '|' || COALESCE(f_recorded_by, '') || '|' || COALESCE(f_role, '') || '|' || CAST(updated_at AS TEXT) FROM c_agenda__attendance WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || COALESCE(f_meeting, '') || '|' || COALESCE(CAST(f_revision AS TEXT), '') || '|' || COALESCE(f_attendees, '') FROM c_agenda__closings WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || COALESCE(f_meeting, '') || '|' || COALESCE(f_action, '') || '|' || COALESCE(CAST(f_revision AS TEXT), '') || '|' || COALESCE(f_reason, '') FROM c_agenda__journal WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || COALESCE(f_meeting, '') || '|' || COALESCE(CAST(f_version AS TEXT), '') || '|' || COALESCE(f_text, '') FROM c_agenda__minutes WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || COALESCE(f_subject, '') || '|' || COALESCE(f_text, '') || '|' || COALESCE(CAST(f_edited AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_agenda__thread_messages WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || plugin_id || '|' || topic || '|' || status || '|' || CAST(due_at AS TEXT) FROM timers WHERE structure_id = $1 ORDER BY 1",
+        "SELECT CAST(id AS TEXT) || '|' || CAST(account_id AS TEXT) || '|' || plugin_id || '|' || COALESCE(CAST(last_used_at AS TEXT), '') || '|' || COALESCE(CAST(revoked_at AS TEXT), '') FROM feed_tokens WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || name FROM blobs WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_rpps_id || '|' || f_status || '|' || COALESCE(f_user_id, '') || '|' || f_seen_in FROM c_annuaire__professionals WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_text FROM c_annuaire__notes WHERE structure_id = $1 ORDER BY 1",
@@ -150,10 +286,13 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
     rows
 }
 
-/// GET routes of a structure with the least role that may see them.
+/// GET routes of a structure with the least role that may see them (the meetings are
+/// of the whole structure: every member reads them; managing, the sheet and the QR code
+/// are for coordinators, and members of no group plan no meeting).
 fn get_routes(slug: &str, t: &Target) -> Vec<(String, Role)> {
     let base = format!("/{slug}");
-    vec![
+    let agenda = format!("{base}/agenda");
+    let mut routes = vec![
         (format!("{base}/"), Role::Member),
         (format!("{base}/groupes/"), Role::Member),
         (format!("{base}/polls/"), Role::Member),
@@ -166,6 +305,185 @@ fn get_routes(slug: &str, t: &Target) -> Vec<(String, Role)> {
         (format!("{base}/admin/journal"), Role::Admin),
         (format!("{base}/admin/courriels"), Role::Admin),
         (format!("{base}/admin/evenements"), Role::Admin),
+        // Polls, since 0.3.0.
+        (format!("{base}/polls/widget"), Role::Member),
+        (
+            format!("{base}/polls/p/{}/modifier", t.poll),
+            Role::Coordinator,
+        ),
+        (
+            format!("{base}/polls/p/{}/export.csv", t.poll),
+            Role::Member,
+        ),
+        (
+            format!("{base}/polls/p/{}/export.xlsx", t.poll),
+            Role::Member,
+        ),
+    ];
+    routes.extend([
+        (format!("{agenda}/"), Role::Member),
+        (format!("{agenda}/mois"), Role::Member),
+        (format!("{agenda}/mois?mois=2026-12"), Role::Member),
+        (format!("{agenda}/semaine"), Role::Member),
+        (format!("{agenda}/semaine?jour=2026-12-03"), Role::Member),
+        (format!("{agenda}/mes-reunions"), Role::Member),
+        (format!("{agenda}/widget"), Role::Member),
+        (format!("{agenda}/flux"), Role::Member),
+        (format!("{agenda}/nouvelle"), Role::Coordinator),
+        (format!("{agenda}/r/{}", t.meeting), Role::Member),
+        (
+            format!("{agenda}/r/{}/invitation.ics", t.meeting),
+            Role::Member,
+        ),
+        (
+            format!("{agenda}/r/{}/compte-rendu", t.meeting),
+            Role::Member,
+        ),
+        (
+            format!("{agenda}/r/{}/compte-rendu?version=1", t.meeting),
+            Role::Member,
+        ),
+        (
+            format!("{agenda}/r/{}/modifier", t.meeting),
+            Role::Coordinator,
+        ),
+        (format!("{agenda}/r/{}", t.current), Role::Member),
+        (
+            format!("{agenda}/r/{}/emargement", t.current),
+            Role::Coordinator,
+        ),
+        (format!("{agenda}/r/{}/qr", t.current), Role::Coordinator),
+        (
+            format!("{agenda}/r/{}/qr/code", t.current),
+            Role::Coordinator,
+        ),
+        (format!("{agenda}/r/{}", t.closed), Role::Member),
+        (
+            format!("{agenda}/r/{}/emargement", t.closed),
+            Role::Coordinator,
+        ),
+    ]);
+    routes
+}
+
+/// GET routes aimed at B's ids that no role of A may reach: the QR code's page of B's
+/// meeting (for its invitees only), and A's own URLs carrying B's ids, which do not
+/// exist in A.
+fn b_id_get_routes(t: &Target) -> Vec<String> {
+    let presence = |base: &str| format!("{base}/agenda/r/{}/presence/0000000000", t.current);
+    let ids = [&t.poll, &t.meeting, &t.current, &t.closed];
+    let mut routes = vec![presence("/cpts-b"), presence("/cpts-a")];
+    routes.extend(
+        get_routes("cpts-a", t)
+            .into_iter()
+            .map(|(route, _)| route)
+            .filter(|route| ids.iter().any(|id| route.contains(id.as_str()))),
+    );
+    routes
+}
+
+/// The agenda's state-changing routes of the structure at `base`, aimed at B's
+/// meetings, with plausible fields.
+fn agenda_post_routes(base: &str, t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
+    let agenda = format!("{base}/agenda");
+    let (meeting, current, closed, message) = (&t.meeting, &t.current, &t.closed, &t.message);
+    let person = format!("u{}", t.person);
+    let s = |v: &str| v.to_string();
+    vec![
+        (
+            format!("{agenda}/r/{meeting}/modifier"),
+            vec![
+                ("titre", s("Intrusion")),
+                ("debut", s("2030-12-05T20:00")),
+                ("fuseau", s("Europe/Paris")),
+                ("duree", s("60")),
+                ("externes", s("Intrus <intrus@exemple.fr>")),
+            ],
+        ),
+        (format!("{agenda}/r/{meeting}/annuler"), vec![]),
+        (
+            format!("{agenda}/r/{meeting}/reponse"),
+            vec![("reponse", s("absent"))],
+        ),
+        (format!("{agenda}/r/{current}/signer"), vec![]),
+        (
+            format!("{agenda}/r/{current}/signer"),
+            vec![("code", s("0000000000"))],
+        ),
+        (
+            format!("{agenda}/r/{current}/emargement"),
+            vec![
+                ("liste", person.clone()),
+                ("present", person.clone()),
+                ("ajout_externe", s("Intrus")),
+            ],
+        ),
+        (format!("{agenda}/r/{current}/cloturer"), vec![]),
+        (
+            format!("{agenda}/r/{closed}/rouvrir"),
+            vec![("motif", s("Intrusion"))],
+        ),
+        (
+            format!("{agenda}/r/{meeting}/compte-rendu"),
+            vec![("texte", s("Intrusion")), ("version", s("1"))],
+        ),
+        (
+            format!("{agenda}/r/{meeting}/fil"),
+            vec![("texte", s("Intrusion"))],
+        ),
+        (
+            format!("{agenda}/r/{meeting}/fil/{message}/modifier"),
+            vec![("texte", s("Intrusion"))],
+        ),
+        (
+            format!("{agenda}/r/{meeting}/fil/{message}/supprimer"),
+            vec![],
+        ),
+    ]
+}
+
+/// A's own forms naming B's group or B's person: refused (403 for those who may not
+/// use the form, else 422), never accepted.
+fn b_ids_in_a_forms(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
+    let (group, person) = (t.group.to_string(), t.person.to_string());
+    let s = |v: &str| v.to_string();
+    let meeting = |extra: [(&'static str, String); 2]| {
+        let mut fields = vec![
+            ("titre", s("Intrusion")),
+            ("debut", s("2030-12-05T20:00")),
+            ("fuseau", s("Europe/Paris")),
+            ("duree", s("60")),
+        ];
+        fields.extend(extra);
+        fields
+    };
+    let poll = |extra: [(&'static str, String); 2]| {
+        let mut fields = vec![
+            ("title", s("Intrusion")),
+            ("slot", s("2026-12-03T20:00")),
+            ("slot", s("2026-12-04T20:00")),
+            ("deadline", crate::support::POLL_DEADLINE.clone()),
+        ];
+        fields.extend(extra);
+        fields
+    };
+    vec![
+        (
+            "/cpts-a/agenda/nouvelle".to_string(),
+            meeting([("groupe", group.clone()), ("invites", s("groupe"))]),
+        ),
+        (
+            "/cpts-a/agenda/nouvelle".to_string(),
+            meeting([("invites", s("choisis")), ("membre", person.clone())]),
+        ),
+        (
+            "/cpts-a/polls/new".to_string(),
+            poll([("audience", s("groupe")), ("group", group.clone())]),
+        ),
+        (
+            "/cpts-a/polls/new".to_string(),
+            poll([("audience", s("membres")), ("member", person.clone())]),
+        ),
     ]
 }
 
@@ -192,7 +510,7 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
             .map(|(k, v)| (*k, v.to_string()))
             .collect::<Vec<_>>()
     };
-    vec![
+    let mut routes = vec![
         (
             format!("{b}/admin/invitations"),
             f(&[
@@ -310,29 +628,71 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
             format!("/cpts-a/annuaire/p/{}/delier", t.professional),
             vec![],
         ),
-    ]
+    ];
+    // Polls since 0.3.0, B's agenda, and B's feed address.
+    let deadline = crate::support::POLL_DEADLINE.as_str();
+    let edit_poll = f(&[
+        ("title", "Intrusion"),
+        ("deadline", deadline),
+        ("keep", "s1"),
+        ("keep", "s2"),
+        ("confirm", "1"),
+    ]);
+    let close_poll = f(&[("slot", "s1"), ("confirm", "1")]);
+    routes.extend([
+        (
+            format!("{b}/polls/p/{}/modifier", t.poll),
+            edit_poll.clone(),
+        ),
+        (
+            format!("{b}/polls/p/{}/cloturer", t.poll),
+            close_poll.clone(),
+        ),
+        (format!("/cpts-a/polls/p/{}/modifier", t.poll), edit_poll),
+        (format!("/cpts-a/polls/p/{}/cloturer", t.poll), close_poll),
+        (
+            format!("{b}/admin/modules/agenda"),
+            f(&[("action", "desactiver")]),
+        ),
+        (
+            format!("{b}/agenda/nouvelle"),
+            f(&[
+                ("titre", "Intrusion"),
+                ("debut", "2030-12-05T20:00"),
+                ("fuseau", "Europe/Paris"),
+                ("duree", "60"),
+            ]),
+        ),
+        (format!("/compte/flux/{}/revoquer", t.feed), vec![]),
+    ]);
+    routes.extend(agenda_post_routes(b, t));
+    // B's meetings through A's own URLs.
+    routes.extend(agenda_post_routes("/cpts-a", t));
+    routes
 }
 
 #[tokio::test]
 async fn no_route_shows_or_changes_another_structure() {
-    let host = Host::new().await;
+    let host = matrix_host().await;
     crate::directory::directory_structure(&host, "cpts-a", "74000").await;
     crate::directory::directory_structure(&host, "cpts-b", "74000").await;
     for slug in ["cpts-a", "cpts-b"] {
         let id = host.structure_id(slug).await;
-        let plugin = host
-            .state
-            .registry
-            .install(&crate::support::wasm("polls"))
-            .await
-            .unwrap();
-        let m = plugin.manifest();
-        let granted: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
-        host.state
-            .db
-            .enable_module(id, &m.id, &m.version.to_string(), &granted)
-            .await
-            .unwrap();
+        for module in ["polls", "agenda"] {
+            let plugin = host
+                .state
+                .registry
+                .install(&crate::support::wasm(module))
+                .await
+                .unwrap();
+            let m = plugin.manifest();
+            let granted: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
+            host.state
+                .db
+                .enable_module(id, &m.id, &m.version.to_string(), &granted)
+                .await
+                .unwrap();
+        }
     }
     let target = seed_b(&host).await;
     let before = snapshot_b(&host).await;
@@ -400,6 +760,39 @@ async fn no_route_shows_or_changes_another_structure() {
             assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
             checked += 1;
         }
+        // B's ids lead nowhere, through B's URLs or A's.
+        for route in b_id_get_routes(&target) {
+            let (status, location, body) = client.get_full(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
+            if who == "anonyme" {
+                assert_eq!(status, StatusCode::SEE_OTHER, "{who} GET {route}");
+                assert!(
+                    location.is_some_and(|l| l.starts_with("/connexion")),
+                    "{who} GET {route}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::NOT_FOUND, "{who} GET {route}");
+            }
+            checked += 1;
+        }
+        // A's forms naming B's group or person are refused.
+        for (route, fields) in b_ids_in_a_forms(&target) {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, _, body) = client.post_form(&route, &fields).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data posting {route}");
+            let refused = [
+                StatusCode::NOT_FOUND,
+                StatusCode::FORBIDDEN,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ];
+            let expected = if who == "anonyme" {
+                status == StatusCode::SEE_OTHER
+            } else {
+                refused.contains(&status)
+            };
+            assert!(expected, "{who} POST {route}: {status}");
+            checked += 1;
+        }
         for (route, fields) in post_routes(&target) {
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let (status, _, body) = client.post_form(&route, &fields).await;
@@ -419,13 +812,13 @@ async fn no_route_shows_or_changes_another_structure() {
         }
     }
     assert_eq!(snapshot_b(&host).await, before, "structure B was changed");
-    assert!(checked > 150, "{checked} requests checked");
+    assert!(checked > 500, "{checked} requests checked");
 }
 
 #[tokio::test]
 async fn inside_its_structure_each_role_gets_exactly_its_pages() {
-    let host = Host::new().await;
-    host.structure("cpts-a", &["polls"]).await;
+    let host = matrix_host().await;
+    host.structure("cpts-a", &["polls", "agenda"]).await;
     let mut coordinator = host.member("cpts-a", Role::Coordinator).await;
     let (_, location, _) = coordinator
         .post_form(
@@ -452,6 +845,29 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         )
         .await;
     let poll = location.unwrap().rsplit('/').next().unwrap().to_string();
+    // A meeting of the whole structure to come, with a first compte-rendu.
+    let start = crate::support::local_in(10, 20, 0, "Europe/Paris");
+    let (status, location, body) = coordinator
+        .post_form(
+            "/cpts-a/agenda/nouvelle",
+            &[
+                ("titre", "Réunion de A"),
+                ("groupe", ""),
+                ("debut", start.as_str()),
+                ("fuseau", "Europe/Paris"),
+                ("duree", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let meeting = meeting_id(&location.unwrap());
+    let (status, _, body) = coordinator
+        .post_form(
+            &format!("/cpts-a/agenda/r/{meeting}/compte-rendu"),
+            &[("texte", "Décision : se revoir"), ("version", "0")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let target = Target {
         poll,
         group,
@@ -459,6 +875,11 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         request: 0,
         mail: 0,
         professional: String::new(),
+        meeting: meeting.clone(),
+        current: meeting.clone(),
+        closed: meeting,
+        message: String::new(),
+        feed: 0,
     };
 
     for role in [Role::Member, Role::Coordinator, Role::Admin] {
@@ -475,7 +896,12 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
             };
             assert_eq!(status, expected, "{} GET {route}", role.as_str());
             if status == StatusCode::FORBIDDEN {
-                assert!(body.contains("Accès refusé"));
+                // The host's page, or the module's own refusal.
+                if route.contains("/admin/") {
+                    assert!(body.contains("Accès refusé"), "{route}");
+                } else {
+                    assert!(body.contains("role=\"alert\""), "{route}: {body}");
+                }
             }
         }
         // The admin entry of the navigation shows only to admins.

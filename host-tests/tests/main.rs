@@ -14,6 +14,7 @@ mod identity;
 mod isolation;
 mod loading;
 mod module_services;
+mod operations;
 mod polls;
 mod records;
 mod support;

@@ -2,6 +2,8 @@
 //! page against a native axum handler doing the same work, measured in the same run.
 //! Prints numbers and ratios; never asserts (targets: ≤ 20 µs p50, ≥ 0.8x native).
 
+mod agenda;
+pub use agenda::agenda;
 mod client;
 mod directory;
 pub use directory::directory;

@@ -12,9 +12,10 @@ use super::access::MemberCtx;
 use super::form::FormData;
 use super::modules::{Enabled, enabled_plugins};
 use super::{AppState, Ctx, internal_error, not_found, see_other};
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, audit_in};
 use crate::identity::invitations::{self, Invitation};
 use crate::plugins::Capability;
+use crate::storage::StorageError;
 use crate::tenancy::{Member, Role, TIME_ZONES, parse_territory};
 use crate::web::{self, Input, alert, csrf_field, field, notice, select, select_as};
 use maud::{Markup, html};
@@ -254,24 +255,6 @@ pub async fn invite(State(state): State<AppState>, a: Admin, form: FormData) -> 
     }
 }
 
-/// Keeps at least one admin: refuses to demote or remove the last one.
-async fn would_orphan(
-    state: &AppState,
-    a: &Admin,
-    target: &Member,
-    new_role: Option<Role>,
-) -> Result<bool, Response> {
-    if target.role != Role::Admin || new_role == Some(Role::Admin) {
-        return Ok(false);
-    }
-    let members = state
-        .db
-        .members(a.member.structure_id())
-        .await
-        .map_err(|e| internal_error("listing members failed", e))?;
-    Ok(members.iter().filter(|m| m.role == Role::Admin).count() <= 1)
-}
-
 fn member_json(m: &Member) -> serde_json::Value {
     json!({"email": m.email, "role": m.role.as_str(), "directory_manager": m.directory_manager})
 }
@@ -303,41 +286,47 @@ pub async fn update_member(
         )
         .await;
     };
-    match would_orphan(&state, &a, &target, Some(role)).await {
-        Ok(true) => {
-            return members_response(
+    let directory_manager = form.checked("annuaire");
+    let after = json!({"email": target.email, "role": role.as_str(), "directory_manager": directory_manager});
+    let structure_id = a.member.structure_id();
+    // The last-admin check, the change and its audit entry in one write transaction.
+    let changed: Result<bool, StorageError> = async {
+        let mut tx = state.db.begin_write().await?;
+        if !state
+            .db
+            .keeps_an_admin_in(&mut tx, structure_id, account_id, Some(role))
+            .await?
+        {
+            return Ok(false);
+        }
+        state
+            .db
+            .set_membership_in(&mut tx, structure_id, account_id, role, directory_manager)
+            .await?;
+        let record = a.audit(
+            "member.role",
+            &target.email,
+            Some(member_json(&target)),
+            Some(after),
+        );
+        audit_in(&mut tx, record).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+    .await;
+    match changed {
+        Ok(true) => see_other(&format!("{}/admin/?ok=membre", a.member.base())),
+        Ok(false) => {
+            members_response(
                 &state,
                 &a,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 alert("La structure doit garder au moins un administrateur."),
             )
-            .await;
+            .await
         }
-        Ok(false) => {}
-        Err(r) => return r,
+        Err(e) => internal_error("role change failed", e),
     }
-    let directory_manager = form.checked("annuaire");
-    if let Err(e) = state
-        .db
-        .set_membership(a.member.structure_id(), account_id, role, directory_manager)
-        .await
-    {
-        return internal_error("role change failed", e);
-    }
-    let after = json!({"email": target.email, "role": role.as_str(), "directory_manager": directory_manager});
-    if let Err(e) = state
-        .db
-        .audit(a.audit(
-            "member.role",
-            &target.email,
-            Some(member_json(&target)),
-            Some(after),
-        ))
-        .await
-    {
-        return internal_error("audit failed", e);
-    }
-    see_other(&format!("{}/admin/?ok=membre", a.member.base()))
 }
 
 pub async fn member_action(
@@ -351,39 +340,44 @@ pub async fn member_action(
     };
     match action.as_str() {
         "retirer" => {
-            match would_orphan(&state, &a, &target, None).await {
-                Ok(true) => {
-                    return members_response(
+            let structure_id = a.member.structure_id();
+            let removed: Result<bool, StorageError> = async {
+                let mut tx = state.db.begin_write().await?;
+                if !state
+                    .db
+                    .keeps_an_admin_in(&mut tx, structure_id, account_id, None)
+                    .await?
+                {
+                    return Ok(false);
+                }
+                state
+                    .db
+                    .remove_membership_in(&mut tx, structure_id, account_id)
+                    .await?;
+                let record = a.audit(
+                    "member.remove",
+                    &target.email,
+                    Some(member_json(&target)),
+                    None,
+                );
+                audit_in(&mut tx, record).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+            .await;
+            match removed {
+                Ok(true) => see_other(&format!("{}/admin/?ok=retire", a.member.base())),
+                Ok(false) => {
+                    members_response(
                         &state,
                         &a,
                         StatusCode::UNPROCESSABLE_ENTITY,
                         alert("La structure doit garder au moins un administrateur."),
                     )
-                    .await;
+                    .await
                 }
-                Ok(false) => {}
-                Err(r) => return r,
+                Err(e) => internal_error("removing member failed", e),
             }
-            if let Err(e) = state
-                .db
-                .remove_membership(a.member.structure_id(), account_id)
-                .await
-            {
-                return internal_error("removing member failed", e);
-            }
-            if let Err(e) = state
-                .db
-                .audit(a.audit(
-                    "member.remove",
-                    &target.email,
-                    Some(member_json(&target)),
-                    None,
-                ))
-                .await
-            {
-                return internal_error("audit failed", e);
-            }
-            see_other(&format!("{}/admin/?ok=retire", a.member.base()))
         }
         "relancer" if !target.active => {
             let account = match state.db.account(account_id).await {
@@ -538,15 +532,23 @@ pub async fn update_module(
             if before.is_none() {
                 return not_found();
             }
-            if let Err(e) = state.db.disable_module(structure_id, &plugin_id).await {
-                return internal_error("disabling module failed", e);
+            let disabled: Result<(), StorageError> = async {
+                let mut tx = state.db.begin_write().await?;
+                state
+                    .db
+                    .disable_module_in(&mut tx, structure_id, &plugin_id)
+                    .await?;
+                audit_in(
+                    &mut tx,
+                    a.audit("module.disable", &plugin_id, before_json, None),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
             }
-            if let Err(e) = state
-                .db
-                .audit(a.audit("module.disable", &plugin_id, before_json, None))
-                .await
-            {
-                return internal_error("audit failed", e);
+            .await;
+            if let Err(e) = disabled {
+                return internal_error("disabling module failed", e);
             }
         }
         "activer" => {
@@ -577,29 +579,29 @@ pub async fn update_module(
                 .await;
             }
             let granted: Vec<String> = asked.iter().map(|c| c.to_string()).collect();
-            if let Err(e) = state
-                .db
-                .enable_module(structure_id, &plugin_id, version, &granted)
-                .await
-            {
-                return internal_error("enabling module failed", e);
-            }
             let action = if before.is_some() {
                 "module.update"
             } else {
                 "module.enable"
             };
-            if let Err(e) = state
-                .db
-                .audit(a.audit(
-                    action,
-                    &plugin_id,
-                    before_json,
-                    Some(json!({"version": version, "granted": granted})),
-                ))
-                .await
-            {
-                return internal_error("audit failed", e);
+            let after = json!({"version": version, "granted": granted});
+            let enabled: Result<(), StorageError> = async {
+                let mut tx = state.db.begin_write().await?;
+                state
+                    .db
+                    .enable_module_in(&mut tx, structure_id, &plugin_id, version, &granted)
+                    .await?;
+                audit_in(
+                    &mut tx,
+                    a.audit(action, &plugin_id, before_json, Some(after)),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            .await;
+            if let Err(e) = enabled {
+                return internal_error("enabling module failed", e);
             }
         }
         _ => {
@@ -673,16 +675,24 @@ pub async fn update_structure(State(state): State<AppState>, a: Admin, form: For
     }
     let s = &a.member.membership.structure;
     let before = json!({"name": s.name, "time_zone": s.time_zone, "territory": s.territory});
-    if let Err(e) = state.db.update_structure(s.id, name, tz, territory).await {
-        return internal_error("structure update failed", e);
-    }
     let after = json!({"name": name, "time_zone": tz, "territory": parse_territory(territory)});
-    if let Err(e) = state
-        .db
-        .audit(a.audit("structure.update", &s.slug, Some(before), Some(after)))
-        .await
-    {
-        return internal_error("audit failed", e);
+    let updated: Result<(), StorageError> = async {
+        let mut tx = state.db.begin_write().await?;
+        state
+            .db
+            .update_structure_in(&mut tx, s.id, name, tz, territory)
+            .await?;
+        audit_in(
+            &mut tx,
+            a.audit("structure.update", &s.slug, Some(before), Some(after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = updated {
+        return internal_error("structure update failed", e);
     }
     see_other(&format!("{}/admin/structure?ok=structure", a.member.base()))
 }

@@ -10,7 +10,7 @@ use super::access::MemberCtx;
 use super::form::FormData;
 use super::modules::enabled_plugins;
 use super::{AppState, Ctx, forbidden, internal_error, not_found, see_other};
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, audit_in};
 use crate::groups::{Group, GroupError, GroupRole, can_manage, can_read};
 use crate::tenancy::Role;
 use crate::web::{self, Input, alert, csrf_field, field, notice, select};
@@ -152,31 +152,35 @@ pub async fn create(
         .await;
     }
     let open = form.get("visibilite") != "ferme";
-    match state
-        .db
-        .create_group(
-            member.structure_id(),
-            name,
-            form.get("description"),
-            open,
-            member.account().id,
-        )
-        .await
-    {
-        Ok(id) => {
-            let record = AuditRecord {
-                actor: Some(member.account()),
-                structure_id: Some(member.structure_id()),
-                action: "group.create",
-                target: name,
-                before: None,
-                after: Some(json!({"id": id, "open": open})),
-            };
-            if let Err(e) = state.db.audit(record).await {
-                return internal_error("audit failed", e);
-            }
-            see_other(&format!("{}/groupes/{id}", member.base()))
-        }
+    // The group and its audit entry commit together.
+    let created: Result<i64, crate::storage::StorageError> = async {
+        let mut tx = state.db.begin_write().await?;
+        let id = state
+            .db
+            .create_group_in(
+                &mut tx,
+                member.structure_id(),
+                name,
+                form.get("description"),
+                open,
+                member.account().id,
+            )
+            .await?;
+        let record = AuditRecord {
+            actor: Some(member.account()),
+            structure_id: Some(member.structure_id()),
+            action: "group.create",
+            target: name,
+            before: None,
+            after: Some(json!({"id": id, "open": open})),
+        };
+        audit_in(&mut tx, record).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+    .await;
+    match created {
+        Ok(id) => see_other(&format!("{}/groupes/{id}", member.base())),
         Err(crate::storage::StorageError::Database(sqlx::Error::Database(e)))
             if e.is_unique_violation() =>
         {
@@ -389,7 +393,12 @@ pub async fn act(
         return forbidden();
     }
     let person: Option<i64> = form.get("personne").parse().ok();
-    let (result, audit_action) = match (action.as_str(), person) {
+    enum Change {
+        Member(i64, GroupRole),
+        Remove(i64),
+        Archive(bool),
+    }
+    let change = match (action.as_str(), person) {
         ("membre", Some(person)) => {
             let Some(role) = GroupRole::parse(form.get("role")) else {
                 return show_response(
@@ -401,52 +410,56 @@ pub async fn act(
                 )
                 .await;
             };
-            (
-                state
-                    .db
-                    .set_group_member(&group, person, role)
-                    .await
-                    .map(|_| json!({"account": person, "role": role.as_str()})),
-                "group.member",
-            )
+            Change::Member(person, role)
         }
-        ("retirer", Some(person)) => (
-            state
-                .db
-                .remove_group_member(&group, person)
-                .await
-                .map(|_| json!({"account": person, "removed": true})),
-            "group.remove",
-        ),
-        ("archiver", _) => {
-            let archived = form.get("archive") == "1";
-            (
-                state
-                    .db
-                    .set_group_archived(&group, archived)
-                    .await
-                    .map(|_| json!({"archived": archived}))
-                    .map_err(GroupError::from),
-                "group.archive",
-            )
-        }
+        ("retirer", Some(person)) => Change::Remove(person),
+        ("archiver", _) => Change::Archive(form.get("archive") == "1"),
         _ => return not_found(),
     };
-    match result {
-        Ok(after) => {
-            let record = AuditRecord {
-                actor: Some(member.account()),
-                structure_id: Some(member.structure_id()),
-                action: audit_action,
-                target: &group.name,
-                before: None,
-                after: Some(after),
-            };
-            if let Err(e) = state.db.audit(record).await {
-                return internal_error("audit failed", e);
+    // The change, its checks (1–3 référents) and its audit entry in one write transaction.
+    let result: Result<(), GroupError> = async {
+        let mut tx = state.db.begin_write().await?;
+        let (after, audit_action) = match change {
+            Change::Member(person, role) => {
+                state
+                    .db
+                    .set_group_member_in(&mut tx, &group, person, role)
+                    .await?;
+                (
+                    json!({"account": person, "role": role.as_str()}),
+                    "group.member",
+                )
             }
-            see_other(&format!("{back}?ok=membre"))
-        }
+            Change::Remove(person) => {
+                state
+                    .db
+                    .remove_group_member_in(&mut tx, &group, person)
+                    .await?;
+                (json!({"account": person, "removed": true}), "group.remove")
+            }
+            Change::Archive(archived) => {
+                state
+                    .db
+                    .set_group_archived_in(&mut tx, &group, archived)
+                    .await?;
+                (json!({"archived": archived}), "group.archive")
+            }
+        };
+        let record = AuditRecord {
+            actor: Some(member.account()),
+            structure_id: Some(member.structure_id()),
+            action: audit_action,
+            target: &group.name,
+            before: None,
+            after: Some(after),
+        };
+        audit_in(&mut tx, record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => see_other(&format!("{back}?ok=membre")),
         Err(GroupError::Storage(e)) => internal_error("group change failed", e),
         Err(e) => {
             show_response(
@@ -483,29 +496,35 @@ pub async fn decide(
         "refuser" => false,
         _ => return not_found(),
     };
-    match state
-        .db
-        .decide_request(&group, request_id, approve, member.account().id)
-        .await
-    {
-        Ok(Some(requester)) => {
-            let record = AuditRecord {
-                actor: Some(member.account()),
-                structure_id: Some(member.structure_id()),
-                action: if approve {
-                    "group.request.approve"
-                } else {
-                    "group.request.refuse"
-                },
-                target: &group.name,
-                before: None,
-                after: Some(json!({"account": requester})),
-            };
-            if let Err(e) = state.db.audit(record).await {
-                return internal_error("audit failed", e);
-            }
-            see_other(&format!("{}/groupes/{}?ok=membre", member.base(), group.id))
-        }
+    // The decision, the membership it creates and the audit entry commit together.
+    let decided: Result<Option<i64>, GroupError> = async {
+        let mut tx = state.db.begin_write().await?;
+        let Some(requester) = state
+            .db
+            .decide_request_in(&mut tx, &group, request_id, approve, member.account().id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let record = AuditRecord {
+            actor: Some(member.account()),
+            structure_id: Some(member.structure_id()),
+            action: if approve {
+                "group.request.approve"
+            } else {
+                "group.request.refuse"
+            },
+            target: &group.name,
+            before: None,
+            after: Some(json!({"account": requester})),
+        };
+        audit_in(&mut tx, record).await?;
+        tx.commit().await?;
+        Ok(Some(requester))
+    }
+    .await;
+    match decided {
+        Ok(Some(_)) => see_other(&format!("{}/groupes/{}?ok=membre", member.base(), group.id)),
         Ok(None) => not_found(),
         Err(GroupError::Storage(e)) => internal_error("deciding request failed", e),
         Err(e) => {

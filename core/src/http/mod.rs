@@ -54,6 +54,10 @@ pub struct AppInner {
     pub module_assets: module_assets::AssetCache,
     /// Content-Security-Policy violations reported by browsers since the start.
     pub csp_reports: std::sync::atomic::AtomicU64,
+    /// Request, latency and module-call counters served at `/metrics`.
+    pub metrics: crate::metrics::Metrics,
+    /// Bearer token of `/metrics` (`MAILLAGE_METRICS_TOKEN`); unset: `/metrics` is 404.
+    pub metrics_token: Option<String>,
 }
 
 /// Shared state of the HTTP edge; cheap to clone.
@@ -186,7 +190,17 @@ pub fn app(state: AppState) -> Router {
                 .layer(RequestBodyLimitLayer::new(16 << 10)),
         )
         .merge(static_routes())
+        // Probes and the scraper: no session, no CSRF cookie.
+        .merge(
+            Router::new()
+                .route("/readyz", get(crate::metrics::ready))
+                .route("/metrics", get(crate::metrics::serve)),
+        )
         .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -255,12 +255,13 @@ pub async fn forward(State(state): State<AppState>, ctx: Ctx, request: Request) 
     let mut parts = parts;
     parts.headers = module_request_headers(&parts.headers);
     let plugin_request = http::Request::from_parts(parts, body);
-    let response = match state
+    let outcome = state
         .registry
         .runtime()
         .handle_http(plugin, call, target.granted.clone(), plugin_request)
-        .await
-    {
+        .await;
+    state.metrics.module_call(&plugin.manifest().id, &outcome);
+    let response = match outcome {
         Ok(r) => r,
         Err(fault) => {
             log_fault(plugin.manifest(), &request_id, &fault);
