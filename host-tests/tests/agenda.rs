@@ -727,6 +727,25 @@ async fn closing_publishes_one_event_delivered_once_and_reopening_publishes_the_
         "{sheet}"
     );
     assert!(sheet.contains("réouverture après la révision 1"), "{sheet}");
+    // The structure's audit log holds it, with who and why.
+    let journal = host.state.db.audit_entries(Some(w.sid), 50).await.unwrap();
+    let entry = journal
+        .iter()
+        .find(|e| e.action == "agenda.attendance.reopen")
+        .expect("the reopening is in the audit log");
+    assert!(
+        entry.actor.contains("Claire Coordinatrice"),
+        "{}",
+        entry.actor
+    );
+    assert!(
+        entry
+            .after
+            .as_deref()
+            .is_some_and(|a| a.contains("Anne est partie après 30 minutes")),
+        "{:?}",
+        entry.after
+    );
 
     // The correction, then the next closing: revision 2, with the new duration.
     let olga_key = format!("u{}", w.olga);
@@ -1435,4 +1454,89 @@ async fn bench_agenda_smoke() {
     maillage::bench::agenda(3, 5, 2, None)
         .await
         .expect("the agenda benchmark runs and finds every event and meeting");
+}
+
+/// External guests typed by the organiser get the invitation and the cancellation, each
+/// their own mail with the `.ics`, when the structure granted "mail-external"; without
+/// the grant they get nothing and the members still get theirs.
+#[tokio::test]
+async fn external_guests_are_mailed_only_when_the_structure_allows_it() {
+    let host = Host::with_config(|c| c.plugin_deadline_ms = 5000).await;
+    let w = world(&host, &["agenda"]).await;
+    let mut claire = Client::new(&host);
+    claire.login("claire@a.test", PASSWORD).await;
+    let start = crate::support::local_in(9, 18, 0, "Europe/Paris");
+    let create = |title: &'static str| {
+        vec![
+            ("titre", title.to_string()),
+            ("groupe", w.bpco.clone()),
+            ("debut", start.clone()),
+            ("fuseau", "Europe/Paris".to_string()),
+            ("duree", "60".to_string()),
+            (
+                "externes",
+                "Paul Externe <paul@externe.example>".to_string(),
+            ),
+        ]
+    };
+    let pairs = |f: &[(&'static str, String)]| -> Vec<(&'static str, String)> { f.to_vec() };
+    let fields = pairs(&create("Avec un invité"));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, location, body) = claire
+        .post_form(&format!("{BASE}/nouvelle"), &borrowed)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let outbox = host.state.db.outbox(Some(w.sid), 100).await.unwrap();
+    let to_guest: Vec<_> = outbox
+        .iter()
+        .filter(|m| m.to == "paul@externe.example")
+        .collect();
+    assert_eq!(to_guest.len(), 1, "the guest gets one invitation");
+    assert!(
+        to_guest[0]
+            .stored_attachments()
+            .iter()
+            .any(|a| a.content_type.contains("method=REQUEST")),
+        "with the .ics"
+    );
+    let meeting = location.unwrap();
+    let meeting = meeting.split('?').next().unwrap().to_string();
+    claire.post_form(&format!("{meeting}/annuler"), &[]).await;
+    let outbox = host.state.db.outbox(Some(w.sid), 100).await.unwrap();
+    assert!(
+        outbox.iter().any(|m| m.to == "paul@externe.example"
+            && m.stored_attachments()
+                .iter()
+                .any(|a| a.content_type.contains("CANCEL"))),
+        "and the cancellation"
+    );
+
+    // Without the grant: the members get theirs, the guest nothing.
+    let plugin = host.state.registry.get("agenda", "0.1.0").await.unwrap();
+    let granted: Vec<String> = plugin
+        .manifest()
+        .capabilities
+        .iter()
+        .map(|c| c.to_string())
+        .filter(|c| c != "mail-external")
+        .collect();
+    host.state
+        .db
+        .enable_module(w.sid, "agenda", "0.1.0", &granted)
+        .await
+        .unwrap();
+    let before = host.state.db.outbox(Some(w.sid), 200).await.unwrap().len();
+    let fields = pairs(&create("Sans l’autorisation"));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, body) = claire
+        .post_form(&format!("{BASE}/nouvelle"), &borrowed)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let outbox = host.state.db.outbox(Some(w.sid), 200).await.unwrap();
+    let new: Vec<_> = outbox.iter().take(outbox.len() - before).collect();
+    assert!(!new.is_empty(), "the members were mailed");
+    assert!(
+        new.iter().all(|m| m.to != "paul@externe.example"),
+        "no mail to the guest without the grant"
+    );
 }

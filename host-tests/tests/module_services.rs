@@ -450,3 +450,66 @@ async fn a_personal_feed_is_read_with_its_secret_url_only() {
         .unwrap();
     assert_eq!(anonymous.get(&fresh).await.0, StatusCode::NOT_FOUND);
 }
+
+/// Mail to an address outside the structure needs "mail-external": refused with the
+/// reason without it (nothing queued), sent with it; a malformed address is refused.
+#[tokio::test]
+async fn external_addresses_need_their_own_grant() {
+    let host = Host::new().await;
+    let s = host.structure("cpts-a", &["listener"]).await;
+    let plugin = host.state.registry.get("listener", "0.1.0").await.unwrap();
+    let all: Vec<String> = plugin
+        .manifest()
+        .capabilities
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let without: Vec<String> = all
+        .iter()
+        .filter(|c| *c != "mail-external")
+        .cloned()
+        .collect();
+    let grant = |granted: Vec<String>| {
+        let db = host.state.db.clone();
+        async move {
+            db.enable_module(s.id, "listener", "0.1.0", &granted)
+                .await
+                .unwrap()
+        }
+    };
+    grant(without).await;
+    let mut member = host.member("cpts-a", Role::Member).await;
+    let mail_to = |address: &'static str| {
+        [
+            ("external", address),
+            ("subject", "Réunion"),
+            ("text", "Bonjour"),
+        ]
+    };
+    let (status, _, body) = member
+        .post_form(&format!("{BASE}/mail"), &mail_to("invite@ailleurs.example"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("mail-external"), "{body}");
+    assert!(
+        host.state
+            .db
+            .outbox(Some(s.id), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    grant(all).await;
+    let (status, _, body) = member
+        .post_form(&format!("{BASE}/mail"), &mail_to("pas une adresse"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _, body) = member
+        .post_form(&format!("{BASE}/mail"), &mail_to("invite@ailleurs.example"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let outbox = host.state.db.outbox(Some(s.id), 10).await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].to, "invite@ailleurs.example");
+}

@@ -11,7 +11,7 @@ use super::Capability;
 use super::host::HostState;
 use super::manifest::{NavEntry, RawManifest, Widget};
 use super::v0_2::maillage::plugin::{
-    blobs, context, events, groups, log, mail, records, tenancy, timers, types,
+    audit, blobs, context, events, groups, log, mail, records, tenancy, timers, types,
 };
 use crate::storage::StorageError;
 use crate::storage::collections::{
@@ -28,6 +28,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     groups::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     mail::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     timers::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    audit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -219,11 +220,12 @@ const MAX_ATTACHMENT_BYTES: usize = 5 << 20;
 
 /// Why a message is refused, before anything is queued.
 fn check_message(m: &mail::Message) -> Result<Vec<i64>, String> {
-    if m.to.is_empty() || m.to.len() > MAX_RECIPIENTS {
-        return Err(format!(
-            "1 to {MAX_RECIPIENTS} recipients, got {}",
-            m.to.len()
-        ));
+    let count = m.to.len() + m.external.len();
+    if count == 0 || count > MAX_RECIPIENTS {
+        return Err(format!("1 to {MAX_RECIPIENTS} recipients, got {count}"));
+    }
+    if let Some(bad) = m.external.iter().find(|a| !plausible_address(a)) {
+        return Err(format!("{bad:?} is not an e-mail address"));
     }
     let subject = m.subject.trim();
     if subject.is_empty()
@@ -275,6 +277,21 @@ fn check_message(m: &mail::Message) -> Result<Vec<i64>, String> {
     Ok(ids)
 }
 
+/// One address, as SMTP takes it: `local@domain`, no spaces, quotes or controls.
+fn plausible_address(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    address.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !address.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')
+        })
+}
+
 impl mail::Host for HostState {
     async fn send(&mut self, message: mail::Message) -> wasmtime::Result<Result<u32, String>> {
         let scope = self.require(Capability::Mail)?;
@@ -282,6 +299,13 @@ impl mail::Host for HostState {
             Ok(ids) => ids,
             Err(reason) => return Ok(Err(reason)),
         };
+        // Guests' addresses need their own grant; refused, not a trap: the module keeps
+        // working without it (its members still get their mail).
+        if !message.external.is_empty() && !self.granted.contains(&Capability::MailExternal) {
+            return Ok(Err(
+                "the structure did not grant \"mail-external\": mail to external addresses is refused".into(),
+            ));
+        }
         let attachments: Vec<crate::mail::StoredAttachment> = message
             .attachments
             .iter()
@@ -290,7 +314,8 @@ impl mail::Host for HostState {
         let subject = message.subject.trim().to_string();
         let result: Result<u32, StorageError> = async {
             let conn = self.writer().await?;
-            let addresses = crate::mail::member_addresses(conn, scope.structure_id, &ids).await?;
+            let mut addresses =
+                crate::mail::member_addresses(conn, scope.structure_id, &ids).await?;
             if addresses.len() != ids.len() {
                 let known: Vec<i64> = addresses.iter().map(|(id, _)| *id).collect();
                 let missing: Vec<String> = ids
@@ -303,6 +328,10 @@ impl mail::Host for HostState {
                     missing.join(", ")
                 )));
             }
+            let mut external: Vec<&String> = message.external.iter().collect();
+            external.sort();
+            external.dedup();
+            addresses.extend(external.into_iter().map(|a| (0, a.clone())));
             for (_, address) in &addresses {
                 crate::mail::enqueue_module_mail(
                     conn,
@@ -332,6 +361,72 @@ impl mail::Host for HostState {
                 Ok(Err("mail could not be queued".into()))
             }
         }
+    }
+}
+
+impl audit::Host for HostState {
+    async fn write(
+        &mut self,
+        action: String,
+        target: String,
+        details: String,
+    ) -> wasmtime::Result<Result<(), String>> {
+        let Some(scope) = self.scope.clone() else {
+            return Ok(Err("no structure for this call".into()));
+        };
+        let action_ok = !action.is_empty()
+            && action.len() <= 64
+            && action.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            });
+        if !action_ok {
+            return Ok(Err(
+                "the action must be 1 to 64 characters among a-z 0-9 . _ -".into(),
+            ));
+        }
+        if target.chars().count() > 200 || target.chars().any(char::is_control) {
+            return Ok(Err(
+                "the target must be one line of at most 200 characters".into()
+            ));
+        }
+        let details: serde_json::Value = match serde_json::from_str(&details) {
+            Ok(v @ serde_json::Value::Object(_)) if details.len() <= 16 << 10 => v,
+            _ => return Ok(Err("details must be a JSON object of at most 16 KiB".into())),
+        };
+        let actor = match self
+            .call_context()
+            .user
+            .and_then(|u| u.id.parse::<i64>().ok())
+        {
+            Some(id) => self
+                .db
+                .account(id)
+                .await
+                .map_err(|e| wasmtime::format_err!("audit actor lookup: {e}"))?,
+            None => None,
+        };
+        let action = format!("{}.{action}", scope.plugin_id);
+        let result = match self.writer().await {
+            Ok(conn) => {
+                crate::audit::audit_in(
+                    conn,
+                    crate::audit::AuditRecord {
+                        actor: actor.as_ref(),
+                        structure_id: Some(scope.structure_id),
+                        action: &action,
+                        target: &target,
+                        before: None,
+                        after: Some(details),
+                    },
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        Ok(result.map_err(|e| {
+            tracing::error!(error = %e, plugin = %self.plugin_label, "module audit entry failed");
+            "the audit entry could not be written".to_string()
+        }))
     }
 }
 

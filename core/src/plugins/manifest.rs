@@ -30,6 +30,8 @@ pub enum Capability {
     Groups,
     /// Mailing members of the structure through the host's outbox (WIT 0.2.2).
     Mail,
+    /// Mailing addresses outside the structure (guests), with `Mail` (WIT 0.2.2).
+    MailExternal,
     /// Scheduling events for itself at an instant (WIT 0.2.2).
     Timers,
     /// Outbound HTTP to one named host.
@@ -44,6 +46,7 @@ impl Capability {
             "events" => Some(Capability::Events),
             "groups" => Some(Capability::Groups),
             "mail" => Some(Capability::Mail),
+            "mail-external" => Some(Capability::MailExternal),
             "timers" => Some(Capability::Timers),
             _ => text
                 .strip_prefix("http:")
@@ -64,6 +67,9 @@ impl Capability {
             Capability::Events => "Publier des événements".into(),
             Capability::Groups => "Lire les groupes et les membres".into(),
             Capability::Mail => "Envoyer des courriels aux membres".into(),
+            Capability::MailExternal => {
+                "Envoyer des courriels à des invités extérieurs à la structure".into()
+            }
             Capability::Timers => "Programmer des rappels".into(),
             Capability::Http(host) => format!("Appeler le service externe {host}"),
         }
@@ -78,6 +84,7 @@ impl std::fmt::Display for Capability {
             Capability::Events => f.write_str("events"),
             Capability::Groups => f.write_str("groups"),
             Capability::Mail => f.write_str("mail"),
+            Capability::MailExternal => f.write_str("mail-external"),
             Capability::Timers => f.write_str("timers"),
             Capability::Http(host) => write!(f, "http:{host}"),
         }

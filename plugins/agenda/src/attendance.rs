@@ -817,6 +817,15 @@ pub fn reopen(id: &str, form: &Form) -> PageResult {
             "by_name": viewer.name(),
         }),
     )?;
+    // In the structure's audit log too, with the reason: the attendance pays indemnities.
+    if let Err(e) = maillage_sdk::audit::write(
+        "attendance.reopen",
+        &format!("{} ({id})", meeting.title),
+        &json!({ "revision": meeting.revision, "reason": reason }),
+    ) {
+        maillage_sdk::log::error(&format!("agenda: reopening of {id} not audited: {e}"));
+        return Err(records::StoreError::Unavailable(e));
+    }
     maillage_sdk::log::warn(&format!(
         "agenda: attendance of meeting {id} reopened after revision {} by {} (account {}): {reason}",
         meeting.revision,

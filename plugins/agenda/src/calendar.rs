@@ -253,14 +253,31 @@ pub fn send(meeting: &Meeting, notice: Notice, to: &[String]) -> u32 {
     if recipients.is_empty() {
         return 0;
     }
+    let message = message(meeting, notice, recipients, Vec::new());
+    match mail::send_in_batches(&message) {
+        Ok(queued) => queued,
+        Err(e) => {
+            maillage_sdk::log::warn(&format!(
+                "agenda: mail about meeting {} not queued: {e}",
+                meeting.id
+            ));
+            0
+        }
+    }
+}
+
+/// The mail of `notice` about `meeting`, with its `.ics`, to members (`to`, account
+/// ids) and guests (`external`, addresses).
+fn message(meeting: &Meeting, notice: Notice, to: Vec<String>, external: Vec<String>) -> Message {
     let (method, content) = itip(meeting);
     let file_name = if method == Method::Cancel {
         "annulation.ics"
     } else {
         "invitation.ics"
     };
-    let message = Message {
-        to: recipients,
+    Message {
+        to,
+        external,
         subject: subject(meeting, notice),
         text: text_body(meeting, notice),
         html: Some(html_body(meeting, notice)),
@@ -269,12 +286,33 @@ pub fn send(meeting: &Meeting, notice: Notice, to: &[String]) -> u32 {
             content_type: method.content_type().into(),
             content,
         }],
+    }
+}
+
+/// Mails `notice` to the meeting's external guests (the addresses the organiser typed),
+/// all of them or those whose invitation key is in `only`. Needs the "mail-external"
+/// grant; without it the host refuses and the guests are told by the organiser (the
+/// page offers the `.ics`). Returns how many mails were queued.
+pub fn send_guests(meeting: &Meeting, notice: Notice, only: Option<&[String]>) -> u32 {
+    let Ok(invitations) = model::invitations(&meeting.id) else {
+        return 0;
     };
-    match mail::send_in_batches(&message) {
+    let mut external: Vec<String> = invitations
+        .iter()
+        .filter(|i| i.user.is_none() && !i.email.is_empty())
+        .filter(|i| only.is_none_or(|keys| keys.contains(&i.key)))
+        .map(|i| i.email.clone())
+        .collect();
+    external.sort();
+    external.dedup();
+    if external.is_empty() {
+        return 0;
+    }
+    match mail::send_in_batches(&message(meeting, notice, Vec::new(), external)) {
         Ok(queued) => queued,
         Err(e) => {
             maillage_sdk::log::warn(&format!(
-                "agenda: mail about meeting {} not queued: {e}",
+                "agenda: guests of meeting {} not mailed: {e}",
                 meeting.id
             ));
             0

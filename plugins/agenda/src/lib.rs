@@ -58,6 +58,8 @@ impl Plugin for Agenda {
                 "events".into(),
                 "groups".into(),
                 "mail".into(),
+                // External guests get the invitation too, when the structure allows it.
+                "mail-external".into(),
                 "timers".into(),
             ],
             collections: model::collections(),

@@ -418,8 +418,8 @@ fn form_page(
                 label for="externes" { "Invités externes, un par ligne (Prénom Nom <adresse e-mail>)" }
                 textarea id="externes" name="externes" rows="3" { (form.get("externes")) }
                 p class="muted" {
-                    "Les invités externes ne reçoivent pas de courriel de la plateforme : "
-                    "transmettez-leur le fichier .ics de la réunion."
+                    "Les invités externes reçoivent l’invitation par courriel si l’administrateur de la structure l’a autorisé ; "
+                    "sinon, transmettez-leur le fichier .ics de la réunion."
                 }
             }
             button type="submit" {
@@ -522,6 +522,7 @@ pub fn create(form: &Form) -> PageResult {
         .filter(|u| *u != user.id)
         .collect();
     calendar::send(&meeting, Notice::Invitation, &to);
+    calendar::send_guests(&meeting, Notice::Invitation, None);
     Ok(Response::see_other(&format!("{}?ok=cree", meeting.path())))
 }
 
@@ -644,9 +645,13 @@ pub fn update(id: &str, form: &Form) -> PageResult {
     if significant {
         let to = calendar::member_invitees(&existing, viewer.id(), false);
         calendar::send(&updated, Notice::Change, &to);
+        let known: Vec<String> = existing.iter().map(|e| e.key.clone()).collect();
+        calendar::send_guests(&updated, Notice::Change, Some(&known));
     }
     let new_members: Vec<String> = added.iter().filter_map(|a| a.user.clone()).collect();
     calendar::send(&updated, Notice::Invitation, &new_members);
+    let new_keys: Vec<String> = added.iter().map(|a| a.key.clone()).collect();
+    calendar::send_guests(&updated, Notice::Invitation, Some(&new_keys));
     Ok(Response::see_other(&format!(
         "{}?ok=modifie",
         updated.path()
@@ -679,6 +684,7 @@ pub fn cancel(id: &str) -> PageResult {
     let invitations = model::invitations(id)?;
     let to = calendar::member_invitees(&invitations, viewer.id(), false);
     calendar::send(&updated, Notice::Cancellation, &to);
+    calendar::send_guests(&updated, Notice::Cancellation, None);
     Ok(Response::see_other(&format!(
         "{}?ok=annule",
         updated.path()

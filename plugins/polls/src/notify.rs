@@ -65,6 +65,7 @@ fn send(
     }
     let message = Message {
         to,
+        external: Vec::new(),
         subject,
         text,
         html: Some(html.into_string()),

@@ -19,6 +19,7 @@ pub mod bindings {
 }
 
 pub mod assets;
+pub mod audit;
 pub mod csv;
 pub mod form;
 pub mod fr;

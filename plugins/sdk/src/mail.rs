@@ -18,13 +18,22 @@ pub fn send(message: &Message) -> Result<u32, String> {
 /// [`send`] in batches of [`MAX_RECIPIENTS`], for audiences of any size. Stops at the
 /// first refusal; returns how many mails were queued.
 pub fn send_in_batches(message: &Message) -> Result<u32, String> {
-    if message.to.len() <= MAX_RECIPIENTS {
+    if message.to.len() + message.external.len() <= MAX_RECIPIENTS {
         return send(message);
     }
     let mut queued = 0;
     for batch in message.to.chunks(MAX_RECIPIENTS) {
         let part = Message {
             to: batch.to_vec(),
+            external: Vec::new(),
+            ..message.clone()
+        };
+        queued += send(&part)?;
+    }
+    for batch in message.external.chunks(MAX_RECIPIENTS) {
+        let part = Message {
+            to: Vec::new(),
+            external: batch.to_vec(),
             ..message.clone()
         };
         queued += send(&part)?;
