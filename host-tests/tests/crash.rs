@@ -108,6 +108,20 @@ async fn a_killed_host_loses_no_acknowledged_write_and_no_committed_event() {
         "every stored poll has its event and every event its poll"
     );
 
+    // Timers survive the kill -9 too: each stored poll scheduled its reminder (the
+    // deadline is a month ahead) in the same transaction, and no other.
+    let reminders: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM timers WHERE plugin_id = 'polls' AND topic = 'polls.reminder' AND status = 'pending'",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert_eq!(
+        reminders as usize,
+        titles.len(),
+        "one durable reminder per stored poll"
+    );
+
     // Every committed event reaches the subscriber.
     let mut delivered = 0;
     loop {
