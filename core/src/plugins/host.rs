@@ -62,6 +62,10 @@ impl HostState {
     /// The call's transaction, begun on first use.
     pub(super) async fn writer(&mut self) -> Result<&mut sqlx::AnyConnection, StorageError> {
         if self.tx.is_none() {
+            // Hand the read connection back first: a call holds one connection at most,
+            // so that many calls reading, then writing, cannot exhaust the pool while
+            // each waits for a second connection. Later reads use the transaction.
+            self.reader = None;
             let mut tx = self.db.begin_write().await?;
             if self.bulk {
                 self.db.plan_for_bulk(&mut tx).await?;
