@@ -17,7 +17,7 @@ use super::client::Connection;
 use crate::config::Config;
 use crate::groups::GroupRole;
 use crate::http::AppState;
-use crate::tenancy::{Role, StructureKind};
+use crate::tenancy::Role;
 
 const SLUG: &str = "cpts-banc-reunions";
 /// The module's pages in the benchmark structure.
@@ -93,24 +93,15 @@ async fn on_backend(
     meetings: usize,
     rounds: usize,
 ) -> anyhow::Result<()> {
-    let (_, wasm) = crate::BUNDLED
-        .iter()
-        .find(|(id, _)| *id == "agenda")
-        .ok_or_else(|| anyhow::anyhow!("agenda is not bundled"))?;
-    let plugin = state.registry.install(wasm).await?;
+    let structure = super::bundled_structure(
+        state,
+        "agenda",
+        SLUG,
+        "CPTS Banc d’essai des réunions",
+        ZONE,
+    )
+    .await?;
     let db = &state.db;
-    let structure = db
-        .create_structure(
-            SLUG,
-            "CPTS Banc d’essai des réunions",
-            StructureKind::Cpts,
-            ZONE,
-        )
-        .await?;
-    let m = plugin.manifest();
-    let grants: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
-    db.enable_module(structure.id, &m.id, &m.version.to_string(), &grants)
-        .await?;
 
     // The coordinator, the member whose feed is read, and the working group whose
     // meetings are closed: the coordinator made it (référente), the first attendee is a

@@ -27,6 +27,31 @@ use crate::web;
 const SLUG: &str = "cpts-bench";
 const POLLS: usize = 20;
 
+/// A new benchmark structure with the bundled module `module_id` installed and enabled,
+/// every capability it asks for granted.
+pub(super) async fn bundled_structure(
+    state: &AppState,
+    module_id: &str,
+    slug: &str,
+    name: &str,
+    zone: &str,
+) -> anyhow::Result<crate::tenancy::Structure> {
+    let (_, wasm) = crate::BUNDLED
+        .iter()
+        .find(|(id, _)| *id == module_id)
+        .ok_or_else(|| anyhow::anyhow!("{module_id} is not bundled"))?;
+    let plugin = state.registry.install(wasm).await?;
+    let db = &state.db;
+    let structure = db
+        .create_structure(slug, name, StructureKind::Cpts, zone)
+        .await?;
+    let m = plugin.manifest();
+    let grants: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
+    db.enable_module(structure.id, &m.id, &m.version.to_string(), &grants)
+        .await?;
+    Ok(structure)
+}
+
 /// Installs `wasm` and enables it, with these grants, in a new benchmark structure.
 async fn bench_structure(
     state: &AppState,

@@ -15,7 +15,7 @@ use super::client::Connection;
 
 use crate::config::Config;
 use crate::http::AppState;
-use crate::tenancy::{Role, StructureKind};
+use crate::tenancy::Role;
 
 const SLUG: &str = "cpts-banc-sondages";
 /// Connections answering the first poll (the seeding, not the measure).
@@ -76,24 +76,15 @@ async fn on_backend(
     slots: usize,
     rounds: usize,
 ) -> anyhow::Result<()> {
-    let (_, wasm) = crate::BUNDLED
-        .iter()
-        .find(|(id, _)| *id == "polls")
-        .ok_or_else(|| anyhow::anyhow!("polls is not bundled"))?;
-    let plugin = state.registry.install(wasm).await?;
+    let structure = super::bundled_structure(
+        state,
+        "polls",
+        SLUG,
+        "CPTS Banc d’essai des sondages",
+        "Europe/Paris",
+    )
+    .await?;
     let db = &state.db;
-    let structure = db
-        .create_structure(
-            SLUG,
-            "CPTS Banc d’essai des sondages",
-            StructureKind::Cpts,
-            "Europe/Paris",
-        )
-        .await?;
-    let m = plugin.manifest();
-    let grants: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
-    db.enable_module(structure.id, &m.id, &m.version.to_string(), &grants)
-        .await?;
 
     // The organiser and the members, with passwords (members are active, as real ones
     // are: the poll invites and mails them) and sessions.
