@@ -598,3 +598,30 @@ fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+/// The navigation marks one entry as the current page: the module's entry the page is
+/// under (« Mes réunions » on its page, « Réunions » on a meeting's).
+#[tokio::test]
+async fn the_navigation_marks_only_the_entry_of_the_page() {
+    let host = Host::with_config(|c| c.plugin_deadline_ms = 5000).await;
+    host.structure("cpts-a", &["agenda"]).await;
+    let mut member = host.member("cpts-a", Role::Member).await;
+    for (uri, label) in [
+        ("/cpts-a/agenda/", "Réunions"),
+        ("/cpts-a/agenda/mes-reunions", "Mes réunions"),
+        ("/cpts-a/agenda/mois", "Réunions"),
+    ] {
+        let (status, page) = member.get(uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        let nav = &page[..page.find("</nav>").expect("a navigation")];
+        assert_eq!(
+            nav.matches("aria-current=\"page\"").count(),
+            1,
+            "{uri}: {nav}"
+        );
+        assert!(
+            nav.contains(&format!("aria-current=\"page\">{label}</a>")),
+            "{uri}: {nav}"
+        );
+    }
+}

@@ -291,6 +291,8 @@ pub struct MemberCtx {
     pub viewer: Viewer,
     pub membership: Membership,
     pub csrf: String,
+    /// The request's path, for the navigation's current entry.
+    pub path: String,
 }
 
 impl Ctx {
@@ -336,6 +338,7 @@ impl Ctx {
             viewer,
             membership,
             csrf: self.csrf,
+            path: self.path,
         })
     }
 }
@@ -353,6 +356,7 @@ impl MemberCtx {
                 structure: &self.membership.structure,
                 modules,
                 current,
+                path: &self.path,
                 role: self.membership.role,
             }),
         }

@@ -33,6 +33,9 @@ pub struct Nav<'a> {
     pub modules: &'a [Manifest],
     /// Plugin id (or "groupes", "admin") of the section shown, for `aria-current`.
     pub current: Option<&'a str>,
+    /// The page's path: of the current module's entries, the one it is under (the
+    /// longest match) is the current one.
+    pub path: &'a str,
     pub role: Role,
 }
 
@@ -81,12 +84,16 @@ fn structure_nav(nav: &Nav<'_>) -> Markup {
         nav aria-label="Menu de la structure" {
             ul {
                 @for module in nav.modules {
-                    @for item in &module.nav {
-                        (nav_entry(
-                            &format!("{base}/{}{}", module.id, item.path),
-                            &item.label,
-                            nav.current == Some(module.id.as_str()),
-                        ))
+                    @let hrefs: Vec<String> = module
+                        .nav
+                        .iter()
+                        .map(|item| format!("{base}/{}{}", module.id, item.path))
+                        .collect();
+                    @let here = (nav.current == Some(module.id.as_str()))
+                        .then(|| current_entry(&hrefs, nav.path))
+                        .flatten();
+                    @for (i, (item, href)) in module.nav.iter().zip(&hrefs).enumerate() {
+                        (nav_entry(href, &item.label, here == Some(i)))
                     }
                 }
                 (nav_entry(&format!("{base}/groupes/"), "Groupes", nav.current == Some("groupes")))
@@ -96,6 +103,22 @@ fn structure_nav(nav: &Nav<'_>) -> Markup {
             }
         }
     }
+}
+
+/// Which of a module's entries the page at `path` is under: the longest href that
+/// `path` starts with (the module's root entry when no other matches).
+fn current_entry(hrefs: &[String], path: &str) -> Option<usize> {
+    let under = |href: &String| {
+        let stem = href.trim_end_matches('/');
+        path == stem || path.starts_with(&format!("{stem}/")) || path == href.as_str()
+    };
+    hrefs
+        .iter()
+        .enumerate()
+        .filter(|(_, href)| under(href))
+        .max_by_key(|(_, href)| href.len())
+        .map(|(i, _)| i)
+        .or((!hrefs.is_empty()).then_some(0))
 }
 
 fn nav_entry(href: &str, label: &str, current: bool) -> Markup {
@@ -324,6 +347,22 @@ pub fn forbidden_page() -> Markup {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_current_entry_is_the_one_the_page_is_under() {
+        let hrefs = vec![
+            "/cpts/agenda/".to_string(),
+            "/cpts/agenda/mes-reunions".to_string(),
+        ];
+        assert_eq!(super::current_entry(&hrefs, "/cpts/agenda/"), Some(0));
+        assert_eq!(super::current_entry(&hrefs, "/cpts/agenda/r/12"), Some(0));
+        assert_eq!(
+            super::current_entry(&hrefs, "/cpts/agenda/mes-reunions"),
+            Some(1)
+        );
+        assert_eq!(super::current_entry(&hrefs, "/cpts/agenda"), Some(0));
+        assert_eq!(super::current_entry(&[], "/cpts/agenda/"), None);
+    }
+
     #[test]
     fn timestamps_are_shown_in_the_structure_zone() {
         // 2026-11-30 00:00 UTC.
