@@ -104,11 +104,11 @@ impl<'h> Peer<'h> {
         let token = self.csrf();
         let mut all: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
         all.extend_from_slice(fields);
-        let body = form(&all);
+        let body = crate::support::form_encode(&all);
         let request =
             Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         let (status, headers, body) = self.send(request, Body::from(body)).await;
-        (status, location(&headers), body)
+        (status, crate::support::location(&headers), body)
     }
 
     async fn try_login(
@@ -131,30 +131,6 @@ fn set_cookies(headers: &HeaderMap) -> Vec<String> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .map(str::to_string)
-        .collect()
-}
-
-fn location(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
         .collect()
 }
 

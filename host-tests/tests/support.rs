@@ -434,14 +434,15 @@ pub async fn create_bucket(endpoint: &str, bucket: &str) {
     );
 }
 
-fn location(headers: &http::HeaderMap) -> Option<String> {
+pub fn location(headers: &http::HeaderMap) -> Option<String> {
     headers
         .get(http::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
 }
 
-fn form_encode(fields: &[(&str, &str)]) -> String {
+/// `application/x-www-form-urlencoded` of `fields` (also a query string).
+pub fn form_encode(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))

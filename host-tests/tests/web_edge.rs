@@ -535,7 +535,8 @@ async fn hostile_text_in_every_free_field_comes_back_inert() {
         .and_then(|s| s.split('"').next())
         .expect("the professional is listed")
         .to_string();
-    let hostile_query: String = form_urlencoded_pairs(&[("nom", HOSTILE), ("specialite", HOSTILE)]);
+    let hostile_query: String =
+        crate::support::form_encode(&[("nom", HOSTILE), ("specialite", HOSTILE)]);
     let (_, page) = mallory
         .get(&format!("/cpts-a/annuaire/?{hostile_query}"))
         .await;
@@ -578,25 +579,6 @@ async fn hostile_text_in_every_free_field_comes_back_inert() {
         assert_eq!(status, StatusCode::OK, "{uri}");
         inert(&uri, &page, true);
     }
-}
-
-fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            let v: String = v
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            format!("{k}={v}")
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// The navigation marks one entry as the current page: the module's entry the page is

@@ -156,36 +156,17 @@ async fn on_backend(
         db.set_group_member(&group, account.id, role).await?;
         attendee_ids.push(account.id);
     }
-    // One argon2 hash for everyone, copied: hashing each password would only time argon2.
-    sqlx::query(
-        "UPDATE accounts SET password_hash = (SELECT password_hash FROM accounts WHERE id = $1) WHERE email LIKE $2",
-    )
-    .bind(coordinator.id)
-    .bind(format!("%@{SLUG}.test"))
-    .execute(db.pool())
-    .await?;
-    anyhow::ensure!(
-        !state.cookie_secure,
-        "the benchmark speaks plain HTTP (cookies without the __Host- prefix)"
-    );
-    let session = crate::http::session_cookie_name(state.cookie_secure);
-    // Each session's CSRF token is the one the host derives from it.
-    let cookie_of = |secret: String| {
-        format!(
-            "{session}={secret}; maillage_csrf={}",
-            crate::http::csrf::session_token(&secret)
-        )
-    };
+    super::copy_password_hash(db, coordinator.id, &format!("%@{SLUG}.test")).await?;
     let mut attendee_cookies = Vec::with_capacity(attendees);
     for id in attendee_ids {
-        attendee_cookies.push((id, cookie_of(db.create_session(id, false).await?)));
+        attendee_cookies.push((id, super::session_cookie(state, id).await?));
     }
     let people = People {
-        coordinator: cookie_of(db.create_session(coordinator.id, false).await?),
+        coordinator: super::session_cookie(state, coordinator.id).await?,
         attendees: attendee_cookies,
         subscriber: (
             subscriber.id,
-            cookie_of(db.create_session(subscriber.id, false).await?),
+            super::session_cookie(state, subscriber.id).await?,
         ),
     };
     println!(

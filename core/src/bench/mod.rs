@@ -52,6 +52,38 @@ pub(super) async fn bundled_structure(
     Ok(structure)
 }
 
+/// Gives every account whose e-mail matches `email_like` the password hash of
+/// `from`: hashing hundreds of passwords would only time argon2.
+pub(super) async fn copy_password_hash(
+    db: &crate::storage::Db,
+    from: i64,
+    email_like: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET password_hash = (SELECT password_hash FROM accounts WHERE id = $1) WHERE email LIKE $2",
+    )
+    .bind(from)
+    .bind(email_like)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// A new session of `account` as a browser's `Cookie` header, with the CSRF token the
+/// host derives from the session (benchmarks speak plain HTTP).
+pub(super) async fn session_cookie(state: &AppState, account: i64) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !state.cookie_secure,
+        "the benchmark speaks plain HTTP (cookies without the __Host- prefix)"
+    );
+    let secret = state.db.create_session(account, false).await?;
+    Ok(format!(
+        "{}={secret}; maillage_csrf={}",
+        crate::http::session_cookie_name(state.cookie_secure),
+        crate::http::csrf::session_token(&secret)
+    ))
+}
+
 /// Installs `wasm` and enables it, with these grants, in a new benchmark structure.
 async fn bench_structure(
     state: &AppState,

@@ -113,30 +113,11 @@ async fn on_backend(
             .await?;
         members.push(account.id);
     }
-    // One argon2 hash for everyone, copied: hashing 300 passwords would only time argon2.
-    sqlx::query(
-        "UPDATE accounts SET password_hash = (SELECT password_hash FROM accounts WHERE id = $1) WHERE email LIKE $2",
-    )
-    .bind(organiser.id)
-    .bind(format!("membre-%@{SLUG}.test"))
-    .execute(db.pool())
-    .await?;
-    anyhow::ensure!(
-        !state.cookie_secure,
-        "the benchmark speaks plain HTTP (cookies without the __Host- prefix)"
-    );
-    let session = crate::http::session_cookie_name(state.cookie_secure);
-    // Each session's CSRF token is the one the host derives from it.
-    let cookie_of = |secret: String| {
-        format!(
-            "{session}={secret}; maillage_csrf={}",
-            crate::http::csrf::session_token(&secret)
-        )
-    };
-    let organiser_cookie = cookie_of(db.create_session(organiser.id, false).await?);
+    super::copy_password_hash(db, organiser.id, &format!("membre-%@{SLUG}.test")).await?;
+    let organiser_cookie = super::session_cookie(state, organiser.id).await?;
     let mut cookies = Vec::with_capacity(participants);
     for id in &members {
-        cookies.push(cookie_of(db.create_session(*id, false).await?));
+        cookies.push(super::session_cookie(state, *id).await?);
     }
     println!(
         "{participants} members with their sessions created in {:.1} s",
