@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Plugins embedded into the binary and installed by `maillage demo`.
-const BUNDLED: &[&str] = &["polls", "directory", "agenda"];
+const BUNDLED: &[&str] = &["polls", "directory", "agenda", "indemnity"];
+/// Indemnity rule sets embedded into the binary, installed for every structure at start.
+const BUNDLED_RULE_SETS: &[&str] = &["rules-forfait"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -21,6 +23,8 @@ fn main() {
         "polls",
         "directory",
         "agenda",
+        "indemnity",
+        "rules-forfait",
         "fixtures",
     ] {
         println!("cargo:rerun-if-changed={}", plugins.join(entry).display());
@@ -48,6 +52,19 @@ fn main() {
         assert!(
             file.exists(),
             "plugin {id} was not built: {} is missing",
+            file.display()
+        );
+        bundled.push_str(&format!(
+            "    ({id:?}, include_bytes!({:?})),\n",
+            file.display().to_string()
+        ));
+    }
+    bundled.push_str("];\n/// First-party indemnity rule sets: (id, component bytes).\npub const BUNDLED_RULE_SETS: &[(&str, &[u8])] = &[\n");
+    for id in BUNDLED_RULE_SETS {
+        let file = out.join(format!("{}.wasm", id.replace('-', "_")));
+        assert!(
+            file.exists(),
+            "rule set {id} was not built: {} is missing",
             file.display()
         );
         bundled.push_str(&format!(

@@ -674,6 +674,12 @@ mod tests {
             ("structures", vec![]),
             ("event_deliveries", vec!["event_outbox"]),
             ("event_outbox", vec!["structures"]),
+            // 0007: people, module roles, rule sets.
+            ("module_roles", vec!["accounts", "structures"]),
+            ("member_facts", vec!["accounts", "structures"]),
+            ("member_adhesions", vec!["accounts", "structures"]),
+            ("rule_sets", vec!["structures"]),
+            ("rule_set_assignments", vec!["accounts", "structures"]),
         ];
         let parents: BTreeMap<String, BTreeSet<String>> = edges
             .iter()
@@ -686,8 +692,17 @@ mod tests {
             .collect();
         let order = dependency_order(&parents);
         let at = |t: &str| order.iter().position(|o| o == t).unwrap();
-        assert_eq!(order.len(), 6);
+        assert_eq!(order.len(), 11);
         assert!(at("accounts") < at("memberships") && at("structures") < at("memberships"));
+        for child in [
+            "module_roles",
+            "member_facts",
+            "member_adhesions",
+            "rule_set_assignments",
+        ] {
+            assert!(at("accounts") < at(child) && at("structures") < at(child));
+        }
+        assert!(at("structures") < at("rule_sets"));
         assert!(
             at("structures") < at("event_outbox") && at("event_outbox") < at("event_deliveries")
         );

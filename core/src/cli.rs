@@ -246,6 +246,26 @@ enum BenchCommand {
         #[arg(long, env = "MAILLAGE_BENCH_POSTGRES_URL")]
         postgres_url: Option<String>,
     },
+    /// Indemnities: a 30-attendee closing until its lines are committed, the dry-run of
+    /// a rule set over 10,000 past lines, and one rule-set call, over HTTP, on SQLite and
+    /// (given a URL) PostgreSQL.
+    Indemnity {
+        /// Attendees present at each meeting closed.
+        #[arg(long, default_value_t = 30)]
+        attendees: usize,
+        /// Meetings closed (and dry-runs, at most 10) measured.
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+        /// Past lines the dry-run computes again (at most 20,000).
+        #[arg(long, default_value_t = 10_000)]
+        lines: usize,
+        /// Rule-set calls measured.
+        #[arg(long, default_value_t = 2000)]
+        calls: usize,
+        /// Also measure on this PostgreSQL server (a throwaway schema is used).
+        #[arg(long, alias = "postgres", env = "MAILLAGE_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
     /// Inserts/s and indexed reads/s through a plugin vs sqlx directly, per backend.
     Data {
         /// Plugin calls per measurement.
@@ -268,9 +288,14 @@ enum PluginCommand {
         #[command(flatten)]
         config: Config,
     },
-    /// Validate and install a component into the platform.
+    /// Validate and install a component into the platform: a module, or an indemnity
+    /// rule set (world maillage:indemnity/rule-set), offered to every structure or, with
+    /// --structure, to that one only.
     Install {
         file: std::path::PathBuf,
+        /// For a rule set: the structure (slug) it is installed for.
+        #[arg(long)]
+        structure: Option<String>,
         #[command(flatten)]
         config: Config,
     },
@@ -447,6 +472,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => maillage::bench::agenda(attendees, meetings, rounds, postgres_url).await,
         Command::Bench {
             which:
+                BenchCommand::Indemnity {
+                    attendees,
+                    rounds,
+                    lines,
+                    calls,
+                    postgres_url,
+                },
+        } => maillage::bench::indemnity(attendees, rounds, lines, calls, postgres_url).await,
+        Command::Bench {
+            which:
                 BenchCommand::Data {
                     calls,
                     batch,
@@ -477,11 +512,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { action } => admin(action).await,
         Command::Plugin {
-            action: PluginCommand::Install { file, config },
+            action:
+                PluginCommand::Install {
+                    file,
+                    structure,
+                    config,
+                },
         } => {
             let state = maillage::open(&config).await?;
             let wasm = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            if state.registry.runtime().is_rule_set(&wasm) {
+                let structure_id = match &structure {
+                    Some(slug) => Some(
+                        state
+                            .db
+                            .structure_by_slug(slug)
+                            .await?
+                            .ok_or_else(|| anyhow::anyhow!("no structure {slug:?}"))?
+                            .id,
+                    ),
+                    None => None,
+                };
+                let installed = state
+                    .registry
+                    .rule_sets()
+                    .install(&wasm, structure_id)
+                    .await?;
+                println!(
+                    "installed rule set {} {} for {}",
+                    installed.id,
+                    installed.version,
+                    structure.as_deref().unwrap_or("every structure")
+                );
+                return Ok(());
+            }
+            if structure.is_some() {
+                anyhow::bail!(
+                    "--structure applies to rule sets only; modules are enabled per structure with `maillage admin enable-module`"
+                );
+            }
             let plugin = state.registry.install(&wasm).await?;
             println!(
                 "installed {} {}",

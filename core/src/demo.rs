@@ -175,10 +175,127 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("demo group: {e}"))?;
         }
     }
+    for (demo, structure) in &created {
+        seed_people_and_rules(state, demo, structure).await?;
+    }
     for (demo, structure) in created {
         import_directory(state, demo, &structure).await?;
         seed_polls(state, demo, &structure).await?;
         seed_meetings(state, demo, &structure).await?;
+    }
+    Ok(())
+}
+
+/// « Fiches membre » (profession, exercise mode, convention, adhesions), the treasurer
+/// role, and the default rule set in force since 2024, so that closing an attendance
+/// produces indemnity lines.
+async fn seed_people_and_rules(
+    state: &AppState,
+    demo: &DemoStructure,
+    structure: &crate::tenancy::Structure,
+) -> anyhow::Result<()> {
+    use crate::people::{self, ExerciseMode};
+    // (login, profession, mode, convention, adherent since)
+    let facts: &[(&str, &str, ExerciseMode, bool, &str)] = if demo.slug == "cpts-demo" {
+        &[
+            (
+                "coordination",
+                "Infirmier",
+                ExerciseMode::Liberal,
+                false,
+                "2024-01-15",
+            ),
+            (
+                "membre",
+                "Médecin",
+                ExerciseMode::Liberal,
+                false,
+                "2024-03-01",
+            ),
+            (
+                "admin",
+                "Pharmacien",
+                ExerciseMode::Salarie,
+                true,
+                "2025-01-10",
+            ),
+        ]
+    } else {
+        &[
+            (
+                "cayenne",
+                "Infirmier",
+                ExerciseMode::Liberal,
+                false,
+                "2024-02-01",
+            ),
+            (
+                "admin",
+                "Pharmacien",
+                ExerciseMode::Salarie,
+                false,
+                "2025-01-10",
+            ),
+        ]
+    };
+    let now = crate::storage::now_secs();
+    let mut conn = state.db.pool().acquire().await?;
+    for (login, profession, mode, convention, since) in facts {
+        let Some(account) = state.db.account_by_login(login).await? else {
+            continue;
+        };
+        people::set_facts(
+            &mut conn,
+            structure.id,
+            account.id,
+            Some(profession),
+            *mode,
+            *convention,
+            now,
+        )
+        .await?;
+        people::add_adhesion(&mut conn, structure.id, account.id, since, None, now).await?;
+    }
+    let treasurer = if demo.slug == "cpts-demo" {
+        "admin"
+    } else {
+        "cayenne"
+    };
+    if let Some(account) = state.db.account_by_login(treasurer).await? {
+        people::set_module_role(
+            &mut conn,
+            structure.id,
+            account.id,
+            "indemnites",
+            "tresorier",
+            true,
+            account.id,
+            now,
+        )
+        .await?;
+    }
+    if let Some((id, _)) = crate::BUNDLED_RULE_SETS.first() {
+        let rule_set = state
+            .registry
+            .rule_sets()
+            .installed()
+            .await?
+            .into_iter()
+            .filter(|r| r.id == id.trim_start_matches("rules-"))
+            .next_back();
+        if let Some(rule_set) = rule_set {
+            sqlx::query(
+                "INSERT INTO rule_set_assignments (structure_id, rule_set_id, version, settings, effective_from, set_by, set_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+            )
+            .bind(structure.id)
+            .bind(&rule_set.id)
+            .bind(&rule_set.version)
+            .bind("[]")
+            .bind("2024-01-01")
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ pub mod imports;
 pub mod mail;
 pub mod metrics;
 pub mod module_admin;
+pub mod people;
 pub mod plugins;
 pub mod rpps_fixture;
 pub mod storage;
@@ -44,6 +45,11 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
     )?;
     let registry =
         plugins::registry::Registry::new(runtime, db.clone(), blobs.clone(), config.package_dir())?;
+    for (id, wasm) in BUNDLED_RULE_SETS {
+        if let Err(e) = registry.rule_sets().install(wasm, None).await {
+            tracing::warn!(rule_set = id, error = %e, "bundled rule set not installed");
+        }
+    }
     let smtp = config
         .smtp_url
         .as_deref()

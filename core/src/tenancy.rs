@@ -469,8 +469,8 @@ impl Db {
         Ok(removed)
     }
 
-    /// [`Db::remove_membership`] (and the person's group memberships there) in the
-    /// caller's transaction.
+    /// [`Db::remove_membership`] (and the person's group memberships and module roles
+    /// there) in the caller's transaction.
     pub async fn remove_membership_in(
         &self,
         conn: &mut AnyConnection,
@@ -480,6 +480,13 @@ impl Db {
         sqlx::query("DELETE FROM group_members WHERE account_id = $1 AND group_id IN (SELECT id FROM work_groups WHERE structure_id = $2)")
             .bind(account_id)
             .bind(structure_id)
+            .execute(&mut *conn)
+            .await?;
+        // Module roles go with the membership: a person invited again gets none back.
+        // (The fiche and adhesion periods stay: they are the structure's history.)
+        sqlx::query("DELETE FROM module_roles WHERE structure_id = $1 AND account_id = $2")
+            .bind(structure_id)
+            .bind(account_id)
             .execute(&mut *conn)
             .await?;
         let done =

@@ -492,6 +492,243 @@ async fn roles_are_changed_by_admins_and_the_last_admin_stays() {
     }
 }
 
+#[tokio::test]
+async fn the_fiche_membre_is_kept_by_admins_with_its_audit() {
+    use maillage::people;
+
+    let host = Host::new().await;
+    host.structure("cpts-a", &[]).await;
+    host.structure("cpts-b", &[]).await;
+    host.account("cpts-a", "chef@exemple.fr", "Chef", Role::Admin)
+        .await;
+    let claire = host
+        .account("cpts-a", "claire@exemple.fr", "Claire Martin", Role::Member)
+        .await;
+    let other = host
+        .account("cpts-b", "autre@exemple.fr", "Autre Personne", Role::Member)
+        .await;
+    let a = host.structure_id("cpts-a").await;
+    let mut admin = Client::new(&host);
+    admin.login("chef@exemple.fr", PASSWORD).await;
+    let mut member = Client::new(&host);
+    member.login("claire@exemple.fr", PASSWORD).await;
+    let fiche = format!("/cpts-a/admin/membres/{}", claire.id);
+
+    // The members list links to the fiche; only admins open it; others' members do not exist.
+    let (_, list) = admin.get("/cpts-a/admin/").await;
+    assert!(list.contains(&format!("href=\"{fiche}\"")), "{list}");
+    assert!(list.contains("Fiche membre"));
+    assert_eq!(member.get(&fiche).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        admin
+            .get(&format!("/cpts-a/admin/membres/{}", other.id))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        admin.get("/cpts-a/admin/membres/999999").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // The directory's suggestion shows while the admins set nothing.
+    let mut conn = host.state.db.pool().acquire().await.unwrap();
+    people::suggest(
+        &mut conn,
+        a,
+        claire.id,
+        "module:annuaire",
+        Some("Infirmier"),
+        Some(true),
+        "2026-03-15",
+        1,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let (status, page) = admin.get(&fiche).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Infirmier"), "{page}");
+    assert!(page.contains("name=\"exercice\"") && page.contains("name=\"convention\""));
+    assert!(
+        page.contains("15/03/2026"),
+        "the suggested adhesion is listed"
+    );
+
+    // Saved by the admin, audited.
+    let (status, _, page) = admin
+        .post_form(
+            &format!("{fiche}/fiche"),
+            &[
+                ("profession", "Masseur-Kinésithérapeute"),
+                ("exercice", "pilote"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("role=\"alert\"") && page.contains("Mode d’exercice inconnu."),
+        "{page}"
+    );
+    let (status, location, _) = admin
+        .post_form(
+            &format!("{fiche}/fiche"),
+            &[
+                ("profession", "Masseur-Kinésithérapeute"),
+                ("exercice", "salarie"),
+                ("convention", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("{fiche}?ok=fiche").as_str())
+    );
+    let mut conn = host.state.db.pool().acquire().await.unwrap();
+    let facts = people::facts(&mut conn, a, claire.id)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    assert_eq!(
+        facts.profession.as_deref(),
+        Some("Masseur-Kinésithérapeute")
+    );
+    assert_eq!(facts.suggested_profession.as_deref(), Some("Infirmier"));
+    assert_eq!(facts.exercise_mode, people::ExerciseMode::Salarie);
+    assert!(facts.employer_convention);
+
+    // Adhesion periods: dates checked, added, removed only through their own member.
+    for (start, end) in [("", ""), ("2026-02-30", ""), ("2026-05-01", "2026-04-30")] {
+        let (status, _, page) = admin
+            .post_form(
+                &format!("{fiche}/adhesions"),
+                &[("debut", start), ("fin", end)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{start}..{end}");
+        assert!(page.contains("role=\"alert\""), "{page}");
+    }
+    let (status, _, _) = admin
+        .post_form(
+            &format!("{fiche}/adhesions"),
+            &[("debut", "2024-01-01"), ("fin", "2024-12-31")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let mut conn = host.state.db.pool().acquire().await.unwrap();
+    let facts = people::facts(&mut conn, a, claire.id)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    assert_eq!(facts.adhesions.len(), 2);
+    let (first, second) = (&facts.adhesions[0], &facts.adhesions[1]);
+    assert_eq!(
+        (
+            first.start.as_str(),
+            first.end.as_deref(),
+            first.source.as_str()
+        ),
+        ("2024-01-01", Some("2024-12-31"), "admin"),
+        "oldest first"
+    );
+    assert_eq!(second.source, "module:annuaire");
+    assert!(facts.adherent_on("2024-06-01") && !facts.adherent_on("2025-06-01"));
+    let (status, _, _) = admin
+        .post_form(
+            &format!(
+                "/cpts-a/admin/membres/{}/adhesions/{}/supprimer",
+                other.id, first.id
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = admin
+        .post_form(&format!("{fiche}/adhesions/{}/supprimer", first.id), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Module roles: a value no enabled module declares is refused.
+    let (status, _, page) = admin
+        .post_form(&format!("{fiche}/roles"), &[("role", "polls:tresorier")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Rôle inconnu"), "{page}");
+
+    // The module's own suggestion ends; the admins' periods never do.
+    let mut conn = host.state.db.pool().acquire().await.unwrap();
+    people::add_adhesion(&mut conn, a, claire.id, "2026-01-01", None, 2)
+        .await
+        .unwrap();
+    people::suggest(
+        &mut conn,
+        a,
+        claire.id,
+        "module:annuaire",
+        None,
+        Some(false),
+        "2026-04-01",
+        3,
+    )
+    .await
+    .unwrap();
+    let facts = people::facts(&mut conn, a, claire.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let ends: Vec<(&str, Option<&str>)> = facts
+        .adhesions
+        .iter()
+        .map(|p| (p.source.as_str(), p.end.as_deref()))
+        .collect();
+    assert_eq!(
+        ends,
+        [("admin", None), ("module:annuaire", Some("2026-04-01"))]
+    );
+    assert_eq!(facts.suggested_profession, None, "withdrawn by its module");
+    // A module role goes with the membership.
+    people::set_module_role(
+        &mut conn,
+        a,
+        claire.id,
+        "indemnites",
+        "tresorier",
+        true,
+        claire.id,
+        4,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    host.state.db.remove_membership(a, claire.id).await.unwrap();
+    let mut conn = host.state.db.pool().acquire().await.unwrap();
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM module_roles WHERE structure_id = $1")
+        .bind(a)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+    assert!(
+        people::facts(&mut conn, a, claire.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    drop(conn);
+
+    let (_, journal) = admin.get("/cpts-a/admin/journal").await;
+    for expected in [
+        "member.facts",
+        "member.adhesion.add",
+        "member.adhesion.remove",
+    ] {
+        assert!(journal.contains(expected), "{expected}");
+    }
+}
+
 /// A multipart upload as a browser sends it.
 async fn upload(client: &mut Client<'_>, bytes: &[u8]) -> (StatusCode, Option<String>, String) {
     let token = client.csrf();

@@ -270,6 +270,9 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT id || '|' || f_kind FROM c_annuaire__fiches WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_number FROM c_annuaire__imports WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || status || '|' || attempts FROM mail_outbox WHERE structure_id = $1 ORDER BY id",
+        "SELECT account_id || '|' || COALESCE(profession, '') || '|' || exercise_mode || '|' || CAST(employer_convention AS TEXT) || '|' || COALESCE(suggested_profession, '') FROM member_facts WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || account_id || '|' || start_date || '|' || COALESCE(end_date, '') || '|' || source FROM member_adhesions WHERE structure_id = $1 ORDER BY 1",
+        "SELECT account_id || '|' || plugin_id || '|' || role FROM module_roles WHERE structure_id = $1 ORDER BY 1",
         "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = $1",
         "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = $1",
         "SELECT event_id || '|' || plugin_id || '|' || status || '|' || attempts FROM event_deliveries WHERE event_id IN (SELECT id FROM event_outbox WHERE structure_id = $1) ORDER BY 1",
@@ -372,7 +375,11 @@ fn get_routes(slug: &str, t: &Target) -> Vec<(String, Role)> {
 fn b_id_get_routes(t: &Target) -> Vec<String> {
     let presence = |base: &str| format!("{base}/agenda/r/{}/presence/0000000000", t.current);
     let ids = [&t.poll, &t.meeting, &t.current, &t.closed];
-    let mut routes = vec![presence("/cpts-b"), presence("/cpts-a")];
+    let mut routes = vec![
+        presence("/cpts-b"),
+        presence("/cpts-a"),
+        format!("/cpts-b/admin/membres/{}", t.person),
+    ];
     routes.extend(
         get_routes("cpts-a", t)
             .into_iter()
@@ -526,6 +533,22 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
         (format!("{b}/admin/membres/{}/retirer", t.person), vec![]),
         (format!("{b}/admin/membres/{}/relancer", t.person), vec![]),
         (
+            format!("{b}/admin/membres/{}/fiche", t.person),
+            f(&[("profession", "Intrus"), ("exercice", "liberal")]),
+        ),
+        (
+            format!("{b}/admin/membres/{}/adhesions", t.person),
+            f(&[("debut", "2026-01-01")]),
+        ),
+        (
+            format!("{b}/admin/membres/{}/adhesions/1/supprimer", t.person),
+            vec![],
+        ),
+        (
+            format!("{b}/admin/membres/{}/roles", t.person),
+            f(&[("role", "polls:tresorier")]),
+        ),
+        (
             format!("{b}/admin/modules/polls"),
             f(&[("action", "desactiver")]),
         ),
@@ -597,6 +620,19 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
             format!("/cpts-a/admin/membres/{}/retirer", t.person),
             vec![],
         ),
+        (
+            format!("/cpts-a/admin/membres/{}/fiche", t.person),
+            f(&[("profession", "Intrus"), ("exercice", "liberal")]),
+        ),
+        (
+            format!("/cpts-a/admin/membres/{}/adhesions", t.person),
+            f(&[("debut", "2026-01-01")]),
+        ),
+        (
+            format!("/cpts-a/admin/membres/{}/adhesions/1/supprimer", t.person),
+            vec![],
+        ),
+        (format!("/cpts-a/admin/membres/{}/roles", t.person), vec![]),
         (
             format!("/cpts-a/admin/courriels/{}/relancer", t.mail),
             vec![],

@@ -693,9 +693,40 @@ async fn an_sqlite_installation_migrates_into_postgresql() {
             Role::Coordinator,
         )
         .await;
-    source
+    let membre = source
         .account("cpts-a", "membre@cpts-a.fr", "Marc Membre", Role::Member)
         .await;
+    // The fiche membre (a flag column, an identity column) and a module role.
+    let structure_id = source.structure_id("cpts-a").await;
+    let mut conn = source.state.db.pool().acquire().await.unwrap();
+    maillage::people::set_facts(
+        &mut conn,
+        structure_id,
+        membre.id,
+        Some("Infirmier"),
+        maillage::people::ExerciseMode::Salarie,
+        true,
+        1,
+    )
+    .await
+    .unwrap();
+    let adhesion =
+        maillage::people::add_adhesion(&mut conn, structure_id, membre.id, "2025-01-01", None, 1)
+            .await
+            .unwrap();
+    maillage::people::set_module_role(
+        &mut conn,
+        structure_id,
+        membre.id,
+        "polls",
+        "tresorier",
+        true,
+        membre.id,
+        1,
+    )
+    .await
+    .unwrap();
+    drop(conn);
     let mut coordinator = signed_in(&source, "coord@cpts-a.fr").await;
     let group = create_group(&mut coordinator, "Parcours insuffisance cardiaque").await;
     let poll = create_poll(&mut coordinator, "Réunion plénière").await;
@@ -741,6 +772,9 @@ async fn an_sqlite_installation_migrates_into_postgresql() {
         "plugin_packages",
         "event_outbox",
         "c_polls__polls",
+        "member_facts",
+        "member_adhesions",
+        "module_roles",
     ] {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         let (before, after) = (count(&source, &sql).await, count(&target, &sql).await);
@@ -775,4 +809,25 @@ async fn an_sqlite_installation_migrates_into_postgresql() {
             .await
             .unwrap();
     assert!(account.id > largest);
+    // The fiche membre reads back the same, and new adhesion ids follow the copied ones.
+    let mut conn = target.state.db.pool().acquire().await.unwrap();
+    let facts = maillage::people::facts(&mut conn, structure_id, membre.id)
+        .await
+        .unwrap()
+        .expect("an active member");
+    assert_eq!(facts.profession.as_deref(), Some("Infirmier"));
+    assert_eq!(facts.exercise_mode, maillage::people::ExerciseMode::Salarie);
+    assert!(facts.employer_convention);
+    assert_eq!(facts.adhesions.len(), 1);
+    assert_eq!(
+        maillage::people::module_roles(&mut conn, structure_id, membre.id, "polls")
+            .await
+            .unwrap(),
+        ["tresorier"]
+    );
+    let next =
+        maillage::people::add_adhesion(&mut conn, structure_id, membre.id, "2026-01-01", None, 2)
+            .await
+            .unwrap();
+    assert!(next > adhesion);
 }

@@ -306,7 +306,7 @@ async fn module_assets_are_served_by_content_hash_and_type() {
     };
     assert_eq!(raw_get(&host, &stale, false).await.0, StatusCode::NOT_FOUND);
     for uri in [
-        "/assets/annuaire/0.2.0/inconnu.0000000000000000.js",
+        "/assets/annuaire/0.3.0/inconnu.0000000000000000.js",
         "/assets/inconnu/1.0.0/x.0000000000000000.js",
         "/assets/annuaire/9.9.9/annuaire.0000000000000000.css",
         // The listener fixture declares an HTML "asset": the host refuses its type.

@@ -7,6 +7,8 @@ pub use agenda::agenda;
 mod client;
 mod directory;
 pub use directory::directory;
+mod indemnity;
+pub use indemnity::indemnity;
 mod polls;
 pub use polls::polls;
 
@@ -36,19 +38,37 @@ pub(super) async fn bundled_structure(
     name: &str,
     zone: &str,
 ) -> anyhow::Result<crate::tenancy::Structure> {
-    let (_, wasm) = crate::BUNDLED
-        .iter()
-        .find(|(id, _)| *id == module_id)
-        .ok_or_else(|| anyhow::anyhow!("{module_id} is not bundled"))?;
-    let plugin = state.registry.install(wasm).await?;
+    bundled_structure_with(state, &[module_id], slug, name, zone).await
+}
+
+/// A new benchmark structure with each of the bundled modules `module_ids` (their names
+/// in [`crate::BUNDLED`], e.g. "indemnity" for the module `indemnites`) installed and
+/// enabled, every capability each asks for granted.
+pub(super) async fn bundled_structure_with(
+    state: &AppState,
+    module_ids: &[&str],
+    slug: &str,
+    name: &str,
+    zone: &str,
+) -> anyhow::Result<crate::tenancy::Structure> {
+    let mut plugins = Vec::with_capacity(module_ids.len());
+    for module_id in module_ids {
+        let (_, wasm) = crate::BUNDLED
+            .iter()
+            .find(|(id, _)| id == module_id)
+            .ok_or_else(|| anyhow::anyhow!("{module_id} is not bundled"))?;
+        plugins.push(state.registry.install(wasm).await?);
+    }
     let db = &state.db;
     let structure = db
         .create_structure(slug, name, StructureKind::Cpts, zone)
         .await?;
-    let m = plugin.manifest();
-    let grants: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
-    db.enable_module(structure.id, &m.id, &m.version.to_string(), &grants)
-        .await?;
+    for plugin in plugins {
+        let m = plugin.manifest();
+        let grants: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
+        db.enable_module(structure.id, &m.id, &m.version.to_string(), &grants)
+            .await?;
+    }
     Ok(structure)
 }
 

@@ -2,6 +2,8 @@
 //! with their versions and granted capabilities, the structure's settings, the audit
 //! log and the mail outbox. Every change is written to the audit log.
 
+use std::collections::HashMap;
+
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
@@ -21,8 +23,8 @@ use crate::web::{self, Input, alert, csrf_field, field, notice, select, select_a
 use maud::{Markup, html};
 
 pub struct Admin {
-    member: MemberCtx,
-    enabled: Enabled,
+    pub(super) member: MemberCtx,
+    pub(super) enabled: Enabled,
 }
 
 /// Extractor: an admin of the structure named by the first path segment (anonymous:
@@ -57,7 +59,13 @@ const SECTIONS: &[(&str, &str)] = &[
 ];
 
 impl Admin {
-    fn page(&self, title: &str, section: &str, status: StatusCode, content: Markup) -> Response {
+    pub(super) fn page(
+        &self,
+        title: &str,
+        section: &str,
+        status: StatusCode,
+        content: Markup,
+    ) -> Response {
         let base = self.member.base();
         let body = html! {
             h1 { "Administration — " (self.member.membership.structure.name) }
@@ -78,7 +86,7 @@ impl Admin {
         (status, Html(web::page(title, &shell, body).into_string())).into_response()
     }
 
-    fn audit<'a>(
+    pub(super) fn audit<'a>(
         &'a self,
         action: &'a str,
         target: &'a str,
@@ -119,7 +127,13 @@ fn role_options() -> Vec<(&'static str, &'static str)> {
     Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect()
 }
 
-fn members_content(a: &Admin, members: &[Member], message: Markup) -> Markup {
+/// `module_roles`: labels of the module roles each member holds, by account.
+fn members_content(
+    a: &Admin,
+    members: &[Member],
+    module_roles: &HashMap<i64, Vec<String>>,
+    message: Markup,
+) -> Markup {
     let base = a.member.base();
     let csrf = csrf_field(&a.member.csrf);
     let roles = role_options();
@@ -159,6 +173,14 @@ fn members_content(a: &Admin, members: &[Member], message: Markup) -> Markup {
                                     " "
                                     span.badge { "Invitation en attente" }
                                 }
+                                @if let Some(labels) = module_roles.get(&id) {
+                                    br;
+                                    span.sr { "Rôles dans les modules : " }
+                                    @for label in labels {
+                                        span.badge { (label) }
+                                        " "
+                                    }
+                                }
                             }
                             td { (m.email) }
                             td {
@@ -173,6 +195,12 @@ fn members_content(a: &Admin, members: &[Member], message: Markup) -> Markup {
                                 }
                             }
                             td {
+                                p {
+                                    a href={ (base) "/admin/membres/" (id) } {
+                                        "Fiche membre"
+                                        span.sr { " de " (m.display_name) }
+                                    }
+                                }
                                 @if !m.active {
                                     form method="post" action={ (base) "/admin/membres/" (id) "/relancer" } {
                                         (csrf)
@@ -198,10 +226,20 @@ async fn members_response(
     status: StatusCode,
     message: Markup,
 ) -> Response {
-    match state.db.members(a.member.structure_id()).await {
-        Ok(members) => a.page("Membres", "", status, members_content(a, &members, message)),
-        Err(e) => internal_error("listing members failed", e),
-    }
+    let members = match state.db.members(a.member.structure_id()).await {
+        Ok(m) => m,
+        Err(e) => return internal_error("listing members failed", e),
+    };
+    let module_roles = match super::members::role_labels(state, a).await {
+        Ok(r) => r,
+        Err(e) => return internal_error("listing module roles failed", e),
+    };
+    a.page(
+        "Membres",
+        "",
+        status,
+        members_content(a, &members, &module_roles, message),
+    )
 }
 
 pub async fn members(
@@ -259,7 +297,11 @@ fn member_json(m: &Member) -> serde_json::Value {
     json!({"email": m.email, "role": m.role.as_str(), "directory_manager": m.directory_manager})
 }
 
-async fn target_member(state: &AppState, a: &Admin, account_id: i64) -> Result<Member, Response> {
+pub(super) async fn target_member(
+    state: &AppState,
+    a: &Admin,
+    account_id: i64,
+) -> Result<Member, Response> {
     match state.db.member(a.member.structure_id(), account_id).await {
         Ok(Some(m)) => Ok(m),
         Ok(None) => Err(not_found()),

@@ -50,9 +50,20 @@ fn page(status: StatusCode, title: &str, body: Markup) -> Response {
         .into_response()
 }
 
-/// Imports are for the structure's admins and the directory's managers (gestionnaires).
-fn may_import(member: &super::MemberCtx) -> bool {
-    member.membership.role == Role::Admin || member.membership.directory_manager
+/// Imports are for the structure's admins, members holding a role the target module
+/// declares (the directory's « gestionnaire »; the module checks again in its own
+/// routes), and the legacy directory-manager flag.
+async fn may_import(state: &AppState, member: &super::MemberCtx, module: &str) -> bool {
+    if member.membership.role == Role::Admin || member.membership.directory_manager {
+        return true;
+    }
+    let structure_id = member.membership.structure.id;
+    let held = async {
+        let mut conn = state.db.pool().acquire().await?;
+        crate::people::module_roles(&mut conn, structure_id, member.account().id, module).await
+    }
+    .await;
+    held.is_ok_and(|roles| !roles.is_empty())
 }
 
 pub async fn upload(
@@ -71,7 +82,7 @@ pub async fn upload(
         Ok(None) => return not_found(),
         Err(e) => return super::internal_error("module lookup failed", e),
     }
-    if !may_import(&member) {
+    if !may_import(&state, &member, &module).await {
         return super::forbidden();
     }
     // Read as multipart only now: visitors without the right get 404/403, not 400.

@@ -11,6 +11,7 @@ mod files;
 mod form;
 mod groups;
 pub mod imports;
+mod members;
 mod module_assets;
 mod modules;
 mod platform;
@@ -135,7 +136,23 @@ pub fn app(state: AppState) -> Router {
         .route("/{structure}/admin/invitations", post(admin::invite))
         .route(
             "/{structure}/admin/membres/{account}",
-            post(admin::update_member),
+            get(members::page).post(admin::update_member),
+        )
+        .route(
+            "/{structure}/admin/membres/{account}/fiche",
+            post(members::save_facts),
+        )
+        .route(
+            "/{structure}/admin/membres/{account}/adhesions",
+            post(members::add_adhesion),
+        )
+        .route(
+            "/{structure}/admin/membres/{account}/adhesions/{adhesion}/supprimer",
+            post(members::remove_adhesion),
+        )
+        .route(
+            "/{structure}/admin/membres/{account}/roles",
+            post(members::save_roles),
         )
         .route(
             "/{structure}/admin/membres/{account}/{action}",

@@ -45,6 +45,12 @@ async fn overview_response(
         Ok(s) => s,
         Err(e) => return internal_error("listing structures failed", e),
     };
+    let rule_sets = match state.registry.rule_sets().installed().await {
+        Ok(r) => r,
+        Err(e) => return internal_error("listing rule sets failed", e),
+    };
+    let structure_names: std::collections::HashMap<i64, String> =
+        structures.iter().map(|s| (s.id, s.name.clone())).collect();
     let entries = match state.db.audit_entries(None, 100).await {
         Ok(e) => e,
         Err(e) => return internal_error("audit log failed", e),
@@ -86,9 +92,32 @@ async fn overview_response(
                 }
             }
         }
+        h2 { "Barèmes d’indemnisation installés" }
+        div.table-scroll {
+            table.list.rule-sets {
+                thead {
+                    tr { th { "Barème" } th { "Identifiant" } th { "Version" } th { "Proposé à" } }
+                }
+                tbody {
+                    @for r in &rule_sets {
+                        tr {
+                            td { (r.name) }
+                            td { (r.id) }
+                            td { (r.version) }
+                            td {
+                                @match r.structure_id {
+                                    None => "Toutes les structures",
+                                    Some(id) => (structure_names.get(&id).cloned().unwrap_or_else(|| id.to_string())),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "Installer un module" }
         form method="post" action={ "/plateforme/paquets?csrf=" (ctx.csrf) } enctype="multipart/form-data" class="stack" {
-            label for="paquet" { "Paquet du module (fichier .wasm)" }
+            label for="paquet" { "Paquet du module ou du barème d’indemnisation (fichier .wasm)" }
             input id="paquet" name="paquet" type="file" accept=".wasm,application/wasm" required;
             label.check {
                 input type="checkbox" name="confirmer" value="oui";
@@ -153,6 +182,9 @@ pub async fn overview(
             "Le module a été installé. Les administrateurs des structures peuvent maintenant l’activer.",
         ),
         Some("structure") => notice("La structure a été créée et son administrateur invité."),
+        Some("bareme") => notice(
+            "Le barème d’indemnisation a été installé. Les structures peuvent maintenant le choisir dans le module Indemnités.",
+        ),
         _ => Markup::default(),
     };
     overview_response(&state, &ctx, StatusCode::OK, message).await
@@ -208,6 +240,9 @@ pub async fn upload_package(
         )
         .await;
     };
+    if state.registry.runtime().is_rule_set(&wasm) {
+        return install_rule_set(&state, &ctx, &viewer, &wasm).await;
+    }
     match state.registry.install_with(&wasm, confirmed).await {
         Ok(plugin) => {
             let m = plugin.manifest();
@@ -250,6 +285,36 @@ pub async fn upload_package(
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 alert(&format!("Ce paquet a été refusé : {e}")),
+            )
+            .await
+        }
+    }
+}
+
+/// An indemnity rule set uploaded by the operator: offered to every structure.
+async fn install_rule_set(state: &AppState, ctx: &Ctx, viewer: &Viewer, wasm: &[u8]) -> Response {
+    match state.registry.rule_sets().install(wasm, None).await {
+        Ok(installed) => {
+            let record = AuditRecord {
+                actor: Some(&viewer.account),
+                structure_id: None,
+                action: "rule-set.install",
+                target: &installed.id,
+                before: None,
+                after: Some(json!({"version": installed.version, "name": installed.name})),
+            };
+            if let Err(e) = state.db.audit(record).await {
+                return internal_error("audit failed", e);
+            }
+            see_other("/plateforme/?ok=bareme")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "rule set refused");
+            overview_response(
+                state,
+                ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                alert(&format!("Ce barème a été refusé : {e}")),
             )
             .await
         }

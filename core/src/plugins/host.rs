@@ -39,6 +39,8 @@ pub(super) struct HostState {
     pub public_url: String,
     /// Mails the call queued: the sender is woken once they are committed.
     pub mails_queued: u32,
+    /// Indemnity rule sets, for the `maillage:indemnity` imports.
+    pub rule_sets: Option<std::sync::Arc<super::RuleSets>>,
 }
 
 impl HostState {
@@ -595,5 +597,6 @@ pub(super) fn manifest_from_v0_1(m: types::Manifest) -> RawManifest {
                 path: w.path,
             })
             .collect(),
+        roles: Vec::new(),
     }
 }

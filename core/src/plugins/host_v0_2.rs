@@ -11,7 +11,7 @@ use super::Capability;
 use super::host::HostState;
 use super::manifest::{NavEntry, RawManifest, Widget};
 use super::v0_2::maillage::plugin::{
-    audit, blobs, context, events, groups, log, mail, records, tenancy, timers, types,
+    audit, blobs, context, events, groups, log, mail, people, records, tenancy, timers, types,
 };
 use crate::storage::StorageError;
 use crate::storage::collections::{
@@ -29,6 +29,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     mail::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     timers::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     audit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    people::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -207,6 +208,112 @@ impl tenancy::Host for HostState {
                 display_name: m.display_name,
             })
             .collect())
+    }
+}
+
+fn exercise_mode(mode: crate::people::ExerciseMode) -> people::ExerciseMode {
+    use crate::people::ExerciseMode as M;
+    match mode {
+        M::Liberal => people::ExerciseMode::Liberal,
+        M::Salarie => people::ExerciseMode::Salarie,
+        M::Autre => people::ExerciseMode::Autre,
+        M::Inconnu => people::ExerciseMode::Inconnu,
+    }
+}
+
+fn person(facts: crate::people::MemberFacts) -> people::Person {
+    people::Person {
+        user_id: facts.account_id.to_string(),
+        display_name: facts.display_name,
+        profession: facts.profession,
+        exercise_mode: exercise_mode(facts.exercise_mode),
+        employer_convention: facts.employer_convention,
+        adhesions: facts
+            .adhesions
+            .into_iter()
+            .map(|a| people::Adhesion {
+                start: a.start,
+                end: a.end,
+            })
+            .collect(),
+    }
+}
+
+impl people::Host for HostState {
+    async fn get(&mut self, user_id: String) -> wasmtime::Result<Option<people::Person>> {
+        let scope = self.require(Capability::People)?;
+        let Ok(account_id) = user_id.parse::<i64>() else {
+            return Ok(None);
+        };
+        let conn = self.reader().await?;
+        let facts = crate::people::facts(conn, scope.structure_id, account_id)
+            .await
+            .map_err(|e| wasmtime::format_err!("reading a member's facts failed: {e}"))?;
+        Ok(facts.map(person))
+    }
+
+    async fn all(&mut self) -> wasmtime::Result<Vec<people::Person>> {
+        let scope = self.require(Capability::People)?;
+        let conn = self.reader().await?;
+        let all = crate::people::all_facts(conn, scope.structure_id)
+            .await
+            .map_err(|e| wasmtime::format_err!("reading members' facts failed: {e}"))?;
+        Ok(all.into_iter().map(person).collect())
+    }
+
+    async fn suggest(
+        &mut self,
+        user_id: String,
+        suggestion: people::Suggestion,
+    ) -> wasmtime::Result<Result<(), String>> {
+        // Refused, not trapped, without the capability: a module offers suggestions
+        // where it is granted and carries on elsewhere (see the WIT).
+        let Some(scope) = self
+            .scope
+            .clone()
+            .filter(|_| self.granted.contains(&Capability::People))
+        else {
+            return Ok(Err("the \"people\" capability is not granted".into()));
+        };
+        let Ok(account_id) = user_id.parse::<i64>() else {
+            return Ok(Err(format!("{user_id:?} is not an account id")));
+        };
+        if suggestion
+            .profession
+            .as_ref()
+            .is_some_and(|p| p.chars().count() > 200)
+        {
+            return Ok(Err("profession longer than 200 characters".into()));
+        }
+        let zone = self.call_context().time_zone;
+        let today = crate::people::today_in(&zone);
+        let source = format!("module:{}", scope.plugin_id);
+        let conn = self.writer().await?;
+        if crate::people::facts(conn, scope.structure_id, account_id)
+            .await
+            .map_err(|e| wasmtime::format_err!("reading a member's facts failed: {e}"))?
+            .is_none()
+        {
+            return Ok(Err(format!(
+                "{user_id} is not an active member of the structure"
+            )));
+        }
+        match crate::people::suggest(
+            conn,
+            scope.structure_id,
+            account_id,
+            &source,
+            suggestion.profession.as_deref(),
+            suggestion.adherent,
+            &today,
+            crate::storage::now_secs(),
+        )
+        .await
+        {
+            Ok(()) => Ok(Ok(())),
+            Err(StorageError::Invalid(reason)) => Ok(Err(reason)),
+            Err(e) => Err(wasmtime::format_err!("storing a suggestion failed: {e}")),
+        }
     }
 }
 
@@ -626,5 +733,7 @@ pub(super) fn manifest_from_v0_2(m: types::Manifest) -> RawManifest {
                 path: w.path,
             })
             .collect(),
+        // Read from the optional `roles` export by the runtime (0.2.3).
+        roles: Vec::new(),
     }
 }

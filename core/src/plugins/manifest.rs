@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::storage::collections::CollectionDef;
 
 /// The newest `maillage:plugin` WIT version this host implements.
-pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 2);
+pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 3);
 
 /// Every WIT version the host implements, each with its own bindings: a plugin built
 /// against any semver-compatible version of one of them loads.
@@ -34,6 +34,11 @@ pub enum Capability {
     MailExternal,
     /// Scheduling events for itself at an instant (WIT 0.2.2).
     Timers,
+    /// Reading what the structure knows of its members: profession, exercise mode,
+    /// employer convention, adhesions; suggesting defaults (WIT 0.2.3).
+    People,
+    /// Computing indemnities with the structure's rule sets (`maillage:indemnity`).
+    IndemnityRules,
     /// Outbound HTTP to one named host.
     Http(String),
 }
@@ -48,6 +53,8 @@ impl Capability {
             "mail" => Some(Capability::Mail),
             "mail-external" => Some(Capability::MailExternal),
             "timers" => Some(Capability::Timers),
+            "people" => Some(Capability::People),
+            "indemnity-rules" => Some(Capability::IndemnityRules),
             _ => text
                 .strip_prefix("http:")
                 .filter(|host| {
@@ -71,6 +78,12 @@ impl Capability {
                 "Envoyer des courriels à des invités extérieurs à la structure".into()
             }
             Capability::Timers => "Programmer des rappels".into(),
+            Capability::People => {
+                "Lire la fiche des membres (profession, mode d’exercice, adhésion)".into()
+            }
+            Capability::IndemnityRules => {
+                "Calculer les indemnités avec le barème de la structure".into()
+            }
             Capability::Http(host) => format!("Appeler le service externe {host}"),
         }
     }
@@ -86,6 +99,8 @@ impl std::fmt::Display for Capability {
             Capability::Mail => f.write_str("mail"),
             Capability::MailExternal => f.write_str("mail-external"),
             Capability::Timers => f.write_str("timers"),
+            Capability::People => f.write_str("people"),
+            Capability::IndemnityRules => f.write_str("indemnity-rules"),
             Capability::Http(host) => write!(f, "http:{host}"),
         }
     }
@@ -104,6 +119,18 @@ pub struct Widget {
     pub path: String,
 }
 
+/// A role a module declares (WIT 0.2.3 `roles` export), granted per member by the
+/// structure's admins and listed in the module's call context when held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleDef {
+    pub id: String,
+    pub label: String,
+    pub description: String,
+}
+
+/// Host role names a module cannot declare.
+const HOST_ROLES: &[&str] = &["member", "coordinator", "admin", "directory-manager"];
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub id: String,
@@ -117,6 +144,9 @@ pub struct Manifest {
     pub subscriptions: Vec<String>,
     pub nav: Vec<NavEntry>,
     pub widgets: Vec<Widget>,
+    /// Roles the module declares (WIT 0.2.3); empty before.
+    #[serde(default)]
+    pub roles: Vec<RoleDef>,
 }
 
 /// The manifest exactly as the plugin returned it, before validation.
@@ -131,6 +161,7 @@ pub struct RawManifest {
     pub subscriptions: Vec<String>,
     pub nav: Vec<NavEntry>,
     pub widgets: Vec<Widget>,
+    pub roles: Vec<RoleDef>,
 }
 
 /// Path segments the host serves inside a structure; a module cannot be mounted there.
@@ -204,6 +235,28 @@ impl RawManifest {
         }
         crate::storage::collections::validate(&self.id, &self.collections)
             .map_err(|e| format!("plugin {}: {e}", self.id))?;
+        let mut seen = std::collections::HashSet::new();
+        for role in &self.roles {
+            let well_formed = !role.id.is_empty()
+                && role.id.len() <= 40
+                && role.id.as_bytes()[0].is_ascii_lowercase()
+                && role
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !well_formed || HOST_ROLES.contains(&role.id.as_str()) {
+                return Err(format!(
+                    "plugin {} declares an invalid role id {:?} (lowercase letters, digits and dashes; not a host role)",
+                    self.id, role.id
+                ));
+            }
+            if role.label.trim().is_empty() || !seen.insert(role.id.as_str()) {
+                return Err(format!(
+                    "plugin {} declares role {:?} twice or without a label",
+                    self.id, role.id
+                ));
+            }
+        }
         Ok(Manifest {
             id: self.id,
             version,
@@ -214,6 +267,7 @@ impl RawManifest {
             subscriptions: self.subscriptions,
             nav: self.nav,
             widgets: self.widgets,
+            roles: self.roles,
         })
     }
 }
@@ -236,6 +290,38 @@ mod tests {
                 path: "/".into(),
             }],
             widgets: vec![],
+            roles: vec![],
+        }
+    }
+
+    #[test]
+    fn refuses_host_role_names_and_duplicate_roles() {
+        let role = |id: &str| RoleDef {
+            id: id.into(),
+            label: "Trésorier".into(),
+            description: String::new(),
+        };
+        assert!(
+            RawManifest {
+                roles: vec![role("tresorier")],
+                ..raw()
+            }
+            .validate()
+            .is_ok()
+        );
+        for bad in [
+            vec![role("admin")],
+            vec![role("Trésorier")],
+            vec![role("a"), role("a")],
+        ] {
+            assert!(
+                RawManifest {
+                    roles: bad,
+                    ..raw()
+                }
+                .validate()
+                .is_err()
+            );
         }
     }
 

@@ -10,6 +10,7 @@ mod host;
 mod host_v0_2;
 pub mod manifest;
 pub mod registry;
+mod rules;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,8 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
-pub use manifest::{Capability, HOST_WIT_VERSION, Manifest, supported_wit_range};
+pub use manifest::{Capability, HOST_WIT_VERSION, Manifest, RoleDef, supported_wit_range};
+pub use rules::{InstalledRuleSet, RuleSetError, RuleSets};
 
 use crate::storage::{Db, PluginScope};
 use host::HostState;
@@ -51,7 +53,7 @@ macro_rules! plugin_bindings {
 }
 
 plugin_bindings!(v0_1, "../wit/v0.1.1");
-plugin_bindings!(v0_2, "../wit/v0.2.2");
+plugin_bindings!(v0_2, "../wit/v0.2.3");
 
 /// A linked component, ready to instantiate, through its WIT version's bindings.
 #[derive(Clone)]
@@ -62,14 +64,27 @@ enum Pre {
 
 enum Instance {
     V0_1(v0_1::Plugin),
-    V0_2(v0_2::Plugin),
+    /// With the raw instance, to read the optional `roles` export (0.2.3).
+    V0_2(v0_2::Plugin, wasmtime::component::Instance),
+}
+
+/// A module's declared role as the `roles` export returns it.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift)]
+#[component(record)]
+struct RawRoleDef {
+    id: String,
+    label: String,
+    description: String,
 }
 
 impl Pre {
     async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Instance> {
         Ok(match self {
             Pre::V0_1(pre) => Instance::V0_1(pre.instantiate_async(store).await?),
-            Pre::V0_2(pre) => Instance::V0_2(pre.instantiate_async(store).await?),
+            Pre::V0_2(pre) => {
+                let raw = pre.instance_pre().instantiate_async(&mut *store).await?;
+                Instance::V0_2(v0_2::Plugin::new(&mut *store, &raw)?, raw)
+            }
         })
     }
 }
@@ -83,8 +98,12 @@ impl Instance {
             Instance::V0_1(i) => {
                 host::manifest_from_v0_1(i.maillage_plugin_guest().call_describe(store).await?)
             }
-            Instance::V0_2(i) => {
-                host_v0_2::manifest_from_v0_2(i.maillage_plugin_guest().call_describe(store).await?)
+            Instance::V0_2(i, raw) => {
+                let mut manifest = host_v0_2::manifest_from_v0_2(
+                    i.maillage_plugin_guest().call_describe(&mut *store).await?,
+                );
+                manifest.roles = declared_roles(store, raw).await?;
+                manifest
             }
         })
     }
@@ -104,7 +123,7 @@ impl Instance {
                 };
                 i.maillage_plugin_guest().call_on_event(store, &event).await
             }
-            Instance::V0_2(i) => {
+            Instance::V0_2(i, _) => {
                 let event = v0_2::maillage::plugin::types::Event {
                     idempotency_key: event.idempotency_key,
                     topic: event.topic,
@@ -128,13 +147,40 @@ impl Instance {
                     .call_handle(store, request, out)
                     .await
             }
-            Instance::V0_2(i) => {
+            Instance::V0_2(i, _) => {
                 i.wasi_http_incoming_handler()
                     .call_handle(store, request, out)
                     .await
             }
         }
     }
+}
+
+/// The roles a 0.2.3+ module declares through its optional `roles` export (any
+/// `maillage:plugin/roles@0.2.x` name); none for older components.
+async fn declared_roles(
+    store: &mut Store<HostState>,
+    instance: &wasmtime::component::Instance,
+) -> wasmtime::Result<Vec<manifest::RoleDef>> {
+    // Export names are matched by semver: a 0.2.4 module's `roles@0.2.4` is found too.
+    let Some(interface) =
+        instance.get_export_index(&mut *store, None, "maillage:plugin/roles@0.2.3")
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(func) = instance.get_export_index(&mut *store, Some(&interface), "declared") else {
+        return Ok(Vec::new());
+    };
+    let declared = instance.get_typed_func::<(), (Vec<RawRoleDef>,)>(&mut *store, &func)?;
+    let (roles,) = declared.call_async(&mut *store, ()).await?;
+    Ok(roles
+        .into_iter()
+        .map(|r| manifest::RoleDef {
+            id: r.id,
+            label: r.label,
+            description: r.description,
+        })
+        .collect())
 }
 
 /// Per-call resource limits.
@@ -350,6 +396,10 @@ pub struct PluginRuntime {
     public_url: std::sync::OnceLock<String>,
     /// Wakes the mail sender once a call's mails are committed.
     mail_wake: std::sync::OnceLock<Arc<tokio::sync::Notify>>,
+    /// Where compiled components are cached (rule sets share it).
+    cache_dir: std::path::PathBuf,
+    /// Indemnity rule sets, set up with the registry (they are kept like packages).
+    rule_sets: std::sync::OnceLock<Arc<RuleSets>>,
 }
 
 impl PluginRuntime {
@@ -404,8 +454,9 @@ impl PluginRuntime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)?;
         host::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+        rules::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
 
-        let cache = cache::ComponentCache::new(cache_dir, &engine)?;
+        let cache = cache::ComponentCache::new(cache_dir.clone(), &engine)?;
         Ok(Arc::new(PluginRuntime {
             engine,
             linker,
@@ -415,7 +466,62 @@ impl PluginRuntime {
             blobs,
             public_url: Default::default(),
             mail_wake: Default::default(),
+            cache_dir,
+            rule_sets: Default::default(),
         }))
+    }
+
+    /// The rule sets, kept in `packages_dir` like plugin packages; made once.
+    pub fn rule_sets_in(&self, packages_dir: std::path::PathBuf) -> anyhow::Result<Arc<RuleSets>> {
+        if let Some(existing) = self.rule_sets.get() {
+            return Ok(existing.clone());
+        }
+        let made = Arc::new(RuleSets::new(
+            self.engine.clone(),
+            self.cache_dir.clone(),
+            self.db.clone(),
+            self.blobs.clone(),
+            packages_dir,
+        )?);
+        Ok(self.rule_sets.get_or_init(|| made).clone())
+    }
+
+    /// Whether these bytes are an indemnity rule set rather than a plugin.
+    pub fn is_rule_set(&self, wasm: &[u8]) -> bool {
+        match self.cache.component(&self.engine, wasm) {
+            Ok((component, _)) => rules::is_rule_set(&self.engine, &component),
+            Err(_) => false,
+        }
+    }
+
+    /// Adds the module roles the acting member holds to the call's roles (0.2.3).
+    async fn with_module_roles(&self, plugin: &LoadedPlugin, ctx: &mut CallContext) {
+        if plugin.manifest.roles.is_empty() {
+            return;
+        }
+        let Some(account_id) = ctx.user.as_ref().and_then(|u| u.id.parse::<i64>().ok()) else {
+            return;
+        };
+        let held = async {
+            let mut conn = self.db.pool().acquire().await?;
+            crate::people::module_roles(
+                &mut conn,
+                ctx.structure_id,
+                account_id,
+                &plugin.manifest.id,
+            )
+            .await
+        }
+        .await;
+        match held {
+            Ok(held) => ctx.roles.extend(
+                held.into_iter()
+                    .filter(|r| plugin.manifest.roles.iter().any(|d| &d.id == r)),
+            ),
+            Err(e) => {
+                tracing::warn!(plugin = %plugin.label(), error = %e, "could not read module roles")
+            }
+        }
     }
 
     pub fn limits(&self) -> Limits {
@@ -504,6 +610,7 @@ impl PluginRuntime {
             denied: None,
             public_url: self.public_url.get().cloned().unwrap_or_default(),
             mails_queued: 0,
+            rule_sets: self.rule_sets.get().cloned(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -542,6 +649,8 @@ impl PluginRuntime {
             ..limits
         };
         let base = ctx.base_path.clone();
+        let mut ctx = ctx;
+        self.with_module_roles(plugin, &mut ctx).await;
         let mut store = self.new_store_with(Some(ctx), Some(plugin), granted, limits);
         let (parts, body) = request.into_parts();
         let mut request = http::Request::from_parts(parts, Full::new(body));
@@ -629,6 +738,8 @@ impl PluginRuntime {
         granted: Vec<Capability>,
         event: crate::storage::StoredEvent,
     ) -> Result<Result<(), String>, Fault> {
+        let mut ctx = ctx;
+        self.with_module_roles(plugin, &mut ctx).await;
         let mut store = self.new_store(Some(ctx), Some(plugin), granted);
         let result = async {
             let instance = plugin.pre.instantiate(&mut store).await?;

@@ -45,6 +45,7 @@ pub struct Registry {
     blobs: BlobStore,
     dir: PathBuf,
     loaded: RwLock<HashMap<(String, String), Arc<LoadedPlugin>>>,
+    rule_sets: Arc<super::RuleSets>,
 }
 
 impl Registry {
@@ -55,7 +56,11 @@ impl Registry {
         dir: PathBuf,
     ) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
+        let rule_sets = runtime
+            .rule_sets_in(dir.clone())
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Registry {
+            rule_sets,
             runtime,
             db,
             blobs,
@@ -66,6 +71,11 @@ impl Registry {
 
     pub fn runtime(&self) -> &Arc<PluginRuntime> {
         &self.runtime
+    }
+
+    /// Indemnity rule sets (installed next to packages).
+    pub fn rule_sets(&self) -> &Arc<super::RuleSets> {
+        &self.rule_sets
     }
 
     /// Validates and installs a package. Installing the same bytes twice is a no-op.

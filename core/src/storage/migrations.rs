@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(4, "data api", "0004_data_api.sql"),
     migration!(5, "mail and timers", "0005_mail_timers.sql"),
     migration!(6, "hardening", "0006_hardening.sql"),
+    migration!(
+        7,
+        "people, module roles, rule sets",
+        "0007_people_roles_rules.sql"
+    ),
 ];
 
 pub fn migrator(backend: Backend) -> Migrator {

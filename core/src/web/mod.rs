@@ -176,6 +176,8 @@ pub struct Input<'a> {
     pub maxlength: Option<u32>,
     pub pattern: Option<&'a str>,
     pub inputmode: Option<&'a str>,
+    /// An example or the value used when left empty (never a substitute for a label).
+    pub placeholder: Option<&'a str>,
 }
 
 impl<'a> Input<'a> {
@@ -231,6 +233,14 @@ impl<'a> Input<'a> {
             ..self
         }
     }
+
+    #[must_use]
+    pub fn placeholder(self, text: &'a str) -> Self {
+        Self {
+            placeholder: Some(text),
+            ..self
+        }
+    }
 }
 
 /// A labelled input; `kind` is the input type.
@@ -243,7 +253,8 @@ pub fn field(name: &str, label: &str, kind: &str, value: &str, input: Input<'_>)
             autofocus[input.autofocus]
             maxlength=[input.maxlength]
             pattern=[input.pattern]
-            inputmode=[input.inputmode];
+            inputmode=[input.inputmode]
+            placeholder=[input.placeholder];
     }
 }
 

@@ -3,6 +3,7 @@
 
 use maillage_sdk::form::Form;
 use maillage_sdk::html::{Markup, csrf_field, href, html, script, stylesheet};
+use maillage_sdk::people::{self, Suggestion};
 use maillage_sdk::records::{self, Query, StoreError, or_default};
 use maillage_sdk::text::fold;
 use maillage_sdk::{Response, context};
@@ -317,6 +318,23 @@ fn acting_name() -> String {
     context().user.map(|u| u.display_name).unwrap_or_default()
 }
 
+/// Proposes to the structure's « Fiche membre » what the directory knows of the member
+/// linked to `p`: the profession of their record and, when `adherent` is known, their
+/// adhesion (`people.suggest`; an admin's own entries always win). A refusal is only
+/// logged: it never fails the member's or the manager's action.
+fn suggest_to_people(user_id: &str, p: &Professional, adherent: Option<bool>) {
+    let suggestion = Suggestion {
+        profession: Some(p.profession.clone()).filter(|label| !label.is_empty()),
+        adherent,
+    };
+    if let Err(e) = people::suggest(user_id, &suggestion) {
+        maillage_sdk::log::warn(&format!(
+            "people.suggest for the account linked to professional {} refused: {e}",
+            p.id
+        ));
+    }
+}
+
 pub fn set_status(id: &str, form: &Form) -> Result<Response, StoreError> {
     if !Viewer::current().manager {
         return Ok(Response::error(
@@ -346,6 +364,10 @@ pub fn set_status(id: &str, form: &Form) -> Result<Response, StoreError> {
                 "by_name": acting_name(),
             }),
         )?;
+        // A professional linked to an account: the new status says whether they adhere.
+        if let Some(user_id) = &p.user_id {
+            suggest_to_people(user_id, &p, Some(status == Status::Adherent));
+        }
     }
     Ok(Response::see_other(&format!("/p/{id}")))
 }
@@ -556,6 +578,8 @@ pub fn link(form: &Form) -> Result<Response, StoreError> {
         .map(|r| r.with_status(409));
     }
     records::update::<serde_json::Value>(PROFESSIONALS, &p.id, &json!({ "user_id": user.id }))?;
+    // Their profession, and their adhesion only when the directory's status says so.
+    suggest_to_people(&user.id, &p, p.status().known_adhesion());
     Ok(Response::see_other("/ma-fiche"))
 }
 

@@ -10,7 +10,7 @@ pub mod rpps;
 pub mod search;
 
 use maillage_sdk::records::StoreError;
-use maillage_sdk::{Asset, Manifest, Method, NavEntry, Plugin, Request, Response, Widget};
+use maillage_sdk::{Asset, Manifest, Method, NavEntry, Plugin, Request, Response, RoleDef, Widget};
 
 /// The module's id: its URL segment (`/{structure}/annuaire/…`) and blob scope.
 pub const MODULE_ID: &str = "annuaire";
@@ -47,7 +47,9 @@ impl Plugin for Directory {
             version: env!("CARGO_PKG_VERSION").into(),
             name: "Annuaire".into(),
             wit_range: maillage_sdk::WIT_RANGE.into(),
-            capabilities: vec!["storage".into(), "blobs".into()],
+            // "people": the profession and adhesion of a member who linked their
+            // account are proposed to the « Fiche membre » (fiche.rs).
+            capabilities: vec!["storage".into(), "blobs".into(), "people".into()],
             collections: model::collections(),
             subscriptions: vec![],
             nav: vec![
@@ -71,6 +73,16 @@ impl Plugin for Directory {
 
     fn assets() -> &'static [Asset] {
         ASSETS
+    }
+
+    /// The gestionnaire, granted per member by the structure's admins (the host's older
+    /// "directory-manager" right and admins count too: `model::is_manager`).
+    fn roles() -> Vec<RoleDef> {
+        vec![RoleDef {
+            id: model::MANAGER_ROLE.into(),
+            label: "Gestionnaire annuaire".into(),
+            description: "Gère les statuts des professionnels de l’annuaire, leurs notes privées et l’import RPPS.".into(),
+        }]
     }
 
     fn handle(request: Request) -> Response {

@@ -258,6 +258,17 @@ impl Status {
         Status::ALL.into_iter().find(|s| s.code() == code)
     }
 
+    /// What this status says of an adhesion, when a member links their account (the
+    /// `adherent` of `people.suggest`): adhérent yes; refus or ne plus contacter no;
+    /// inconnu or membre says nothing.
+    pub fn known_adhesion(self) -> Option<bool> {
+        match self {
+            Status::Adherent => Some(true),
+            Status::Refused | Status::DoNotContact => Some(false),
+            Status::Unknown | Status::Member => None,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Status::Unknown => "Inconnu",
@@ -287,6 +298,20 @@ impl Status {
     }
 }
 
+/// The directory's own role (WIT 0.2.3 module roles, see `Directory::roles` in lib.rs),
+/// granted per member by the structure's admins on the members page.
+pub const MANAGER_ROLE: &str = "gestionnaire";
+/// The host's right « gestionnaire annuaire » from before module roles, still honoured.
+pub const LEGACY_MANAGER_ROLE: &str = "directory-manager";
+
+/// Whether these context roles make a gestionnaire of the directory: the module's
+/// role, the host's legacy right, or a structure admin.
+pub fn is_manager(roles: &[String]) -> bool {
+    roles
+        .iter()
+        .any(|r| r == MANAGER_ROLE || r == LEGACY_MANAGER_ROLE || r == "admin")
+}
+
 /// The acting user, as the directory sees them.
 pub struct Viewer {
     /// Gestionnaire: sees and sets every status, reads and writes private notes,
@@ -299,10 +324,7 @@ impl Viewer {
     pub fn current() -> Viewer {
         let ctx = maillage_sdk::context();
         Viewer {
-            manager: ctx
-                .roles
-                .iter()
-                .any(|r| r == "directory-manager" || r == "admin"),
+            manager: is_manager(&ctx.roles),
             user_id: ctx.user.map(|u| u.id),
         }
     }
@@ -375,4 +397,31 @@ pub fn list_key(items: &[String]) -> String {
         key.push('|');
     }
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roles(names: &[&str]) -> Vec<String> {
+        names.iter().map(|r| (*r).to_string()).collect()
+    }
+
+    #[test]
+    fn managers_hold_the_module_role_the_legacy_right_or_are_admins() {
+        assert!(is_manager(&roles(&["member", "gestionnaire"])));
+        assert!(is_manager(&roles(&["member", "directory-manager"])));
+        assert!(is_manager(&roles(&["member", "coordinator", "admin"])));
+        assert!(!is_manager(&roles(&["member", "coordinator"])));
+        assert!(!is_manager(&roles(&[])));
+    }
+
+    #[test]
+    fn only_explicit_statuses_say_something_of_an_adhesion() {
+        assert_eq!(Status::Adherent.known_adhesion(), Some(true));
+        assert_eq!(Status::Refused.known_adhesion(), Some(false));
+        assert_eq!(Status::DoNotContact.known_adhesion(), Some(false));
+        assert_eq!(Status::Unknown.known_adhesion(), None);
+        assert_eq!(Status::Member.known_adhesion(), None);
+    }
 }

@@ -9,8 +9,8 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v0.2.2",
-        world: "maillage:plugin/plugin",
+        path: "../../wit/v0.2.3",
+        world: "maillage:plugin/module",
         generate_all,
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
@@ -27,6 +27,7 @@ pub mod html;
 mod http;
 pub mod ics;
 pub mod mail;
+pub mod people;
 pub mod records;
 pub mod text;
 pub mod thread;
@@ -34,6 +35,7 @@ pub mod time;
 pub mod timers;
 
 pub use assets::Asset;
+pub use bindings::exports::maillage::plugin::roles::RoleDef;
 pub use bindings::maillage::plugin::tenancy::Member;
 pub use bindings::maillage::plugin::types::{
     Event, Manifest, NavEntry, RequestContext, User, Widget,
@@ -41,7 +43,7 @@ pub use bindings::maillage::plugin::types::{
 pub use http::{Method, Request, Response};
 
 /// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].
-pub const WIT_RANGE: &str = "^0.2.2";
+pub const WIT_RANGE: &str = "^0.2.3";
 
 /// What a plugin implements.
 pub trait Plugin {
@@ -58,6 +60,17 @@ pub trait Plugin {
     fn assets() -> &'static [Asset] {
         &[]
     }
+    /// The roles this module declares (e.g. « Trésorier »): the structure's admins grant
+    /// them per member, and [`has_role`] tells whether the acting member holds one.
+    fn roles() -> Vec<RoleDef> {
+        Vec::new()
+    }
+}
+
+/// Whether the acting member holds this role: a host role ("member", "coordinator",
+/// "admin") or one of the module's declared roles ([`Plugin::roles`]) granted to them.
+pub fn has_role(role: &str) -> bool {
+    context().roles.iter().any(|r| r == role)
 }
 
 /// The context of the current call (structure, user, roles, locale…), set by the host.
@@ -138,6 +151,7 @@ pub fn publish(topic: &str, payload: &serde_json::Value) -> Result<(), String> {
 #[doc(hidden)]
 pub mod __glue {
     pub use crate::bindings::exports::maillage::plugin::guest::Guest as GuestExport;
+    pub use crate::bindings::exports::maillage::plugin::roles::Guest as RolesExport;
     pub use crate::bindings::exports::wasi::http::incoming_handler::{
         Guest as HttpExport, IncomingRequest, ResponseOutparam,
     };
@@ -156,6 +170,12 @@ macro_rules! export_plugin {
             }
             fn on_event(event: $crate::Event) -> Result<(), String> {
                 <$plugin as $crate::Plugin>::on_event(event)
+            }
+        }
+
+        impl $crate::__glue::RolesExport for __MaillageExports {
+            fn declared() -> Vec<$crate::RoleDef> {
+                <$plugin as $crate::Plugin>::roles()
             }
         }
 
