@@ -281,8 +281,7 @@ async fn seed_people_and_rules(
             .installed()
             .await?
             .into_iter()
-            .filter(|r| r.id == id.trim_start_matches("rules-"))
-            .next_back();
+            .rfind(|r| r.id == id.trim_start_matches("rules-"));
         if let Some(rule_set) = rule_set {
             sqlx::query(
                 "INSERT INTO rule_set_assignments (structure_id, rule_set_id, version, settings, effective_from, set_by, set_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)",

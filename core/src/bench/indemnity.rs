@@ -219,7 +219,7 @@ async fn on_backend(
         let mut tx = db.pool().begin().await?;
         for (p, id) in attendee_ids.iter().chain(archive.iter()).enumerate() {
             crate::people::set_facts(
-                &mut *tx,
+                &mut tx,
                 structure.id,
                 *id,
                 Some(PROFESSIONS[p % PROFESSIONS.len()]),
@@ -228,10 +228,10 @@ async fn on_backend(
                 now,
             )
             .await?;
-            crate::people::add_adhesion(&mut *tx, structure.id, *id, SINCE, None, now).await?;
+            crate::people::add_adhesion(&mut tx, structure.id, *id, SINCE, None, now).await?;
         }
         crate::people::set_module_role(
-            &mut *tx,
+            &mut tx,
             structure.id,
             treasurer.id,
             MODULE,
@@ -1081,7 +1081,7 @@ fn euros(cents: i64) -> String {
     let digits = (abs / 100).to_string();
     let mut whole = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             whole.push(' ');
         }
         whole.push(c);

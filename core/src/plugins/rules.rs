@@ -655,7 +655,7 @@ impl HostState {
         })
     }
 
-    async fn to_assignment(
+    async fn assignment_of(
         &mut self,
         structure_id: i64,
         stored: StoredAssignment,
@@ -693,7 +693,7 @@ impl rules::Host for HostState {
         let scope = self.require(Capability::IndemnityRules)?;
         let today = self.today();
         if let Some(stored) = self.assignment_at(scope.structure_id, &today).await?
-            && let Some(a) = self.to_assignment(scope.structure_id, stored).await?
+            && let Some(a) = self.assignment_of(scope.structure_id, stored).await?
         {
             return Ok(a.rule_set);
         }
@@ -788,7 +788,7 @@ impl engine::Host for HostState {
         let stored: Vec<StoredAssignment> = rows.iter().map(stored_assignment).collect();
         let mut out = Vec::new();
         for s in stored {
-            if let Some(a) = self.to_assignment(scope.structure_id, s).await? {
+            if let Some(a) = self.assignment_of(scope.structure_id, s).await? {
                 out.push(a);
             }
         }
@@ -801,7 +801,7 @@ impl engine::Host for HostState {
             return Ok(None);
         }
         match self.assignment_at(scope.structure_id, &date).await? {
-            Some(stored) => self.to_assignment(scope.structure_id, stored).await,
+            Some(stored) => self.assignment_of(scope.structure_id, stored).await,
             None => Ok(None),
         }
     }

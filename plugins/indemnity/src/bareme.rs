@@ -649,7 +649,7 @@ fn run(form: &Form, available: &[Description]) -> Result<Option<Asked>, StoreErr
             row.simulated += simulated;
         }
     }
-    rows.sort_by(|a, b| maillage_sdk::text::fold(&a.name).cmp(&maillage_sdk::text::fold(&b.name)));
+    rows.sort_by_key(|r| maillage_sdk::text::fold(&r.name));
     Ok(Some(Asked::Done(Simulation {
         description: description.clone(),
         settings,

@@ -244,7 +244,7 @@ fn known_groups(
             out.push((id.clone(), name));
         }
     }
-    out.sort_by(|a, b| maillage_sdk::text::fold(&a.1).cmp(&maillage_sdk::text::fold(&b.1)));
+    out.sort_by_key(|g| maillage_sdk::text::fold(&g.1));
     Ok(out)
 }
 

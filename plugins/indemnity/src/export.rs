@@ -178,7 +178,7 @@ const LEDGER_COLUMNS: [&str; 19] = [
 /// The treasurer's export with the page's filters, or the refusal.
 fn ledger_lines(
     query: &str,
-) -> Result<Result<(Vec<Line>, Vec<(String, String)>), Response>, StoreError> {
+) -> Result<Result<crate::treasurer::FilteredLines, Response>, StoreError> {
     if !Viewer::current().treasurer {
         return Ok(Err(ui::treasurer_only()));
     }
@@ -212,9 +212,7 @@ fn ledger_cells(line: &Line, missions: &[(String, String)]) -> Vec<String> {
         line.rule_set.clone(),
         line.rule_version.clone(),
         line.approved_by_name.clone(),
-        line.approved_at
-            .map(|at| ui::instant_text(at))
-            .unwrap_or_default(),
+        line.approved_at.map(ui::instant_text).unwrap_or_default(),
         line.paid_on.clone().unwrap_or_default(),
         line.payment_ref.clone(),
         line.note_name.clone(),

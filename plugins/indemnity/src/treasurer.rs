@@ -18,6 +18,9 @@ use crate::multipart;
 use crate::pages;
 use crate::ui::{self, PageResult};
 
+/// Lines matching a filter, with the missions set per group (group id, mission code).
+pub type FilteredLines = (Vec<Line>, Vec<(String, String)>);
+
 /// Rows shown on the page at most (totals and exports take every line).
 const MAX_SHOWN: usize = 2000;
 const MAX_REFERENCE: usize = 200;
@@ -138,7 +141,7 @@ impl Filters {
     }
 
     /// The matching lines, by date.
-    pub fn lines(&self) -> Result<(Vec<Line>, Vec<(String, String)>), StoreError> {
+    pub fn lines(&self) -> Result<FilteredLines, StoreError> {
         let mut conditions: Vec<&str> = Vec::new();
         let mut query = Query::new();
         if !self.status.is_empty() {
