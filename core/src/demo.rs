@@ -182,7 +182,202 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
         import_directory(state, demo, &structure).await?;
         seed_polls(state, demo, &structure).await?;
         seed_meetings(state, demo, &structure).await?;
+        seed_indemnities(state, demo, &structure).await?;
     }
+    Ok(())
+}
+
+/// A closed meeting of the CPTS's working group two months ago, its lines delivered,
+/// approved and one of them paid; the group's budget of the year with one expense. The
+/// closing of `seed_meetings` stays in draft for the treasurer to approve.
+async fn seed_indemnities(
+    state: &AppState,
+    demo: &DemoStructure,
+    structure: &crate::tenancy::Structure,
+) -> anyhow::Result<()> {
+    if demo.slug != "cpts-demo" {
+        crate::events::dispatch(state).await?;
+        return Ok(());
+    }
+    let Some(coordinator) = state.db.account_by_login("coordination").await? else {
+        return Ok(());
+    };
+    let Some(group) = state
+        .db
+        .groups(structure.id, coordinator.id)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let zone = demo.time_zone;
+    let form: Vec<(String, String)> = [
+        (
+            "titre",
+            "Parcours insuffisance cardiaque : réunion de lancement".to_string(),
+        ),
+        ("groupe", group.id.to_string()),
+        ("type", "groupe-de-travail".to_string()),
+        ("debut", local_slot(zone, -60, 20, 0)),
+        ("fuseau", zone.to_string()),
+        ("duree", "120".to_string()),
+        ("lieu", "Visioconférence".to_string()),
+        (
+            "ordre_du_jour",
+            "Repérage des patients, fiche de liaison ville-hôpital, calendrier.".to_string(),
+        ),
+        ("invites", "groupe".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let created = call_module(
+        state,
+        structure,
+        "agenda",
+        "coordination",
+        "/nouvelle",
+        Some(&form),
+    )
+    .await?;
+    anyhow::ensure!(
+        created.status == 303,
+        "demo group meeting refused ({}): {}",
+        created.status,
+        created.body
+    );
+    let path = created
+        .location
+        .as_deref()
+        .and_then(|l| l.split("/agenda").nth(1))
+        .and_then(|p| p.split('?').next())
+        .unwrap_or_default()
+        .to_string();
+    for login in ["coordination", "membre"] {
+        let sign = [(String::from("present"), String::from("1"))];
+        call_module(
+            state,
+            structure,
+            "agenda",
+            login,
+            &format!("{path}/signer"),
+            Some(&sign),
+        )
+        .await?;
+    }
+    let closing = call_module(
+        state,
+        structure,
+        "agenda",
+        "coordination",
+        &format!("{path}/cloturer"),
+        Some(&[]),
+    )
+    .await?;
+    anyhow::ensure!(
+        closing.status == 303,
+        "demo group attendance not closed ({})",
+        closing.status
+    );
+    // The indemnity module computes its lines when it receives the closings.
+    crate::events::dispatch(state).await?;
+
+    let treasury = call_module(
+        state,
+        structure,
+        "indemnites",
+        "admin",
+        &format!("/tresorerie?groupe={}", group.id),
+        None,
+    )
+    .await?;
+    let ids: Vec<String> = treasury
+        .body
+        .split("data-ligne=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect();
+    let mut bulk: Vec<(String, String)> = ids
+        .iter()
+        .map(|id| ("ligne".to_string(), id.clone()))
+        .collect();
+    if !bulk.is_empty() {
+        let approved = call_module(
+            state,
+            structure,
+            "indemnites",
+            "admin",
+            "/tresorerie/approuver",
+            Some(&bulk),
+        )
+        .await?;
+        anyhow::ensure!(
+            approved.status == 303,
+            "demo approval refused ({}): {}",
+            approved.status,
+            approved.body
+        );
+    }
+    if let Some(first) = ids.first() {
+        let paid_on = local_slot(zone, -20, 0, 0);
+        let pay = [
+            ("date".to_string(), paid_on[..10].to_string()),
+            ("reference".to_string(), "VIR-2026-0042".to_string()),
+        ];
+        call_module(
+            state,
+            structure,
+            "indemnites",
+            "admin",
+            &format!("/lignes/{first}/payer"),
+            Some(&pay),
+        )
+        .await?;
+    }
+    bulk.clear();
+    let year = local_slot(zone, 0, 0, 0)[..4].to_string();
+    let budget: Vec<(String, String)> = [
+        ("action", "budget"),
+        ("groupe", &group.id.to_string()),
+        ("annee", &year),
+        ("part_fixe", "3 000"),
+        ("part_variable", "1 500"),
+        ("seuil", "80"),
+        ("mission", "2"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    call_module(
+        state,
+        structure,
+        "indemnites",
+        "admin",
+        "/budgets",
+        Some(&budget),
+    )
+    .await?;
+    let expense: Vec<(String, String)> = [
+        ("action", "depense"),
+        ("groupe", &group.id.to_string()),
+        ("libelle", "Impression des fiches de liaison"),
+        ("montant", "145,20"),
+        ("date", &local_slot(zone, -30, 0, 0)[..10]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    call_module(
+        state,
+        structure,
+        "indemnites",
+        "admin",
+        "/budgets",
+        Some(&expense),
+    )
+    .await?;
     Ok(())
 }
 

@@ -506,10 +506,18 @@ impl HostState {
     pub(super) fn acting(&mut self) -> wasmtime::Result<Option<Acting>> {
         self.require(Capability::Groups)?;
         Ok(self.call.as_ref().and_then(|c| {
-            let account_id = c.user.as_ref()?.id.parse().ok()?;
+            let Some(user) = &c.user else {
+                // A call without a user (an event, a timer) acts for the structure
+                // itself: it reads every group, belonging to none (since 0.2.3).
+                return (c.structure_id != 0).then_some(Acting {
+                    structure_id: c.structure_id,
+                    account_id: 0,
+                    coordinator: true,
+                });
+            };
             Some(Acting {
                 structure_id: c.structure_id,
-                account_id,
+                account_id: user.id.parse().ok()?,
                 coordinator: c.roles.iter().any(|r| r == "coordinator"),
             })
         }))
