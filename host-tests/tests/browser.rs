@@ -412,3 +412,140 @@ async fn the_demo_runs_under_the_content_security_policy() {
     server.abort();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The indemnities in real Chromium: the coordinator records and closes a meeting's
+/// attendance, the lines appear (the server's own dispatcher delivers the closing), the
+/// member reads hers in « Mon compte », the treasurer approves both lines at once and
+/// the export link answers a workbook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_attendance_becomes_indemnities_approved_and_exported_in_chromium() {
+    use crate::indemnity;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let host = indemnity::indemnity_host().await;
+    let w = indemnity::world(&host).await;
+    let mut tom = indemnity::signed_in(&host, "tom@a.test").await;
+    indemnity::forfait(&host, &mut tom, "2024-01-01", &indemnity::FORFAIT).await;
+    let mut claire = indemnity::signed_in(&host, "claire@a.test").await;
+    // Under way since half an hour: the attendance may be recorded and closed.
+    let meeting = indemnity::meeting(
+        &mut claire,
+        "Groupe BPCO vu dans Chromium",
+        &w.bpco,
+        &indemnity::paris_minutes_ago(30),
+        "",
+    )
+    .await;
+    let server = tokio::spawn(maillage::serve(host.state.clone(), listener));
+    let (anne, remi) = (indemnity::key(w.anne), indemnity::key(w.remi));
+
+    let url = base.clone();
+    let problems = tokio::task::spawn_blocking(move || {
+        let driver = Chromedriver::start();
+        let b = driver.browser();
+        let mut problems: Vec<String> = Vec::new();
+        let mut check = |b: &Browser, what: &str| {
+            let errors = b.console_errors();
+            if !errors.is_empty() {
+                problems.push(format!("{what}: {errors:?}"));
+            }
+        };
+
+        // 1. The coordinator records who came and closes the attendance.
+        log_in(&b, &url, "claire@a.test", PASSWORD);
+        b.wait_for_text("Bonjour Claire Coordinatrice");
+        b.goto(&format!("{url}/cpts-a/agenda/r/{meeting}/emargement"));
+        b.wait_for_text("Feuille d’émargement");
+        for key in [&anne, &remi] {
+            b.find(&format!("input[name=present][value='{key}']"))
+                .click();
+        }
+        b.find("form.register button[type=submit]").click();
+        b.wait_for_text("L’émargement est enregistré.");
+        // The shell asks to confirm the closing; the test answers yes.
+        b.execute("window.confirm = function () { return true; };", vec![]);
+        b.find("form[action$='/cloturer'] button").click();
+        b.wait_for_text("L’émargement est clos");
+        check(&b, "the closed sheet");
+        log_out(&b);
+
+        // 2. The member's lines appear in « Mon compte » once the closing is delivered.
+        log_in(&b, &url, "anne@a.test", PASSWORD);
+        b.wait_for_text("Bonjour Anne Active");
+        let mine = format!("{url}/cpts-a/indemnites/mon-compte");
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            b.goto(&mine);
+            b.wait_for_text("Mes indemnités");
+            if b.body_text().contains("80,00") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no indemnity after 90 s:\n{}",
+                b.body_text()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let project = b.find("table.mon-compte tr.projet").text();
+        assert!(
+            project.contains("Parcours BPCO") && project.contains("80,00"),
+            "{project}"
+        );
+        check(&b, "« Mon compte » of the module");
+        b.goto(&format!("{url}/compte"));
+        b.wait_for_text("Mes indemnités");
+        b.wait_for_text("80,00 €");
+        check(&b, "the host's « Mon compte »");
+        log_out(&b);
+
+        // 3. The treasurer approves both lines at once, then exports them.
+        log_in(&b, &url, "tom@a.test", PASSWORD);
+        b.wait_for_text("Bonjour Tom Trésorier");
+        b.goto(&format!("{url}/cpts-a/indemnites/tresorerie"));
+        b.wait_for_text("Trésorerie");
+        let selected = b.execute(
+            "var boxes = document.querySelectorAll('form#approbation input[name=ligne]');\
+             boxes.forEach(function (box) { box.checked = true; });\
+             return boxes.length;",
+            vec![],
+        );
+        assert_eq!(selected, serde_json::json!(2), "two draft lines to approve");
+        b.find("form#approbation button[type=submit]").click();
+        b.wait_for_text("Les lignes sont approuvées.");
+        let approved = b.execute(
+            "return document.querySelectorAll('tr[data-ligne][data-statut=approuve]').length;",
+            vec![],
+        );
+        assert_eq!(approved, serde_json::json!(2), "both lines approved");
+        check(&b, "the treasurer's page");
+        let export = b.execute_async(
+            "const done = arguments[arguments.length - 1];\
+             const link = document.querySelector('a.export-xlsx');\
+             fetch(link.href, { credentials: 'same-origin' }).then(function (r) {\
+               return r.arrayBuffer().then(function (bytes) {\
+                 const b = new Uint8Array(bytes);\
+                 done([r.status, r.headers.get('content-type'), b.length > 2 && b[0] === 0x50 && b[1] === 0x4b]);\
+               });\
+             }, function (e) { done(['échec', String(e), false]); });",
+        );
+        assert_eq!(export[0], serde_json::json!(200), "{export}");
+        assert_eq!(
+            export[1],
+            serde_json::json!("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            "{export}"
+        );
+        assert_eq!(export[2], serde_json::json!(true), "a zip (xlsx) body: {export}");
+        drop(b);
+        drop(driver);
+        problems
+    })
+    .await
+    .unwrap();
+    server.abort();
+    assert!(problems.is_empty(), "{problems:?}");
+    // What the browser did is what the ledger holds.
+    let lines = indemnity::ledger(&mut tom, "").await;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines.iter().all(|l| l.status == "approuve"), "{lines:?}");
+}

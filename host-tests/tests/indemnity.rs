@@ -84,9 +84,8 @@ pub(crate) async fn world(host: &Host) -> World {
     let tom = host
         .account("cpts-a", "tom@a.test", "Tom Trésorier", Role::Member)
         .await;
-    let person = |email: &'static str, name: &'static str| {
-        host.account("cpts-a", email, name, Role::Member)
-    };
+    let person =
+        |email: &'static str, name: &'static str| host.account("cpts-a", email, name, Role::Member);
     let remi = person("remi@a.test", "Rémi Référent").await;
     let anne = person("anne@a.test", "Anne Active").await;
     let olga = person("olga@a.test", "Olga Autre").await;
@@ -116,10 +115,22 @@ pub(crate) async fn world(host: &Host) -> World {
     // The « Fiche membre », as an admin fills it.
     let mut adele = signed_in(host, "adele@a.test").await;
     for (account, profession, mode, convention, since) in [
-        (remi.id, "Médecin généraliste", "liberal", false, "2024-01-01"),
+        (
+            remi.id,
+            "Médecin généraliste",
+            "liberal",
+            false,
+            "2024-01-01",
+        ),
         (anne.id, "Infirmière", "liberal", false, "2024-01-01"),
         (olga.id, "Pharmacienne", "liberal", false, "2024-01-01"),
-        (sam.id, "Masseur-kinésithérapeute", "salarie", true, "2024-01-01"),
+        (
+            sam.id,
+            "Masseur-kinésithérapeute",
+            "salarie",
+            true,
+            "2024-01-01",
+        ),
         (sylvie.id, "Diététicienne", "salarie", false, "2024-01-01"),
         (nina.id, "Sage-femme", "liberal", false, "2024-06-01"),
     ] {
@@ -166,7 +177,11 @@ pub(crate) async fn adhesion(admin: &mut Client<'_>, account: i64, start: &str, 
             &[("debut", start), ("fin", end)],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "adhesion of {account}: {body}");
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "adhesion of {account}: {body}"
+    );
 }
 
 /// The module roles a member holds, through the fiche's roles form (`plugin:role`).
@@ -202,7 +217,11 @@ pub(crate) async fn assign(
     effect: &str,
     settings: &[(&str, &str)],
 ) {
-    let mut fields = vec![("bareme", rule_set), ("version", version), ("effet", effect)];
+    let mut fields = vec![
+        ("bareme", rule_set),
+        ("version", version),
+        ("effet", effect),
+    ];
     fields.extend_from_slice(settings);
     let (status, location, body) = treasurer.post_form(&format!("{A}/bareme"), &fields).await;
     assert_eq!(
@@ -301,7 +320,11 @@ pub(crate) async fn record(
             &borrowed(&fields),
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "attendance of {meeting}: {body}");
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "attendance of {meeting}: {body}"
+    );
 }
 
 pub(crate) async fn close(coordinator: &mut Client<'_>, meeting: &str) {
@@ -766,7 +789,10 @@ async fn salaried_members_need_a_convention_and_non_adherents_and_guests_are_not
         let at = sheet
             .find("Paul Externe")
             .unwrap_or_else(|| panic!("the external guest is not on the sheet:\n{sheet}"));
-        attr(&sheet[sheet[..at].rfind("data-key=\"").unwrap()..], "data-key")
+        attr(
+            &sheet[sheet[..at].rfind("data-key=\"").unwrap()..],
+            "data-key",
+        )
     };
     // Nina's adhesion starts after the meeting.
     record(
@@ -816,10 +842,7 @@ async fn salaried_members_need_a_convention_and_non_adherents_and_guests_are_not
     );
 
     // Each reads, in French, why nothing is paid.
-    for (email, word) in [
-        ("sylvie@a.test", "convention"),
-        ("nina@a.test", "adhérent"),
-    ] {
+    for (email, word) in [("sylvie@a.test", "convention"), ("nina@a.test", "adhérent")] {
         let mut member = signed_in(&host, email).await;
         let page = my_account(&mut member).await;
         let mine = rows(&page);
@@ -914,7 +937,11 @@ async fn the_yearly_cap_holds_the_crossing_line_until_the_treasurer_brings_it_do
     assert!(location.is_some_and(|l| l.contains("ok=decision")));
     let page = line_page(&mut tom, &held.id).await;
     assert_eq!(line_status(&page), "brouillon", "{page}");
-    assert_eq!(line_cents(&page), 7000, "the remainder under the cap: {page}");
+    assert_eq!(
+        line_cents(&page),
+        7000,
+        "the remainder under the cap: {page}"
+    );
     assert!(page.contains("70,00 €"));
     let page = my_account(&mut anne).await;
     assert!(
@@ -953,7 +980,14 @@ async fn each_meeting_is_computed_by_the_rule_set_in_force_at_its_date() {
         &[("s-forfait_membre", "90"), ("s-forfait_referent", "100")],
     )
     .await;
-    assign(&mut tom, "forfait", &forfait_version, "2024-01-01", &FORFAIT).await;
+    assign(
+        &mut tom,
+        "forfait",
+        &forfait_version,
+        "2024-01-01",
+        &FORFAIT,
+    )
+    .await;
     assign(
         &mut tom,
         "faulty-rules",
@@ -970,9 +1004,27 @@ async fn each_meeting_is_computed_by_the_rule_set_in_force_at_its_date() {
 
     let mut claire = signed_in(&host, "claire@a.test").await;
     let meetings = [
-        ("Groupe BPCO de mars", "2024-03-12T18:00", 8000, "forfait", &forfait_version),
-        ("Groupe BPCO d’avril", "2024-04-09T18:00", 9000, "forfait", &forfait_version),
-        ("Groupe BPCO de mai", "2024-05-14T18:00", 1000, "faulty-rules", &faulty_version),
+        (
+            "Groupe BPCO de mars",
+            "2024-03-12T18:00",
+            8000,
+            "forfait",
+            &forfait_version,
+        ),
+        (
+            "Groupe BPCO d’avril",
+            "2024-04-09T18:00",
+            9000,
+            "forfait",
+            &forfait_version,
+        ),
+        (
+            "Groupe BPCO de mai",
+            "2024-05-14T18:00",
+            1000,
+            "faulty-rules",
+            &faulty_version,
+        ),
     ];
     for (title, start, _, _, _) in &meetings {
         closed_meeting(&mut claire, title, &w.bpco, start, &[(key(w.anne), 60)]).await;
@@ -1031,12 +1083,11 @@ async fn a_closing_delivered_again_writes_its_lines_once() {
         .await
         .unwrap();
     deliver(&host, w.sid).await;
-    let attempts: i64 = sqlx::query_scalar(
-        "SELECT attempts FROM event_deliveries WHERE plugin_id = 'indemnites'",
-    )
-    .fetch_one(host.state.db.pool())
-    .await
-    .unwrap();
+    let attempts: i64 =
+        sqlx::query_scalar("SELECT attempts FROM event_deliveries WHERE plugin_id = 'indemnites'")
+            .fetch_one(host.state.db.pool())
+            .await
+            .unwrap();
     assert_eq!(attempts, 2, "delivered twice");
     assert_eq!(summary(ledger(&mut tom, "").await), before);
 
@@ -1072,8 +1123,7 @@ async fn a_closing_delivered_again_writes_its_lines_once() {
     let granted = plugin.effective_capabilities(&module.granted);
     for n in 0..2 {
         let request = format!("republication-{n}");
-        let ctx =
-            maillage::plugins::CallContext::anonymous(&structure, "indemnites", &request, "");
+        let ctx = maillage::plugins::CallContext::anonymous(&structure, "indemnites", &request, "");
         let event = maillage::storage::StoredEvent {
             idempotency_key: request.clone(),
             source: "agenda".into(),
@@ -1149,7 +1199,10 @@ async fn a_corrected_attendance_replaces_drafts_keeps_settled_lines_and_adjusts_
     let (status, _, body) = claire
         .post_form(
             &format!("{AGENDA}/r/{id}/rouvrir"),
-            &[("motif", "Feuille mal remplie : Rémi est parti tôt, Olga absente")],
+            &[(
+                "motif",
+                "Feuille mal remplie : Rémi est parti tôt, Olga absente",
+            )],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
@@ -1169,7 +1222,11 @@ async fn a_corrected_attendance_replaces_drafts_keeps_settled_lines_and_adjusts_
         .filter(|r| r.titled(title))
         .collect();
     let anne_now = of(&after, "Anne Active");
-    assert_eq!(anne_now.len(), 1, "the draft is replaced, not doubled: {after:?}");
+    assert_eq!(
+        anne_now.len(),
+        1,
+        "the draft is replaced, not doubled: {after:?}"
+    );
     assert!(!anne_now[0].adjustment());
     assert_eq!(anne_now[0].status, "brouillon");
     assert_eq!(anne_now[0].cents(), 8000);
@@ -1453,7 +1510,10 @@ async fn only_treasurers_approve_and_pay_once_and_other_structures_lines_do_not_
             format!("{A}/tresorerie/approuver"),
             vec![("ligne", b_line.as_str())],
         ),
-        (format!("/cpts-b/indemnites/lignes/{b_line}/approuver"), vec![]),
+        (
+            format!("/cpts-b/indemnites/lignes/{b_line}/approuver"),
+            vec![],
+        ),
         (
             format!("/cpts-b/indemnites/lignes/{b_line}/payer"),
             vec![("date", "2024-04-02")],
@@ -1502,7 +1562,12 @@ async fn the_member_workbook_reads_in_openpyxl_and_the_treasurer_csv_neutralises
     // « Mon compte » as a workbook.
     let mut anne = signed_in(&host, "anne@a.test").await;
     let (status, headers, bytes) = anne.get_bytes(&format!("{A}/mon-compte.xlsx")).await;
-    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
     assert_eq!(headers["content-type"], XLSX);
     assert!(
         headers["content-disposition"]
@@ -1662,9 +1727,7 @@ async fn a_dry_run_shows_the_difference_per_person_and_writes_nothing() {
     let total = row_with(table, "class=\"total\"");
     assert_eq!(cell_cents(total, "montant ecart"), 4000, "{total}");
 
-    let (status, csv) = tom
-        .get(&format!("{A}/bareme/simulation.csv?{query}"))
-        .await;
+    let (status, csv) = tom.get(&format!("{A}/bareme/simulation.csv?{query}")).await;
     assert_eq!(status, StatusCode::OK, "{csv}");
     let table = parse_csv(&csv);
     let last = table.last().unwrap();
@@ -1693,7 +1756,11 @@ async fn bad_settings_amounts_and_dates_are_refused_in_french_and_nothing_is_sto
     assert_eq!(chosen.len(), 1);
 
     let cases: Vec<(Vec<(&str, &str)>, &str, Vec<&str>)> = vec![
-        (vec![("s-forfait_membre", "-5")], "2024-06-01", vec!["négati"]),
+        (
+            vec![("s-forfait_membre", "-5")],
+            "2024-06-01",
+            vec!["négati"],
+        ),
         (
             vec![("s-forfait_membre", "2000")],
             "2024-06-01",
@@ -1872,7 +1939,10 @@ async fn a_failing_rule_set_holds_only_its_lines_and_the_next_meeting_is_compute
     // Other lines and modules are untouched.
     let all = ledger(&mut tom, "").await;
     let before = only(&all, january, "Anne Active");
-    assert_eq!((before.status.as_str(), before.cents()), ("brouillon", 8000));
+    assert_eq!(
+        (before.status.as_str(), before.cents()),
+        ("brouillon", 8000)
+    );
     let (status, page) = claire.get(&format!("{AGENDA}/")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     // The held lines wait in Anne's « Mon compte », with their reason.

@@ -1,8 +1,10 @@
 //! The isolation matrix: every route × every role × (own structure, other structure).
 //! Nothing of another structure is ever shown, and no request changes it; inside its
 //! own structure each role gets exactly the pages its role allows. The modules are in
-//! it too: polls (with its routes since 0.3.0: edit, close, exports, widget) and the
-//! agenda (every page and action, aimed at the other structure's meetings).
+//! it too: polls (with its routes since 0.3.0: edit, close, exports, widget), the
+//! agenda (every page and action, aimed at the other structure's meetings) and the
+//! indemnities (every page, export and treasurer action, aimed at the other structure's
+//! line; its own rule set is offered to nobody else; a treasurer of A among the actors).
 
 use http::StatusCode;
 use maillage::tenancy::Role;
@@ -31,6 +33,8 @@ struct Target {
     message: String,
     /// The feed token of B's person (« Mon compte » revokes it).
     feed: i64,
+    /// A line of B's indemnities (from its closed meeting).
+    line: String,
 }
 
 /// Plugin calls of the agenda (mail with its `.ics`, QR codes) take longer than the
@@ -161,6 +165,57 @@ async fn seed_b(host: &Host) -> Target {
     }
     c.post_form("/cpts-b/annuaire/ma-fiche/lien", &[("rpps", "19999999999")])
         .await;
+    // B's indemnities: its person is the treasurer, with a rule set of B's own installed,
+    // the default one in force, a cap of its own and a marked expense of its group.
+    let mut conn = db.pool().acquire().await.unwrap();
+    maillage::people::set_module_role(
+        &mut conn,
+        b,
+        person.id,
+        "indemnites",
+        "tresorier",
+        true,
+        person.id,
+        maillage::storage::now_secs(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    host.state
+        .registry
+        .rule_sets()
+        .install(&crate::support::wasm("rules_faulty"), Some(b))
+        .await
+        .unwrap();
+    let forfait = crate::indemnity::version_of(host, "forfait").await;
+    let (group_text, expense) = (group.to_string(), format!("{SECRET}-DEPENSE"));
+    for (route, fields) in [
+        (
+            "/cpts-b/indemnites/bareme",
+            vec![
+                ("bareme", "forfait"),
+                ("version", forfait.as_str()),
+                ("effet", "2024-01-01"),
+            ],
+        ),
+        (
+            "/cpts-b/indemnites/plafond",
+            vec![("annee", "2026"), ("montant", "1234")],
+        ),
+        (
+            "/cpts-b/indemnites/budgets",
+            vec![
+                ("action", "depense"),
+                ("groupe", group_text.as_str()),
+                ("libelle", expense.as_str()),
+                ("montant", "12"),
+                ("date", "2026-01-15"),
+            ],
+        ),
+    ] {
+        let (status, _, body) = c.post_form(route, &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "seeding B: {route}: {body}");
+    }
     // B's agenda: a meeting to come, one under way since yesterday, one closed.
     let paris = "Europe/Paris";
     let meeting = b_meeting(
@@ -215,6 +270,18 @@ async fn seed_b(host: &Host) -> Target {
     }
     let (status, _) = c.get(&format!("{agenda}/mes-reunions")).await;
     assert_eq!(status, StatusCode::OK);
+    // The closing reaches B's indemnities: lines marked with B's titles and names.
+    crate::indemnity::deliver(host, b).await;
+    let line: String = sqlx::query_scalar(
+        "SELECT id FROM c_indemnites__lignes WHERE structure_id = $1 ORDER BY id",
+    )
+    .bind(b)
+    .fetch_all(db.pool())
+    .await
+    .unwrap()
+    .into_iter()
+    .next()
+    .expect("B's closed meeting made indemnity lines");
     let message: String =
         sqlx::query_scalar("SELECT id FROM c_agenda__thread_messages WHERE structure_id = $1")
             .bind(b)
@@ -238,6 +305,7 @@ async fn seed_b(host: &Host) -> Target {
         closed,
         message,
         feed,
+        line,
     }
 }
 
@@ -273,6 +341,13 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT account_id || '|' || COALESCE(profession, '') || '|' || exercise_mode || '|' || CAST(employer_convention AS TEXT) || '|' || COALESCE(suggested_profession, '') FROM member_facts WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || account_id || '|' || start_date || '|' || COALESCE(end_date, '') || '|' || source FROM member_adhesions WHERE structure_id = $1 ORDER BY 1",
         "SELECT account_id || '|' || plugin_id || '|' || role FROM module_roles WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_status || '|' || CAST(f_amount AS TEXT) || '|' || COALESCE(f_decision, '') || '|' || COALESCE(f_payment_ref, '') || '|' || COALESCE(f_paid_on, '') || '|' || COALESCE(f_note_blob, '') || '|' || CAST(updated_at AS TEXT) FROM c_indemnites__lignes WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_meeting_id || '|' || CAST(f_revision AS TEXT) FROM c_indemnites__clotures WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_key || '|' || COALESCE(CAST(f_amount AS TEXT), '') || '|' || COALESCE(f_text, '') FROM c_indemnites__reglages WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_group_id || '|' || CAST(f_year AS TEXT) || '|' || CAST(f_fixed_planned AS TEXT) || '|' || CAST(f_variable_planned AS TEXT) FROM c_indemnites__budgets WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_label || '|' || CAST(f_amount AS TEXT) || '|' || f_date FROM c_indemnites__depenses WHERE structure_id = $1 ORDER BY 1",
+        "SELECT CAST(id AS TEXT) || '|' || rule_set_id || '|' || version || '|' || settings || '|' || effective_from FROM rule_set_assignments WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || version || '|' || sha256 FROM rule_sets WHERE structure_id = $1 ORDER BY 1",
         "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = $1",
         "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = $1",
         "SELECT event_id || '|' || plugin_id || '|' || status || '|' || attempts FROM event_deliveries WHERE event_id IN (SELECT id FROM event_outbox WHERE structure_id = $1) ORDER BY 1",
@@ -379,6 +454,8 @@ fn b_id_get_routes(t: &Target) -> Vec<String> {
         presence("/cpts-b"),
         presence("/cpts-a"),
         format!("/cpts-b/admin/membres/{}", t.person),
+        format!("/cpts-b/indemnites/lignes/{}", t.line),
+        format!("/cpts-a/indemnites/lignes/{}", t.line),
     ];
     routes.extend(
         get_routes("cpts-a", t)
@@ -491,6 +568,45 @@ fn b_ids_in_a_forms(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
             "/cpts-a/polls/new".to_string(),
             poll([("audience", s("membres")), ("member", person.clone())]),
         ),
+        // B's own rule set (the fixture `faulty-rules` 1.0.0) chosen or simulated in A,
+        // and B's group given a budget or an expense in A.
+        (
+            "/cpts-a/indemnites/bareme".to_string(),
+            vec![
+                ("bareme", s("faulty-rules")),
+                ("version", s("1.0.0")),
+                ("effet", s("2024-01-01")),
+                ("s-mode", s("ok")),
+            ],
+        ),
+        (
+            "/cpts-a/indemnites/bareme/simulation".to_string(),
+            vec![
+                ("bareme", s("faulty-rules")),
+                ("version", s("1.0.0")),
+                ("du", s("2024-01-01")),
+                ("au", s("2030-12-31")),
+            ],
+        ),
+        (
+            "/cpts-a/indemnites/budgets".to_string(),
+            vec![
+                ("action", s("budget")),
+                ("groupe", group.clone()),
+                ("annee", s("2026")),
+                ("part_fixe", s("1")),
+            ],
+        ),
+        (
+            "/cpts-a/indemnites/budgets".to_string(),
+            vec![
+                ("action", s("depense")),
+                ("groupe", group.clone()),
+                ("libelle", s("Intrusion")),
+                ("montant", s("1")),
+                ("date", s("2026-01-20")),
+            ],
+        ),
     ]
 }
 
@@ -506,6 +622,113 @@ fn directory_get_routes(slug: &str, t: &Target) -> Vec<String> {
         format!("{base}/communication"),
         format!("{base}/?departs=1"),
     ]
+}
+
+/// The indemnities' pages of a structure (treasurer pages and exports included), aimed
+/// at B's line and group.
+fn indemnity_get_routes(slug: &str, t: &Target) -> Vec<String> {
+    let base = format!("/{slug}/indemnites");
+    // The version of the bundled rule set `forfait` and of the fixture `faulty-rules`.
+    let simulation = "bareme=forfait&version=1.0.0&du=2024-01-01&au=2030-12-31";
+    vec![
+        format!("{base}/"),
+        format!("{base}/mon-compte"),
+        format!("{base}/mon-compte?annee=2024"),
+        format!("{base}/mon-compte.xlsx"),
+        format!("{base}/mon-compte/widget"),
+        format!("{base}/tresorerie"),
+        format!("{base}/tresorerie?par=projet"),
+        format!("{base}/tresorerie?groupe={}", t.group),
+        format!("{base}/tresorerie/export.csv"),
+        format!("{base}/tresorerie/export.xlsx"),
+        format!("{base}/lignes/{}", t.line),
+        format!("{base}/bareme"),
+        format!("{base}/bareme?bareme=faulty-rules&version=1.0.0"),
+        format!("{base}/bareme/simulation"),
+        format!("{base}/bareme/simulation?{simulation}"),
+        format!("{base}/bareme/simulation.csv?{simulation}"),
+        format!("{base}/plafond"),
+        format!("{base}/budgets"),
+        format!("{base}/budgets?annee=2026"),
+    ]
+}
+
+/// Owned fields of a form.
+fn owned(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+}
+
+/// The indemnities' state-changing routes aimed at B's data: B's URLs, and B's line
+/// through A's URLs.
+fn indemnity_post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
+    let (line, group) = (t.line.as_str(), t.group.to_string());
+    let mut routes = Vec::new();
+    for base in ["/cpts-b/indemnites", "/cpts-a/indemnites"] {
+        routes.extend([
+            (format!("{base}/lignes/{line}/approuver"), vec![]),
+            (
+                format!("{base}/lignes/{line}/payer"),
+                owned(&[("date", "2026-01-20"), ("reference", "Intrusion")]),
+            ),
+            (
+                format!("{base}/lignes/{line}/decision"),
+                owned(&[("decision", "refuser")]),
+            ),
+            (
+                format!("{base}/lignes/{line}/note"),
+                owned(&[("fichier", "Intrusion")]),
+            ),
+            (
+                format!("{base}/tresorerie/approuver"),
+                owned(&[("ligne", line)]),
+            ),
+        ]);
+    }
+    let b = "/cpts-b/indemnites";
+    routes.extend([
+        (
+            format!("{b}/bareme"),
+            owned(&[
+                ("bareme", "forfait"),
+                ("version", "1.0.0"),
+                ("effet", "2024-01-01"),
+                ("s-forfait_membre", "1000"),
+            ]),
+        ),
+        (
+            format!("{b}/bareme/simulation"),
+            owned(&[
+                ("bareme", "forfait"),
+                ("version", "1.0.0"),
+                ("du", "2024-01-01"),
+                ("au", "2030-12-31"),
+            ]),
+        ),
+        (
+            format!("{b}/plafond"),
+            owned(&[("annee", "2026"), ("montant", "1")]),
+        ),
+        (
+            format!("{b}/budgets"),
+            owned(&[
+                ("action", "budget"),
+                ("groupe", &group),
+                ("annee", "2026"),
+                ("part_fixe", "1"),
+            ]),
+        ),
+        (
+            format!("{b}/budgets"),
+            owned(&[
+                ("action", "depense"),
+                ("groupe", &group),
+                ("libelle", "Intrusion"),
+                ("montant", "1"),
+                ("date", "2026-01-20"),
+            ]),
+        ),
+    ]);
+    routes
 }
 
 /// State-changing routes aimed at structure B's data, with plausible fields.
@@ -704,6 +927,7 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
     routes.extend(agenda_post_routes(b, t));
     // B's meetings through A's own URLs.
     routes.extend(agenda_post_routes("/cpts-a", t));
+    routes.extend(indemnity_post_routes(t));
     routes
 }
 
@@ -714,7 +938,7 @@ async fn no_route_shows_or_changes_another_structure() {
     crate::directory::directory_structure(&host, "cpts-b", "74000").await;
     for slug in ["cpts-a", "cpts-b"] {
         let id = host.structure_id(slug).await;
-        for module in ["polls", "agenda"] {
+        for module in ["polls", "agenda", "indemnity"] {
             let plugin = host
                 .state
                 .registry
@@ -757,6 +981,45 @@ async fn no_route_shows_or_changes_another_structure() {
     let mut operator = Client::new(&host);
     operator.login("ops@exemple.fr", PASSWORD).await;
     actors.push(("opérateur".into(), operator));
+    // A's treasurer (a module role): B's own rule set is not offered to them.
+    let a = host.structure_id("cpts-a").await;
+    let treasurer = host
+        .account(
+            "cpts-a",
+            "tresorier-a@exemple.fr",
+            "Trésorier de A",
+            Role::Member,
+        )
+        .await;
+    let mut conn = host.state.db.pool().acquire().await.unwrap();
+    maillage::people::set_module_role(
+        &mut conn,
+        a,
+        treasurer.id,
+        "indemnites",
+        "tresorier",
+        true,
+        treasurer.id,
+        maillage::storage::now_secs(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let mut tresorier = Client::new(&host);
+    tresorier.login("tresorier-a@exemple.fr", PASSWORD).await;
+    for route in [
+        "/cpts-a/indemnites/bareme",
+        "/cpts-a/indemnites/bareme/simulation",
+    ] {
+        let (status, body) = tresorier.get(route).await;
+        assert_eq!(status, StatusCode::OK, "{route}: {body}");
+        assert!(body.contains("forfait"), "{route}: {body}");
+        assert!(
+            !body.contains("faulty-rules"),
+            "A's treasurer is offered B's own rule set at {route}"
+        );
+    }
+    actors.push(("trésorier de A".into(), tresorier));
 
     let mut checked = 0;
     for (who, client) in &mut actors {
@@ -786,6 +1049,25 @@ async fn no_route_shows_or_changes_another_structure() {
             checked += 1;
         }
         for route in directory_get_routes("cpts-a", &target) {
+            let (_, body) = client.get(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
+            checked += 1;
+        }
+        for route in indemnity_get_routes("cpts-b", &target) {
+            let (status, location, body) = client.get_full(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
+            if who == "anonyme" {
+                assert_eq!(status, StatusCode::SEE_OTHER, "{who} GET {route}");
+                assert!(
+                    location.is_some_and(|l| l.starts_with("/connexion")),
+                    "{who} GET {route}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::NOT_FOUND, "{who} GET {route}");
+            }
+            checked += 1;
+        }
+        for route in indemnity_get_routes("cpts-a", &target) {
             let (_, body) = client.get(&route).await;
             assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
             checked += 1;
@@ -916,6 +1198,7 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         closed: meeting,
         message: String::new(),
         feed: 0,
+        line: String::new(),
     };
 
     for role in [Role::Member, Role::Coordinator, Role::Admin] {

@@ -11,6 +11,7 @@ mod events;
 mod faults;
 mod hardening;
 mod identity;
+mod indemnity;
 mod isolation;
 mod loading;
 mod module_services;

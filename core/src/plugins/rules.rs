@@ -52,7 +52,7 @@ use rule_set::exports::maillage::indemnity::rules as exported;
 /// Memory a rule set may use: it computes one amount.
 const RULE_SET_MEMORY: usize = 16 << 20;
 /// Time one `compute` (or `describe`) may take, instantiation included.
-const RULE_SET_DEADLINE: Duration = Duration::from_millis(50);
+const RULE_SET_DEADLINE: Duration = Duration::from_millis(200);
 /// Cases of one `engine.compute-with` call.
 const MAX_CASES: usize = 20_000;
 /// Above this, an amount is garbage (1 000 000 €).
