@@ -1755,7 +1755,9 @@ async fn bad_settings_amounts_and_dates_are_refused_in_french_and_nothing_is_sto
     let chosen = history(&mut tom).await;
     assert_eq!(chosen.len(), 1);
 
-    let cases: Vec<(Vec<(&str, &str)>, &str, Vec<&str>)> = vec![
+    // (form fields, effective date, words one of which the French error contains)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             vec![("s-forfait_membre", "-5")],
             "2024-06-01",
