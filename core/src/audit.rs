@@ -28,6 +28,16 @@ pub struct AuditRecord<'a> {
     pub after: Option<serde_json::Value>,
 }
 
+/// Records `record` in `tx`, the write transaction that made the change, and commits it.
+pub async fn audit_and_commit(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    record: AuditRecord<'_>,
+) -> Result<()> {
+    audit_in(&mut tx, record).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Records `record` on `conn`: the transaction that made the change, so that the action
 /// and its entry commit together or not at all (a failed audit write undoes the action).
 pub async fn audit_in(conn: &mut AnyConnection, record: AuditRecord<'_>) -> Result<()> {

@@ -232,54 +232,15 @@ async fn seed_indemnities(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let created = call_module(
+    closed_meeting(
         state,
         structure,
-        "agenda",
         "coordination",
-        "/nouvelle",
-        Some(&form),
+        &["coordination", "membre"],
+        &form,
+        "group ",
     )
     .await?;
-    anyhow::ensure!(
-        created.status == 303,
-        "demo group meeting refused ({}): {}",
-        created.status,
-        created.body
-    );
-    let path = created
-        .location
-        .as_deref()
-        .and_then(|l| l.split("/agenda").nth(1))
-        .and_then(|p| p.split('?').next())
-        .unwrap_or_default()
-        .to_string();
-    for login in ["coordination", "membre"] {
-        let sign = [(String::from("present"), String::from("1"))];
-        call_module(
-            state,
-            structure,
-            "agenda",
-            login,
-            &format!("{path}/signer"),
-            Some(&sign),
-        )
-        .await?;
-    }
-    let closing = call_module(
-        state,
-        structure,
-        "agenda",
-        "coordination",
-        &format!("{path}/cloturer"),
-        Some(&[]),
-    )
-    .await?;
-    anyhow::ensure!(
-        closing.status == 303,
-        "demo group attendance not closed ({})",
-        closing.status
-    );
     // The indemnity module computes its lines when it receives the closings.
     crate::events::dispatch(state).await?;
 
@@ -512,6 +473,74 @@ async fn call_polls(
     call_module(state, structure, "polls", login, path, form).await
 }
 
+/// The path of the meeting whose creation answered `answer`, below the agenda's prefix.
+fn meeting_path(answer: &Answer) -> String {
+    answer
+        .location
+        .as_deref()
+        .and_then(|l| l.split("/agenda").nth(1))
+        .and_then(|p| p.split('?').next())
+        .map(str::to_string)
+        .unwrap_or_default()
+}
+
+/// Creates a meeting of the agenda from `form` as `organiser`, has each of `attendees`
+/// sign it present and closes its attendance as `organiser`, through the module's own
+/// routes; `what` ("" or "group ") names the meeting in the errors.
+async fn closed_meeting(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    organiser: &str,
+    attendees: &[&str],
+    form: &[(String, String)],
+    what: &str,
+) -> anyhow::Result<()> {
+    let created = call_module(
+        state,
+        structure,
+        "agenda",
+        organiser,
+        "/nouvelle",
+        Some(form),
+    )
+    .await?;
+    anyhow::ensure!(
+        created.status == 303,
+        "demo {what}meeting refused ({}): {}",
+        created.status,
+        created.body
+    );
+    let path = meeting_path(&created);
+    for login in attendees {
+        let sign = [(String::from("present"), String::from("1"))];
+        call_module(
+            state,
+            structure,
+            "agenda",
+            login,
+            &format!("{path}/signer"),
+            Some(&sign),
+        )
+        .await?;
+    }
+    let closing = call_module(
+        state,
+        structure,
+        "agenda",
+        organiser,
+        &format!("{path}/cloturer"),
+        Some(&[]),
+    )
+    .await?;
+    anyhow::ensure!(
+        closing.status == 303,
+        "demo {what}attendance not closed ({}): {}",
+        closing.status,
+        closing.body
+    );
+    Ok(())
+}
+
 /// Calls `module` of `structure` as the demo account `login`, as the browser would
 /// (only the host's CSRF check is skipped): a GET when `form` is `None`.
 async fn call_module(
@@ -621,63 +650,12 @@ async fn seed_meetings(
         .map(|(k, v)| (k.to_string(), v))
         .collect()
     };
-    let meeting_path = |answer: &Answer| {
-        answer
-            .location
-            .as_deref()
-            .and_then(|l| l.split("/agenda").nth(1))
-            .and_then(|p| p.split('?').next())
-            .map(str::to_string)
-            .unwrap_or_default()
-    };
     let past = form(
         "Groupe de travail : soins non programmés",
         local_slot(zone, -7, 19, 30),
         "Bilan des premiers mois du dispositif de soins non programmés.",
     );
-    let created = call_module(
-        state,
-        structure,
-        "agenda",
-        organiser,
-        "/nouvelle",
-        Some(&past),
-    )
-    .await?;
-    anyhow::ensure!(
-        created.status == 303,
-        "demo meeting refused ({}): {}",
-        created.status,
-        created.body
-    );
-    let path = meeting_path(&created);
-    for login in members {
-        let sign = [(String::from("present"), String::from("1"))];
-        call_module(
-            state,
-            structure,
-            "agenda",
-            login,
-            &format!("{path}/signer"),
-            Some(&sign),
-        )
-        .await?;
-    }
-    let closing = call_module(
-        state,
-        structure,
-        "agenda",
-        organiser,
-        &format!("{path}/cloturer"),
-        Some(&[]),
-    )
-    .await?;
-    anyhow::ensure!(
-        closing.status == 303,
-        "demo attendance not closed ({}): {}",
-        closing.status,
-        closing.body
-    );
+    closed_meeting(state, structure, organiser, members, &past, "").await?;
 
     let coming = form(
         "Réunion plénière de la CPTS",

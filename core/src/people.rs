@@ -397,28 +397,22 @@ pub async fn suggest(
         }
         Some(false) => {
             // A period of this source not begun yet (a clock set back) is dropped: it
-            // cannot end before it starts.
-            sqlx::query(
+            // cannot end before it starts; the others end today.
+            for statement in [
                 "DELETE FROM member_adhesions
                  WHERE structure_id = $1 AND account_id = $2 AND source = $3 AND start_date > $4",
-            )
-            .bind(structure_id)
-            .bind(account_id)
-            .bind(source)
-            .bind(today)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query(
                 "UPDATE member_adhesions SET end_date = $4
                  WHERE structure_id = $1 AND account_id = $2 AND source = $3
                    AND (end_date IS NULL OR end_date > $4)",
-            )
-            .bind(structure_id)
-            .bind(account_id)
-            .bind(source)
-            .bind(today)
-            .execute(&mut *conn)
-            .await?;
+            ] {
+                sqlx::query(statement)
+                    .bind(structure_id)
+                    .bind(account_id)
+                    .bind(source)
+                    .bind(today)
+                    .execute(&mut *conn)
+                    .await?;
+            }
         }
     }
     Ok(())

@@ -18,7 +18,7 @@ use maillage::groups::GroupRole;
 use maillage::tenancy::Role;
 use serde_json::Value;
 
-use crate::support::{Client, Host, PASSWORD, form_encode, wasm};
+use crate::support::{Client, Host, PASSWORD, form_encode, meeting_id, parse_csv, wasm};
 
 /// The module in structure A.
 pub(crate) const A: &str = "/cpts-a/indemnites";
@@ -281,14 +281,7 @@ pub(crate) async fn meeting(
         .post_form(&format!("{AGENDA}/nouvelle"), &fields)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "meeting {title}: {body}");
-    let location = location.expect("a redirect to the meeting");
-    location
-        .split("/r/")
-        .nth(1)
-        .and_then(|rest| rest.split('?').next())
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| panic!("unexpected location {location}"))
-        .to_string()
+    meeting_id(&location.expect("a redirect to the meeting"))
 }
 
 fn borrowed(fields: &[(String, String)]) -> Vec<(&str, &str)> {
@@ -333,6 +326,16 @@ pub(crate) async fn close(coordinator: &mut Client<'_>, meeting: &str) {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "closing {meeting}: {body}");
     assert!(location.is_some_and(|l| l.contains("ok=cloture")));
+}
+
+/// The world of cpts-a with the forfait in force since 2024-01-01 (chosen by Tom, the
+/// treasurer), and the sessions of Tom and of Claire (the coordinator), in that order.
+async fn forfait_world(host: &Host) -> (World, Client<'_>, Client<'_>) {
+    let w = world(host).await;
+    let mut tom = signed_in(host, "tom@a.test").await;
+    forfait(host, &mut tom, "2024-01-01", &FORFAIT).await;
+    let claire = signed_in(host, "claire@a.test").await;
+    (w, tom, claire)
 }
 
 /// A meeting created, its attendance recorded and closed; returns its id.
@@ -607,23 +610,6 @@ async fn lines_of(host: &Host, sid: i64) -> Vec<String> {
 /// JSON (numbers stay numbers, empty cells are null). The test command installs
 /// openpyxl in `target/test-tools/py`.
 fn read_workbook(bytes: &[u8]) -> Value {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("target/test-tools/py/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: the test command installs openpyxl there \
-         (python3 -m venv target/test-tools/py && target/test-tools/py/bin/pip install openpyxl)",
-        python.display()
-    );
-    let file = std::env::temp_dir().join(format!(
-        "maillage-indemnites-{}-{}.xlsx",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::write(&file, bytes).expect("the workbook is written to a temporary file");
     let script = r#"
 import json, sys, openpyxl
 book = openpyxl.load_workbook(sys.argv[1])
@@ -635,19 +621,8 @@ for sheet in book.worksheets:
     ]
 print(json.dumps(out, ensure_ascii=False))
 "#;
-    let output = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(&file)
-        .output()
-        .expect("python runs");
-    let _ = std::fs::remove_file(file);
-    assert!(
-        output.status.success(),
-        "openpyxl cannot read the export as a workbook: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("openpyxl's sheets as JSON")
+    let stdout = crate::support::run_openpyxl(bytes, "indemnites", script, "");
+    serde_json::from_slice(&stdout).expect("openpyxl's sheets as JSON")
 }
 
 /// A spreadsheet cell that must be a number (not a text such as "80,00 €").
@@ -656,43 +631,12 @@ fn number(cell: &Value) -> f64 {
         .unwrap_or_else(|| panic!("{cell} is not a number"))
 }
 
-/// Rows of a `;`-separated CSV, read by Python's `csv` module: BOM removed, quotes
-/// undone, empty lines left out.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    use std::io::Write;
-    let script = "import csv, io, json, sys\n\
-                  text = sys.stdin.buffer.read().decode('utf-8-sig')\n\
-                  rows = [r for r in csv.reader(io.StringIO(text, newline=''), delimiter=';') if any(r)]\n\
-                  print(json.dumps(rows))";
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("the CSV is written to Python");
-    let out = child.wait_with_output().expect("python3 finishes");
-    assert!(
-        out.status.success(),
-        "Python's csv module refused the export"
-    );
-    serde_json::from_slice(&out.stdout).expect("rows as JSON")
-}
-
 // The tests.
 
 #[tokio::test]
 async fn a_closed_working_group_pays_80_euros_to_a_member_and_100_to_its_referent() {
     let host = indemnity_host().await;
-    let w = world(&host).await;
-    let mut tom = signed_in(&host, "tom@a.test").await;
-    forfait(&host, &mut tom, "2024-01-01", &FORFAIT).await;
-    let mut claire = signed_in(&host, "claire@a.test").await;
+    let (w, mut tom, mut claire) = forfait_world(&host).await;
     // A meeting of today: the host's « Mon compte » shows the year's total.
     closed_meeting(
         &mut claire,
@@ -770,10 +714,7 @@ async fn a_closed_working_group_pays_80_euros_to_a_member_and_100_to_its_referen
 #[tokio::test]
 async fn salaried_members_need_a_convention_and_non_adherents_and_guests_are_not_paid() {
     let host = indemnity_host().await;
-    let w = world(&host).await;
-    let mut tom = signed_in(&host, "tom@a.test").await;
-    forfait(&host, &mut tom, "2024-01-01", &FORFAIT).await;
-    let mut claire = signed_in(&host, "claire@a.test").await;
+    let (w, mut tom, mut claire) = forfait_world(&host).await;
     let title = "Groupe BPCO de mars";
     let id = meeting(
         &mut claire,
@@ -1053,10 +994,7 @@ async fn each_meeting_is_computed_by_the_rule_set_in_force_at_its_date() {
 #[tokio::test]
 async fn a_closing_delivered_again_writes_its_lines_once() {
     let host = indemnity_host().await;
-    let w = world(&host).await;
-    let mut tom = signed_in(&host, "tom@a.test").await;
-    forfait(&host, &mut tom, "2024-01-01", &FORFAIT).await;
-    let mut claire = signed_in(&host, "claire@a.test").await;
+    let (w, mut tom, mut claire) = forfait_world(&host).await;
     closed_meeting(
         &mut claire,
         "Groupe BPCO de mars",
@@ -1528,10 +1466,7 @@ async fn only_treasurers_approve_and_pay_once_and_other_structures_lines_do_not_
 #[tokio::test]
 async fn the_member_workbook_reads_in_openpyxl_and_the_treasurer_csv_neutralises_formulas() {
     let host = indemnity_host().await;
-    let w = world(&host).await;
-    let mut tom = signed_in(&host, "tom@a.test").await;
-    forfait(&host, &mut tom, "2024-01-01", &FORFAIT).await;
-    let mut claire = signed_in(&host, "claire@a.test").await;
+    let (w, mut tom, mut claire) = forfait_world(&host).await;
     closed_meeting(
         &mut claire,
         "Groupe BPCO de mars",
@@ -1668,10 +1603,7 @@ async fn the_member_workbook_reads_in_openpyxl_and_the_treasurer_csv_neutralises
 #[tokio::test]
 async fn a_dry_run_shows_the_difference_per_person_and_writes_nothing() {
     let host = indemnity_host().await;
-    let w = world(&host).await;
-    let mut tom = signed_in(&host, "tom@a.test").await;
-    forfait(&host, &mut tom, "2024-01-01", &FORFAIT).await;
-    let mut claire = signed_in(&host, "claire@a.test").await;
+    let (w, mut tom, mut claire) = forfait_world(&host).await;
     for (title, start) in [
         ("Groupe BPCO de mars", "2024-03-12T18:00"),
         ("Groupe BPCO d’avril", "2024-04-09T18:00"),

@@ -9,7 +9,7 @@
 use http::StatusCode;
 use maillage::tenancy::Role;
 
-use crate::support::{Client, Host, PASSWORD};
+use crate::support::{Client, Host, PASSWORD, meeting_id};
 
 /// Marker present in every piece of structure B's data.
 const SECRET: &str = "SECRET-B";
@@ -41,17 +41,6 @@ struct Target {
 /// suite's tight default deadline in debug builds.
 async fn matrix_host() -> Host {
     Host::with_config(|c| c.plugin_deadline_ms = 5000).await
-}
-
-/// The meeting id in the Location after a meeting was created.
-fn meeting_id(location: &str) -> String {
-    location
-        .split("/r/")
-        .nth(1)
-        .and_then(|rest| rest.split('?').next())
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| panic!("unexpected location {location}"))
-        .to_string()
 }
 
 /// A meeting of the whole of B planned by its person (an admin: a coordinator for the

@@ -14,7 +14,7 @@ use maillage::tenancy::Role;
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::support::{Client, Host, PASSWORD};
+use crate::support::{Client, Host, PASSWORD, parse_csv};
 use crate::webdriver::{Browser, Chromedriver};
 
 /// The module's mount point in the main test structure.
@@ -800,72 +800,17 @@ fn assert_refused(what: &str, status: StatusCode, body: &str, words: &[&str]) {
 
 // Exports.
 
-/// Rows of a `;`-separated CSV, read by Python's `csv` module (a real reader, not
-/// ours): BOM removed, quotes undone, empty lines left out.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    use std::io::Write;
-    let script = "import csv, io, json, sys\n\
-                  text = sys.stdin.buffer.read().decode('utf-8-sig')\n\
-                  rows = [r for r in csv.reader(io.StringIO(text, newline=''), delimiter=';') if any(r)]\n\
-                  print(json.dumps(rows))";
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("the CSV is written to Python");
-    let out = child.wait_with_output().expect("python3 finishes");
-    assert!(
-        out.status.success(),
-        "Python's csv module refused the export"
-    );
-    serde_json::from_slice(&out.stdout).expect("rows as JSON")
-}
-
 /// The rows of the sheet « Réponses » of a workbook, as openpyxl reads them (the test
 /// command installs it in `target/test-tools/py`); trailing empty cells left out.
 fn read_xlsx(bytes: &[u8]) -> Vec<Vec<String>> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("target/test-tools/py/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: the test command installs openpyxl there \
-         (python3 -m venv target/test-tools/py && target/test-tools/py/bin/pip install openpyxl)",
-        python.display()
-    );
-    let file = std::env::temp_dir().join(format!(
-        "maillage-export-{}-{}.xlsx",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::write(&file, bytes).expect("the workbook is written to a temporary file");
     let script = "import json, sys, openpyxl\n\
                   sheet = openpyxl.load_workbook(sys.argv[1])['R\\u00e9ponses']\n\
                   rows = [['' if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]\n\
                   print(json.dumps(rows))\n";
-    let output = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(&file)
-        .output()
-        .expect("python runs");
-    let _ = std::fs::remove_file(file);
-    assert!(
-        output.status.success(),
-        "openpyxl cannot read the export as a workbook with a sheet « Réponses »: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout =
+        crate::support::run_openpyxl(bytes, "export", script, " with a sheet « Réponses »");
     let mut rows: Vec<Vec<String>> =
-        serde_json::from_slice(&output.stdout).expect("openpyxl's rows as JSON");
+        serde_json::from_slice(&stdout).expect("openpyxl's rows as JSON");
     for row in &mut rows {
         while row.last().is_some_and(String::is_empty) {
             row.pop();

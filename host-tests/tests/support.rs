@@ -478,3 +478,77 @@ pub fn local_in(days: i64, hour: i8, minute: i8, zone: &str) -> String {
 /// A poll deadline a month ahead, as the form wants it (tests that only need a poll).
 pub static POLL_DEADLINE: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| local_in(30, 18, 0, "Europe/Paris"));
+
+/// Rows of a `;`-separated CSV, read by Python's `csv` module (a real reader, not
+/// ours): BOM removed, quotes undone, empty lines left out.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    use std::io::Write;
+    let script = "import csv, io, json, sys\n\
+                  text = sys.stdin.buffer.read().decode('utf-8-sig')\n\
+                  rows = [r for r in csv.reader(io.StringIO(text, newline=''), delimiter=';') if any(r)]\n\
+                  print(json.dumps(rows))";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("the CSV is written to Python");
+    let out = child.wait_with_output().expect("python3 finishes");
+    assert!(
+        out.status.success(),
+        "Python's csv module refused the export"
+    );
+    serde_json::from_slice(&out.stdout).expect("rows as JSON")
+}
+
+/// Runs `script` in the test command's Python (`target/test-tools/py`, with openpyxl)
+/// on `bytes` written to a temporary workbook `maillage-{prefix}-….xlsx` (its path is
+/// `sys.argv[1]`); the script's standard output. `what` completes the failure message.
+pub fn run_openpyxl(bytes: &[u8], prefix: &str, script: &str, what: &str) -> Vec<u8> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target/test-tools/py/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: the test command installs openpyxl there \
+         (python3 -m venv target/test-tools/py && target/test-tools/py/bin/pip install openpyxl)",
+        python.display()
+    );
+    let file = std::env::temp_dir().join(format!(
+        "maillage-{prefix}-{}-{}.xlsx",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&file, bytes).expect("the workbook is written to a temporary file");
+    let output = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("python runs");
+    let _ = std::fs::remove_file(file);
+    assert!(
+        output.status.success(),
+        "openpyxl cannot read the export as a workbook{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// The meeting id in the Location after a meeting of the agenda was created.
+pub fn meeting_id(location: &str) -> String {
+    location
+        .split("/r/")
+        .nth(1)
+        .and_then(|rest| rest.split('?').next())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| panic!("unexpected location {location}"))
+        .to_string()
+}

@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::client::Connection;
+use super::{excerpt, local_input, met, ms, pct};
 
-use crate::config::Config;
 use crate::groups::GroupRole;
 use crate::http::AppState;
 use crate::tenancy::Role;
@@ -51,29 +51,13 @@ pub async fn agenda(
     );
     let work = std::env::temp_dir().join(format!("maillage-bench-agenda-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    let mut backends = vec![("SQLite", None)];
-    if let Some(url) = postgres_url {
-        backends.push(("PostgreSQL", Some(url)));
-    }
-    for (name, url) in backends {
-        let mut config = Config::with_data_dir(work.join(name));
-        let schema = format!("bench_agenda_{}", std::process::id());
-        if let Some(url) = &url {
-            config.database_url = Some(url.clone());
-            config.database_schema = Some(schema.clone());
-        }
-        let state = crate::open(&config).await?;
+    super::on_each_backend(&work, postgres_url, "agenda", |_, name, state| async move {
         println!(
             "\n{name}: closing meetings of {attendees} attendees; the feed of a member invited to {meetings} meetings"
         );
-        let outcome = on_backend(&state, attendees, meetings, rounds).await;
-        if url.is_some() {
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(state.db.pool())
-                .await?;
-        }
-        outcome?;
-    }
+        on_backend(&state, attendees, meetings, rounds).await
+    })
+    .await?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
@@ -108,22 +92,24 @@ async fn on_backend(
     // second référent, the others are membres actifs. Everyone is active (a password),
     // as real members are.
     let started = Instant::now();
-    let coordinator = db
-        .create_account(
-            &format!("coordination@{SLUG}.test"),
-            None,
-            "Coordinatrice du banc",
-        )
-        .await?;
-    db.set_membership(structure.id, coordinator.id, Role::Coordinator, false)
-        .await?;
+    let coordinator = super::bench_account(
+        db,
+        structure.id,
+        &format!("coordination@{SLUG}.test"),
+        "Coordinatrice du banc",
+        Role::Coordinator,
+    )
+    .await?;
     db.set_password(coordinator.id, "banc d’essai des réunions")
         .await?;
-    let subscriber = db
-        .create_account(&format!("abonnee@{SLUG}.test"), None, "Abonnée du banc")
-        .await?;
-    db.set_membership(structure.id, subscriber.id, Role::Member, false)
-        .await?;
+    let subscriber = super::bench_account(
+        db,
+        structure.id,
+        &format!("abonnee@{SLUG}.test"),
+        "Abonnée du banc",
+        Role::Member,
+    )
+    .await?;
     let group_id = db
         .create_group(
             structure.id,
@@ -139,15 +125,14 @@ async fn on_backend(
         .ok_or_else(|| anyhow::anyhow!("the group just created is missing"))?;
     let mut attendee_ids = Vec::with_capacity(attendees);
     for p in 0..attendees {
-        let account = db
-            .create_account(
-                &format!("participant-{p:04}@{SLUG}.test"),
-                None,
-                &attendee_name(p),
-            )
-            .await?;
-        db.set_membership(structure.id, account.id, Role::Member, false)
-            .await?;
+        let account = super::bench_account(
+            db,
+            structure.id,
+            &format!("participant-{p:04}@{SLUG}.test"),
+            &attendee_name(p),
+            Role::Member,
+        )
+        .await?;
         let role = if p == 0 {
             GroupRole::Referent
         } else {
@@ -308,11 +293,7 @@ async fn measure(
         ms(pct(&closings, 0.50)),
         ms(p95),
         ms(*closings.last().unwrap_or(&Duration::ZERO)),
-        if p95 < Duration::from_millis(50) {
-            "met"
-        } else {
-            "NOT met"
-        },
+        met(p95 < Duration::from_millis(50)),
     );
     let healthz = ms(pct(&floor, 0.50)).max(1e-9);
     println!(
@@ -416,11 +397,7 @@ async fn measure(
         ms(pct(&reads, 0.50)),
         ms(p95),
         ms(*reads.last().unwrap_or(&Duration::ZERO)),
-        if p95 < Duration::from_millis(20) {
-            "met"
-        } else {
-            "NOT met"
-        },
+        met(p95 < Duration::from_millis(20)),
     );
     let healthz = ms(pct(&floor, 0.50)).max(1e-9);
     println!(
@@ -526,22 +503,6 @@ fn feed_path(page: &str) -> Option<String> {
     Some(url[at..].to_string())
 }
 
-/// "YYYY-MM-DDTHH:MM" in `zone` of Unix seconds, as the form's `datetime-local` takes it.
-fn local_input(secs: i64, zone: &str) -> anyhow::Result<String> {
-    let tz = jiff::tz::TimeZone::get(zone).map_err(|e| anyhow::anyhow!("zone {zone}: {e}"))?;
-    let instant =
-        jiff::Timestamp::from_second(secs).map_err(|e| anyhow::anyhow!("instant {secs}: {e}"))?;
-    let local = instant.to_zoned_datetime(tz).datetime();
-    Ok(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}",
-        local.year(),
-        local.month(),
-        local.day(),
-        local.hour(),
-        local.minute()
-    ))
-}
-
 fn attendee_name(p: usize) -> String {
     format!("Participant du banc {p:04}")
 }
@@ -559,19 +520,4 @@ fn expected_minutes(p: usize) -> i64 {
     } else {
         DURATION
     }
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn excerpt(body: &str) -> String {
-    body.chars().take(300).collect()
 }

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::config::Config;
 use crate::http::AppState;
 use crate::imports::{Importer, Progress};
 use crate::tenancy::{Role, StructureKind};
@@ -87,35 +86,16 @@ pub async fn directory(
         read_only.as_secs_f64()
     );
 
-    let mut backends = vec![("SQLite", None)];
-    if let Some(url) = postgres_url {
-        backends.push(("PostgreSQL", Some(url)));
-    }
-    for (name, url) in backends {
-        let dir = work.join(name);
-        let mut config = Config::with_data_dir(&dir);
-        let schema = format!("bench_dir_{}", std::process::id());
-        if let Some(url) = &url {
-            config.database_url = Some(url.clone());
-            config.database_schema = Some(schema.clone());
-        }
-        let state = crate::open(&config).await?;
+    let extract = &extract;
+    super::on_each_backend(&work, postgres_url, "dir", |_, name, state| async move {
         println!("\n{name}");
-        let mut outcome = Ok(());
         for (slug, department, first, count) in TERRITORIES {
             let territory = territory(department, first, count);
-            outcome = on_backend(&state, slug, &territory, &extract, read_only, rounds).await;
-            if outcome.is_err() {
-                break;
-            }
+            on_backend(&state, slug, &territory, extract, read_only, rounds).await?;
         }
-        if url.is_some() {
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(state.db.pool())
-                .await?;
-        }
-        outcome?;
-    }
+        Ok::<(), anyhow::Error>(())
+    })
+    .await?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
@@ -170,11 +150,7 @@ async fn on_backend(
         summary.kept_lines,
         summary.applied["people"],
         import.as_secs_f64() / read_only.as_secs_f64().max(1e-9),
-        if import < Duration::from_secs(60) {
-            "met"
-        } else {
-            "NOT met"
-        },
+        super::met(import < Duration::from_secs(60)),
     );
 
     // A manager's session, and the server on a real port.
@@ -230,11 +206,7 @@ async fn on_backend(
         ms(pct(&search, 0.50)),
         ms(pct(&search, 0.95)),
         ms(*search.last().unwrap_or(&Duration::ZERO)),
-        if pct(&search, 0.95) < Duration::from_millis(20) {
-            "met"
-        } else {
-            "NOT met"
-        },
+        super::met(pct(&search, 0.95) < Duration::from_millis(20)),
     );
     for (query, times) in QUERIES.iter().zip(per_query.iter_mut()) {
         times.sort();

@@ -25,8 +25,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::client::Connection;
+use super::{excerpt, local_datetime, local_input, met, micros, ms, pct};
 
-use crate::config::Config;
 use crate::groups::GroupRole;
 use crate::http::AppState;
 use crate::people::ExerciseMode;
@@ -93,31 +93,15 @@ pub async fn indemnity(
     let work =
         std::env::temp_dir().join(format!("maillage-bench-indemnity-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    let mut backends = vec![("SQLite", None)];
-    if let Some(url) = postgres_url {
-        backends.push(("PostgreSQL", Some(url)));
-    }
-    for (n, (name, url)) in backends.into_iter().enumerate() {
-        let mut config = Config::with_data_dir(work.join(name));
-        let schema = format!("bench_indemnity_{}", std::process::id());
-        if let Some(url) = &url {
-            config.database_url = Some(url.clone());
-            config.database_schema = Some(schema.clone());
-        }
-        let state = crate::open(&config).await?;
+    super::on_each_backend(&work, postgres_url, "indemnity", |n, name, state| async move {
         println!(
             "\n{name}: closings of {attendees} attendees until their lines are committed; a dry-run over {lines} past lines"
         );
         // (c) touches no database: measured once, on the first backend.
         let calls = (n == 0).then_some(calls);
-        let outcome = on_backend(&state, attendees, rounds, lines, calls).await;
-        if url.is_some() {
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(state.db.pool())
-                .await?;
-        }
-        outcome?;
-    }
+        on_backend(&state, attendees, rounds, lines, calls).await
+    })
+    .await?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
@@ -174,26 +158,24 @@ async fn on_backend(
     // treasurer, the working group of (a) and the large group of (b); every member a
     // libéral adhérent since 2020, with a password as real members have.
     let started = Instant::now();
-    let coordinator = db
-        .create_account(
-            &format!("coordination@{SLUG}.test"),
-            None,
-            "Coordinatrice du banc",
-        )
-        .await?;
-    db.set_membership(structure.id, coordinator.id, Role::Coordinator, false)
-        .await?;
+    let coordinator = super::bench_account(
+        db,
+        structure.id,
+        &format!("coordination@{SLUG}.test"),
+        "Coordinatrice du banc",
+        Role::Coordinator,
+    )
+    .await?;
     db.set_password(coordinator.id, "banc d’essai des indemnités")
         .await?;
-    let treasurer = db
-        .create_account(
-            &format!("tresorerie@{SLUG}.test"),
-            None,
-            "Trésorière du banc",
-        )
-        .await?;
-    db.set_membership(structure.id, treasurer.id, Role::Member, false)
-        .await?;
+    let treasurer = super::bench_account(
+        db,
+        structure.id,
+        &format!("tresorerie@{SLUG}.test"),
+        "Trésorière du banc",
+        Role::Member,
+    )
+    .await?;
     let (group, attendee_ids) = group_of(
         state,
         structure.id,
@@ -1097,19 +1079,6 @@ fn euros_input(cents: i64) -> String {
     format!("{},{:02}", cents / 100, cents % 100)
 }
 
-/// "YYYY-MM-DDTHH:MM" in `zone` of Unix seconds, as the form's `datetime-local` takes it.
-fn local_input(secs: i64, zone: &str) -> anyhow::Result<String> {
-    let local = local_datetime(secs, zone)?;
-    Ok(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}",
-        local.year(),
-        local.month(),
-        local.day(),
-        local.hour(),
-        local.minute()
-    ))
-}
-
 /// "YYYY-MM-DD" in `zone` of Unix seconds, as lines store their meeting's date.
 fn local_date(secs: i64, zone: &str) -> anyhow::Result<String> {
     let local = local_datetime(secs, zone)?;
@@ -1119,36 +1088,6 @@ fn local_date(secs: i64, zone: &str) -> anyhow::Result<String> {
         local.month(),
         local.day()
     ))
-}
-
-fn local_datetime(secs: i64, zone: &str) -> anyhow::Result<jiff::civil::DateTime> {
-    let tz = jiff::tz::TimeZone::get(zone).map_err(|e| anyhow::anyhow!("zone {zone}: {e}"))?;
-    let instant =
-        jiff::Timestamp::from_second(secs).map_err(|e| anyhow::anyhow!("instant {secs}: {e}"))?;
-    Ok(instant.to_zoned_datetime(tz).datetime())
-}
-
-fn met(yes: bool) -> &'static str {
-    if yes { "met" } else { "NOT met" }
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn micros(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-fn excerpt(body: &str) -> String {
-    body.chars().take(300).collect()
 }
 
 #[cfg(test)]

@@ -72,6 +72,21 @@ pub(super) async fn bundled_structure_with(
     Ok(structure)
 }
 
+/// A new account `email` named `name`, a member of `structure_id` with `role` (not a
+/// directory manager).
+pub(super) async fn bench_account(
+    db: &crate::storage::Db,
+    structure_id: i64,
+    email: &str,
+    name: &str,
+    role: crate::tenancy::Role,
+) -> anyhow::Result<crate::identity::Account> {
+    let account = db.create_account(email, None, name).await?;
+    db.set_membership(structure_id, account.id, role, false)
+        .await?;
+    Ok(account)
+}
+
 /// Gives every account whose e-mail matches `email_like` the password hash of
 /// `from`: hashing hundreds of passwords would only time argon2.
 pub(super) async fn copy_password_hash(
@@ -230,6 +245,86 @@ pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()>
 
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The `p` percentile of `sorted` (zero when there is no sample).
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+/// Whether a target is met, as the benchmarks print it.
+fn met(yes: bool) -> &'static str {
+    if yes { "met" } else { "NOT met" }
+}
+
+/// The start of a body, for an error message.
+fn excerpt(body: &str) -> String {
+    body.chars().take(300).collect()
+}
+
+/// Unix seconds as a civil date-time in `zone`.
+fn local_datetime(secs: i64, zone: &str) -> anyhow::Result<jiff::civil::DateTime> {
+    let tz = jiff::tz::TimeZone::get(zone).map_err(|e| anyhow::anyhow!("zone {zone}: {e}"))?;
+    let instant =
+        jiff::Timestamp::from_second(secs).map_err(|e| anyhow::anyhow!("instant {secs}: {e}"))?;
+    Ok(instant.to_zoned_datetime(tz).datetime())
+}
+
+/// "YYYY-MM-DDTHH:MM" in `zone` of Unix seconds, as a form's `datetime-local` takes it.
+fn local_input(secs: i64, zone: &str) -> anyhow::Result<String> {
+    let local = local_datetime(secs, zone)?;
+    Ok(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute()
+    ))
+}
+
+/// Runs `run` on each backend: SQLite in `work/SQLite`, then, given `postgres_url`,
+/// PostgreSQL (data in `work/PostgreSQL`) in a throwaway schema `bench_{label}_{pid}`,
+/// dropped after the run whether it failed or not. `run` takes the backend's index
+/// (0 for SQLite), its name and its state.
+async fn on_each_backend<F, Fut>(
+    work: &std::path::Path,
+    postgres_url: Option<String>,
+    label: &str,
+    mut run: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut(usize, &'static str, AppState) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut backends = vec![("SQLite", None)];
+    if let Some(url) = postgres_url {
+        backends.push(("PostgreSQL", Some(url)));
+    }
+    for (n, (name, url)) in backends.into_iter().enumerate() {
+        let mut config = Config::with_data_dir(work.join(name));
+        let schema = format!("bench_{label}_{}", std::process::id());
+        if let Some(url) = &url {
+            config.database_url = Some(url.clone());
+            config.database_schema = Some(schema.clone());
+        }
+        let state = crate::open(&config).await?;
+        let outcome = run(n, name, state.clone()).await;
+        if url.is_some() {
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(state.db.pool())
+                .await?;
+        }
+        outcome?;
+    }
+    Ok(())
 }
 
 async fn body_of(router: &Router, uri: &str, cookie: &str) -> String {

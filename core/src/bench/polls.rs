@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::client::Connection;
+use super::{excerpt, met, ms, pct};
 
-use crate::config::Config;
 use crate::http::AppState;
 use crate::tenancy::Role;
 
@@ -42,30 +42,14 @@ pub async fn polls(
     );
     let work = std::env::temp_dir().join(format!("maillage-bench-polls-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    let mut backends = vec![("SQLite", None)];
-    if let Some(url) = postgres_url {
-        backends.push(("PostgreSQL", Some(url)));
-    }
-    for (name, url) in backends {
-        let mut config = Config::with_data_dir(work.join(name));
-        let schema = format!("bench_polls_{}", std::process::id());
-        if let Some(url) = &url {
-            config.database_url = Some(url.clone());
-            config.database_schema = Some(schema.clone());
-        }
-        let state = crate::open(&config).await?;
+    super::on_each_backend(&work, postgres_url, "polls", |_, name, state| async move {
         println!(
             "\n{name}: a poll of {slots} slots × {participants} participants ({} answers)",
             slots * participants
         );
-        let outcome = on_backend(&state, participants, slots, rounds).await;
-        if url.is_some() {
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(state.db.pool())
-                .await?;
-        }
-        outcome?;
-    }
+        on_backend(&state, participants, slots, rounds).await
+    })
+    .await?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
@@ -89,28 +73,26 @@ async fn on_backend(
     // The organiser and the members, with passwords (members are active, as real ones
     // are: the poll invites and mails them) and sessions.
     let started = Instant::now();
-    let organiser = db
-        .create_account(
-            &format!("organisation@{SLUG}.test"),
-            None,
-            "Organisatrice du banc",
-        )
-        .await?;
-    db.set_membership(structure.id, organiser.id, Role::Coordinator, false)
-        .await?;
+    let organiser = super::bench_account(
+        db,
+        structure.id,
+        &format!("organisation@{SLUG}.test"),
+        "Organisatrice du banc",
+        Role::Coordinator,
+    )
+    .await?;
     db.set_password(organiser.id, "banc d’essai des sondages")
         .await?;
     let mut members = Vec::with_capacity(participants);
     for p in 0..participants {
-        let account = db
-            .create_account(
-                &format!("membre-{p:04}@{SLUG}.test"),
-                None,
-                &participant_name(p),
-            )
-            .await?;
-        db.set_membership(structure.id, account.id, Role::Member, false)
-            .await?;
+        let account = super::bench_account(
+            db,
+            structure.id,
+            &format!("membre-{p:04}@{SLUG}.test"),
+            &participant_name(p),
+            Role::Member,
+        )
+        .await?;
         members.push(account.id);
     }
     super::copy_password_hash(db, organiser.id, &format!("membre-%@{SLUG}.test")).await?;
@@ -235,11 +217,7 @@ async fn measure(
         ms(pct(&page, 0.50)),
         ms(p95),
         ms(*page.last().unwrap_or(&Duration::ZERO)),
-        if p95 < Duration::from_millis(30) {
-            "met"
-        } else {
-            "NOT met"
-        },
+        met(p95 < Duration::from_millis(30)),
     );
     println!(
         "CSV export over HTTP: p50 {:.2} ms, p95 {:.2} ms",
@@ -322,21 +300,6 @@ async fn measure(
         "check: exactly {participants} answers kept, one per participant, each with the choices sent"
     );
     Ok(())
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn excerpt(body: &str) -> String {
-    body.chars().take(300).collect()
 }
 
 fn participant_name(p: usize) -> String {

@@ -14,7 +14,7 @@ use super::access::MemberCtx;
 use super::form::FormData;
 use super::modules::{Enabled, enabled_plugins};
 use super::{AppState, Ctx, internal_error, not_found, see_other};
-use crate::audit::{AuditRecord, audit_in};
+use crate::audit::{AuditRecord, audit_and_commit, audit_in};
 use crate::identity::invitations::{self, Invitation};
 use crate::plugins::Capability;
 use crate::storage::StorageError;
@@ -351,8 +351,7 @@ pub async fn update_member(
             Some(member_json(&target)),
             Some(after),
         );
-        audit_in(&mut tx, record).await?;
-        tx.commit().await?;
+        audit_and_commit(tx, record).await?;
         Ok(true)
     }
     .await;
@@ -402,8 +401,7 @@ pub async fn member_action(
                     Some(member_json(&target)),
                     None,
                 );
-                audit_in(&mut tx, record).await?;
-                tx.commit().await?;
+                audit_and_commit(tx, record).await?;
                 Ok(true)
             }
             .await;

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::admin::{Admin, target_member};
 use super::form::FormData;
 use super::{AppState, internal_error, not_found, see_other};
-use crate::audit::audit_in;
+use crate::audit::{audit_and_commit, audit_in};
 use crate::people::{
     self, ADMIN_SOURCE, Adhesion, ExerciseMode, MAX_PROFESSION_CHARS, MemberFacts,
 };
@@ -328,6 +328,30 @@ async fn fiche_response(
     }
 }
 
+/// The fiche again with `message` and the form as it was sent, as a 422: refused.
+async fn refused(
+    state: &AppState,
+    a: &Admin,
+    account_id: i64,
+    message: Markup,
+    draft: Draft<'_>,
+) -> Response {
+    fiche_response(
+        state,
+        a,
+        account_id,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        message,
+        draft,
+    )
+    .await
+}
+
+/// Back to the member's fiche after a change, with its `ok` notice.
+fn back_to_fiche(a: &Admin, account_id: i64, ok: &str) -> Response {
+    see_other(&format!("{}?ok={ok}", page_url(a, account_id)))
+}
+
 pub async fn page(
     State(state): State<AppState>,
     Path((_, account_id)): Path<(String, i64)>,
@@ -387,15 +411,7 @@ pub async fn save_facts(
         None
     };
     if let Some(error) = error {
-        return fiche_response(
-            &state,
-            &a,
-            account_id,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            alert(&error),
-            draft,
-        )
-        .await;
+        return refused(&state, &a, account_id, alert(&error), draft).await;
     }
     let mode = mode.unwrap_or(ExerciseMode::Inconnu);
     let structure_id = a.member.structure_id();
@@ -426,13 +442,12 @@ pub async fn save_facts(
             Some(facts_json(&before)),
             Some(after),
         );
-        audit_in(&mut tx, record).await?;
-        tx.commit().await?;
+        audit_and_commit(tx, record).await?;
         Ok(true)
     }
     .await;
     match saved {
-        Ok(true) => see_other(&format!("{}?ok=fiche", page_url(&a, account_id))),
+        Ok(true) => back_to_fiche(&a, account_id, "fiche"),
         Ok(false) => not_found(),
         Err(e) => internal_error("saving member facts failed", e),
     }
@@ -461,11 +476,10 @@ pub async fn add_adhesion(
         None
     };
     if let Some(error) = error {
-        return fiche_response(
+        return refused(
             &state,
             &a,
             account_id,
-            StatusCode::UNPROCESSABLE_ENTITY,
             alert(error),
             Draft::Adhesion { start, end },
         )
@@ -478,17 +492,16 @@ pub async fn add_adhesion(
         let id =
             people::add_adhesion(&mut tx, structure_id, account_id, start, end, now_secs()).await?;
         let after = json!({"id": id, "start": start, "end": end, "source": ADMIN_SOURCE});
-        audit_in(
-            &mut tx,
+        audit_and_commit(
+            tx,
             a.audit("member.adhesion.add", &target.email, None, Some(after)),
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
     .await;
     match added {
-        Ok(()) => see_other(&format!("{}?ok=adhesion", page_url(&a, account_id))),
+        Ok(()) => back_to_fiche(&a, account_id, "adhesion"),
         Err(e) => internal_error("adding an adhesion failed", e),
     }
 }
@@ -515,8 +528,8 @@ pub async fn remove_adhesion(
         if !people::remove_adhesion(&mut tx, structure_id, adhesion_id).await? {
             return Ok(false);
         }
-        audit_in(
-            &mut tx,
+        audit_and_commit(
+            tx,
             a.audit(
                 "member.adhesion.remove",
                 &target.email,
@@ -525,15 +538,11 @@ pub async fn remove_adhesion(
             ),
         )
         .await?;
-        tx.commit().await?;
         Ok(true)
     }
     .await;
     match removed {
-        Ok(true) => see_other(&format!(
-            "{}?ok=adhesion-supprimee",
-            page_url(&a, account_id)
-        )),
+        Ok(true) => back_to_fiche(&a, account_id, "adhesion-supprimee"),
         Ok(false) => not_found(),
         Err(e) => internal_error("removing an adhesion failed", e),
     }
@@ -557,11 +566,10 @@ pub async fn save_roles(
         declared.iter().map(|(p, r)| role_value(p, r)).collect();
     let checked: BTreeSet<String> = form.all("role").into_iter().map(str::to_string).collect();
     if let Some(unknown) = checked.iter().find(|v| !declared_values.contains(*v)) {
-        return fiche_response(
+        return refused(
             &state,
             &a,
             account_id,
-            StatusCode::UNPROCESSABLE_ENTITY,
             alert(&format!(
                 "Rôle inconnu pour les modules activés de la structure : {unknown}"
             )),
@@ -613,7 +621,7 @@ pub async fn save_roles(
     }
     .await;
     match saved {
-        Ok(()) => see_other(&format!("{}?ok=roles", page_url(&a, account_id))),
+        Ok(()) => back_to_fiche(&a, account_id, "roles"),
         Err(e) => internal_error("saving module roles failed", e),
     }
 }

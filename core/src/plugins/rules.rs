@@ -655,6 +655,23 @@ impl HostState {
         })
     }
 
+    /// The structure's rule set `id` `version` and `settings` completed with its
+    /// defaults, or why not (an unknown rule set, a setting it does not take).
+    async fn rule_set_and_settings(
+        &mut self,
+        structure_id: i64,
+        id: &str,
+        version: &str,
+        settings: &[rules::Setting],
+    ) -> wasmtime::Result<Result<(Arc<LoadedRuleSet>, Vec<exported::Setting>), String>> {
+        let loaded = match self.loaded_rule_set(structure_id, id, version).await? {
+            Ok(loaded) => loaded,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let settings = complete_settings(&loaded.description, convert(&settings)?);
+        Ok(settings.map(|settings| (loaded, settings)))
+    }
+
     async fn assignment_of(
         &mut self,
         structure_id: i64,
@@ -728,15 +745,16 @@ impl rules::Host for HostState {
                 meeting.date
             )));
         };
-        let loaded = match self
-            .loaded_rule_set(scope.structure_id, &stored.rule_set_id, &stored.version)
+        let (loaded, settings) = match self
+            .rule_set_and_settings(
+                scope.structure_id,
+                &stored.rule_set_id,
+                &stored.version,
+                &settings,
+            )
             .await?
         {
-            Ok(loaded) => loaded,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        let settings = match complete_settings(&loaded.description, convert(&settings)?) {
-            Ok(settings) => settings,
+            Ok(found) => found,
             Err(reason) => return Ok(Err(reason)),
         };
         let rule_sets = self.rule_sets()?;
@@ -819,15 +837,11 @@ impl engine::Host for HostState {
                 "date d’effet invalide : {effective_from:?} (attendu AAAA-MM-JJ)"
             )));
         }
-        let loaded = match self
-            .loaded_rule_set(scope.structure_id, &id, &version)
+        let (loaded, settings) = match self
+            .rule_set_and_settings(scope.structure_id, &id, &version, &settings)
             .await?
         {
-            Ok(loaded) => loaded,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        let settings = match complete_settings(&loaded.description, convert(&settings)?) {
-            Ok(settings) => settings,
+            Ok(found) => found,
             Err(reason) => return Ok(Err(reason)),
         };
         let set_by = self
@@ -872,15 +886,11 @@ impl engine::Host for HostState {
         if cases.len() > MAX_CASES {
             return Ok(Err(format!("au plus {MAX_CASES} cas par calcul")));
         }
-        let loaded = match self
-            .loaded_rule_set(scope.structure_id, &id, &version)
+        let (loaded, settings) = match self
+            .rule_set_and_settings(scope.structure_id, &id, &version, &settings)
             .await?
         {
-            Ok(loaded) => loaded,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        let settings = match complete_settings(&loaded.description, convert(&settings)?) {
-            Ok(settings) => settings,
+            Ok(found) => found,
             Err(reason) => return Ok(Err(reason)),
         };
         let rule_sets = self.rule_sets()?;

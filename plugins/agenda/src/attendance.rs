@@ -7,7 +7,7 @@
 
 use maillage_sdk::form::Form;
 use maillage_sdk::groups::{self, GroupRole};
-use maillage_sdk::html::{Markup, csrf_field, href, html};
+use maillage_sdk::html::{Markup, alert, csrf_field, href, html};
 use maillage_sdk::records::{self, Query};
 use maillage_sdk::time::jiff::civil::DateTime;
 use maillage_sdk::{Response, time};
@@ -288,7 +288,7 @@ fn journal(meeting_id: &str) -> Result<Vec<JournalLine>, records::StoreError> {
         .filter("meeting = {:m}")
         .param("m", meeting_id)
         .sort("created_at");
-    model::fetch_all(&query, JOURNAL, 500)
+    query.fetch_all(JOURNAL, 500)
 }
 
 /// `GET /r/{id}/emargement`: the sheet, for référents and coordinators.
@@ -334,7 +334,7 @@ fn register(id: &str, query: &str, error: Option<&str>) -> PageResult {
         h1 { "Feuille d’émargement" }
         p { strong { (meeting.title) } " — " (meeting.when_with_zone()) }
         (ui::notice_block(query))
-        (ui::alert(error))
+        (alert(error))
         @if meeting.is_cancelled() {
             p class="alert" { "Cette réunion est annulée." }
         } @else if meeting.is_closed() {

@@ -375,7 +375,7 @@ pub fn on_reminder(payload: &str) -> Result<(), String> {
         serde_json::from_str(payload).map_err(|e| format!("reminder payload: {e}"))?;
     let id = payload["meeting"].as_str().unwrap_or_default();
     let sequence = payload["sequence"].as_i64().unwrap_or(-1);
-    if !model::valid_id(id) {
+    if !records::valid_id(id) {
         return Ok(());
     }
     let store = |e: StoreError| format!("{e}");

@@ -3,7 +3,7 @@
 
 use maillage_sdk::form::Form;
 use maillage_sdk::groups;
-use maillage_sdk::html::{Markup, csrf_field, href, html};
+use maillage_sdk::html::{Markup, alert, csrf_field, href, html};
 use maillage_sdk::ics::Method;
 use maillage_sdk::records::{self, StoreError};
 use maillage_sdk::{Member, Response, fr, thread, time};
@@ -350,7 +350,7 @@ fn form_page(
         (ui::head())
         p { a href=(href(editing.map(|m| m.path()).as_deref().unwrap_or("/"))) { "← Retour" } }
         h1 { (title) }
-        (ui::alert(error))
+        (alert(error))
         form method="post" action=(href(&action)) class="stack meeting-form" {
             (csrf_field())
             label for="titre" { "Sujet" }

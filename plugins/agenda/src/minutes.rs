@@ -3,7 +3,7 @@
 //! with « Décision : », « Tâche : », « À faire : » or « [ ] ».
 
 use maillage_sdk::form::Form;
-use maillage_sdk::html::{Markup, csrf_field, href, html};
+use maillage_sdk::html::{Markup, alert, csrf_field, href, html};
 use maillage_sdk::records::{self, Query, StoreError, or_default};
 use maillage_sdk::text::fold;
 use maillage_sdk::{Response, time};
@@ -72,7 +72,7 @@ pub fn versions(meeting_id: &str) -> Result<Vec<Version>, StoreError> {
         .filter("meeting = {:m}")
         .param("m", meeting_id)
         .sort("-version");
-    model::fetch_all(&query, MINUTES, 1000)
+    query.fetch_all(MINUTES, 1000)
 }
 
 fn items_list(text: &str) -> Markup {
@@ -153,7 +153,7 @@ fn page_of(
         h1 { "Compte-rendu" }
         p { strong { (meeting.title) } " — " (meeting.when_with_zone()) }
         (ui::notice_block(query))
-        (ui::alert(error))
+        (alert(error))
         @if let Some(old) = old {
             section class="old-version" {
                 h2 { "Version " (old.version) " — " (old.by_name) ", " (when(old.created_at)) }

@@ -9,7 +9,6 @@ use maillage_sdk::time;
 use maillage_sdk::time::jiff::Timestamp;
 use maillage_sdk::time::jiff::tz::TimeZone;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 pub const MEETINGS: &str = "meetings";
 pub const INVITATIONS: &str = "invitations";
@@ -70,16 +69,7 @@ pub const ZONES: [&str; 10] = [
 
 /// The tables the host keeps for the agenda, per structure.
 pub fn collections() -> Vec<CollectionDef> {
-    let text = |name: &str| field(name, FieldType::Text);
-    let integer = |name: &str| field(name, FieldType::Integer);
-    let required = |f: FieldDef| FieldDef {
-        required: true,
-        ..f
-    };
-    let with_default = |f: FieldDef, default: &str| FieldDef {
-        default: Some(default.to_string()),
-        ..f
-    };
+    use maillage_sdk::records::{integer, required, text, with_default};
     let meeting_ref = || FieldDef {
         required: true,
         references: Some(MEETINGS.into()),
@@ -498,41 +488,12 @@ pub fn guest_key(name: &str) -> String {
     )
 }
 
-pub fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-/// Every record matching `query`, page after page, up to `max`.
-pub fn fetch_all<T: DeserializeOwned>(
-    query: &Query,
-    collection: &str,
-    max: usize,
-) -> Result<Vec<T>, StoreError> {
-    let mut out: Vec<T> = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let (items, next) = query
-            .clone()
-            .limit(500)
-            .after(cursor.take())
-            .fetch::<T>(collection)?;
-        out.extend(items);
-        match next {
-            Some(next) if out.len() < max => cursor = Some(next),
-            _ => return Ok(out),
-        }
-    }
-}
-
 pub fn invitations(meeting_id: &str) -> Result<Vec<Invitation>, StoreError> {
     let query = Query::new()
         .filter("meeting = {:m}")
         .param("m", meeting_id)
         .sort("name");
-    fetch_all(&query, INVITATIONS, MAX_INVITEES)
+    query.fetch_all(INVITATIONS, MAX_INVITEES)
 }
 
 pub fn presences(meeting_id: &str) -> Result<Vec<Presence>, StoreError> {
@@ -540,7 +501,7 @@ pub fn presences(meeting_id: &str) -> Result<Vec<Presence>, StoreError> {
         .filter("meeting = {:m}")
         .param("m", meeting_id)
         .sort("name");
-    fetch_all(&query, ATTENDANCE, MAX_INVITEES)
+    query.fetch_all(ATTENDANCE, MAX_INVITEES)
 }
 
 pub fn invitation_of(meeting_id: &str, user_id: &str) -> Result<Option<Invitation>, StoreError> {
@@ -573,7 +534,7 @@ pub fn my_invitations(
             .filter("user = {:u} && meeting in {:ids}")
             .param("u", user)
             .param("ids", chunk);
-        out.extend(fetch_all::<Invitation>(&query, INVITATIONS, 1000)?);
+        out.extend(query.fetch_all::<Invitation>(INVITATIONS, 1000)?);
     }
     Ok(out)
 }
@@ -586,7 +547,7 @@ pub fn meetings_by_id(ids: &[String]) -> Result<Vec<Meeting>, StoreError> {
             .filter("id in {:ids}")
             .param("ids", chunk)
             .sort("start_at");
-        out.extend(fetch_all::<Meeting>(&query, MEETINGS, 1000)?);
+        out.extend(query.fetch_all::<Meeting>(MEETINGS, 1000)?);
     }
     out.sort_by_key(|m| m.start_at);
     Ok(out)
@@ -688,7 +649,7 @@ pub struct Loaded {
 }
 
 pub fn load(id: &str, viewer: &Viewer) -> Result<Option<Loaded>, StoreError> {
-    if !valid_id(id) {
+    if !records::valid_id(id) {
         return Ok(None);
     }
     let Some(meeting) = records::get::<Meeting>(MEETINGS, id)? else {
@@ -754,6 +715,5 @@ mod tests {
         }
         assert_eq!(Answer::parse("peut-être"), None);
         assert_eq!(kind_label("bureau"), "Réunion du bureau");
-        assert!(valid_id("0190ab-c_1.x") && !valid_id("a/b") && !valid_id(""));
     }
 }

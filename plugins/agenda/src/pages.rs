@@ -338,7 +338,7 @@ fn my_meetings(viewer: &Viewer) -> Result<(Vec<Meeting>, Vec<Invitation>), Store
         .filter("user = {:u}")
         .param("u", user)
         .sort("-created_at");
-    let mine: Vec<Invitation> = model::fetch_all(&query, model::INVITATIONS, 2000)?;
+    let mine: Vec<Invitation> = query.fetch_all(model::INVITATIONS, 2000)?;
     let ids: Vec<String> = mine.iter().map(|i| i.meeting.clone()).collect();
     Ok((model::meetings_by_id(&ids)?, mine))
 }

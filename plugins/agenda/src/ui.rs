@@ -39,20 +39,9 @@ pub fn notice(query: &str) -> Option<&'static str> {
     })
 }
 
+/// The confirmation a redirect asked for, as a notice (nothing when none).
 pub fn notice_block(query: &str) -> Markup {
-    html! {
-        @if let Some(text) = notice(query) {
-            p class="notice" role="status" { (text) }
-        }
-    }
-}
-
-pub fn alert(error: Option<&str>) -> Markup {
-    html! {
-        @if let Some(error) = error {
-            div class="alert" role="alert" { p { (error) } }
-        }
-    }
+    maillage_sdk::html::notice(notice(query))
 }
 
 pub fn answer_badge(answer: Answer) -> Markup {

@@ -12,11 +12,7 @@ pub const IMPORTS: &str = "imports";
 
 /// The tables the host keeps for the directory, per structure.
 pub fn collections() -> Vec<CollectionDef> {
-    let text = |name: &str| field(name, FieldType::Text);
-    let required = |f: FieldDef| FieldDef {
-        required: true,
-        ..f
-    };
+    use maillage_sdk::records::{required, text};
     let professional_ref = || FieldDef {
         required: true,
         references: Some(PROFESSIONALS.into()),

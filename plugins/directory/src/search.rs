@@ -238,20 +238,11 @@ fn exact_matches(
     for e in &expressions {
         filter.push_str(&format!(" && {e}"));
     }
-    let mut query = query
+    query
         .filter(&filter)
         .sort("last_name,first_name")
-        .limit(500);
-    let mut all = Vec::new();
-    loop {
-        let (page, next) = query.fetch::<Professional>(PROFESSIONALS)?;
-        all.extend(page);
-        match next {
-            Some(cursor) if all.len() < MAX_RECIPIENTS => query = query.after(Some(cursor)),
-            _ => break,
-        }
-    }
-    Ok(all)
+        .limit(500)
+        .fetch_all::<Professional>(PROFESSIONALS, MAX_RECIPIENTS)
 }
 
 fn form_html(criteria: &Criteria, viewer: &Viewer, territory: &[String]) -> Markup {

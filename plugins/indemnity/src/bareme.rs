@@ -9,12 +9,12 @@
 
 use maillage_sdk::Response;
 use maillage_sdk::csv::Writer as CsvWriter;
+use maillage_sdk::download;
 use maillage_sdk::form::Form;
 use maillage_sdk::html::{Markup, csrf_field, href, html};
 use maillage_sdk::records::{Query, StoreError};
 use serde_json::json;
 
-use crate::export;
 use crate::model::{self, KIND_LINE, LINES, Line, MAX_LINES, Viewer};
 use crate::money::{self, NumberError};
 use crate::rules::{
@@ -281,14 +281,11 @@ fn render(
         .unwrap_or_else(|| today.clone());
     let body = html! {
         (ui::head())
-        div class="toolbar" {
-            h1 { "Barème des indemnités" }
-            span class="links" {
-                a href=(href("/tresorerie")) { "Trésorerie" } " · "
-                a href=(href("/plafond")) { "Plafond annuel" } " · "
-                a href=(href("/bareme/simulation")) { "Simulation" }
-            }
-        }
+        (ui::toolbar("Barème des indemnités", &[
+            ("/tresorerie", "Trésorerie"),
+            ("/plafond", "Plafond annuel"),
+            ("/bareme/simulation", "Simulation"),
+        ]))
         (ui::notice_block(query))
         (ui::alerts(errors))
         @if unknown_choice {
@@ -432,17 +429,12 @@ pub fn save(form: &Form) -> PageResult {
             None
         }
     };
-    let effect = match ui::optional_date(&form.get("effet"), "Date d’effet") {
-        Ok(Some(date)) => Some(date),
-        Ok(None) => {
-            errors.push("Indiquez la date d’effet.".into());
-            None
-        }
-        Err(message) => {
-            errors.push(message);
-            None
-        }
-    };
+    let effect = ui::required_date(
+        &form.get("effet"),
+        "Date d’effet",
+        "Indiquez la date d’effet.",
+        &mut errors,
+    );
     let (Some(settings), Some(effect)) = (settings, effect) else {
         return Ok(render("", chosen, Some(form), &errors));
     };
@@ -569,28 +561,20 @@ fn run(form: &Form, available: &[Description]) -> Result<Option<Asked>, StoreErr
             Vec::new()
         }
     };
-    let from = match ui::optional_date(&form.get("du"), "Du") {
-        Ok(Some(d)) => d,
-        Ok(None) => {
-            errors.push("Indiquez le début de la période.".into());
-            String::new()
-        }
-        Err(m) => {
-            errors.push(m);
-            String::new()
-        }
-    };
-    let to = match ui::optional_date(&form.get("au"), "Au") {
-        Ok(Some(d)) => d,
-        Ok(None) => {
-            errors.push("Indiquez la fin de la période.".into());
-            String::new()
-        }
-        Err(m) => {
-            errors.push(m);
-            String::new()
-        }
-    };
+    let from = ui::required_date(
+        &form.get("du"),
+        "Du",
+        "Indiquez le début de la période.",
+        &mut errors,
+    )
+    .unwrap_or_default();
+    let to = ui::required_date(
+        &form.get("au"),
+        "Au",
+        "Indiquez la fin de la période.",
+        &mut errors,
+    )
+    .unwrap_or_default();
     if errors.is_empty() && from > to {
         errors.push("La période est vide : la date de début suit la date de fin.".into());
     }
@@ -603,7 +587,7 @@ fn run(form: &Form, available: &[Description]) -> Result<Option<Asked>, StoreErr
         .param("du", &from)
         .param("au", &to)
         .sort("date");
-    let lines: Vec<Line> = model::fetch_all(&query, LINES, MAX_LINES)?;
+    let lines: Vec<Line> = query.fetch_all(LINES, MAX_LINES)?;
     let mut rows: Vec<SimRow> = Vec::new();
     let mut errors = 0usize;
     let mut first_error: Option<String> = None;
@@ -693,10 +677,7 @@ pub fn simulation(form: &Form) -> PageResult {
     };
     let body = html! {
         (ui::head())
-        div class="toolbar" {
-            h1 { "Simulation d’un barème" }
-            span class="links" { a href=(href("/bareme")) { "← Barème" } }
-        }
+        (ui::toolbar("Simulation d’un barème", &[("/bareme", "← Barème")]))
         p class="muted" {
             "La simulation calcule de nouveau les lignes d’une période (hors ajustements) avec le barème "
             "et les réglages choisis, sans rien enregistrer."
@@ -852,9 +833,9 @@ pub fn simulation_csv(query: &str) -> PageResult {
         number(sim.simulated()),
         number(sim.simulated() - sim.current()),
     ]);
-    Ok(export::download(
+    Ok(download::attachment(
         out.into_bytes(),
-        "text/csv; charset=utf-8",
+        download::CSV,
         "simulation.csv",
     ))
 }

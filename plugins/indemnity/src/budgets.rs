@@ -34,6 +34,22 @@ fn amount_error(label: &str, raw: &str, e: NumberError) -> String {
     }
 }
 
+/// An amount above zero typed in a form (euros): the cents, or none with the French
+/// error pushed to `errors` (`zero` for an amount of zero).
+fn positive_amount(raw: &str, label: &str, zero: &str, errors: &mut Vec<String>) -> Option<i64> {
+    match money::parse_euros(raw) {
+        Ok(0) => {
+            errors.push(zero.into());
+            None
+        }
+        Ok(cents) => Some(cents),
+        Err(e) => {
+            errors.push(amount_error(label, raw, e));
+            None
+        }
+    }
+}
+
 // ---------------------------------------------------------------- plafond
 
 /// `GET /plafond`.
@@ -69,10 +85,7 @@ fn cap_render(query: &str, form: Option<&Form>, errors: &[String]) -> PageResult
     let typed_amount = form.map(|f| f.get("montant")).unwrap_or_default();
     let body = html! {
         (ui::head())
-        div class="toolbar" {
-            h1 { "Plafond annuel par personne" }
-            span class="links" { a href=(href("/tresorerie")) { "Trésorerie" } }
-        }
+        (ui::toolbar("Plafond annuel par personne", &[("/tresorerie", "Trésorerie")]))
         (ui::notice_block(query))
         (ui::alerts(errors))
         p class="source" { (money::CAP_SOURCE) }
@@ -130,18 +143,12 @@ pub fn save_cap(form: &Form) -> PageResult {
             form.get("annee")
         ));
     }
-    let raw = form.get("montant");
-    let cents = match money::parse_euros(&raw) {
-        Ok(0) => {
-            errors.push("Le plafond doit être supérieur à zéro.".into());
-            None
-        }
-        Ok(cents) => Some(cents),
-        Err(e) => {
-            errors.push(amount_error("Plafond", &raw, e));
-            None
-        }
-    };
+    let cents = positive_amount(
+        &form.get("montant"),
+        "Plafond",
+        "Le plafond doit être supérieur à zéro.",
+        &mut errors,
+    );
     let (Some(year), Some(cents)) = (year, cents) else {
         return cap_render("", Some(form), &errors);
     };
@@ -250,11 +257,11 @@ fn known_groups(
 
 fn budgets_of(year: i32) -> Result<Vec<Budget>, StoreError> {
     let query = Query::new().filter("year = {:y}").param("y", year);
-    model::fetch_all(&query, BUDGETS, 5000)
+    query.fetch_all(BUDGETS, 5000)
 }
 
 fn all_budgets() -> Result<Vec<Budget>, StoreError> {
-    model::fetch_all(&Query::new(), BUDGETS, 20_000)
+    Query::new().fetch_all(BUDGETS, 20_000)
 }
 
 fn expenses_of(year: i32) -> Result<Vec<Expense>, StoreError> {
@@ -262,7 +269,7 @@ fn expenses_of(year: i32) -> Result<Vec<Expense>, StoreError> {
         .filter("year = {:y}")
         .param("y", year)
         .sort("date");
-    model::fetch_all(&query, EXPENSES, 20_000)
+    query.fetch_all(EXPENSES, 20_000)
 }
 
 /// Approved and paid indemnities of the year, per group: (group id, cents).
@@ -388,10 +395,7 @@ fn render(year: i32, query: &str, form: Option<&Form>, errors: &[String]) -> Pag
     );
     let body = html! {
         (ui::head())
-        div class="toolbar" {
-            h1 { "Budgets " (year) }
-            span class="links" { a href=(href("/tresorerie")) { "Trésorerie" } }
-        }
+        (ui::toolbar(&format!("Budgets {year}"), &[("/tresorerie", "Trésorerie")]))
         (ui::notice_block(query))
         (ui::alerts(errors))
         form method="get" action=(href("/budgets")) class="filters" {
@@ -566,7 +570,7 @@ pub fn save(form: &Form) -> PageResult {
 /// The project named by `groupe`, if the treasurer may budget it.
 fn known_group(form: &Form) -> Result<Option<(String, String)>, StoreError> {
     let id = form.get("groupe");
-    if !model::valid_ref(&id) {
+    if !records::valid_ref(&id) {
         return Ok(None);
     }
     let everything = all_budgets()?;
@@ -683,29 +687,18 @@ fn add_expense(form: &Form, viewer: &Viewer) -> PageResult {
     } else if label.chars().count() > MAX_LABEL || label.chars().any(char::is_control) {
         errors.push("Le libellé est trop long (200 caractères au plus).".into());
     }
-    let raw = form.get("montant");
-    let amount = match money::parse_euros(&raw) {
-        Ok(0) => {
-            errors.push("Le montant de la dépense doit être supérieur à zéro.".into());
-            None
-        }
-        Ok(cents) => Some(cents),
-        Err(e) => {
-            errors.push(amount_error("Montant", &raw, e));
-            None
-        }
-    };
-    let date = match ui::optional_date(&form.get("date"), "Date") {
-        Ok(Some(d)) => Some(d),
-        Ok(None) => {
-            errors.push("Indiquez la date de la dépense.".into());
-            None
-        }
-        Err(m) => {
-            errors.push(m);
-            None
-        }
-    };
+    let amount = positive_amount(
+        &form.get("montant"),
+        "Montant",
+        "Le montant de la dépense doit être supérieur à zéro.",
+        &mut errors,
+    );
+    let date = ui::required_date(
+        &form.get("date"),
+        "Date",
+        "Indiquez la date de la dépense.",
+        &mut errors,
+    );
     let (Some((group_id, group_name)), Some(amount), Some(date), true) =
         (group, amount, date, errors.is_empty())
     else {
@@ -744,7 +737,7 @@ fn date_year(text: &str) -> Option<i32> {
 
 fn delete_expense(form: &Form) -> PageResult {
     let id = form.get("depense");
-    if !model::valid_id(&id) {
+    if !records::valid_id(&id) {
         return Ok(Response::not_found());
     }
     let Some(expense) = records::get::<Expense>(EXPENSES, &id)? else {

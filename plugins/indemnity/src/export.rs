@@ -3,9 +3,10 @@
 //! sheet « Détail »: the lines), and the treasurer's lines as a workbook or CSV (UTF-8
 //! with BOM, `;`, formula-safe) with the page's filters.
 
+use maillage_sdk::Response;
 use maillage_sdk::csv::Writer as CsvWriter;
+use maillage_sdk::download::{self, XLSX, attachment};
 use maillage_sdk::records::StoreError;
-use maillage_sdk::{Response, log};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use crate::model::{self, Line, Viewer};
@@ -14,29 +15,12 @@ use crate::pages::{self, ProjectRow};
 use crate::treasurer::Filters;
 use crate::ui::{self, PageResult};
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// Euros with two decimals, the sign after the amount, as French spreadsheets show them.
 const EURO_FORMAT: &str = "#,##0.00\\ \"€\"";
 const HOURS_FORMAT: &str = "0.00";
 
-pub fn download(body: Vec<u8>, content_type: &str, file_name: &str) -> Response {
-    Response {
-        status: 200,
-        headers: vec![
-            ("content-type".into(), content_type.into()),
-            (
-                "content-disposition".into(),
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-            ("cache-control".into(), "no-store".into()),
-        ],
-        body,
-    }
-}
-
 fn failed(e: XlsxError) -> Response {
-    log::error(&format!("indemnites: xlsx export failed: {e}"));
-    Response::error(500, "L’export n’a pas pu être créé. Veuillez réessayer.")
+    download::failed(&format!("indemnites: xlsx export failed: {e}"))
 }
 
 fn header(sheet: &mut Worksheet, titles: &[&str], bold: &Format) -> Result<(), XlsxError> {
@@ -67,7 +51,7 @@ pub fn my_account(query: &str) -> PageResult {
         None => "mes-indemnites.xlsx".to_string(),
     };
     match my_workbook(&rows, &lines) {
-        Ok(bytes) => Ok(download(bytes, XLSX, &file)),
+        Ok(bytes) => Ok(attachment(bytes, XLSX, &file)),
         Err(e) => Ok(failed(e)),
     }
 }
@@ -237,9 +221,9 @@ pub fn ledger_csv(query: &str) -> PageResult {
     last[8] = money::euros_number(total).replace(' ', "");
     last[9] = money::hours(minutes);
     out.row(last);
-    Ok(download(
+    Ok(attachment(
         out.into_bytes(),
-        "text/csv; charset=utf-8",
+        download::CSV,
         "indemnites.csv",
     ))
 }
@@ -251,7 +235,7 @@ pub fn ledger_xlsx(query: &str) -> PageResult {
         Err(refused) => return Ok(refused),
     };
     match ledger_workbook(&lines, &missions) {
-        Ok(bytes) => Ok(download(bytes, XLSX, "indemnites.xlsx")),
+        Ok(bytes) => Ok(attachment(bytes, XLSX, "indemnites.xlsx")),
         Err(e) => Ok(failed(e)),
     }
 }

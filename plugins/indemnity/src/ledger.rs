@@ -140,7 +140,43 @@ struct NewLine<'a> {
     hold_reason: String,
 }
 
-impl NewLine<'_> {
+impl<'a> NewLine<'a> {
+    /// A line of `kind` for attendee `a` at this revision, held with no amount until its
+    /// outcome is known.
+    fn held(
+        meeting: &'a MeetingFacts,
+        revision: i64,
+        kind: &'static str,
+        a: Attending,
+        applied: Option<Applied>,
+        minutes: i64,
+    ) -> Self {
+        NewLine {
+            meeting,
+            revision,
+            kind,
+            key: a.key,
+            person_name: a.name,
+            facts: a.facts,
+            applied,
+            amount: 0,
+            computed_amount: None,
+            minutes,
+            counted_minutes: None,
+            rationale: String::new(),
+            status: HELD,
+            hold_kind: "",
+            hold_reason: String::new(),
+        }
+    }
+
+    /// Status and hold of the line as [`place`] decided them.
+    fn set_placement(&mut self, placement: Placement) {
+        self.status = placement.status;
+        self.hold_kind = placement.hold_kind;
+        self.hold_reason = placement.hold_reason;
+    }
+
     fn record(&self) -> Value {
         let year = money::year_of(&self.meeting.date).unwrap_or(0);
         let (rule_set, version, settings) = match &self.applied {
@@ -257,7 +293,7 @@ pub fn on_attendance_closed(payload: &str) -> Result<(), String> {
         .group_id
         .as_ref()
         .and_then(id_text)
-        .filter(|g| model::valid_ref(g));
+        .filter(|g| records::valid_ref(g));
     let (group_name, mission) = match &group_id {
         Some(g) => (
             group_name_of(g).map_err(store)?,
@@ -313,7 +349,7 @@ pub fn on_attendance_closed(payload: &str) -> Result<(), String> {
             .account
             .as_ref()
             .and_then(id_text)
-            .filter(|a| model::valid_ref(a));
+            .filter(|a| records::valid_ref(a));
         let person = account.as_deref().and_then(people::get);
         let typed = present
             .name
@@ -462,23 +498,7 @@ fn first_line<'a>(
     cap: i64,
 ) -> NewLine<'a> {
     let minutes = a.facts.minutes;
-    let mut line = NewLine {
-        meeting,
-        revision,
-        kind: KIND_LINE,
-        key: a.key,
-        person_name: a.name,
-        facts: a.facts,
-        applied,
-        amount: 0,
-        computed_amount: None,
-        minutes,
-        counted_minutes: None,
-        rationale: String::new(),
-        status: HELD,
-        hold_kind: "",
-        hold_reason: String::new(),
-    };
+    let mut line = NewLine::held(meeting, revision, KIND_LINE, a, applied, minutes);
     match outcome {
         Computed::Eligible {
             cents,
@@ -490,9 +510,7 @@ fn first_line<'a>(
             line.computed_amount = Some(cents);
             line.counted_minutes = Some(counted_minutes);
             line.rationale = rationale;
-            line.status = placement.status;
-            line.hold_kind = placement.hold_kind;
-            line.hold_reason = placement.hold_reason;
+            line.set_placement(placement);
         }
         Computed::NotEligible(reason) => {
             line.computed_amount = Some(0);
@@ -522,23 +540,7 @@ fn adjustment_line<'a>(
 ) -> Option<NewLine<'a>> {
     let person = a.facts.person.clone();
     let minutes = a.facts.minutes - before.minutes;
-    let mut line = NewLine {
-        meeting,
-        revision,
-        kind: KIND_ADJUSTMENT,
-        key: a.key,
-        person_name: a.name,
-        facts: a.facts,
-        applied,
-        amount: 0,
-        computed_amount: None,
-        minutes,
-        counted_minutes: None,
-        rationale: String::new(),
-        status: HELD,
-        hold_kind: "",
-        hold_reason: String::new(),
-    };
+    let mut line = NewLine::held(meeting, revision, KIND_ADJUSTMENT, a, applied, minutes);
     let (new_amount, why) = match outcome {
         Computed::Eligible {
             cents,
@@ -565,9 +567,7 @@ fn adjustment_line<'a>(
     line.amount = amount;
     line.computed_amount = Some(new_amount);
     line.rationale = adjustment_rationale(revision, new_amount, before.cents, &why);
-    line.status = placement.status;
-    line.hold_kind = placement.hold_kind;
-    line.hold_reason = placement.hold_reason;
+    line.set_placement(placement);
     Some(line)
 }
 

@@ -5,7 +5,6 @@ use maillage_sdk::records::{
     self, CollectionDef, FieldDef, FieldType, Query, StoreError, field, index, or_default,
 };
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::money;
@@ -110,18 +109,9 @@ pub fn exercise_label(mode: &str) -> &'static str {
 
 /// The tables the host keeps for the module, per structure.
 pub fn collections() -> Vec<CollectionDef> {
-    let text = |name: &str| field(name, FieldType::Text);
-    let integer = |name: &str| field(name, FieldType::Integer);
+    use maillage_sdk::records::{integer, required, text, with_default};
     let money_field = |name: &str| field(name, FieldType::Money);
     let boolean = |name: &str| field(name, FieldType::Boolean);
-    let required = |f: FieldDef| FieldDef {
-        required: true,
-        ..f
-    };
-    let with_default = |f: FieldDef, default: &str| FieldDef {
-        default: Some(default.to_string()),
-        ..f
-    };
     vec![
         CollectionDef {
             name: LINES.into(),
@@ -396,43 +386,9 @@ impl Viewer {
     }
 }
 
-pub fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-/// An account or group id as the host's references take it: digits.
-pub fn valid_ref(id: &str) -> bool {
-    (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Every record matching `query`, page after page, up to `max`.
-pub fn fetch_all<T: DeserializeOwned>(
-    query: &Query,
-    collection: &str,
-    max: usize,
-) -> Result<Vec<T>, StoreError> {
-    let mut out: Vec<T> = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let (items, next) = query
-            .clone()
-            .limit(500)
-            .after(cursor.take())
-            .fetch::<T>(collection)?;
-        out.extend(items);
-        match next {
-            Some(next) if out.len() < max => cursor = Some(next),
-            _ => return Ok(out),
-        }
-    }
-}
-
 /// A line by id; none for an unknown id (or another structure's: the host scopes).
 pub fn load_line(id: &str) -> Result<Option<Line>, StoreError> {
-    if !valid_id(id) {
+    if !records::valid_id(id) {
         return Ok(None);
     }
     records::get::<Line>(LINES, id)
@@ -444,7 +400,7 @@ pub fn lines_of_meeting(meeting_id: &str) -> Result<Vec<Line>, StoreError> {
         .filter("meeting_id = {:m}")
         .param("m", meeting_id)
         .sort("revision,date");
-    fetch_all(&query, LINES, MAX_LINES)
+    query.fetch_all(LINES, MAX_LINES)
 }
 
 /// Every line of a person in a year.
@@ -454,7 +410,7 @@ pub fn lines_of_person_year(person: &str, year: i64) -> Result<Vec<Line>, StoreE
         .param("p", person)
         .param("y", year)
         .sort("date");
-    fetch_all(&query, LINES, MAX_LINES)
+    query.fetch_all(LINES, MAX_LINES)
 }
 
 /// What counts towards a person's cap in a year (draft, approved and paid lines),
@@ -524,7 +480,8 @@ pub fn set_cap(year: i32, cents: i64) -> Result<(), StoreError> {
 /// The caps the structure set: (year, cents).
 pub fn custom_caps() -> Result<Vec<(i32, i64)>, StoreError> {
     let query = Query::new().filter("key ~ {:p}").param("p", "plafond:");
-    let mut out: Vec<(i32, i64)> = fetch_all::<SettingRecord>(&query, SETTINGS, 1000)?
+    let mut out: Vec<(i32, i64)> = query
+        .fetch_all::<SettingRecord>(SETTINGS, 1000)?
         .into_iter()
         .filter_map(|s| {
             let year = s.key.strip_prefix("plafond:")?.parse().ok()?;
@@ -538,7 +495,8 @@ pub fn custom_caps() -> Result<Vec<(i32, i64)>, StoreError> {
 /// The mission each group belongs to (set on the budgets page): (group id, code).
 pub fn missions() -> Result<Vec<(String, String)>, StoreError> {
     let query = Query::new().filter("key ~ {:p}").param("p", "mission:");
-    Ok(fetch_all::<SettingRecord>(&query, SETTINGS, 5000)?
+    Ok(query
+        .fetch_all::<SettingRecord>(SETTINGS, 5000)?
         .into_iter()
         .filter_map(|s| {
             let group = s.key.strip_prefix("mission:")?.to_string();
@@ -609,7 +567,5 @@ mod tests {
             guest_key("Dr Chloé Martin"),
             guest_key("  dr chloe  martin ")
         );
-        assert!(valid_ref("42") && !valid_ref("u42") && !valid_ref(""));
-        assert!(valid_id("01J-x_1.b") && !valid_id("a/b"));
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use maillage_sdk::Response;
-use maillage_sdk::html::{Markup, csrf_field, href, html};
+use maillage_sdk::html::{Markup, alert, csrf_field, href, html};
 use maillage_sdk::records::{Query, StoreError};
 
 use crate::model::{self, APPROVED, DRAFT, HELD, HOLD_CAP, LINES, Line, MAX_LINES, PAID, Viewer};
@@ -63,7 +63,7 @@ pub fn my_lines(me: &str) -> Result<Vec<Line>, StoreError> {
         .filter("person = {:p}")
         .param("p", me)
         .sort("date,created_at");
-    model::fetch_all(&query, LINES, MAX_LINES)
+    query.fetch_all(LINES, MAX_LINES)
 }
 
 /// The year asked in `annee` (none: every year), or the 422 answer.
@@ -316,7 +316,7 @@ pub fn line_view(line: &Line, viewer: &Viewer, query: &str, error: Option<&str>)
             (line.title)
         }
         (ui::notice_block(query))
-        (ui::alert(error))
+        (alert(error))
         dl class="ligne" {
             dt { "Statut" }
             dd id="statut" { (ui::status_badge(&line.status)) }

@@ -4,7 +4,7 @@
 //! audit log in the same call.
 
 use maillage_sdk::form::Form;
-use maillage_sdk::html::{Markup, csrf_field, href, html};
+use maillage_sdk::html::{Markup, alert, csrf_field, href, html};
 use maillage_sdk::records::{self, Query, StoreError};
 use maillage_sdk::{Request, Response, blobs, groups, log, time};
 use serde_json::{Value, json};
@@ -91,11 +91,11 @@ impl Filters {
             return Err(format!("Statut inconnu : « {status} »."));
         }
         let person = ui::param(query, "personne");
-        if !person.is_empty() && !model::valid_ref(&person) {
+        if !person.is_empty() && !records::valid_ref(&person) {
             return Err("Personne inconnue.".into());
         }
         let group = ui::param(query, "groupe");
-        if !group.is_empty() && !model::valid_ref(&group) {
+        if !group.is_empty() && !records::valid_ref(&group) {
             return Err("Projet inconnu.".into());
         }
         let mission = ui::param(query, "mission");
@@ -168,7 +168,8 @@ impl Filters {
             .filter(&conditions.join(" && "))
             .sort("date,person_name");
         let missions = model::missions()?;
-        let lines: Vec<Line> = model::fetch_all::<Line>(&query, LINES, MAX_LINES)?
+        let lines: Vec<Line> = query
+            .fetch_all::<Line>(LINES, MAX_LINES)?
             .into_iter()
             .filter(|l| {
                 self.mission.is_empty() || model::line_mission(l, &missions) == self.mission
@@ -262,14 +263,11 @@ pub fn ledger_page(query: &str) -> PageResult {
     }
     let body = html! {
         (ui::head())
-        div class="toolbar" {
-            h1 { "Trésorerie" }
-            span class="links" {
-                a href=(href("/bareme")) { "Barème" } " · "
-                a href=(href("/plafond")) { "Plafond annuel" } " · "
-                a href=(href("/budgets")) { "Budgets" }
-            }
-        }
+        (ui::toolbar("Trésorerie", &[
+            ("/bareme", "Barème"),
+            ("/plafond", "Plafond annuel"),
+            ("/budgets", "Budgets"),
+        ]))
         (ui::notice_block(query))
         (filter_form(&filters))
         p class="exports" {
@@ -421,7 +419,7 @@ fn filter_error(message: &str) -> Response {
     let body = html! {
         (ui::head())
         h1 { "Trésorerie" }
-        (ui::alert(Some(message)))
+        (alert(Some(message)))
         p { a href=(href("/tresorerie")) { "Revenir à toutes les lignes" } }
     };
     Response::page("Trésorerie", body).with_status(422)

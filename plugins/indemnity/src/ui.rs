@@ -2,7 +2,7 @@
 
 use maillage_sdk::Response;
 use maillage_sdk::form::Form;
-use maillage_sdk::html::{Markup, html, stylesheet};
+use maillage_sdk::html::{Markup, href, html, stylesheet};
 use maillage_sdk::records::StoreError;
 
 use crate::model;
@@ -36,18 +36,23 @@ pub fn notice(query: &str) -> Option<&'static str> {
     })
 }
 
+/// The confirmation a redirect asked for, as a notice (nothing when none).
 pub fn notice_block(query: &str) -> Markup {
-    html! {
-        @if let Some(text) = notice(query) {
-            p class="notice" role="status" { (text) }
-        }
-    }
+    maillage_sdk::html::notice(notice(query))
 }
 
-pub fn alert(error: Option<&str>) -> Markup {
+/// The page's title and its links to the module's other pages (`(path, text)`, path
+/// relative to the module): `div.toolbar > h1 + span.links`.
+pub fn toolbar(title: &str, links: &[(&str, &str)]) -> Markup {
     html! {
-        @if let Some(error) = error {
-            div class="alert" role="alert" { p { (error) } }
+        div class="toolbar" {
+            h1 { (title) }
+            span class="links" {
+                @for (i, (path, text)) in links.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    a href=(href(path)) { (text) }
+                }
+            }
         }
     }
 }
@@ -123,6 +128,27 @@ pub fn optional_date(text: &str, label: &str) -> Result<Option<String>, String> 
         Err(_) => Err(format!(
             "{label} : « {text} » n’est pas une date valide (AAAA-MM-JJ)."
         )),
+    }
+}
+
+/// A date a form must carry, "YYYY-MM-DD": the date, or none with the French error
+/// pushed to `errors` (`missing` when empty).
+pub fn required_date(
+    text: &str,
+    label: &str,
+    missing: &str,
+    errors: &mut Vec<String>,
+) -> Option<String> {
+    match optional_date(text, label) {
+        Ok(Some(date)) => Some(date),
+        Ok(None) => {
+            errors.push(missing.into());
+            None
+        }
+        Err(message) => {
+            errors.push(message);
+            None
+        }
     }
 }
 

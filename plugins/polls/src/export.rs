@@ -3,9 +3,10 @@
 //! column per slot, the comment last; names become « Participant 1 », « Participant 2 »…
 //! for a viewer who may not see them.
 
+use maillage_sdk::Response;
 use maillage_sdk::csv::Writer as CsvWriter;
+use maillage_sdk::download::{self, attachment};
 use maillage_sdk::records::StoreError;
-use maillage_sdk::{Response, log};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use crate::model::{self, Access, Viewer};
@@ -66,21 +67,6 @@ fn sheet(id: &str) -> Result<Result<Sheet, Response>, StoreError> {
     }))
 }
 
-fn download(body: Vec<u8>, content_type: &str, file_name: &str) -> Response {
-    Response {
-        status: 200,
-        headers: vec![
-            ("content-type".into(), content_type.into()),
-            (
-                "content-disposition".into(),
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-            ("cache-control".into(), "no-store".into()),
-        ],
-        body,
-    }
-}
-
 /// `GET /p/{id}/export.csv`.
 pub fn csv(id: &str) -> PageResult {
     let sheet = match sheet(id)? {
@@ -92,9 +78,9 @@ pub fn csv(id: &str) -> PageResult {
     for row in &sheet.rows {
         out.row(row);
     }
-    Ok(download(
+    Ok(attachment(
         out.into_bytes(),
-        "text/csv; charset=utf-8",
+        download::CSV,
         &format!("{}.csv", sheet.file),
     ))
 }
@@ -106,18 +92,12 @@ pub fn xlsx(id: &str) -> PageResult {
         Err(refused) => return Ok(refused),
     };
     match workbook(&sheet) {
-        Ok(bytes) => Ok(download(
+        Ok(bytes) => Ok(attachment(
             bytes,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            download::XLSX,
             &format!("{}.xlsx", sheet.file),
         )),
-        Err(e) => {
-            log::error(&format!("xlsx export failed: {e}"));
-            Ok(Response::error(
-                500,
-                "L’export n’a pas pu être créé. Veuillez réessayer.",
-            ))
-        }
+        Err(e) => Ok(download::failed(&format!("xlsx export failed: {e}"))),
     }
 }
 

@@ -33,8 +33,7 @@ const LIST_PAGE: u32 = 100;
 /// The tables the host keeps for this plugin. 0.3.0 only adds fields and indexes to
 /// the collections of 0.2.0 (schema changes must be additive).
 pub fn collections() -> Vec<CollectionDef> {
-    let text = |name: &str| field(name, FieldType::Text);
-    let integer = |name: &str| field(name, FieldType::Integer);
+    use maillage_sdk::records::{integer, text};
     vec![
         CollectionDef {
             name: POLLS.into(),
@@ -545,17 +544,8 @@ impl Poll {
     }
 }
 
-/// Host record ids (alphanumeric); anything else is not a poll.
-pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 pub fn load(id: &str) -> Result<Option<Poll>, StoreError> {
-    if !valid_id(id) {
+    if !records::valid_id(id) {
         return Ok(None);
     }
     let mut poll = records::get::<Poll>(POLLS, id)?;
@@ -567,20 +557,10 @@ pub fn load(id: &str) -> Result<Option<Poll>, StoreError> {
 
 /// The newest polls of the structure.
 pub fn recent_polls() -> Result<Vec<Poll>, StoreError> {
-    let mut polls: Vec<Poll> = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (page, next) = Query::new()
-            .sort("-created_at")
-            .limit(LIST_PAGE)
-            .after(cursor)
-            .fetch::<Poll>(POLLS)?;
-        polls.extend(page);
-        match next {
-            Some(next) if polls.len() < LISTED_POLLS => cursor = Some(next),
-            _ => break,
-        }
-    }
+    let mut polls: Vec<Poll> = Query::new()
+        .sort("-created_at")
+        .limit(LIST_PAGE)
+        .fetch_all(POLLS, LISTED_POLLS)?;
     for poll in &mut polls {
         poll.complete();
     }
@@ -649,22 +629,15 @@ impl From<AnswerRecord> for Answer {
 
 /// Every answer to a poll, oldest first (one query per 500 answers).
 pub fn answers_of(poll: &str) -> Result<Vec<Answer>, StoreError> {
-    let mut answers: Vec<Answer> = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (page, next) = Query::new()
-            .filter("poll = {:poll}")
-            .param("poll", poll)
-            .sort("created_at")
-            .limit(PAGE)
-            .after(cursor)
-            .fetch::<AnswerRecord>(ANSWERS)?;
-        answers.extend(page.into_iter().map(Answer::from));
-        match next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let answers: Vec<Answer> = Query::new()
+        .filter("poll = {:poll}")
+        .param("poll", poll)
+        .sort("created_at")
+        .limit(PAGE)
+        .fetch_all::<AnswerRecord>(ANSWERS, usize::MAX)?
+        .into_iter()
+        .map(Answer::from)
+        .collect();
     // A member who answered a 0.2 poll and again since has two records: the newest wins.
     let mut position: HashMap<String, usize> = HashMap::with_capacity(answers.len());
     let mut kept: Vec<Answer> = Vec::with_capacity(answers.len());
@@ -691,23 +664,15 @@ pub fn answer_count(poll: &str) -> Result<i64, StoreError> {
 
 /// The polls `user` has answered.
 pub fn answered_by(user: &str) -> Result<HashSet<String>, StoreError> {
-    let mut polls = HashSet::new();
-    let mut cursor = None;
-    loop {
-        let (page, next) = Query::new()
-            .filter("participant = {:me} || participant = {:legacy}")
-            .param("me", user)
-            .param("legacy", format!("user-{user}"))
-            .limit(PAGE)
-            .after(cursor)
-            .fetch::<AnswerRecord>(ANSWERS)?;
-        polls.extend(page.into_iter().map(|answer| answer.poll));
-        match next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    Ok(polls)
+    Ok(Query::new()
+        .filter("participant = {:me} || participant = {:legacy}")
+        .param("me", user)
+        .param("legacy", format!("user-{user}"))
+        .limit(PAGE)
+        .fetch_all::<AnswerRecord>(ANSWERS, usize::MAX)?
+        .into_iter()
+        .map(|answer| answer.poll)
+        .collect())
 }
 
 /// The structure's zone.

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use maillage_sdk::form::Form;
-use maillage_sdk::html::{Markup, csrf_field, href, html, stylesheet};
+use maillage_sdk::html::{Markup, alert, csrf_field, href, html, stylesheet};
 use maillage_sdk::records::StoreError;
 use maillage_sdk::time::jiff::tz::TimeZone;
 use maillage_sdk::{Response, fr, groups, time};
@@ -236,14 +236,6 @@ fn deadline_fields(values: &Values) -> Markup {
         input type="datetime-local" id="deadline" name="deadline" required value=(values.get("deadline"));
         label for="reminder" { "Rappel automatique aux retardataires (heures avant la date limite, 0 pour aucun)" }
         input type="number" id="reminder" name="reminder" min="0" step="1" value=(values.get("reminder"));
-    }
-}
-
-fn alert(error: Option<&str>) -> Markup {
-    html! {
-        @if let Some(error) = error {
-            div class="alert" role="alert" { p { (error) } }
-        }
     }
 }
 

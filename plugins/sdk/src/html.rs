@@ -45,6 +45,26 @@ pub fn stylesheet(name: &str) -> Markup {
     html! { link rel="stylesheet" href=(asset_url(name)); }
 }
 
+/// The confirmation a page shows after a redirect (e.g. `?ok=…`), as
+/// `p.notice[role=status]`; nothing when there is none.
+pub fn notice(text: Option<&str>) -> Markup {
+    html! {
+        @if let Some(text) = text {
+            p class="notice" role="status" { (text) }
+        }
+    }
+}
+
+/// The error of a form or an action, as `div.alert[role=alert] > p`; nothing when there
+/// is none.
+pub fn alert(error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(error) = error {
+            div class="alert" role="alert" { p { (error) } }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +85,19 @@ mod tests {
         let inner = html! { em { "a & b" } };
         let outer = html! { p { (inner) (raw_unescaped_html("<br>")) } };
         assert_eq!(outer.into_string(), "<p><em>a &amp; b</em><br></p>");
+    }
+
+    #[test]
+    fn notices_and_alerts_show_only_when_there_is_one() {
+        assert_eq!(notice(None).into_string(), "");
+        assert_eq!(
+            notice(Some("C’est enregistré & envoyé.")).into_string(),
+            "<p class=\"notice\" role=\"status\">C’est enregistré &amp; envoyé.</p>"
+        );
+        assert_eq!(alert(None).into_string(), "");
+        assert_eq!(
+            alert(Some("<b>Erreur</b>")).into_string(),
+            "<div class=\"alert\" role=\"alert\"><p>&lt;b&gt;Erreur&lt;/b&gt;</p></div>"
+        );
     }
 }

@@ -5,7 +5,8 @@
 //! gives typed access to the host imports (context, log, records, blobs, events, groups,
 //! [`mail`], [`timers`]). Pages are written with the auto-escaping templates of [`html`];
 //! a module's JavaScript and CSS are static [`Asset`]s it declares in [`Plugin::assets`].
-//! Instants and time zones (real IANA rules) are in [`time`], CSV exports in [`csv`].
+//! Instants and time zones (real IANA rules) are in [`time`], CSV exports in [`csv`],
+//! the responses that hand an export to the browser in [`download`].
 
 pub mod bindings {
     wit_bindgen::generate!({
@@ -21,6 +22,7 @@ pub mod bindings {
 pub mod assets;
 pub mod audit;
 pub mod csv;
+pub mod download;
 pub mod form;
 pub mod fr;
 pub mod html;

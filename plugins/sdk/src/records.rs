@@ -21,6 +21,32 @@ pub fn field(name: &str, kind: FieldType) -> FieldDef {
     }
 }
 
+/// A text field with no constraint.
+pub fn text(name: &str) -> FieldDef {
+    field(name, FieldType::Text)
+}
+
+/// An integer field with no constraint.
+pub fn integer(name: &str) -> FieldDef {
+    field(name, FieldType::Integer)
+}
+
+/// The field, required: `required(text("title"))`.
+pub fn required(field: FieldDef) -> FieldDef {
+    FieldDef {
+        required: true,
+        ..field
+    }
+}
+
+/// The field, with the value the host stores when a record leaves it unset.
+pub fn with_default(field: FieldDef, default: &str) -> FieldDef {
+    FieldDef {
+        default: Some(default.to_string()),
+        ..field
+    }
+}
+
 pub fn index(fields: &[&str], unique: bool) -> IndexDef {
     IndexDef {
         fields: fields.iter().map(|f| f.to_string()).collect(),
@@ -86,6 +112,20 @@ pub fn delete(collection: &str, id: &str) -> Result<bool, StoreError> {
     host::delete(collection, id)
 }
 
+/// Whether `id` may be a record id (letters, digits, `-`, `_`, `.`; 1 to 64 of them):
+/// anything else, e.g. a path segment typed by hand, names no record.
+pub fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// An account or group id as the host's references take it: digits.
+pub fn valid_ref(id: &str) -> bool {
+    (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A handler's answer, or, when the store failed, a French 503 page (and a log line).
 pub fn or_unavailable(result: Result<crate::Response, StoreError>) -> crate::Response {
     result.unwrap_or_else(|e| {
@@ -104,6 +144,9 @@ pub struct Group {
     pub count: i64,
     pub sum: i64,
 }
+
+/// The page size of [`Query::fetch_all`] for a query with no [`Query::limit`].
+pub const FETCH_ALL_PAGE: u32 = 500;
 
 /// A query, built step by step: `Query::new().filter("poll = {:poll}").param("poll", id)`.
 #[derive(Debug, Clone, Default)]
@@ -184,6 +227,35 @@ impl Query {
         Ok((items, page.next))
     }
 
+    /// Every matching record, page after page (pages of this query's [`Query::limit`],
+    /// [`FETCH_ALL_PAGE`] when none is set), until the last page or once at least `max`
+    /// records are read (the page that reaches `max` is kept whole).
+    pub fn fetch_all<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        max: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        let page = if self.limit == 0 {
+            FETCH_ALL_PAGE
+        } else {
+            self.limit
+        };
+        let mut out: Vec<T> = Vec::new();
+        let mut cursor = self.cursor.clone();
+        loop {
+            let (items, next) = self
+                .clone()
+                .limit(page)
+                .after(cursor.take())
+                .fetch::<T>(collection)?;
+            out.extend(items);
+            match next {
+                Some(next) if out.len() < max => cursor = Some(next),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     /// The matching records that meet at least one of `criteria` (filter expressions
     /// using this query's params), most criteria met first, with how many each meets;
     /// `limit` of them at most.
@@ -233,5 +305,19 @@ impl Query {
             sum: b.sum,
         })
         .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_ids_and_references() {
+        assert!(valid_id("0190ab-c_1.x") && valid_id("01J-x_1.b") && valid_id("0190abc-1"));
+        assert!(!valid_id("a/b") && !valid_id("../x") && !valid_id(""));
+        assert!(!valid_id(&"a".repeat(65)));
+        assert!(valid_ref("42") && !valid_ref("u42") && !valid_ref(""));
+        assert!(!valid_ref(&"1".repeat(21)));
     }
 }
