@@ -147,9 +147,11 @@ enum AdminCommand {
         /// admin, coordinator or member
         #[arg(long, default_value = "member")]
         role: String,
-        /// Grant the "gestionnaire annuaire" right.
-        #[arg(long)]
-        directory_manager: bool,
+        /// A role declared by a module enabled in the structure, `PLUGIN:ROLE` (e.g.
+        /// `annuaire:gestionnaire`); repeatable. An existing account holds it once it
+        /// accepts the invitation.
+        #[arg(long = "module-role", value_name = "PLUGIN:ROLE")]
+        module_roles: Vec<String>,
         #[command(flatten)]
         config: Config,
     },
@@ -603,9 +605,13 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
             email,
             name,
             role,
-            directory_manager,
+            module_roles,
             config,
         } => {
+            let module_roles = module_roles
+                .iter()
+                .map(|value| parse_module_role(value))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let state = maillage::open(&config).await?;
             let structure = state
                 .db
@@ -615,18 +621,53 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
             let role = Role::parse(&role).ok_or_else(|| {
                 anyhow::anyhow!("role must be admin, coordinator or member, got {role:?}")
             })?;
+            for (plugin, module_role) in &module_roles {
+                let Some(module) = state.db.enabled_module(structure.id, plugin).await? else {
+                    anyhow::bail!("module {plugin:?} is not enabled in {}", structure.slug);
+                };
+                let loaded = state
+                    .registry
+                    .get(&module.plugin_id, &module.version)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("module {plugin}: {e}"))?;
+                if !loaded.manifest().roles.iter().any(|r| &r.id == module_role) {
+                    anyhow::bail!("module {plugin:?} declares no role {module_role:?}");
+                }
+            }
             let invitation = Invitation {
                 structure: &structure,
                 email: &email,
                 display_name: &name,
                 role,
-                directory_manager,
                 invited_by: None,
             };
             let (account, link) =
                 invitations::invite(&state.db, &state.mailer, &state.public_url, invitation)
                     .await
                     .map_err(|e| anyhow::anyhow!("invitation refused: {e}"))?;
+            // Granted now; for an existing account (offer waiting for its consent) the
+            // roles count once it accepts (`people::module_roles` joins memberships).
+            // No admin grants them: the member's own id stands in `granted_by`.
+            let now = maillage::storage::now_secs();
+            let mut conn = state.db.pool().acquire().await?;
+            for (plugin, module_role) in &module_roles {
+                maillage::people::set_module_role(
+                    &mut conn,
+                    structure.id,
+                    account.id,
+                    plugin,
+                    module_role,
+                    true,
+                    account.id,
+                    now,
+                )
+                .await?;
+            }
+            drop(conn);
+            let granted: Vec<String> = module_roles
+                .iter()
+                .map(|(plugin, module_role)| format!("{plugin}:{module_role}"))
+                .collect();
             state
                 .db
                 .audit(AuditRecord {
@@ -635,7 +676,11 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
                     action: "member.invite",
                     target: &account.email,
                     before: None,
-                    after: Some(serde_json::json!({"email": account.email, "role": role.as_str()})),
+                    after: Some(serde_json::json!({
+                        "email": account.email,
+                        "role": role.as_str(),
+                        "module_roles": granted,
+                    })),
                 })
                 .await?;
             // Deliver now when an SMTP server is configured; the outbox keeps it otherwise.
@@ -790,6 +835,24 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     maillage::serve(state, listener).await
 }
 
+/// A `--module-role` value: `plugin:role`, each part lowercase letters, digits and dashes.
+fn parse_module_role(value: &str) -> anyhow::Result<(String, String)> {
+    let well_formed = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    match value.split_once(':') {
+        Some((plugin, role)) if well_formed(plugin) && well_formed(role) => {
+            Ok((plugin.to_string(), role.to_string()))
+        }
+        _ => Err(anyhow::anyhow!(
+            "--module-role must be PLUGIN:ROLE (lowercase letters, digits and dashes), got {value:?}"
+        )),
+    }
+}
+
 async fn structure_by_slug(
     state: &maillage::http::AppState,
     slug: &str,
@@ -889,4 +952,28 @@ async fn import_rpps(config: &Config, slug: &str, file: &std::path::Path) -> any
         summary.bad_lines,
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_module_role;
+
+    #[test]
+    fn module_roles_are_plugin_colon_role() {
+        assert_eq!(
+            parse_module_role("annuaire:gestionnaire").unwrap(),
+            ("annuaire".to_string(), "gestionnaire".to_string())
+        );
+        for bad in [
+            "annuaire",
+            "annuaire:",
+            ":gestionnaire",
+            "Annuaire:gestionnaire",
+            "a:b:c",
+            "a: b",
+        ] {
+            let e = parse_module_role(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
+    }
 }

@@ -38,7 +38,7 @@ pub struct DemoAccount {
     pub username: &'static str,
     pub name: &'static str,
     pub operator: bool,
-    /// (structure slug, role, gestionnaire annuaire)
+    /// (structure slug, role, holds the directory's module role « gestionnaire »)
     pub memberships: &'static [(&'static str, Role, bool)],
 }
 
@@ -135,14 +135,28 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
     }
     for demo in DEMO_ACCOUNTS {
         let account = demo_account(state, demo).await?;
-        for (slug, role, directory_manager) in demo.memberships {
+        for (slug, role, gestionnaire) in demo.memberships {
             if let Some(structure) = state.db.structure_by_slug(slug).await?
                 && state.db.member(structure.id, account.id).await?.is_none()
             {
                 state
                     .db
-                    .set_membership(structure.id, account.id, *role, *directory_manager)
+                    .set_membership(structure.id, account.id, *role)
                     .await?;
+                if *gestionnaire {
+                    let mut conn = state.db.pool().acquire().await?;
+                    crate::people::set_module_role(
+                        &mut conn,
+                        structure.id,
+                        account.id,
+                        "annuaire",
+                        "gestionnaire",
+                        true,
+                        account.id,
+                        crate::storage::now_secs(),
+                    )
+                    .await?;
+                }
             }
         }
     }

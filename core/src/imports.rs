@@ -213,11 +213,12 @@ impl Target<'_> {
         let ctx = CallContext::anonymous(self.structure, self.module_id, &request_id, "");
         let ctx = match self.importer {
             Importer::Member { account, roles } => ctx.with_user(account, roles.clone()),
+            // The operator holds every host role and every role the module declares.
             Importer::CommandLine => CallContext {
                 roles: crate::tenancy::Role::ALL
                     .iter()
                     .map(|r| r.as_str().to_string())
-                    .chain(["directory-manager".to_string()])
+                    .chain(plugin.manifest().roles.iter().map(|r| r.id.clone()))
                     .collect(),
                 ..ctx
             },

@@ -104,22 +104,17 @@ impl Role {
 pub struct Membership {
     pub structure: Structure,
     pub role: Role,
-    /// "Gestionnaire annuaire": may edit the structure's directory.
-    pub directory_manager: bool,
 }
 
 impl Membership {
-    /// Role names handed to plugins: cumulative, plus "directory-manager" when granted.
+    /// Role names handed to plugins: cumulative (a module's own roles are added by the
+    /// runtime, from `module_roles`).
     pub fn role_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = Role::ALL
+        Role::ALL
             .iter()
             .filter(|r| **r <= self.role)
             .map(|r| r.as_str().to_string())
-            .collect();
-        if self.directory_manager {
-            names.push("directory-manager".into());
-        }
-        names
+            .collect()
     }
 }
 
@@ -130,7 +125,6 @@ pub struct Member {
     pub email: String,
     pub display_name: String,
     pub role: Role,
-    pub directory_manager: bool,
     /// False while the invitation has not been accepted.
     pub active: bool,
 }
@@ -430,10 +424,9 @@ impl Db {
         structure_id: i64,
         account_id: i64,
         role: Role,
-        directory_manager: bool,
     ) -> Result<()> {
         let mut conn = self.pool().acquire().await?;
-        self.set_membership_in(&mut conn, structure_id, account_id, role, directory_manager)
+        self.set_membership_in(&mut conn, structure_id, account_id, role)
             .await
     }
 
@@ -444,16 +437,14 @@ impl Db {
         structure_id: i64,
         account_id: i64,
         role: Role,
-        directory_manager: bool,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO memberships (structure_id, account_id, role, directory_manager, created_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (structure_id, account_id) DO UPDATE SET role = excluded.role, directory_manager = excluded.directory_manager",
+            "INSERT INTO memberships (structure_id, account_id, role, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (structure_id, account_id) DO UPDATE SET role = excluded.role",
         )
         .bind(structure_id)
         .bind(account_id)
         .bind(role.as_str())
-        .bind(directory_manager)
         .bind(now_secs())
         .execute(&mut *conn)
         .await?;
@@ -544,7 +535,7 @@ impl Db {
     /// The structures a person belongs to, by name.
     pub async fn memberships(&self, account_id: i64) -> Result<Vec<Membership>> {
         let rows = sqlx::query(&format!(
-            "SELECT {STRUCTURE_COLUMNS}, m.role, m.directory_manager FROM memberships m JOIN structures s ON s.id = m.structure_id
+            "SELECT {STRUCTURE_COLUMNS}, m.role FROM memberships m JOIN structures s ON s.id = m.structure_id
              WHERE m.account_id = $1 ORDER BY s.name"
         ))
         .bind(account_id)
@@ -556,7 +547,7 @@ impl Db {
     /// A person's membership in the structure named by `slug`; None if not a member.
     pub async fn membership(&self, account_id: i64, slug: &str) -> Result<Option<Membership>> {
         let row = sqlx::query(&format!(
-            "SELECT {STRUCTURE_COLUMNS}, m.role, m.directory_manager FROM memberships m JOIN structures s ON s.id = m.structure_id
+            "SELECT {STRUCTURE_COLUMNS}, m.role FROM memberships m JOIN structures s ON s.id = m.structure_id
              WHERE m.account_id = $1 AND s.slug = $2"
         ))
         .bind(account_id)
@@ -568,7 +559,7 @@ impl Db {
 
     pub async fn members(&self, structure_id: i64) -> Result<Vec<Member>> {
         let rows = sqlx::query(
-            "SELECT a.id, a.email, a.display_name, m.role, m.directory_manager, a.password_hash IS NOT NULL AS active
+            "SELECT a.id, a.email, a.display_name, m.role, a.password_hash IS NOT NULL AS active
              FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.structure_id = $1 ORDER BY a.display_name",
         )
         .bind(structure_id)
@@ -581,7 +572,6 @@ impl Db {
                 email: r.get(1),
                 display_name: r.get(2),
                 role: Role::parse(r.get::<&str, _>(3)).unwrap_or(Role::Member),
-                directory_manager: crate::storage::flag(r, "directory_manager"),
                 active: crate::storage::flag(r, "active"),
             })
             .collect())
@@ -600,7 +590,6 @@ fn membership_from_row(row: &sqlx::any::AnyRow) -> Membership {
     Membership {
         structure: structure_from_row(row),
         role: Role::parse(row.get::<&str, _>("role")).unwrap_or(Role::Member),
-        directory_manager: crate::storage::flag(row, "directory_manager"),
     }
 }
 
@@ -633,11 +622,7 @@ mod tests {
                 territory: String::new(),
             },
             role: Role::Coordinator,
-            directory_manager: true,
         };
-        assert_eq!(
-            m.role_names(),
-            ["coordinator", "member", "directory-manager"]
-        );
+        assert_eq!(m.role_names(), ["coordinator", "member"]);
     }
 }

@@ -379,6 +379,81 @@ async fn admins_enable_modules_pick_versions_and_grant_capabilities() {
     );
 }
 
+/// « Gestionnaire annuaire » is the directory's module role, granted on the « Fiche
+/// membre » (no longer a host flag on the members page); only its holders (and admins)
+/// act as managers in the directory, and withdrawing it takes effect at once.
+#[tokio::test]
+async fn the_directory_manager_is_a_module_role_granted_on_the_fiche() {
+    use crate::directory::{MEDECIN, directory_structure, extract, import, line};
+    const BASE: &str = "/cpts-a/annuaire";
+    let host = Host::new().await;
+    let structure = directory_structure(&host, "cpts-a", "74000").await;
+    let text = extract(&[line(
+        "10000000001",
+        ("ADAM", "Anne"),
+        MEDECIN,
+        "",
+        "74000",
+        "",
+    )]);
+    import(&host, &structure, text.as_bytes()).await.unwrap();
+    host.account("cpts-a", "chef@exemple.fr", "Chef", Role::Admin)
+        .await;
+    let gaelle = host
+        .account("cpts-a", "gaelle@exemple.fr", "Gaëlle", Role::Coordinator)
+        .await;
+    host.account("cpts-a", "marc@exemple.fr", "Marc", Role::Coordinator)
+        .await;
+    let mut admin = Client::new(&host);
+    admin.login("chef@exemple.fr", PASSWORD).await;
+
+    let (_, page) = admin.get("/cpts-a/admin/").await;
+    assert!(
+        !page.contains("name=\"annuaire\"") && !page.contains("Gestionnaire annuaire"),
+        "no host checkbox any more"
+    );
+    let (_, fiche) = admin
+        .get(&format!("/cpts-a/admin/membres/{}", gaelle.id))
+        .await;
+    assert!(fiche.contains("value=\"annuaire:gestionnaire\""), "{fiche}");
+    crate::indemnity::grant(&mut admin, gaelle.id, &["annuaire:gestionnaire"]).await;
+    let mut conn = host.state.db.pool().acquire().await.unwrap();
+    let held = maillage::people::module_roles(&mut conn, structure.id, gaelle.id, "annuaire")
+        .await
+        .unwrap();
+    assert_eq!(held, ["gestionnaire"]);
+    drop(conn);
+    let (_, page) = admin.get("/cpts-a/admin/").await;
+    assert!(
+        page.contains("Gestionnaire annuaire"),
+        "listed as a module role"
+    );
+
+    // The holder sets a status; a coordinator without the role is refused.
+    let mut manager = Client::new(&host);
+    manager.login("gaelle@exemple.fr", PASSWORD).await;
+    let (_, results) = manager.get(&format!("{BASE}/")).await;
+    let id = crate::directory::professional_id(&results, "Anne ADAM");
+    let set_status = format!("{BASE}/p/{id}/statut");
+    let (s, _, _) = manager
+        .post_form(&set_status, &[("statut", "adherent")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let mut other = Client::new(&host);
+    other.login("marc@exemple.fr", PASSWORD).await;
+    let (s, _, _) = other.post_form(&set_status, &[("statut", "refus")]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Withdrawn on the fiche: refused at once.
+    crate::indemnity::grant(&mut admin, gaelle.id, &[]).await;
+    let (s, _, _) = manager
+        .post_form(&set_status, &[("statut", "membre")])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, journal) = admin.get("/cpts-a/admin/journal").await;
+    assert!(journal.contains("member.module-role"));
+}
+
 #[tokio::test]
 async fn roles_are_changed_by_admins_and_the_last_admin_stays() {
     let host = Host::new().await;
@@ -414,7 +489,7 @@ async fn roles_are_changed_by_admins_and_the_last_admin_stays() {
     let (s, _, _) = admin
         .post_form(
             &format!("/cpts-a/admin/membres/{}", member_account.id),
-            &[("role", "coordinator"), ("annuaire", "1")],
+            &[("role", "coordinator")],
         )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
@@ -425,7 +500,7 @@ async fn roles_are_changed_by_admins_and_the_last_admin_stays() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((m.role, m.directory_manager), (Role::Coordinator, true));
+    assert_eq!(m.role, Role::Coordinator);
     let (s, page) = member.get("/cpts-a/groupes/").await;
     assert_eq!(s, StatusCode::OK);
     assert!(

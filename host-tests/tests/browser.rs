@@ -55,7 +55,7 @@ async fn invite_set_password_login_enable_a_module_use_it_and_log_out() {
         .await
         .unwrap();
     db.set_password(admin.id, PASSWORD).await.unwrap();
-    db.set_membership(structure.id, admin.id, Role::Admin, false)
+    db.set_membership(structure.id, admin.id, Role::Admin)
         .await
         .unwrap();
     // Installed on the platform, not yet enabled for the structure.
@@ -114,7 +114,7 @@ async fn invite_set_password_login_enable_a_module_use_it_and_log_out() {
         .await
         .unwrap()
         .unwrap();
-    db.set_membership(other.id, nadia.id, Role::Member, false)
+    db.set_membership(other.id, nadia.id, Role::Member)
         .await
         .unwrap();
 

@@ -81,17 +81,31 @@ pub async fn import(
     .await
 }
 
-/// A signed-in gestionnaire (directory manager) of `slug`.
+/// Grants a member of `slug` the directory's module role « gestionnaire » (what the
+/// admins do on the « Fiche membre »).
+pub async fn grant_manager(host: &Host, slug: &str, account_id: i64) {
+    let id = host.structure_id(slug).await;
+    let mut conn = host.state.db.pool().acquire().await.unwrap();
+    maillage::people::set_module_role(
+        &mut conn,
+        id,
+        account_id,
+        "annuaire",
+        "gestionnaire",
+        true,
+        account_id,
+        maillage::storage::now_secs(),
+    )
+    .await
+    .unwrap();
+}
+
+/// A signed-in gestionnaire (the directory's module role) of `slug`.
 pub async fn manager<'a>(host: &'a Host, slug: &str, email: &str) -> Client<'a> {
     let account = host
         .account(slug, email, "Gaëlle Gestionnaire", Role::Coordinator)
         .await;
-    let id = host.structure_id(slug).await;
-    host.state
-        .db
-        .set_membership(id, account.id, Role::Coordinator, true)
-        .await
-        .unwrap();
+    grant_manager(host, slug, account.id).await;
     let mut client = Client::new(host);
     client.login(email, PASSWORD).await;
     client
@@ -921,11 +935,7 @@ async fn a_manager_searches_sets_a_status_writes_a_note_and_copies_emails_in_chr
             Role::Coordinator,
         )
         .await;
-    host.state
-        .db
-        .set_membership(structure.id, account.id, Role::Coordinator, true)
-        .await
-        .unwrap();
+    grant_manager(&host, "cpts-a", account.id).await;
     let server = tokio::spawn(maillage::serve(host.state.clone(), listener));
 
     let url = base.clone();

@@ -178,14 +178,9 @@ async fn login_by_email_or_username_remember_me_rotation_and_logout() {
         .await
         .unwrap();
     db.set_password(account.id, PASSWORD).await.unwrap();
-    db.set_membership(
-        host.structure_id("cpts-a").await,
-        account.id,
-        Role::Member,
-        false,
-    )
-    .await
-    .unwrap();
+    db.set_membership(host.structure_id("cpts-a").await, account.id, Role::Member)
+        .await
+        .unwrap();
 
     // Username, and e-mail in another case, both work.
     let mut c = Client::new(&host);

@@ -303,7 +303,7 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
     let b = host.structure_id("cpts-b").await;
     let queries = [
         "SELECT name || '|' || time_zone || '|' || territory FROM structures WHERE id = $1",
-        "SELECT account_id || '|' || role || '|' || directory_manager FROM memberships WHERE structure_id = $1 ORDER BY account_id",
+        "SELECT account_id || '|' || role FROM memberships WHERE structure_id = $1 ORDER BY account_id",
         "SELECT id || '|' || name || '|' || open || '|' || archived FROM work_groups WHERE structure_id = $1 ORDER BY id",
         "SELECT group_id || '|' || account_id || '|' || role FROM group_members WHERE group_id IN (SELECT id FROM work_groups WHERE structure_id = $1) ORDER BY 1",
         "SELECT id || '|' || status FROM group_join_requests WHERE group_id IN (SELECT id FROM work_groups WHERE structure_id = $1) ORDER BY id",

@@ -306,7 +306,7 @@ async fn module_assets_are_served_by_content_hash_and_type() {
     };
     assert_eq!(raw_get(&host, &stale, false).await.0, StatusCode::NOT_FOUND);
     for uri in [
-        "/assets/annuaire/0.3.0/inconnu.0000000000000000.js",
+        "/assets/annuaire/0.3.1/inconnu.0000000000000000.js",
         "/assets/inconnu/1.0.0/x.0000000000000000.js",
         "/assets/annuaire/9.9.9/annuaire.0000000000000000.css",
         // The listener fixture declares an HTML "asset": the host refuses its type.
@@ -469,24 +469,10 @@ async fn hostile_text_in_every_free_field_comes_back_inert() {
     import(&host, &structure, extract(&[rpps_line]).as_bytes())
         .await
         .unwrap();
-    host.account("cpts-a", "mallory@test.fr", HOSTILE, Role::Coordinator)
+    let mallory_account = host
+        .account("cpts-a", "mallory@test.fr", HOSTILE, Role::Coordinator)
         .await;
-    host.state
-        .db
-        .set_membership(
-            structure.id,
-            host.state
-                .db
-                .account_by_login("mallory@test.fr")
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-            Role::Coordinator,
-            true,
-        )
-        .await
-        .unwrap();
+    crate::directory::grant_manager(&host, "cpts-a", mallory_account.id).await;
     let mut mallory = crate::support::Client::new(&host);
     mallory
         .login("mallory@test.fr", crate::support::PASSWORD)

@@ -160,8 +160,21 @@ async fn on_backend(
         .await?;
     state
         .db
-        .set_membership(structure.id, account.id, Role::Coordinator, true)
+        .set_membership(structure.id, account.id, Role::Coordinator)
         .await?;
+    let mut conn = state.db.pool().acquire().await?;
+    crate::people::set_module_role(
+        &mut conn,
+        structure.id,
+        account.id,
+        "annuaire",
+        "gestionnaire",
+        true,
+        account.id,
+        crate::storage::now_secs(),
+    )
+    .await?;
+    drop(conn);
     let secret = state.db.create_session(account.id, false).await?;
     let cookie = format!(
         "{}={secret}",

@@ -308,7 +308,7 @@ async fn group_of(
                 &format!("{label} {p:04}"),
             )
             .await?;
-        db.set_membership(structure_id, account.id, Role::Member, false)
+        db.set_membership(structure_id, account.id, Role::Member)
             .await?;
         let role = if p == 0 {
             GroupRole::Referent

@@ -72,8 +72,8 @@ pub(super) async fn bundled_structure_with(
     Ok(structure)
 }
 
-/// A new account `email` named `name`, a member of `structure_id` with `role` (not a
-/// directory manager).
+/// A new account `email` named `name`, a member of `structure_id` with `role` (no
+/// module role).
 pub(super) async fn bench_account(
     db: &crate::storage::Db,
     structure_id: i64,
@@ -82,8 +82,7 @@ pub(super) async fn bench_account(
     role: crate::tenancy::Role,
 ) -> anyhow::Result<crate::identity::Account> {
     let account = db.create_account(email, None, name).await?;
-    db.set_membership(structure_id, account.id, role, false)
-        .await?;
+    db.set_membership(structure_id, account.id, role).await?;
     Ok(account)
 }
 
@@ -168,12 +167,7 @@ pub async fn runtime(iterations: usize, seconds: Duration) -> anyhow::Result<()>
         .await?;
     state
         .db
-        .set_membership(
-            structure.id,
-            account.id,
-            crate::tenancy::Role::Member,
-            false,
-        )
+        .set_membership(structure.id, account.id, crate::tenancy::Role::Member)
         .await?;
     let cookie = format!(
         "maillage_session={}",

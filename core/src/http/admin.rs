@@ -151,10 +151,6 @@ fn members_content(
                 Input::new().required().autocomplete("off"),
             ))
             (select("role", "Rôle", &roles, "member"))
-            label.check {
-                input type="checkbox" name="annuaire" value="1";
-                " Gestionnaire annuaire"
-            }
             button type="submit" { "Envoyer l’invitation" }
         }
         h2 { "Membres (" (members.len()) ")" }
@@ -187,10 +183,6 @@ fn members_content(
                                 form method="post" action={ (base) "/admin/membres/" (id) } class="stack" {
                                     (csrf)
                                     (select_as(&format!("role-{id}"), "role", "Rôle", &roles, m.role.as_str()))
-                                    label.check {
-                                        input type="checkbox" name="annuaire" value="1" checked[m.directory_manager];
-                                        " Gestionnaire annuaire"
-                                    }
                                     button type="submit" class="small" { "Enregistrer" }
                                 }
                             }
@@ -265,12 +257,11 @@ pub async fn invite(State(state): State<AppState>, a: Admin, form: FormData) -> 
         email: form.get("courriel"),
         display_name: form.get("nom"),
         role,
-        directory_manager: form.checked("annuaire"),
         invited_by: Some(a.member.account()),
     };
     match invitations::invite(&state.db, &state.mailer, &state.public_url, invitation).await {
         Ok((account, _)) => {
-            let after = json!({"email": account.email, "role": role.as_str(), "directory_manager": form.checked("annuaire")});
+            let after = json!({"email": account.email, "role": role.as_str()});
             if let Err(e) = state
                 .db
                 .audit(a.audit("member.invite", &account.email, None, Some(after)))
@@ -294,7 +285,7 @@ pub async fn invite(State(state): State<AppState>, a: Admin, form: FormData) -> 
 }
 
 fn member_json(m: &Member) -> serde_json::Value {
-    json!({"email": m.email, "role": m.role.as_str(), "directory_manager": m.directory_manager})
+    json!({"email": m.email, "role": m.role.as_str()})
 }
 
 pub(super) async fn target_member(
@@ -328,8 +319,7 @@ pub async fn update_member(
         )
         .await;
     };
-    let directory_manager = form.checked("annuaire");
-    let after = json!({"email": target.email, "role": role.as_str(), "directory_manager": directory_manager});
+    let after = json!({"email": target.email, "role": role.as_str()});
     let structure_id = a.member.structure_id();
     // The last-admin check, the change and its audit entry in one write transaction.
     let changed: Result<bool, StorageError> = async {
@@ -343,7 +333,7 @@ pub async fn update_member(
         }
         state
             .db
-            .set_membership_in(&mut tx, structure_id, account_id, role, directory_manager)
+            .set_membership_in(&mut tx, structure_id, account_id, role)
             .await?;
         let record = a.audit(
             "member.role",

@@ -465,9 +465,6 @@ fn account_body(ctx: &Ctx, message: Markup) -> Markup {
                 li {
                     a href={ "/" (m.structure.slug) "/" } { (m.structure.name) }
                     " — " (m.role.label())
-                    @if m.directory_manager {
-                        ", gestionnaire annuaire"
-                    }
                 }
             }
         }
@@ -686,7 +683,6 @@ pub async fn membership_offer_page(
             h1 { "Rejoindre " (structure.name) }
             p {
                 "Vous êtes invité(e) à rejoindre " (structure.name) " avec le rôle « " (offer.role.label()) " »"
-                @if offer.directory_manager { ", gestionnaire annuaire" }
                 ". Vous n’en ferez partie que si vous acceptez."
             }
             form method="post" action={ "/compte/invitations/" (token) } class="stack" {
@@ -727,7 +723,6 @@ pub async fn accept_membership_offer(
         after: Some(serde_json::json!({
             "email": viewer.account.email,
             "role": offer.role.as_str(),
-            "directory_manager": offer.directory_manager,
         })),
     };
     if let Err(e) = state.db.audit(record).await {

@@ -50,11 +50,11 @@ fn page(status: StatusCode, title: &str, body: Markup) -> Response {
         .into_response()
 }
 
-/// Imports are for the structure's admins, members holding a role the target module
+/// Imports are for the structure's admins and members holding a role the target module
 /// declares (the directory's « gestionnaire »; the module checks again in its own
-/// routes), and the legacy directory-manager flag.
+/// routes).
 async fn may_import(state: &AppState, member: &super::MemberCtx, module: &str) -> bool {
-    if member.membership.role == Role::Admin || member.membership.directory_manager {
+    if member.membership.role == Role::Admin {
         return true;
     }
     let structure_id = member.membership.structure.id;

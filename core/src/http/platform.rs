@@ -379,7 +379,6 @@ pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: For
         email: form.get("admin_courriel"),
         display_name: form.get("admin_nom"),
         role: Role::Admin,
-        directory_manager: true,
         invited_by: Some(&viewer.account),
     };
     if let Err(e) =

@@ -36,7 +36,6 @@ pub struct Invitation<'a> {
     pub email: &'a str,
     pub display_name: &'a str,
     pub role: Role,
-    pub directory_manager: bool,
     /// None when invited from the command line.
     pub invited_by: Option<&'a Account>,
 }
@@ -76,7 +75,6 @@ pub async fn invite(
                 account.id,
                 invitation.structure.id,
                 invitation.role,
-                invitation.directory_manager,
                 invitation.invited_by.map(|a| a.id),
             )
             .await?;
@@ -111,13 +109,8 @@ pub async fn invite(
     let account = db
         .create_account(email, None, invitation.display_name)
         .await?;
-    db.set_membership(
-        invitation.structure.id,
-        account.id,
-        invitation.role,
-        invitation.directory_manager,
-    )
-    .await?;
+    db.set_membership(invitation.structure.id, account.id, invitation.role)
+        .await?;
     let secret = db.issue_token(account.id, TokenPurpose::Invitation).await?;
     let link = format!("{public_url}/mot-de-passe/{secret}");
     let body = format!(

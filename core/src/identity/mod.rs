@@ -61,7 +61,6 @@ pub struct MembershipOffer {
     pub account_id: i64,
     pub structure_id: i64,
     pub role: Role,
-    pub directory_manager: bool,
 }
 
 fn offer_from_row(row: &sqlx::any::AnyRow) -> MembershipOffer {
@@ -69,7 +68,6 @@ fn offer_from_row(row: &sqlx::any::AnyRow) -> MembershipOffer {
         account_id: row.get("account_id"),
         structure_id: row.get("structure_id"),
         role: Role::parse(row.get::<&str, _>("role")).unwrap_or(Role::Member),
-        directory_manager: crate::storage::flag(row, "directory_manager"),
     }
 }
 
@@ -543,20 +541,18 @@ impl Db {
         account_id: i64,
         structure_id: i64,
         role: Role,
-        directory_manager: bool,
         invited_by: Option<i64>,
     ) -> Result<String> {
         let secret = random_secret();
         let now = now_secs();
         sqlx::query(
-            "INSERT INTO membership_offers (token_hash, account_id, structure_id, role, directory_manager, invited_by, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO membership_offers (token_hash, account_id, structure_id, role, invited_by, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(secret_hash(&secret))
         .bind(account_id)
         .bind(structure_id)
         .bind(role.as_str())
-        .bind(directory_manager)
         .bind(invited_by)
         .bind(now)
         .bind(now + INVITATION_TTL_SECS)
@@ -568,7 +564,7 @@ impl Db {
     /// The still-valid, unused offer behind a link (without using it).
     pub async fn membership_offer(&self, secret: &str) -> Result<Option<MembershipOffer>> {
         let row = sqlx::query(
-            "SELECT account_id, structure_id, role, directory_manager FROM membership_offers
+            "SELECT account_id, structure_id, role FROM membership_offers
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(secret_hash(secret))
@@ -591,7 +587,7 @@ impl Db {
         let row = sqlx::query(
             "UPDATE membership_offers SET used_at = $1
              WHERE token_hash = $2 AND account_id = $3 AND used_at IS NULL AND expires_at > $1
-             RETURNING account_id, structure_id, role, directory_manager",
+             RETURNING account_id, structure_id, role",
         )
         .bind(now)
         .bind(secret_hash(secret))
@@ -602,13 +598,12 @@ impl Db {
             return Ok(None);
         };
         sqlx::query(
-            "INSERT INTO memberships (structure_id, account_id, role, directory_manager, created_at) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO memberships (structure_id, account_id, role, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (structure_id, account_id) DO NOTHING",
         )
         .bind(offer.structure_id)
         .bind(offer.account_id)
         .bind(offer.role.as_str())
-        .bind(offer.directory_manager)
         .bind(now)
         .execute(&mut *tx)
         .await?;

@@ -129,7 +129,7 @@ pub struct RoleDef {
 }
 
 /// Host role names a module cannot declare.
-const HOST_ROLES: &[&str] = &["member", "coordinator", "admin", "directory-manager"];
+const HOST_ROLES: &[&str] = &["member", "coordinator", "admin"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {

@@ -75,8 +75,8 @@ impl Plugin for Directory {
         ASSETS
     }
 
-    /// The gestionnaire, granted per member by the structure's admins (the host's older
-    /// "directory-manager" right and admins count too: `model::is_manager`).
+    /// The gestionnaire, granted per member by the structure's admins on the « Fiche
+    /// membre » (admins count too: `model::is_manager`).
     fn roles() -> Vec<RoleDef> {
         vec![RoleDef {
             id: model::MANAGER_ROLE.into(),

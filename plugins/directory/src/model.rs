@@ -295,17 +295,14 @@ impl Status {
 }
 
 /// The directory's own role (WIT 0.2.3 module roles, see `Directory::roles` in lib.rs),
-/// granted per member by the structure's admins on the members page.
+/// granted per member by the structure's admins on the « Fiche membre ».
 pub const MANAGER_ROLE: &str = "gestionnaire";
-/// The host's right « gestionnaire annuaire » from before module roles, still honoured.
-pub const LEGACY_MANAGER_ROLE: &str = "directory-manager";
 
 /// Whether these context roles make a gestionnaire of the directory: the module's
-/// role, the host's legacy right, or a structure admin.
+/// role or a structure admin. (The host's older "directory-manager" right is gone: it
+/// became this module role.)
 pub fn is_manager(roles: &[String]) -> bool {
-    roles
-        .iter()
-        .any(|r| r == MANAGER_ROLE || r == LEGACY_MANAGER_ROLE || r == "admin")
+    roles.iter().any(|r| r == MANAGER_ROLE || r == "admin")
 }
 
 /// The acting user, as the directory sees them.
@@ -404,9 +401,9 @@ mod tests {
     }
 
     #[test]
-    fn managers_hold_the_module_role_the_legacy_right_or_are_admins() {
+    fn managers_hold_the_module_role_or_are_admins() {
         assert!(is_manager(&roles(&["member", "gestionnaire"])));
-        assert!(is_manager(&roles(&["member", "directory-manager"])));
+        assert!(!is_manager(&roles(&["member", "directory-manager"])));
         assert!(is_manager(&roles(&["member", "coordinator", "admin"])));
         assert!(!is_manager(&roles(&["member", "coordinator"])));
         assert!(!is_manager(&roles(&[])));
