@@ -1939,3 +1939,121 @@ async fn a_rule_set_importing_anything_is_refused_at_install_with_the_import_nam
     assert!(page.contains("data-bareme=\"forfait\""), "{page}");
     assert!(!page.contains("rules-with-imports"), "{page}");
 }
+
+#[tokio::test]
+async fn an_expense_note_is_attached_by_a_plain_form_without_javascript() {
+    let host = indemnity_host().await;
+    let (w, _tom, mut claire) = forfait_world(&host).await;
+    closed_meeting(
+        &mut claire,
+        "Groupe BPCO des notes",
+        &w.bpco,
+        &paris_minutes_ago(10),
+        &[(key(w.anne), 90), (key(w.remi), 120)],
+    )
+    .await;
+    deliver(&host, w.sid).await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mine = rows(&my_account(&mut anne).await);
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    let line = mine[0].id.clone();
+    let path = format!("{A}/lignes/{line}/note");
+
+    // The form a browser without JavaScript posts: the token is its first part.
+    let page = line_page(&mut anne, &line).await;
+    let form = &page[page
+        .find("enctype=\"multipart/form-data\"")
+        .expect("the note form")..];
+    let token_at = form
+        .find("name=\"csrf\"")
+        .expect("the form carries the token");
+    let file_at = form
+        .find("type=\"file\"")
+        .expect("the form has a file field");
+    assert!(
+        token_at < file_at,
+        "the token comes before the file: {form}"
+    );
+
+    let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    let token = anne.csrf();
+    let (status, location, body) = anne
+        .post_upload_form(
+            &path,
+            &token,
+            ("fichier", "train Lyon.pdf", "application/pdf", pdf),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.is_some_and(|l| l.contains("ok=note")));
+    let page = line_page(&mut anne, &line).await;
+    let link = &page[page
+        .find("class=\"note-de-frais\"")
+        .expect("the note's link")..];
+    assert!(
+        text_after(link, "class=").contains("train Lyon.pdf"),
+        "{link}"
+    );
+    let href = attr(link, "href");
+    let (status, _, bytes) = anne.get_bytes(&href).await;
+    assert_eq!(status, StatusCode::OK, "downloading {href}");
+    assert_eq!(bytes, pdf.to_vec(), "the note reads back byte for byte");
+
+    // A forged token, or none before the file, is refused and changes nothing.
+    let (status, _, body) = anne
+        .post_upload_form(
+            &path,
+            &"0".repeat(48),
+            ("fichier", "faux.pdf", "application/pdf", pdf),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("Formulaire expiré"), "{body}");
+    let mut missing = "--B\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"sans-jeton.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+    .as_bytes()
+    .to_vec();
+    missing.extend_from_slice(pdf);
+    missing.extend_from_slice(b"\r\n--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n");
+    missing.extend_from_slice(token.as_bytes());
+    missing.extend_from_slice(b"\r\n--B--\r\n");
+    let request = http::Request::post(&path)
+        .header("content-type", "multipart/form-data; boundary=B")
+        .header("cookie", anne.cookie_header().unwrap())
+        .body(axum::body::Body::from(missing))
+        .unwrap();
+    let (status, _, _) = host.send(request).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a token after the file is not looked for"
+    );
+
+    // A web page is not an expense note: refused in French, the note unchanged.
+    let (status, _, body) = anne
+        .post_upload_form(
+            &path,
+            &token,
+            (
+                "fichier",
+                "page.html",
+                "text/html",
+                b"<script>alert(1)</script>",
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("Ce format n’est pas accepté"), "{body}");
+    let page = line_page(&mut anne, &line).await;
+    assert!(
+        text_after(&page, "class=\"note-de-frais\"").contains("train Lyon.pdf"),
+        "the first note stays"
+    );
+
+    // Someone else's line does not exist for another member.
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let token = remi.csrf();
+    let (status, _, _) = remi
+        .post_upload_form(&path, &token, ("fichier", "r.pdf", "application/pdf", pdf))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -200,9 +200,7 @@ impl Host {
             }
         };
         let id = self.structure_id(slug).await;
-        db.set_membership(id, account.id, role, false)
-            .await
-            .unwrap();
+        db.set_membership(id, account.id, role).await.unwrap();
         account
     }
 
@@ -372,6 +370,34 @@ impl Client<'_> {
         let (status, headers, body) = self.host.send(req.body(Body::from(body)).unwrap()).await;
         self.remember(&headers);
         (status, headers, body)
+    }
+
+    /// A plain HTML upload form posted without JavaScript: `multipart/form-data` whose
+    /// first part is the `csrf` field holding `token`, then the file, and no header.
+    pub async fn post_upload_form(
+        &mut self,
+        uri: &str,
+        token: &str,
+        file: (&str, &str, &str, &[u8]),
+    ) -> (StatusCode, Option<String>, String) {
+        let (field, name, content_type, content) = file;
+        let boundary = "----MaillageFormBoundary7MA4YWxk";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = Request::post(uri).header(
+            http::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+        if let Some(c) = self.cookie_header() {
+            req = req.header(http::header::COOKIE, c);
+        }
+        let (status, headers, body) = self.host.send(req.body(Body::from(body)).unwrap()).await;
+        self.remember(&headers);
+        (status, location(&headers), body)
     }
 
     /// GET returning the headers too.

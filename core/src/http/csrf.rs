@@ -3,8 +3,9 @@
 //! secret, which never leaves the HttpOnly cookie), so a token minted anonymously does
 //! not work with a victim's session; before login it is a random token in a SameSite
 //! cookie (double submit), replaced at login. The request repeats it as form field
-//! `csrf` or header `x-csrf-token`; the query `csrf` is accepted only on the multipart
-//! upload routes, whose plain forms cannot set a header.
+//! `csrf` or header `x-csrf-token`. A multipart form (a file upload without JavaScript)
+//! carries it as its first part, read from the first bytes of the body while the rest
+//! streams on unread; the query `csrf` is still accepted on the host's upload routes.
 //!
 //! The guard also bounds what it reads before the token is checked: a request without a
 //! live session gets `ANONYMOUS_BODY_LIMIT`, members the configured limit, and an
@@ -73,8 +74,7 @@ pub fn set_cookie_header(token: &str, secure: bool) -> String {
     cookie
 }
 
-/// Multipart uploads posted by a plain HTML form cannot set a header: only there may the
-/// token come in the query (`/{structure}/fichiers/{module}`, `/{structure}/imports/{module}`,
+/// The host's own upload forms also take the token in the query (`/{structure}/fichiers/{module}`, `/{structure}/imports/{module}`,
 /// the operator's `/plateforme/paquets`). Never on ordinary forms, where a token in a URL
 /// would leak through logs and history.
 fn accepts_query_token(path: &str) -> bool {
@@ -171,11 +171,26 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
                 bytes::Bytes::new(),
             )
         };
+        // A plain multipart form: the token is its first part.
+        let (body, first_part) = match multipart_boundary(&parts) {
+            Some(boundary) if parts.headers.get(HEADER).is_none() => {
+                match first_part_token(body, &boundary).await {
+                    Ok(found) => found,
+                    Err(()) => {
+                        return with_cookie(too_large(), &token, existing.as_deref(), secure);
+                    }
+                }
+            }
+            _ => (body, None),
+        };
         let expected = match &session {
             Some(_) => Some(token.clone()),
             None => existing.clone(),
         };
-        let valid = match (expected, submitted_token(&parts, &form)) {
+        let valid = match (
+            expected,
+            first_part.or_else(|| submitted_token(&parts, &form)),
+        ) {
             (Some(expected), Some(submitted)) => tokens_match(&expected, &submitted),
             _ => false,
         };
@@ -192,6 +207,90 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     request.extensions_mut().insert(CsrfToken(token.clone()));
     let response = next.run(request).await;
     with_cookie(response, &token, existing.as_deref(), secure)
+}
+
+/// The boundary of a `multipart/form-data` body.
+fn multipart_boundary(parts: &http::request::Parts) -> Option<String> {
+    let value = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?;
+    let (kind, params) = value.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.split(';').find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("boundary") {
+            return None;
+        }
+        let value = value.trim().trim_matches('"');
+        (!value.is_empty() && value.len() <= 70).then(|| value.to_string())
+    })
+}
+
+/// Most bytes read to find the token part at the start of a multipart body.
+const FIRST_PART_LIMIT: usize = 8 << 10;
+
+/// Reads the start of a multipart body: the token when its first part is the `csrf`
+/// field, and the body to pass on, whole (what was read, then the rest, unread).
+/// `Err` when the body fails while it is read.
+async fn first_part_token(body: Body, boundary: &str) -> Result<(Body, Option<String>), ()> {
+    use http_body_util::BodyExt;
+    let end = format!("\r\n--{boundary}");
+    let mut body = body;
+    let mut head = bytes::BytesMut::new();
+    while head.len() < FIRST_PART_LIMIT && !contains(&head, end.as_bytes()) {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    head.extend_from_slice(&data);
+                }
+            }
+            Some(Err(_)) => return Err(()),
+            None => break,
+        }
+    }
+    let head = head.freeze();
+    let token = token_part(&head, boundary);
+    let rest = body.into_data_stream();
+    let whole = futures_util::StreamExt::chain(
+        futures_util::stream::once(std::future::ready(Ok::<_, axum::Error>(head))),
+        rest,
+    );
+    Ok((Body::from_stream(whole), token))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    find(haystack, needle).is_some()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The value of the first part when it is the form field `csrf` (not a file).
+fn token_part(head: &[u8], boundary: &str) -> Option<String> {
+    let start = format!("--{boundary}\r\n");
+    let rest = head.strip_prefix(start.as_bytes())?;
+    let headers_end = find(rest, b"\r\n\r\n")?;
+    let headers = std::str::from_utf8(&rest[..headers_end]).ok()?;
+    let is_token = headers.split("\r\n").any(|line| {
+        let Some((name, value)) = line.split_once(':') else {
+            return false;
+        };
+        name.trim().eq_ignore_ascii_case("content-disposition")
+            && value.contains(&format!("name=\"{FIELD}\""))
+            && !value.contains("filename")
+    });
+    if !is_token {
+        return None;
+    }
+    let value = &rest[headers_end + 4..];
+    let value_end = find(value, format!("\r\n--{boundary}").as_bytes())?;
+    let token = std::str::from_utf8(&value[..value_end]).ok()?.trim();
+    (token.len() <= 128).then(|| token.to_string())
 }
 
 fn declared_length(parts: &http::request::Parts) -> Option<u64> {

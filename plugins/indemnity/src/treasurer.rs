@@ -738,8 +738,9 @@ fn hx_redirect(relative: &str) -> Response {
     }
 }
 
-/// `POST /lignes/{id}/note`: `multipart/form-data` with the file in `fichier` (the CSRF
-/// token in the `x-csrf-token` header, as the host requires for uploads).
+/// `POST /lignes/{id}/note`: `multipart/form-data` with the file in `fichier`. The CSRF
+/// token is the form's first part (a plain form, without JavaScript) or, through htmx,
+/// the `x-csrf-token` header; the host checks it before the body reaches the module.
 pub fn attach_note(id: &str, request: &Request) -> PageResult {
     let viewer = Viewer::current();
     let Some(line) = model::load_line(id)? else {
