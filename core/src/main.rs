@@ -1,6 +1,13 @@
 //! The `maillage` binary: logging, the async runtime, and the command line
 //! (`maillage::cli`).
 
+/// mimalloc rather than glibc's malloc: the SQLite driver's worker thread allocates the
+/// rows that the runtime's threads free, and glibc serialises such cross-thread frees on
+/// the allocating arena's lock (futex waits on every page of records; see
+/// docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -41,6 +41,8 @@ pub(super) struct HostState {
     pub mails_queued: u32,
     /// Indemnity rule sets, for the `maillage:indemnity` imports.
     pub rule_sets: Option<std::sync::Arc<super::RuleSets>>,
+    /// What this call already looked up of the structure's rule sets.
+    pub rules_memo: super::rules::CallMemo,
 }
 
 impl HostState {

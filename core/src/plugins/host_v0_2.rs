@@ -125,11 +125,8 @@ impl records::Host for HostState {
     ) -> RecordResult<records::Page> {
         let spec = record_query(q);
         reading!(self, api, conn => async {
-            let page = api.query(conn, &collection, &spec).await?;
-            Ok(records::Page {
-                items: page.items.iter().map(|v| v.to_string()).collect(),
-                next: page.next,
-            })
+            let (items, next) = api.query_text(conn, &collection, &spec).await?;
+            Ok(records::Page { items, next })
         })
     }
 

@@ -213,6 +213,8 @@ pub const BATCH_MEMORY_BYTES: usize = 1 << 30;
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bounds of the instance pool; beyond it, instantiation fails (and the request with it).
 const POOL_INSTANCES: u32 = 256;
+/// Slots decommitted together (at most this many minus one per core wait for reuse).
+const DECOMMIT_BATCH: usize = 8;
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -442,7 +444,11 @@ impl PluginRuntime {
             .max_memory_size(limits.memory_bytes.max(BATCH_MEMORY_BYTES))
             .max_core_instance_size(4 << 20)
             .max_component_instance_size(4 << 20)
-            .max_unused_warm_slots(64);
+            .max_unused_warm_slots(64)
+            // Returned slots are reset in batches: one vectored madvise, one TLB
+            // shootdown across the cores, for several stores (a dry-run drops one
+            // rule-set store per line).
+            .decommit_batch_size(DECOMMIT_BATCH);
         let mut config = Config::new();
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         config.epoch_interruption(true);
@@ -611,6 +617,7 @@ impl PluginRuntime {
             public_url: self.public_url.get().cloned().unwrap_or_default(),
             mails_queued: 0,
             rule_sets: self.rule_sets.get().cloned(),
+            rules_memo: Default::default(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);

@@ -581,6 +581,55 @@ fn complete_settings(
         .collect()
 }
 
+// The types of every case, field by field between the two bindgen sets (one per case:
+// `convert` would print and parse each through JSON). The rest goes through `convert`.
+
+fn meeting_of(m: &rules::Meeting) -> exported::Meeting {
+    exported::Meeting {
+        id: m.id.clone(),
+        title: m.title.clone(),
+        date: m.date.clone(),
+        duration_minutes: m.duration_minutes,
+        kind: m.kind.clone(),
+        group_id: m.group_id.clone(),
+        group_name: m.group_name.clone(),
+        mission: m.mission.clone(),
+        action: m.action.clone(),
+    }
+}
+
+fn attendee_of(a: &rules::Attendee) -> exported::Attendee {
+    exported::Attendee {
+        person_id: a.person_id.clone(),
+        profession: a.profession.clone(),
+        exercise_mode: match a.exercise_mode {
+            rules::ExerciseMode::Liberal => exported::ExerciseMode::Liberal,
+            rules::ExerciseMode::Salarie => exported::ExerciseMode::Salarie,
+            rules::ExerciseMode::Autre => exported::ExerciseMode::Autre,
+            rules::ExerciseMode::Inconnu => exported::ExerciseMode::Inconnu,
+        },
+        employer_convention: a.employer_convention,
+        adherent: a.adherent,
+        role: match a.role {
+            rules::GroupRole::Referent => exported::GroupRole::Referent,
+            rules::GroupRole::Active => exported::GroupRole::Active,
+            rules::GroupRole::Guest => exported::GroupRole::Guest,
+        },
+        minutes: a.minutes,
+    }
+}
+
+fn outcome_of(o: &exported::Outcome) -> rules::Outcome {
+    match o {
+        exported::Outcome::Eligible(p) => rules::Outcome::Eligible(rules::Payment {
+            cents: p.cents,
+            minutes: p.minutes,
+            rationale: p.rationale.clone(),
+        }),
+        exported::Outcome::NotEligible(reason) => rules::Outcome::NotEligible(reason.clone()),
+    }
+}
+
 /// Same shapes on both sides of the host (field names and variants are the WIT's): the
 /// module's import types become the rule set's export types through serde.
 fn convert<A: serde::Serialize, B: serde::de::DeserializeOwned>(value: &A) -> wasmtime::Result<B> {
@@ -590,7 +639,17 @@ fn convert<A: serde::Serialize, B: serde::de::DeserializeOwned>(value: &A) -> wa
 
 use crate::people::valid_date;
 
+/// What one module call already looked up: the choice in force at a date and the rule
+/// sets it loaded, so that a closing computes all its attendees with one lookup. A
+/// choice made during the call (`assign`) clears it.
+#[derive(Default)]
+pub(super) struct CallMemo {
+    in_force: HashMap<String, Option<StoredAssignment>>,
+    loaded: HashMap<(String, String), Arc<LoadedRuleSet>>,
+}
+
 /// A stored choice.
+#[derive(Clone)]
 struct StoredAssignment {
     rule_set_id: String,
     version: String,
@@ -626,6 +685,9 @@ impl HostState {
         structure_id: i64,
         date: &str,
     ) -> wasmtime::Result<Option<StoredAssignment>> {
+        if let Some(found) = self.rules_memo.in_force.get(date) {
+            return Ok(found.clone());
+        }
         let conn = self.reader().await?;
         let row = sqlx::query(&format!(
             "SELECT {ASSIGNMENT_COLUMNS} FROM rule_set_assignments a LEFT JOIN accounts acc ON acc.id = a.set_by
@@ -635,7 +697,11 @@ impl HostState {
         .bind(date)
         .fetch_optional(&mut *conn)
         .await?;
-        Ok(row.as_ref().map(stored_assignment))
+        let found = row.as_ref().map(stored_assignment);
+        self.rules_memo
+            .in_force
+            .insert(date.to_string(), found.clone());
+        Ok(found)
     }
 
     async fn loaded_rule_set(
@@ -644,10 +710,17 @@ impl HostState {
         id: &str,
         version: &str,
     ) -> wasmtime::Result<Result<Arc<LoadedRuleSet>, String>> {
+        let key = (id.to_string(), version.to_string());
+        if let Some(loaded) = self.rules_memo.loaded.get(&key) {
+            return Ok(Ok(loaded.clone()));
+        }
         let rule_sets = self.rule_sets()?;
         let conn = self.reader().await?;
         Ok(match rule_sets.get(conn, structure_id, id, version).await {
-            Ok(Some(loaded)) => Ok(loaded),
+            Ok(Some(loaded)) => {
+                self.rules_memo.loaded.insert(key, loaded.clone());
+                Ok(loaded)
+            }
             Ok(None) => Err(format!(
                 "barème {id} {version} inconnu pour cette structure"
             )),
@@ -761,15 +834,12 @@ impl rules::Host for HostState {
         let outcome = rule_sets
             .compute(
                 &loaded,
-                &convert(&meeting)?,
-                &convert(&attendee)?,
+                &meeting_of(&meeting),
+                &attendee_of(&attendee),
                 &settings,
             )
             .await;
-        Ok(match outcome {
-            Ok(outcome) => Ok(convert(&outcome)?),
-            Err(reason) => Err(reason),
-        })
+        Ok(outcome.map(|o| outcome_of(&o)))
     }
 }
 
@@ -862,6 +932,7 @@ impl engine::Host for HostState {
         .bind(set_at)
         .execute(&mut *conn)
         .await?;
+        self.rules_memo.in_force.clear();
         Ok(Ok(engine::Assignment {
             rule_set: convert(&loaded.description)?,
             settings: convert(&settings)?,
@@ -899,15 +970,12 @@ impl engine::Host for HostState {
             let outcome = rule_sets
                 .compute(
                     &loaded,
-                    &convert(&case.meeting)?,
-                    &convert(&case.attendee)?,
+                    &meeting_of(&case.meeting),
+                    &attendee_of(&case.attendee),
                     &settings,
                 )
                 .await;
-            out.push(match outcome {
-                Ok(outcome) => Ok(convert(&outcome)?),
-                Err(reason) => Err(reason),
-            });
+            out.push(outcome.map(|o| outcome_of(&o)));
         }
         Ok(Ok(out))
     }

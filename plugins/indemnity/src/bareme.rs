@@ -589,6 +589,7 @@ fn run(form: &Form, available: &[Description]) -> Result<Option<Asked>, StoreErr
         .sort("date");
     let lines: Vec<Line> = query.fetch_all(LINES, MAX_LINES)?;
     let mut rows: Vec<SimRow> = Vec::new();
+    let mut row_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut errors = 0usize;
     let mut first_error: Option<String> = None;
     for chunk in lines.chunks(rules::BATCH) {
@@ -614,9 +615,10 @@ fn run(form: &Form, available: &[Description]) -> Result<Option<Asked>, StoreErr
                 }
             };
             let key = line.person_key();
-            let index = match rows.iter().position(|r| r.key == key) {
-                Some(i) => i,
+            let index = match row_of.get(&key) {
+                Some(i) => *i,
                 None => {
+                    row_of.insert(key.clone(), rows.len());
                     rows.push(SimRow {
                         key,
                         name: line.person_name.clone(),

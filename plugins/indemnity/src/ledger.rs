@@ -234,6 +234,47 @@ struct Attending {
     facts: Facts,
 }
 
+/// The account an attendee signed in as, if any.
+fn account_of(present: &Present) -> Option<String> {
+    present
+        .account
+        .as_ref()
+        .and_then(id_text)
+        .filter(|a| records::valid_ref(a))
+}
+
+/// What the structure knows of a closing's attendees: asked one by one for a few, read
+/// all at once (two queries on the host) for a larger meeting.
+enum Known {
+    OneByOne,
+    All(HashMap<String, people::Person>),
+}
+
+impl Known {
+    /// Above this many members present, every member's facts are read at once.
+    const AT_ONCE: usize = 8;
+
+    fn of(attendees: &[Present]) -> Known {
+        let accounts = attendees.iter().filter(|p| account_of(p).is_some()).count();
+        if accounts <= Self::AT_ONCE {
+            return Known::OneByOne;
+        }
+        Known::All(
+            people::all()
+                .into_iter()
+                .map(|p| (p.user_id.clone(), p))
+                .collect(),
+        )
+    }
+
+    fn get(&self, account: &str) -> Option<people::Person> {
+        match self {
+            Known::OneByOne => people::get(account),
+            Known::All(all) => all.get(account).cloned(),
+        }
+    }
+}
+
 /// The group's name: as the groups interface shows it (an event has no acting member,
 /// so it may not), else as a line or a budget of the group recorded it.
 fn group_name_of(group_id: &str) -> Result<String, StoreError> {
@@ -343,14 +384,11 @@ pub fn on_attendance_closed(payload: &str) -> Result<(), String> {
     }
 
     // The attendees, once each, with what the structure knows of them.
+    let known = Known::of(&event.attendees);
     let mut attending: Vec<Attending> = Vec::new();
     for present in &event.attendees {
-        let account = present
-            .account
-            .as_ref()
-            .and_then(id_text)
-            .filter(|a| records::valid_ref(a));
-        let person = account.as_deref().and_then(people::get);
+        let account = account_of(present);
+        let person = account.as_deref().and_then(|a| known.get(a));
         let typed = present
             .name
             .clone()
@@ -385,22 +423,23 @@ pub fn on_attendance_closed(payload: &str) -> Result<(), String> {
     }
 
     // The year's totals of everyone concerned, without the lines about to be replaced.
-    let mut counted: HashMap<String, i64> = HashMap::new();
-    let persons = attending
+    let mut persons: Vec<String> = attending
         .iter()
         .filter_map(|a| a.facts.person.clone())
-        .chain(settled.values().filter_map(|s| s.line.person.clone()));
-    for person in persons {
-        if counted.contains_key(&person) {
-            continue;
+        .chain(settled.values().filter_map(|s| s.line.person.clone()))
+        .collect();
+    persons.sort();
+    persons.dedup();
+    let mut counted = model::counted_totals(&persons, i64::from(year)).map_err(store)?;
+    for line in replaced
+        .iter()
+        .filter(|l| l.counts() && l.year == i64::from(year))
+    {
+        if let Some(person) = &line.person
+            && let Some(total) = counted.get_mut(person)
+        {
+            *total -= line.amount;
         }
-        let total: i64 = model::lines_of_person_year(&person, i64::from(year))
-            .map_err(store)?
-            .iter()
-            .filter(|l| l.counts() && !replaced.iter().any(|r| r.id == l.id))
-            .map(|l| l.amount)
-            .sum();
-        counted.insert(person, total);
     }
 
     // Everything is read and computed: now the writes.

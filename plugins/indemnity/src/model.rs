@@ -1,5 +1,7 @@
 //! The ledger's collections, its lines, statuses and who may do what.
 
+use std::collections::HashMap;
+
 use maillage_sdk::User;
 use maillage_sdk::records::{
     self, CollectionDef, FieldDef, FieldType, Query, StoreError, field, index, or_default,
@@ -411,6 +413,32 @@ pub fn lines_of_person_year(person: &str, year: i64) -> Result<Vec<Line>, StoreE
         .param("y", year)
         .sort("date");
     query.fetch_all(LINES, MAX_LINES)
+}
+
+/// Persons asked about at once in [`counted_totals`].
+const PERSONS_AT_ONCE: usize = 100;
+
+/// What counts towards the cap in `year` (draft, approved and paid lines) for each of
+/// `persons`, summed by the host (one aggregate per hundred persons); 0 for those with
+/// no line.
+pub fn counted_totals(persons: &[String], year: i64) -> Result<HashMap<String, i64>, StoreError> {
+    let mut totals: HashMap<String, i64> = persons.iter().map(|p| (p.clone(), 0)).collect();
+    for chunk in persons.chunks(PERSONS_AT_ONCE) {
+        let groups = Query::new()
+            .filter("person in {:p} && year = {:y} && status in {:s}")
+            .param("p", chunk)
+            .param("y", year)
+            .param("s", COUNTED)
+            .aggregate(LINES, Some("person"), Some("amount"))?;
+        for group in groups {
+            if let Some(person) = group.key.as_str()
+                && let Some(total) = totals.get_mut(person)
+            {
+                *total = group.sum;
+            }
+        }
+    }
+    Ok(totals)
 }
 
 /// What counts towards a person's cap in a year (draft, approved and paid lines),

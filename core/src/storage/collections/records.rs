@@ -433,6 +433,69 @@ fn row_object(
     Ok(object)
 }
 
+/// Writes rows as the JSON text plugins receive, straight from each row: the same
+/// object as [`row_object`] (keys in another order), without building a map of values
+/// and printing it. The column names are worked out once per page.
+struct RowText {
+    /// `"name":` already quoted, the column, how to read it.
+    columns: Vec<(String, String, Decode)>,
+}
+
+impl RowText {
+    fn of(collection: &Collection) -> RowText {
+        let key = |name: &str| format!("{}:", serde_json::Value::from(name));
+        let mut columns = vec![(key("id"), "id".to_string(), Decode::Text)];
+        for name in ["created_at", "updated_at"] {
+            columns.push((key(name), name.to_string(), Decode::Integer));
+        }
+        for f in &collection.def.fields {
+            columns.push((key(&f.name), column(&f.name), Decode::of(f.kind)));
+        }
+        RowText { columns }
+    }
+
+    fn write(&self, row: &AnyRow) -> Result<String> {
+        let mut out: Vec<u8> = Vec::with_capacity(64 * self.columns.len());
+        out.push(b'{');
+        for (n, (key, col, how)) in self.columns.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(key.as_bytes());
+            write_value(&mut out, row, col, *how)?;
+        }
+        out.push(b'}');
+        String::from_utf8(out).map_err(|e| invalid(format!("a stored record is not UTF-8: {e}")))
+    }
+}
+
+/// One value as [`decode`] reads it, printed as JSON.
+fn write_value(out: &mut Vec<u8>, row: &AnyRow, col: &str, how: Decode) -> Result<()> {
+    use std::io::Write as _;
+    match how {
+        Decode::Json => match row.try_get::<Option<String>, _>(col)? {
+            // Written by the host from a JSON value: copied as it is once checked.
+            Some(text) if serde_json::from_str::<serde::de::IgnoredAny>(&text).is_ok() => {
+                out.extend_from_slice(text.trim().as_bytes())
+            }
+            _ => out.extend_from_slice(b"null"),
+        },
+        Decode::Text => match row.try_get::<Option<String>, _>(col)? {
+            Some(text) => serde_json::to_writer(&mut *out, &text)
+                .map_err(|e| invalid(format!("printing {col}: {e}")))?,
+            None => out.extend_from_slice(b"null"),
+        },
+        Decode::Integer | Decode::Boolean => match decode(row, col, how)? {
+            serde_json::Value::Number(n) => {
+                let _ = write!(out, "{n}");
+            }
+            serde_json::Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+            _ => out.extend_from_slice(b"null"),
+        },
+    }
+    Ok(())
+}
+
 fn row_json(collection: &Collection, row: &AnyRow) -> Result<serde_json::Value> {
     row_object(collection, row).map(serde_json::Value::Object)
 }
@@ -845,6 +908,39 @@ impl Records<'_> {
         collection: &str,
         spec: &QuerySpec,
     ) -> Result<Page> {
+        let (rows, next, collection) = self.query_rows(conn, collection, spec).await?;
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(|r| row_json(collection, r))
+                .collect::<Result<_>>()?,
+            next,
+        })
+    }
+
+    /// [`Records::query`] with each record as the JSON text a plugin receives.
+    pub async fn query_text(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        spec: &QuerySpec,
+    ) -> Result<(Vec<String>, Option<String>)> {
+        let (rows, next, collection) = self.query_rows(conn, collection, spec).await?;
+        let writer = RowText::of(collection);
+        let items = rows
+            .iter()
+            .map(|r| writer.write(r))
+            .collect::<Result<_>>()?;
+        Ok((items, next))
+    }
+
+    /// The page's rows and the cursor of the next one.
+    async fn query_rows(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        spec: &QuerySpec,
+    ) -> Result<(Vec<AnyRow>, Option<String>, &Collection)> {
         let collection = self.schema.collection(collection)?;
         let cond = self.spec_clause(collection, spec)?;
         let limit = page_limit(spec.limit);
@@ -858,20 +954,14 @@ impl Records<'_> {
         order_by_keys(&mut select, &collection.table, &keys);
         select.limit(u64::from(limit) + 1);
         let (sql, values) = build(self.backend, &select);
-        let rows = bound(&sql, values).fetch_all(conn).await?;
+        let mut rows = bound(&sql, values).fetch_all(conn).await?;
         let more = rows.len() > limit as usize;
-        let rows = &rows[..rows.len().min(limit as usize)];
+        rows.truncate(limit as usize);
         let next = match (more, rows.last()) {
             (true, Some(last)) => Some(cursor_of(&keys, last, &spec.sort)?),
             _ => None,
         };
-        Ok(Page {
-            items: rows
-                .iter()
-                .map(|r| row_json(collection, r))
-                .collect::<Result<_>>()?,
-            next,
-        })
+        Ok((rows, next, collection))
     }
 
     /// The records matching `spec` and at least one of `criteria`, most criteria met
