@@ -648,22 +648,16 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
             // Granted now; for an existing account (offer waiting for its consent) the
             // roles count once it accepts (`people::module_roles` joins memberships).
             // No admin grants them: the member's own id stands in `granted_by`.
-            let now = maillage::storage::now_secs();
-            let mut conn = state.db.pool().acquire().await?;
             for (plugin, module_role) in &module_roles {
-                maillage::people::set_module_role(
-                    &mut conn,
+                maillage::people::grant_module_role(
+                    &state.db,
                     structure.id,
                     account.id,
                     plugin,
                     module_role,
-                    true,
-                    account.id,
-                    now,
                 )
                 .await?;
             }
-            drop(conn);
             let granted: Vec<String> = module_roles
                 .iter()
                 .map(|(plugin, module_role)| format!("{plugin}:{module_role}"))

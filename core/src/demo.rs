@@ -144,16 +144,12 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
                     .set_membership(structure.id, account.id, *role)
                     .await?;
                 if *gestionnaire {
-                    let mut conn = state.db.pool().acquire().await?;
-                    crate::people::set_module_role(
-                        &mut conn,
+                    crate::people::grant_module_role(
+                        &state.db,
                         structure.id,
                         account.id,
                         "annuaire",
                         "gestionnaire",
-                        true,
-                        account.id,
-                        crate::storage::now_secs(),
                     )
                     .await?;
                 }

@@ -37,6 +37,23 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
     let db = config.open_database().await?;
     let blobs =
         storage::blobs::BlobStore::open(&config.blob_backend(), config.blob_limit_mib << 20)?;
+    // Objects of blobs deleted before a stop or a crash: best effort, bounded in time (an
+    // unreachable bucket retries for minutes), and the server's periodic sweep takes
+    // over what is left. Cutting a sweep short is safe: an object deleted whose queue
+    // row stayed is found gone next time.
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(BLOB_SWEEP_STARTUP_SECS),
+        blobs.sweep_erasures(&db, BLOB_SWEEP_BATCH),
+    )
+    .await
+    {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "blob erasure sweep at startup failed"),
+        Err(_) => tracing::warn!(
+            seconds = BLOB_SWEEP_STARTUP_SECS,
+            "blob erasure sweep at startup cut short; the server's sweep goes on"
+        ),
+    }
     let runtime = plugins::PluginRuntime::new(
         db.clone(),
         blobs.clone(),
@@ -78,12 +95,21 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
     })))
 }
 
+/// Objects erased per blob sweep (at startup, then each period while serving).
+const BLOB_SWEEP_BATCH: u32 = 1000;
+/// Longest the startup sweep may hold `open` up, in seconds.
+const BLOB_SWEEP_STARTUP_SECS: u64 = 30;
+/// Seconds between two blob erasure sweeps while the server serves.
+const BLOB_SWEEP_INTERVAL_SECS: u64 = 30;
+
 /// Serves until Ctrl-C / SIGTERM, then lets in-flight requests finish. Also runs the
-/// mail sender and the event dispatcher for as long as it serves.
+/// mail sender, the event dispatcher, the purge of expired sessions and the blob
+/// erasure sweep for as long as it serves.
 pub async fn serve(state: http::AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let sender = state.mailer.spawn();
     let dispatcher = events::spawn(state.clone());
     let purger = identity::spawn_purge(state.db.clone());
+    let sweeper = spawn_blob_sweep(state.db.clone(), state.blobs.clone());
     let service = http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
@@ -91,7 +117,35 @@ pub async fn serve(state: http::AppState, listener: tokio::net::TcpListener) -> 
     sender.abort();
     dispatcher.abort();
     purger.abort();
+    sweeper.abort();
     Ok(())
+}
+
+/// The blob erasure sweep every `BLOB_SWEEP_INTERVAL_SECS` (the erasing itself is
+/// `BlobStore::sweep_erasures`). A full batch is followed by the next one at once.
+fn spawn_blob_sweep(
+    db: storage::Db,
+    blobs: storage::blobs::BlobStore,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every =
+            tokio::time::interval(std::time::Duration::from_secs(BLOB_SWEEP_INTERVAL_SECS));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            loop {
+                match blobs.sweep_erasures(&db, BLOB_SWEEP_BATCH).await {
+                    // A full batch of successes: more may be queued.
+                    Ok(report) if report.erased >= u64::from(BLOB_SWEEP_BATCH) => {}
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "blob erasure sweep failed");
+                        break;
+                    }
+                }
+            }
+        }
+    })
 }
 
 async fn shutdown_signal() {

@@ -534,6 +534,29 @@ pub async fn all_module_roles(
         .collect())
 }
 
+/// Grants a module role outside any page (the demo, the benchmarks, the command line):
+/// on its own connection, the holder standing as the granter.
+pub async fn grant_module_role(
+    db: &crate::storage::Db,
+    structure_id: i64,
+    account_id: i64,
+    plugin_id: &str,
+    role: &str,
+) -> Result<bool> {
+    let mut conn = db.pool().acquire().await?;
+    set_module_role(
+        &mut conn,
+        structure_id,
+        account_id,
+        plugin_id,
+        role,
+        true,
+        account_id,
+        crate::storage::now_secs(),
+    )
+    .await
+}
+
 /// Grants (or withdraws) a module role; true when that changed something.
 #[allow(clippy::too_many_arguments)]
 pub async fn set_module_role(

@@ -1,13 +1,17 @@
 //! Blobs: a module stores files through WIT `blobs`; members of its structure download
-//! them streamed; other structures cannot. Runs on the local folder and, when the test
-//! command started one, on an S3-compatible server (moto).
+//! them streamed; other structures cannot. A deleted file's bytes leave the store through
+//! the durable erasure sweep. Runs on the local folder and, when the test command started
+//! one, on an S3-compatible server (moto).
+
+use std::path::PathBuf;
 
 use http::StatusCode;
 use maillage::config::Config;
 use maillage::storage::PluginScope;
+use maillage::storage::blobs::SweepReport;
 use maillage::tenancy::Role;
 
-use crate::support::{Host, create_bucket, s3_endpoint};
+use crate::support::{Client, Host, create_bucket, s3_endpoint, s3_object_status};
 
 async fn exercise(host: &Host) {
     host.structure("cpts-a", &["listener"]).await;
@@ -342,4 +346,241 @@ async fn uploads_need_the_csrf_token_and_the_blobs_grant() {
         .await
         .unwrap();
     assert_eq!(kept, 0);
+}
+
+// Erasure: a deleted file's bytes leave the store (issue 21, item 6).
+
+/// Uploads `text` through the listener module of `cpts-a`; the blob's id.
+async fn upload(client: &mut Client<'_>, name: &str, text: &str) -> String {
+    let (status, _, body) = client
+        .post_body(
+            &format!("/cpts-a/listener/blob?name={name}"),
+            "text/plain",
+            text.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stored: serde_json::Value = serde_json::from_str(&body).unwrap();
+    stored["id"].as_str().unwrap().to_string()
+}
+
+/// Deletes the blob through the module, in a call that commits.
+async fn delete_through_module(client: &mut Client<'_>, id: &str) {
+    let (status, _, body) = client
+        .post_body(
+            &format!("/cpts-a/listener/blob/{id}/delete"),
+            "text/plain",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("\"deleted\":true"), "{body}");
+}
+
+/// The blob's file in the data folder's local blob store.
+fn local_object(host: &Host, structure_id: i64, id: &str) -> PathBuf {
+    host.dir
+        .join("blobs")
+        .join(structure_id.to_string())
+        .join("listener")
+        .join(id)
+}
+
+async fn queued_erasures(host: &Host) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM blob_erasures")
+        .fetch_one(host.state.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn blob_rows(host: &Host) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM blobs")
+        .fetch_one(host.state.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn sweep(host: &Host) -> SweepReport {
+    host.state
+        .blobs
+        .sweep_erasures(&host.state.db, 100)
+        .await
+        .expect("the sweep runs")
+}
+
+#[tokio::test]
+async fn a_deleted_file_leaves_the_local_folder_and_a_rolled_back_delete_keeps_it() {
+    let host = Host::with_config(small_blobs).await;
+    let structure = host.structure("cpts-a", &["listener"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    let kept = upload(&mut a, "garde.txt", "à garder").await;
+    let erased = upload(&mut a, "efface.txt", "à effacer").await;
+    let kept_file = local_object(&host, structure.id, &kept);
+    let erased_file = local_object(&host, structure.id, &erased);
+    assert!(kept_file.is_file() && erased_file.is_file());
+
+    // A delete in a call that fails (503): rolled back, nothing queued, nothing erased.
+    let (status, _, body) = a
+        .post_body(
+            &format!("/cpts-a/listener/blob/{kept}/delete-then-fail"),
+            "text/plain",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(queued_erasures(&host).await, 0);
+
+    // A committed delete: queued in the call's transaction, the file waits for the sweep.
+    delete_through_module(&mut a, &erased).await;
+    assert_eq!(queued_erasures(&host).await, 1);
+    assert!(erased_file.is_file(), "the object stays until the sweep");
+    assert_eq!(
+        sweep(&host).await,
+        SweepReport {
+            erased: 1,
+            failed: 0
+        }
+    );
+    assert!(!erased_file.exists(), "the sweep removed the file");
+    assert_eq!(queued_erasures(&host).await, 0);
+    assert_eq!(sweep(&host).await, SweepReport::default());
+
+    // The rolled-back one: its row, its file and its download are all there.
+    assert_eq!(blob_rows(&host).await, 1);
+    assert!(kept_file.is_file());
+    let (status, body) = a.get(&format!("/cpts-a/fichiers/listener/{kept}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "à garder");
+    // Deleting an unknown id queues nothing.
+    let (status, _, body) = a
+        .post_body(
+            &format!("/cpts-a/listener/blob/{erased}/delete"),
+            "text/plain",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("\"deleted\":false"), "{body}");
+    assert_eq!(queued_erasures(&host).await, 0);
+}
+
+/// The host stops after the delete committed and before any sweep ran (a test host runs
+/// no background loop): the erasure is queued in the database, and the next host on the
+/// same data folder erases the file as it starts.
+#[tokio::test]
+async fn a_delete_committed_before_a_stop_is_erased_when_the_host_starts_again() {
+    let host = Host::with_config(small_blobs).await;
+    let structure = host.structure("cpts-a", &["listener"]).await;
+    let file = {
+        let mut a = host.member("cpts-a", Role::Member).await;
+        let id = upload(&mut a, "avant-arret.txt", "contenu").await;
+        delete_through_module(&mut a, &id).await;
+        local_object(&host, structure.id, &id)
+    };
+    assert_eq!(queued_erasures(&host).await, 1);
+    let dir = host.stop_keeping_data();
+    assert!(file.is_file(), "no sweep ran before the stop");
+
+    let host = Host::at(dir.clone()).await;
+    assert!(
+        !file.exists(),
+        "the restarted host erased the file at startup"
+    );
+    assert_eq!(queued_erasures(&host).await, 0);
+    drop(host);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A file already gone (the sweep crashed after deleting it, or an operator removed it)
+/// counts as erased: its queue row goes, no endless retry. A file the store cannot delete
+/// stays queued with its reason, and goes at the next sweep once it can.
+#[tokio::test]
+async fn a_missing_file_counts_as_erased_and_a_failing_one_is_retried() {
+    let host = Host::with_config(small_blobs).await;
+    let structure = host.structure("cpts-a", &["listener"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    let missing = upload(&mut a, "disparu.txt", "contenu").await;
+    let stuck = upload(&mut a, "coince.txt", "contenu").await;
+    delete_through_module(&mut a, &missing).await;
+    delete_through_module(&mut a, &stuck).await;
+    assert_eq!(queued_erasures(&host).await, 2);
+
+    // Removed by hand before the sweep.
+    let missing_file = local_object(&host, structure.id, &missing);
+    std::fs::remove_file(&missing_file).unwrap();
+    // A folder (not empty) where the file was: the store cannot delete it.
+    let stuck_file = local_object(&host, structure.id, &stuck);
+    std::fs::remove_file(&stuck_file).unwrap();
+    std::fs::create_dir_all(stuck_file.join("dedans")).unwrap();
+
+    assert_eq!(
+        sweep(&host).await,
+        SweepReport {
+            erased: 1,
+            failed: 1
+        }
+    );
+    let left: Vec<(String, i64, Option<String>)> =
+        sqlx::query_as("SELECT object_key, attempts, last_error FROM blob_erasures")
+            .fetch_all(host.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    let (key, attempts, error) = &left[0];
+    assert_eq!(key, &format!("{}/listener/{stuck}", structure.id));
+    assert_eq!(*attempts, 1);
+    assert!(error.as_deref().is_some_and(|e| !e.is_empty()), "{error:?}");
+
+    std::fs::remove_dir_all(&stuck_file).unwrap();
+    std::fs::write(&stuck_file, "contenu").unwrap();
+    assert_eq!(
+        sweep(&host).await,
+        SweepReport {
+            erased: 1,
+            failed: 0
+        }
+    );
+    assert!(!stuck_file.exists());
+    assert_eq!(queued_erasures(&host).await, 0);
+    assert_eq!(blob_rows(&host).await, 0);
+}
+
+#[tokio::test]
+async fn a_deleted_file_leaves_the_s3_bucket() {
+    let Some(endpoint) = s3_endpoint() else {
+        panic!(
+            "MAILLAGE_TEST_S3_ENDPOINT is not set: run the suite with scripts/test.sh, which starts moto"
+        );
+    };
+    let bucket = format!("maillage-erase-{}{}", std::process::id(), rand_suffix());
+    create_bucket(&endpoint, &bucket).await;
+    let host = Host::with_config(|c| {
+        small_blobs(c);
+        c.s3_bucket = Some(bucket.clone());
+        c.s3_endpoint = Some(endpoint.clone());
+    })
+    .await;
+    let structure = host.structure("cpts-a", &["listener"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    let id = upload(&mut a, "dans-le-seau.txt", "contenu").await;
+    let key = format!("{}/listener/{id}", structure.id);
+    assert_eq!(s3_object_status(&endpoint, &bucket, &key).await, 200);
+
+    delete_through_module(&mut a, &id).await;
+    assert_eq!(queued_erasures(&host).await, 1);
+    assert_eq!(
+        s3_object_status(&endpoint, &bucket, &key).await,
+        200,
+        "the object stays until the sweep"
+    );
+    assert_eq!(
+        sweep(&host).await,
+        SweepReport {
+            erased: 1,
+            failed: 0
+        }
+    );
+    assert_eq!(s3_object_status(&endpoint, &bucket, &key).await, 404);
+    assert_eq!(queued_erasures(&host).await, 0);
+    assert!(!host.dir.join("blobs").exists());
 }

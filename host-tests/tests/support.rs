@@ -460,6 +460,35 @@ pub async fn create_bucket(endpoint: &str, bucket: &str) {
     );
 }
 
+/// The status a real S3 client (boto3, installed with moto in `target/test-tools/moto`)
+/// gets for a HEAD of `key` in `bucket`: 200 when the object is there, 404 when not.
+pub async fn s3_object_status(endpoint: &str, bucket: &str, key: &str) -> u16 {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target/test-tools/moto/bin/python");
+    let script = "import sys, boto3, botocore\n\
+s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n\
+try:\n    s3.head_object(Bucket=sys.argv[2], Key=sys.argv[3]); print(200)\n\
+except botocore.exceptions.ClientError as e:\n    print(e.response['Error']['Code'])\n";
+    let out = std::process::Command::new(&python)
+        .args(["-c", script, endpoint, bucket, key])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} does not run ({e}): the test command installs moto and boto3 there",
+                python.display()
+            )
+        });
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success(),
+        "boto3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.parse()
+        .unwrap_or_else(|_| panic!("unexpected answer from boto3: {text}"))
+}
+
 pub fn location(headers: &http::HeaderMap) -> Option<String> {
     headers
         .get(http::header::LOCATION)

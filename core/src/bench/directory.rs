@@ -162,19 +162,14 @@ async fn on_backend(
         .db
         .set_membership(structure.id, account.id, Role::Coordinator)
         .await?;
-    let mut conn = state.db.pool().acquire().await?;
-    crate::people::set_module_role(
-        &mut conn,
+    crate::people::grant_module_role(
+        &state.db,
         structure.id,
         account.id,
         "annuaire",
         "gestionnaire",
-        true,
-        account.id,
-        crate::storage::now_secs(),
     )
     .await?;
-    drop(conn);
     let secret = state.db.create_session(account.id, false).await?;
     let cookie = format!(
         "{}={secret}",

@@ -1,6 +1,11 @@
 //! Blobs: file contents in an object store (a local folder by default, an S3-compatible
 //! bucket by configuration), metadata in the `blobs` table scoped per (structure,
 //! plugin). Objects are keyed `{structure}/{plugin}/{id}`; a plugin never names a key.
+//!
+//! Deleting a blob deletes its row and queues its object key in `blob_erasures`, both in
+//! the caller's transaction; `sweep_erasures` (at startup and periodically while the
+//! server serves) then deletes the objects from the store. Platform objects
+//! (`platform/…`, plugin packages) are never queued.
 
 use std::sync::Arc;
 
@@ -11,7 +16,19 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::Digest;
 use sqlx::{AnyConnection, Row};
 
-use super::{PluginScope, Result, StorageError, now_secs};
+use super::{Db, PluginScope, Result, StorageError, now_secs};
+
+/// What one erasure sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Objects deleted from the store, or found already gone; their queue rows are removed.
+    pub erased: u64,
+    /// Objects the store failed to delete: kept queued (attempts + 1, the error recorded).
+    pub failed: u64,
+}
+
+/// Longest `last_error` kept for a failed erasure, in characters.
+const MAX_ERROR_CHARS: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobInfo {
@@ -125,8 +142,13 @@ impl BlobStore {
         }
     }
 
+    /// The object key of a plugin's blob, as text (what `blob_erasures` stores).
+    fn key_text(scope: &PluginScope, id: &str) -> String {
+        format!("{}/{}/{}", scope.structure_id, scope.plugin_id, id)
+    }
+
     fn key(scope: &PluginScope, id: &str) -> ObjectPath {
-        ObjectPath::from(format!("{}/{}/{}", scope.structure_id, scope.plugin_id, id))
+        ObjectPath::from(Self::key_text(scope, id))
     }
 
     fn check(&self, name: &str, content_type: &str, size: u64) -> Result<()> {
@@ -312,8 +334,11 @@ impl BlobStore {
         Ok(Some((info, result.into_stream())))
     }
 
-    /// Forgets the blob in `conn`'s transaction. The object itself stays until a sweep
-    /// (not written yet): deleting it now would lose it if the transaction rolls back.
+    /// Forgets the blob in `conn`'s transaction and, in that same transaction, queues its
+    /// object in `blob_erasures`. The object itself is deleted by the next
+    /// [`BlobStore::sweep_erasures`], after the commit: deleting it now would lose it if
+    /// the transaction rolls back, and a rolled-back call queues nothing. A committed
+    /// delete always leaves its erasure queued, so a crash before the sweep only delays it.
     pub async fn delete(
         &self,
         conn: &mut AnyConnection,
@@ -325,9 +350,87 @@ impl BlobStore {
                 .bind(scope.structure_id)
                 .bind(&scope.plugin_id)
                 .bind(id)
-                .execute(conn)
+                .execute(&mut *conn)
                 .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // Only the key of the row just deleted: a plugin cannot queue any other object.
+        sqlx::query(
+            "INSERT INTO blob_erasures (object_key, queued_at) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(Self::key_text(scope, id))
+        .bind(now_secs())
+        .execute(conn)
+        .await?;
+        Ok(true)
+    }
+
+    /// Erases up to `limit` queued objects from the store, on `db`'s pool (outside any
+    /// plugin call). Least-tried first, then oldest: objects that keep failing do not hold
+    /// back newer ones. Each object is deleted, then its queue row; an object already gone
+    /// counts as erased (a crash between the two, or a file removed by hand). Any other
+    /// store error keeps the row, with `attempts` incremented and the error recorded, and
+    /// the sweep goes on with the next key. A database error stops the sweep.
+    pub async fn sweep_erasures(&self, db: &Db, limit: u32) -> Result<SweepReport> {
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT object_key FROM blob_erasures
+             ORDER BY attempts, queued_at, object_key LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(db.pool())
+        .await?;
+        let mut report = SweepReport::default();
+        for key in keys {
+            let outcome = if key.starts_with("platform/") {
+                // Never queued by `delete`; refused all the same.
+                Err("platform objects are never erased by the blob sweep".to_string())
+            } else {
+                match self.store.delete(&ObjectPath::from(key.as_str())).await {
+                    Ok(()) => Ok(()),
+                    Err(object_store::Error::NotFound { .. }) => {
+                        tracing::debug!(key = %key, "blob object already gone; erasure done");
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    sqlx::query("DELETE FROM blob_erasures WHERE object_key = $1")
+                        .bind(&key)
+                        .execute(db.pool())
+                        .await?;
+                    report.erased += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        key = %key,
+                        %error,
+                        "blob object not erased; kept queued for the next sweep"
+                    );
+                    let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+                    sqlx::query(
+                        "UPDATE blob_erasures SET attempts = attempts + 1, last_error = $1
+                         WHERE object_key = $2",
+                    )
+                    .bind(error)
+                    .bind(&key)
+                    .execute(db.pool())
+                    .await?;
+                    report.failed += 1;
+                }
+            }
+        }
+        if report.erased > 0 || report.failed > 0 {
+            tracing::info!(
+                erased = report.erased,
+                failed = report.failed,
+                "blob erasure sweep"
+            );
+        }
+        Ok(report)
     }
 }
 

@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "directory manager as a module role",
         "0008_module_role_directory.sql"
     ),
+    migration!(9, "blob erasures", "0009_blob_erasures.sql"),
 ];
 
 pub fn migrator(backend: Backend) -> Migrator {
