@@ -536,6 +536,18 @@ async fn a_closed_attendance_becomes_indemnities_approved_and_exported_in_chromi
             "{export}"
         );
         assert_eq!(export[2], serde_json::json!(true), "a zip (xlsx) body: {export}");
+        // 4. The treasurer's page on a phone: the filters (the missions' long names
+        // included) wrap instead of widening the page.
+        b.set_window_size(390, 844);
+        b.goto(&format!("{url}/cpts-a/indemnites/tresorerie"));
+        b.wait_for_text("Trésorerie");
+        let fits = b.execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        );
+        if fits != serde_json::Value::Bool(true) {
+            problems.push("the treasurer's page scrolls sideways at 390 px".into());
+        }
         drop(b);
         drop(driver);
         problems

@@ -21,9 +21,10 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; \
      frame-ancestors 'none'; form-action 'self'; report-uri /csp-rapport";
 
-/// Features no page of the platform uses.
+/// Features no page of the platform uses (only features Chromium knows: an unknown one,
+/// such as `bluetooth`, is a console warning on every page).
 pub const PERMISSIONS_POLICY: &str =
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()";
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=()";
 
 /// Adds the security headers to every response (a handler's own CSP is kept only if it
 /// is the host's: plugins' headers never reach here unfiltered).
