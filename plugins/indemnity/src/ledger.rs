@@ -674,7 +674,7 @@ pub fn recompute(line: &Line) -> Result<Result<Value, String>, StoreError> {
     } else {
         match &line.person {
             Some(person) => {
-                let total = model::counted_total(person, line.year, Some(line.id.as_str()))?;
+                let total = model::counted_total(person, line.year, line)?;
                 let (cap, _) = model::cap_of(line.year as i32)?;
                 if money::crosses_cap(total, amount, cap) {
                     patch["hold_kind"] = json!(HOLD_CAP);

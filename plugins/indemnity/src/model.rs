@@ -405,16 +405,6 @@ pub fn lines_of_meeting(meeting_id: &str) -> Result<Vec<Line>, StoreError> {
     query.fetch_all(LINES, MAX_LINES)
 }
 
-/// Every line of a person in a year.
-pub fn lines_of_person_year(person: &str, year: i64) -> Result<Vec<Line>, StoreError> {
-    let query = Query::new()
-        .filter("person = {:p} && year = {:y}")
-        .param("p", person)
-        .param("y", year)
-        .sort("date");
-    query.fetch_all(LINES, MAX_LINES)
-}
-
 /// Persons asked about at once in [`counted_totals`].
 const PERSONS_AT_ONCE: usize = 100;
 
@@ -442,13 +432,18 @@ pub fn counted_totals(persons: &[String], year: i64) -> Result<HashMap<String, i
 }
 
 /// What counts towards a person's cap in a year (draft, approved and paid lines),
-/// without the line `except`.
-pub fn counted_total(person: &str, year: i64, except: Option<&str>) -> Result<i64, StoreError> {
-    Ok(lines_of_person_year(person, year)?
-        .iter()
-        .filter(|l| l.counts() && Some(l.id.as_str()) != except)
-        .map(|l| l.amount)
-        .sum())
+/// without the line `except` (the one being decided on).
+pub fn counted_total(person: &str, year: i64, except: &Line) -> Result<i64, StoreError> {
+    let total = counted_totals(&[person.to_string()], year)?
+        .remove(person)
+        .unwrap_or(0);
+    let excepted =
+        if except.counts() && except.year == year && except.person.as_deref() == Some(person) {
+            except.amount
+        } else {
+            0
+        };
+    Ok(total - excepted)
 }
 
 /// What was approved or paid for one attendee of one meeting, without the line

@@ -641,7 +641,7 @@ pub fn decide(id: &str, form: &Form) -> PageResult {
             let Some(person) = &line.person else {
                 return Ok(ui::conflict("Cette ligne ne concerne aucun membre."));
             };
-            let counted = model::counted_total(person, line.year, Some(line.id.as_str()))?;
+            let counted = model::counted_total(person, line.year, &line)?;
             let (cap, _) = model::cap_of(line.year as i32)?;
             if decision == "valider" {
                 if money::crosses_cap(counted, line.amount, cap) {
