@@ -617,3 +617,190 @@ async fn rank_orders_by_criteria_met_and_a_server_error_keeps_nothing() {
             .is_empty()
     );
 }
+
+async fn insert_many(c: &mut Client<'_>, slug: &str, items: Value) -> (StatusCode, Value) {
+    call(c, "POST", &format!("/{slug}/listener/items/many"), items).await
+}
+
+async fn select(c: &mut Client<'_>, slug: &str, spec: Value, fields: &str) -> (StatusCode, Value) {
+    call(
+        c,
+        "GET",
+        &format!(
+            "/{slug}/listener/items/select?q={}&fields={fields}",
+            q(spec)
+        ),
+        Value::Null,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn insert_many_writes_all_or_nothing_and_select_reads_only_the_named_fields() {
+    let host = Host::new().await;
+    host.structure("cpts-a", &["listener"]).await;
+    host.structure("cpts-b", &["listener"]).await;
+    let mut a = host.member("cpts-a", Role::Member).await;
+    let mut b = host.member("cpts-b", Role::Member).await;
+
+    // 120 records in one call, some omitting fields (two column sets), defaults applied.
+    let items: Vec<Value> = (0..120)
+        .map(|n| {
+            let mut item =
+                json!({"code": format!("M{n:03}"), "label": format!("Ligne {n} à Évreux")});
+            if n % 2 == 0 {
+                item["amount"] = json!(n * 100);
+                item["at"] = json!("2026-03-12T20:00:00+01:00[Europe/Paris]");
+            }
+            item
+        })
+        .collect();
+    let (status, answer) = insert_many(&mut a, "cpts-a", Value::Array(items)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let ids = answer["ok"].as_array().expect("ids").clone();
+    assert_eq!(ids.len(), 120);
+    let (status, first) = call(
+        &mut a,
+        "GET",
+        &format!("/cpts-a/listener/items/{}", ids[0].as_str().unwrap()),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        first["ok"]["code"], "M000",
+        "ids come back in order: {first}"
+    );
+    assert_eq!(first["ok"]["qty"], 1, "defaults are applied: {first}");
+    assert_eq!(first["ok"]["at"], "2026-03-12T20:00:00+01:00[Europe/Paris]");
+    let (_, second) = call(
+        &mut a,
+        "GET",
+        &format!("/cpts-a/listener/items/{}", ids[1].as_str().unwrap()),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(second["ok"]["code"], "M001");
+    assert!(second["ok"]["amount"].is_null(), "{second}");
+    // Full-text search works on records written in bulk.
+    assert_eq!(
+        codes(
+            &mut a,
+            "cpts-a",
+            json!({"search": "107 evreux", "sort": "code"})
+        )
+        .await,
+        ["M107"]
+    );
+
+    // A bad record (the 3rd lacks its required label): nothing is written, the error
+    // names it.
+    let (status, answer) = insert_many(
+        &mut a,
+        "cpts-a",
+        json!([{"code": "X1", "label": "un"}, {"code": "X2", "label": "deux"}, {"code": "X3"}]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("record 2"),
+        "{answer}"
+    );
+    // A unique conflict in the second statement (another column set) leaves the first
+    // statement's records out too, and the call can go on writing.
+    let (status, answer) = insert_many(
+        &mut a,
+        "cpts-a",
+        json!([{"code": "Y1", "label": "un"}, {"code": "M004", "label": "doublon", "amount": 5}]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        codes(
+            &mut a,
+            "cpts-a",
+            json!({"filter": "code ~ \"X\" || code ~ \"Y\""})
+        )
+        .await
+        .is_empty()
+    );
+    // A reference to a record of another structure is refused.
+    let (_, theirs) = insert(&mut b, "cpts-b", json!({"code": "B1", "label": "chez B"})).await;
+    let (status, answer) = insert_many(
+        &mut a,
+        "cpts-a",
+        json!([{"code": "Z1", "label": "enfant", "parent": ids[0]},
+               {"code": "Z2", "label": "enfant", "parent": theirs["ok"]["id"]}]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("parent"),
+        "{answer}"
+    );
+    let (status, answer) = insert_many(
+        &mut a,
+        "cpts-a",
+        Value::Array(
+            (0..501)
+                .map(|n| json!({"code": format!("T{n}"), "label": "t"}))
+                .collect(),
+        ),
+    )
+    .await;
+    // The host takes 500 per call; the SDK splits a longer list.
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["ok"].as_array().unwrap().len(), 501);
+    let (_, count) = call(&mut a, "GET", "/cpts-a/listener/items/count", Value::Null).await;
+    assert_eq!(
+        count["ok"],
+        120 + 501,
+        "none of the refused batches left a record"
+    );
+
+    // select: only "id" and the named fields, pages by cursor on a field not selected.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut spec = json!({"filter": "amount != null", "sort": "-amount", "limit": 25});
+        if let Some(c) = &cursor {
+            spec["cursor"] = json!(c);
+        }
+        let (status, page) = select(&mut a, "cpts-a", spec, "code").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for item in page["ok"]["items"].as_array().unwrap() {
+            let keys: Vec<&String> = item.as_object().unwrap().keys().collect();
+            assert_eq!(keys.len(), 2, "only id and code: {item}");
+            assert!(item["id"].is_string());
+            seen.push(item["code"].as_str().unwrap().to_string());
+        }
+        match page["ok"]["next"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 60);
+    assert_eq!(seen[0], "M118", "highest amount first");
+    assert_eq!(seen[59], "M000");
+    let (status, page) = select(
+        &mut a,
+        "cpts-a",
+        json!({"filter": "code = \"M002\""}),
+        "amount,at,created_at",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let item = &page["ok"]["items"][0];
+    assert_eq!(item["amount"], 200);
+    assert_eq!(item["at"], "2026-03-12T20:00:00+01:00[Europe/Paris]");
+    assert!(
+        item["created_at"].is_i64() && item.get("label").is_none(),
+        "{item}"
+    );
+    let (status, page) = select(&mut a, "cpts-a", json!({}), "code,nope").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page["error"].as_str().unwrap().contains("nope"), "{page}");
+    // Scoped: the other structure sees its own record only.
+    let (_, page) = select(&mut b, "cpts-b", json!({}), "code").await;
+    assert_eq!(page["ok"]["items"].as_array().unwrap().len(), 1, "{page}");
+}

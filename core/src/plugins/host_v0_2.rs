@@ -130,6 +130,27 @@ impl records::Host for HostState {
         })
     }
 
+    async fn select(
+        &mut self,
+        collection: String,
+        q: records::QuerySpec,
+        fields: Vec<String>,
+    ) -> RecordResult<records::Page> {
+        let spec = record_query(q);
+        reading!(self, api, conn => async {
+            let (items, next) = api.select_text(conn, &collection, &spec, &fields).await?;
+            Ok(records::Page { items, next })
+        })
+    }
+
+    async fn insert_many(
+        &mut self,
+        collection: String,
+        items: Vec<String>,
+    ) -> RecordResult<Vec<String>> {
+        writing!(self, api, conn => api.insert_many(conn, &collection, &items))
+    }
+
     async fn rank(
         &mut self,
         collection: String,

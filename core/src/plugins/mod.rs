@@ -53,7 +53,7 @@ macro_rules! plugin_bindings {
 }
 
 plugin_bindings!(v0_1, "../wit/v0.1.1");
-plugin_bindings!(v0_2, "../wit/v0.2.3");
+plugin_bindings!(v0_2, "../wit/v0.2.4");
 
 /// A linked component, ready to instantiate, through its WIT version's bindings.
 #[derive(Clone)]

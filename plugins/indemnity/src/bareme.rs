@@ -586,7 +586,8 @@ fn run(form: &Form, available: &[Description]) -> Result<Option<Asked>, StoreErr
         .param("k", KIND_LINE)
         .param("du", &from)
         .param("au", &to)
-        .sort("date");
+        .sort("date")
+        .fields(&SIMULATED_FIELDS);
     let lines: Vec<Line> = query.fetch_all(LINES, MAX_LINES)?;
     let mut rows: Vec<SimRow> = Vec::new();
     let mut row_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -646,6 +647,20 @@ fn run(form: &Form, available: &[Description]) -> Result<Option<Asked>, StoreErr
         first_error,
     })))
 }
+
+/// What a dry-run reads of each line: the rule set's case, and what it adds up per person.
+const SIMULATED_FIELDS: [&str; 19] = {
+    let mut fields = [""; 19];
+    let mut n = 0;
+    while n < rules::CASE_FIELDS.len() {
+        fields[n] = rules::CASE_FIELDS[n];
+        n += 1;
+    }
+    fields[16] = "attendee_key";
+    fields[17] = "person_name";
+    fields[18] = "amount";
+    fields
+};
 
 /// `GET|POST /bareme/simulation`: `bareme`, `version`, `s-{key}`…, `du`, `au`.
 pub fn simulation(form: &Form) -> PageResult {

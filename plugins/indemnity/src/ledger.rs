@@ -508,9 +508,8 @@ pub fn on_attendance_closed(payload: &str) -> Result<(), String> {
     for line in &replaced {
         records::delete(LINES, &line.id).map_err(store)?;
     }
-    for line in &new_lines {
-        records::insert::<_, Value>(LINES, &line.record()).map_err(store)?;
-    }
+    let written: Vec<Value> = new_lines.iter().map(NewLine::record).collect();
+    records::insert_many(LINES, &written).map_err(store)?;
     records::insert::<_, Value>(
         PROCESSED,
         &json!({ "meeting_id": meeting_id, "revision": revision, "lines": new_lines.len() }),

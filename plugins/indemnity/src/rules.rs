@@ -165,6 +165,27 @@ pub fn attendee(f: &Facts) -> Attendee {
 }
 
 /// The case of a stored line, to compute it again (dry-run, « Recalculer »).
+/// The fields of a line [`case_of`] reads: a dry-run reads only those (and what it
+/// adds up), through `Query::fields`.
+pub const CASE_FIELDS: [&str; 16] = [
+    "meeting_id",
+    "title",
+    "date",
+    "meeting_duration",
+    "minutes",
+    "meeting_kind",
+    "group_id",
+    "group_name",
+    "mission",
+    "person",
+    "profession",
+    "exercise_mode",
+    "convention",
+    "adherent",
+    "role",
+    "attended_minutes",
+];
+
 pub fn case_of(line: &Line) -> Case {
     Case {
         meeting: meeting(&MeetingFacts::of_line(line)),
@@ -341,4 +362,37 @@ pub fn stored_settings_text(value: &serde_json::Value) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line read with only [`CASE_FIELDS`] makes the same case as the whole line: a
+    /// field `case_of` reads but the list forgets would change it.
+    #[test]
+    fn a_line_read_with_the_case_fields_makes_the_same_case() {
+        let whole = serde_json::json!({
+            "id": "l1", "meeting_id": "m7", "revision": 2, "kind": "ligne",
+            "attendee_key": "u12", "title": "Groupe de travail SNP", "date": "2026-03-12",
+            "year": 2026, "group_id": "4", "group_name": "Soins non programmés",
+            "mission": "2", "person": "12", "person_name": "Anne Martin", "amount": 8000,
+            "computed_amount": 8000, "minutes": 90, "counted_minutes": 75,
+            "rationale": "Forfait", "rule_set": "forfait", "rule_version": "1.0.0",
+            "status": "brouillon", "profession": "Infirmier", "exercise_mode": "salarie",
+            "convention": true, "adherent": true, "role": "referent",
+            "attended_minutes": 75, "meeting_duration": 120, "meeting_kind": "pleniere"
+        });
+        let mut projected = serde_json::Map::new();
+        projected.insert("id".into(), whole["id"].clone());
+        for field in CASE_FIELDS {
+            projected.insert(field.into(), whole[field].clone());
+        }
+        let whole: Line = serde_json::from_value(whole).unwrap();
+        let projected: Line = serde_json::from_value(serde_json::Value::Object(projected)).unwrap();
+        assert_eq!(
+            format!("{:?}", case_of(&projected)),
+            format!("{:?}", case_of(&whole))
+        );
+    }
 }

@@ -10,7 +10,7 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v0.2.3",
+        path: "wit/v0.2.4",
         world: "maillage:plugin/module",
         generate_all,
         pub_export_macro: true,
@@ -45,7 +45,7 @@ pub use bindings::maillage::plugin::types::{
 pub use http::{Method, Request, Response};
 
 /// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].
-pub const WIT_RANGE: &str = "^0.2.3";
+pub const WIT_RANGE: &str = "^0.2.4";
 
 /// What a plugin implements.
 pub trait Plugin {

@@ -40,6 +40,10 @@ pub struct Bucket {
 
 const MAX_LIMIT: u32 = 500;
 const DEFAULT_LIMIT: u32 = 50;
+/// Most values bound in one statement (SQLite's limit is 32,766, PostgreSQL's 65,535).
+const MAX_BOUND_VALUES: usize = 30_000;
+/// Most fields a `select` may name.
+const MAX_SELECTED: usize = 64;
 
 fn build<S: QueryStatementWriter>(backend: Backend, statement: &S) -> (String, Values) {
     match backend {
@@ -360,6 +364,16 @@ fn select_all(collection: &Collection) -> SelectStatement {
     select.from(collection.table.clone()).to_owned()
 }
 
+/// Some columns of the collection (validated names), named and aliased like
+/// [`select_all`].
+fn select_columns(collection: &Collection, columns: &[String]) -> SelectStatement {
+    let mut select = Query::select();
+    for name in columns {
+        select.expr_as(qcol(&collection.table, name.clone()), name.clone());
+    }
+    select.from(collection.table.clone()).to_owned()
+}
+
 /// How a column's value is read back into JSON.
 #[derive(Clone, Copy)]
 enum Decode {
@@ -452,6 +466,32 @@ impl RowText {
             columns.push((key(&f.name), column(&f.name), Decode::of(f.kind)));
         }
         RowText { columns }
+    }
+
+    /// "id" and the named fields only (declared ones, or "created_at", "updated_at").
+    fn projected(collection: &Collection, fields: &[String]) -> Result<RowText> {
+        if fields.is_empty() || fields.len() > MAX_SELECTED {
+            return Err(invalid(format!(
+                "select names 1 to {MAX_SELECTED} fields, got {}",
+                fields.len()
+            )));
+        }
+        let all = RowText::of(collection);
+        let mut columns = vec![all.columns[0].clone()];
+        for name in fields {
+            let key = format!("{}:", serde_json::Value::from(name.as_str()));
+            if columns.iter().any(|(k, _, _)| *k == key) {
+                continue;
+            }
+            let Some(column) = all.columns.iter().find(|(k, _, _)| *k == key) else {
+                return Err(invalid(format!(
+                    "collection {} has no field {name:?}",
+                    collection.def.name
+                )));
+            };
+            columns.push(column.clone());
+        }
+        Ok(RowText { columns })
     }
 
     fn write(&self, row: &AnyRow) -> Result<String> {
@@ -705,6 +745,23 @@ impl Records<'_> {
         id: String,
         data: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<sea_query::InsertStatement> {
+        let (columns, values) = self.row_values(collection, id, data)?;
+        let mut insert = Query::insert();
+        insert
+            .into_table(collection.table.clone())
+            .columns(columns)
+            .values(values)
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(insert)
+    }
+
+    /// The columns and values of a new, complete record, system columns first.
+    fn row_values(
+        &self,
+        collection: &Collection,
+        id: String,
+        data: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(Vec<String>, Vec<Expr>)> {
         let mut columns = vec![
             "structure_id".to_string(),
             "id".to_string(),
@@ -724,13 +781,152 @@ impl Records<'_> {
             columns.push(col);
             values.push(Expr::val(value));
         }
-        let mut insert = Query::insert();
-        insert
-            .into_table(collection.table.clone())
-            .columns(columns)
-            .values(values)
-            .map_err(|e| invalid(e.to_string()))?;
-        Ok(insert)
+        Ok((columns, values))
+    }
+
+    /// Creates records as [`Records::insert`] would, in as few statements as the bound
+    /// parameters allow (one for up to 500 records of the same fields): all or none.
+    /// Returns their ids in order.
+    pub async fn insert_many(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &str,
+        items: &[String],
+    ) -> Result<Vec<String>> {
+        let collection = self.schema.collection(collection)?;
+        if items.len() > MAX_LIMIT as usize {
+            return Err(invalid(format!(
+                "insert-many takes at most {MAX_LIMIT} records, got {}",
+                items.len()
+            )));
+        }
+        let at = |n: usize, e: StorageError| match e {
+            StorageError::Invalid(m) => invalid(format!("record {n}: {m}")),
+            other => other,
+        };
+        let mut ids = Vec::with_capacity(items.len());
+        // Rows of the same columns go into one statement (a record may omit fields).
+        let mut groups: Vec<(Vec<String>, Vec<Vec<Expr>>)> = Vec::new();
+        let mut references: Vec<(&FieldDef, std::collections::BTreeSet<String>)> = collection
+            .def
+            .fields
+            .iter()
+            .filter(|f| f.kind == FieldType::RecordRef && f.references.is_some())
+            .map(|f| (f, std::collections::BTreeSet::new()))
+            .collect();
+        for (n, item) in items.iter().enumerate() {
+            let mut data = parse_object(item).map_err(|e| at(n, e))?;
+            let id = match data.get("id") {
+                Some(serde_json::Value::String(id)) if valid_record_id(id) => id.clone(),
+                Some(_) => {
+                    return Err(invalid(format!(
+                        "record {n}: id: 1 to 64 letters, digits, '-', '_' or '.'"
+                    )));
+                }
+                None => new_record_id(),
+            };
+            complete(collection, &mut data).map_err(|e| at(n, e))?;
+            for (field, wanted) in &mut references {
+                if let Some(target) = data.get(&field.name).and_then(|v| v.as_str()) {
+                    wanted.insert(target.to_string());
+                }
+            }
+            let (columns, values) = self
+                .row_values(collection, id.clone(), &data)
+                .map_err(|e| at(n, e))?;
+            ids.push(id);
+            match groups.iter_mut().find(|(c, _)| *c == columns) {
+                Some((_, rows)) => rows.push(values),
+                None => groups.push((columns, vec![values])),
+            }
+        }
+        for (field, wanted) in references {
+            self.check_reference_set(conn, field, wanted).await?;
+        }
+        let mut statements = Vec::new();
+        for (columns, rows) in groups {
+            let per_statement = Ord::max(1, MAX_BOUND_VALUES / columns.len());
+            for chunk in rows.chunks(per_statement) {
+                let mut insert = Query::insert();
+                insert
+                    .into_table(collection.table.clone())
+                    .columns(columns.clone());
+                for values in chunk {
+                    insert
+                        .values(values.clone())
+                        .map_err(|e| invalid(e.to_string()))?;
+                }
+                statements.push(build(self.backend, &insert));
+            }
+        }
+        // One statement is atomic by itself; several share a savepoint, so that a
+        // conflict in the second leaves none of the first (and PostgreSQL's
+        // transaction usable).
+        let savepoint = statements.len() > 1;
+        if savepoint {
+            sqlx::query("SAVEPOINT insert_many")
+                .execute(&mut *conn)
+                .await?;
+        }
+        for (sql, values) in statements {
+            if let Err(e) = bound(&sql, values).execute(&mut *conn).await {
+                if savepoint {
+                    sqlx::query("ROLLBACK TO SAVEPOINT insert_many")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("RELEASE SAVEPOINT insert_many")
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                return Err(conflict_or(e));
+            }
+        }
+        if savepoint {
+            sqlx::query("RELEASE SAVEPOINT insert_many")
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(ids)
+    }
+
+    /// Every id in `wanted` is a record of the field's target collection in this
+    /// structure: one query per 500 ids.
+    async fn check_reference_set(
+        &self,
+        conn: &mut AnyConnection,
+        field: &FieldDef,
+        wanted: std::collections::BTreeSet<String>,
+    ) -> Result<()> {
+        let Some(target) = &field.references else {
+            return Ok(());
+        };
+        let target = self.schema.collection(target)?;
+        let wanted: Vec<String> = wanted.into_iter().collect();
+        for chunk in wanted.chunks(MAX_LIMIT as usize) {
+            let (sql, values) = build(
+                self.backend,
+                Query::select()
+                    .expr_as(qcol(&target.table, "id".to_string()), "id")
+                    .from(target.table.clone())
+                    .and_where(
+                        qcol(&target.table, "structure_id".to_string()).eq(self.structure_id),
+                    )
+                    .and_where(qcol(&target.table, "id".to_string()).is_in(chunk.iter().cloned())),
+            );
+            let found: std::collections::HashSet<String> = bound(&sql, values)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("id"))
+                .collect::<std::result::Result<_, _>>()?;
+            if let Some(missing) = chunk.iter().find(|id| !found.contains(*id)) {
+                return Err(StorageError::Conflict(format!(
+                    "{}: no record {missing:?} in {}",
+                    field.name, target.def.name
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Runs an `INSERT`; the stored record comes back in the same round trip.
@@ -908,7 +1104,8 @@ impl Records<'_> {
         collection: &str,
         spec: &QuerySpec,
     ) -> Result<Page> {
-        let (rows, next, collection) = self.query_rows(conn, collection, spec).await?;
+        let collection = self.schema.collection(collection)?;
+        let (rows, next) = self.query_rows(conn, collection, spec, None).await?;
         Ok(Page {
             items: rows
                 .iter()
@@ -925,7 +1122,8 @@ impl Records<'_> {
         collection: &str,
         spec: &QuerySpec,
     ) -> Result<(Vec<String>, Option<String>)> {
-        let (rows, next, collection) = self.query_rows(conn, collection, spec).await?;
+        let collection = self.schema.collection(collection)?;
+        let (rows, next) = self.query_rows(conn, collection, spec, None).await?;
         let writer = RowText::of(collection);
         let items = rows
             .iter()
@@ -934,19 +1132,50 @@ impl Records<'_> {
         Ok((items, next))
     }
 
-    /// The page's rows and the cursor of the next one.
-    async fn query_rows(
+    /// [`Records::query_text`] with only `fields` (and "id") in each record: the
+    /// database reads and sends only those columns (`records.select`).
+    pub async fn select_text(
         &self,
         conn: &mut AnyConnection,
         collection: &str,
         spec: &QuerySpec,
-    ) -> Result<(Vec<AnyRow>, Option<String>, &Collection)> {
+        fields: &[String],
+    ) -> Result<(Vec<String>, Option<String>)> {
         let collection = self.schema.collection(collection)?;
+        let writer = RowText::projected(collection, fields)?;
+        // The sort keys are read too: the next page's cursor is made of them.
+        let mut columns: Vec<String> = writer.columns.iter().map(|(_, c, _)| c.clone()).collect();
+        for (col, _, _) in sort_keys(collection, &spec.sort)? {
+            if !columns.contains(&col) {
+                columns.push(col);
+            }
+        }
+        let (rows, next) = self
+            .query_rows(conn, collection, spec, Some(&columns))
+            .await?;
+        let items = rows
+            .iter()
+            .map(|r| writer.write(r))
+            .collect::<Result<_>>()?;
+        Ok((items, next))
+    }
+
+    /// The page's rows (every column, or those named) and the cursor of the next one.
+    async fn query_rows(
+        &self,
+        conn: &mut AnyConnection,
+        collection: &Collection,
+        spec: &QuerySpec,
+        columns: Option<&[String]>,
+    ) -> Result<(Vec<AnyRow>, Option<String>)> {
         let cond = self.spec_clause(collection, spec)?;
         let limit = page_limit(spec.limit);
         // Sort keys, then the id, which makes the order total (keyset pagination).
         let keys = sort_keys(collection, &spec.sort)?;
-        let mut select = select_all(collection);
+        let mut select = match columns {
+            Some(columns) => select_columns(collection, columns),
+            None => select_all(collection),
+        };
         select.cond_where(cond);
         if let Some(cursor) = &spec.cursor {
             select.cond_where(after_cursor(&collection.table, &keys, cursor, &spec.sort)?);
@@ -961,7 +1190,7 @@ impl Records<'_> {
             (true, Some(last)) => Some(cursor_of(&keys, last, &spec.sort)?),
             _ => None,
         };
-        Ok((rows, next, collection))
+        Ok((rows, next))
     }
 
     /// The records matching `spec` and at least one of `criteria`, most criteria met
