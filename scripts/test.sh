@@ -27,6 +27,14 @@ if [ ! -x "$tools/py/bin/python" ] || ! "$tools/py/bin/python" -c 'import openpy
     python3 -m venv "$tools/py"
     "$tools/py/bin/pip" install -q openpyxl icalendar
 fi
+# componentize-py builds the Python example rule set (plugins/rules-python/build.sh), in a
+# venv of our own, pinned: its output depends on the CPython it embeds.
+componentize_py_version="0.25.1"
+if [ "$("$tools/componentize/bin/componentize-py" --version 2>/dev/null)" != "componentize-py $componentize_py_version" ]; then
+    echo "== installing componentize-py $componentize_py_version (PyPI)"
+    python3 -m venv "$tools/componentize"
+    "$tools/componentize/bin/pip" install -q "componentize-py==$componentize_py_version"
+fi
 s3_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$tools/moto/bin/moto_server" -H 127.0.0.1 -p "$s3_port" >"$tools/moto.log" 2>&1 &
 moto_pid=$!
@@ -63,5 +71,12 @@ psql "$pg_url" -qAt -c "SELECT 'DROP SCHEMA ' || nspname || ' CASCADE;' FROM pg_
     | psql "$pg_url" -q >/dev/null
 MAILLAGE_TEST_DATABASE=postgres MAILLAGE_TEST_POSTGRES_URL="$pg_url" \
     cargo test --locked -p host-tests 2>&1 | tee -a "$log"
+
+# The plugin author guide (docs/plugins), every ```sh block run verbatim from a scratch
+# folder with this checkout's maillage binary, each step timed (docs/plugins/newcomer-timing.md).
+echo "== plugin author guide (docs/plugins, run verbatim)"
+cargo build --locked -p maillage
+scripts/newcomer.sh
+
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$log"

@@ -23,7 +23,14 @@ enum Command {
     /// Serve the platform.
     Serve(Config),
     /// Create the demo structures with their modules, then serve.
-    Demo(Config),
+    Demo {
+        /// Seed the demo data, print the structures and accounts, and exit without
+        /// serving (a second run changes nothing).
+        #[arg(long)]
+        seed_only: bool,
+        #[command(flatten)]
+        config: Config,
+    },
     /// Benchmarks (numbers, not pass/fail).
     Bench {
         #[command(subcommand)]
@@ -282,13 +289,53 @@ enum BenchCommand {
     },
 }
 
+/// What `maillage plugin new` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum NewKind {
+    /// A module (world maillage:plugin/module): pages, collections, events.
+    Module,
+    /// An indemnity rule set (world maillage:indemnity/rule-set): a pure function.
+    Rules,
+}
+
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Validate a component (manifest, WIT version) without installing it.
+    /// Write a new plugin project (Cargo.toml, rust-toolchain.toml, src with a working
+    /// example and unit tests, fixtures for a rule set, a README) into DIR/NAME.
+    New {
+        /// module or rules.
+        #[arg(value_enum)]
+        kind: NewKind,
+        /// The project's folder and package name, and the module's or rule set's id:
+        /// lowercase letters, digits and dashes, 2 to 40, starting with a letter.
+        name: String,
+        /// The folder to create NAME in (default: the current folder).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// The plugins/sdk folder of a Maillage checkout, which the project depends on
+        /// by path (default: the checkout this binary was built from).
+        #[arg(long)]
+        sdk: Option<std::path::PathBuf>,
+    },
+    /// Validate a component without installing it: a module (manifest, WIT version) or an
+    /// indemnity rule set (its rules WIT version, purity, description); its size; with
+    /// --fixtures, every case of a folder against its expected outcome.
     Check {
         file: std::path::PathBuf,
+        /// For a rule set: a folder of `*.json` cases, each with its "expected" outcome;
+        /// the check fails if one does not give it.
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<std::path::PathBuf>,
         #[command(flatten)]
         config: Config,
+    },
+    /// Run one rule-set call on a case (JSON: meeting, attendee, settings, optionally the
+    /// expected outcome) and print the outcome, the time and the fuel it took.
+    Run {
+        file: std::path::PathBuf,
+        /// The case, a JSON file.
+        #[arg(long, value_name = "CASE.json")]
+        input: std::path::PathBuf,
     },
     /// Validate and install a component into the platform: a module, or an indemnity
     /// rule set (world maillage:indemnity/rule-set), offered to every structure or, with
@@ -298,10 +345,38 @@ enum PluginCommand {
         /// For a rule set: the structure (slug) it is installed for.
         #[arg(long)]
         structure: Option<String>,
+        /// For a rule set installed for --structure: put it in force there for meetings
+        /// from this date (YYYY-MM-DD), with its default settings (the history is kept).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// The web page's dry-run of a rule set over a structure's lines, printed as a table
+    /// of differences per person: the rule set is made available to the structure (not
+    /// put in force) and nothing else is written.
+    DryRun {
+        file: std::path::PathBuf,
+        /// Slug of the structure (its indemnity module must be enabled).
+        #[arg(long)]
+        structure: String,
+        /// First meeting date of the period (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: String,
+        /// Last meeting date of the period (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: String,
+        /// Ask as this member, a treasurer or an admin of the structure (default: its
+        /// first admin).
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_email: Option<String>,
         #[command(flatten)]
         config: Config,
     },
 }
+
+/// The plugin tools' commands (check, run, install, dry-run).
+mod plugin_tools;
 
 /// Runs the command line `args` (the program name first), as the binary does.
 pub async fn run_args<I, T>(args: I) -> anyhow::Result<()>
@@ -311,6 +386,21 @@ where
 {
     let cli = Cli::try_parse_from(args).map_err(|e| anyhow::anyhow!("{e}"))?;
     run(cli).await
+}
+
+/// [`run_args`], returning what the plugin commands (check, run, install, dry-run)
+/// report instead of printing it: tests read the operator's very output.
+pub async fn run_args_captured<I, T>(args: I) -> (anyhow::Result<()>, String)
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let result = plugin_tools::CAPTURED
+        .scope(out.clone(), run_args(args))
+        .await;
+    let text = out.lock().map(|s| s.clone()).unwrap_or_default();
+    (result, text)
 }
 
 /// The binary's entry: parses the process's arguments (printing help or usage errors
@@ -436,7 +526,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(config) => serve(config, false).await,
-        Command::Demo(config) => serve(config, true).await,
+        Command::Demo {
+            seed_only: true,
+            config,
+        } => maillage::demo::seed_only(&config).await,
+        Command::Demo {
+            seed_only: false,
+            config,
+        } => serve(config, true).await,
         Command::Bench {
             which:
                 BenchCommand::Runtime {
@@ -491,77 +588,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => maillage::bench::data(calls, batch, postgres_url).await,
         Command::Plugin {
-            action: PluginCommand::Check { file, config },
+            action:
+                PluginCommand::Check {
+                    file,
+                    fixtures,
+                    config,
+                },
+        } => plugin_tools::check(&config, &file, fixtures.as_deref()).await,
+        Command::Plugin {
+            action: PluginCommand::Run { file, input },
+        } => plugin_tools::run(&file, &input).await,
+        Command::Plugin {
+            action:
+                PluginCommand::DryRun {
+                    file,
+                    structure,
+                    from,
+                    to,
+                    as_email,
+                    config,
+                },
         } => {
-            let state = maillage::open(&config).await?;
-            let wasm = std::fs::read(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let plugin = state.registry.runtime().load(&wasm).await?;
-            let m = plugin.manifest();
-            println!(
-                "ok: {} {} (\"{}\"), maillage:plugin@{}, capabilities: [{}]",
-                m.id,
-                m.version,
-                m.name,
-                plugin.wit_version(),
-                m.capabilities
-                    .iter()
-                    .map(|c| c.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            Ok(())
+            plugin_tools::dry_run(&config, &file, &structure, &from, &to, as_email.as_deref()).await
         }
+        Command::Plugin {
+            action:
+                PluginCommand::New {
+                    kind,
+                    name,
+                    dir,
+                    sdk,
+                },
+        } => new_plugin(kind, &name, dir, sdk),
         Command::Admin { action } => admin(action).await,
         Command::Plugin {
             action:
                 PluginCommand::Install {
                     file,
                     structure,
+                    from,
                     config,
                 },
-        } => {
-            let state = maillage::open(&config).await?;
-            let wasm = std::fs::read(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            if state.registry.runtime().is_rule_set(&wasm) {
-                let structure_id = match &structure {
-                    Some(slug) => Some(
-                        state
-                            .db
-                            .structure_by_slug(slug)
-                            .await?
-                            .ok_or_else(|| anyhow::anyhow!("no structure {slug:?}"))?
-                            .id,
-                    ),
-                    None => None,
-                };
-                let installed = state
-                    .registry
-                    .rule_sets()
-                    .install(&wasm, structure_id)
-                    .await?;
-                println!(
-                    "installed rule set {} {} for {}",
-                    installed.id,
-                    installed.version,
-                    structure.as_deref().unwrap_or("every structure")
-                );
-                return Ok(());
-            }
-            if structure.is_some() {
-                anyhow::bail!(
-                    "--structure applies to rule sets only; modules are enabled per structure with `maillage admin enable-module`"
-                );
-            }
-            let plugin = state.registry.install(&wasm).await?;
-            println!(
-                "installed {} {}",
-                plugin.manifest().id,
-                plugin.manifest().version
-            );
-            Ok(())
-        }
+        } => plugin_tools::install(&config, &file, structure.as_deref(), from.as_deref()).await,
     }
 }
 
@@ -827,6 +895,115 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     }
     println!("Maillage est prêt : http://{addr}/");
     maillage::serve(state, listener).await
+}
+
+/// The SDK of the checkout this binary was built from: `plugin new`'s default `--sdk`.
+const BUILT_FROM_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk");
+
+/// `maillage plugin new`: writes the project, then says what to run next.
+fn new_plugin(
+    kind: NewKind,
+    name: &str,
+    dir: Option<std::path::PathBuf>,
+    sdk: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    use maillage::scaffold::{self, Kind};
+    let sdk = match sdk {
+        Some(sdk) => sdk,
+        None if std::path::Path::new(BUILT_FROM_SDK).is_dir() => BUILT_FROM_SDK.into(),
+        None => anyhow::bail!("pass --sdk PATH: the plugins/sdk folder of a Maillage checkout"),
+    };
+    let parent = dir.unwrap_or_else(|| ".".into());
+    let (kind, what) = match kind {
+        NewKind::Module => (Kind::Module, "module"),
+        NewKind::Rules => (Kind::Rules, "rule set"),
+    };
+    let project = scaffold::new_project(kind, name, &parent, &sdk)?;
+    let wasm = format!(
+        "target/wasm32-wasip2/release/{}.wasm",
+        name.replace('-', "_")
+    );
+    println!("created the {what} {name} in {}", project.display());
+    println!("next, in that folder (see its README.md):");
+    println!("  cd {}", project.display());
+    println!("  cargo test");
+    println!("  cargo build --release --target wasm32-wasip2");
+    match kind {
+        Kind::Module => {
+            println!("  maillage plugin check {wasm}");
+            println!("  maillage plugin install {wasm}");
+            println!("  maillage admin enable-module --structure SLUG {name} --grant all");
+        }
+        Kind::Rules => {
+            println!("  maillage plugin check {wasm} --fixtures fixtures");
+            println!("  maillage plugin install {wasm} --structure SLUG");
+            println!(
+                "  maillage plugin dry-run {wasm} --structure SLUG --from 2025-01-01 --to 2025-12-31"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod plugin_new_tests {
+    use super::{Cli, Command, NewKind, PluginCommand};
+    use clap::Parser;
+
+    #[test]
+    fn parses_kind_name_dir_and_sdk() {
+        let cli = Cli::try_parse_from([
+            "maillage",
+            "plugin",
+            "new",
+            "rules",
+            "forfait-lac",
+            "--dir",
+            "/tmp/x",
+            "--sdk",
+            "/src/maillage/plugins/sdk",
+        ])
+        .unwrap();
+        let Command::Plugin {
+            action:
+                PluginCommand::New {
+                    kind,
+                    name,
+                    dir,
+                    sdk,
+                },
+        } = cli.command
+        else {
+            panic!("not plugin new");
+        };
+        assert_eq!(kind, NewKind::Rules);
+        assert_eq!(name, "forfait-lac");
+        assert_eq!(dir.unwrap(), std::path::Path::new("/tmp/x"));
+        assert_eq!(
+            sdk.unwrap(),
+            std::path::Path::new("/src/maillage/plugins/sdk")
+        );
+        let Command::Plugin {
+            action: PluginCommand::New { kind, dir, sdk, .. },
+        } = Cli::try_parse_from(["maillage", "plugin", "new", "module", "notes"])
+            .unwrap()
+            .command
+        else {
+            panic!("not plugin new");
+        };
+        assert_eq!((kind, dir, sdk), (NewKind::Module, None, None));
+        assert!(Cli::try_parse_from(["maillage", "plugin", "new", "widget", "x"]).is_err());
+    }
+
+    #[test]
+    fn the_default_sdk_is_this_checkout() {
+        // The binary under test is built from a checkout: its SDK is there.
+        assert!(
+            std::path::Path::new(super::BUILT_FROM_SDK)
+                .join("Cargo.toml")
+                .is_file()
+        );
+    }
 }
 
 /// A `--module-role` value: `plugin:role`, each part lowercase letters, digits and dashes.

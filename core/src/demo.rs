@@ -99,6 +99,29 @@ async fn demo_account(state: &AppState, demo: &DemoAccount) -> anyhow::Result<Ac
     Ok(account)
 }
 
+/// `maillage demo --seed-only`: opens the installation of `config`, seeds the demo data
+/// (as `maillage demo` does before serving; a second run changes nothing), prints the
+/// structures and the accounts, and returns without serving. Mail the seeding queues
+/// (poll invitations, meeting notices) waits in the outbox: no SMTP sink is started, and
+/// `maillage demo` or `serve` on the same data folder delivers it.
+pub async fn seed_only(config: &crate::config::Config) -> anyhow::Result<()> {
+    let state = crate::open(config).await?;
+    seed(&state).await?;
+    println!(
+        "Données de démonstration prêtes dans {}",
+        config.data_dir.display()
+    );
+    println!("Structures :");
+    for s in DEMO_STRUCTURES {
+        println!("  {:<13} {}", s.slug, s.name);
+    }
+    println!("Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :");
+    for a in DEMO_ACCOUNTS {
+        println!("  {:<32} identifiant {}", a.email, a.username);
+    }
+    Ok(())
+}
+
 /// Installs the bundled plugins and enables them, with every capability they ask for,
 /// for the demo structures; creates the demo accounts and one group.
 pub async fn seed(state: &AppState) -> anyhow::Result<()> {

@@ -190,21 +190,10 @@ impl Target<'_> {
         ),
         ImportError,
     > {
-        let module = self
-            .state
-            .db
-            .enabled_module(self.structure.id, self.module_id)
+        crate::module_admin::enabled_plugin(self.state, self.structure, self.module_id)
             .await
-            .map_err(|e| ImportError::Module(e.to_string()))?
-            .ok_or_else(|| ImportError::NotEnabled(self.module_id.into()))?;
-        let plugin = self
-            .state
-            .registry
-            .get(&module.plugin_id, &module.version)
-            .await
-            .map_err(|e| ImportError::Module(e.to_string()))?;
-        let granted = plugin.effective_capabilities(&module.granted);
-        Ok((plugin, granted))
+            .map_err(|e| ImportError::Module(format!("{e:#}")))?
+            .ok_or_else(|| ImportError::NotEnabled(self.module_id.into()))
     }
 
     async fn call(&self, path_and_query: &str, body: Vec<u8>) -> Result<(u16, Bytes), ImportError> {

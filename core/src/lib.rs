@@ -19,6 +19,7 @@ pub mod module_admin;
 pub mod people;
 pub mod plugins;
 pub mod rpps_fixture;
+pub mod scaffold;
 pub mod storage;
 pub mod tenancy;
 pub mod timers;

@@ -1,13 +1,19 @@
 //! Enabling and disabling a structure's modules outside the web pages (the operator's
 //! command line): which version, which capabilities, with the audit entry. A
 //! first-party module that is not installed yet is installed from the bundled package.
+//! Also the host's own calls into an enabled module, outside any HTTP request
+//! ([`enabled_plugin`], [`get_as`]).
+
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
+use bytes::Bytes;
 use serde_json::json;
 
 use crate::audit::AuditRecord;
 use crate::http::AppState;
-use crate::plugins::Capability;
+use crate::identity::Account;
+use crate::plugins::{CallContext, Capability, LoadedPlugin};
 use crate::tenancy::Structure;
 
 /// What [`enable_module`] did.
@@ -169,4 +175,53 @@ pub async fn disable_module(
         })
         .await?;
     Ok(())
+}
+
+/// A structure's enabled module, loaded, with the capabilities the structure granted it
+/// (those this version still declares); None when the module is not enabled there.
+pub async fn enabled_plugin(
+    state: &AppState,
+    structure: &Structure,
+    module_id: &str,
+) -> anyhow::Result<Option<(Arc<LoadedPlugin>, Vec<Capability>)>> {
+    let Some(module) = state.db.enabled_module(structure.id, module_id).await? else {
+        return Ok(None);
+    };
+    let plugin = state
+        .registry
+        .get(&module.plugin_id, &module.version)
+        .await
+        .map_err(|e| anyhow!("cannot load {module_id} {}: {e}", module.version))?;
+    let granted = plugin.effective_capabilities(&module.granted);
+    Ok(Some((plugin, granted)))
+}
+
+/// One `GET {module's base path}{path_and_query}` into an enabled module, made by the
+/// host outside any HTTP request (the operator's tools), as `account`, a member of
+/// `structure` with the host roles `roles` (the runtime adds the module roles the member
+/// holds). The members' limits, as a request from the web page; a fault is an error.
+pub async fn get_as(
+    state: &AppState,
+    structure: &Structure,
+    (plugin, granted): (&Arc<LoadedPlugin>, &[Capability]),
+    account: &Account,
+    roles: Vec<String>,
+    path_and_query: &str,
+) -> anyhow::Result<http::Response<Bytes>> {
+    let module_id = plugin.manifest().id.clone();
+    let request_id = crate::storage::new_key();
+    let ctx =
+        CallContext::anonymous(structure, &module_id, &request_id, "").with_user(account, roles);
+    let request = http::Request::get(format!("{}{path_and_query}", ctx.base_path))
+        .body(Bytes::new())
+        .map_err(|e| anyhow!("a request to {module_id}: {e}"))?;
+    state
+        .registry
+        .runtime()
+        .handle_http(plugin, ctx, granted.to_vec(), request)
+        .await
+        .map_err(|fault| {
+            tracing::error!(module = %module_id, %request_id, cause = %fault, "host call failed");
+            anyhow!("the module {module_id} failed (request {request_id}): {fault}")
+        })
 }

@@ -330,7 +330,7 @@ pub(crate) async fn close(coordinator: &mut Client<'_>, meeting: &str) {
 
 /// The world of cpts-a with the forfait in force since 2024-01-01 (chosen by Tom, the
 /// treasurer), and the sessions of Tom and of Claire (the coordinator), in that order.
-async fn forfait_world(host: &Host) -> (World, Client<'_>, Client<'_>) {
+pub(crate) async fn forfait_world(host: &Host) -> (World, Client<'_>, Client<'_>) {
     let w = world(host).await;
     let mut tom = signed_in(host, "tom@a.test").await;
     forfait(host, &mut tom, "2024-01-01", &FORFAIT).await;
@@ -484,7 +484,7 @@ fn of<'a>(all: &'a [Row], person: &str) -> Vec<&'a Row> {
 }
 
 /// The table row (`<tr …>…</tr>`) holding `marker`.
-fn row_with<'a>(page: &'a str, marker: &str) -> &'a str {
+pub(crate) fn row_with<'a>(page: &'a str, marker: &str) -> &'a str {
     let at = page
         .find(marker)
         .unwrap_or_else(|| panic!("no {marker} in\n{page}"));
@@ -525,7 +525,7 @@ fn line_cents(page: &str) -> i64 {
 }
 
 /// The cents of the cell of `class` in `html` (`td.montant.ecart`…).
-fn cell_cents(html: &str, class: &str) -> i64 {
+pub(crate) fn cell_cents(html: &str, class: &str) -> i64 {
     let at = html
         .find(&format!("class=\"{class}\""))
         .unwrap_or_else(|| panic!("no .{class} in {html}"));
@@ -545,7 +545,7 @@ async fn my_account(client: &mut Client<'_>) -> String {
 }
 
 /// The effective dates of the barème's history, as listed (`tr[data-effet]`).
-async fn history(treasurer: &mut Client<'_>) -> Vec<String> {
+pub(crate) async fn history(treasurer: &mut Client<'_>) -> Vec<String> {
     let (status, page) = treasurer.get(&format!("{A}/bareme")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let mut out = Vec::new();

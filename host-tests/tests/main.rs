@@ -16,6 +16,7 @@ mod isolation;
 mod loading;
 mod module_services;
 mod operations;
+mod plugin_cli;
 mod polls;
 mod records;
 mod support;

@@ -6,6 +6,7 @@
 //! [`LoadedPlugin`], [`CallContext`] and plain `http` types.
 
 mod cache;
+pub mod cases;
 mod host;
 mod host_v0_2;
 pub mod manifest;
@@ -25,7 +26,10 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
 pub use manifest::{Capability, HOST_WIT_VERSION, Manifest, RoleDef, supported_wit_range};
-pub use rules::{InstalledRuleSet, RuleSetError, RuleSets};
+pub use rules::{
+    CompiledRuleSet, InstalledRuleSet, PROVIDED_RULES_WIT_VERSIONS, RuleSetError, RuleSetRunner,
+    RuleSets, supported_rules_range,
+};
 
 use crate::storage::{Db, PluginScope};
 use host::HostState;

@@ -13,15 +13,16 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use semver::Version;
 use sqlx::Row;
 use tokio::sync::RwLock;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, Trap};
 
 use super::host::{HostState, MemoryLimiter};
-use super::{Capability, EPOCH_TICK, LoadError, cache::ComponentCache};
+use super::{Capability, EPOCH_TICK, LoadError, cache::ComponentCache, cases};
 use crate::storage::blobs::BlobStore;
 use crate::storage::{Db, StorageError, now_secs};
 
@@ -59,8 +60,112 @@ const MAX_CASES: usize = 20_000;
 const MAX_CENTS: i64 = 100_000_000;
 const MAX_RATIONALE: usize = 2000;
 
-/// The export a rule set is recognised by (any 0.1.x).
-const RULES_EXPORT_PREFIX: &str = "maillage:indemnity/rules@0.1.";
+/// The export a rule set is recognised by, whatever its version.
+const RULES_EXPORT_PREFIX: &str = "maillage:indemnity/rules@";
+
+/// The `maillage:indemnity/rules` versions this host has bindings for, oldest first. A
+/// rule set exporting any semver-compatible version (the same minor in 0.x, the same
+/// major from 1.0) is instantiated through the newest compatible one: wasmtime matches
+/// export names by semver, so a `rules@0.1.3` export is found by the 0.1.0 bindings, and
+/// a `rules@0.1.0` export by 0.1.x bindings the host may add later. Another major (or
+/// minor, in 0.x) is refused at check, install and load, naming both versions.
+pub const PROVIDED_RULES_WIT_VERSIONS: [Version; 1] = [Version::new(0, 1, 0)];
+
+/// What the host supports, as the CLI and errors say it: "0.1.x".
+pub fn supported_rules_range() -> String {
+    let mut tracks: Vec<String> = Vec::new();
+    for v in &PROVIDED_RULES_WIT_VERSIONS {
+        let track = if v.major > 0 {
+            format!("{}.x", v.major)
+        } else if v.minor > 0 {
+            format!("0.{}.x", v.minor)
+        } else {
+            v.to_string()
+        };
+        if !tracks.contains(&track) {
+            tracks.push(track);
+        }
+    }
+    tracks.join(" or ")
+}
+
+/// Whether bindings of `provided` instantiate an export of `exported` (the rules of
+/// semver, as wasmtime matches names; a pre-release matches nothing else).
+fn compatible(provided: &Version, exported: &Version) -> bool {
+    if !provided.pre.is_empty() || !exported.pre.is_empty() {
+        return provided == exported;
+    }
+    match (provided.major, provided.minor) {
+        (0, 0) => exported.major == 0 && exported.minor == 0 && provided.patch == exported.patch,
+        (0, minor) => exported.major == 0 && exported.minor == minor,
+        (major, _) => exported.major == major,
+    }
+}
+
+/// The `maillage:indemnity/rules` export a rule set is used through.
+#[derive(Debug, Clone)]
+struct RulesExport {
+    /// As exported, e.g. "maillage:indemnity/rules@0.1.0".
+    name: String,
+    version: Version,
+    /// The host's bindings it is instantiated through.
+    binding: Version,
+}
+
+/// The rules export the host uses among a component's export names: the newest one it
+/// supports; None when there is no rules export at all; refused (naming both versions)
+/// when every rules export is of a version the host does not support.
+fn rules_export<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<Option<RulesExport>, RuleSetError> {
+    let mut found: Vec<(String, Version)> = Vec::new();
+    for name in names {
+        let Some(version) = name.strip_prefix(RULES_EXPORT_PREFIX) else {
+            continue;
+        };
+        let version = Version::parse(version)
+            .map_err(|e| RuleSetError::Invalid(format!("export {name}: {e}")))?;
+        found.push((name.to_string(), version));
+    }
+    found.sort_by(|a, b| b.1.cmp(&a.1));
+    for (name, version) in &found {
+        if let Some(binding) = PROVIDED_RULES_WIT_VERSIONS
+            .iter()
+            .rev()
+            .find(|provided| compatible(provided, version))
+        {
+            return Ok(Some(RulesExport {
+                name: name.clone(),
+                version: version.clone(),
+                binding: binding.clone(),
+            }));
+        }
+    }
+    match found.first() {
+        Some((_, newest)) => Err(RuleSetError::UnsupportedWit {
+            rule_set: newest.clone(),
+            host: supported_rules_range(),
+        }),
+        None => Ok(None),
+    }
+}
+
+fn exports_of(engine: &Engine, component: &Component) -> Result<Option<RulesExport>, RuleSetError> {
+    rules_export(
+        component
+            .component_type()
+            .exports(engine)
+            .map(|(name, _)| name),
+    )
+}
+
+fn imports_of(engine: &Engine, component: &Component) -> Vec<String> {
+    component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
 
 fn package_object(sha256: &str) -> String {
     format!("packages/{sha256}.wasm")
@@ -98,6 +203,18 @@ pub enum RuleSetError {
         "this rule set imports {0}; a rule set must import nothing (world maillage:indemnity/rule-set; build it with the maillage-rules SDK, which is no_std)"
     )]
     HasImports(String),
+    #[error(
+        "this rule set exports maillage:indemnity/rules@{rule_set}; this host supports maillage:indemnity/rules@{host}"
+    )]
+    UnsupportedWit { rule_set: Version, host: String },
+    #[error(
+        "the component does not export maillage:indemnity/rules: it is not a rule set (world maillage:indemnity/rule-set)"
+    )]
+    NotARuleSet,
+    /// A case file the tools cannot use (a setting value of no kind); the caller names
+    /// the file.
+    #[error("{0}")]
+    Case(String),
     #[error("rule set describe failed: {0}")]
     Describe(String),
     #[error("invalid rule set: {0}")]
@@ -112,7 +229,8 @@ pub enum RuleSetError {
     Io(#[from] std::io::Error),
 }
 
-/// Whether a component is a rule set (exports `maillage:indemnity/rules@0.1.x`).
+/// Whether a component is a rule set (exports `maillage:indemnity/rules@…`, any version:
+/// one the host does not support is refused by [`RuleSets::install`] naming both).
 pub fn is_rule_set(engine: &Engine, component: &Component) -> bool {
     component
         .component_type()
@@ -152,54 +270,15 @@ impl RuleSets {
     }
 
     fn store(&self) -> Store<RuleState> {
-        let mut store = Store::new(
-            &self.engine,
-            RuleState {
-                limiter: MemoryLimiter::new(RULE_SET_MEMORY),
-                table: ResourceTable::new(),
-            },
-        );
-        store.limiter(|s| &mut s.limiter);
-        let ticks = (RULE_SET_DEADLINE.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
-        store
+        rule_store(&self.engine, None)
     }
 
-    /// Compiles, checks (no imports, the rules export) and describes a rule set.
+    /// Compiles, checks (the rules export and its version, no imports) and describes a
+    /// rule set.
     async fn load(&self, wasm: &[u8]) -> Result<(Arc<LoadedRuleSet>, String), RuleSetError> {
         let (component, sha256) = self.cache.component(&self.engine, wasm)?;
-        let imports: Vec<String> = component
-            .component_type()
-            .imports(&self.engine)
-            .map(|(name, _)| name.to_string())
-            .collect();
-        if !imports.is_empty() {
-            return Err(RuleSetError::HasImports(imports.join(", ")));
-        }
-        if !is_rule_set(&self.engine, &component) {
-            return Err(RuleSetError::Invalid(
-                "the component does not export maillage:indemnity/rules@0.1.x".into(),
-            ));
-        }
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| RuleSetError::Invalid(format!("{e:#}")))?;
-        let pre = rule_set::RuleSetPre::new(instance_pre)
-            .map_err(|e| RuleSetError::Invalid(format!("{e:#}")))?;
-        let mut store = self.store();
-        let description = async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            instance
-                .maillage_indemnity_rules()
-                .call_describe(&mut store)
-                .await
-        }
-        .await
-        .map_err(|e| RuleSetError::Describe(failure(&e, store.data()).0))?;
-        validate_description(&description).map_err(RuleSetError::Invalid)?;
-        Ok((Arc::new(LoadedRuleSet { pre, description }), sha256))
+        let (loaded, _) = prepare(&self.engine, &self.linker, &component, None).await?;
+        Ok((Arc::new(loaded), sha256))
     }
 
     /// Installs a rule set for every structure (`structure_id` None) or for one.
@@ -257,6 +336,112 @@ impl RuleSets {
             .await
             .insert((d.id.clone(), d.version.clone()), loaded);
         Ok(result)
+    }
+
+    /// Makes a rule set available to one structure: nothing to do when these very bytes
+    /// are installed for it or for every structure, else installed for it
+    /// ([`RuleSets::install`]: refused for an id another structure owns, or a version
+    /// installed with other bytes). True when it was installed now.
+    pub async fn make_available(
+        &self,
+        wasm: &[u8],
+        structure_id: i64,
+    ) -> Result<(InstalledRuleSet, bool), RuleSetError> {
+        let (loaded, sha256) = self.load(wasm).await?;
+        let d = &loaded.description;
+        let row = sqlx::query(
+            "SELECT sha256, structure_id FROM rule_sets WHERE id = $1 AND version = $2",
+        )
+        .bind(&d.id)
+        .bind(&d.version)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(StorageError::from)?;
+        if let Some(row) = row {
+            let owner: Option<i64> = row.get(1);
+            if row.get::<String, _>(0) == sha256 && owner.is_none_or(|o| o == structure_id) {
+                return Ok((installed(d, owner), false));
+            }
+        }
+        let installed = self.install(wasm, Some(structure_id)).await?;
+        Ok((installed, true))
+    }
+
+    /// Puts rule set `id` `version` in force for a structure from `effective_from`
+    /// ("YYYY-MM-DD"), with its default settings: what the barème page's « Mettre en
+    /// vigueur » does through `engine.assign` (a new row of `rule_set_assignments`, the
+    /// history is kept), with the same audit entry as the page writes
+    /// (`indemnites.bareme.choisir`), in one transaction. For the operator's command
+    /// line: no account chose it (`set_by` is empty, the audit's actor is the CLI).
+    pub async fn assign_defaults(
+        &self,
+        structure_id: i64,
+        id: &str,
+        version: &str,
+        effective_from: &str,
+    ) -> Result<cases::AssignedRuleSet, RuleSetError> {
+        if !valid_date(effective_from) {
+            return Err(RuleSetError::Invalid(format!(
+                "{effective_from:?} is not a date (YYYY-MM-DD)"
+            )));
+        }
+        let loaded = {
+            let mut conn = self.db.pool().acquire().await.map_err(StorageError::from)?;
+            self.get(&mut conn, structure_id, id, version)
+                .await
+                .map_err(RuleSetError::Invalid)?
+                .ok_or_else(|| {
+                    RuleSetError::Invalid(format!(
+                        "rule set {id} {version} is not available to this structure"
+                    ))
+                })?
+        };
+        let d = &loaded.description;
+        let settings = defaults(d);
+        let stored = serde_json::to_string(&settings)
+            .map_err(|e| RuleSetError::Invalid(format!("settings: {e}")))?;
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO rule_set_assignments (structure_id, rule_set_id, version, settings, effective_from, set_by, set_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(structure_id)
+        .bind(id)
+        .bind(version)
+        .bind(stored)
+        .bind(effective_from)
+        .bind(None::<i64>)
+        .bind(now_secs())
+        .execute(&mut *tx)
+        .await
+        .map_err(StorageError::from)?;
+        let target = format!("{} {}", d.name, d.version);
+        crate::audit::audit_and_commit(
+            tx,
+            crate::audit::AuditRecord {
+                actor: None,
+                structure_id: Some(structure_id),
+                action: ASSIGN_AUDIT_ACTION,
+                target: &target,
+                before: None,
+                after: Some(serde_json::json!({
+                    "bareme": id,
+                    "version": version,
+                    "effet": effective_from,
+                    "reglages": settings_json(&settings),
+                })),
+            },
+        )
+        .await?;
+        Ok(cases::AssignedRuleSet {
+            id: d.id.clone(),
+            version: d.version.clone(),
+            name: d.name.clone(),
+            effective_from: effective_from.to_string(),
+            settings: settings
+                .iter()
+                .map(|s| (s.key.clone(), plain_value(&s.value)))
+                .collect(),
+        })
     }
 
     async fn keep_locally(&self, sha256: &str, wasm: &[u8]) -> Result<(), std::io::Error> {
@@ -399,6 +584,84 @@ impl RuleSets {
             .await
             .map(|_| ())
     }
+}
+
+/// The audit action of the barème page's « Mettre en vigueur » (the indemnity module
+/// writes `bareme.choisir`, which the host prefixes with the module id).
+const ASSIGN_AUDIT_ACTION: &str = "indemnites.bareme.choisir";
+
+/// Settings as the indemnity module's audit entries and lines store them:
+/// `[{"key", "kind", "value"}]`.
+fn settings_json(settings: &[exported::Setting]) -> serde_json::Value {
+    use exported::SettingValue as V;
+    serde_json::Value::Array(
+        settings
+            .iter()
+            .map(|s| {
+                let (kind, value) = match &s.value {
+                    V::Cents(v) => ("cents", serde_json::json!(v)),
+                    V::Hours(v) => ("hours", serde_json::json!(v)),
+                    V::Boolean(v) => ("boolean", serde_json::json!(v)),
+                    V::Choice(v) => ("choice", serde_json::json!(v)),
+                };
+                serde_json::json!({ "key": s.key, "kind": kind, "value": value })
+            })
+            .collect(),
+    )
+}
+
+/// A fresh store for one rule-set call: the memory cap and the deadline; `fuel` on an
+/// engine that consumes fuel (the tools').
+fn rule_store(engine: &Engine, fuel: Option<u64>) -> Store<RuleState> {
+    let mut store = Store::new(
+        engine,
+        RuleState {
+            limiter: MemoryLimiter::new(RULE_SET_MEMORY),
+            table: ResourceTable::new(),
+        },
+    );
+    store.limiter(|s| &mut s.limiter);
+    let ticks = (RULE_SET_DEADLINE.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_trap();
+    if let Some(fuel) = fuel
+        && let Err(e) = store.set_fuel(fuel)
+    {
+        tracing::warn!(error = %e, "fuel not set on a rule-set store");
+    }
+    store
+}
+
+/// Checks a compiled rule set (its rules export and version, then that it imports
+/// nothing), links and describes it (validated): what installing and the tools share.
+async fn prepare(
+    engine: &Engine,
+    linker: &Linker<RuleState>,
+    component: &Component,
+    fuel: Option<u64>,
+) -> Result<(LoadedRuleSet, RulesExport), RuleSetError> {
+    let export = exports_of(engine, component)?.ok_or(RuleSetError::NotARuleSet)?;
+    let imports = imports_of(engine, component);
+    if !imports.is_empty() {
+        return Err(RuleSetError::HasImports(imports.join(", ")));
+    }
+    let instance_pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| RuleSetError::Invalid(format!("{e:#}")))?;
+    let pre = rule_set::RuleSetPre::new(instance_pre)
+        .map_err(|e| RuleSetError::Invalid(format!("{e:#}")))?;
+    let mut store = rule_store(engine, fuel);
+    let description = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        instance
+            .maillage_indemnity_rules()
+            .call_describe(&mut store)
+            .await
+    }
+    .await
+    .map_err(|e| RuleSetError::Describe(failure(&e, store.data()).0))?;
+    validate_description(&description).map_err(RuleSetError::Invalid)?;
+    Ok((LoadedRuleSet { pre, description }, export))
 }
 
 fn installed(d: &exported::Description, structure_id: Option<i64>) -> InstalledRuleSet {
@@ -981,10 +1244,360 @@ impl engine::Host for HostState {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// The operator's tools (`maillage plugin run|check`): a rule set on an engine of its own.
+
+/// Fuel one call of the tools may burn: far beyond what the deadline lets a rule set
+/// execute (the deadline stops a loop first), so the count only measures.
+const RUN_FUEL: u64 = 1 << 40;
+
+/// An engine that counts fuel (the production engine does not: counting costs), with
+/// epochs for the same deadline as the host's calls.
+fn tools_engine() -> Result<Engine, RuleSetError> {
+    let mut config = wasmtime::Config::new();
+    config.epoch_interruption(true);
+    config.consume_fuel(true);
+    let engine = Engine::new(&config)
+        .map_err(|e| RuleSetError::Invalid(format!("cannot set up an engine: {e:#}")))?;
+    // The ticker stops once the engine is dropped.
+    super::spawn_epoch_ticker(&engine);
+    Ok(engine)
+}
+
+/// A rule-set component compiled for the operator's tools, before any check but its
+/// rules export: nothing is installed, no database is opened.
+pub struct CompiledRuleSet {
+    engine: Engine,
+    component: Component,
+    export: RulesExport,
+}
+
+impl CompiledRuleSet {
+    /// Compiles `wasm` (through the compiled-component cache in `cache_dir` when given)
+    /// and finds its rules export. Refused when it is not a rule set, or when it exports
+    /// a rules version the host does not support (the error names both).
+    pub fn compile(wasm: &[u8], cache_dir: Option<PathBuf>) -> Result<Self, RuleSetError> {
+        let engine = tools_engine()?;
+        let component = match cache_dir {
+            Some(dir) => {
+                let cache = ComponentCache::new(dir, &engine)
+                    .map_err(|e| RuleSetError::Invalid(format!("{e:#}")))?;
+                cache.component(&engine, wasm)?.0
+            }
+            None => {
+                Component::new(&engine, wasm).map_err(|e| LoadError::Invalid(format!("{e:#}")))?
+            }
+        };
+        let export = exports_of(&engine, &component)?.ok_or(RuleSetError::NotARuleSet)?;
+        Ok(CompiledRuleSet {
+            engine,
+            component,
+            export,
+        })
+    }
+
+    /// The export it is used through, e.g. "maillage:indemnity/rules@0.1.0".
+    pub fn export_name(&self) -> &str {
+        &self.export.name
+    }
+
+    /// The host bindings it is instantiated through (the newest compatible one).
+    pub fn binding_version(&self) -> &Version {
+        &self.export.binding
+    }
+
+    /// What it imports: a rule set must import nothing.
+    pub fn imports(&self) -> Vec<String> {
+        imports_of(&self.engine, &self.component)
+    }
+
+    /// Checks that it imports nothing, links and describes it, as at install.
+    pub async fn prepare(self) -> Result<RuleSetRunner, RuleSetError> {
+        let linker = Linker::new(&self.engine);
+        let (loaded, export) =
+            prepare(&self.engine, &linker, &self.component, Some(RUN_FUEL)).await?;
+        Ok(RuleSetRunner {
+            engine: self.engine,
+            loaded,
+            export,
+        })
+    }
+}
+
+/// A rule set ready for the tools' calls: each in a fresh store with the memory cap and
+/// deadline of the host's calls, and a fuel count.
+pub struct RuleSetRunner {
+    engine: Engine,
+    loaded: LoadedRuleSet,
+    export: RulesExport,
+}
+
+impl RuleSetRunner {
+    pub fn export_name(&self) -> &str {
+        &self.export.name
+    }
+
+    pub fn export_version(&self) -> &Version {
+        &self.export.version
+    }
+
+    /// Its description (validated as at install).
+    pub fn info(&self) -> cases::RuleSetInfo {
+        info_of(&self.loaded.description)
+    }
+
+    /// Runs one case: the settings completed with the defaults and checked as
+    /// `engine.assign` checks them (a refusal is the outcome, an error with the host's
+    /// French reason, with no call made), then instantiate + compute in a fresh store.
+    /// Faults and garbage answers are outcomes too, as the treasurer would see them.
+    /// Err only for a case the tools cannot use (a setting value of no kind).
+    pub async fn run(&self, case: &cases::Case) -> Result<cases::RunReport, RuleSetError> {
+        let d = &self.loaded.description;
+        let given = case_settings(d, &case.settings).map_err(RuleSetError::Case)?;
+        let settings = match complete_settings(d, given) {
+            Ok(settings) => settings,
+            Err(reason) => {
+                return Ok(cases::RunReport {
+                    outcome: cases::Outcome::Error(reason),
+                    fault: Some(
+                        "the host refused the settings before calling the rule set (checked against its declared kinds and bounds, as engine.assign checks them)"
+                            .into(),
+                    ),
+                    elapsed: Duration::ZERO,
+                    fuel: 0,
+                });
+            }
+        };
+        let meeting = case_meeting(&case.meeting);
+        let attendee = case_attendee(&case.attendee);
+        let mut store = rule_store(&self.engine, Some(RUN_FUEL));
+        let started = Instant::now();
+        let result = async {
+            let instance = self.loaded.pre.instantiate_async(&mut store).await?;
+            instance
+                .maillage_indemnity_rules()
+                .call_compute(&mut store, &meeting, &attendee, &settings)
+                .await
+        }
+        .await;
+        let elapsed = started.elapsed();
+        let fuel = RUN_FUEL.saturating_sub(store.get_fuel().unwrap_or(RUN_FUEL));
+        let (outcome, fault) = match result {
+            Ok(Ok(outcome)) => match check_outcome(outcome) {
+                Ok(outcome) => (plain_outcome(&outcome), None),
+                Err(reason) => (
+                    cases::Outcome::Error(reason),
+                    Some("the rule set answered garbage; the host refuses the answer".into()),
+                ),
+            },
+            Ok(Err(reason)) => (cases::Outcome::Error(clip(reason)), None),
+            Err(e) => {
+                let (french, english) = failure(&e, store.data());
+                (cases::Outcome::Error(french), Some(english))
+            }
+        };
+        Ok(cases::RunReport {
+            outcome,
+            fault,
+            elapsed,
+            fuel,
+        })
+    }
+}
+
+fn plain_value(value: &exported::SettingValue) -> cases::Value {
+    use exported::SettingValue as V;
+    match value {
+        V::Cents(n) => cases::Value::Cents(*n),
+        V::Hours(n) => cases::Value::Hours(*n),
+        V::Boolean(b) => cases::Value::Boolean(*b),
+        V::Choice(v) => cases::Value::Choice(v.clone()),
+    }
+}
+
+fn info_of(d: &exported::Description) -> cases::RuleSetInfo {
+    use exported::SettingKind as K;
+    cases::RuleSetInfo {
+        id: d.id.clone(),
+        version: d.version.clone(),
+        name: d.name.clone(),
+        summary: d.summary.clone(),
+        settings: d
+            .settings
+            .iter()
+            .map(|def| cases::SettingInfo {
+                key: def.key.clone(),
+                label: def.label.clone(),
+                help: def.help.clone(),
+                kind: match &def.kind {
+                    K::Cents => cases::SettingKind::Cents,
+                    K::Hours => cases::SettingKind::Hours,
+                    K::Boolean => cases::SettingKind::Boolean,
+                    K::Choice(options) => cases::SettingKind::Choice(
+                        options
+                            .iter()
+                            .map(|o| (o.value.clone(), o.label.clone()))
+                            .collect(),
+                    ),
+                },
+                default: plain_value(&def.default),
+                min: def.min,
+                max: def.max,
+            })
+            .collect(),
+    }
+}
+
+/// A case's settings as values of the kinds the rule set declares: an integer is an
+/// amount (cents), or a duration (minutes) for a setting declared in hours; `true` and
+/// `false` are booleans; a string is a choice. A value of the wrong kind becomes a value
+/// of its own kind, which [`complete_settings`] then refuses as `engine.assign` does.
+/// Err (English, naming the setting) for a value of no kind at all.
+fn case_settings(
+    d: &exported::Description,
+    given: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<exported::Setting>, String> {
+    use exported::{SettingKind as K, SettingValue as V};
+    use serde_json::Value as J;
+    given
+        .iter()
+        .map(|(key, value)| {
+            let declared = d.settings.iter().find(|def| &def.key == key);
+            let value = match value {
+                J::Bool(b) => V::Boolean(*b),
+                J::String(text) => V::Choice(text.clone()),
+                J::Number(n) => match n.as_i64() {
+                    Some(n) if declared.is_some_and(|def| matches!(def.kind, K::Hours)) => {
+                        V::Hours(n)
+                    }
+                    Some(n) => V::Cents(n),
+                    None => {
+                        return Err(format!(
+                            "settings.{key}: {value} is not an integer (amounts are in cents, durations in minutes)"
+                        ));
+                    }
+                },
+                other => {
+                    return Err(format!(
+                        "settings.{key}: {other} is not a setting value (an integer for cents or minutes, true/false, or a string for a choice)"
+                    ));
+                }
+            };
+            Ok(exported::Setting {
+                key: key.clone(),
+                value,
+            })
+        })
+        .collect()
+}
+
+fn case_meeting(m: &cases::Meeting) -> exported::Meeting {
+    exported::Meeting {
+        id: m.id.clone(),
+        title: m.title.clone(),
+        date: m.date.clone(),
+        duration_minutes: m.duration_minutes,
+        kind: m.kind.clone(),
+        group_id: m.group_id.clone(),
+        group_name: m.group_name.clone(),
+        mission: m.mission.clone(),
+        action: m.action.clone(),
+    }
+}
+
+fn case_attendee(a: &cases::Attendee) -> exported::Attendee {
+    exported::Attendee {
+        person_id: a.person_id.clone(),
+        profession: a.profession.clone(),
+        exercise_mode: match a.exercise_mode {
+            cases::ExerciseMode::Liberal => exported::ExerciseMode::Liberal,
+            cases::ExerciseMode::Salarie => exported::ExerciseMode::Salarie,
+            cases::ExerciseMode::Autre => exported::ExerciseMode::Autre,
+            cases::ExerciseMode::Inconnu => exported::ExerciseMode::Inconnu,
+        },
+        employer_convention: a.employer_convention,
+        adherent: a.adherent,
+        role: match a.role {
+            cases::GroupRole::Referent => exported::GroupRole::Referent,
+            cases::GroupRole::Active => exported::GroupRole::Active,
+            cases::GroupRole::Guest => exported::GroupRole::Guest,
+        },
+        minutes: a.minutes,
+    }
+}
+
+fn plain_outcome(o: &exported::Outcome) -> cases::Outcome {
+    match o {
+        exported::Outcome::Eligible(p) => cases::Outcome::Eligible {
+            cents: p.cents,
+            minutes: p.minutes,
+            rationale: p.rationale.clone(),
+        },
+        exported::Outcome::NotEligible(reason) => cases::Outcome::NotEligible(reason.clone()),
+    }
+}
+
 /// Registers `maillage:indemnity/rules` and `engine` for modules (capability
 /// "indemnity-rules"; without it, a call traps).
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     rules::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     engine::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_0_1_x_rules_export_is_used_and_other_versions_are_refused_naming_both() {
+        for name in [
+            "maillage:indemnity/rules@0.1.0",
+            "maillage:indemnity/rules@0.1.1",
+            "maillage:indemnity/rules@0.1.9",
+        ] {
+            let export = rules_export([name]).unwrap().expect("a rules export");
+            assert_eq!(export.name, name);
+            assert_eq!(export.binding, Version::new(0, 1, 0));
+        }
+        // Several: the newest the host supports.
+        let export = rules_export([
+            "maillage:indemnity/rules@2.0.0",
+            "maillage:indemnity/rules@0.1.0",
+            "maillage:indemnity/rules@0.1.2",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(export.version, Version::new(0, 1, 2));
+        assert_eq!(supported_rules_range(), "0.1.x");
+        for other in ["2.0.0", "1.0.0", "0.2.0", "0.1.0-rc.1"] {
+            let name = format!("maillage:indemnity/rules@{other}");
+            let e = rules_export([name.as_str()]).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("exports {name}"))
+                    && e.contains("supports maillage:indemnity/rules@0.1.x"),
+                "{e}"
+            );
+        }
+        // Not a rule set: no rules export at all.
+        assert!(
+            rules_export([
+                "maillage:plugin/guest@0.2.3",
+                "wasi:http/incoming-handler@0.2.0"
+            ])
+            .unwrap()
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn semver_compatibility_follows_wasmtime() {
+        let v = |text: &str| Version::parse(text).unwrap();
+        assert!(compatible(&v("0.1.0"), &v("0.1.7")));
+        assert!(compatible(&v("0.1.4"), &v("0.1.0")));
+        assert!(!compatible(&v("0.1.0"), &v("0.2.0")));
+        assert!(compatible(&v("1.0.0"), &v("1.3.0")));
+        assert!(!compatible(&v("1.0.0"), &v("2.0.0")));
+        assert!(!compatible(&v("0.0.1"), &v("0.0.2")));
+    }
 }

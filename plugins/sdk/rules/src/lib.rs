@@ -31,7 +31,7 @@ extern crate alloc;
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../../wit/indemnity/v0.1.0",
+        path: "wit/indemnity/v0.1.0",
         world: "maillage:indemnity/rule-set",
         generate_all,
         pub_export_macro: true,
