@@ -54,6 +54,9 @@ echo "== lints (host and plugins)"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 (cd plugins && cargo clippy --locked --release --workspace -- -D warnings)
 
+echo "== the SDKs package and build outside the repository (their WIT inside the crate)"
+(cd plugins && cargo package --locked --offline --allow-dirty -p maillage-sdk -p maillage-rules --target-dir ../target/package)
+
 echo "== tests"
 log="$(mktemp)"
 trap 'rm -f "$log"; kill "$moto_pid" 2>/dev/null || true' EXIT

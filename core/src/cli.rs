@@ -296,6 +296,8 @@ enum NewKind {
     Module,
     /// An indemnity rule set (world maillage:indemnity/rule-set): a pure function.
     Rules,
+    /// The same in Python, built with componentize-py (the example rule set « horaire »).
+    RulesPython,
 }
 
 #[derive(Subcommand)]
@@ -911,12 +913,15 @@ fn new_plugin(
     let sdk = match sdk {
         Some(sdk) => sdk,
         None if std::path::Path::new(BUILT_FROM_SDK).is_dir() => BUILT_FROM_SDK.into(),
+        // A Python rule set depends on no SDK (it carries its WIT).
+        None if kind == NewKind::RulesPython => std::path::PathBuf::new(),
         None => anyhow::bail!("pass --sdk PATH: the plugins/sdk folder of a Maillage checkout"),
     };
     let parent = dir.unwrap_or_else(|| ".".into());
     let (kind, what) = match kind {
         NewKind::Module => (Kind::Module, "module"),
         NewKind::Rules => (Kind::Rules, "rule set"),
+        NewKind::RulesPython => (Kind::PythonRules, "Python rule set"),
     };
     let project = scaffold::new_project(kind, name, &parent, &sdk)?;
     let wasm = format!(
@@ -926,6 +931,19 @@ fn new_plugin(
     println!("created the {what} {name} in {}", project.display());
     println!("next, in that folder (see its README.md):");
     println!("  cd {}", project.display());
+    if kind == Kind::PythonRules {
+        let wasm = format!("{name}.wasm");
+        println!("  python3 -m venv .venv && .venv/bin/pip install componentize-py==0.25.1");
+        println!(
+            "  .venv/bin/componentize-py -d wit -w rule-set componentize --stub-wasi -p src -o {wasm} app"
+        );
+        println!("  maillage plugin check {wasm} --fixtures fixtures");
+        println!("  maillage plugin install {wasm} --structure SLUG");
+        println!(
+            "  maillage plugin dry-run {wasm} --structure SLUG --from 2025-01-01 --to 2025-12-31"
+        );
+        return Ok(());
+    }
     println!("  cargo test");
     println!("  cargo build --release --target wasm32-wasip2");
     match kind {
@@ -934,7 +952,7 @@ fn new_plugin(
             println!("  maillage plugin install {wasm}");
             println!("  maillage admin enable-module --structure SLUG {name} --grant all");
         }
-        Kind::Rules => {
+        Kind::Rules | Kind::PythonRules => {
             println!("  maillage plugin check {wasm} --fixtures fixtures");
             println!("  maillage plugin install {wasm} --structure SLUG");
             println!(

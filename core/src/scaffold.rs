@@ -22,6 +22,9 @@ pub enum Kind {
     Module,
     /// An indemnity rule set (world `maillage:indemnity/rule-set`): a pure function.
     Rules,
+    /// The same in Python, built with componentize-py: the repository's example
+    /// (`plugins/rules-python`) under the new id, with the released WIT in `wit/`.
+    PythonRules,
 }
 
 /// The repository's pinned toolchain with the `wasm32-wasip2` target, as it is.
@@ -64,6 +67,77 @@ const RULES_FILES: Files = &[
     ),
 ];
 
+/// The Python example's rule set, copied as it is but for its id (see [`python_app`]).
+const PYTHON_APP: &str = include_str!("../../plugins/rules-python/app.py");
+/// How the example names its id; the copy names the project's.
+const PYTHON_ID_LINE: &str = "ID = \"horaire\"";
+
+const PYTHON_RULES_FILES: Files = &[
+    (
+        ".gitignore",
+        include_str!("scaffold/rules-python/gitignore.tmpl"),
+    ),
+    (
+        "README.md",
+        include_str!("scaffold/rules-python/README.md.tmpl"),
+    ),
+    // The released WIT, so that the project builds without a checkout.
+    (
+        "wit/rules.wit",
+        include_str!("../../wit/indemnity/v0.1.0/rules.wit"),
+    ),
+    (
+        "fixtures/01-liberal-1h30.json",
+        include_str!("../../plugins/rules-python/fixtures/01-liberal-1h30.json"),
+    ),
+    (
+        "fixtures/02-plafond.json",
+        include_str!("../../plugins/rules-python/fixtures/02-plafond.json"),
+    ),
+    (
+        "fixtures/03-salarie-convention-arrondi.json",
+        include_str!("../../plugins/rules-python/fixtures/03-salarie-convention-arrondi.json"),
+    ),
+    (
+        "fixtures/04-salarie-sans-convention.json",
+        include_str!("../../plugins/rules-python/fixtures/04-salarie-sans-convention.json"),
+    ),
+    (
+        "fixtures/05-salaries-exclus.json",
+        include_str!("../../plugins/rules-python/fixtures/05-salaries-exclus.json"),
+    ),
+    (
+        "fixtures/06-invite.json",
+        include_str!("../../plugins/rules-python/fixtures/06-invite.json"),
+    ),
+    (
+        "fixtures/07-non-adherent.json",
+        include_str!("../../plugins/rules-python/fixtures/07-non-adherent.json"),
+    ),
+    (
+        "fixtures/08-mode-autre.json",
+        include_str!("../../plugins/rules-python/fixtures/08-mode-autre.json"),
+    ),
+    (
+        "fixtures/09-mode-inconnu.json",
+        include_str!("../../plugins/rules-python/fixtures/09-mode-inconnu.json"),
+    ),
+    (
+        "fixtures/10-reglage-mauvais-type.json",
+        include_str!("../../plugins/rules-python/fixtures/10-reglage-mauvais-type.json"),
+    ),
+];
+
+/// The example's `app.py` with the project's id.
+fn python_app(name: &str) -> anyhow::Result<String> {
+    if !PYTHON_APP.contains(PYTHON_ID_LINE) {
+        bail!(
+            "internal error: plugins/rules-python/app.py no longer has the line {PYTHON_ID_LINE}"
+        );
+    }
+    Ok(PYTHON_APP.replacen(PYTHON_ID_LINE, &format!("ID = \"{name}\""), 1))
+}
+
 /// The placeholders the templates may use.
 const PLACEHOLDERS: &[&str] = &["{{name}}", "{{crate_name}}", "{{sdk_path}}"];
 
@@ -89,6 +163,7 @@ impl Kind {
         match self {
             Kind::Module => MODULE_FILES,
             Kind::Rules => RULES_FILES,
+            Kind::PythonRules => PYTHON_RULES_FILES,
         }
     }
 
@@ -96,7 +171,7 @@ impl Kind {
     fn sdk_crate(self) -> (&'static str, &'static str) {
         match self {
             Kind::Module => ("maillage-sdk", ""),
-            Kind::Rules => ("maillage-rules", "rules"),
+            Kind::Rules | Kind::PythonRules => ("maillage-rules", "rules"),
         }
     }
 
@@ -105,6 +180,7 @@ impl Kind {
         match self {
             Kind::Module => &["maillage_sdk", "maud", "serde", "serde_json"],
             Kind::Rules => &["maillage_rules"],
+            Kind::PythonRules => &[],
         }
     }
 
@@ -112,6 +188,7 @@ impl Kind {
         match self {
             Kind::Module => "module",
             Kind::Rules => "rule set",
+            Kind::PythonRules => "Python rule set",
         }
     }
 }
@@ -164,6 +241,18 @@ fn crate_name(name: &str) -> String {
 /// when writing fails.
 pub fn new_project(kind: Kind, name: &str, parent: &Path, sdk: &Path) -> anyhow::Result<PathBuf> {
     validate_name(kind, name)?;
+    if kind == Kind::PythonRules {
+        return write_project(
+            kind,
+            name,
+            parent,
+            &[("{{name}}", name.to_string())],
+            |files| {
+                files.push(("src/app.py", python_app(name)?));
+                Ok(())
+            },
+        );
+    }
     let sdk = absolute(sdk).with_context(|| {
         format!(
             "no Maillage SDK at {}: it must be the plugins/sdk folder of a Maillage checkout",
@@ -193,6 +282,28 @@ pub fn new_project(kind: Kind, name: &str, parent: &Path, sdk: &Path) -> anyhow:
         ("{{crate_name}}", crate_name(name)),
         ("{{sdk_path}}", toml_escape(&path_text(&sdk_crate))),
     ];
+    write_project(kind, name, parent, &vars, |files| {
+        // The versions the SDK is built and tested with, when the checkout has its lock file.
+        let lock = sdk.parent().map(|plugins| plugins.join("Cargo.lock"));
+        if let Some(lock) = lock
+            && let Ok(text) = std::fs::read_to_string(&lock)
+            && text.contains(&format!("name = \"{package}\""))
+        {
+            files.push(("Cargo.lock", text));
+        }
+        Ok(())
+    })
+}
+
+/// Fills the kind's templates with `vars`, adds the files `extra` adds, and writes them
+/// into `parent/name/` (see [`new_project`]).
+fn write_project(
+    kind: Kind,
+    name: &str,
+    parent: &Path,
+    vars: &[(&str, String)],
+    extra: impl FnOnce(&mut Vec<(&'static str, String)>) -> anyhow::Result<()>,
+) -> anyhow::Result<PathBuf> {
     let mut files: Vec<(&str, String)> = Vec::new();
     for &(path, template) in kind.files() {
         let bare = PLACEHOLDERS
@@ -204,16 +315,9 @@ pub fn new_project(kind: Kind, name: &str, parent: &Path, sdk: &Path) -> anyhow:
                 kind.label()
             );
         }
-        files.push((path, fill(template, &vars)));
+        files.push((path, fill(template, vars)));
     }
-    // The versions the SDK is built and tested with, when the checkout has its lock file.
-    let lock = sdk.parent().map(|plugins| plugins.join("Cargo.lock"));
-    if let Some(lock) = lock
-        && let Ok(text) = std::fs::read_to_string(&lock)
-        && text.contains(&format!("name = \"{package}\""))
-    {
-        files.push(("Cargo.lock", text));
-    }
+    extra(&mut files)?;
 
     std::fs::create_dir_all(parent)
         .with_context(|| format!("cannot create the folder {}", parent.display()))?;
@@ -421,7 +525,7 @@ mod tests {
         let existing = scratch.0.join("notes");
         std::fs::create_dir(&existing).unwrap();
         std::fs::write(existing.join("keep.txt"), "mine").unwrap();
-        for kind in [Kind::Module, Kind::Rules] {
+        for kind in [Kind::Module, Kind::Rules, Kind::PythonRules] {
             let e = new_project(kind, "notes", &scratch.0, &sdk)
                 .unwrap_err()
                 .to_string();
@@ -444,6 +548,33 @@ mod tests {
             .to_string();
         assert!(e.contains("lowercase letter"), "{e}");
         assert!(!scratch.0.join("Notes").exists());
+    }
+
+    #[test]
+    fn a_python_rule_set_is_the_example_under_its_own_id_with_the_released_wit() {
+        let scratch = Scratch::new("python");
+        // No SDK is needed: the project carries its WIT.
+        let project = new_project(
+            Kind::PythonRules,
+            "horaire-lac",
+            &scratch.0,
+            &scratch.0.join("absent"),
+        )
+        .unwrap();
+        let app = std::fs::read_to_string(project.join("src/app.py")).unwrap();
+        assert!(app.contains("ID = \"horaire-lac\"\n"), "{app}");
+        assert!(!app.contains("ID = \"horaire\""));
+        // Everything else is the example's, so its fixtures still pass.
+        assert_eq!(
+            app.replace("ID = \"horaire-lac\"", "ID = \"horaire\""),
+            PYTHON_APP
+        );
+        let wit = std::fs::read_to_string(project.join("wit/rules.wit")).unwrap();
+        assert!(wit.contains("package maillage:indemnity@0.1.0;"));
+        let fixtures = files_under(&project.join("fixtures"));
+        assert_eq!(fixtures.len(), 10, "{fixtures:?}");
+        let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
+        assert!(readme.contains("-o horaire-lac.wasm"), "{readme}");
     }
 
     #[test]
