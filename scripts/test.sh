@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 source scripts/toolchain.sh
 
 # Browser journeys drive Debian's Chromium through chromedriver (no downloaded browser).
-if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
-    echo "== installing chromium and chromium-driver (Debian packages)"
+# The mail-over-TLS tests make their certificates with the openssl command.
+if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null || ! command -v openssl >/dev/null; then
+    echo "== installing chromium, chromium-driver and openssl (Debian packages)"
     if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver openssl >/dev/null
 fi
 
 # S3-compatible test server for the blob tests: moto, from PyPI, in a venv of our own.

@@ -636,7 +636,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn admin(action: AdminCommand) -> anyhow::Result<()> {
-    use maillage::audit::AuditRecord;
+    use maillage::audit::{AuditRecord, audit_and_commit};
     use maillage::identity::invitations::{self, Invitation};
     use maillage::tenancy::{Role, StructureKind};
     match action {
@@ -651,22 +651,28 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
             let state = maillage::open(&config).await?;
             let kind = StructureKind::parse(&kind)
                 .ok_or_else(|| anyhow::anyhow!("kind must be cpts or msp, got {kind:?}"))?;
+            // The structure, its territory and the audit entry in one write transaction.
+            let mut tx = state.db.begin_write().await?;
             let structure = state
                 .db
-                .create_structure(&slug, &name, kind, &time_zone)
+                .create_structure_in(&mut tx, &slug, &name, kind, &time_zone)
                 .await?;
-            state.db.set_territory(structure.id, &territory).await?;
             state
                 .db
-                .audit(AuditRecord {
+                .set_territory_in(&mut tx, structure.id, &territory)
+                .await?;
+            audit_and_commit(
+                tx,
+                AuditRecord {
                     actor: None,
                     structure_id: None,
                     action: "structure.create",
                     target: &slug,
                     before: None,
                     after: Some(serde_json::json!({"name": name, "time_zone": time_zone})),
-                })
-                .await?;
+                },
+            )
+            .await?;
             println!("created structure {slug} ({name})");
             Ok(())
         }
@@ -711,20 +717,27 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
                 role,
                 invited_by: None,
             };
+            // The invitation (account, membership or offer, link, queued mail), the module
+            // roles and the audit entry in one write transaction.
+            let mut tx = state.db.begin_write().await?;
             let (account, link) =
-                invitations::invite(&state.db, &state.mailer, &state.public_url, invitation)
+                invitations::invite_in(&mut tx, &state.db, &state.public_url, invitation)
                     .await
                     .map_err(|e| anyhow::anyhow!("invitation refused: {e}"))?;
             // Granted now; for an existing account (offer waiting for its consent) the
             // roles count once it accepts (`people::module_roles` joins memberships).
             // No admin grants them: the member's own id stands in `granted_by`.
+            let now = maillage::storage::now_secs();
             for (plugin, module_role) in &module_roles {
-                maillage::people::grant_module_role(
-                    &state.db,
+                maillage::people::set_module_role(
+                    &mut tx,
                     structure.id,
                     account.id,
                     plugin,
                     module_role,
+                    true,
+                    account.id,
+                    now,
                 )
                 .await?;
             }
@@ -732,9 +745,9 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
                 .iter()
                 .map(|(plugin, module_role)| format!("{plugin}:{module_role}"))
                 .collect();
-            state
-                .db
-                .audit(AuditRecord {
+            audit_and_commit(
+                tx,
+                AuditRecord {
                     actor: None,
                     structure_id: Some(structure.id),
                     action: "member.invite",
@@ -745,8 +758,9 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
                         "role": role.as_str(),
                         "module_roles": granted,
                     })),
-                })
-                .await?;
+                },
+            )
+            .await?;
             // Deliver now when an SMTP server is configured; the outbox keeps it otherwise.
             let sent = state.mailer.deliver_due().await?;
             println!(
@@ -812,14 +826,40 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
             config,
         } => {
             let state = maillage::open(&config).await?;
-            let account = match state.db.account_by_login(&email).await? {
+            // The account (if new), the operator flag, the set-password link and the
+            // audit entry in one write transaction.
+            let mut tx = state.db.begin_write().await?;
+            let existing = state.db.account_by_login_in(&mut tx, &email).await?;
+            let account = match existing {
                 Some(a) => a,
-                None => state.db.create_account(&email, None, &name).await?,
+                None => {
+                    state
+                        .db
+                        .create_account_in(&mut tx, &email, None, &name)
+                        .await?
+                }
             };
-            state.db.set_platform_operator(account.id, true).await?;
             state
                 .db
-                .audit(AuditRecord {
+                .set_platform_operator_in(&mut tx, account.id, true)
+                .await?;
+            let secret = if account.active {
+                None
+            } else {
+                Some(
+                    state
+                        .db
+                        .issue_token_in(
+                            &mut tx,
+                            account.id,
+                            maillage::identity::TokenPurpose::Invitation,
+                        )
+                        .await?,
+                )
+            };
+            audit_and_commit(
+                tx,
+                AuditRecord {
                     actor: None,
                     structure_id: None,
                     action: "account.operator",
@@ -828,14 +868,11 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
                         serde_json::json!({"platform_operator": account.platform_operator}),
                     ),
                     after: Some(serde_json::json!({"platform_operator": true})),
-                })
-                .await?;
+                },
+            )
+            .await?;
             println!("{} is a platform operator", account.email);
-            if !account.active {
-                let secret = state
-                    .db
-                    .issue_token(account.id, maillage::identity::TokenPurpose::Invitation)
-                    .await?;
+            if let Some(secret) = secret {
                 println!(
                     "set-password link (valid 7 days): {}/mot-de-passe/{secret}",
                     state.public_url

@@ -74,10 +74,18 @@ pub struct Config {
     #[arg(long, env = "MAILLAGE_TRUSTED_PROXIES", value_parser = TrustedProxies::parse)]
     pub trusted_proxies: Option<TrustedProxies>,
 
-    /// SMTP server for outgoing mail, `smtp://[user:password@]host[:port]`. Unset: mail
-    /// waits in the outbox (the demo starts a local sink instead).
-    #[arg(long, env = "MAILLAGE_SMTP_URL")]
+    /// SMTP server for outgoing mail: `smtps://[user:password@]host[:port]` (implicit TLS),
+    /// `smtp://…?tls=required` (STARTTLS, required), `smtp://…?tls=none` (plain); a bare
+    /// `smtp://host` is plain for this machine, STARTTLS required for any other host.
+    /// Credentials over plain SMTP only with `?tls=none`. Unset: mail waits in the outbox
+    /// (the demo starts a local sink instead). See docs/deploy.md, « Mail ».
+    #[arg(long, env = "MAILLAGE_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+
+    /// PEM file of certificates trusted for the SMTP server besides the platform's roots
+    /// (a self-hosted relay's own CA).
+    #[arg(long, env = "MAILLAGE_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
 
     /// Sender of outgoing mail.
     #[arg(
@@ -114,9 +122,18 @@ impl Config {
             cookie_secure: false,
             trusted_proxies: None,
             smtp_url: None,
+            smtp_ca_file: None,
             mail_from: "Maillage <ne-pas-repondre@maillage.localhost>".into(),
             metrics_token: None,
         }
+    }
+
+    /// The SMTP settings, checked (URL, TLS, CA file); None without `MAILLAGE_SMTP_URL`.
+    pub fn smtp_settings(&self) -> anyhow::Result<Option<crate::mail::SmtpSettings>> {
+        self.smtp_url
+            .as_deref()
+            .map(|url| crate::mail::SmtpSettings::from_config(url, self.smtp_ca_file.as_deref()))
+            .transpose()
     }
 
     /// Base URL for links in mails, without a trailing slash.

@@ -285,6 +285,17 @@ pub async fn retry(
     event_id: i64,
     plugin_id: &str,
 ) -> Result<bool> {
+    let mut conn = state.db.pool().acquire().await?;
+    retry_in(&mut conn, structure_id, event_id, plugin_id).await
+}
+
+/// [`retry`] in the caller's transaction (the admin's, with its audit entry).
+pub async fn retry_in(
+    conn: &mut sqlx::AnyConnection,
+    structure_id: i64,
+    event_id: i64,
+    plugin_id: &str,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE event_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = 0
          WHERE event_id = $2 AND plugin_id = $3 AND status != 'delivered'
@@ -294,7 +305,7 @@ pub async fn retry(
     .bind(event_id)
     .bind(plugin_id)
     .bind(structure_id)
-    .execute(state.db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)
 }

@@ -68,11 +68,7 @@ pub async fn open(config: &config::Config) -> anyhow::Result<http::AppState> {
             tracing::warn!(rule_set = id, error = %e, "bundled rule set not installed");
         }
     }
-    let smtp = config
-        .smtp_url
-        .as_deref()
-        .map(mail::SmtpSettings::parse)
-        .transpose()?;
+    let smtp = config.smtp_settings()?;
     let mailer = mail::Mailer::new(db.clone(), &config.mail_from, smtp)?;
     registry
         .runtime()

@@ -1,6 +1,7 @@
 //! Enabling and disabling a structure's modules outside the web pages (the operator's
-//! command line): which version, which capabilities, with the audit entry. A
-//! first-party module that is not installed yet is installed from the bundled package.
+//! command line): which version, which capabilities, with the audit entry (in the
+//! change's transaction). A first-party module that is not installed yet is installed
+//! from the bundled package.
 //! Also the host's own calls into an enabled module, outside any HTTP request
 //! ([`enabled_plugin`], [`get_as`]).
 
@@ -10,7 +11,7 @@ use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, audit_and_commit};
 use crate::http::AppState;
 use crate::identity::Account;
 use crate::plugins::{CallContext, Capability, LoadedPlugin};
@@ -126,13 +127,15 @@ pub async fn enable_module(
         .filter(|c| !granted.contains(c))
         .collect();
     let before = state.db.enabled_module(structure.id, module_id).await?;
+    // The change and its audit entry in one write transaction.
+    let mut tx = state.db.begin_write().await?;
     state
         .db
-        .enable_module(structure.id, module_id, &version, &granted)
+        .enable_module_in(&mut tx, structure.id, module_id, &version, &granted)
         .await?;
-    state
-        .db
-        .audit(AuditRecord {
+    audit_and_commit(
+        tx,
+        AuditRecord {
             actor: None,
             structure_id: Some(structure.id),
             action: if before.is_some() {
@@ -143,8 +146,9 @@ pub async fn enable_module(
             target: module_id,
             before: before.map(|b| json!({"version": b.version, "granted": b.granted})),
             after: Some(json!({"version": version, "granted": granted})),
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(Enabled {
         module: module_id.to_string(),
         version,
@@ -162,18 +166,23 @@ pub async fn disable_module(
     let Some(before) = state.db.enabled_module(structure.id, module_id).await? else {
         bail!("{module_id} is not enabled for {}", structure.slug);
     };
-    state.db.disable_module(structure.id, module_id).await?;
+    let mut tx = state.db.begin_write().await?;
     state
         .db
-        .audit(AuditRecord {
+        .disable_module_in(&mut tx, structure.id, module_id)
+        .await?;
+    audit_and_commit(
+        tx,
+        AuditRecord {
             actor: None,
             structure_id: Some(structure.id),
             action: "module.disable",
             target: module_id,
             before: Some(json!({"version": before.version, "granted": before.granted})),
             after: None,
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(())
 }
 

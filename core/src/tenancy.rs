@@ -212,6 +212,20 @@ impl Db {
         kind: StructureKind,
         time_zone: &str,
     ) -> Result<Structure> {
+        let mut conn = self.pool().acquire().await?;
+        self.create_structure_in(&mut conn, slug, name, kind, time_zone)
+            .await
+    }
+
+    /// [`Db::create_structure`] in the caller's transaction (with its audit entry).
+    pub async fn create_structure_in(
+        &self,
+        conn: &mut AnyConnection,
+        slug: &str,
+        name: &str,
+        kind: StructureKind,
+        time_zone: &str,
+    ) -> Result<Structure> {
         if !valid_slug(slug) {
             return Err(StorageError::Invalid(format!(
                 "invalid structure slug {slug:?}"
@@ -228,7 +242,7 @@ impl Db {
             .bind(kind.as_str())
             .bind(time_zone)
             .bind(now_secs())
-            .fetch_one(self.pool())
+            .fetch_one(&mut *conn)
             .await?
             .get(0);
         Ok(Structure {
@@ -289,12 +303,24 @@ impl Db {
     }
 
     pub async fn set_territory(&self, structure_id: i64, territory: &str) -> Result<()> {
+        let mut conn = self.pool().acquire().await?;
+        self.set_territory_in(&mut conn, structure_id, territory)
+            .await
+    }
+
+    /// [`Db::set_territory`] in the caller's transaction (with its audit entry).
+    pub async fn set_territory_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        territory: &str,
+    ) -> Result<()> {
         let normalised = parse_territory(territory)
             .ok_or_else(|| StorageError::Invalid(format!("invalid postal codes {territory:?}")))?;
         sqlx::query("UPDATE structures SET territory = $1 WHERE id = $2")
             .bind(normalised)
             .bind(structure_id)
-            .execute(self.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }
@@ -565,24 +591,40 @@ impl Db {
         .bind(structure_id)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Member {
-                account_id: r.get(0),
-                email: r.get(1),
-                display_name: r.get(2),
-                role: Role::parse(r.get::<&str, _>(3)).unwrap_or(Role::Member),
-                active: crate::storage::flag(r, "active"),
-            })
-            .collect())
+        Ok(rows.iter().map(member_from_row).collect())
     }
 
     pub async fn member(&self, structure_id: i64, account_id: i64) -> Result<Option<Member>> {
-        Ok(self
-            .members(structure_id)
-            .await?
-            .into_iter()
-            .find(|m| m.account_id == account_id))
+        let mut conn = self.pool().acquire().await?;
+        self.member_in(&mut conn, structure_id, account_id).await
+    }
+
+    /// [`Db::member`] on the caller's connection (an action's transaction).
+    pub async fn member_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        account_id: i64,
+    ) -> Result<Option<Member>> {
+        let row = sqlx::query(
+            "SELECT a.id, a.email, a.display_name, m.role, a.password_hash IS NOT NULL AS active
+             FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.structure_id = $1 AND m.account_id = $2",
+        )
+        .bind(structure_id)
+        .bind(account_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(row.as_ref().map(member_from_row))
+    }
+}
+
+fn member_from_row(r: &sqlx::any::AnyRow) -> Member {
+    Member {
+        account_id: r.get(0),
+        email: r.get(1),
+        display_name: r.get(2),
+        role: Role::parse(r.get::<&str, _>(3)).unwrap_or(Role::Member),
+        active: crate::storage::flag(r, "active"),
     }
 }
 

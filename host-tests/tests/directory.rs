@@ -127,6 +127,55 @@ pub fn professional_id(page: &str, full_name: &str) -> String {
     page[start..end].trim_end_matches('"').to_string()
 }
 
+/// The id of the pending link request of the account called `account_name`, from the
+/// gestionnaires' « Demandes de liaison » page.
+pub fn link_request_id(page: &str, account_name: &str) -> String {
+    let start = page
+        .find(&format!("<td>{account_name}</td>"))
+        .unwrap_or_else(|| panic!("no request of {account_name}:\n{page}"));
+    let rest = &page[start..];
+    let at = rest
+        .find("/demandes/")
+        .unwrap_or_else(|| panic!("no decision for {account_name}:\n{rest}"))
+        + "/demandes/".len();
+    rest[at..].split('/').next().unwrap().to_string()
+}
+
+/// A gestionnaire takes `decision` ("approuver" or "refuser") on the pending request of
+/// the account called `account_name`, as on the « Demandes de liaison » page.
+pub async fn decide_link(gestion: &mut Client<'_>, account_name: &str, decision: &str) {
+    let (s, page) = gestion.get(&format!("{BASE}/demandes")).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let id = link_request_id(&page, account_name);
+    let (s, location, page) = gestion
+        .post_form(&format!("{BASE}/demandes/{id}/{decision}"), &[])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    assert!(
+        location.is_some_and(|l| l.starts_with("/cpts-a/annuaire/demandes?fait=")),
+        "{decision}"
+    );
+}
+
+/// `member` (the account called `account_name`) asks to link their account to `rpps`,
+/// and `gestion` approves: a verified link, what the member may edit a fiche through.
+pub async fn verified_link(
+    member: &mut Client<'_>,
+    gestion: &mut Client<'_>,
+    rpps: &str,
+    account_name: &str,
+) {
+    let (s, location, page) = member
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", rpps)])
+        .await;
+    assert_eq!(
+        (s, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/cpts-a/annuaire/ma-fiche")),
+        "{page}"
+    );
+    decide_link(gestion, account_name, "approuver").await;
+}
+
 fn section<'a>(page: &'a str, heading: &str) -> &'a str {
     let start = page
         .find(heading)
@@ -504,15 +553,10 @@ async fn statuses_and_private_notes_follow_the_visibility_rules() {
     let (_, fiche) = gestion.get(&format!("{BASE}/p/{}", ids[2])).await;
     assert!(fiche.contains("Ne pas relancer avant juin") && fiche.contains("Refus d’adhérer"));
 
-    // Bruno, once his account is linked to his RPPS number, sees his own "membre".
+    // Bruno, once his account is linked to his RPPS number (a gestionnaire approved
+    // the link), sees his own "membre".
     let mut bruno = signed_in(&host, "cpts-a", "bruno@a.test", "Bruno Brun").await;
-    let (s, location, _) = bruno
-        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000002")])
-        .await;
-    assert_eq!(
-        (s, location.as_deref()),
-        (StatusCode::SEE_OTHER, Some("/cpts-a/annuaire/ma-fiche"))
-    );
+    verified_link(&mut bruno, &mut gestion, "10000000002", "Bruno Brun").await;
     let (_, own) = bruno.get(&format!("{BASE}/p/{}", ids[1])).await;
     assert!(own.contains("status-membre"), "{own}");
     let (_, other) = bruno.get(&format!("{BASE}/p/{}", ids[2])).await;
@@ -539,7 +583,7 @@ async fn statuses_and_private_notes_follow_the_visibility_rules() {
     assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
     let (_, own) = bruno.get(&format!("{BASE}/ma-fiche")).await;
     assert!(
-        own.contains("Relier mon compte"),
+        own.contains("Demander à relier mon compte") && !own.contains("en attente"),
         "Bruno is unlinked: {own}"
     );
     let (s, _, _) = member
@@ -686,8 +730,8 @@ async fn search_ranks_exact_then_approaching_results_and_shows_at_most_fifty() {
     // A professional's fiche: what they take in charge becomes searchable, and their
     // fiche icon turns green.
     let mut eve = signed_in(&host, "cpts-a", "eve@a.test", "Ève Arnaud").await;
-    eve.post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")])
-        .await;
+    let mut gestion = manager(&host, "cpts-a", "gestion@a.test").await;
+    verified_link(&mut eve, &mut gestion, "10000000001", "Ève Arnaud").await;
     let (s, _, page) = eve
         .post_form(
             &format!("{BASE}/ma-fiche/pro"),
@@ -1020,8 +1064,8 @@ async fn a_member_puts_a_photo_on_their_fiche() {
     )]);
     import(&host, &structure, text.as_bytes()).await.unwrap();
     let mut anne = signed_in(&host, "cpts-a", "anne@a.test", "Anne Adam").await;
-    anne.post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")])
-        .await;
+    let mut gestion = manager(&host, "cpts-a", "gestion@a.test").await;
+    verified_link(&mut anne, &mut gestion, "10000000001", "Anne Adam").await;
     let (_, page) = anne.get(&format!("{BASE}/ma-fiche")).await;
     assert!(
         page.contains("data-photo-upload=\"/cpts-a/fichiers/annuaire\""),
@@ -1371,11 +1415,15 @@ async fn unlinking_removes_what_a_false_link_brought_and_a_second_link_is_refuse
     let (_, page) = gestion.get(&format!("{BASE}/")).await;
     let anne = professional_id(&page, "Anne ADAM");
 
+    // A gestionnaire approves a false link by mistake.
     let mut impostor = signed_in(&host, "cpts-a", "mallory@a.test", "Mallory Menteur").await;
-    let (s, _, _) = impostor
-        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")])
-        .await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
+    verified_link(
+        &mut impostor,
+        &mut gestion,
+        "10000000001",
+        "Mallory Menteur",
+    )
+    .await;
     let (s, _, _) = impostor
         .post_form(
             &format!("{BASE}/ma-fiche/pro"),
@@ -1414,4 +1462,357 @@ async fn unlinking_removes_what_a_false_link_brought_and_a_second_link_is_refuse
         page.contains("anne@exemple.fr"),
         "the extract's address is back: {page}"
     );
+    // The approved request went with the link: asking again is a new, pending request
+    // that gives nothing.
+    let (s, _, _) = impostor
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, mine) = impostor.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(mine.contains("est en attente"), "{mine}");
+    impostor
+        .post_form(
+            &format!("{BASE}/ma-fiche/pro"),
+            &[("email", "mallory@evil.example")],
+        )
+        .await;
+    let (_, page) = gestion
+        .get(&format!("{BASE}/communication?profession=10"))
+        .await;
+    assert!(!page.contains("mallory@evil.example"), "{page}");
+}
+
+/// Anne and Bruno in the extract (with their addresses), a gestionnaire of cpts-a and
+/// the ids of both professionals: what the link tests start from.
+async fn two_doctors(host: &Host) -> (Client<'_>, String, String) {
+    let structure = directory_structure(host, "cpts-a", "74000").await;
+    let text = extract(&[
+        line(
+            "10000000001",
+            ("ADAM", "Anne"),
+            MEDECIN,
+            "",
+            "74000",
+            "anne@exemple.fr",
+        ),
+        line(
+            "10000000002",
+            ("BRUN", "Bruno"),
+            MEDECIN,
+            "",
+            "74000",
+            "bruno@exemple.fr",
+        ),
+    ]);
+    import(host, &structure, text.as_bytes()).await.unwrap();
+    let mut gestion = manager(host, "cpts-a", "gestion@a.test").await;
+    let (_, page) = gestion.get(&format!("{BASE}/")).await;
+    let anne = professional_id(&page, "Anne ADAM");
+    let bruno = professional_id(&page, "Bruno BRUN");
+    (gestion, anne, bruno)
+}
+
+/// Issue 21, item 4: a member who signs in with the address the national extract gives
+/// for the professional is linked at once (the host compares the addresses; the module
+/// never learns the account's); another address waits for a gestionnaire.
+#[tokio::test]
+async fn a_link_is_approved_at_once_when_the_account_address_is_the_extracts() {
+    let host = Host::new().await;
+    let (mut gestion, anne_id, _) = two_doctors(&host).await;
+    let mut anne = signed_in(&host, "cpts-a", "anne@exemple.fr", "Anne Adam").await;
+    let (s, _, page) = anne
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    let (_, mine) = anne.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(!mine.contains("Votre demande de liaison"), "{mine}");
+    assert!(
+        mine.contains("/ma-fiche/pro"),
+        "she may edit her fiche: {mine}"
+    );
+    let (_, list) = gestion.get(&format!("{BASE}/demandes")).await;
+    assert!(
+        !list.contains("<td>Anne Adam</td>"),
+        "nothing left to decide: {list}"
+    );
+    let (_, fiche) = anne.get(&format!("{BASE}/p/{anne_id}")).await;
+    assert!(fiche.contains("Anne ADAM"), "{fiche}");
+
+    // A member whose address is not Bruno's asks for his fiche: that waits.
+    let mut other = signed_in(&host, "cpts-a", "quelquun@a.test", "Quelqu’un").await;
+    other
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000002")])
+        .await;
+    let (_, mine) = other.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(mine.contains("Votre demande de liaison"), "{mine}");
+    let (_, list) = gestion.get(&format!("{BASE}/demandes")).await;
+    assert!(list.contains("<td>Quelqu’un</td>"), "{list}");
+}
+
+/// Issue 21, item 4: a link is a request until a gestionnaire approves it. Pending, it
+/// gives no right on the fiche and no address to the communication page; gestionnaires
+/// of the structure alone decide.
+#[tokio::test]
+async fn a_link_is_a_request_that_gives_nothing_until_a_gestionnaire_approves_it() {
+    let host = Host::new().await;
+    let (mut gestion, anne_id, _) = two_doctors(&host).await;
+    gestion
+        .post_form(
+            &format!("{BASE}/p/{anne_id}/statut"),
+            &[("statut", "membre")],
+        )
+        .await;
+
+    // Her account's e-mail is not the extract's: the request waits for a gestionnaire.
+    let mut anne = signed_in(&host, "cpts-a", "anne.adam@a.test", "Anne Adam").await;
+    let (s, location, page) = anne
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")])
+        .await;
+    assert_eq!(
+        (s, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/cpts-a/annuaire/ma-fiche")),
+        "{page}"
+    );
+    let (_, mine) = anne.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(
+        mine.contains("Votre demande de liaison à la fiche de Anne ADAM")
+            && mine.contains("est en attente de validation"),
+        "{mine}"
+    );
+    assert!(
+        !mine.contains("data-photo-upload") && !mine.contains("Compte relié à"),
+        "no fiche to edit yet: {mine}"
+    );
+    let (_, account) = anne.get(&format!("{BASE}/mon-compte")).await;
+    assert!(account.contains("est en attente"), "{account}");
+
+    // Pending: her fiche cannot be written, her own status stays hidden.
+    let (s, _, _) = anne
+        .post_form(
+            &format!("{BASE}/ma-fiche/pro"),
+            &[
+                ("phone", "04 50 11 22 33"),
+                ("email", "cabinet@anne.example"),
+            ],
+        )
+        .await;
+    assert!(s.is_redirection(), "{s}");
+    let (_, own) = anne.get(&format!("{BASE}/p/{anne_id}")).await;
+    assert!(!own.contains("status-membre"), "not linked yet: {own}");
+    let (_, fiche) = gestion.get(&format!("{BASE}/p/{anne_id}")).await;
+    assert!(
+        !fiche.contains("04 50 11 22 33") && !fiche.contains("Délier le compte"),
+        "{fiche}"
+    );
+    assert!(
+        fiche.contains("Demandes de liaison en attente") && fiche.contains("Anne Adam"),
+        "the gestionnaire sees who asked: {fiche}"
+    );
+    let (_, page) = gestion
+        .get(&format!("{BASE}/communication?profession=10"))
+        .await;
+    assert!(
+        page.contains("anne@exemple.fr") && !page.contains("cabinet@anne.example"),
+        "{page}"
+    );
+
+    // The gestionnaires' list: who asked, when, for whom.
+    let (_, results) = gestion.get(&format!("{BASE}/")).await;
+    assert!(results.contains("Demandes de liaison (1)"), "{results}");
+    let (s, list) = gestion.get(&format!("{BASE}/demandes")).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert!(
+        list.contains("<td>Anne Adam</td>")
+            && list.contains("Anne ADAM")
+            && list.contains("Demandée le")
+            && list.contains("RPPS 10000000001"),
+        "{list}"
+    );
+    let request = link_request_id(&list, "Anne Adam");
+    let approve = format!("{BASE}/demandes/{request}/approuver");
+
+    // A member who is not a gestionnaire: neither the list nor a decision.
+    let mut marc = signed_in(&host, "cpts-a", "marc@a.test", "Marc Membre").await;
+    let (s, _) = marc.get(&format!("{BASE}/demandes")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = marc.post_form(&approve, &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = anne.post_form(&approve, &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "not a gestionnaire");
+    // Another structure's gestionnaire: the structure and the request do not exist.
+    directory_structure(&host, "cpts-b", "74000").await;
+    let mut outsider = manager(&host, "cpts-b", "gestion@b.test").await;
+    let (s, _, _) = outsider.post_form(&approve, &[]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = outsider
+        .post_form(
+            &format!("/cpts-b/annuaire/demandes/{request}/approuver"),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, mine) = anne.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(mine.contains("est en attente"), "nothing changed: {mine}");
+
+    // Approved: linked, and the fiche is hers to write.
+    let (s, location, _) = gestion.post_form(&approve, &[]).await;
+    assert_eq!(
+        (s, location.as_deref()),
+        (
+            StatusCode::SEE_OTHER,
+            Some("/cpts-a/annuaire/demandes?fait=approuvee")
+        )
+    );
+    let (_, list) = gestion
+        .get(&format!("{BASE}/demandes?fait=approuvee"))
+        .await;
+    assert!(
+        list.contains("La demande a été approuvée") && list.contains("Aucune demande en attente."),
+        "{list}"
+    );
+    let (s, _, _) = gestion.post_form(&approve, &[]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "decided once");
+    let (_, mine) = anne.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(
+        mine.contains("Compte relié à") && mine.contains("data-photo-upload"),
+        "{mine}"
+    );
+    let (s, _, _) = anne
+        .post_form(
+            &format!("{BASE}/ma-fiche/pro"),
+            &[
+                ("phone", "04 50 11 22 33"),
+                ("email", "cabinet@anne.example"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, own) = anne.get(&format!("{BASE}/p/{anne_id}")).await;
+    assert!(
+        own.contains("status-membre") && own.contains("04 50 11 22 33"),
+        "{own}"
+    );
+    let (_, fiche) = gestion.get(&format!("{BASE}/p/{anne_id}")).await;
+    assert!(
+        fiche.contains("Délier le compte") && !fiche.contains("Demandes de liaison en attente"),
+        "{fiche}"
+    );
+    let (_, page) = gestion
+        .get(&format!("{BASE}/communication?profession=10"))
+        .await;
+    assert!(page.contains("cabinet@anne.example"), "{page}");
+}
+
+/// A refused request can be asked again; approving one request for a professional
+/// refuses the others; a gestionnaire's own request needs another gestionnaire.
+#[tokio::test]
+async fn a_refused_request_can_be_asked_again_and_one_approval_closes_the_others() {
+    let host = Host::new().await;
+    let (mut gestion, anne_id, bruno_id) = two_doctors(&host).await;
+    let mut mallory = signed_in(&host, "cpts-a", "mallory@a.test", "Mallory Menteur").await;
+    let mut bruno = signed_in(&host, "cpts-a", "bruno@a.test", "Bruno Brun").await;
+    for member in [&mut mallory, &mut bruno] {
+        let (s, _, page) = member
+            .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000002")])
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    }
+    let (_, fiche) = gestion.get(&format!("{BASE}/p/{bruno_id}")).await;
+    assert!(
+        fiche.contains("Mallory Menteur") && fiche.contains("Bruno Brun"),
+        "both requests are shown: {fiche}"
+    );
+
+    decide_link(&mut gestion, "Mallory Menteur", "refuser").await;
+    let (_, mine) = mallory.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(mine.contains("a été refusée"), "{mine}");
+    // Asked again: pending again, listed again.
+    let (s, _, _) = mallory
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000002")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, mine) = mallory.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(mine.contains("est en attente"), "{mine}");
+    let (_, list) = gestion.get(&format!("{BASE}/demandes")).await;
+    assert!(list.contains("<td>Mallory Menteur</td>"), "{list}");
+
+    // Bruno's approval closes Mallory's request; the number is taken.
+    decide_link(&mut gestion, "Bruno Brun", "approuver").await;
+    let (_, list) = gestion.get(&format!("{BASE}/demandes")).await;
+    assert!(list.contains("Aucune demande en attente."), "{list}");
+    let (_, mine) = mallory.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(mine.contains("a été refusée"), "{mine}");
+    let (s, _, page) = mallory
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000002")])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{page}");
+    let (_, own) = bruno.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(own.contains("Compte relié à"), "{own}");
+
+    // A gestionnaire (not an admin) asking for themselves: another one decides.
+    let (s, _, _) = gestion
+        .post_form(&format!("{BASE}/ma-fiche/lien"), &[("rpps", "10000000001")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, list) = gestion.get(&format!("{BASE}/demandes")).await;
+    assert!(
+        list.contains("Votre propre demande") && !list.contains("/approuver"),
+        "{list}"
+    );
+    let mut colleague = manager(&host, "cpts-a", "gestion2@a.test").await;
+    let (_, list) = colleague.get(&format!("{BASE}/demandes")).await;
+    let own = link_request_id(&list, "Gaëlle Gestionnaire");
+    let (s, _, _) = gestion
+        .post_form(&format!("{BASE}/demandes/{own}/approuver"), &[])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    decide_link(&mut colleague, "Gaëlle Gestionnaire", "approuver").await;
+    let (_, fiche) = colleague.get(&format!("{BASE}/p/{anne_id}")).await;
+    assert!(fiche.contains("Délier le compte"), "{fiche}");
+}
+
+/// Links made before links were verified (`professionals.user_id` set, no request)
+/// stay approved: the member keeps editing their fiche, the gestionnaire can unlink.
+#[tokio::test]
+async fn links_made_before_requests_existed_still_work() {
+    let host = Host::new().await;
+    let (mut gestion, anne_id, _) = two_doctors(&host).await;
+    let account = host
+        .account("cpts-a", "anne@a.test", "Anne Adam", Role::Member)
+        .await;
+    // What directory 0.3.1 stored for a link: the account on the professional.
+    let structure_id = host.structure_id("cpts-a").await;
+    let linked = sqlx::query(
+        "UPDATE c_annuaire__professionals SET f_user_id = $1 WHERE structure_id = $2 AND id = $3",
+    )
+    .bind(account.id.to_string())
+    .bind(structure_id)
+    .bind(anne_id.as_str())
+    .execute(host.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(linked.rows_affected(), 1);
+
+    let mut anne = signed_in(&host, "cpts-a", "anne@a.test", "Anne Adam").await;
+    let (_, mine) = anne.get(&format!("{BASE}/ma-fiche")).await;
+    assert!(mine.contains("Compte relié à"), "{mine}");
+    let (s, _, _) = anne
+        .post_form(
+            &format!("{BASE}/ma-fiche/pro"),
+            &[("email", "cabinet@anne.example")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = gestion
+        .get(&format!("{BASE}/communication?profession=10"))
+        .await;
+    assert!(page.contains("cabinet@anne.example"), "{page}");
+    let (s, _, _) = gestion
+        .post_form(&format!("{BASE}/p/{anne_id}/delier"), &[])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = gestion
+        .get(&format!("{BASE}/communication?profession=10"))
+        .await;
+    assert!(!page.contains("cabinet@anne.example"), "{page}");
 }

@@ -339,6 +339,27 @@ pub(crate) async fn forfait_world(host: &Host) -> (World, Client<'_>, Client<'_>
 }
 
 /// A meeting created, its attendance recorded and closed; returns its id.
+/// The forfait world with two past BPCO meetings (March and April 2024) closed, Anne
+/// and Rémi present 90 min each, and their lines delivered: what dry-runs replay.
+pub(crate) async fn two_past_bpco_meetings(host: &Host) -> (World, Client<'_>, Client<'_>) {
+    let (w, tom, mut claire) = forfait_world(host).await;
+    for (title, start) in [
+        ("Groupe BPCO de mars", "2024-03-12T18:00"),
+        ("Groupe BPCO d’avril", "2024-04-09T18:00"),
+    ] {
+        closed_meeting(
+            &mut claire,
+            title,
+            &w.bpco,
+            start,
+            &[(key(w.anne), 90), (key(w.remi), 90)],
+        )
+        .await;
+    }
+    deliver(host, w.sid).await;
+    (w, tom, claire)
+}
+
 pub(crate) async fn closed_meeting(
     coordinator: &mut Client<'_>,
     title: &str,
@@ -1603,21 +1624,7 @@ async fn the_member_workbook_reads_in_openpyxl_and_the_treasurer_csv_neutralises
 #[tokio::test]
 async fn a_dry_run_shows_the_difference_per_person_and_writes_nothing() {
     let host = indemnity_host().await;
-    let (w, mut tom, mut claire) = forfait_world(&host).await;
-    for (title, start) in [
-        ("Groupe BPCO de mars", "2024-03-12T18:00"),
-        ("Groupe BPCO d’avril", "2024-04-09T18:00"),
-    ] {
-        closed_meeting(
-            &mut claire,
-            title,
-            &w.bpco,
-            start,
-            &[(key(w.anne), 90), (key(w.remi), 90)],
-        )
-        .await;
-    }
-    deliver(&host, w.sid).await;
+    let (w, mut tom, _claire) = two_past_bpco_meetings(&host).await;
     let summary = |rows: Vec<Row>| -> Vec<(String, String, i64)> {
         let mut out: Vec<(String, String, i64)> = rows
             .iter()

@@ -23,6 +23,8 @@ struct Target {
     mail: i64,
     /// A professional of B's directory.
     professional: String,
+    /// The link request (approved) of B's person for that professional.
+    link: String,
     /// B's meetings: one to come (answered, with an external guest, a compte-rendu and a
     /// message in its thread), one under way (signed), one closed (signed, recorded on
     /// the sheet, closed).
@@ -154,6 +156,18 @@ async fn seed_b(host: &Host) -> Target {
     }
     c.post_form("/cpts-b/annuaire/ma-fiche/lien", &[("rpps", "19999999999")])
         .await;
+    // B's admin approves their own request (an admin has nobody above them).
+    let (_, requests) = c.get("/cpts-b/annuaire/demandes").await;
+    let link = requests
+        .split("/annuaire/demandes/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("B's link request is listed")
+        .to_string();
+    let (status, _, _) = c
+        .post_form(&format!("/cpts-b/annuaire/demandes/{link}/approuver"), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
     // B's indemnities: its person is the treasurer, with a rule set of B's own installed,
     // the default one in force, a cap of its own and a marked expense of its group.
     let mut conn = db.pool().acquire().await.unwrap();
@@ -289,6 +303,7 @@ async fn seed_b(host: &Host) -> Target {
         request,
         mail,
         professional,
+        link,
         meeting,
         current,
         closed,
@@ -323,6 +338,7 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT id || '|' || name FROM blobs WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_rpps_id || '|' || f_status || '|' || COALESCE(f_user_id, '') || '|' || f_seen_in FROM c_annuaire__professionals WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_text FROM c_annuaire__notes WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_status || '|' || f_user_id FROM c_annuaire__link_requests WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_to_status FROM c_annuaire__status_history WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_kind FROM c_annuaire__fiches WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_number FROM c_annuaire__imports WHERE structure_id = $1 ORDER BY 1",
@@ -820,6 +836,11 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
             f(&[("rpps", "19999999999")]),
         ),
         (format!("{b}/annuaire/ma-fiche/pro"), f(&[("phone", "0")])),
+        (format!("{b}/annuaire/demandes/{}/refuser", t.link), vec![]),
+        (
+            format!("{b}/annuaire/demandes/{}/approuver", t.link),
+            vec![],
+        ),
         (format!("{b}/annuaire/p/{}/delier", t.professional), vec![]),
         (format!("{b}/annuaire/import/apply"), vec![]),
         (format!("{b}/imports/annuaire"), vec![]),
@@ -1182,6 +1203,7 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         request: 0,
         mail: 0,
         professional: String::new(),
+        link: String::new(),
         meeting: meeting.clone(),
         current: meeting.clone(),
         closed: meeting,

@@ -282,6 +282,464 @@ async fn an_action_whose_audit_entry_fails_leaves_nothing_behind() {
     );
 }
 
+/// Makes the audit log unwritable (as a full disk or a lost table would), or writable again.
+async fn audit_log_available(host: &Host, available: bool) {
+    let sql = if available {
+        "ALTER TABLE audit_log_unavailable RENAME TO audit_log"
+    } else {
+        "ALTER TABLE audit_log RENAME TO audit_log_unavailable"
+    };
+    sqlx::query(sql)
+        .execute(host.state.db.pool())
+        .await
+        .unwrap();
+}
+
+/// The `/compte/invitations/{secret}` link of a membership offer mail.
+fn offer_link(body: &str) -> String {
+    let start = body
+        .find("/compte/invitations/")
+        .unwrap_or_else(|| panic!("no offer link in {body}"));
+    body[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect()
+}
+
+#[tokio::test]
+async fn invitations_offers_retries_and_new_structures_are_undone_with_their_audit_entry() {
+    let host = Host::with_config(generous).await;
+    host.structure("cpts-a", &["polls", "listener"]).await;
+    host.structure("cpts-b", &[]).await;
+    let structure_id = host.structure_id("cpts-a").await;
+    host.account("cpts-a", "admin@cpts-a.fr", "Ada Admin", Role::Admin)
+        .await;
+    host.account("cpts-a", "membre@cpts-a.fr", "Max Membre", Role::Member)
+        .await;
+    let invitee = host
+        .account("cpts-b", "ines@cpts-b.fr", "Inès Invitée", Role::Member)
+        .await;
+    host.account("cpts-b", "autre@cpts-b.fr", "Oscar Autre", Role::Member)
+        .await;
+    let operator = host
+        .state
+        .db
+        .create_account("ops@exemple.fr", None, "Opératrice")
+        .await
+        .unwrap();
+    host.state
+        .db
+        .set_password(operator.id, PASSWORD)
+        .await
+        .unwrap();
+    host.state
+        .db
+        .set_platform_operator(operator.id, true)
+        .await
+        .unwrap();
+    let mut ops = signed_in(&host, "ops@exemple.fr").await;
+    let mut admin = signed_in(&host, "admin@cpts-a.fr").await;
+    let mut member = signed_in(&host, "membre@cpts-a.fr").await;
+    let mut ines = signed_in(&host, "ines@cpts-b.fr").await;
+
+    // While the log works: an offer to an existing account (its link from the mail), a
+    // mail given up, an event delivery given up.
+    let (status, _, body) = admin
+        .post_form(
+            "/cpts-a/admin/invitations",
+            &[
+                ("courriel", "ines@cpts-b.fr"),
+                ("nom", ""),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let mail = host
+        .state
+        .db
+        .outbox(Some(structure_id), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let link = offer_link(&mail.body);
+    let secret = link.trim_start_matches("/compte/invitations/").to_string();
+    sqlx::query("UPDATE mail_outbox SET status = 'failed', attempts = 5 WHERE id = $1")
+        .bind(mail.id)
+        .execute(host.state.db.pool())
+        .await
+        .unwrap();
+    create_poll(&mut member, "Réunion plénière").await;
+    let round = maillage::events::dispatch(&host.state).await.unwrap();
+    assert!(round.delivered >= 1 && round.failed == 0, "{round:?}");
+    sqlx::query(
+        "UPDATE event_deliveries SET status = 'dead', attempts = 6 WHERE plugin_id = 'listener'",
+    )
+    .execute(host.state.db.pool())
+    .await
+    .unwrap();
+    let event_id: i64 =
+        sqlx::query_scalar("SELECT event_id FROM event_deliveries WHERE plugin_id = 'listener'")
+            .fetch_one(host.state.db.pool())
+            .await
+            .unwrap();
+    let entries_before = count(&host, "SELECT COUNT(*) FROM audit_log").await;
+    let mails_before = count(&host, "SELECT COUNT(*) FROM mail_outbox").await;
+    let accounts_before = count(&host, "SELECT COUNT(*) FROM accounts").await;
+    let offers_before = count(&host, "SELECT COUNT(*) FROM membership_offers").await;
+    let structures_before = count(&host, "SELECT COUNT(*) FROM structures").await;
+
+    audit_log_available(&host, false).await;
+
+    // The operator's new structure, with its admin's invitation.
+    let (status, _, _) = ops
+        .post_form(
+            "/plateforme/structures",
+            &[
+                ("nom", "MSP des Îles"),
+                ("slug", "msp-iles"),
+                ("type", "msp"),
+                ("fuseau", "Europe/Paris"),
+                ("territoire", "97600"),
+                ("admin_nom", "Iris"),
+                ("admin_courriel", "iris@exemple.fr"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        host.state
+            .db
+            .structure_by_slug("msp-iles")
+            .await
+            .unwrap()
+            .is_none(),
+        "the structure was created without audit"
+    );
+    assert!(
+        host.state
+            .db
+            .account_by_login("iris@exemple.fr")
+            .await
+            .unwrap()
+            .is_none(),
+        "its admin was invited without audit"
+    );
+
+    // An invitation of a new person, then of an existing account.
+    let (status, _, _) = admin
+        .post_form(
+            "/cpts-a/admin/invitations",
+            &[
+                ("courriel", "nadia@exemple.fr"),
+                ("nom", "Nadia Nouvelle"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        host.state
+            .db
+            .account_by_login("nadia@exemple.fr")
+            .await
+            .unwrap()
+            .is_none(),
+        "the person was invited without audit"
+    );
+    let (status, _, _) = admin
+        .post_form(
+            "/cpts-a/admin/invitations",
+            &[
+                ("courriel", "autre@cpts-b.fr"),
+                ("nom", ""),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+
+    // The invited account accepts its offer.
+    let (status, _, _) = ines.post_form(&link, &[]).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        host.state
+            .db
+            .member(structure_id, invitee.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "the offer was accepted without audit"
+    );
+    assert!(
+        host.state
+            .db
+            .membership_offer(&secret)
+            .await
+            .unwrap()
+            .is_some(),
+        "the offer was spent without audit"
+    );
+
+    // The admin retries the mail and the event delivery given up.
+    let (status, _, _) = admin
+        .post_form(
+            &format!("/cpts-a/admin/courriels/{}/relancer", mail.id),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let mail_status: String = sqlx::query_scalar("SELECT status FROM mail_outbox WHERE id = $1")
+        .bind(mail.id)
+        .fetch_one(host.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(mail_status, "failed", "the mail was retried without audit");
+    let (status, _, _) = admin
+        .post_form(
+            &format!("/cpts-a/admin/evenements/{event_id}/listener/relancer"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let delivery_status: String = sqlx::query_scalar(
+        "SELECT status FROM event_deliveries WHERE event_id = $1 AND plugin_id = 'listener'",
+    )
+    .bind(event_id)
+    .fetch_one(host.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        delivery_status, "dead",
+        "the delivery was retried without audit"
+    );
+
+    // Nothing of any of them is left: no account, offer, queued mail or structure.
+    assert_eq!(
+        count(&host, "SELECT COUNT(*) FROM mail_outbox").await,
+        mails_before
+    );
+    assert_eq!(
+        count(&host, "SELECT COUNT(*) FROM accounts").await,
+        accounts_before
+    );
+    assert_eq!(
+        count(&host, "SELECT COUNT(*) FROM membership_offers").await,
+        offers_before
+    );
+    assert_eq!(
+        count(&host, "SELECT COUNT(*) FROM structures").await,
+        structures_before
+    );
+
+    // Once the log is back, the same actions go through, each with its entry.
+    audit_log_available(&host, true).await;
+    let (status, location, _) = ines.post_form(&link, &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/cpts-a/"));
+    assert!(
+        host.state
+            .db
+            .member(structure_id, invitee.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let (status, _, _) = admin
+        .post_form(
+            &format!("/cpts-a/admin/evenements/{event_id}/listener/relancer"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = ops
+        .post_form(
+            "/plateforme/structures",
+            &[
+                ("nom", "MSP des Îles"),
+                ("slug", "msp-iles"),
+                ("type", "msp"),
+                ("fuseau", "Europe/Paris"),
+                ("territoire", "97600"),
+                ("admin_nom", "Iris"),
+                ("admin_courriel", "iris@exemple.fr"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let msp = host
+        .state
+        .db
+        .structure_by_slug("msp-iles")
+        .await
+        .unwrap()
+        .expect("created");
+    assert_eq!(msp.territory, "97600");
+    assert_eq!(host.state.db.members(msp.id).await.unwrap().len(), 1);
+    assert_eq!(
+        count(&host, "SELECT COUNT(*) FROM audit_log").await,
+        entries_before + 3
+    );
+}
+
+/// `maillage ARGS… COMMON…`: a command on the installation that `COMMON` names.
+async fn cli_with(common: &[String], args: &[&str]) -> Result<(), String> {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(common.iter().map(String::as_str));
+    cli(&all).await
+}
+
+/// The operator's command line: `admin create-structure`, `enable-module`, `invite` and
+/// `operator` write nothing when their audit entry cannot be written.
+#[tokio::test]
+async fn command_line_admin_actions_are_undone_with_their_audit_entry() {
+    let dir = fresh_dir();
+    let config = test_config(&dir);
+    let mut common = vec!["--data-dir".to_string(), dir.display().to_string()];
+    if let (Some(url), Some(schema)) = (&config.database_url, &config.database_schema) {
+        common.extend(["--database-url".into(), url.clone()]);
+        common.extend(["--database-schema".into(), schema.clone()]);
+    }
+    cli_with(
+        &common,
+        &[
+            "admin",
+            "create-structure",
+            "--slug",
+            "cpts-cli",
+            "--name",
+            "CPTS de la Ligne",
+        ],
+    )
+    .await
+    .unwrap();
+    let host = Host::at(dir.clone()).await;
+    let structure_id = host.structure_id("cpts-cli").await;
+    let entries_before = count(&host, "SELECT COUNT(*) FROM audit_log").await;
+
+    audit_log_available(&host, false).await;
+
+    let err = cli_with(
+        &common,
+        &[
+            "admin",
+            "create-structure",
+            "--slug",
+            "cpts-fantome",
+            "--name",
+            "CPTS fantôme",
+            "--territory",
+            "74000",
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("audit_log"), "{err}");
+    assert!(
+        host.state
+            .db
+            .structure_by_slug("cpts-fantome")
+            .await
+            .unwrap()
+            .is_none(),
+        "the structure was created without audit"
+    );
+
+    cli_with(
+        &common,
+        &[
+            "admin",
+            "enable-module",
+            "--structure",
+            "cpts-cli",
+            "annuaire",
+            "--grant",
+            "all",
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        host.state
+            .db
+            .enabled_module(structure_id, "annuaire")
+            .await
+            .unwrap()
+            .is_none(),
+        "the module was enabled without audit"
+    );
+
+    cli_with(
+        &common,
+        &[
+            "admin",
+            "invite",
+            "--structure",
+            "cpts-cli",
+            "--email",
+            "nadia@exemple.fr",
+            "--name",
+            "Nadia Nouvelle",
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        host.state
+            .db
+            .account_by_login("nadia@exemple.fr")
+            .await
+            .unwrap()
+            .is_none(),
+        "the person was invited without audit"
+    );
+    assert_eq!(count(&host, "SELECT COUNT(*) FROM mail_outbox").await, 0);
+
+    cli_with(&common, &["admin", "operator", "--email", "ops@exemple.fr"])
+        .await
+        .unwrap_err();
+    assert!(
+        host.state
+            .db
+            .account_by_login("ops@exemple.fr")
+            .await
+            .unwrap()
+            .is_none(),
+        "the operator was made without audit"
+    );
+
+    // Once the log is back, the module is enabled, with its entry.
+    audit_log_available(&host, true).await;
+    cli_with(
+        &common,
+        &[
+            "admin",
+            "enable-module",
+            "--structure",
+            "cpts-cli",
+            "annuaire",
+            "--grant",
+            "all",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        host.state
+            .db
+            .enabled_module(structure_id, "annuaire")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        count(&host, "SELECT COUNT(*) FROM audit_log").await,
+        entries_before + 1
+    );
+    drop(host);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn simultaneous_referent_nominations_stop_at_three() {
     let host = Host::new().await;

@@ -15,7 +15,7 @@ use maillage::plugins::cases::euros;
 
 use crate::indemnity::{
     A, cell_cents, closed_meeting, deliver, forfait_world, history, indemnity_host, key, ledger,
-    row_with,
+    row_with, two_past_bpco_meetings,
 };
 use crate::support::{Host, fresh_dir, test_config};
 
@@ -517,21 +517,7 @@ async fn install_from_puts_the_rule_set_in_force_keeping_the_history() {
 #[tokio::test]
 async fn dry_run_prints_the_web_pages_differences_and_puts_nothing_in_force() {
     let host = indemnity_host().await;
-    let (w, mut tom, mut claire) = forfait_world(&host).await;
-    for (title, start) in [
-        ("Groupe BPCO de mars", "2024-03-12T18:00"),
-        ("Groupe BPCO d’avril", "2024-04-09T18:00"),
-    ] {
-        closed_meeting(
-            &mut claire,
-            title,
-            &w.bpco,
-            start,
-            &[(key(w.anne), 90), (key(w.remi), 90)],
-        )
-        .await;
-    }
-    deliver(&host, w.sid).await;
+    let (w, mut tom, _claire) = two_past_bpco_meetings(&host).await;
     let chosen_before = history(&mut tom).await;
     let dry_run = |extra: &[&str]| {
         let mut args = words(&[
@@ -668,21 +654,7 @@ async fn a_python_rule_set_is_checked_installed_and_dry_run_like_the_rust_one() 
     );
     assert!(out.contains("10 fixture(s): 10 passed, 0 failed"), "{out}");
 
-    let (w, mut tom, mut claire) = forfait_world(&host).await;
-    for (title, start) in [
-        ("Groupe BPCO de mars", "2024-03-12T18:00"),
-        ("Groupe BPCO d’avril", "2024-04-09T18:00"),
-    ] {
-        closed_meeting(
-            &mut claire,
-            title,
-            &w.bpco,
-            start,
-            &[(key(w.anne), 90), (key(w.remi), 90)],
-        )
-        .await;
-    }
-    deliver(&host, w.sid).await;
+    let (_, mut tom, _claire) = two_past_bpco_meetings(&host).await;
     let chosen_before = history(&mut tom).await;
     let (result, out) = cli([
         words(&["plugin", "install", &wasm, "--structure", "cpts-a"]),

@@ -537,6 +537,23 @@ async fn hostile_text_in_every_free_field_comes_back_inert() {
     mallory
         .post_form("/cpts-a/annuaire/ma-fiche/lien", &[("rpps", "10000000001")])
         .await;
+    // Another gestionnaire approves the link (its page shows the hostile names too).
+    let mut gestion = crate::directory::manager(&host, "cpts-a", "gestion@test.fr").await;
+    let (_, requests) = gestion.get("/cpts-a/annuaire/demandes").await;
+    inert("link requests", &requests, true);
+    let request = requests
+        .split("/annuaire/demandes/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("Mallory's request is listed")
+        .to_string();
+    let (status, _, _) = gestion
+        .post_form(
+            &format!("/cpts-a/annuaire/demandes/{request}/approuver"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
     let email = format!("a@b.fr{HOSTILE}");
     let mut fiche: Vec<(&str, &str)> = [
         "phone",

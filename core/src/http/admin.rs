@@ -259,16 +259,25 @@ pub async fn invite(State(state): State<AppState>, a: Admin, form: FormData) -> 
         role,
         invited_by: Some(a.member.account()),
     };
-    match invitations::invite(&state.db, &state.mailer, &state.public_url, invitation).await {
-        Ok((account, _)) => {
-            let after = json!({"email": account.email, "role": role.as_str()});
-            if let Err(e) = state
-                .db
-                .audit(a.audit("member.invite", &account.email, None, Some(after)))
-                .await
-            {
-                return internal_error("audit failed", e);
-            }
+    // The account, membership or offer, the queued mail and the audit entry in one
+    // write transaction; a refusal writes nothing (the transaction is dropped).
+    let invited: Result<(), invitations::InviteError> = async {
+        let mut tx = state.db.begin_write().await?;
+        let (account, _) =
+            invitations::invite_in(&mut tx, &state.db, &state.public_url, invitation).await?;
+        let after = json!({"email": account.email, "role": role.as_str()});
+        audit_in(
+            &mut tx,
+            a.audit("member.invite", &account.email, None, Some(after)),
+        )
+        .await?;
+        tx.commit().await.map_err(StorageError::from)?;
+        Ok(())
+    }
+    .await;
+    match invited {
+        Ok(()) => {
+            state.mailer.wake();
             see_other(&format!("{}/admin/?ok=invitation", a.member.base()))
         }
         Err(invitations::InviteError::Storage(e)) => internal_error("invitation failed", e),
@@ -415,24 +424,25 @@ pub async fn member_action(
                 Ok(None) => return not_found(),
                 Err(e) => return internal_error("account lookup failed", e),
             };
-            if let Err(e) = invitations::resend(
-                &state.db,
-                &state.mailer,
-                &state.public_url,
-                &a.member.membership.structure,
-                &account,
-            )
-            .await
-            {
+            // The new link, its mail and the audit entry in one write transaction.
+            let resent: Result<(), StorageError> = async {
+                let mut tx = state.db.begin_write().await?;
+                invitations::resend_in(
+                    &mut tx,
+                    &state.db,
+                    &state.public_url,
+                    &a.member.membership.structure,
+                    &account,
+                )
+                .await?;
+                audit_and_commit(tx, a.audit("member.reinvite", &target.email, None, None)).await?;
+                Ok(())
+            }
+            .await;
+            if let Err(e) = resent {
                 return internal_error("resending invitation failed", e);
             }
-            if let Err(e) = state
-                .db
-                .audit(a.audit("member.reinvite", &target.email, None, None))
-                .await
-            {
-                return internal_error("audit failed", e);
-            }
+            state.mailer.wake();
             see_other(&format!("{}/admin/?ok=relance", a.member.base()))
         }
         _ => not_found(),
@@ -835,17 +845,25 @@ pub async fn retry_mail(
     Path((_, mail_id)): Path<(String, i64)>,
     a: Admin,
 ) -> Response {
-    match state.db.retry_mail(a.member.structure_id(), mail_id).await {
+    // Back in the queue and audited in one write transaction.
+    let target = mail_id.to_string();
+    let retried: Result<bool, StorageError> = async {
+        let mut tx = state.db.begin_write().await?;
+        if !state
+            .db
+            .retry_mail_in(&mut tx, a.member.structure_id(), mail_id)
+            .await?
+        {
+            return Ok(false);
+        }
+        audit_and_commit(tx, a.audit("mail.retry", &target, None, None)).await?;
+        Ok(true)
+    }
+    .await;
+    match retried {
         Ok(true) => {}
         Ok(false) => return not_found(),
         Err(e) => return internal_error("retrying mail failed", e),
-    }
-    if let Err(e) = state
-        .db
-        .audit(a.audit("mail.retry", &mail_id.to_string(), None, None))
-        .await
-    {
-        return internal_error("audit failed", e);
     }
     state.mailer.wake();
     see_other(&format!("{}/admin/courriels?ok=courriel", a.member.base()))
@@ -913,18 +931,21 @@ pub async fn retry_event(
     a: Admin,
     State(state): State<AppState>,
 ) -> Response {
-    match crate::events::retry(&state, a.member.structure_id(), event_id, &plugin_id).await {
+    // Back in the queue and audited in one write transaction.
+    let target = format!("{event_id}/{plugin_id}");
+    let retried: Result<bool, StorageError> = async {
+        let mut tx = state.db.begin_write().await?;
+        if !crate::events::retry_in(&mut tx, a.member.structure_id(), event_id, &plugin_id).await? {
+            return Ok(false);
+        }
+        audit_and_commit(tx, a.audit("event.retry", &target, None, None)).await?;
+        Ok(true)
+    }
+    .await;
+    match retried {
         Ok(true) => {}
         Ok(false) => return not_found(),
         Err(e) => return internal_error("retrying delivery failed", e),
-    }
-    let target = format!("{event_id}/{plugin_id}");
-    if let Err(e) = state
-        .db
-        .audit(a.audit("event.retry", &target, None, None))
-        .await
-    {
-        return internal_error("audit failed", e);
     }
     see_other(&format!(
         "{}/admin/evenements?ok=evenement",

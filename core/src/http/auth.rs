@@ -10,8 +10,9 @@ use super::access::{clear_session_cookie, session_cookie};
 use super::form::FormData;
 use super::{AppState, Ctx, csrf, internal_error, see_other};
 use crate::identity::{
-    LoginError, PERSISTENT_SESSION_TTL_SECS, TokenPurpose, invitations, password,
+    LoginError, MembershipOffer, PERSISTENT_SESSION_TTL_SECS, TokenPurpose, invitations, password,
 };
+use crate::storage::StorageError;
 use crate::web::{self, Input, alert, csrf_field, field, notice, select};
 use maud::{Markup, html};
 
@@ -705,29 +706,36 @@ pub async fn accept_membership_offer(
     let Some(viewer) = &ctx.viewer else {
         return ctx.login_redirect();
     };
-    let offer = match state
-        .db
-        .accept_membership_offer(&token, viewer.account.id)
-        .await
-    {
+    // The offer spent, the membership made and the audit entry in one write transaction.
+    let accepted: Result<Option<MembershipOffer>, StorageError> = async {
+        let mut tx = state.db.begin_write().await?;
+        let Some(offer) = state
+            .db
+            .accept_membership_offer_in(&mut tx, &token, viewer.account.id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let record = crate::audit::AuditRecord {
+            actor: Some(&viewer.account),
+            structure_id: Some(offer.structure_id),
+            action: "member.accept",
+            target: &viewer.account.email,
+            before: None,
+            after: Some(serde_json::json!({
+                "email": viewer.account.email,
+                "role": offer.role.as_str(),
+            })),
+        };
+        crate::audit::audit_and_commit(tx, record).await?;
+        Ok(Some(offer))
+    }
+    .await;
+    let offer = match accepted {
         Ok(Some(offer)) => offer,
         Ok(None) => return invalid_offer(&ctx),
         Err(e) => return internal_error("accepting a membership offer failed", e),
     };
-    let record = crate::audit::AuditRecord {
-        actor: Some(&viewer.account),
-        structure_id: Some(offer.structure_id),
-        action: "member.accept",
-        target: &viewer.account.email,
-        before: None,
-        after: Some(serde_json::json!({
-            "email": viewer.account.email,
-            "role": offer.role.as_str(),
-        })),
-    };
-    if let Err(e) = state.db.audit(record).await {
-        return internal_error("audit failed", e);
-    }
     tracing::info!(
         account = viewer.account.id,
         structure = offer.structure_id,

@@ -2,17 +2,24 @@
 //! (multipart, first file field) into the blob store for that module, which must be
 //! enabled with the "blobs" grant; the module then refers to the returned id.
 //! `GET /{structure}/fichiers/{module}/{id}` streams a stored file back to members of
-//! that structure only, while the module is enabled there.
+//! that structure only, while the module is enabled there, and only once the module said
+//! that this member may read it (its `files.may-read` export, WIT 0.2.5: the blob is the
+//! expense note of a line the member owns, the photo of a fiche…). A refusal, a fault or
+//! an unknown id all answer the same 404: the route never confirms that a file exists.
+//! A component without that export (built against 0.2.4 or before) keeps the legacy rule:
+//! any member of the structure downloads the module's files by id. Uploads still need
+//! membership and the grant only: what a member sends is read by whoever the module then
+//! lets read it (for the first-party modules, nobody until one of its records refers to it).
 
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
-use super::access::Ctx;
+use super::access::{Ctx, MemberCtx};
 use super::{AppState, not_found};
-use crate::storage::PluginScope;
-use crate::tenancy::Role;
+use crate::storage::{PluginScope, new_key};
+use crate::tenancy::{EnabledModule, Role};
 
 /// Types a browser may render inline; anything else is a download (no stored HTML or
 /// SVG runs in the platform's origin).
@@ -35,13 +42,19 @@ pub async fn download(
         Err(response) => return response,
     };
     let structure_id = member.membership.structure.id;
-    match state.db.enabled_module(structure_id, &module).await {
-        Ok(Some(_)) => {}
+    let enabled = match state.db.enabled_module(structure_id, &module).await {
+        Ok(Some(enabled)) => enabled,
         Ok(None) => return not_found(),
         Err(e) => {
             tracing::error!(error = %e, "module lookup failed");
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
+    };
+    // Asked before anything is streamed (and before a connection is held for it).
+    match module_lets_read(&state, &member, &enabled, &id).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(response) => return response,
     }
     let scope = PluginScope {
         structure_id,
@@ -103,6 +116,46 @@ pub async fn download(
         HeaderValue::from_static("private, max-age=3600"),
     );
     response
+}
+
+/// Whether the module lets this member read its blob `id`: its `files.may-read` answer,
+/// asked as the member (WIT 0.2.5); membership alone for a component without that export
+/// (the legacy rule). A fault is logged and counts as a refusal (404, like a refusal).
+async fn module_lets_read(
+    state: &AppState,
+    member: &MemberCtx,
+    enabled: &EnabledModule,
+    id: &str,
+) -> Result<bool, Response> {
+    let plugin = match state
+        .registry
+        .get(&enabled.plugin_id, &enabled.version)
+        .await
+    {
+        Ok(plugin) => plugin,
+        Err(e) => {
+            tracing::error!(plugin = %enabled.plugin_id, version = %enabled.version, error = %e, "enabled module failed to load");
+            return Err(StatusCode::SERVICE_UNAVAILABLE.into_response());
+        }
+    };
+    let granted = plugin.effective_capabilities(&enabled.granted);
+    let request_id = new_key();
+    let ctx = super::modules::call_context(member, &plugin.manifest().id, &request_id);
+    match state
+        .registry
+        .runtime()
+        .may_read_file(&plugin, ctx, granted, id)
+        .await
+    {
+        Ok(Some(allowed)) => Ok(allowed),
+        // Legacy: the component has no `files` export; membership was checked.
+        Ok(None) => Ok(true),
+        Err(fault) => {
+            let manifest = plugin.manifest();
+            tracing::error!(plugin = %manifest.id, version = %manifest.version, request_id = %request_id, blob = %id, cause = %fault, "files.may-read failed; download refused");
+            Ok(false)
+        }
+    }
 }
 
 fn json(status: StatusCode, value: serde_json::Value) -> Response {

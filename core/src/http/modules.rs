@@ -58,7 +58,9 @@ pub async fn enabled_plugins(state: &AppState, structure: &Structure) -> Result<
     Ok(Enabled { plugins, manifests })
 }
 
-fn call_context(member: &MemberCtx, module_id: &str, request_id: &str) -> CallContext {
+/// The context of a call made for this member (forwarded requests, widgets, the file
+/// route's `files.may-read` question).
+pub(super) fn call_context(member: &MemberCtx, module_id: &str, request_id: &str) -> CallContext {
     CallContext::anonymous(
         &member.membership.structure,
         module_id,

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::access::Viewer;
 use super::{AppState, Ctx, forbidden, internal_error, see_other};
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, audit_and_commit};
 use crate::identity::invitations::{self, Invitation};
 use crate::tenancy::{Role, StructureKind, TIME_ZONES, parse_territory, valid_slug};
 use crate::web::{self, Input, alert, field, notice, select};
@@ -352,15 +352,68 @@ pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: For
         return overview_response(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, alert(error))
             .await;
     }
-    let structure = match state
-        .db
-        .create_structure(slug, name, kind.unwrap_or(StructureKind::Cpts), tz)
-        .await
-    {
-        Ok(s) => s,
-        Err(crate::storage::StorageError::Database(sqlx::Error::Database(e)))
-            if e.is_unique_violation() =>
+    // The structure, its territory, its admin's invitation (account, membership, link,
+    // queued mail) and the audit entry in one write transaction: all or nothing. An
+    // invitation refused (a wrong address) writes nothing of its own: the structure is
+    // still created as before, and now audited too.
+    enum Outcome {
+        Created,
+        SlugTaken,
+        AdminNotInvited(invitations::InviteError),
+    }
+    let admin_email = form.get("admin_courriel");
+    let done: Result<Outcome, StorageError> = async {
+        let mut tx = state.db.begin_write().await?;
+        let structure = match state
+            .db
+            .create_structure_in(&mut tx, slug, name, kind.unwrap_or(StructureKind::Cpts), tz)
+            .await
         {
+            Ok(s) => s,
+            Err(StorageError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                return Ok(Outcome::SlugTaken);
+            }
+            Err(e) => return Err(e),
+        };
+        state
+            .db
+            .set_territory_in(&mut tx, structure.id, territory)
+            .await?;
+        let invitation = Invitation {
+            structure: &structure,
+            email: admin_email,
+            display_name: form.get("admin_nom"),
+            role: Role::Admin,
+            invited_by: Some(&viewer.account),
+        };
+        let refused =
+            match invitations::invite_in(&mut tx, &state.db, &state.public_url, invitation).await {
+                Ok(_) => None,
+                Err(invitations::InviteError::Storage(e)) => return Err(e),
+                Err(e) => Some(e),
+            };
+        let record = AuditRecord {
+            actor: Some(&viewer.account),
+            structure_id: None,
+            action: "structure.create",
+            target: slug,
+            before: None,
+            after: Some(json!({
+                "name": name,
+                "time_zone": tz,
+                "admin": refused.is_none().then_some(admin_email),
+            })),
+        };
+        audit_and_commit(tx, record).await?;
+        Ok(match refused {
+            None => Outcome::Created,
+            Some(e) => Outcome::AdminNotInvited(e),
+        })
+    }
+    .await;
+    match done {
+        Ok(Outcome::Created) => {}
+        Ok(Outcome::SlugTaken) => {
             return overview_response(
                 &state,
                 &ctx,
@@ -369,43 +422,21 @@ pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: For
             )
             .await;
         }
+        Ok(Outcome::AdminNotInvited(e)) => {
+            tracing::warn!(error = %e, "structure created but its admin could not be invited");
+            return overview_response(
+                &state,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                alert(&format!(
+                    "La structure a été créée, mais l’invitation de son administrateur a échoué : {}",
+                    e.french()
+                )),
+            )
+            .await;
+        }
         Err(e) => return internal_error("creating structure failed", e),
-    };
-    if let Err(e) = state.db.set_territory(structure.id, territory).await {
-        return internal_error("setting territory failed", e);
     }
-    let invitation = Invitation {
-        structure: &structure,
-        email: form.get("admin_courriel"),
-        display_name: form.get("admin_nom"),
-        role: Role::Admin,
-        invited_by: Some(&viewer.account),
-    };
-    if let Err(e) =
-        invitations::invite(&state.db, &state.mailer, &state.public_url, invitation).await
-    {
-        tracing::warn!(error = %e, "structure created but its admin could not be invited");
-        return overview_response(
-            &state,
-            &ctx,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            alert(&format!(
-                "La structure a été créée, mais l’invitation de son administrateur a échoué : {}",
-                e.french()
-            )),
-        )
-        .await;
-    }
-    let record = AuditRecord {
-        actor: Some(&viewer.account),
-        structure_id: None,
-        action: "structure.create",
-        target: slug,
-        before: None,
-        after: Some(json!({"name": name, "time_zone": tz, "admin": form.get("admin_courriel")})),
-    };
-    if let Err(e) = state.db.audit(record).await {
-        return internal_error("audit failed", e);
-    }
+    state.mailer.wake();
     see_other("/plateforme/?ok=structure")
 }

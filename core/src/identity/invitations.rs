@@ -3,6 +3,8 @@
 //! existing account is never added without its consent: it is mailed a link to accept
 //! (`/compte/invitations/{secret}`, single use, 7 days) and joins only when it does.
 
+use sqlx::AnyConnection;
+
 use crate::identity::{Account, TokenPurpose, valid_email};
 use crate::mail::Mailer;
 use crate::storage::{Db, StorageError};
@@ -42,10 +44,29 @@ pub struct Invitation<'a> {
 
 /// Invites; returns the account and the link to set a password. For an account that
 /// already exists the link is None: it was mailed an invitation to accept, and the
-/// membership is made only once it accepts (`Db::accept_membership_offer`).
+/// membership is made only once it accepts (`Db::accept_membership_offer`). On its own
+/// transaction; an audited action uses [`invite_in`].
 pub async fn invite(
     db: &Db,
     mailer: &Mailer,
+    public_url: &str,
+    invitation: Invitation<'_>,
+) -> Result<(Account, Option<String>), InviteError> {
+    let mut tx = db.begin_write().await?;
+    let invited = invite_in(&mut tx, db, public_url, invitation).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    mailer.wake();
+    Ok(invited)
+}
+
+/// [`invite`] in the caller's write transaction (`Db::begin_write`), which also writes
+/// the audit entry: the account, membership, link or offer and the queued mail exist
+/// only if it commits. The caller wakes the sender (`Mailer::wake`) after the commit.
+/// A refusal (`InvalidEmail`, `MissingName`, `AlreadyMember`) is returned before any
+/// write.
+pub async fn invite_in(
+    conn: &mut AnyConnection,
+    db: &Db,
     public_url: &str,
     invitation: Invitation<'_>,
 ) -> Result<(Account, Option<String>), InviteError> {
@@ -53,10 +74,10 @@ pub async fn invite(
     if !valid_email(email) {
         return Err(InviteError::InvalidEmail);
     }
-    let existing = db.account_by_login(email).await?;
+    let existing = db.account_by_login_in(conn, email).await?;
     if let Some(account) = &existing
         && db
-            .member(invitation.structure.id, account.id)
+            .member_in(conn, invitation.structure.id, account.id)
             .await?
             .is_some()
     {
@@ -71,7 +92,8 @@ pub async fn invite(
         // Consent first: the account is mailed a link and joins only if it accepts. The
         // inviter learns nothing about it (not even its name).
         let secret = db
-            .issue_membership_offer(
+            .issue_membership_offer_in(
+                conn,
                 account.id,
                 invitation.structure.id,
                 invitation.role,
@@ -88,14 +110,14 @@ pub async fn invite(
             account.display_name,
             invitation.role.label()
         );
-        mailer
-            .enqueue(
-                Some(invitation.structure.id),
-                &account.email,
-                &format!("Invitation à rejoindre {structure} sur Maillage"),
-                &body,
-            )
-            .await?;
+        db.enqueue_mail_in(
+            conn,
+            Some(invitation.structure.id),
+            &account.email,
+            &format!("Invitation à rejoindre {structure} sur Maillage"),
+            &body,
+        )
+        .await?;
         tracing::info!(
             account = account.id,
             structure = invitation.structure.id,
@@ -107,24 +129,26 @@ pub async fn invite(
         return Err(InviteError::MissingName);
     }
     let account = db
-        .create_account(email, None, invitation.display_name)
+        .create_account_in(conn, email, None, invitation.display_name)
         .await?;
-    db.set_membership(invitation.structure.id, account.id, invitation.role)
+    db.set_membership_in(conn, invitation.structure.id, account.id, invitation.role)
         .await?;
-    let secret = db.issue_token(account.id, TokenPurpose::Invitation).await?;
+    let secret = db
+        .issue_token_in(conn, account.id, TokenPurpose::Invitation)
+        .await?;
     let link = format!("{public_url}/mot-de-passe/{secret}");
     let body = format!(
         "Bonjour {},\n\n{inviter} vous invite à rejoindre {structure} sur Maillage.\n\nPour choisir votre mot de passe, ouvrez ce lien (valable 7 jours, utilisable une seule fois) :\n{link}\n\nVotre identifiant de connexion est votre adresse : {}\n\nÀ bientôt sur Maillage.\n",
         account.display_name, account.email
     );
-    mailer
-        .enqueue(
-            Some(invitation.structure.id),
-            &account.email,
-            &format!("Invitation à rejoindre {structure} sur Maillage"),
-            &body,
-        )
-        .await?;
+    db.enqueue_mail_in(
+        conn,
+        Some(invitation.structure.id),
+        &account.email,
+        &format!("Invitation à rejoindre {structure} sur Maillage"),
+        &body,
+    )
+    .await?;
     Ok((account, Some(link)))
 }
 
@@ -136,20 +160,38 @@ pub async fn resend(
     structure: &Structure,
     account: &Account,
 ) -> Result<String, StorageError> {
-    let secret = db.issue_token(account.id, TokenPurpose::Invitation).await?;
+    let mut tx = db.begin_write().await?;
+    let link = resend_in(&mut tx, db, public_url, structure, account).await?;
+    tx.commit().await?;
+    mailer.wake();
+    Ok(link)
+}
+
+/// [`resend`] in the caller's transaction (with its audit entry); the caller wakes the
+/// sender (`Mailer::wake`) after the commit.
+pub async fn resend_in(
+    conn: &mut AnyConnection,
+    db: &Db,
+    public_url: &str,
+    structure: &Structure,
+    account: &Account,
+) -> Result<String, StorageError> {
+    let secret = db
+        .issue_token_in(conn, account.id, TokenPurpose::Invitation)
+        .await?;
     let link = format!("{public_url}/mot-de-passe/{secret}");
     let body = format!(
         "Bonjour {},\n\nVoici un nouveau lien pour rejoindre {} sur Maillage et choisir votre mot de passe (valable 7 jours) :\n{link}\n\nÀ bientôt sur Maillage.\n",
         account.display_name, structure.name
     );
-    mailer
-        .enqueue(
-            Some(structure.id),
-            &account.email,
-            &format!("Invitation à rejoindre {} sur Maillage", structure.name),
-            &body,
-        )
-        .await?;
+    db.enqueue_mail_in(
+        conn,
+        Some(structure.id),
+        &account.email,
+        &format!("Invitation à rejoindre {} sur Maillage", structure.name),
+        &body,
+    )
+    .await?;
     Ok(link)
 }
 

@@ -5,7 +5,7 @@ pub mod invitations;
 pub mod password;
 
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::storage::{Db, Result, StorageError, now_secs};
 use crate::tenancy::Role;
@@ -175,6 +175,19 @@ impl Db {
         username: Option<&str>,
         display_name: &str,
     ) -> Result<Account> {
+        let mut conn = self.pool().acquire().await?;
+        self.create_account_in(&mut conn, email, username, display_name)
+            .await
+    }
+
+    /// [`Db::create_account`] in the caller's transaction (with its audit entry).
+    pub async fn create_account_in(
+        &self,
+        conn: &mut AnyConnection,
+        email: &str,
+        username: Option<&str>,
+        display_name: &str,
+    ) -> Result<Account> {
         // Stored lowercase: lookups are case-insensitive on every backend.
         let email = email.trim().to_lowercase();
         let email = email.as_str();
@@ -199,7 +212,7 @@ impl Db {
         .bind(username)
         .bind(display_name)
         .bind(now_secs())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *conn)
         .await?;
         Ok(account_from_row(&row))
     }
@@ -226,11 +239,21 @@ impl Db {
 
     /// The account whose e-mail or username is `login` (case-insensitive).
     pub async fn account_by_login(&self, login: &str) -> Result<Option<Account>> {
+        let mut conn = self.pool().acquire().await?;
+        self.account_by_login_in(&mut conn, login).await
+    }
+
+    /// [`Db::account_by_login`] on the caller's connection (an action's transaction).
+    pub async fn account_by_login_in(
+        &self,
+        conn: &mut AnyConnection,
+        login: &str,
+    ) -> Result<Option<Account>> {
         let row = sqlx::query(&format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1 OR username = $1"
         ))
         .bind(login.trim().to_lowercase())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *conn)
         .await?;
         Ok(row.as_ref().map(account_from_row))
     }
@@ -255,10 +278,22 @@ impl Db {
     }
 
     pub async fn set_platform_operator(&self, account_id: i64, operator: bool) -> Result<()> {
+        let mut conn = self.pool().acquire().await?;
+        self.set_platform_operator_in(&mut conn, account_id, operator)
+            .await
+    }
+
+    /// [`Db::set_platform_operator`] in the caller's transaction (with its audit entry).
+    pub async fn set_platform_operator_in(
+        &self,
+        conn: &mut AnyConnection,
+        account_id: i64,
+        operator: bool,
+    ) -> Result<()> {
         sqlx::query("UPDATE accounts SET platform_operator = $1 WHERE id = $2")
             .bind(operator)
             .bind(account_id)
-            .execute(self.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }
@@ -465,6 +500,17 @@ impl Db {
 
     /// A single-use token for an invitation or a password reset; returns the secret.
     pub async fn issue_token(&self, account_id: i64, purpose: TokenPurpose) -> Result<String> {
+        let mut conn = self.pool().acquire().await?;
+        self.issue_token_in(&mut conn, account_id, purpose).await
+    }
+
+    /// [`Db::issue_token`] in the caller's transaction (an invitation with its audit entry).
+    pub async fn issue_token_in(
+        &self,
+        conn: &mut AnyConnection,
+        account_id: i64,
+        purpose: TokenPurpose,
+    ) -> Result<String> {
         let secret = random_secret();
         let now = now_secs();
         let ttl = match purpose {
@@ -477,7 +523,7 @@ impl Db {
             .bind(purpose.as_str())
             .bind(now)
             .bind(now + ttl)
-            .execute(self.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(secret)
     }
@@ -543,6 +589,21 @@ impl Db {
         role: Role,
         invited_by: Option<i64>,
     ) -> Result<String> {
+        let mut conn = self.pool().acquire().await?;
+        self.issue_membership_offer_in(&mut conn, account_id, structure_id, role, invited_by)
+            .await
+    }
+
+    /// [`Db::issue_membership_offer`] in the caller's transaction (the invitation with
+    /// its audit entry).
+    pub async fn issue_membership_offer_in(
+        &self,
+        conn: &mut AnyConnection,
+        account_id: i64,
+        structure_id: i64,
+        role: Role,
+        invited_by: Option<i64>,
+    ) -> Result<String> {
         let secret = random_secret();
         let now = now_secs();
         sqlx::query(
@@ -556,7 +617,7 @@ impl Db {
         .bind(invited_by)
         .bind(now)
         .bind(now + INVITATION_TTL_SECS)
-        .execute(self.pool())
+        .execute(&mut *conn)
         .await?;
         Ok(secret)
     }
@@ -582,8 +643,26 @@ impl Db {
         secret: &str,
         account_id: i64,
     ) -> Result<Option<MembershipOffer>> {
+        let mut tx = self.begin_write().await?;
+        let offer = self
+            .accept_membership_offer_in(&mut tx, secret, account_id)
+            .await?;
+        if offer.is_some() {
+            tx.commit().await?;
+        }
+        Ok(offer)
+    }
+
+    /// [`Db::accept_membership_offer`] in the caller's write transaction (`begin_write`),
+    /// which also writes the audit entry: the offer is spent and the membership made
+    /// only if that transaction commits. On None nothing was written.
+    pub async fn accept_membership_offer_in(
+        &self,
+        conn: &mut AnyConnection,
+        secret: &str,
+        account_id: i64,
+    ) -> Result<Option<MembershipOffer>> {
         let now = now_secs();
-        let mut tx = self.pool().begin().await?;
         let row = sqlx::query(
             "UPDATE membership_offers SET used_at = $1
              WHERE token_hash = $2 AND account_id = $3 AND used_at IS NULL AND expires_at > $1
@@ -592,7 +671,7 @@ impl Db {
         .bind(now)
         .bind(secret_hash(secret))
         .bind(account_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(offer) = row.as_ref().map(offer_from_row) else {
             return Ok(None);
@@ -605,9 +684,8 @@ impl Db {
         .bind(offer.account_id)
         .bind(offer.role.as_str())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        tx.commit().await?;
         Ok(Some(offer))
     }
 }

@@ -356,6 +356,23 @@ shared_imports!(shared_v0_2, v0_2, {
         .map(Some)
         .map_err(|e| wasmtime::format_err!("feed URL: {e}"))
     }
+
+    async fn account_email_is(&mut self, address: String) -> wasmtime::Result<bool> {
+        let wanted = address.trim();
+        let account_id = self
+            .call_context()
+            .user
+            .and_then(|u| u.id.parse::<i64>().ok());
+        let (Some(account_id), false) = (account_id, wanted.is_empty()) else {
+            return Ok(false);
+        };
+        let account = self
+            .db
+            .account(account_id)
+            .await
+            .map_err(|e| wasmtime::format_err!("account e-mail: {e}"))?;
+        Ok(account.is_some_and(|a| a.email.trim().to_lowercase() == wanted.to_lowercase()))
+    }
 });
 
 impl HostState {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::storage::collections::CollectionDef;
 
 /// The newest `maillage:plugin` WIT version this host implements.
-pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 4);
+pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 5);
 
 /// Every WIT version the host implements, each with its own bindings: a plugin built
 /// against any semver-compatible version of one of them loads.

@@ -57,7 +57,7 @@ macro_rules! plugin_bindings {
 }
 
 plugin_bindings!(v0_1, "../wit/v0.1.1");
-plugin_bindings!(v0_2, "../wit/v0.2.4");
+plugin_bindings!(v0_2, "../wit/v0.2.5");
 
 /// A linked component, ready to instantiate, through its WIT version's bindings.
 #[derive(Clone)]
@@ -68,7 +68,8 @@ enum Pre {
 
 enum Instance {
     V0_1(v0_1::Plugin),
-    /// With the raw instance, to read the optional `roles` export (0.2.3).
+    /// With the raw instance, to read the optional `roles` (0.2.3) and `files` (0.2.5)
+    /// exports.
     V0_2(v0_2::Plugin, wasmtime::component::Instance),
 }
 
@@ -185,6 +186,32 @@ async fn declared_roles(
             description: r.description,
         })
         .collect())
+}
+
+/// The first WIT version with the optional `files` export: older components cannot
+/// have it, and are not instantiated to look for it.
+const FILES_SINCE: Version = Version::new(0, 2, 5);
+
+/// The answer of a 0.2.5+ module's optional `files.may-read` export (any
+/// `maillage:plugin/files@0.2.x` name from 0.2.5 on) for one of its blobs; none when the
+/// component does not export it.
+async fn files_may_read(
+    store: &mut Store<HostState>,
+    instance: &wasmtime::component::Instance,
+    blob_id: &str,
+) -> wasmtime::Result<Option<bool>> {
+    // Export names are matched by semver, as for `roles`: a later 0.2.x `files` is found too.
+    let Some(interface) =
+        instance.get_export_index(&mut *store, None, "maillage:plugin/files@0.2.5")
+    else {
+        return Ok(None);
+    };
+    let Some(func) = instance.get_export_index(&mut *store, Some(&interface), "may-read") else {
+        return Ok(None);
+    };
+    let may_read = instance.get_typed_func::<(&str,), (bool,)>(&mut *store, &func)?;
+    let (answer,) = may_read.call_async(&mut *store, (blob_id,)).await?;
+    Ok(Some(answer))
 }
 
 /// Per-call resource limits.
@@ -763,6 +790,36 @@ impl PluginRuntime {
             Ok(Err(refusal)) => Ok(Err(refusal)),
             Err(e) => Err(classify(e, store.data(), &self.limits)),
         }
+    }
+
+    /// Whether the acting member of `ctx` may download the module's blob `blob_id`, as
+    /// the module's optional `files.may-read` export answers (WIT 0.2.5), in a fresh
+    /// store with the member's context (module roles included) and the structure's
+    /// grants. None when the component does not export `files` (built against 0.2.4 or
+    /// before, or without the SDK's `module` world): the caller keeps the legacy rule,
+    /// membership. The call is a question: its writes are never committed.
+    pub async fn may_read_file(
+        &self,
+        plugin: &Arc<LoadedPlugin>,
+        ctx: CallContext,
+        granted: Vec<Capability>,
+        blob_id: &str,
+    ) -> Result<Option<bool>, Fault> {
+        if plugin.wit_version < FILES_SINCE {
+            return Ok(None);
+        }
+        let mut ctx = ctx;
+        self.with_module_roles(plugin, &mut ctx).await;
+        let mut store = self.new_store(Some(ctx), Some(plugin), granted);
+        let result: wasmtime::Result<Option<bool>> = async {
+            match plugin.pre.instantiate(&mut store).await? {
+                Instance::V0_1(_) => Ok(None),
+                Instance::V0_2(_, raw) => files_may_read(&mut store, &raw, blob_id).await,
+            }
+        }
+        .await;
+        // The store is dropped here without a commit: anything written is rolled back.
+        result.map_err(|e| classify(e, store.data(), &self.limits))
     }
 
     /// Measures the sandbox cost alone: fresh store + instantiate + `describe` + drop.

@@ -1,5 +1,6 @@
 //! A professional's page (extract data, their fiche, the manager's status and private
-//! note) and the member's own fiches ("Ma fiche", shown on "Mon compte").
+//! note) and the member's own fiches ("Ma fiche", shown on "Mon compte"). A member's
+//! link to a professional is a request until a gestionnaire approves it (links.rs).
 
 use maillage_sdk::form::Form;
 use maillage_sdk::html::{Markup, csrf_field, href, html, script, stylesheet};
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::import::latest;
+use crate::links;
 use crate::model::{
     FICHES, NOTES, PROFESSIONALS, Professional, STATUS_HISTORY, Site, Status, Viewer,
 };
@@ -153,7 +155,7 @@ fn note_of(professional: &str) -> Result<Option<Note>, StoreError> {
 }
 
 /// "le 24/11/2026" from Unix seconds (UTC: precise enough for a history line).
-fn date_of(secs: i64) -> String {
+pub(crate) fn date_of(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -252,6 +254,7 @@ fn manager_panel(p: &Professional) -> Result<Markup, StoreError> {
         .fetch::<HistoryLine>(STATUS_HISTORY)?
         .0;
     let note = note_of(&p.id)?;
+    let requests = links::pending_for(&p.id)?;
     let status_label = |code: &str| Status::parse(code).unwrap_or(Status::Unknown).label();
     Ok(html! {
         section class="manager" aria-labelledby="gestion" {
@@ -286,8 +289,20 @@ fn manager_panel(p: &Professional) -> Result<Markup, StoreError> {
                     }
                 }
             }
+            @if !requests.is_empty() {
+                h3 { "Demandes de liaison en attente" }
+                ul class="link-requests" {
+                    @for request in &requests {
+                        li {
+                            (request.by_name) " (le " (date_of(request.updated_at)) ")"
+                        }
+                    }
+                }
+                p { a href=(href("/demandes")) { "Traiter les demandes de liaison" } }
+            }
             @if p.user_id.is_some() {
-                // The link is declared by the member; a gestionnaire can undo a wrong one.
+                // The link was approved by a gestionnaire (or made before links were
+                // verified); a gestionnaire can undo a wrong one.
                 form method="post" action=(href(&format!("/p/{}/delier", p.id))) class="inline" {
                     (csrf_field())
                     p {
@@ -314,7 +329,7 @@ fn manager_panel(p: &Professional) -> Result<Markup, StoreError> {
     })
 }
 
-fn acting_name() -> String {
+pub(crate) fn acting_name() -> String {
     context().user.map(|u| u.display_name).unwrap_or_default()
 }
 
@@ -322,7 +337,7 @@ fn acting_name() -> String {
 /// linked to `p`: the profession of their record and, when `adherent` is known, their
 /// adhesion (`people.suggest`; an admin's own entries always win). A refusal is only
 /// logged: it never fails the member's or the manager's action.
-fn suggest_to_people(user_id: &str, p: &Professional, adherent: Option<bool>) {
+pub(crate) fn suggest_to_people(user_id: &str, p: &Professional, adherent: Option<bool>) {
     let suggestion = Suggestion {
         profession: Some(p.profession.clone()).filter(|label| !label.is_empty()),
         adherent,
@@ -423,6 +438,7 @@ pub fn unlink(id: &str) -> Result<Response, StoreError> {
     if unlinked.is_none() {
         return Ok(Response::not_found());
     }
+    links::forget_approved(id)?;
     let fiches: Vec<serde_json::Value> = Query::new()
         .filter("professional = {:p}")
         .param("p", id)
@@ -436,7 +452,8 @@ pub fn unlink(id: &str) -> Result<Response, StoreError> {
     Ok(Response::see_other(&format!("/p/{id}")))
 }
 
-/// The professional linked to the acting account, if any.
+/// The professional linked to the acting account, if any: an approved link only (a
+/// pending request gives no rights, see links.rs).
 fn my_professional() -> Result<Option<Professional>, StoreError> {
     let Some(user) = context().user else {
         return Ok(None);
@@ -460,18 +477,31 @@ pub fn my_fiche_page(error: Option<&str>) -> Result<Response, StoreError> {
         }
     };
     let Some(p) = my_professional()? else {
+        let open = match context().user {
+            Some(user) => links::my_open_request(&user.id)?,
+            None => None,
+        };
         let body = html! {
             (head)
+            @if let Some((request, professional)) = &open {
+                (links::request_notice(request, professional))
+            }
             p {
                 "Reliez votre compte à votre fiche de l’annuaire avec votre numéro RPPS \
                  (11 chiffres) ou, si vous n’en avez pas encore, votre numéro ADELI \
-                 (9 caractères)."
+                 (9 caractères). Un gestionnaire de l’annuaire vérifie chaque demande \
+                 avant que vous puissiez modifier la fiche."
+            }
+            @if open.as_ref().is_some_and(|(r, _)| r.status() == crate::model::LinkStatus::Pending) {
+                p class="muted" {
+                    "Une nouvelle demande remplace celle qui est en attente."
+                }
             }
             form method="post" action=(href("/ma-fiche/lien")) class="stack" {
                 (csrf_field())
                 label for="rpps" { "Numéro RPPS ou ADELI" }
                 input id="rpps" name="rpps" autocomplete="off" maxlength="16" required;
-                button type="submit" { "Relier mon compte" }
+                button type="submit" { "Demander à relier mon compte" }
             }
         };
         return Ok(Response::page("Ma fiche", body));
@@ -562,9 +592,10 @@ pub fn link(form: &Form) -> Result<Response, StoreError> {
         .map(|r| r.with_status(400));
     };
     // One professional per account: a second link is refused, not a server error.
-    if let Some(mine) = my_professional()?
-        && mine.id != p.id
-    {
+    if let Some(mine) = my_professional()? {
+        if mine.id == p.id {
+            return Ok(Response::see_other("/ma-fiche"));
+        }
         return my_fiche_page(Some(&format!(
             "Votre compte est déjà relié à la fiche de {}. Demandez à un gestionnaire de l’annuaire de le délier d’abord.",
             mine.full_name()
@@ -577,9 +608,13 @@ pub fn link(form: &Form) -> Result<Response, StoreError> {
         ))
         .map(|r| r.with_status(409));
     }
-    records::update::<serde_json::Value>(PROFESSIONALS, &p.id, &json!({ "user_id": user.id }))?;
-    // Their profession, and their adhesion only when the directory's status says so.
-    suggest_to_people(&user.id, &p, p.status().known_adhesion());
+    // A request, not a link: a gestionnaire approves it (links.rs), unless the member
+    // signs in with the very address the national extract gives for the professional
+    // (the host compares; the module never learns the account's address).
+    let request = links::ask(&user.id, &p)?;
+    if !p.rpps_email.trim().is_empty() && maillage_sdk::account_email_is(&p.rpps_email) {
+        links::grant(&request, &p, links::AUTOMATIC)?;
+    }
     Ok(Response::see_other("/ma-fiche"))
 }
 
@@ -632,12 +667,26 @@ pub fn save(kind: &str, form: &Form) -> Result<Response, StoreError> {
 /// The fragment "Mon compte" shows: the linked professional and the fiches.
 pub fn account_fragment() -> Result<Response, StoreError> {
     let body = match my_professional()? {
-        None => html! {
-            p {
-                "Votre compte n’est pas relié à une fiche de l’annuaire. "
-                a href=(href("/ma-fiche")) { "Relier ma fiche" }
+        None => {
+            let open = match context().user {
+                Some(user) => links::my_open_request(&user.id)?,
+                None => None,
+            };
+            html! {
+                @match &open {
+                    Some((request, professional)) => {
+                        (links::request_notice(request, professional))
+                        p { a href=(href("/ma-fiche")) { "Ma fiche" } }
+                    }
+                    None => {
+                        p {
+                            "Votre compte n’est pas relié à une fiche de l’annuaire. "
+                            a href=(href("/ma-fiche")) { "Relier ma fiche" }
+                        }
+                    }
+                }
             }
-        },
+        }
         Some(p) => {
             let mut fiches = Vec::new();
             for kind in [Kind::Pro, Kind::Public] {

@@ -1,10 +1,13 @@
 //! The directory (annuaire): the territory's health professionals from the national
 //! RPPS extract ([`rpps`], [`import`]), their status with the structure and the
 //! managers' private notes ([`fiche`]), the ranked search and the communication page
-//! ([`search`]), and each member's own fiches.
+//! ([`search`]), each member's own fiches, and the verified links between accounts and
+//! professionals ([`links`]).
 
 pub mod fiche;
+pub mod files;
 pub mod import;
+pub mod links;
 pub mod model;
 pub mod rpps;
 pub mod search;
@@ -75,13 +78,18 @@ impl Plugin for Directory {
         ASSETS
     }
 
+    /// A fiche's photo, for every member (see `files`).
+    fn may_read_file(blob_id: &str) -> bool {
+        files::may_read(blob_id)
+    }
+
     /// The gestionnaire, granted per member by the structure's admins on the « Fiche
     /// membre » (admins count too: `model::is_manager`).
     fn roles() -> Vec<RoleDef> {
         vec![RoleDef {
             id: model::MANAGER_ROLE.into(),
             label: "Gestionnaire annuaire".into(),
-            description: "Gère les statuts des professionnels de l’annuaire, leurs notes privées et l’import RPPS.".into(),
+            description: "Gère les statuts des professionnels de l’annuaire, leurs notes privées, l’import RPPS et les demandes de liaison des comptes.".into(),
         }]
     }
 
@@ -94,6 +102,9 @@ impl Plugin for Directory {
             (Method::Post, ["p", id, "statut"]) => fiche::set_status(id, &request.form()),
             (Method::Post, ["p", id, "note"]) => fiche::set_note(id, &request.form()),
             (Method::Post, ["p", id, "delier"]) => fiche::unlink(id),
+            (Method::Get, ["demandes"]) => links::page(&request.query),
+            (Method::Post, ["demandes", id, "approuver"]) => links::approve(id),
+            (Method::Post, ["demandes", id, "refuser"]) => links::refuse(id),
             (Method::Get, ["ma-fiche"]) => fiche::my_fiche_page(None),
             (Method::Post, ["ma-fiche", "lien"]) => fiche::link(&request.form()),
             (Method::Post, ["ma-fiche", kind]) => fiche::save(kind, &request.form()),

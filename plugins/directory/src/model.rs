@@ -1,7 +1,9 @@
 //! The directory's collections, its records and who may see what.
 
 use maillage_sdk::html::{Markup, html};
-use maillage_sdk::records::{CollectionDef, FieldDef, FieldType, field, index, or_default};
+use maillage_sdk::records::{
+    CollectionDef, FieldDef, FieldType, field, index, or_default, with_default,
+};
 use serde::{Deserialize, Serialize};
 
 pub const PROFESSIONALS: &str = "professionals";
@@ -9,6 +11,8 @@ pub const STATUS_HISTORY: &str = "status_history";
 pub const NOTES: &str = "notes";
 pub const FICHES: &str = "fiches";
 pub const IMPORTS: &str = "imports";
+/// Members' requests to link their account to a professional (see links.rs).
+pub const LINK_REQUESTS: &str = "link_requests";
 
 /// The tables the host keeps for the directory, per structure.
 pub fn collections() -> Vec<CollectionDef> {
@@ -43,7 +47,8 @@ pub fn collections() -> Vec<CollectionDef> {
                 text("rpps_email"),
                 field("seen_in", FieldType::Integer),
                 field("arrived_in", FieldType::Integer),
-                // The structure's own data, which imports keep.
+                // The structure's own data, which imports keep. `user_id` is the
+                // approved link only: a member's request waits in `link_requests`.
                 FieldDef {
                     default: Some("\"inconnu\"".into()),
                     ..text("status")
@@ -119,6 +124,32 @@ pub fn collections() -> Vec<CollectionDef> {
                 text("photo"),
             ],
             indexes: vec![index(&["professional", "kind"], true)],
+        },
+        // A new collection: an additive change, applied without asking at install.
+        // Links made before requests existed stay as they were (`professionals.user_id`,
+        // approved), so existing data needs no migration.
+        CollectionDef {
+            name: LINK_REQUESTS.into(),
+            fields: vec![
+                professional_ref(),
+                required(field("user_id", FieldType::UserRef)),
+                // The account's display name when it asked, for the gestionnaires.
+                text("by_name"),
+                with_default(text("status"), "\"en-attente\""),
+                text("decided_by_name"),
+                // The professional's id while the request is the approved one, null
+                // otherwise: its unique key makes a second approved link for the same
+                // professional a conflict, even when two gestionnaires race.
+                text("approved_for"),
+            ],
+            indexes: vec![
+                // One request per account and professional: asking again after a
+                // refusal reopens the same record.
+                index(&["professional", "user_id"], true),
+                index(&["approved_for"], true),
+                index(&["status", "updated_at"], false),
+                index(&["user_id"], false),
+            ],
         },
         CollectionDef {
             name: IMPORTS.into(),
@@ -294,6 +325,64 @@ impl Status {
     }
 }
 
+/// Where a member's request to link their account to a professional stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStatus {
+    Pending,
+    Approved,
+    Refused,
+}
+
+impl LinkStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            LinkStatus::Pending => "en-attente",
+            LinkStatus::Approved => "approuvee",
+            LinkStatus::Refused => "refusee",
+        }
+    }
+
+    /// An unknown code reads as pending: it gives no rights.
+    pub fn parse(code: &str) -> LinkStatus {
+        match code {
+            "approuvee" => LinkStatus::Approved,
+            "refusee" => LinkStatus::Refused,
+            _ => LinkStatus::Pending,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            LinkStatus::Pending => "en attente",
+            LinkStatus::Approved => "approuvée",
+            LinkStatus::Refused => "refusée",
+        }
+    }
+}
+
+/// A member's request to link their account to a professional. The link itself is
+/// `Professional::user_id`, set only when the request is approved.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LinkRequest {
+    pub id: String,
+    pub professional: String,
+    pub user_id: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub by_name: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub decided_by_name: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub updated_at: i64,
+}
+
+impl LinkRequest {
+    pub fn status(&self) -> LinkStatus {
+        LinkStatus::parse(&self.status)
+    }
+}
+
 /// The directory's own role (WIT 0.2.3 module roles, see `Directory::roles` in lib.rs),
 /// granted per member by the structure's admins on the « Fiche membre ».
 pub const MANAGER_ROLE: &str = "gestionnaire";
@@ -310,6 +399,8 @@ pub struct Viewer {
     /// Gestionnaire: sees and sets every status, reads and writes private notes,
     /// imports, communicates. Structure admins are managers too.
     pub manager: bool,
+    /// A structure admin: the only one who may approve their own link request.
+    pub admin: bool,
     pub user_id: Option<String>,
 }
 
@@ -318,6 +409,7 @@ impl Viewer {
         let ctx = maillage_sdk::context();
         Viewer {
             manager: is_manager(&ctx.roles),
+            admin: ctx.roles.iter().any(|r| r == "admin"),
             user_id: ctx.user.map(|u| u.id),
         }
     }
@@ -407,6 +499,19 @@ mod tests {
         assert!(is_manager(&roles(&["member", "coordinator", "admin"])));
         assert!(!is_manager(&roles(&["member", "coordinator"])));
         assert!(!is_manager(&roles(&[])));
+    }
+
+    #[test]
+    fn link_statuses_round_trip_and_unknown_ones_give_no_rights() {
+        for status in [
+            LinkStatus::Pending,
+            LinkStatus::Approved,
+            LinkStatus::Refused,
+        ] {
+            assert_eq!(LinkStatus::parse(status.code()), status);
+        }
+        assert_eq!(LinkStatus::parse(""), LinkStatus::Pending);
+        assert_eq!(LinkStatus::parse("approuvée"), LinkStatus::Pending);
     }
 
     #[test]

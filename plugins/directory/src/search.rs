@@ -402,7 +402,7 @@ fn empty_directory(viewer: &Viewer) -> Response {
     Response::page("Annuaire", body)
 }
 
-fn manager_links(criteria: &Criteria, import: &ImportRecord) -> Markup {
+fn manager_links(criteria: &Criteria, import: &ImportRecord, pending_links: i64) -> Markup {
     html! {
         nav class="toolbar-links" aria-label="Gestion de l’annuaire" {
             a href=(href("/import")) { "Importer l’extrait RPPS" }
@@ -414,6 +414,8 @@ fn manager_links(criteria: &Criteria, import: &ImportRecord) -> Markup {
             a href={ (href("/communication")) "?" (criteria.to_query(None)) } {
                 "Communication (adresses e-mail)"
             }
+            " · "
+            a href=(href("/demandes")) { "Demandes de liaison (" (pending_links) ")" }
         }
     }
 }
@@ -433,14 +435,19 @@ pub fn page(request: &Request) -> Result<Response, StoreError> {
     } else {
         ranked(&criteria, built)?
     };
+    let pending_links = if viewer.manager {
+        Some(crate::links::pending_count()?)
+    } else {
+        None
+    };
     let (exact, approaching): (Vec<_>, Vec<_>) = results
         .iter()
         .partition(|(score, _)| *score as usize == total);
     let body = html! {
         (stylesheet("annuaire.css"))
         div class="toolbar" { h1 { "Annuaire" } }
-        @if viewer.manager {
-            (manager_links(&criteria, &import))
+        @if let Some(pending_links) = pending_links {
+            (manager_links(&criteria, &import, pending_links))
         }
         @if criteria.arrivals {
             p class="notice" { "Nouveaux arrivants sur le territoire depuis l’import précédent." }
@@ -486,7 +493,9 @@ pub fn page(request: &Request) -> Result<Response, StoreError> {
 }
 
 /// The addresses of the professionals meeting every criterion, to copy into a mail
-/// client; never those who no longer want to be contacted.
+/// client; never those who no longer want to be contacted. An address a member typed
+/// (`fiche_email`) is there only through an approved link: a pending request cannot
+/// write the fiche (links.rs).
 pub fn communication(request: &Request) -> Result<Response, StoreError> {
     let viewer = Viewer::current();
     if !viewer.manager {

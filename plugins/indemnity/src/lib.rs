@@ -109,6 +109,11 @@ impl Plugin for Indemnity {
         ASSETS
     }
 
+    /// Expense notes: their line's member and the treasurers (see `model::may_read_note`).
+    fn may_read_file(blob_id: &str) -> bool {
+        model::may_read_note(blob_id)
+    }
+
     fn handle(request: Request) -> Response {
         let segments = request.segments();
         let query = request.query.as_str();

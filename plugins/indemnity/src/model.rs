@@ -396,6 +396,34 @@ pub fn load_line(id: &str) -> Result<Option<Line>, StoreError> {
     records::get::<Line>(LINES, id)
 }
 
+/// Lines read at most to find those an expense note belongs to (one, in practice).
+const NOTE_LINES: u32 = 20;
+
+/// Whether the acting member may download the module's file `blob_id` (the host asks,
+/// `Plugin::may_read_file`): the expense note of a line they may read, i.e. their own
+/// line, or any line for a treasurer, as the line's page. A file no line refers to (a
+/// replaced note, an unknown id) is read by nobody.
+pub fn may_read_note(blob_id: &str) -> bool {
+    if blob_id.is_empty() {
+        return false;
+    }
+    let viewer = Viewer::current();
+    let found = Query::new()
+        .filter("note_blob = {:b}")
+        .param("b", blob_id)
+        .limit(NOTE_LINES)
+        .fetch::<Line>(LINES);
+    match found {
+        Ok((lines, _)) => lines.iter().any(|line| viewer.may_read(line)),
+        Err(e) => {
+            maillage_sdk::log::warn(&format!(
+                "indemnites: expense note {blob_id} not checked: {e:?}"
+            ));
+            false
+        }
+    }
+}
+
 /// Every line of a meeting, any revision.
 pub fn lines_of_meeting(meeting_id: &str) -> Result<Vec<Line>, StoreError> {
     let query = Query::new()

@@ -10,7 +10,7 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "wit/v0.2.4",
+        path: "wit/v0.2.5",
         world: "maillage:plugin/module",
         generate_all,
         pub_export_macro: true,
@@ -45,7 +45,7 @@ pub use bindings::maillage::plugin::types::{
 pub use http::{Method, Request, Response};
 
 /// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].
-pub const WIT_RANGE: &str = "^0.2.4";
+pub const WIT_RANGE: &str = "^0.2.5";
 
 /// What a plugin implements.
 pub trait Plugin {
@@ -66,6 +66,15 @@ pub trait Plugin {
     /// them per member, and [`has_role`] tells whether the acting member holds one.
     fn roles() -> Vec<RoleDef> {
         Vec::new()
+    }
+    /// Whether the acting member ([`context`], [`has_role`]) may download the module's
+    /// file `blob_id` (one it stored through [`blobs`]). The host asks before it streams
+    /// the file at [`blobs::download_path`]; false answers 404. Answer from the module's
+    /// own records: the record that refers to the file, and who may read that record.
+    ///
+    /// Denied by default: a module that stores files must say who reads them.
+    fn may_read_file(_blob_id: &str) -> bool {
+        false
     }
 }
 
@@ -105,6 +114,12 @@ pub fn feed_url() -> Option<String> {
     bindings::maillage::plugin::context::feed_url()
 }
 
+/// Whether the acting member's account e-mail is `address` (spaces and case ignored),
+/// without the module learning the address (WIT 0.2.5). False with no acting member.
+pub fn account_email_is(address: &str) -> bool {
+    bindings::maillage::plugin::context::account_email_is(address)
+}
+
 /// Postal codes of the structure's territory (tenancy), as its admins set them.
 pub fn territory() -> Vec<String> {
     bindings::maillage::plugin::tenancy::territory()
@@ -138,7 +153,8 @@ pub mod groups {
     };
 }
 
-/// Files of the structure (capability "blobs").
+/// Files of the structure (capability "blobs"). Members download them at
+/// [`download_path`](blobs::download_path) when [`Plugin::may_read_file`] says so.
 pub mod blobs {
     pub use crate::bindings::maillage::plugin::blobs::{
         BlobInfo, delete, download_path, get, info, put,
@@ -152,6 +168,7 @@ pub fn publish(topic: &str, payload: &serde_json::Value) -> Result<(), String> {
 
 #[doc(hidden)]
 pub mod __glue {
+    pub use crate::bindings::exports::maillage::plugin::files::Guest as FilesExport;
     pub use crate::bindings::exports::maillage::plugin::guest::Guest as GuestExport;
     pub use crate::bindings::exports::maillage::plugin::roles::Guest as RolesExport;
     pub use crate::bindings::exports::wasi::http::incoming_handler::{
@@ -178,6 +195,12 @@ macro_rules! export_plugin {
         impl $crate::__glue::RolesExport for __MaillageExports {
             fn declared() -> Vec<$crate::RoleDef> {
                 <$plugin as $crate::Plugin>::roles()
+            }
+        }
+
+        impl $crate::__glue::FilesExport for __MaillageExports {
+            fn may_read(blob_id: String) -> bool {
+                <$plugin as $crate::Plugin>::may_read_file(&blob_id)
             }
         }
 
