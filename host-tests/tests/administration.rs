@@ -945,3 +945,55 @@ async fn the_platform_operator_uploads_packages_and_creates_structures() {
     let (_, page) = ops.get("/plateforme/").await;
     assert!(page.contains("package.install") && page.contains("structure.create"));
 }
+
+/// Issue 21, item 3: an operator's package or rule-set upload and its audit entry commit
+/// together: with the audit log unwritable, nothing is installed.
+#[tokio::test]
+async fn a_package_is_installed_only_with_its_audit_entry() {
+    let host = Host::new().await;
+    let operator = host
+        .state
+        .db
+        .create_account("ops@exemple.fr", None, "Opératrice")
+        .await
+        .unwrap();
+    host.state
+        .db
+        .set_password(operator.id, PASSWORD)
+        .await
+        .unwrap();
+    host.state
+        .db
+        .set_platform_operator(operator.id, true)
+        .await
+        .unwrap();
+    let mut ops = Client::new(&host);
+    ops.login("ops@exemple.fr", PASSWORD).await;
+
+    crate::operations::audit_log_available(&host, false).await;
+    let (s, _, _) = upload(&mut ops, &wasm("polls")).await;
+    assert_ne!(s, StatusCode::SEE_OTHER, "the upload cannot be recorded");
+    let (s, _, _) = upload(&mut ops, &wasm("rules_faulty")).await;
+    assert_ne!(s, StatusCode::SEE_OTHER, "nor the rule set's");
+    crate::operations::audit_log_available(&host, true).await;
+    assert!(host.state.registry.installed().await.unwrap().is_empty());
+    let rule_sets = host.state.registry.rule_sets().installed().await.unwrap();
+    assert!(
+        !rule_sets.iter().any(|r| r.id == "faulty-rules"),
+        "{rule_sets:?}"
+    );
+
+    let (s, location, _) = upload(&mut ops, &wasm("polls")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/plateforme/?ok=paquet"));
+    let (s, location, _) = upload(&mut ops, &wasm("rules_faulty")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/plateforme/?ok=bareme"));
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action IN ('package.install', 'rule-set.install') ORDER BY id",
+    )
+    .fetch_all(host.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(actions, ["package.install", "rule-set.install"]);
+}

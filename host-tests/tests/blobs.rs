@@ -212,7 +212,7 @@ async fn exercise(host: &Host) {
     );
 }
 
-fn multipart(name: &str, content_type: &str, content: &[u8]) -> Vec<u8> {
+pub(crate) fn multipart(name: &str, content_type: &str, content: &[u8]) -> Vec<u8> {
     let mut body = format!(
         "--XyZ\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n"
     )

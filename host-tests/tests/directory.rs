@@ -1064,6 +1064,20 @@ async fn a_member_puts_a_photo_on_their_fiche() {
     )]);
     import(&host, &structure, text.as_bytes()).await.unwrap();
     let mut anne = signed_in(&host, "cpts-a", "anne@a.test", "Anne Adam").await;
+    // What the page's script does: the file to the host, then its id in the form.
+    let png = b"\x89PNG\r\n\x1a\n fausse image".to_vec();
+    let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"anne.png\"\r\nContent-Type: image/png\r\n\r\n".to_vec();
+    body.extend_from_slice(&png);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    // Without a linked fiche, the directory takes no file (files.may-upload).
+    let (s, _, refused) = anne
+        .post_body(
+            "/cpts-a/fichiers/annuaire",
+            "multipart/form-data; boundary=XyZ",
+            body.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{refused}");
     let mut gestion = manager(&host, "cpts-a", "gestion@a.test").await;
     verified_link(&mut anne, &mut gestion, "10000000001", "Anne Adam").await;
     let (_, page) = anne.get(&format!("{BASE}/ma-fiche")).await;
@@ -1071,11 +1085,6 @@ async fn a_member_puts_a_photo_on_their_fiche() {
         page.contains("data-photo-upload=\"/cpts-a/fichiers/annuaire\""),
         "{page}"
     );
-    // What the page's script does: the file to the host, then its id in the form.
-    let png = b"\x89PNG\r\n\x1a\n fausse image".to_vec();
-    let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"anne.png\"\r\nContent-Type: image/png\r\n\r\n".to_vec();
-    body.extend_from_slice(&png);
-    body.extend_from_slice(b"\r\n--XyZ--\r\n");
     let (s, _, uploaded) = anne
         .post_body(
             "/cpts-a/fichiers/annuaire",

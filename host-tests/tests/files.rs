@@ -184,3 +184,46 @@ async fn a_component_without_the_files_export_keeps_membership_access() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Uploads too: the module says who may send it files (`files.may-upload`), before the
+/// host reads a byte; the listener refuses a member called « Lecteur … ».
+#[tokio::test]
+async fn a_module_decides_who_sends_it_files() {
+    let host = Host::new().await;
+    host.structure("cpts-a", &["listener"]).await;
+    let sid = host.structure_id("cpts-a").await;
+    host.account("cpts-a", "lecteur@a.test", "Lecteur seul", Role::Member)
+        .await;
+    let mut reader = crate::support::Client::new(&host);
+    reader
+        .login("lecteur@a.test", crate::support::PASSWORD)
+        .await;
+    let mut member = host.member("cpts-a", Role::Member).await;
+    let body = crate::blobs::multipart("note.txt", "text/plain", b"contenu");
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM blobs WHERE structure_id = $1")
+            .bind(sid)
+            .fetch_one(host.state.db.pool())
+            .await
+            .unwrap()
+    };
+    let (status, _, answer) = reader
+        .post_body(
+            "/cpts-a/fichiers/listener",
+            "multipart/form-data; boundary=XyZ",
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(answer.contains("Vous ne pouvez pas déposer"), "{answer}");
+    assert_eq!(stored().await, 0, "nothing stored");
+    let (status, _, answer) = member
+        .post_body(
+            "/cpts-a/fichiers/listener",
+            "multipart/form-data; boundary=XyZ",
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(stored().await, 1);
+}

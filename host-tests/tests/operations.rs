@@ -283,7 +283,7 @@ async fn an_action_whose_audit_entry_fails_leaves_nothing_behind() {
 }
 
 /// Makes the audit log unwritable (as a full disk or a lost table would), or writable again.
-async fn audit_log_available(host: &Host, available: bool) {
+pub(crate) async fn audit_log_available(host: &Host, available: bool) {
     let sql = if available {
         "ALTER TABLE audit_log_unavailable RENAME TO audit_log"
     } else {

@@ -7,9 +7,10 @@
 //! expense note of a line the member owns, the photo of a fiche…). A refusal, a fault or
 //! an unknown id all answer the same 404: the route never confirms that a file exists.
 //! A component without that export (built against 0.2.4 or before) keeps the legacy rule:
-//! any member of the structure downloads the module's files by id. Uploads still need
-//! membership and the grant only: what a member sends is read by whoever the module then
-//! lets read it (for the first-party modules, nobody until one of its records refers to it).
+//! any member of the structure downloads the module's files by id. An upload is stored
+//! only if the module says this member may send it files (`files.may-upload`; 403
+//! otherwise, before a byte is read); what a member sends is then read by whoever the
+//! module lets read it (for the first-party modules, nobody until a record refers to it).
 
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
@@ -18,6 +19,7 @@ use http::{HeaderValue, StatusCode, header};
 
 use super::access::{Ctx, MemberCtx};
 use super::{AppState, not_found};
+use crate::plugins::FileQuestion;
 use crate::storage::{PluginScope, new_key};
 use crate::tenancy::{EnabledModule, Role};
 
@@ -51,7 +53,7 @@ pub async fn download(
         }
     };
     // Asked before anything is streamed (and before a connection is held for it).
-    match module_lets_read(&state, &member, &enabled, &id).await {
+    match module_allows(&state, &member, &enabled, FileQuestion::Read(&id)).await {
         Ok(true) => {}
         Ok(false) => return not_found(),
         Err(response) => return response,
@@ -118,14 +120,14 @@ pub async fn download(
     response
 }
 
-/// Whether the module lets this member read its blob `id`: its `files.may-read` answer,
-/// asked as the member (WIT 0.2.5); membership alone for a component without that export
-/// (the legacy rule). A fault is logged and counts as a refusal (404, like a refusal).
-async fn module_lets_read(
+/// Whether the module lets this member read one of its blobs or send it a file: its
+/// `files` export's answer, asked as the member (WIT 0.2.5); membership alone for a
+/// component without that export. A fault is a refusal (and a log line).
+async fn module_allows(
     state: &AppState,
     member: &MemberCtx,
     enabled: &EnabledModule,
-    id: &str,
+    question: FileQuestion<'_>,
 ) -> Result<bool, Response> {
     let plugin = match state
         .registry
@@ -144,7 +146,7 @@ async fn module_lets_read(
     match state
         .registry
         .runtime()
-        .may_read_file(&plugin, ctx, granted, id)
+        .ask_files(&plugin, ctx, granted, question)
         .await
     {
         Ok(Some(allowed)) => Ok(allowed),
@@ -152,7 +154,7 @@ async fn module_lets_read(
         Ok(None) => Ok(true),
         Err(fault) => {
             let manifest = plugin.manifest();
-            tracing::error!(plugin = %manifest.id, version = %manifest.version, request_id = %request_id, blob = %id, cause = %fault, "files.may-read failed; download refused");
+            tracing::error!(plugin = %manifest.id, version = %manifest.version, request_id = %request_id, question = ?question, cause = %fault, "the module's files export failed; refused");
             Ok(false)
         }
     }
@@ -182,8 +184,8 @@ pub async fn upload(
         Err(response) => return response,
     };
     let structure_id = member.membership.structure.id;
-    let granted = match state.db.enabled_module(structure_id, &module).await {
-        Ok(Some(m)) => m.granted.iter().any(|g| g == "blobs"),
+    let enabled = match state.db.enabled_module(structure_id, &module).await {
+        Ok(Some(m)) => m,
         Ok(None) => return not_found(),
         Err(e) => {
             tracing::error!(error = %e, "module lookup failed");
@@ -193,11 +195,23 @@ pub async fn upload(
             );
         }
     };
-    if !granted {
+    if !enabled.granted.iter().any(|g| g == "blobs") {
         return upload_error(
             StatusCode::FORBIDDEN,
             "Ce module n’a pas l’autorisation de stocker des fichiers.",
         );
+    }
+    // The module says who may send it files (WIT 0.2.5 `files.may-upload`), before any
+    // byte is read; membership alone for a component without that export.
+    match module_allows(&state, &member, &enabled, FileQuestion::Upload).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return upload_error(
+                StatusCode::FORBIDDEN,
+                "Vous ne pouvez pas déposer de fichier dans ce module.",
+            );
+        }
+        Err(response) => return response,
     }
     let field = loop {
         match multipart.next_field().await {

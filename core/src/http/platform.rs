@@ -243,24 +243,13 @@ pub async fn upload_package(
     if state.registry.runtime().is_rule_set(&wasm) {
         return install_rule_set(&state, &ctx, &viewer, &wasm).await;
     }
-    match state.registry.install_with(&wasm, confirmed).await {
-        Ok(plugin) => {
-            let m = plugin.manifest();
-            let record = AuditRecord {
-                actor: Some(&viewer.account),
-                structure_id: None,
-                action: "package.install",
-                target: &m.id,
-                before: None,
-                after: Some(
-                    json!({"version": m.version.to_string(), "wit": plugin.wit_version().to_string(), "sha256": plugin.sha256()}),
-                ),
-            };
-            if let Err(e) = state.db.audit(record).await {
-                return internal_error("audit failed", e);
-            }
-            see_other("/plateforme/?ok=paquet")
-        }
+    // The package's row and its audit entry commit together.
+    match state
+        .registry
+        .install_as(&wasm, confirmed, Some(&viewer.account))
+        .await
+    {
+        Ok(_) => see_other("/plateforme/?ok=paquet"),
         Err(RegistryError::Storage(StorageError::Destructive(steps))) => {
             let message = html! {
                 div.alert role="alert" {
@@ -293,21 +282,13 @@ pub async fn upload_package(
 
 /// An indemnity rule set uploaded by the operator: offered to every structure.
 async fn install_rule_set(state: &AppState, ctx: &Ctx, viewer: &Viewer, wasm: &[u8]) -> Response {
-    match state.registry.rule_sets().install(wasm, None).await {
-        Ok(installed) => {
-            let record = AuditRecord {
-                actor: Some(&viewer.account),
-                structure_id: None,
-                action: "rule-set.install",
-                target: &installed.id,
-                before: None,
-                after: Some(json!({"version": installed.version, "name": installed.name})),
-            };
-            if let Err(e) = state.db.audit(record).await {
-                return internal_error("audit failed", e);
-            }
-            see_other("/plateforme/?ok=bareme")
-        }
+    match state
+        .registry
+        .rule_sets()
+        .install_as(wasm, None, Some(&viewer.account))
+        .await
+    {
+        Ok(_) => see_other("/plateforme/?ok=bareme"),
         Err(e) => {
             tracing::warn!(error = %e, "rule set refused");
             overview_response(

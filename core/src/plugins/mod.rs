@@ -195,10 +195,20 @@ const FILES_SINCE: Version = Version::new(0, 2, 5);
 /// The answer of a 0.2.5+ module's optional `files.may-read` export (any
 /// `maillage:plugin/files@0.2.x` name from 0.2.5 on) for one of its blobs; none when the
 /// component does not export it.
-async fn files_may_read(
+/// What the host asks a module's optional `files` export (WIT 0.2.5).
+#[derive(Debug, Clone, Copy)]
+pub enum FileQuestion<'a> {
+    /// May the acting member read this blob of the module?
+    Read(&'a str),
+    /// May the acting member send the module a file?
+    Upload,
+}
+
+/// The module's answer to `question`; none when the component has no `files` export.
+async fn files_answer(
     store: &mut Store<HostState>,
     instance: &wasmtime::component::Instance,
-    blob_id: &str,
+    question: FileQuestion<'_>,
 ) -> wasmtime::Result<Option<bool>> {
     // Export names are matched by semver, as for `roles`: a later 0.2.x `files` is found too.
     let Some(interface) =
@@ -206,11 +216,23 @@ async fn files_may_read(
     else {
         return Ok(None);
     };
-    let Some(func) = instance.get_export_index(&mut *store, Some(&interface), "may-read") else {
+    let name = match question {
+        FileQuestion::Read(_) => "may-read",
+        FileQuestion::Upload => "may-upload",
+    };
+    let Some(func) = instance.get_export_index(&mut *store, Some(&interface), name) else {
         return Ok(None);
     };
-    let may_read = instance.get_typed_func::<(&str,), (bool,)>(&mut *store, &func)?;
-    let (answer,) = may_read.call_async(&mut *store, (blob_id,)).await?;
+    let (answer,) = match question {
+        FileQuestion::Read(blob_id) => {
+            let may_read = instance.get_typed_func::<(&str,), (bool,)>(&mut *store, &func)?;
+            may_read.call_async(&mut *store, (blob_id,)).await?
+        }
+        FileQuestion::Upload => {
+            let may_upload = instance.get_typed_func::<(), (bool,)>(&mut *store, &func)?;
+            may_upload.call_async(&mut *store, ()).await?
+        }
+    };
     Ok(Some(answer))
 }
 
@@ -792,18 +814,18 @@ impl PluginRuntime {
         }
     }
 
-    /// Whether the acting member of `ctx` may download the module's blob `blob_id`, as
-    /// the module's optional `files.may-read` export answers (WIT 0.2.5), in a fresh
+    /// Whether the acting member of `ctx` may download one of the module's blobs or send
+    /// it a file, as the module's optional `files` export answers (WIT 0.2.5), in a fresh
     /// store with the member's context (module roles included) and the structure's
     /// grants. None when the component does not export `files` (built against 0.2.4 or
     /// before, or without the SDK's `module` world): the caller keeps the legacy rule,
     /// membership. The call is a question: its writes are never committed.
-    pub async fn may_read_file(
+    pub async fn ask_files(
         &self,
         plugin: &Arc<LoadedPlugin>,
         ctx: CallContext,
         granted: Vec<Capability>,
-        blob_id: &str,
+        question: FileQuestion<'_>,
     ) -> Result<Option<bool>, Fault> {
         if plugin.wit_version < FILES_SINCE {
             return Ok(None);
@@ -814,7 +836,7 @@ impl PluginRuntime {
         let result: wasmtime::Result<Option<bool>> = async {
             match plugin.pre.instantiate(&mut store).await? {
                 Instance::V0_1(_) => Ok(None),
-                Instance::V0_2(_, raw) => files_may_read(&mut store, &raw, blob_id).await,
+                Instance::V0_2(_, raw) => files_answer(&mut store, &raw, question).await,
             }
         }
         .await;

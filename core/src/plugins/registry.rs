@@ -90,6 +90,18 @@ impl Registry {
         wasm: &[u8],
         confirm_destructive: bool,
     ) -> Result<Arc<LoadedPlugin>, RegistryError> {
+        self.install_as(wasm, confirm_destructive, None).await
+    }
+
+    /// As [`Registry::install_with`], the package's row and its `package.install` audit
+    /// entry (by `actor`) committed together: a package is installed if and only if its
+    /// entry exists. The same bytes again install nothing and audit nothing.
+    pub async fn install_as(
+        &self,
+        wasm: &[u8],
+        confirm_destructive: bool,
+        actor: Option<&crate::identity::Account>,
+    ) -> Result<Arc<LoadedPlugin>, RegistryError> {
         let plugin = self.runtime.load(wasm).await?;
         let manifest = plugin.manifest();
         self.db
@@ -125,6 +137,7 @@ impl Registry {
             )
             .await?;
         self.keep_locally(plugin.sha256(), wasm).await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query(
             "INSERT INTO plugin_packages (plugin_id, version, sha256, wit_version, manifest, installed_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -134,9 +147,29 @@ impl Registry {
         .bind(plugin.wit_version().to_string())
         .bind(serde_json::to_string(manifest).unwrap_or_default())
         .bind(now_secs())
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await
         .map_err(StorageError::from)?;
+        if let Some(actor) = actor {
+            let after = serde_json::json!({
+                "version": manifest.version.to_string(),
+                "wit": plugin.wit_version().to_string(),
+                "sha256": plugin.sha256(),
+            });
+            crate::audit::audit_in(
+                &mut tx,
+                crate::audit::AuditRecord {
+                    actor: Some(actor),
+                    structure_id: None,
+                    action: "package.install",
+                    target: &manifest.id,
+                    before: None,
+                    after: Some(after),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(StorageError::from)?;
         self.loaded
             .write()
             .await

@@ -288,6 +288,17 @@ impl RuleSets {
         wasm: &[u8],
         structure_id: Option<i64>,
     ) -> Result<InstalledRuleSet, RuleSetError> {
+        self.install_as(wasm, structure_id, None).await
+    }
+
+    /// As [`RuleSets::install`], the rule set's row and its `rule-set.install` audit
+    /// entry (by `actor`) committed together.
+    pub async fn install_as(
+        &self,
+        wasm: &[u8],
+        structure_id: Option<i64>,
+        actor: Option<&crate::identity::Account>,
+    ) -> Result<InstalledRuleSet, RuleSetError> {
         let (loaded, sha256) = self.load(wasm).await?;
         let d = &loaded.description;
         let rows = sqlx::query("SELECT version, sha256, structure_id FROM rule_sets WHERE id = $1")
@@ -317,6 +328,7 @@ impl RuleSets {
             )
             .await?;
         self.keep_locally(&sha256, wasm).await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query(
             "INSERT INTO rule_sets (id, version, structure_id, name, description, sha256, installed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -327,9 +339,24 @@ impl RuleSets {
         .bind(serde_json::to_string(d).unwrap_or_default())
         .bind(&sha256)
         .bind(now_secs())
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await
         .map_err(StorageError::from)?;
+        if let Some(actor) = actor {
+            crate::audit::audit_in(
+                &mut tx,
+                crate::audit::AuditRecord {
+                    actor: Some(actor),
+                    structure_id,
+                    action: "rule-set.install",
+                    target: &d.id,
+                    before: None,
+                    after: Some(serde_json::json!({"version": d.version, "name": d.name})),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(StorageError::from)?;
         let result = installed(d, structure_id);
         self.loaded
             .write()

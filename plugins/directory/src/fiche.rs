@@ -454,7 +454,7 @@ pub fn unlink(id: &str) -> Result<Response, StoreError> {
 
 /// The professional linked to the acting account, if any: an approved link only (a
 /// pending request gives no rights, see links.rs).
-fn my_professional() -> Result<Option<Professional>, StoreError> {
+pub fn my_professional() -> Result<Option<Professional>, StoreError> {
     let Some(user) = context().user else {
         return Ok(None);
     };

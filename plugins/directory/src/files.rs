@@ -3,7 +3,9 @@
 //! a fiche, sent by « Ma fiche » to the host's upload route, then kept in the fiche's
 //! `photo` field. Both fiches (between professionals, public) are shown to every member,
 //! so a photo a fiche shows is read by every member; a file no fiche refers to (sent but
-//! never saved, or replaced since) by nobody.
+//! never saved, or replaced since) by nobody. Only a member whose account is linked to a
+//! professional (an approved link: they have a « Ma fiche » to put a photo on) may send
+//! one ([`may_upload`]).
 
 use maillage_sdk::records::Query;
 
@@ -22,6 +24,18 @@ pub fn may_read(blob_id: &str) -> bool {
         Ok(fiches) => fiches > 0,
         Err(e) => {
             maillage_sdk::log::warn(&format!("annuaire: file {blob_id} not checked: {e:?}"));
+            false
+        }
+    }
+}
+
+/// Whether the acting member may send the directory a file: a photo for their own fiche,
+/// so only with an approved link.
+pub fn may_upload() -> bool {
+    match crate::fiche::my_professional() {
+        Ok(mine) => mine.is_some(),
+        Err(e) => {
+            maillage_sdk::log::warn(&format!("annuaire: upload not checked: {e:?}"));
             false
         }
     }

@@ -83,6 +83,10 @@ impl Plugin for Directory {
         files::may_read(blob_id)
     }
 
+    fn may_upload_file() -> bool {
+        files::may_upload()
+    }
+
     /// The gestionnaire, granted per member by the structure's admins on the « Fiche
     /// membre » (admins count too: `model::is_manager`).
     fn roles() -> Vec<RoleDef> {

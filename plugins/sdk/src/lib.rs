@@ -76,6 +76,13 @@ pub trait Plugin {
     fn may_read_file(_blob_id: &str) -> bool {
         false
     }
+
+    /// Whether the acting member may send the module a file (the host's upload route,
+    /// `POST /{structure}/fichiers/{module}`): asked before the host reads a byte; false
+    /// answers 403. Denied by default, like [`Plugin::may_read_file`].
+    fn may_upload_file() -> bool {
+        false
+    }
 }
 
 /// Whether the acting member holds this role: a host role ("member", "coordinator",
@@ -201,6 +208,9 @@ macro_rules! export_plugin {
         impl $crate::__glue::FilesExport for __MaillageExports {
             fn may_read(blob_id: String) -> bool {
                 <$plugin as $crate::Plugin>::may_read_file(&blob_id)
+            }
+            fn may_upload() -> bool {
+                <$plugin as $crate::Plugin>::may_upload_file()
             }
         }
 
