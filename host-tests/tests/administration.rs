@@ -838,24 +838,7 @@ async fn upload_with_token(
 async fn the_platform_operator_uploads_packages_and_creates_structures() {
     let host = Host::new().await;
     host.structure("cpts-a", &[]).await;
-    let operator = host
-        .state
-        .db
-        .create_account("ops@exemple.fr", None, "Opératrice")
-        .await
-        .unwrap();
-    host.state
-        .db
-        .set_password(operator.id, PASSWORD)
-        .await
-        .unwrap();
-    host.state
-        .db
-        .set_platform_operator(operator.id, true)
-        .await
-        .unwrap();
-    let mut ops = Client::new(&host);
-    ops.login("ops@exemple.fr", PASSWORD).await;
+    let mut ops = host.operator("ops@exemple.fr", "Opératrice").await;
     let mut admin = host.member("cpts-a", Role::Admin).await;
 
     assert_eq!(admin.get("/plateforme/").await.0, StatusCode::FORBIDDEN);
@@ -951,24 +934,7 @@ async fn the_platform_operator_uploads_packages_and_creates_structures() {
 #[tokio::test]
 async fn a_package_is_installed_only_with_its_audit_entry() {
     let host = Host::new().await;
-    let operator = host
-        .state
-        .db
-        .create_account("ops@exemple.fr", None, "Opératrice")
-        .await
-        .unwrap();
-    host.state
-        .db
-        .set_password(operator.id, PASSWORD)
-        .await
-        .unwrap();
-    host.state
-        .db
-        .set_platform_operator(operator.id, true)
-        .await
-        .unwrap();
-    let mut ops = Client::new(&host);
-    ops.login("ops@exemple.fr", PASSWORD).await;
+    let mut ops = host.operator("ops@exemple.fr", "Opératrice").await;
 
     crate::operations::audit_log_available(&host, false).await;
     let (s, _, _) = upload(&mut ops, &wasm("polls")).await;

@@ -976,20 +976,7 @@ async fn no_route_shows_or_changes_another_structure() {
             host.member("cpts-a", role).await,
         ));
     }
-    let ops = host
-        .state
-        .db
-        .create_account("ops@exemple.fr", None, "Ops")
-        .await
-        .unwrap();
-    host.state.db.set_password(ops.id, PASSWORD).await.unwrap();
-    host.state
-        .db
-        .set_platform_operator(ops.id, true)
-        .await
-        .unwrap();
-    let mut operator = Client::new(&host);
-    operator.login("ops@exemple.fr", PASSWORD).await;
+    let operator = host.operator("ops@exemple.fr", "Ops").await;
     actors.push(("opérateur".into(), operator));
     // A's treasurer (a module role): B's own rule set is not offered to them.
     let a = host.structure_id("cpts-a").await;

@@ -321,23 +321,7 @@ async fn invitations_offers_retries_and_new_structures_are_undone_with_their_aud
         .await;
     host.account("cpts-b", "autre@cpts-b.fr", "Oscar Autre", Role::Member)
         .await;
-    let operator = host
-        .state
-        .db
-        .create_account("ops@exemple.fr", None, "Opératrice")
-        .await
-        .unwrap();
-    host.state
-        .db
-        .set_password(operator.id, PASSWORD)
-        .await
-        .unwrap();
-    host.state
-        .db
-        .set_platform_operator(operator.id, true)
-        .await
-        .unwrap();
-    let mut ops = signed_in(&host, "ops@exemple.fr").await;
+    let mut ops = host.operator("ops@exemple.fr", "Opératrice").await;
     let mut admin = signed_in(&host, "admin@cpts-a.fr").await;
     let mut member = signed_in(&host, "membre@cpts-a.fr").await;
     let mut ines = signed_in(&host, "ines@cpts-b.fr").await;

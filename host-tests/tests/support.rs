@@ -204,6 +204,17 @@ impl Host {
         account
     }
 
+    /// A signed-in browser of a new platform operator (no structure).
+    pub async fn operator(&self, email: &str, name: &str) -> Client<'_> {
+        let db = &self.state.db;
+        let account = db.create_account(email, None, name).await.unwrap();
+        db.set_password(account.id, PASSWORD).await.unwrap();
+        db.set_platform_operator(account.id, true).await.unwrap();
+        let mut client = Client::new(self);
+        client.login(email, PASSWORD).await;
+        client
+    }
+
     /// A signed-in browser of a new member of `slug` with `role`.
     pub async fn member(&self, slug: &str, role: Role) -> Client<'_> {
         static N: AtomicU32 = AtomicU32::new(0);
