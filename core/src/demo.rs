@@ -286,9 +286,10 @@ async fn seed_indemnities(
         None,
     )
     .await?;
+    // The lines the treasurer may select: not their own (another treasurer approves it).
     let ids: Vec<String> = treasury
         .body
-        .split("data-ligne=\"")
+        .split("name=\"ligne\" value=\"")
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
         .map(str::to_string)

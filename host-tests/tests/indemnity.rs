@@ -338,7 +338,6 @@ pub(crate) async fn forfait_world(host: &Host) -> (World, Client<'_>, Client<'_>
     (w, tom, claire)
 }
 
-/// A meeting created, its attendance recorded and closed; returns its id.
 /// The forfait world with two past BPCO meetings (March and April 2024) closed, Anne
 /// and Rémi present 90 min each, and their lines delivered: what dry-runs replay.
 pub(crate) async fn two_past_bpco_meetings(host: &Host) -> (World, Client<'_>, Client<'_>) {
@@ -360,6 +359,7 @@ pub(crate) async fn two_past_bpco_meetings(host: &Host) -> (World, Client<'_>, C
     (w, tom, claire)
 }
 
+/// A meeting created, its attendance recorded and closed; returns its id.
 pub(crate) async fn closed_meeting(
     coordinator: &mut Client<'_>,
     title: &str,
@@ -2063,4 +2063,59 @@ async fn an_expense_note_is_attached_by_a_plain_form_without_javascript() {
         .post_upload_form(&path, &token, ("fichier", "r.pdf", "application/pdf", pdf))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A treasurer does not approve their own line, alone or in a selection: another
+/// treasurer does. Their line shows no checkbox on the treasury page.
+#[tokio::test]
+async fn a_treasurer_does_not_approve_their_own_line() {
+    let host = indemnity_host().await;
+    let (w, mut tom, _claire) = two_past_bpco_meetings(&host).await;
+    let mut adele = signed_in(&host, "adele@a.test").await;
+    grant(&mut adele, w.remi, &["indemnites:tresorier"]).await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+
+    let lines = ledger(&mut remi, "").await;
+    let own: Vec<&Row> = of(&lines, "Rémi Référent");
+    let anne: Vec<&Row> = of(&lines, "Anne Active");
+    assert_eq!((own.len(), anne.len()), (2, 2));
+    assert!(
+        own[0].html.contains("Votre ligne") && !own[0].html.contains("type=\"checkbox\""),
+        "{}",
+        own[0].html
+    );
+    let (status, _, body) = remi
+        .post_form(&format!("{A}/lignes/{}/approuver", own[0].id), &[])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body.contains("un autre trésorier doit l’approuver"),
+        "{body}"
+    );
+    // In a selection with Anne's lines: nothing is approved.
+    let (status, _, body) = remi
+        .post_form(
+            &format!("{A}/tresorerie/approuver"),
+            &[
+                ("ligne", anne[0].id.as_str()),
+                ("ligne", own[1].id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let after = ledger(&mut tom, "").await;
+    assert!(
+        after.iter().all(|r| r.status == "brouillon"),
+        "nothing was approved"
+    );
+    // Rémi approves Anne's line; Tom approves Rémi's.
+    approve(&mut remi, &anne[0].id).await;
+    approve(&mut tom, &own[0].id).await;
+    let after = ledger(&mut tom, "").await;
+    let approved: Vec<&str> = after
+        .iter()
+        .filter(|r| r.status == "approuve")
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(approved.len(), 2, "{approved:?}");
 }

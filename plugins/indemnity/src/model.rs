@@ -382,6 +382,11 @@ impl Viewer {
             .map(|u| u.display_name.clone())
             .unwrap_or_default()
     }
+    /// Whether the line is this viewer's own: a treasurer does not approve it (another
+    /// treasurer does).
+    pub fn owns(&self, line: &Line) -> bool {
+        self.id().is_some() && line.person.as_deref() == self.id()
+    }
     /// The line's person, or a treasurer.
     pub fn may_read(&self, line: &Line) -> bool {
         self.treasurer || (line.person.is_some() && line.person.as_deref() == self.id())

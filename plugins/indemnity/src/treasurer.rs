@@ -311,7 +311,7 @@ pub fn ledger_page(query: &str) -> PageResult {
                                     th scope="rowgroup" colspan="8" { (filters.by.label()) " : " (bucket.label) }
                                 }
                                 @for line in bucket.lines.iter().take(*shown.get(&bucket.key).unwrap_or(&0)) {
-                                    (ledger_row(line))
+                                    (ledger_row(line, &viewer))
                                 }
                                 tr class="sous-total" {
                                     th scope="row" colspan="6" { "Sous-total (" (bucket.lines.len()) " ligne(s))" }
@@ -338,11 +338,13 @@ pub fn ledger_page(query: &str) -> PageResult {
     Ok(Response::page("Trésorerie", body))
 }
 
-fn ledger_row(line: &Line) -> Markup {
+fn ledger_row(line: &Line, viewer: &Viewer) -> Markup {
     html! {
         tr data-ligne=(line.id) data-statut=(line.status) {
             td {
-                @if line.status == DRAFT {
+                @if line.status == DRAFT && viewer.owns(line) {
+                    span class="muted" title="Un autre trésorier approuve vos propres lignes." { "Votre ligne" }
+                } @else if line.status == DRAFT {
                     input type="checkbox" name="ligne" value=(line.id) id={ "ligne-" (line.id) }
                         aria-label={ "Sélectionner la ligne de " (line.person_name) };
                 }
@@ -451,6 +453,14 @@ fn approval_patch(viewer: &Viewer) -> Value {
     })
 }
 
+/// A treasurer's own line: another treasurer approves it.
+fn own_line(line: &Line) -> Response {
+    ui::conflict(&format!(
+        "La ligne « {} » est la vôtre : un autre trésorier doit l’approuver. Rien n’a été modifié.",
+        line.title
+    ))
+}
+
 fn not_draft(line: &Line) -> Response {
     ui::conflict(&format!(
         "La ligne de {} n’est pas en brouillon ({}) : elle ne peut pas être approuvée. Rien n’a été modifié.",
@@ -470,6 +480,9 @@ pub fn approve(id: &str) -> PageResult {
     };
     if line.status != DRAFT {
         return Ok(not_draft(&line));
+    }
+    if viewer.owns(&line) {
+        return Ok(own_line(&line));
     }
     update(&line, &approval_patch(&viewer))?;
     audit(
@@ -510,6 +523,9 @@ pub fn approve_many(form: &Form) -> PageResult {
         }
         if line.status != DRAFT {
             return Ok(not_draft(&line));
+        }
+        if viewer.owns(&line) {
+            return Ok(own_line(&line));
         }
         lines.push(line);
     }
