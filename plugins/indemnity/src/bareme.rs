@@ -587,7 +587,7 @@ fn run(form: &Form, available: &[Description]) -> Result<Option<Asked>, StoreErr
         .param("du", &from)
         .param("au", &to)
         .sort("date")
-        .fields(&SIMULATED_FIELDS);
+        .fields(&simulated_fields());
     let lines: Vec<Line> = query.fetch_all(LINES, MAX_LINES)?;
     let mut rows: Vec<SimRow> = Vec::new();
     let mut row_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -649,18 +649,11 @@ fn run(form: &Form, available: &[Description]) -> Result<Option<Asked>, StoreErr
 }
 
 /// What a dry-run reads of each line: the rule set's case, and what it adds up per person.
-const SIMULATED_FIELDS: [&str; 19] = {
-    let mut fields = [""; 19];
-    let mut n = 0;
-    while n < rules::CASE_FIELDS.len() {
-        fields[n] = rules::CASE_FIELDS[n];
-        n += 1;
-    }
-    fields[16] = "attendee_key";
-    fields[17] = "person_name";
-    fields[18] = "amount";
+fn simulated_fields() -> Vec<&'static str> {
+    let mut fields = rules::CASE_FIELDS.to_vec();
+    fields.extend(["attendee_key", "person_name", "amount"]);
     fields
-};
+}
 
 /// `GET|POST /bareme/simulation`: `bareme`, `version`, `s-{key}`…, `du`, `au`.
 pub fn simulation(form: &Form) -> PageResult {

@@ -667,31 +667,9 @@ impl Records<'_> {
             .iter()
             .filter(|f| f.kind == FieldType::RecordRef)
         {
-            let (Some(target), Some(id)) =
-                (&f.references, data.get(&f.name).and_then(|v| v.as_str()))
-            else {
-                continue;
-            };
-            let target = self.schema.collection(target)?;
-            let (sql, values) = build(
-                self.backend,
-                Query::select()
-                    .expr(Expr::val(1))
-                    .from(target.table.clone())
-                    .and_where(
-                        qcol(&target.table, "structure_id".to_string()).eq(self.structure_id),
-                    )
-                    .and_where(qcol(&target.table, "id".to_string()).eq(id)),
-            );
-            if bound(&sql, values)
-                .fetch_optional(&mut *conn)
-                .await?
-                .is_none()
-            {
-                return Err(StorageError::Conflict(format!(
-                    "{}: no record {id:?} in {}",
-                    f.name, target.def.name
-                )));
+            if let Some(id) = data.get(&f.name).and_then(|v| v.as_str()) {
+                self.check_reference_set(conn, f, std::iter::once(id.to_string()).collect())
+                    .await?;
             }
         }
         Ok(())
