@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Plugins embedded into the binary and installed by `maillage demo`.
-const BUNDLED: &[&str] = &["polls", "directory", "agenda", "indemnity"];
+const BUNDLED: &[&str] = &["polls", "directory", "agenda", "indemnity", "projects"];
 /// Indemnity rule sets embedded into the binary, installed for every structure at start.
 const BUNDLED_RULE_SETS: &[&str] = &["rules-forfait"];
 
@@ -24,6 +24,7 @@ fn main() {
         "directory",
         "agenda",
         "indemnity",
+        "projects",
         "rules-forfait",
         "fixtures",
     ] {

@@ -1,5 +1,6 @@
-//! Demo data: structures, accounts with every role, a group, and the bundled modules
-//! installed, enabled and granted. Idempotent: running it twice changes nothing.
+//! Demo data: structures, accounts with every role, groups, and the bundled modules
+//! installed, enabled and granted, with content seeded through the modules' own routes.
+//! Idempotent: running it twice changes nothing.
 
 use crate::http::AppState;
 use crate::identity::Account;
@@ -115,6 +116,10 @@ pub async fn seed_only(config: &crate::config::Config) -> anyhow::Result<()> {
     for s in DEMO_STRUCTURES {
         println!("  {:<13} {}", s.slug, s.name);
     }
+    println!("Projets (module projets, « Mes tâches » et temps passé de Marc Médecin) :");
+    for s in DEMO_STRUCTURES {
+        println!("  {:<13} /{}/projets/", s.slug, s.slug);
+    }
     println!("Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :");
     for a in DEMO_ACCOUNTS {
         println!("  {:<32} identifiant {}", a.email, a.username);
@@ -216,6 +221,8 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
         seed_polls(state, demo, &structure).await?;
         seed_meetings(state, demo, &structure).await?;
         seed_indemnities(state, demo, &structure).await?;
+        // After the indemnities: its seed takes the structure's first group by name.
+        seed_projects(state, demo, &structure).await?;
     }
     Ok(())
 }
@@ -894,5 +901,950 @@ async fn import_directory(
     .await;
     let _ = std::fs::remove_file(&path);
     outcome.map_err(|e| anyhow::anyhow!("demo directory of {}: {e}", demo.slug))?;
+    Ok(())
+}
+
+/// A demo project of the module `projets`: its host group (found by name, else created
+/// with `referent` as its first référent), then the project, its actions, tasks, time
+/// entries and thread, all posted as the named demo accounts (logins).
+struct DemoProject {
+    structure: &'static str,
+    group: &'static str,
+    group_description: &'static str,
+    /// Open group: every member of the structure reads the project.
+    open: bool,
+    /// Creates the group and the project (a coordinator or admin of the structure).
+    referent: &'static str,
+    /// Added as membres actifs.
+    members: &'static [&'static str],
+    numero: &'static str,
+    mission: &'static str,
+    description: &'static str,
+    objectives: &'static [&'static str],
+    start: &'static str,
+    actions: &'static [DemoAction],
+    tasks: &'static [DemoTask],
+    /// (author, text), posted in order.
+    thread: &'static [(&'static str, &'static str)],
+    /// Archived (the host group) once its content is in.
+    archive: bool,
+}
+
+struct DemoAction {
+    numero: &'static str,
+    title: &'static str,
+    description: &'static str,
+    /// Years from the current one; none: no year.
+    year: Option<i16>,
+    status: &'static str,
+}
+
+/// When a demo task is due.
+#[derive(Clone, Copy)]
+enum Due {
+    /// Days from today (negative: overdue).
+    Days(i64),
+    /// A day of the current week, today or later.
+    ThisWeek,
+}
+
+struct DemoTask {
+    title: &'static str,
+    description: &'static str,
+    creator: &'static str,
+    assignees: &'static [&'static str],
+    due: Option<Due>,
+    recurrence: &'static str,
+    /// Index in the project's `actions`.
+    action: Option<usize>,
+    time: &'static [DemoTime],
+    /// Marked done (after its time is logged) by this account.
+    done_by: Option<&'static str>,
+}
+
+struct DemoTime {
+    /// Whose time it is.
+    person: &'static str,
+    /// Who enters it: `person`, or a manager of the project on their behalf.
+    entered_by: &'static str,
+    days_ago: i64,
+    duration: &'static str,
+    note: &'static str,
+}
+
+/// The six missions as `cpts-demo` names them (mission 6 relabelled): (label, description).
+const DEMO_MISSIONS: [(&str, &str); 6] = [
+    (
+        "Accès aux soins",
+        "Faciliter l’accès à un médecin traitant et organiser les soins non programmés en ville.",
+    ),
+    (
+        "Parcours pluriprofessionnels",
+        "Organiser les parcours des patients entre le premier recours, le second recours et l’hôpital.",
+    ),
+    (
+        "Prévention",
+        "Actions de prévention, de dépistage et de promotion de la santé adaptées au territoire.",
+    ),
+    (
+        "Gestion de crise",
+        "Préparer la réponse de la CPTS aux situations sanitaires exceptionnelles.",
+    ),
+    (
+        "Qualité et pertinence des soins",
+        "Démarches qualité pluriprofessionnelles : retours d’expérience, analyse des pratiques, pertinence des prescriptions.",
+    ),
+    (
+        "Accompagnement des professionnels de santé du territoire",
+        "Attractivité du territoire, accueil des stagiaires et des jeunes professionnels, fonctionnement de la CPTS.",
+    ),
+];
+
+/// Marc Médecin's time per project (what the indemnity module's « Mon compte » adds up):
+/// Soins non programmés 6 h, Prévention santé mentale 1 h, Gestion administrative et
+/// financière CPTS 4 h, HAD 1 h, Cicat Breilh 1 h, Prévention des addictions Ethylibre 2 h.
+const DEMO_PROJECTS: &[DemoProject] = &[
+    DemoProject {
+        structure: "cpts-demo",
+        group: "Soins non programmés",
+        group_description: "Groupe projet : organisation des soins non programmés en ville, avec le service d’accès aux soins.",
+        open: true,
+        referent: "coordination",
+        members: &["membre"],
+        numero: "1.2",
+        mission: "1",
+        description: "Organiser la réponse aux demandes de soins non programmés sur le territoire : créneaux dédiés dans les cabinets, régulation avec le service d’accès aux soins (SAS) et information des patients.",
+        objectives: &[
+            "Proposer chaque jour au moins un créneau de soins non programmés par commune",
+            "Réduire les passages évitables aux urgences",
+            "Tenir à jour l’annuaire des disponibilités des cabinets",
+        ],
+        start: "2020-11-16",
+        actions: &[
+            DemoAction {
+                numero: "1.2.1",
+                title: "Fiche réflexe SNP",
+                description: "Une page pour orienter le patient selon l’urgence et l’heure, affichée dans les cabinets et les pharmacies.",
+                year: Some(0),
+                status: "en_cours",
+            },
+            DemoAction {
+                numero: "1.2.2",
+                title: "Annuaire des disponibilités",
+                description: "Les créneaux ouverts aux patients sans médecin traitant ou qui demandent un rendez-vous le jour même.",
+                year: Some(0),
+                status: "en_cours",
+            },
+        ],
+        tasks: &[
+            DemoTask {
+                title: "Rédiger la fiche réflexe SNP",
+                description: "Première version à relire en groupe de travail.",
+                creator: "coordination",
+                assignees: &["membre"],
+                due: Some(Due::Days(21)),
+                recurrence: "aucune",
+                action: Some(0),
+                time: &[
+                    DemoTime {
+                        person: "membre",
+                        entered_by: "membre",
+                        days_ago: 6,
+                        duration: "1 h 30",
+                        note: "Première version de la fiche.",
+                    },
+                    DemoTime {
+                        person: "membre",
+                        entered_by: "coordination",
+                        days_ago: 9,
+                        duration: "1:30",
+                        note: "Réunion de travail avec le SAS.",
+                    },
+                ],
+                done_by: None,
+            },
+            DemoTask {
+                title: "Point mensuel des disponibilités",
+                description: "Chaque mois : relever les créneaux ouverts par les cabinets et mettre à jour l’annuaire.",
+                creator: "coordination",
+                assignees: &["coordination"],
+                due: Some(Due::Days(-28)),
+                recurrence: "mensuelle",
+                action: Some(1),
+                time: &[],
+                done_by: Some("coordination"),
+            },
+            DemoTask {
+                title: "Recenser les créneaux de soins non programmés des cabinets",
+                description: "Un tableau par commune : jours, heures, professionnels.",
+                creator: "membre",
+                assignees: &["membre"],
+                due: Some(Due::ThisWeek),
+                recurrence: "aucune",
+                action: Some(1),
+                time: &[DemoTime {
+                    person: "membre",
+                    entered_by: "membre",
+                    days_ago: 2,
+                    duration: "2 h",
+                    note: "Appels aux cabinets de trois communes.",
+                }],
+                done_by: None,
+            },
+            DemoTask {
+                title: "Relancer les pharmacies pour l’affichage de la fiche",
+                description: "",
+                creator: "membre",
+                assignees: &["membre"],
+                due: Some(Due::Days(-5)),
+                recurrence: "aucune",
+                action: Some(0),
+                time: &[DemoTime {
+                    person: "membre",
+                    entered_by: "membre",
+                    days_ago: 12,
+                    duration: "1h",
+                    note: "",
+                }],
+                done_by: None,
+            },
+        ],
+        thread: &[
+            (
+                "coordination",
+                "Bonjour à tous, la fiche réflexe SNP est en cours de rédaction : vos remarques sont les bienvenues avant la prochaine réunion.",
+            ),
+            (
+                "membre",
+                "Merci Camille. Je propose d’y ajouter la permanence du samedi matin et le numéro du SAS.",
+            ),
+            (
+                "coordination",
+                "Bonne idée. @Marc Médecin, peux-tu confirmer les créneaux du samedi pour l’annuaire des disponibilités ?",
+            ),
+            (
+                "membre",
+                "Confirmé : deux médecins assurent le samedi de 9 h à 12 h, je mets le tableau à jour.",
+            ),
+        ],
+        archive: false,
+    },
+    DemoProject {
+        structure: "cpts-demo",
+        group: "Parcours insuffisance cardiaque",
+        group_description: "Groupe projet : parcours de soins des patients insuffisants cardiaques sur le territoire.",
+        open: true,
+        referent: "coordination",
+        members: &["membre"],
+        numero: "2.1",
+        mission: "2",
+        description: "Parcours des patients insuffisants cardiaques entre la ville et l’hôpital : repérage des signes de décompensation, fiche de liaison, suivi infirmier après la sortie.",
+        objectives: &[
+            "Une fiche de liaison ville-hôpital utilisée par les deux services de cardiologie",
+            "Un suivi infirmier dans les sept jours après chaque sortie",
+            "Moins de réhospitalisations à 30 jours",
+        ],
+        start: "2025-09-15",
+        actions: &[DemoAction {
+            numero: "2.1.1",
+            title: "Fiche de liaison ville-hôpital",
+            description: "Traitement de sortie, poids de référence, signes d’alerte et contacts, remplis par le service et lus par l’infirmier.",
+            year: Some(0),
+            status: "en_cours",
+        }],
+        tasks: &[
+            DemoTask {
+                title: "Diffuser la fiche de liaison aux cardiologues",
+                description: "",
+                creator: "coordination",
+                assignees: &["coordination"],
+                due: Some(Due::Days(10)),
+                recurrence: "aucune",
+                action: Some(0),
+                time: &[],
+                done_by: None,
+            },
+            DemoTask {
+                title: "Former les infirmiers au repérage des signes de décompensation",
+                description: "Une soirée avec un cardiologue du centre hospitalier.",
+                creator: "coordination",
+                assignees: &[],
+                due: None,
+                recurrence: "aucune",
+                action: None,
+                time: &[],
+                done_by: None,
+            },
+        ],
+        thread: &[],
+        archive: false,
+    },
+    DemoProject {
+        structure: "cpts-demo",
+        group: "HAD",
+        group_description: "Groupe projet : sorties d’hospitalisation vers l’hospitalisation à domicile.",
+        open: true,
+        referent: "coordination",
+        members: &["membre"],
+        numero: "2.2",
+        mission: "2",
+        description: "Coordonner les sorties d’hospitalisation vers l’hospitalisation à domicile (HAD) avec les professionnels libéraux du territoire.",
+        objectives: &[
+            "Un protocole de sortie partagé avec l’HAD",
+            "Identifier les infirmiers libéraux partenaires",
+        ],
+        start: "2021-08-02",
+        actions: &[DemoAction {
+            numero: "2.2.1",
+            title: "Protocole de sortie vers l’HAD",
+            description: "Qui prévient qui, et quand, entre le service, l’HAD, le médecin traitant et l’infirmier.",
+            year: Some(0),
+            status: "realisee",
+        }],
+        tasks: &[DemoTask {
+            title: "Recenser les infirmiers libéraux partenaires de l’HAD",
+            description: "",
+            creator: "coordination",
+            assignees: &[],
+            due: Some(Due::Days(-40)),
+            recurrence: "aucune",
+            action: Some(0),
+            time: &[DemoTime {
+                person: "membre",
+                entered_by: "membre",
+                days_ago: 25,
+                duration: "1 h",
+                note: "Liste des cabinets infirmiers du secteur nord.",
+            }],
+            done_by: Some("coordination"),
+        }],
+        thread: &[],
+        archive: true,
+    },
+    DemoProject {
+        structure: "cpts-demo",
+        group: "Cicat Breilh",
+        group_description: "Groupe projet : plaies chroniques, avec l’équipe de cicatrisation.",
+        open: true,
+        referent: "coordination",
+        members: &["membre"],
+        numero: "2.3",
+        mission: "2",
+        description: "Parcours des patients porteurs de plaies chroniques avec l’équipe de cicatrisation : télé-expertise, formation et fiche de suivi partagée.",
+        objectives: &[
+            "Orienter chaque plaie complexe vers la télé-expertise en moins d’une semaine",
+            "Former infirmiers et médecins à la fiche de suivi des plaies",
+        ],
+        start: "2021-08-02",
+        actions: &[DemoAction {
+            numero: "2.3.1",
+            title: "Formation plaies chroniques",
+            description: "Une soirée de formation pluriprofessionnelle avec l’équipe de cicatrisation.",
+            year: Some(0),
+            status: "a_venir",
+        }],
+        tasks: &[
+            DemoTask {
+                title: "Organiser la formation plaies chroniques",
+                description: "Salle, date, invitations.",
+                creator: "coordination",
+                assignees: &["coordination"],
+                due: Some(Due::Days(14)),
+                recurrence: "aucune",
+                action: Some(0),
+                time: &[DemoTime {
+                    person: "membre",
+                    entered_by: "membre",
+                    days_ago: 8,
+                    duration: "1 h",
+                    note: "Programme de la soirée avec l’équipe de cicatrisation.",
+                }],
+                done_by: None,
+            },
+            DemoTask {
+                title: "Diffuser la fiche de suivi des plaies",
+                description: "",
+                creator: "membre",
+                assignees: &["membre"],
+                due: Some(Due::Days(60)),
+                recurrence: "aucune",
+                action: None,
+                time: &[],
+                done_by: None,
+            },
+        ],
+        thread: &[],
+        archive: false,
+    },
+    DemoProject {
+        structure: "cpts-demo",
+        group: "Prévention santé mentale",
+        group_description: "Groupe projet : repérage de la souffrance psychique et ressources du territoire.",
+        open: false,
+        referent: "admin",
+        members: &["membre"],
+        numero: "3.1",
+        mission: "3",
+        description: "Repérer plus tôt la souffrance psychique et orienter vers les bonnes ressources : formation des professionnels, annuaire des ressources en santé mentale du territoire.",
+        objectives: &[
+            "Former les professionnels volontaires au repérage de la crise suicidaire",
+            "Diffuser un annuaire des ressources en santé mentale",
+        ],
+        start: "2020-11-16",
+        actions: &[
+            DemoAction {
+                numero: "3.1.1",
+                title: "Soirée de sensibilisation au repérage de la crise suicidaire",
+                description: "",
+                year: Some(-1),
+                status: "realisee",
+            },
+            DemoAction {
+                numero: "3.1.2",
+                title: "Annuaire des ressources en santé mentale",
+                description: "Centres médico-psychologiques, psychologues, lignes d’écoute, associations.",
+                year: Some(0),
+                status: "en_cours",
+            },
+        ],
+        tasks: &[
+            DemoTask {
+                title: "Mettre à jour l’annuaire des ressources en santé mentale",
+                description: "",
+                creator: "admin",
+                assignees: &[],
+                due: Some(Due::Days(40)),
+                recurrence: "aucune",
+                action: Some(1),
+                time: &[DemoTime {
+                    person: "membre",
+                    entered_by: "membre",
+                    days_ago: 15,
+                    duration: "1 h",
+                    note: "",
+                }],
+                done_by: None,
+            },
+            DemoTask {
+                title: "Réserver la salle pour la soirée de sensibilisation",
+                description: "",
+                creator: "admin",
+                assignees: &["admin"],
+                due: Some(Due::Days(-20)),
+                recurrence: "aucune",
+                action: Some(0),
+                time: &[],
+                done_by: Some("admin"),
+            },
+        ],
+        thread: &[],
+        archive: false,
+    },
+    DemoProject {
+        structure: "cpts-demo",
+        group: "Prévention des addictions Ethylibre",
+        group_description: "Groupe projet : prévention des addictions avec l’association Ethylibre.",
+        open: true,
+        referent: "coordination",
+        members: &["membre"],
+        numero: "3.2",
+        mission: "3",
+        description: "Avec l’association Ethylibre : groupes de parole, repérage précoce de la consommation d’alcool et orientation des patients.",
+        objectives: &[
+            "Un groupe de parole par mois sur le territoire",
+            "Former les professionnels au repérage précoce et à l’intervention brève",
+        ],
+        start: "2021-08-16",
+        actions: &[
+            DemoAction {
+                numero: "3.2.1",
+                title: "Groupes de parole Ethylibre",
+                description: "",
+                year: Some(0),
+                status: "en_cours",
+            },
+            DemoAction {
+                numero: "3.2.2",
+                title: "Intervention au lycée",
+                description: "Une séance de prévention avec l’infirmière scolaire.",
+                year: Some(0),
+                status: "a_venir",
+            },
+        ],
+        tasks: &[
+            DemoTask {
+                title: "Diffuser le calendrier des groupes de parole",
+                description: "Aux cabinets, aux pharmacies et au centre hospitalier.",
+                creator: "membre",
+                assignees: &["membre"],
+                due: Some(Due::Days(-10)),
+                recurrence: "aucune",
+                action: Some(0),
+                time: &[DemoTime {
+                    person: "membre",
+                    entered_by: "membre",
+                    days_ago: 10,
+                    duration: "1,5",
+                    note: "",
+                }],
+                done_by: None,
+            },
+            DemoTask {
+                title: "Préparer l’intervention au lycée",
+                description: "",
+                creator: "coordination",
+                assignees: &["coordination"],
+                due: Some(Due::Days(35)),
+                recurrence: "aucune",
+                action: Some(1),
+                time: &[DemoTime {
+                    person: "membre",
+                    entered_by: "membre",
+                    days_ago: 3,
+                    duration: "30 min",
+                    note: "Échange avec l’infirmière scolaire.",
+                }],
+                done_by: None,
+            },
+        ],
+        thread: &[],
+        archive: false,
+    },
+    DemoProject {
+        structure: "cpts-demo",
+        group: "Gestion administrative et financière CPTS",
+        group_description: "Groupe projet : fonctionnement de l’association, comptes et rapport d’activité.",
+        open: false,
+        referent: "coordination",
+        members: &["membre"],
+        numero: "6.1",
+        mission: "6",
+        description: "Le fonctionnement de l’association : comptes, rapport d’activité pour l’accord conventionnel interprofessionnel (ACI), assemblée générale, relations avec l’ARS et l’Assurance maladie.",
+        objectives: &[
+            "Transmettre le rapport d’activité ACI dans les délais",
+            "Tenir le budget de l’année et les comptes de l’exercice",
+            "Préparer l’assemblée générale annuelle",
+        ],
+        start: "2021-05-20",
+        actions: &[
+            DemoAction {
+                numero: "6.1.1",
+                title: "Rapport d’activité ACI",
+                description: "",
+                year: Some(0),
+                status: "en_cours",
+            },
+            DemoAction {
+                numero: "6.1.2",
+                title: "Assemblée générale annuelle",
+                description: "Rapport moral, rapport financier, élection du bureau.",
+                year: Some(1),
+                status: "a_venir",
+            },
+        ],
+        tasks: &[
+            DemoTask {
+                title: "Préparer le rapport d’activité ACI",
+                description: "Indicateurs de chaque mission, à valider en bureau.",
+                creator: "coordination",
+                assignees: &["coordination"],
+                due: Some(Due::Days(30)),
+                recurrence: "aucune",
+                action: Some(0),
+                time: &[DemoTime {
+                    person: "membre",
+                    entered_by: "membre",
+                    days_ago: 20,
+                    duration: "2 h",
+                    note: "Relecture des indicateurs de la mission 1.",
+                }],
+                done_by: None,
+            },
+            DemoTask {
+                title: "Relire les comptes de l’exercice",
+                description: "",
+                creator: "membre",
+                assignees: &["membre"],
+                due: Some(Due::ThisWeek),
+                recurrence: "aucune",
+                action: None,
+                time: &[
+                    DemoTime {
+                        person: "membre",
+                        entered_by: "membre",
+                        days_ago: 4,
+                        duration: "1:30",
+                        note: "",
+                    },
+                    DemoTime {
+                        person: "membre",
+                        entered_by: "membre",
+                        days_ago: 1,
+                        duration: "30 min",
+                        note: "Questions au trésorier.",
+                    },
+                ],
+                done_by: None,
+            },
+        ],
+        thread: &[],
+        archive: false,
+    },
+    DemoProject {
+        structure: "msp-cayenne",
+        group: "Coordination des soins de plaies",
+        group_description: "Groupe projet : prise en charge des plaies au sein de la MSP.",
+        open: true,
+        referent: "cayenne",
+        members: &["admin"],
+        numero: "1.1",
+        mission: "1",
+        description: "Coordonner la prise en charge des plaies entre les infirmiers, les médecins et la pharmacie de la maison de santé.",
+        objectives: &[
+            "Un protocole de soins de plaies partagé",
+            "Un dossier de suivi commun pour chaque patient",
+        ],
+        start: "2024-02-01",
+        actions: &[],
+        tasks: &[
+            DemoTask {
+                title: "Rédiger le protocole de soins de plaies",
+                description: "",
+                creator: "cayenne",
+                assignees: &["cayenne"],
+                due: Some(Due::Days(10)),
+                recurrence: "aucune",
+                action: None,
+                time: &[],
+                done_by: None,
+            },
+            DemoTask {
+                title: "Commander le matériel de pansement",
+                description: "",
+                creator: "cayenne",
+                assignees: &[],
+                due: Some(Due::Days(-3)),
+                recurrence: "aucune",
+                action: None,
+                time: &[],
+                done_by: None,
+            },
+        ],
+        thread: &[],
+        archive: false,
+    },
+];
+
+/// The module `projets` of `structure`, called as the demo account `login`.
+async fn call_projects(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    login: &str,
+    path: &str,
+    form: Option<&[(String, String)]>,
+) -> anyhow::Result<Answer> {
+    call_module(state, structure, "projets", login, path, form).await
+}
+
+/// Posts `form` to the module `projets` as `login`; anything but a 303 is an error.
+async fn post_projects(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    login: &str,
+    path: &str,
+    form: &[(String, String)],
+) -> anyhow::Result<Answer> {
+    let answer = call_projects(state, structure, login, path, Some(form)).await?;
+    anyhow::ensure!(
+        answer.status == 303,
+        "demo projets: POST {path} as {login} refused ({}): {}",
+        answer.status,
+        answer.body
+    );
+    Ok(answer)
+}
+
+/// Owned form fields.
+fn form_fields(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Every value of the HTML attribute `attribute` (e.g. `data-tache`) in `body`, in order.
+fn attribute_values(body: &str, attribute: &str) -> Vec<String> {
+    let needle = format!("{attribute}=\"");
+    body.split(needle.as_str())
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Reads the project page `/p/{group}` as `login` and returns the first value of
+/// `attribute` (`data-action`, `data-tache`) not in `known`, adding every value seen to
+/// `known`: the id of what was just created there.
+async fn new_id_on_page(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    login: &str,
+    group: i64,
+    attribute: &str,
+    known: &mut Vec<String>,
+) -> anyhow::Result<String> {
+    let page = call_projects(state, structure, login, &format!("/p/{group}"), None).await?;
+    anyhow::ensure!(
+        page.status == 200,
+        "demo projets: /p/{group} as {login} ({}): {}",
+        page.status,
+        page.body
+    );
+    let values = attribute_values(&page.body, attribute);
+    let fresh = values.iter().find(|v| !known.contains(v)).cloned();
+    for value in values {
+        if !known.contains(&value) {
+            known.push(value);
+        }
+    }
+    fresh.ok_or_else(|| anyhow::anyhow!("demo projets: no new {attribute} on /p/{group}"))
+}
+
+async fn demo_login(state: &AppState, login: &str) -> anyhow::Result<Account> {
+    state
+        .db
+        .account_by_login(login)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo account {login} missing"))
+}
+
+/// The project's host group, found by name or created (its référent first, as the
+/// host's « Groupes » page does), with its membres actifs added.
+async fn demo_project_group(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    project: &DemoProject,
+) -> anyhow::Result<crate::groups::Group> {
+    let referent = demo_login(state, project.referent).await?;
+    let existing = state
+        .db
+        .groups(structure.id, referent.id)
+        .await?
+        .into_iter()
+        .find(|g| g.name == project.group);
+    let id = match existing {
+        Some(group) => group.id,
+        None => {
+            state
+                .db
+                .create_group(
+                    structure.id,
+                    project.group,
+                    project.group_description,
+                    project.open,
+                    referent.id,
+                )
+                .await?
+        }
+    };
+    let group = state
+        .db
+        .group(structure.id, id, referent.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo group {} missing", project.group))?;
+    let present: Vec<i64> = state
+        .db
+        .group_members(group.id)
+        .await?
+        .iter()
+        .map(|m| m.account_id)
+        .collect();
+    for login in project.members {
+        let member = demo_login(state, login).await?;
+        if !present.contains(&member.id) {
+            state
+                .db
+                .set_group_member(&group, member.id, crate::groups::GroupRole::Active)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo group {}: {e}", project.group))?;
+        }
+    }
+    Ok(group)
+}
+
+/// "YYYY-MM-DD" in `zone`, `days` from today.
+fn local_day(zone: &str, days: i64) -> String {
+    local_slot(zone, days, 0, 0)[..10].to_string()
+}
+
+/// Days left in the current week (Monday to Sunday) in `zone`: 0 on a Sunday.
+fn days_left_in_week(zone: &str) -> i64 {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz).date();
+    i64::from(7 - today.weekday().to_monday_one_offset())
+}
+
+/// Missions (6 relabelled), then the projects of `structure` with their actions, tasks,
+/// time and threads, through the module's own routes. A project already there (its page
+/// answers 200) is left as it is, so a second run changes nothing.
+async fn seed_projects(
+    state: &AppState,
+    demo: &DemoStructure,
+    structure: &crate::tenancy::Structure,
+) -> anyhow::Result<()> {
+    let zone = demo.time_zone;
+    let today = local_day(zone, 0);
+    let year: i16 = today[..4].parse().unwrap_or(2026);
+    if demo.slug == "cpts-demo" {
+        let missions = call_projects(state, structure, "coordination", "/missions", None).await?;
+        if !missions.body.contains(DEMO_MISSIONS[5].0) {
+            let mut form = Vec::new();
+            for (n, (label, description)) in DEMO_MISSIONS.iter().enumerate() {
+                let code = n + 1;
+                form.push((format!("label-{code}"), label.to_string()));
+                form.push((format!("description-{code}"), description.to_string()));
+                form.push((format!("active-{code}"), "1".to_string()));
+            }
+            post_projects(state, structure, "coordination", "/missions", &form).await?;
+        }
+    }
+    for project in DEMO_PROJECTS.iter().filter(|p| p.structure == demo.slug) {
+        let group = demo_project_group(state, structure, project).await?;
+        let g = group.id;
+        let referent = project.referent;
+        let page = call_projects(state, structure, referent, &format!("/p/{g}"), None).await?;
+        if page.status == 200 {
+            continue;
+        }
+        anyhow::ensure!(
+            page.status == 303,
+            "demo projets: /p/{g} before creation ({}): {}",
+            page.status,
+            page.body
+        );
+        let group_id = g.to_string();
+        let referent_id = demo_login(state, referent).await?.id.to_string();
+        let objectives = project.objectives.join("\n");
+        let form = form_fields(&[
+            ("groupe", group_id.as_str()),
+            ("numero", project.numero),
+            ("mission", project.mission),
+            ("description", project.description),
+            ("objectifs", objectives.as_str()),
+            ("date_debut", project.start),
+            ("date_fin", ""),
+            ("coordinateur", referent_id.as_str()),
+        ]);
+        post_projects(state, structure, referent, "/nouveau", &form).await?;
+
+        let mut actions = Vec::new();
+        let mut known = Vec::new();
+        for action in project.actions {
+            let annee = action
+                .year
+                .map(|offset| (year + offset).to_string())
+                .unwrap_or_default();
+            let form = form_fields(&[
+                ("numero", action.numero),
+                ("titre", action.title),
+                ("description", action.description),
+                ("annee", annee.as_str()),
+                ("statut", action.status),
+            ]);
+            post_projects(
+                state,
+                structure,
+                referent,
+                &format!("/p/{g}/actions/nouvelle"),
+                &form,
+            )
+            .await?;
+            let id =
+                new_id_on_page(state, structure, referent, g, "data-action", &mut known).await?;
+            actions.push(id);
+        }
+
+        let mut known = Vec::new();
+        let mut done = Vec::new();
+        for task in project.tasks {
+            let due = match task.due {
+                None => String::new(),
+                Some(Due::Days(days)) => local_day(zone, days),
+                Some(Due::ThisWeek) => local_day(zone, days_left_in_week(zone).min(2)),
+            };
+            let action = task
+                .action
+                .and_then(|n| actions.get(n))
+                .cloned()
+                .unwrap_or_default();
+            let mut form = form_fields(&[
+                ("titre", task.title),
+                ("description", task.description),
+                ("echeance", due.as_str()),
+                ("action", action.as_str()),
+                ("recurrence", task.recurrence),
+            ]);
+            for login in task.assignees {
+                let id = demo_login(state, login).await?.id;
+                form.push(("assigne".to_string(), id.to_string()));
+            }
+            post_projects(
+                state,
+                structure,
+                task.creator,
+                &format!("/p/{g}/taches"),
+                &form,
+            )
+            .await?;
+            let id =
+                new_id_on_page(state, structure, task.creator, g, "data-tache", &mut known).await?;
+            for entry in task.time {
+                // A date worked this year, never in the future.
+                let date = local_day(zone, -entry.days_ago).max(format!("{year}-01-01"));
+                let mut form = form_fields(&[
+                    ("date", date.as_str()),
+                    ("duree", entry.duration),
+                    ("note", entry.note),
+                ]);
+                if entry.entered_by != entry.person {
+                    let person = demo_login(state, entry.person).await?.id;
+                    form.push(("personne".to_string(), person.to_string()));
+                }
+                post_projects(
+                    state,
+                    structure,
+                    entry.entered_by,
+                    &format!("/p/{g}/taches/{id}/temps"),
+                    &form,
+                )
+                .await?;
+            }
+            if let Some(login) = task.done_by {
+                done.push((login, id));
+            }
+        }
+        // Done last, so that the next occurrence of a recurring task is not taken for
+        // a task created after it.
+        for (login, id) in done {
+            post_projects(
+                state,
+                structure,
+                login,
+                &format!("/p/{g}/taches/{id}/faite"),
+                &[],
+            )
+            .await?;
+        }
+        for (login, text) in project.thread {
+            let form = form_fields(&[("texte", *text)]);
+            post_projects(state, structure, login, &format!("/p/{g}/fil"), &form).await?;
+        }
+        if project.archive {
+            state.db.set_group_archived(&group, true).await?;
+        }
+        tracing::debug!(structure = %structure.slug, project = project.numero, "demo project ready");
+    }
+    // Delivers `task.time-logged` (the indemnity module's « Mon compte ») and the rest.
+    crate::events::dispatch(state).await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Exports, built in the guest: « Mon compte » as a real workbook (sheet « Indemnités »:
-//! the seed's columns, amounts as numbers in euros, hours as numbers, a totals row;
-//! sheet « Détail »: the lines), and the treasurer's lines as a workbook or CSV (UTF-8
+//! the seed's columns, amounts as numbers in euros, hours as numbers — meetings and
+//! tasks —, a totals row; sheet « Détail »: the lines; sheet « Temps passé »: the time
+//! logged on tasks), and the treasurer's lines as a workbook or CSV (UTF-8
 //! with BOM, `;`, formula-safe) with the page's filters.
 
 use maillage_sdk::Response;
@@ -9,9 +10,10 @@ use maillage_sdk::download::{self, XLSX, attachment};
 use maillage_sdk::records::StoreError;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use crate::model::{self, Line, Viewer};
+use crate::model::{self, Line, TaskTime, Viewer};
 use crate::money;
 use crate::pages::{self, ProjectRow};
+use crate::task_time;
 use crate::treasurer::Filters;
 use crate::ui::{self, PageResult};
 
@@ -41,22 +43,24 @@ pub fn my_account(query: &str) -> PageResult {
         Err(refused) => return Ok(refused),
     };
     let all = pages::my_lines(&me)?;
-    let lines: Vec<&Line> = all
-        .iter()
-        .filter(|l| year.is_none_or(|y| l.year == i64::from(y)))
-        .collect();
-    let rows = pages::project_rows(&lines);
+    let all_time = task_time::my_task_time(&me)?;
+    let (lines, time) = pages::of_year(&all, &all_time, year);
+    let rows = pages::project_rows(&lines, &time);
     let file = match year {
         Some(y) => format!("mes-indemnites-{y}.xlsx"),
         None => "mes-indemnites.xlsx".to_string(),
     };
-    match my_workbook(&rows, &lines) {
+    match my_workbook(&rows, &lines, &time) {
         Ok(bytes) => Ok(attachment(bytes, XLSX, &file)),
         Err(e) => Ok(failed(e)),
     }
 }
 
-fn my_workbook(rows: &[ProjectRow], lines: &[&Line]) -> Result<Vec<u8>, XlsxError> {
+fn my_workbook(
+    rows: &[ProjectRow],
+    lines: &[&Line],
+    time: &[&TaskTime],
+) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let euro = Format::new().set_num_format(EURO_FORMAT);
@@ -81,11 +85,11 @@ fn my_workbook(rows: &[ProjectRow], lines: &[&Line]) -> Result<Vec<u8>, XlsxErro
         sheet.write_string(r, 0, row.name.as_str())?;
         sheet.write_string(r, 1, money::date_short(&row.start))?;
         sheet.write_number_with_format(r, 2, money::euros_value(row.cents), &euro)?;
-        sheet.write_number_with_format(r, 3, money::hours_value(row.minutes), &hours)?;
+        sheet.write_number_with_format(r, 3, money::hours_value(row.minutes()), &hours)?;
     }
     let total_row = rows.len() as u32 + 1;
     let cents: i64 = rows.iter().map(|r| r.cents).sum();
-    let minutes: i64 = rows.iter().map(|r| r.minutes).sum();
+    let minutes: i64 = rows.iter().map(ProjectRow::minutes).sum();
     sheet.write_string_with_format(total_row, 0, "Total", &bold)?;
     sheet.write_number_with_format(total_row, 2, money::euros_value(cents), &euro_bold)?;
     sheet.write_number_with_format(total_row, 3, money::hours_value(minutes), &hours_bold)?;
@@ -126,6 +130,34 @@ fn my_workbook(rows: &[ProjectRow], lines: &[&Line]) -> Result<Vec<u8>, XlsxErro
     detail.set_column_width(2, 30)?;
     detail.set_column_width(7, 50)?;
     detail.set_freeze_panes(1, 0)?;
+
+    let tasks = workbook.add_worksheet();
+    tasks.set_name("Temps passé")?;
+    header(
+        tasks,
+        &[
+            "Date du travail",
+            "Projet",
+            "Tâche",
+            "Durée (h)",
+            "Saisi par",
+        ],
+        &bold,
+    )?;
+    for (i, entry) in time.iter().enumerate() {
+        let r = i as u32 + 1;
+        tasks.write_string(r, 0, money::date_short(&entry.date))?;
+        tasks.write_string(r, 1, entry.project())?;
+        tasks.write_string(r, 2, entry.task_title.as_str())?;
+        tasks.write_number_with_format(r, 3, money::hours_value(entry.minutes), &hours)?;
+        tasks.write_string(r, 4, entry.entered_by_name.as_str())?;
+    }
+    tasks.set_column_width(0, 14)?;
+    tasks.set_column_width(1, 30)?;
+    tasks.set_column_width(2, 40)?;
+    tasks.set_column_width(3, 12)?;
+    tasks.set_column_width(4, 24)?;
+    tasks.set_freeze_panes(1, 0)?;
     workbook.save_to_buffer()
 }
 

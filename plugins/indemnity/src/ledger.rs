@@ -64,7 +64,7 @@ struct Processed {
 }
 
 /// A JSON id (a string, or a number) as text.
-fn id_text(value: &Value) -> Option<String> {
+pub fn id_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),

@@ -9,7 +9,9 @@
 //! [`model`]: collections, lines, who sees what; [`ledger`]: the event, corrections,
 //! the cap; [`rules`]: the bridge to the rule sets; [`pages`]: « Mon compte » and a
 //! line's page; [`treasurer`]: the treasurer's list and actions; [`bareme`]: the rule
-//! set in force and the dry-run; [`budgets`]: cap and budgets; [`export`]: xlsx, CSV.
+//! set in force and the dry-run; [`budgets`]: cap and budgets; [`export`]: xlsx, CSV;
+//! [`task_time`]: the time logged on the projects module's tasks (`task.time-logged`),
+//! added to the meetings' time in « Mon compte ».
 
 pub mod bareme;
 pub mod budgets;
@@ -20,6 +22,7 @@ pub mod money;
 pub mod multipart;
 pub mod pages;
 pub mod rules;
+pub mod task_time;
 pub mod treasurer;
 pub mod ui;
 
@@ -69,7 +72,11 @@ impl Plugin for Indemnity {
                 "indemnity-rules".into(),
             ],
             collections: model::collections(),
-            subscriptions: vec![ledger::ATTENDANCE_CLOSED.into()],
+            subscriptions: vec![
+                ledger::ATTENDANCE_CLOSED.into(),
+                // Time logged on the projects module's tasks.
+                task_time::TIME_LOGGED.into(),
+            ],
             nav: vec![
                 NavEntry {
                     label: "Mon compte".into(),
@@ -150,6 +157,7 @@ impl Plugin for Indemnity {
     fn on_event(event: Event) -> Result<(), String> {
         match event.topic.as_str() {
             ledger::ATTENDANCE_CLOSED => ledger::on_attendance_closed(&event.payload),
+            task_time::TIME_LOGGED => task_time::on_time_logged(&event.source, &event.payload),
             _ => Ok(()),
         }
     }

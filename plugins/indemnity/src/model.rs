@@ -21,6 +21,8 @@ pub const SETTINGS: &str = "reglages";
 pub const BUDGETS: &str = "budgets";
 /// Other expenses of a group, entered by hand.
 pub const EXPENSES: &str = "depenses";
+/// Time logged on the projects module's tasks (`task.time-logged`), one record per entry.
+pub const TASK_TIME: &str = "temps";
 
 /// `lignes.status`.
 pub const DRAFT: &str = "brouillon";
@@ -227,6 +229,33 @@ pub fn collections() -> Vec<CollectionDef> {
             ],
             indexes: vec![index(&["group_id", "year"], false)],
         },
+        CollectionDef {
+            name: TASK_TIME.into(),
+            fields: vec![
+                // The projects module's entry id and its revision (a deleted entry keeps
+                // its last one: a late, older event does not bring it back).
+                required(text("entry")),
+                required(integer("revision")),
+                with_default(boolean("deleted"), "false"),
+                field("group_id", FieldType::GroupRef),
+                text("group_name"),
+                required(field("person", FieldType::UserRef)),
+                // The date worked and its year.
+                required(field("date", FieldType::Date)),
+                required(integer("year")),
+                // 0 once deleted.
+                with_default(integer("minutes"), "0"),
+                text("task_title"),
+                text("entered_by_name"),
+                // The project's start date (YYYY-MM-DD), when the projects module knows it.
+                text("project_start"),
+            ],
+            indexes: vec![
+                // Two deliveries of an event write one record.
+                index(&["entry"], true),
+                index(&["person", "year"], false),
+            ],
+        },
     ]
 }
 
@@ -357,6 +386,56 @@ impl Line {
     }
     pub fn path(&self) -> String {
         format!("/lignes/{}", self.id)
+    }
+}
+
+/// Time a member logged on a task of the projects module, as its last event told it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TaskTime {
+    pub id: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub entry: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub revision: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub deleted: bool,
+    #[serde(default)]
+    pub group_id: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub group_name: String,
+    #[serde(default)]
+    pub person: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub date: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub year: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub minutes: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub task_title: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub entered_by_name: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub project_start: String,
+    /// When the record was last written (Unix seconds, the host's).
+    #[serde(default, deserialize_with = "or_default")]
+    pub updated_at: i64,
+}
+
+impl TaskTime {
+    /// The project's name, as [`Line::project`] names it.
+    pub fn project(&self) -> String {
+        if !self.group_name.is_empty() {
+            self.group_name.clone()
+        } else if self.group_id.is_some() {
+            "Projet sans nom".to_string()
+        } else {
+            "Hors projet".to_string()
+        }
+    }
+    /// The key grouping it with the lines of its project ([`Line::project_key`]).
+    pub fn project_key(&self) -> String {
+        self.group_id.clone().unwrap_or_default()
     }
 }
 

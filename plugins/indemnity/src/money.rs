@@ -146,20 +146,9 @@ pub fn euros_input(cents: i64) -> String {
     format!("{sign}{},{:02}", abs / 100, abs % 100)
 }
 
-/// Minutes as decimal hours: 90 → "1,5", 60 → "1", 50 → "0,83", -30 → "-0,5".
+/// Minutes as decimal hours: 90 → "1,5" (the SDK's French hours).
 pub fn hours(minutes: i64) -> String {
-    let sign = if minutes < 0 { "-" } else { "" };
-    let abs = minutes.unsigned_abs();
-    // Hundredths of an hour, rounded.
-    let hundredths = (abs * 100 + 30) / 60;
-    let (whole, fraction) = (hundredths / 100, hundredths % 100);
-    if fraction == 0 {
-        format!("{sign}{whole}")
-    } else if fraction % 10 == 0 {
-        format!("{sign}{whole},{}", fraction / 10)
-    } else {
-        format!("{sign}{whole},{fraction:02}")
-    }
+    maillage_sdk::fr::hours(minutes)
 }
 
 /// Minutes as hours for a spreadsheet cell (a number).
@@ -206,12 +195,7 @@ pub fn budget_alert(spent: i64, budget: i64, threshold: i64) -> bool {
 
 /// "2026-12-03" → "03/12/2026" (as the seed's « Date de début »); as is when not a date.
 pub fn date_short(date: &str) -> String {
-    let b = date.as_bytes();
-    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
-        format!("{}/{}/{}", &date[8..10], &date[5..7], &date[0..4])
-    } else {
-        date.to_string()
-    }
+    maillage_sdk::fr::date_short(date)
 }
 
 /// The year of a "YYYY-MM-DD" date.

@@ -4,57 +4,158 @@
 use std::collections::BTreeSet;
 
 use maillage_sdk::Response;
+use maillage_sdk::fr;
 use maillage_sdk::html::{Markup, alert, csrf_field, href, html};
 use maillage_sdk::records::{Query, StoreError};
 
-use crate::model::{self, APPROVED, DRAFT, HELD, HOLD_CAP, LINES, Line, MAX_LINES, PAID, Viewer};
+use crate::model::{
+    self, APPROVED, DRAFT, HELD, HOLD_CAP, LINES, Line, MAX_LINES, PAID, TaskTime, Viewer,
+};
 use crate::money;
 use crate::rules;
+use crate::task_time;
 use crate::ui::{self, PageResult};
 
 /// One project of « Mon compte ».
 pub struct ProjectRow {
+    /// The group's id ("" for « Hors projet »): [`Line::project_key`].
+    pub key: String,
     pub name: String,
-    /// The first meeting date of the project among the lines, "YYYY-MM-DD".
+    /// « Date de début »: the project's start date as the projects module gave it, else
+    /// the first date among the lines and task time shown, "YYYY-MM-DD".
     pub start: String,
     /// Draft, approved and paid amounts.
     pub cents: i64,
-    /// Time spent, every line.
-    pub minutes: i64,
+    /// Time spent in meetings, every line.
+    pub meeting_minutes: i64,
+    /// Time logged on the projects module's tasks.
+    pub task_minutes: i64,
 }
 
-/// The lines grouped per project, by first date.
-pub fn project_rows(lines: &[&Line]) -> Vec<ProjectRow> {
-    let mut rows: Vec<(String, ProjectRow)> = Vec::new();
-    for line in lines {
-        let key = line.project_key();
-        let index = match rows.iter().position(|(k, _)| *k == key) {
-            Some(i) => i,
-            None => {
-                rows.push((
-                    key,
-                    ProjectRow {
-                        name: line.project(),
-                        start: line.date.clone(),
-                        cents: 0,
-                        minutes: 0,
-                    },
-                ));
-                rows.len() - 1
+impl ProjectRow {
+    /// « Temps passé »: meetings and tasks.
+    pub fn minutes(&self) -> i64 {
+        self.meeting_minutes + self.task_minutes
+    }
+}
+
+/// A row being gathered by [`project_rows`].
+struct Gathered {
+    row: ProjectRow,
+    /// Whether `row.name` is a real name (the group's, or « Hors projet »), not
+    /// « Projet sans nom ».
+    named: bool,
+    /// The project's start date from the task time, with when its record was written.
+    project_start: Option<(i64, String)>,
+}
+
+/// The index of the row of `key`, made when missing; its first date lowered to `date`.
+fn gathered(
+    rows: &mut Vec<Gathered>,
+    key: String,
+    date: &str,
+    name: impl FnOnce() -> (String, bool),
+) -> usize {
+    match rows.iter().position(|g| g.row.key == key) {
+        Some(i) => {
+            if date < rows[i].row.start.as_str() {
+                rows[i].row.start = date.to_string();
             }
-        };
-        let row = &mut rows[index].1;
-        if line.date < row.start {
-            row.start = line.date.clone();
+            i
         }
+        None => {
+            let (name, named) = name();
+            rows.push(Gathered {
+                row: ProjectRow {
+                    key,
+                    name,
+                    start: date.to_string(),
+                    cents: 0,
+                    meeting_minutes: 0,
+                    task_minutes: 0,
+                },
+                named,
+                project_start: None,
+            });
+            rows.len() - 1
+        }
+    }
+}
+
+/// The lines and the time logged on tasks grouped per project, by start date. Both are
+/// keyed by group ([`Line::project_key`], [`TaskTime::project_key`]): a project with
+/// meetings and task time is one row; a project with task time only shows no amount.
+pub fn project_rows(lines: &[&Line], time: &[&TaskTime]) -> Vec<ProjectRow> {
+    let mut rows: Vec<Gathered> = Vec::new();
+    for line in lines {
+        let i = gathered(&mut rows, line.project_key(), &line.date, || {
+            (
+                line.project(),
+                !line.group_name.is_empty() || line.group_id.is_none(),
+            )
+        });
+        let row = &mut rows[i].row;
         if line.counts() {
             row.cents += line.amount;
         }
-        row.minutes += line.minutes;
+        row.meeting_minutes += line.minutes;
     }
-    let mut rows: Vec<ProjectRow> = rows.into_iter().map(|(_, r)| r).collect();
+    for entry in time.iter().filter(|t| !t.deleted) {
+        let i = gathered(&mut rows, entry.project_key(), &entry.date, || {
+            (
+                entry.project(),
+                !entry.group_name.is_empty() || entry.group_id.is_none(),
+            )
+        });
+        let g = &mut rows[i];
+        if !g.named && !entry.group_name.is_empty() {
+            g.row.name = entry.group_name.clone();
+            g.named = true;
+        }
+        g.row.task_minutes += entry.minutes;
+        // The newest record knows the project's current start date.
+        if !entry.project_start.is_empty()
+            && g.project_start
+                .as_ref()
+                .is_none_or(|(at, _)| entry.updated_at >= *at)
+        {
+            g.project_start = Some((entry.updated_at, entry.project_start.clone()));
+        }
+    }
+    let mut rows: Vec<ProjectRow> = rows
+        .into_iter()
+        .map(|g| match g.project_start {
+            Some((_, start)) => ProjectRow { start, ..g.row },
+            None => g.row,
+        })
+        .collect();
     rows.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.name.cmp(&b.name)));
     rows
+}
+
+/// The lines and the task time of the chosen year (none: every year); task time by the
+/// year of the date worked.
+pub fn of_year<'a>(
+    lines: &'a [Line],
+    time: &'a [TaskTime],
+    year: Option<i32>,
+) -> (Vec<&'a Line>, Vec<&'a TaskTime>) {
+    let chosen = |y: i64| year.is_none_or(|wanted| y == i64::from(wanted));
+    (
+        lines.iter().filter(|l| chosen(l.year)).collect(),
+        time.iter()
+            .filter(|t| !t.deleted && chosen(t.year))
+            .collect(),
+    )
+}
+
+/// The years with lines or task time, for the year selector.
+pub fn years_of(lines: &[Line], time: &[TaskTime]) -> BTreeSet<i64> {
+    lines
+        .iter()
+        .map(|l| l.year)
+        .chain(time.iter().filter(|t| !t.deleted).map(|t| t.year))
+        .collect()
 }
 
 /// The acting member's lines, by date.
@@ -95,14 +196,13 @@ pub fn my_account(query: &str) -> PageResult {
         Err(refused) => return Ok(refused),
     };
     let all = my_lines(&me)?;
-    let years: BTreeSet<i64> = all.iter().map(|l| l.year).collect();
-    let lines: Vec<&Line> = all
-        .iter()
-        .filter(|l| year.is_none_or(|y| l.year == i64::from(y)))
-        .collect();
-    let rows = project_rows(&lines);
+    let all_time = task_time::my_task_time(&me)?;
+    let years = years_of(&all, &all_time);
+    let (lines, time) = of_year(&all, &all_time, year);
+    let rows = project_rows(&lines, &time);
     let total_cents: i64 = rows.iter().map(|r| r.cents).sum();
-    let total_minutes: i64 = rows.iter().map(|r| r.minutes).sum();
+    let total_meetings: i64 = rows.iter().map(|r| r.meeting_minutes).sum();
+    let total_tasks: i64 = rows.iter().map(|r| r.task_minutes).sum();
     let chosen = year.map(|y| y.to_string()).unwrap_or_default();
     let export = if chosen.is_empty() {
         href("/mon-compte.xlsx")
@@ -129,7 +229,8 @@ pub fn my_account(query: &str) -> PageResult {
         p class="muted" {
             "Les indemnités liées aux groupes de travail auxquels vous participez, par projet. "
             "L’indemnité compte les lignes en brouillon, approuvées et payées ; "
-            "les lignes en attente ou non éligibles n’y figurent pas."
+            "les lignes en attente ou non éligibles n’y figurent pas. "
+            "Le temps passé compte les réunions émargées et le temps saisi sur les tâches des projets."
         }
         @if rows.is_empty() {
             p class="empty" { "Aucune indemnité pour le moment." }
@@ -146,11 +247,11 @@ pub fn my_account(query: &str) -> PageResult {
                     }
                     tbody {
                         @for row in &rows {
-                            tr class="projet" {
+                            tr class="projet" data-groupe=(row.key) {
                                 th scope="row" { (row.name) }
                                 td class="date" data-date=(row.start) { (money::date_short(&row.start)) }
                                 td class="montant" data-cents=(row.cents) { (money::euros_number(row.cents)) }
-                                (ui::hours_cell(row.minutes))
+                                (ui::project_hours_cell(row.meeting_minutes, row.task_minutes))
                             }
                         }
                     }
@@ -159,13 +260,19 @@ pub fn my_account(query: &str) -> PageResult {
                             th scope="row" { "Total" }
                             td {}
                             td class="montant" data-cents=(total_cents) { (money::euros_number(total_cents)) }
-                            (ui::hours_cell(total_minutes))
+                            (ui::project_hours_cell(total_meetings, total_tasks))
                         }
                     }
                 }
             }
-            h2 { "Détail des lignes" }
-            (lines_table(&lines, false))
+            @if !lines.is_empty() {
+                h2 { "Détail des lignes" }
+                (lines_table(&lines, false))
+            }
+            @if !time.is_empty() {
+                h2 { "Temps saisi sur les tâches" }
+                (task_time_table(&time))
+            }
         }
         p class="muted" {
             "La note de frais se joint à la ligne concernée (ouvrez la ligne) ; "
@@ -218,6 +325,40 @@ pub fn lines_table(lines: &[&Line], with_person: bool) -> Markup {
                                     a class="note-de-frais" href=(line.note_path) { (line.note_name) }
                                 }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The time logged on the projects module's tasks: `table.temps-taches`, a row
+/// `tr[data-entry={entry id}]` each (date worked, project, task, `span.duree`, who
+/// entered it).
+pub fn task_time_table(time: &[&TaskTime]) -> Markup {
+    html! {
+        div class="table-scroll" {
+            table class="temps-taches list" {
+                thead {
+                    tr {
+                        th scope="col" { "Date du travail" }
+                        th scope="col" { "Projet" }
+                        th scope="col" { "Tâche" }
+                        th scope="col" class="nombre" { "Durée" }
+                        th scope="col" { "Saisi par" }
+                    }
+                }
+                tbody {
+                    @for entry in time {
+                        tr data-entry=(entry.entry) {
+                            td class="date" data-date=(entry.date) { (money::date_short(&entry.date)) }
+                            td { (entry.project()) }
+                            td { (entry.task_title) }
+                            td class="nombre" {
+                                span class="duree" data-minutes=(entry.minutes) { (fr::duration(entry.minutes)) }
+                            }
+                            td { (entry.entered_by_name) }
                         }
                     }
                 }
@@ -530,7 +671,7 @@ mod tests {
             line(None, "", "2026-04-01", 8000, 30, HELD),
         ];
         let refs: Vec<&Line> = lines.iter().collect();
-        let rows = project_rows(&refs);
+        let rows = project_rows(&refs, &[]);
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].name, "Soins non programmés");
         assert_eq!(rows[0].cents, 10_000);
@@ -538,10 +679,164 @@ mod tests {
         assert_eq!(rows[1].start, "2026-02-01");
         // The non-eligible line counts its time, not its amount.
         assert_eq!(rows[1].cents, 8000);
-        assert_eq!(rows[1].minutes, 180);
+        assert_eq!(rows[1].minutes(), 180);
         // Held lines are not counted in the indemnity.
         assert_eq!(rows[2].name, "Hors projet");
         assert_eq!(rows[2].cents, 0);
-        assert_eq!(rows[2].minutes, 30);
+        assert_eq!(rows[2].minutes(), 30);
+        assert_eq!(rows[2].task_minutes, 0);
+    }
+
+    fn logged(
+        group: Option<&str>,
+        name: &str,
+        date: &str,
+        minutes: i64,
+        project_start: &str,
+        updated_at: i64,
+        deleted: bool,
+    ) -> TaskTime {
+        let project_start = (!project_start.is_empty()).then_some(project_start);
+        serde_json::from_value(serde_json::json!({
+            "id": format!("t-{date}-{minutes}-{updated_at}"),
+            "entry": format!("e-{date}-{minutes}-{updated_at}"),
+            "revision": 1,
+            "deleted": deleted,
+            "group_id": group,
+            "group_name": name,
+            "person": "1",
+            "date": date,
+            "year": money::year_of(date),
+            "minutes": minutes,
+            "task_title": "Tâche",
+            "entered_by_name": "Marc Médecin",
+            "project_start": project_start,
+            "updated_at": updated_at,
+        }))
+        .expect("task time")
+    }
+
+    #[test]
+    fn merges_task_time_into_the_projects_of_the_lines() {
+        let lines = [
+            line(Some("2"), "HAD", "2026-03-02", 8000, 60, DRAFT),
+            line(
+                Some("1"),
+                "Soins non programmés",
+                "2026-01-10",
+                10_000,
+                90,
+                PAID,
+            ),
+            line(Some("5"), "", "2026-04-01", 8000, 30, DRAFT),
+        ];
+        let time = [
+            // Two entries of a project that also has a meeting: one row; the newest
+            // record's start date.
+            logged(
+                Some("1"),
+                "Soins non programmés",
+                "2026-02-03",
+                90,
+                "2020-11-01",
+                100,
+                false,
+            ),
+            logged(
+                Some("1"),
+                "Soins non programmés",
+                "2026-02-10",
+                30,
+                "2020-11-16",
+                200,
+                false,
+            ),
+            // Time only, no start date known: the first date worked.
+            logged(
+                Some("3"),
+                "Prévention santé mentale",
+                "2026-01-20",
+                60,
+                "",
+                100,
+                false,
+            ),
+            logged(
+                Some("4"),
+                "Cicat Breilh",
+                "2026-05-04",
+                60,
+                "2021-08-02",
+                100,
+                false,
+            ),
+            // Deleted: counts nothing.
+            logged(Some("2"), "HAD", "2026-03-05", 0, "2021-08-02", 300, true),
+            // Names a project whose lines had no name.
+            logged(
+                Some("5"),
+                "Gestion administrative",
+                "2026-04-02",
+                45,
+                "",
+                100,
+                false,
+            ),
+        ];
+        let line_refs: Vec<&Line> = lines.iter().collect();
+        let time_refs: Vec<&TaskTime> = time.iter().collect();
+        let rows = project_rows(&line_refs, &time_refs);
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Soins non programmés",
+                "Cicat Breilh",
+                "Prévention santé mentale",
+                "HAD",
+                "Gestion administrative",
+            ]
+        );
+        let soins = &rows[0];
+        assert_eq!(soins.start, "2020-11-16");
+        assert_eq!(soins.cents, 10_000);
+        assert_eq!(soins.meeting_minutes, 90);
+        assert_eq!(soins.task_minutes, 120);
+        assert_eq!(soins.minutes(), 210);
+        // Time only: no amount.
+        assert_eq!(rows[1].start, "2021-08-02");
+        assert_eq!(rows[1].cents, 0);
+        assert_eq!(rows[1].minutes(), 60);
+        assert_eq!(rows[2].start, "2026-01-20");
+        assert_eq!(rows[2].cents, 0);
+        // The deleted entry changes neither the time nor the start date.
+        assert_eq!(rows[3].start, "2026-03-02");
+        assert_eq!(rows[3].minutes(), 60);
+        assert_eq!(rows[4].meeting_minutes, 30);
+        assert_eq!(rows[4].task_minutes, 45);
+    }
+
+    #[test]
+    fn the_year_is_the_date_worked() {
+        let lines = [line(
+            Some("1"),
+            "Soins non programmés",
+            "2026-01-10",
+            10_000,
+            90,
+            PAID,
+        )];
+        let time = [
+            logged(Some("3"), "Prévention", "2025-12-20", 60, "", 100, false),
+            logged(Some("3"), "Prévention", "2024-06-01", 60, "", 100, true),
+        ];
+        let years: Vec<i64> = years_of(&lines, &time).into_iter().collect();
+        // A deleted entry adds no year.
+        assert_eq!(years, [2025, 2026]);
+        let (l, t) = of_year(&lines, &time, Some(2025));
+        assert!(l.is_empty());
+        assert_eq!(t.len(), 1);
+        let (l, t) = of_year(&lines, &time, None);
+        assert_eq!((l.len(), t.len()), (1, 1));
     }
 }

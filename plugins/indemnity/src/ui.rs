@@ -109,6 +109,17 @@ pub fn hours_cell(minutes: i64) -> Markup {
     html! { td class="heures" data-minutes=(minutes) { (money::hours(minutes)) } }
 }
 
+/// A project's time in « Mon compte »: meetings and tasks,
+/// `td.heures[data-minutes={total}][data-minutes-reunions=…][data-minutes-taches=…]`.
+pub fn project_hours_cell(meetings: i64, tasks: i64) -> Markup {
+    let total = meetings + tasks;
+    html! {
+        td class="heures" data-minutes=(total) data-minutes-reunions=(meetings) data-minutes-taches=(tasks) {
+            (money::hours(total))
+        }
+    }
+}
+
 /// A year typed in a query or a form (2000 to 2100).
 pub fn parse_year(text: &str) -> Option<i32> {
     text.trim()

@@ -116,6 +116,122 @@ pub fn duration(minutes: i64) -> String {
     }
 }
 
+/// Minutes as decimal French hours: 90 → "1,5", 60 → "1", 50 → "0,83", -30 → "-0,5".
+pub fn hours(minutes: i64) -> String {
+    let sign = if minutes < 0 { "-" } else { "" };
+    let abs = minutes.unsigned_abs();
+    // Hundredths of an hour, rounded.
+    let hundredths = (abs * 100 + 30) / 60;
+    let (whole, fraction) = (hundredths / 100, hundredths % 100);
+    if fraction == 0 {
+        format!("{sign}{whole}")
+    } else if fraction % 10 == 0 {
+        format!("{sign}{whole},{}", fraction / 10)
+    } else {
+        format!("{sign}{whole},{fraction:02}")
+    }
+}
+
+/// "2026-12-03" → "03/12/2026"; as is when not a date.
+pub fn date_short(date: &str) -> String {
+    let b = date.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        format!("{}/{}/{}", &date[8..10], &date[5..7], &date[0..4])
+    } else {
+        date.to_string()
+    }
+}
+
+/// Why a typed duration was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurationError {
+    /// Empty or not a duration.
+    Unreadable,
+    /// Zero or negative.
+    NotPositive,
+    /// More than the maximum asked.
+    TooLong,
+}
+
+/// A duration as people type it, in minutes: "1:30", "1h30", "1 h 30", "1h", "2 h",
+/// "45 min", "90 min", or decimal hours "1,5", "1.5", "0,25" (a bare number is hours,
+/// rounded to the nearest minute). Refused when empty or unreadable, zero or negative,
+/// or over `max_minutes`.
+pub fn parse_duration(text: &str, max_minutes: i64) -> Result<i64, DurationError> {
+    let cleaned: String = text
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+        .collect();
+    if cleaned.is_empty() {
+        return Err(DurationError::Unreadable);
+    }
+    let (negative, body) = match cleaned.strip_prefix(['-', '−']) {
+        Some(rest) => (true, rest.to_string()),
+        None => (false, cleaned.clone()),
+    };
+    let digits = |s: &str| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit());
+    let minutes: i64 = if let Some(m) = body
+        .strip_suffix("minutes")
+        .or_else(|| body.strip_suffix("min"))
+        .or_else(|| body.strip_suffix("mn"))
+    {
+        if !digits(m) {
+            return Err(DurationError::Unreadable);
+        }
+        m.parse().map_err(|_| DurationError::Unreadable)?
+    } else if let Some((h, m)) = body.split_once([':', 'h']) {
+        if !digits(h) {
+            return Err(DurationError::Unreadable);
+        }
+        let m = m.strip_suffix("min").unwrap_or(m);
+        let m: i64 = if m.is_empty() {
+            0
+        } else if digits(m) && m.len() <= 2 {
+            m.parse().map_err(|_| DurationError::Unreadable)?
+        } else {
+            return Err(DurationError::Unreadable);
+        };
+        if m >= 60 {
+            return Err(DurationError::Unreadable);
+        }
+        h.parse::<i64>().map_err(|_| DurationError::Unreadable)? * 60 + m
+    } else {
+        // Decimal hours, at most two decimals.
+        let (whole, fraction) = body.split_once([',', '.']).unwrap_or((body.as_str(), ""));
+        let ok = (whole.is_empty() || digits(whole))
+            && (fraction.is_empty() || (digits(fraction) && fraction.len() <= 2))
+            && !(whole.is_empty() && fraction.is_empty());
+        if !ok {
+            return Err(DurationError::Unreadable);
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| DurationError::Unreadable)?
+        };
+        let hundredths: i64 = match fraction.len() {
+            0 => 0,
+            1 => {
+                fraction
+                    .parse::<i64>()
+                    .map_err(|_| DurationError::Unreadable)?
+                    * 10
+            }
+            _ => fraction.parse().map_err(|_| DurationError::Unreadable)?,
+        };
+        ((whole * 100 + hundredths) * 60 + 50) / 100
+    };
+    if negative || minutes <= 0 {
+        return Err(DurationError::NotPositive);
+    }
+    if minutes > max_minutes {
+        return Err(DurationError::TooLong);
+    }
+    Ok(minutes)
+}
+
 fn is_leap(year: i32) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
@@ -164,5 +280,69 @@ mod tests {
         assert_eq!(duration(60), "1 h");
         assert_eq!(duration(90), "1 h 30");
         assert_eq!(duration(125), "2 h 05");
+    }
+
+    #[test]
+    fn reads_durations_as_people_type_them() {
+        for (typed, minutes) in [
+            ("1:30", 90),
+            ("1h30", 90),
+            ("1 h 30", 90),
+            ("1H30", 90),
+            ("1h", 60),
+            ("2 h", 120),
+            ("45 min", 45),
+            ("45min", 45),
+            ("90 min", 90),
+            ("1,5", 90),
+            ("1.5", 90),
+            ("0,25", 15),
+            ("0,75", 45),
+            ("6", 360),
+            ("24 h", 1440),
+        ] {
+            assert_eq!(parse_duration(typed, 1440), Ok(minutes), "{typed}");
+        }
+        for typed in [
+            "",
+            "abc",
+            "1h75",
+            "1,234",
+            "h",
+            "1:2:3",
+            "min",
+            "1 h 30 min 5",
+        ] {
+            assert_eq!(
+                parse_duration(typed, 1440),
+                Err(DurationError::Unreadable),
+                "{typed}"
+            );
+        }
+        for typed in ["0", "-1", "0 min", "-1h30", "0:00"] {
+            assert_eq!(
+                parse_duration(typed, 1440),
+                Err(DurationError::NotPositive),
+                "{typed}"
+            );
+        }
+        for typed in ["25 h", "90", "1441 min", "24:01"] {
+            assert_eq!(
+                parse_duration(typed, 1440),
+                Err(DurationError::TooLong),
+                "{typed}"
+            );
+        }
+    }
+
+    #[test]
+    fn writes_hours_and_short_dates_the_french_way() {
+        assert_eq!(hours(90), "1,5");
+        assert_eq!(hours(60), "1");
+        assert_eq!(hours(50), "0,83");
+        assert_eq!(hours(-30), "-0,5");
+        assert_eq!(hours(0), "0");
+        assert_eq!(date_short("2026-12-03"), "03/12/2026");
+        assert_eq!(date_short("n/a"), "n/a");
     }
 }

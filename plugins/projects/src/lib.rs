@@ -1,0 +1,161 @@
+//! Projets (module id `projets`): the structure's projet de santé — its missions
+//! ([`model`]), the projects bound to the host's groups and their actions
+//! ([`projects`]), tasks with assignees, due dates and recurrence ([`tasks`],
+//! [`recurrence`]), time spent with the date the work was done, for oneself or traced on
+//! someone's behalf, published as `task.time-logged` ([`timelog`]), and the project's
+//! discussion thread (`maillage_sdk::thread`). docs/projects-contract.md.
+
+pub mod model;
+pub mod projects;
+pub mod recurrence;
+pub mod tasks;
+pub mod timelog;
+pub mod ui;
+
+use maillage_sdk::records::StoreError;
+use maillage_sdk::{Asset, Manifest, Method, NavEntry, Plugin, Request, Response, Widget, thread};
+
+/// The module's id: its URL segment (`/{structure}/projets/…`).
+pub const MODULE_ID: &str = "projets";
+
+const ASSETS: &[Asset] = &[Asset {
+    name: "projets.css",
+    content_type: "text/css; charset=utf-8",
+    body: include_str!("../assets/projets.css"),
+}];
+
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+struct Projects;
+
+impl Plugin for Projects {
+    fn manifest() -> Manifest {
+        let nav = |label: &str, path: &str| NavEntry {
+            label: label.into(),
+            path: path.into(),
+        };
+        Manifest {
+            id: MODULE_ID.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            name: "Projets".into(),
+            wit_range: maillage_sdk::WIT_RANGE.into(),
+            capabilities: vec![
+                "storage".into(),
+                "events".into(),
+                "groups".into(),
+                "mail".into(),
+            ],
+            collections: model::collections(),
+            subscriptions: Vec::new(),
+            nav: vec![
+                nav("Projets", "/"),
+                nav("Mes projets", "/mes-projets"),
+                nav("Mes tâches", "/mes-taches"),
+                nav("Projet de santé", "/projet-de-sante"),
+            ],
+            widgets: vec![
+                Widget {
+                    id: "my-projects".into(),
+                    title: "Mes projets".into(),
+                    path: "/widget/projets".into(),
+                },
+                Widget {
+                    id: "my-tasks".into(),
+                    title: "Mes tâches".into(),
+                    path: "/widget/taches".into(),
+                },
+            ],
+        }
+    }
+
+    fn assets() -> &'static [Asset] {
+        ASSETS
+    }
+
+    fn handle(request: Request) -> Response {
+        let segments = request.segments();
+        let query = request.query.as_str();
+        let form = || request.form();
+        let result: Result<Response, StoreError> = match (request.method, segments.as_slice()) {
+            (Method::Get, []) => projects::list(query, false),
+            (Method::Get, ["mes-projets"]) => projects::list(query, true),
+            (Method::Get, ["export.csv"]) => projects::export_csv(query, false),
+            (Method::Get, ["projet-de-sante"]) => projects::health_project(query),
+            (Method::Get, ["missions"]) => projects::missions_page(query),
+            (Method::Post, ["missions"]) => projects::save_missions(&form()),
+            (Method::Get, ["nouveau"]) => projects::new_page(query),
+            (Method::Post, ["nouveau"]) => projects::create(&form()),
+            (Method::Get, ["mes-taches"]) => tasks::mine(query),
+            (Method::Get, ["mon-temps"]) => timelog::mine(query),
+            (Method::Get, ["temps"]) => timelog::structure_page(query),
+            (Method::Post, ["temps", "republier"]) => timelog::republish(),
+            (Method::Get, ["widget", "projets"]) => tasks::projects_widget(),
+            (Method::Get, ["widget", "taches"]) => tasks::widget(),
+            (Method::Get, ["p", g]) => projects::page(g, query),
+            (Method::Get, ["p", g, "modifier"]) => projects::edit_page(g),
+            (Method::Post, ["p", g, "modifier"]) => projects::update(g, &form()),
+            (Method::Get, ["p", g, "actions", "nouvelle"]) => projects::action_page(g, None),
+            (Method::Post, ["p", g, "actions", "nouvelle"]) => {
+                projects::save_action(g, None, &form())
+            }
+            (Method::Get, ["p", g, "actions", a, "modifier"]) => projects::action_page(g, Some(a)),
+            (Method::Post, ["p", g, "actions", a, "modifier"]) => {
+                projects::save_action(g, Some(a), &form())
+            }
+            (Method::Post, ["p", g, "actions", a, "supprimer"]) => projects::delete_action(g, a),
+            (Method::Post, ["p", g, "taches"]) => tasks::create(g, &form()),
+            (Method::Get, ["p", g, "taches", t]) => tasks::page(g, t, query),
+            (Method::Get, ["p", g, "taches", t, "modifier"]) => tasks::edit_page(g, t),
+            (Method::Post, ["p", g, "taches", t, "modifier"]) => tasks::update(g, t, &form()),
+            (Method::Post, ["p", g, "taches", t, "faite"]) => tasks::done(g, t),
+            (Method::Post, ["p", g, "taches", t, "rouvrir"]) => tasks::reopen(g, t),
+            (Method::Post, ["p", g, "taches", t, "supprimer"]) => tasks::delete(g, t),
+            (Method::Post, ["p", g, "taches", t, "temps"]) => timelog::log(g, t, &form()),
+            (Method::Get, ["p", g, "temps"]) => timelog::project_page(g, query),
+            (Method::Get, ["p", g, "temps.csv"]) => timelog::project_csv(g, query),
+            (Method::Get, ["p", g, "temps.xlsx"]) => timelog::project_xlsx(g, query),
+            (Method::Get, ["p", g, "temps", e, "modifier"]) => timelog::edit_page(g, e),
+            (Method::Post, ["p", g, "temps", e, "modifier"]) => timelog::update(g, e, &form()),
+            (Method::Post, ["p", g, "temps", e, "supprimer"]) => timelog::delete(g, e),
+            (Method::Post, ["p", g, "fil", rest @ ..]) => discussion(g, rest, &request),
+            _ => Ok(Response::not_found()),
+        };
+        maillage_sdk::records::or_unavailable(result)
+    }
+}
+
+/// The project's discussion thread (shared guest code, `maillage_sdk::thread`): members
+/// of the group and coordinators post; authors edit and delete their own messages;
+/// référents and coordinators may delete any.
+fn discussion(group_id: &str, rest: &[&str], request: &Request) -> Result<Response, StoreError> {
+    let l = match projects::loaded(group_id)? {
+        Ok(l) => l,
+        Err(r) => return Ok(r),
+    };
+    let Some(action) = thread::Action::parse(rest) else {
+        return Ok(Response::not_found());
+    };
+    let Some(user) = l.me.clone() else {
+        return Ok(Response::error(403, "Veuillez vous connecter."));
+    };
+    if !l.inside() {
+        return Ok(Response::error(
+            403,
+            "Seuls les membres du projet participent à sa discussion.",
+        ));
+    }
+    if l.archived() {
+        return Ok(Response::error(409, ui::ARCHIVED));
+    }
+    let subject = projects::thread_subject(&l.project);
+    match thread::apply(&subject, &action, &request.form(), &user, l.manages()) {
+        Ok(()) => Ok(Response::see_other(&format!(
+            "{}?ok=message#discussion",
+            l.project.path()
+        ))),
+        Err(e) => Ok(e.response()),
+    }
+}
+
+// Natively (the unit tests) there is no component to export.
+#[cfg(target_arch = "wasm32")]
+maillage_sdk::export_plugin!(Projects);
