@@ -20,6 +20,7 @@ mod module_services;
 mod operations;
 mod plugin_cli;
 mod polls;
+mod projects;
 mod records;
 mod support;
 mod web_edge;

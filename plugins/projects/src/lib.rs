@@ -85,6 +85,7 @@ impl Plugin for Projects {
             (Method::Get, ["nouveau"]) => projects::new_page(query),
             (Method::Post, ["nouveau"]) => projects::create(&form()),
             (Method::Get, ["mes-taches"]) => tasks::mine(query),
+            (Method::Get, ["mes-taches.csv"]) => tasks::mine_csv(query),
             (Method::Get, ["mon-temps"]) => timelog::mine(query),
             (Method::Get, ["temps"]) => timelog::structure_page(query),
             (Method::Post, ["temps", "republier"]) => timelog::republish(),

@@ -1,0 +1,2467 @@
+//! The projects module (`plugins/projects`, module id `projets`,
+//! docs/projects-contract.md) end to end, through the real host and the real
+//! component: who may read and change an open and a closed project (404 before 403,
+//! other structures' and malformed ids), time entries in the formats people type and
+//! the French refusals that store nothing, totals on the page, the report pages and the
+//! exports (read back by Python's csv module and openpyxl) as sums of the entries, time
+//! logged for someone else (traced, mailed, managers only), recurring tasks and their
+//! next occurrence, « Mes tâches », the time reaching the indemnity module's « Mon
+//! compte » through `task.time-logged`, and bad input.
+
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+use maillage::groups::GroupRole;
+use maillage::tenancy::Role;
+use serde_json::{Value, json};
+
+use crate::support::{Client, Host, PASSWORD, local_in, parse_csv, run_openpyxl};
+
+/// The module in structure A, and in structure B.
+const A: &str = "/cpts-a/projets";
+const B: &str = "/cpts-b/projets";
+const TIME_LOGGED: &str = "task.time-logged";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The groups of structure A.
+const OPEN_NAME: &str = "Soins non programmés";
+const CLOSED_NAME: &str = "Prévention santé mentale";
+const FREE_NAME: &str = "Médecin traitant";
+const DESCRIPTION: &str = "Organiser la réponse aux demandes de soins non programmés.";
+const OBJECTIVES: &str = "Rédiger une fiche réflexe\nTenir un annuaire des disponibilités";
+
+/// The six missions' default labels, as the missions form shows them.
+const MISSIONS: [&str; 6] = [
+    "Accès aux soins",
+    "Parcours pluriprofessionnels",
+    "Prévention",
+    "Gestion de crise",
+    "Qualité et pertinence des soins",
+    "Accompagnement des professionnels de santé",
+];
+
+// The world.
+
+/// Generous limits: a debug build on two cores, exports built in the guest.
+async fn projects_host() -> Host {
+    Host::with_config(|c| {
+        c.plugin_deadline_ms = 10_000;
+        c.plugin_memory_mib = 64;
+        c.plugin_output_mib = 8;
+    })
+    .await
+}
+
+async fn signed_in<'a>(host: &'a Host, email: &str) -> Client<'a> {
+    let mut client = Client::new(host);
+    client.login(email, PASSWORD).await;
+    client
+}
+
+/// Structure A (and B, with the module too), their people and A's projects.
+struct World {
+    sid: i64,
+    /// Open group « Soins non programmés », project 1.2 (mission 1).
+    open: String,
+    /// Closed group « Prévention santé mentale », project 3.1 (mission 3).
+    closed: String,
+    /// Open group « Médecin traitant » (Rémi alone), no project yet.
+    free: String,
+    /// Rémi: référent of the three groups (a plain member of the structure).
+    remi: i64,
+    /// Anne: membre active of the open and the closed group.
+    anne: i64,
+    /// Gustave: invité of the open and the closed group.
+    gus: i64,
+    /// Oscar: a member of A in no group.
+    oscar: i64,
+    /// Bob: a member of B.
+    bob: i64,
+}
+
+/// Claire coordinates A and creates both projects through « Nouveau projet ».
+async fn world(host: &Host, modules: &[&str]) -> World {
+    let a = host.structure("cpts-a", modules).await;
+    host.structure("cpts-b", &["projects"]).await;
+    host.account(
+        "cpts-a",
+        "claire@a.test",
+        "Claire Coordinatrice",
+        Role::Coordinator,
+    )
+    .await;
+    let person =
+        |email: &'static str, name: &'static str| host.account("cpts-a", email, name, Role::Member);
+    let remi = person("remi@a.test", "Rémi Référent").await;
+    let anne = person("anne@a.test", "Anne Active").await;
+    let gus = person("gus@a.test", "Gustave Invité").await;
+    let oscar = person("oscar@a.test", "Oscar Dehors").await;
+    let bob = host
+        .account("cpts-b", "bob@b.test", "Bob Ailleurs", Role::Member)
+        .await;
+    let db = &host.state.db;
+    let mut groups = Vec::new();
+    for (name, open) in [(OPEN_NAME, true), (CLOSED_NAME, false), (FREE_NAME, true)] {
+        groups.push(
+            db.create_group(a.id, name, "", open, remi.id)
+                .await
+                .unwrap(),
+        );
+    }
+    for &id in &groups[..2] {
+        let group = db
+            .group(a.id, id, remi.id)
+            .await
+            .unwrap()
+            .expect("the group");
+        db.set_group_member(&group, anne.id, GroupRole::Active)
+            .await
+            .unwrap();
+        db.set_group_member(&group, gus.id, GroupRole::Guest)
+            .await
+            .unwrap();
+    }
+    let (open, closed, free) = (
+        groups[0].to_string(),
+        groups[1].to_string(),
+        groups[2].to_string(),
+    );
+    let mut claire = signed_in(host, "claire@a.test").await;
+    for (group, numero, mission) in [(&open, "1.2", "1"), (&closed, "3.1", "3")] {
+        let (status, location, body) =
+            create_project(&mut claire, group, numero, mission, &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "project {numero}: {body}");
+        assert!(
+            location
+                .as_deref()
+                .is_some_and(|l| l.starts_with(&format!("{A}/p/{group}")) && l.contains("ok=cree")),
+            "project {numero}: {location:?}"
+        );
+    }
+    World {
+        sid: a.id,
+        open,
+        closed,
+        free,
+        remi: remi.id,
+        anne: anne.id,
+        gus: gus.id,
+        oscar: oscar.id,
+        bob: bob.id,
+    }
+}
+
+/// "YYYY-MM-DD" in Paris, `offset` days from today.
+fn day(offset: i64) -> String {
+    local_in(offset, 12, 0, "Europe/Paris")[..10].to_string()
+}
+
+fn project_path(g: &str) -> String {
+    format!("{A}/p/{g}")
+}
+
+fn task_path(g: &str, t: &str) -> String {
+    format!("{A}/p/{g}/taches/{t}")
+}
+
+/// Replaces the fields named in `changes` (or adds them).
+fn apply<'a>(fields: &mut Vec<(&'a str, &'a str)>, changes: &[(&'a str, &'a str)]) {
+    for &(name, value) in changes {
+        match fields.iter_mut().find(|(k, _)| *k == name) {
+            Some(field) => field.1 = value,
+            None => fields.push((name, value)),
+        }
+    }
+}
+
+fn borrowed(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// POST `/nouveau` (`changes` replace the default fields).
+async fn create_project(
+    c: &mut Client<'_>,
+    group: &str,
+    numero: &str,
+    mission: &str,
+    changes: &[(&str, &str)],
+) -> (StatusCode, Option<String>, String) {
+    let mut fields = vec![
+        ("groupe", group),
+        ("numero", numero),
+        ("mission", mission),
+        ("description", DESCRIPTION),
+        ("objectifs", OBJECTIVES),
+        ("date_debut", "2026-01-05"),
+        ("date_fin", ""),
+        ("coordinateur", ""),
+    ];
+    apply(&mut fields, changes);
+    c.post_form(&format!("{A}/nouveau"), &fields).await
+}
+
+/// POST `/p/{g}/modifier` with a new description.
+async fn edit_project(
+    c: &mut Client<'_>,
+    g: &str,
+    numero: &str,
+    description: &str,
+) -> (StatusCode, Option<String>, String) {
+    c.post_form(
+        &format!("{A}/p/{g}/modifier"),
+        &[
+            ("numero", numero),
+            ("mission", "1"),
+            ("description", description),
+            ("objectifs", OBJECTIVES),
+            ("date_debut", "2026-01-05"),
+            ("date_fin", ""),
+            ("coordinateur", ""),
+        ],
+    )
+    .await
+}
+
+/// POST `/p/{g}/taches`.
+async fn post_task(
+    c: &mut Client<'_>,
+    g: &str,
+    title: &str,
+    assignees: &[i64],
+    due: &str,
+    recurrence: &str,
+) -> (StatusCode, Option<String>, String) {
+    let ids: Vec<String> = assignees.iter().map(i64::to_string).collect();
+    let mut fields = vec![
+        ("titre", title),
+        ("description", ""),
+        ("echeance", due),
+        ("action", ""),
+        ("recurrence", recurrence),
+    ];
+    for id in &ids {
+        fields.push(("assigne", id.as_str()));
+    }
+    c.post_form(&format!("{A}/p/{g}/taches"), &fields).await
+}
+
+/// A task created through the form; its id, read on the project page.
+async fn new_task(
+    c: &mut Client<'_>,
+    g: &str,
+    title: &str,
+    assignees: &[i64],
+    due: &str,
+    recurrence: &str,
+) -> String {
+    let (status, location, body) = post_task(c, g, title, assignees, due, recurrence).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "task « {title} »: {body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.starts_with(&project_path(g)) && l.contains("ok=tache")),
+        "task « {title} »: {location:?}"
+    );
+    let p = page(c, &project_path(g)).await;
+    let found: Vec<String> = titled(&tasks(&p), title)
+        .iter()
+        .map(|r| r.get("data-tache"))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "task « {title} » on the project page: {found:?}"
+    );
+    found[0].clone()
+}
+
+async fn done(c: &mut Client<'_>, g: &str, t: &str) -> (StatusCode, Option<String>, String) {
+    c.post_form(&format!("{}/faite", task_path(g, t)), &[])
+        .await
+}
+
+async fn reopen(c: &mut Client<'_>, g: &str, t: &str) -> (StatusCode, Option<String>, String) {
+    c.post_form(&format!("{}/rouvrir", task_path(g, t)), &[])
+        .await
+}
+
+/// POST `/p/{g}/taches/{t}/temps`; `personne` only when given.
+async fn log_time(
+    c: &mut Client<'_>,
+    g: &str,
+    t: &str,
+    date: &str,
+    duree: &str,
+    personne: Option<i64>,
+) -> (StatusCode, Option<String>, String) {
+    let person = personne.map(|p| p.to_string()).unwrap_or_default();
+    let mut fields = vec![("date", date), ("duree", duree), ("note", "")];
+    if personne.is_some() {
+        fields.push(("personne", person.as_str()));
+    }
+    c.post_form(&format!("{}/temps", task_path(g, t)), &fields)
+        .await
+}
+
+/// The time entries of a task's page: `tr[data-saisie]`.
+async fn entries(c: &mut Client<'_>, g: &str, t: &str) -> Vec<El> {
+    all(&page(c, &task_path(g, t)).await, "tr[data-saisie]")
+}
+
+/// A time entry logged through the form; its row on the task page (the one new row).
+async fn logged(
+    c: &mut Client<'_>,
+    g: &str,
+    t: &str,
+    date: &str,
+    duree: &str,
+    personne: Option<i64>,
+) -> El {
+    let before: Vec<String> = entries(c, g, t)
+        .await
+        .iter()
+        .map(|e| e.get("data-saisie"))
+        .collect();
+    let (status, location, body) = log_time(c, g, t, date, duree, personne).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "« {duree} » on {date}: {body}"
+    );
+    assert!(
+        location.as_deref().is_some_and(|l| l.contains("ok=temps")),
+        "« {duree} »: {location:?}"
+    );
+    let mut new: Vec<El> = entries(c, g, t)
+        .await
+        .into_iter()
+        .filter(|e| !before.contains(&e.get("data-saisie")))
+        .collect();
+    assert_eq!(new.len(), 1, "one entry more for « {duree} »: {new:?}");
+    new.remove(0)
+}
+
+async fn edit_entry(
+    c: &mut Client<'_>,
+    g: &str,
+    e: &str,
+    date: &str,
+    duree: &str,
+) -> (StatusCode, Option<String>, String) {
+    c.post_form(
+        &format!("{A}/p/{g}/temps/{e}/modifier"),
+        &[("date", date), ("duree", duree), ("note", "")],
+    )
+    .await
+}
+
+async fn delete_entry(
+    c: &mut Client<'_>,
+    g: &str,
+    e: &str,
+) -> (StatusCode, Option<String>, String) {
+    c.post_form(&format!("{A}/p/{g}/temps/{e}/supprimer"), &[])
+        .await
+}
+
+async fn page(c: &mut Client<'_>, path: &str) -> String {
+    let (status, body) = c.get(path).await;
+    assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+    body
+}
+
+/// The task rows of a page: `tr[data-tache]`.
+fn tasks(page: &str) -> Vec<El> {
+    all(page, "tr[data-tache]")
+}
+
+fn titled<'a>(rows: &'a [El], title: &str) -> Vec<&'a El> {
+    rows.iter().filter(|r| r.text().contains(title)).collect()
+}
+
+/// A task row's due date: `td.echeance[data-date]`.
+fn due(row: &El) -> Option<String> {
+    row.all("td.echeance")
+        .first()
+        .and_then(|td| td.attr("data-date"))
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+}
+
+fn ids(rows: &[El], attribute: &str) -> Vec<String> {
+    rows.iter().map(|r| r.get(attribute)).collect()
+}
+
+/// A 422 carrying `message` in a `div.alert[role=alert]` (any alert when empty).
+fn assert_refused(status: StatusCode, body: &str, message: &str, what: &str) {
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {body}");
+    let alerts: Vec<String> = all(body, "div.alert[role=alert]")
+        .iter()
+        .map(El::text)
+        .collect();
+    assert!(
+        alerts.iter().any(|a| a.contains(&same(message))),
+        "{what}: the alerts {alerts:?} should say « {message} »"
+    );
+}
+
+/// The page's text holds `message` (typography aside).
+fn says(body: &str, message: &str) -> bool {
+    text_of(body).contains(&same(message))
+}
+
+/// The mails of the structure's outbox to `to` whose subject holds `subject`.
+async fn mails(host: &Host, sid: i64, to: &str, subject: &str) -> Vec<String> {
+    host.state
+        .db
+        .outbox(Some(sid), 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.to == to && m.subject.contains(subject))
+        .map(|m| m.body)
+        .collect()
+}
+
+/// The payloads of `task.time-logged` the module published in the structure, in order.
+async fn time_events(host: &Host, sid: i64) -> Vec<Value> {
+    let payloads: Vec<String> = sqlx::query_scalar(
+        "SELECT payload FROM event_outbox WHERE topic = $1 AND structure_id = $2 AND source_plugin = 'projets' ORDER BY id",
+    )
+    .bind(TIME_LOGGED)
+    .bind(sid)
+    .fetch_all(host.state.db.pool())
+    .await
+    .unwrap();
+    payloads
+        .iter()
+        .map(|p| serde_json::from_str(p).expect("a JSON payload"))
+        .collect()
+}
+
+async fn events_of(host: &Host, sid: i64, topic: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM event_outbox WHERE topic = $1 AND structure_id = $2")
+        .bind(topic)
+        .bind(sid)
+        .fetch_one(host.state.db.pool())
+        .await
+        .unwrap()
+}
+
+/// An id of a payload, as text whether it was sent as a string or a number.
+fn id_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs the dispatcher until every `task.time-logged` of the structure reached the
+/// indemnity module; a refusal or a fault of the module fails the test with its error.
+async fn deliver_time(host: &Host, sid: i64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        maillage::events::dispatch(&host.state)
+            .await
+            .expect("a dispatch round");
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT e.id, d.status, d.last_error FROM event_outbox e
+             LEFT JOIN event_deliveries d ON d.event_id = e.id AND d.plugin_id = 'indemnites'
+             WHERE e.structure_id = $1 AND e.topic = $2 ORDER BY e.id",
+        )
+        .bind(sid)
+        .bind(TIME_LOGGED)
+        .fetch_all(host.state.db.pool())
+        .await
+        .unwrap();
+        assert!(
+            !rows.is_empty(),
+            "the projects module published no {TIME_LOGGED}"
+        );
+        if let Some((id, _, _)) = rows.iter().find(|r| r.1.is_none()) {
+            panic!(
+                "event {id} ({TIME_LOGGED}) was not given to the indemnity module: does it subscribe to the topic?"
+            );
+        }
+        if let Some((id, status, Some(error))) = rows
+            .iter()
+            .find(|r| r.1.as_deref() != Some("delivered") && r.2.is_some())
+        {
+            panic!("the indemnity module did not take event {id} ({status:?}): {error}");
+        }
+        if rows.iter().all(|r| r.1.as_deref() == Some("delivered")) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{TIME_LOGGED} still undelivered after 120 s: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Hours as a CSV cell writes them ("1,5") in minutes.
+fn hours_to_minutes(text: &str) -> i64 {
+    let hours: f64 = text
+        .trim()
+        .replace(',', ".")
+        .parse()
+        .unwrap_or_else(|e| panic!("« {text} » is no number of hours: {e}"));
+    (hours * 60.0).round() as i64
+}
+
+fn column(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column « {name} » in {header:?}"))
+}
+
+/// Every sheet of a workbook as openpyxl reads it: `{sheet: [[cell…]…]}`.
+fn read_workbook(bytes: &[u8]) -> Value {
+    let script = r#"
+import json, sys, openpyxl
+book = openpyxl.load_workbook(sys.argv[1])
+out = {}
+for sheet in book.worksheets:
+    out[sheet.title] = [
+        [v if v is None or isinstance(v, (bool, int, float, str)) else str(v) for v in row]
+        for row in sheet.iter_rows(values_only=True)
+    ]
+print(json.dumps(out, ensure_ascii=False))
+"#;
+    let stdout = run_openpyxl(bytes, "projets", script, "");
+    serde_json::from_slice(&stdout).expect("openpyxl's sheets as JSON")
+}
+
+// Reading HTML: a small selector engine (tag, `.class`, `#id`, `[attr]`, `[attr=value]`,
+// descendants separated by spaces), enough for the module's markers.
+
+#[derive(Debug, Clone)]
+struct El {
+    attrs: Vec<(String, String)>,
+    /// The whole element, start tag to end tag.
+    html: String,
+    /// Between its start and end tags.
+    inner: String,
+}
+
+impl El {
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// An attribute that must be there.
+    fn get(&self, name: &str) -> String {
+        self.attr(name)
+            .unwrap_or_else(|| panic!("no {name} on {}", self.html))
+            .to_string()
+    }
+
+    fn has_class(&self, class: &str) -> bool {
+        self.attr("class")
+            .unwrap_or_default()
+            .split_whitespace()
+            .any(|c| c == class)
+    }
+
+    fn text(&self) -> String {
+        text_of(&self.inner)
+    }
+
+    fn minutes(&self) -> i64 {
+        self.get("data-minutes")
+            .parse()
+            .unwrap_or_else(|e| panic!("data-minutes of {}: {e}", self.html))
+    }
+
+    fn all(&self, selector: &str) -> Vec<El> {
+        all(&self.inner, selector)
+    }
+
+    fn first(&self, selector: &str) -> El {
+        first(&self.inner, selector)
+    }
+
+    fn count(&self, selector: &str) -> usize {
+        self.all(selector).len()
+    }
+}
+
+/// One compound selector: `tr.projet[data-groupe=12]`.
+struct Simple {
+    tag: String,
+    classes: Vec<String>,
+    id: Option<String>,
+    attrs: Vec<(String, Option<String>)>,
+}
+
+const MARKS: [char; 3] = ['.', '#', '['];
+
+impl Simple {
+    fn parse(selector: &str) -> Simple {
+        let end = selector.find(MARKS).unwrap_or(selector.len());
+        let mut simple = Simple {
+            tag: selector[..end].to_string(),
+            classes: Vec::new(),
+            id: None,
+            attrs: Vec::new(),
+        };
+        assert!(!simple.tag.is_empty(), "a tag name in {selector}");
+        let mut rest = &selector[end..];
+        while let Some(mark) = rest.chars().next() {
+            rest = &rest[mark.len_utf8()..];
+            if mark == '[' {
+                let close = rest
+                    .find(']')
+                    .unwrap_or_else(|| panic!("no ] in {selector}"));
+                let inside = &rest[..close];
+                rest = &rest[close + 1..];
+                simple.attrs.push(match inside.split_once('=') {
+                    Some((name, value)) => {
+                        (name.to_string(), Some(value.trim_matches('"').to_string()))
+                    }
+                    None => (inside.to_string(), None),
+                });
+            } else {
+                let end = rest.find(MARKS).unwrap_or(rest.len());
+                let name = rest[..end].to_string();
+                rest = &rest[end..];
+                if mark == '.' {
+                    simple.classes.push(name);
+                } else {
+                    simple.id = Some(name);
+                }
+            }
+        }
+        simple
+    }
+
+    fn matches(&self, el: &El) -> bool {
+        self.classes.iter().all(|c| el.has_class(c))
+            && self
+                .id
+                .as_deref()
+                .is_none_or(|id| el.attr("id") == Some(id))
+            && self.attrs.iter().all(|(name, value)| match value {
+                Some(v) => el.attr(name) == Some(v.as_str()),
+                None => el.attr(name).is_some(),
+            })
+    }
+}
+
+/// Every element of `html` matching `selector`, in document order.
+fn all(html: &str, selector: &str) -> Vec<El> {
+    let mut scopes: Vec<String> = vec![html.to_string()];
+    let mut found: Vec<El> = Vec::new();
+    for part in selector.split_whitespace() {
+        let simple = Simple::parse(part);
+        found = scopes
+            .iter()
+            .flat_map(|scope| elements(scope, &simple.tag))
+            .filter(|el| simple.matches(el))
+            .collect();
+        scopes = found.iter().map(|el| el.inner.clone()).collect();
+    }
+    found
+}
+
+/// The first element matching `selector`; fails the test when there is none.
+fn first(html: &str, selector: &str) -> El {
+    all(html, selector)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no {selector} in\n{html}"))
+}
+
+fn count(html: &str, selector: &str) -> usize {
+    all(html, selector).len()
+}
+
+const VOID: [&str; 8] = ["input", "br", "hr", "img", "meta", "link", "col", "source"];
+
+/// Every `<tag …>…</tag>` of `html` (nested ones too), in document order.
+fn elements(html: &str, tag: &str) -> Vec<El> {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}>");
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(found) = html[from..].find(&open) {
+        let start = from + found;
+        from = start + open.len();
+        if !boundary(html, from) {
+            continue;
+        }
+        let Some(tag_end) = start_tag_end(html, from) else {
+            break;
+        };
+        let attrs = parse_attrs(&html[from..tag_end]);
+        let after = tag_end + 1;
+        let (inner_end, end) = if VOID.contains(&tag) || html[..tag_end].ends_with('/') {
+            (after, after)
+        } else {
+            matching_close(html, after, &open, &close)
+        };
+        out.push(El {
+            attrs,
+            html: html[start..end].to_string(),
+            inner: html[after..inner_end].to_string(),
+        });
+    }
+    out
+}
+
+/// Whether a tag name ends at `at` (`<tr` is not `<track`).
+fn boundary(html: &str, at: usize) -> bool {
+    html[at..]
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_whitespace() || c == '>' || c == '/')
+}
+
+/// The `>` closing the start tag whose attributes begin at `from`.
+fn start_tag_end(html: &str, from: usize) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in html[from..].char_indices() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '>' => return Some(from + i),
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
+/// Where the element's content ends and where its end tag ends.
+fn matching_close(html: &str, from: usize, open: &str, close: &str) -> (usize, usize) {
+    let mut depth = 1;
+    let mut at = from;
+    loop {
+        let next_open = html[at..].find(open).map(|i| at + i);
+        let Some(next_close) = html[at..].find(close).map(|i| at + i) else {
+            return (html.len(), html.len());
+        };
+        match next_open {
+            Some(o) if o < next_close => {
+                at = o + open.len();
+                if boundary(html, at) {
+                    depth += 1;
+                }
+            }
+            _ => {
+                depth -= 1;
+                at = next_close + close.len();
+                if depth == 0 {
+                    return (next_close, at);
+                }
+            }
+        }
+    }
+}
+
+fn parse_attrs(text: &str) -> Vec<(String, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        while i < chars.len() && (chars[i].is_whitespace() || chars[i] == '/') {
+            i += 1;
+        }
+        let start = i;
+        while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '=' && chars[i] != '/' {
+            i += 1;
+        }
+        if start == i {
+            break;
+        }
+        let name: String = chars[start..i].iter().collect();
+        let value: String = if i < chars.len() && chars[i] == '=' {
+            i += 1;
+            if i < chars.len() && (chars[i] == '"' || chars[i] == '\'') {
+                let quote = chars[i];
+                i += 1;
+                let begin = i;
+                while i < chars.len() && chars[i] != quote {
+                    i += 1;
+                }
+                let value: String = chars[begin..i].iter().collect();
+                i += 1;
+                value
+            } else {
+                let begin = i;
+                while i < chars.len() && !chars[i].is_whitespace() {
+                    i += 1;
+                }
+                chars[begin..i].iter().collect()
+            }
+        } else {
+            String::new()
+        };
+        out.push((name.to_ascii_lowercase(), unescape(&value)));
+    }
+    out
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+/// The text of some HTML, tags removed, spaces collapsed (see [`same`]).
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        if in_tag {
+            if c == '>' {
+                in_tag = false;
+                out.push(' ');
+            }
+        } else if c == '<' {
+            in_tag = true;
+        } else {
+            out.push(c);
+        }
+    }
+    same(&unescape(&out))
+}
+
+/// A French text compared typography aside: narrow or non-breaking spaces as spaces,
+/// straight apostrophes as typographic ones, runs of spaces as one.
+fn same(text: &str) -> String {
+    text.replace(['\u{a0}', '\u{202f}'], " ")
+        .replace('\'', "’")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// The tests.
+
+#[tokio::test]
+async fn who_may_read_and_change_an_open_and_a_closed_project() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut gus = signed_in(&host, "gus@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+    let mut bob = signed_in(&host, "bob@b.test").await;
+
+    // Both creations are in the structure's audit log.
+    let journal = host.state.db.audit_entries(Some(w.sid), 50).await.unwrap();
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e.action == "projets.projet.creer")
+            .count(),
+        2,
+        "{journal:?}"
+    );
+
+    // Anne, membre active, creates tasks; Gustave, invité, is given one and logs on it only.
+    let open_task = new_task(
+        &mut anne,
+        &w.open,
+        "Rédiger la fiche réflexe",
+        &[w.anne],
+        "",
+        "aucune",
+    )
+    .await;
+    let guest_task = new_task(
+        &mut anne,
+        &w.open,
+        "Relever les gardes",
+        &[w.gus],
+        "",
+        "aucune",
+    )
+    .await;
+    let closed_task = new_task(
+        &mut anne,
+        &w.closed,
+        "Recenser les psychologues",
+        &[w.anne],
+        "",
+        "aucune",
+    )
+    .await;
+    logged(&mut anne, &w.open, &open_task, &day(-2), "1 h", None).await;
+    logged(&mut gus, &w.open, &guest_task, &day(-2), "30 min", None).await;
+    let (status, _, body) = log_time(&mut gus, &w.open, &open_task, &day(-2), "30 min", None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a guest on a task not assigned to him: {body}"
+    );
+
+    // The group's members and the coordinator see the time per person; those who may
+    // create tasks see the form.
+    for (who, client, may_create) in [
+        ("Claire", &mut claire, true),
+        ("Rémi", &mut remi, true),
+        ("Anne", &mut anne, true),
+        ("Gustave", &mut gus, false),
+    ] {
+        let p = page(client, &project_path(&w.open)).await;
+        assert_eq!(
+            count(&p, "form.tache"),
+            usize::from(may_create),
+            "{who}: form.tache"
+        );
+        let row = first(
+            &p,
+            &format!("table.temps-personnes tr[data-personne={}]", w.anne),
+        );
+        assert_eq!(row.first("td.heures").minutes(), 60, "{who}: Anne's time");
+        assert_eq!(
+            first(&p, "span.total-temps").minutes(),
+            90,
+            "{who}: the total"
+        );
+    }
+    let p = page(&mut anne, &project_path(&w.open)).await;
+    assert!(
+        first(&p, "header.projet h1").text().contains(OPEN_NAME),
+        "{p}"
+    );
+    assert_eq!(count(&p, "section#objectifs li"), 2, "one objective a line");
+    assert_eq!(first(&p, "header.projet span.numero").text(), "1.2");
+
+    // Oscar, a member in no group: the open project without what is the members'.
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    assert!(first(&p, "header.projet h1").text().contains(OPEN_NAME));
+    assert_eq!(
+        first(&p, "span.total-temps").minutes(),
+        90,
+        "the total only"
+    );
+    assert_eq!(count(&p, "form.tache"), 0, "no task form for Oscar");
+    assert_eq!(
+        count(&p, "table.temps-personnes"),
+        0,
+        "no time per person for Oscar"
+    );
+    let list = page(&mut oscar, &format!("{A}/")).await;
+    assert_eq!(
+        count(&list, &format!("li.projet[data-groupe={}]", w.open)),
+        1,
+        "{list}"
+    );
+    assert_eq!(
+        count(&list, &format!("li.projet[data-groupe={}]", w.closed)),
+        0,
+        "a closed project of others is absent: {list}"
+    );
+    let list = page(&mut anne, &format!("{A}/")).await;
+    for g in [&w.open, &w.closed] {
+        assert_eq!(
+            count(&list, &format!("li.projet[data-groupe={g}]")),
+            1,
+            "{list}"
+        );
+    }
+    // The closed project does not exist for him, reading or writing (404 before 403).
+    for path in [
+        project_path(&w.closed),
+        task_path(&w.closed, &closed_task),
+        format!("{A}/p/{}/temps", w.closed),
+        format!("{A}/p/{}/modifier", w.closed),
+    ] {
+        let (status, body) = oscar.get(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "Oscar GET {path}");
+        assert!(!body.contains(CLOSED_NAME), "Oscar GET {path}");
+    }
+    let (status, _, _) = post_task(&mut oscar, &w.closed, "Intrusion", &[], "", "aucune").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a task on the closed project"
+    );
+    let (status, _, _) = log_time(&mut oscar, &w.closed, &closed_task, &day(-1), "1h", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "time on the closed project");
+    let (status, _, _) = edit_project(&mut oscar, &w.closed, "3.1", "Intrusion").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "editing the closed project");
+    // The open one he reads, and may not change.
+    let (status, _, _) = post_task(&mut oscar, &w.open, "Intrusion", &[], "", "aucune").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a task on the open project");
+    let (status, _, _) = log_time(&mut oscar, &w.open, &open_task, &day(-1), "1h", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "time on the open project");
+    let (status, _, _) = edit_project(&mut oscar, &w.open, "1.2", "Intrusion").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "editing the open project");
+    let (status, _, _) = done(&mut oscar, &w.open, &open_task).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "marking a task done");
+
+    // Bob, of structure B: nothing of A, through B's address or A's.
+    for path in [
+        format!("{B}/p/{}", w.closed),
+        format!("{B}/p/{}", w.open),
+        format!("{B}/p/{}/taches/{open_task}", w.open),
+        format!("{A}/p/{}", w.closed),
+        format!("{A}/p/{}", w.open),
+    ] {
+        let (status, body) = bob.get(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "Bob GET {path}");
+        assert!(
+            !body.contains(CLOSED_NAME) && !body.contains(OPEN_NAME),
+            "Bob GET {path}"
+        );
+    }
+    let (status, _, _) = bob
+        .post_form(
+            &format!("{B}/p/{}/taches", w.open),
+            &[("titre", "Intrusion"), ("recurrence", "aucune")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "Bob POST a task through B");
+
+    // Gustave, invité, creates no task.
+    for g in [&w.open, &w.closed] {
+        let (status, _, body) = post_task(&mut gus, g, "Intrusion", &[], "", "aucune").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a guest's task: {body}");
+    }
+    let p = page(&mut claire, &project_path(&w.open)).await;
+    assert!(
+        titled(&tasks(&p), "Intrusion").is_empty(),
+        "no refused task was stored"
+    );
+
+    // The référent edits the project; a membre active or an invité may not.
+    let (status, _) = anne.get(&format!("{A}/p/{}/modifier", w.open)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Anne opens the edit form");
+    let (status, _) = remi.get(&format!("{A}/p/{}/modifier", w.open)).await;
+    assert_eq!(status, StatusCode::OK, "Rémi opens the edit form");
+    let (status, location, body) = edit_project(
+        &mut remi,
+        &w.open,
+        "1.2",
+        "Une description revue par le référent.",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("ok=modifie")),
+        "{location:?}"
+    );
+    for (who, client) in [("Anne", &mut anne), ("Gustave", &mut gus)] {
+        let (status, _, _) = edit_project(client, &w.open, "1.2", "Pas de droit.").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who} edits the project");
+    }
+    let p = page(&mut anne, &project_path(&w.open)).await;
+    let description = first(&p, "section#description").text();
+    assert!(
+        description.contains("Une description revue par le référent."),
+        "{description}"
+    );
+    assert!(!description.contains("Pas de droit."), "{description}");
+
+    // Projects are created by coordinators only (WIT 0.2.5).
+    for (who, client) in [("Anne", &mut anne), ("Rémi", &mut remi)] {
+        let (status, _) = client.get(&format!("{A}/nouveau")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who} GET /nouveau");
+        let (status, _, _) = create_project(client, &w.free, "1.3", "1", &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who} POST /nouveau");
+    }
+    // A group with no project: the coordinator is sent to create it, others find nothing.
+    let (status, location, _) = claire.get_full(&project_path(&w.free)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains(&format!("/nouveau?groupe={}", w.free))),
+        "{location:?}"
+    );
+    let (status, _) = anne.get(&project_path(&w.free)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no project for Anne");
+
+    // Ids of another project's task, or no id at all, lead nowhere.
+    for path in [
+        task_path(&w.open, &closed_task),
+        task_path(&w.closed, &open_task),
+        format!("{A}/p/abc"),
+        format!("{A}/p/999999"),
+        format!("{A}/p/{}/taches/pas-un-id", w.open),
+        format!("{A}/p/{}/taches/{}", w.open, "0".repeat(26)),
+    ] {
+        for (who, client) in [("Anne", &mut anne), ("Claire", &mut claire)] {
+            let (status, _) = client.get(&path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{who} GET {path}");
+        }
+    }
+    let (status, _, _) = log_time(&mut anne, &w.open, &closed_task, &day(-1), "1h", None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "time on another project's task"
+    );
+    let (status, _, _) = done(&mut anne, &w.open, &closed_task).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another project's task done");
+    let p = page(&mut anne, &task_path(&w.closed, &closed_task)).await;
+    assert_eq!(count(&p, "tr[data-saisie]"), 0, "nothing logged on it");
+    assert_eq!(count(&p, "form.faite"), 1, "still to do");
+}
+
+#[tokio::test]
+async fn durations_are_read_as_people_type_them_and_bad_ones_store_nothing() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let anne_id = w.anne.to_string();
+    let t1 = new_task(
+        &mut anne,
+        &w.open,
+        "Rédiger la fiche réflexe",
+        &[w.anne],
+        "",
+        "aucune",
+    )
+    .await;
+    let t2 = new_task(
+        &mut anne,
+        &w.closed,
+        "Recenser les psychologues",
+        &[w.anne],
+        "",
+        "aucune",
+    )
+    .await;
+
+    let d1 = day(-3);
+    let mut accepted = 0;
+    for (typed, minutes) in [
+        ("1:30", 90),
+        ("1h30", 90),
+        ("1 h 30", 90),
+        ("1h", 60),
+        ("2 h", 120),
+        ("45 min", 45),
+        ("45min", 45),
+        ("90 min", 90),
+        ("1,5", 90),
+        ("1.5", 90),
+        ("0,25", 15),
+    ] {
+        let row = logged(&mut anne, &w.open, &t1, &d1, typed, None).await;
+        accepted += minutes;
+        let duration = row.first("span.duree");
+        assert_eq!(duration.minutes(), minutes, "« {typed} »: {}", row.html);
+        if typed == "1:30" {
+            assert_eq!(duration.text(), "1 h 30", "shown as « 1 h 30 »");
+        }
+        assert_eq!(
+            row.attr("data-personne"),
+            Some(anne_id.as_str()),
+            "Anne's own entry"
+        );
+    }
+
+    let before = entries(&mut anne, &w.open, &t1).await.len();
+    for (typed, message) in [
+        ("-1", "La durée doit être positive."),
+        ("0", "La durée doit être positive."),
+        ("90", "Une saisie ne peut dépasser 24 h"),
+        ("25 h", "Une saisie ne peut dépasser 24 h"),
+        (
+            "abc",
+            "Durée illisible : écrivez par exemple 1 h 30, 45 min ou 1,5.",
+        ),
+        ("", "Durée illisible"),
+    ] {
+        let (status, _, body) = log_time(&mut anne, &w.open, &t1, &d1, typed, None).await;
+        assert_refused(status, &body, message, &format!("« {typed} »"));
+    }
+    let (status, _, body) = log_time(&mut anne, &w.open, &t1, &day(2), "1h", None).await;
+    assert_refused(
+        status,
+        &body,
+        "La date du travail ne peut pas être dans le futur.",
+        "a date to come",
+    );
+    for date in ["1999-12-31", "31/12/2026", "2026-02-30"] {
+        let (status, _, body) = log_time(&mut anne, &w.open, &t1, date, "1h", None).await;
+        assert_refused(status, &body, "", date);
+    }
+    assert_eq!(
+        entries(&mut anne, &w.open, &t1).await.len(),
+        before,
+        "nothing stored after a refusal"
+    );
+
+    // At most 24 h a day for a person, across projects.
+    let d2 = day(-4);
+    logged(&mut anne, &w.open, &t1, &d2, "20 h", None).await;
+    let before = entries(&mut anne, &w.closed, &t2).await.len();
+    let (status, _, body) = log_time(&mut anne, &w.closed, &t2, &d2, "5 h", None).await;
+    assert_refused(
+        status,
+        &body,
+        "Le total saisi pour Anne Active le",
+        "25 h in a day",
+    );
+    assert_refused(status, &body, "dépasserait 24 h", "25 h in a day");
+    assert_eq!(
+        entries(&mut anne, &w.closed, &t2).await.len(),
+        before,
+        "nothing stored"
+    );
+    // Exactly 24 h is allowed; a quarter more is not, on either project.
+    logged(&mut anne, &w.closed, &t2, &d2, "4 h", None).await;
+    let (status, _, body) = log_time(&mut anne, &w.open, &t1, &d2, "0,25", None).await;
+    assert_refused(status, &body, "dépasserait 24 h", "24 h 15 in a day");
+    let total = first(
+        &page(&mut anne, &project_path(&w.open)).await,
+        "span.total-temps",
+    )
+    .minutes();
+    assert_eq!(
+        total,
+        accepted + 1200,
+        "the project holds only what was accepted"
+    );
+}
+
+#[tokio::test]
+async fn time_totals_on_pages_and_exports_are_sums_of_the_entries() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+    let t1 = new_task(
+        &mut anne,
+        &w.open,
+        "Rédiger la fiche réflexe",
+        &[w.anne],
+        "",
+        "aucune",
+    )
+    .await;
+    let t2 = new_task(
+        &mut remi,
+        &w.open,
+        "Annuaire des disponibilités",
+        &[w.anne, w.remi],
+        "",
+        "aucune",
+    )
+    .await;
+    // Anne 90 + 45 + 120 = 255, Rémi 75 + 30 = 105; the fiche 285, the annuaire 75.
+    logged(&mut anne, &w.open, &t1, &day(-2), "1h30", None).await;
+    logged(&mut anne, &w.open, &t2, &day(-3), "45 min", None).await;
+    logged(&mut anne, &w.open, &t1, &day(-5), "2 h", None).await;
+    logged(&mut remi, &w.open, &t1, &day(-2), "1:15", None).await;
+    logged(&mut remi, &w.open, &t2, &day(-6), "30 min", None).await;
+
+    // The project page.
+    let p = page(&mut claire, &project_path(&w.open)).await;
+    assert_eq!(first(&p, "span.total-temps").minutes(), 360);
+    let section = first(&p, "section#temps").text();
+    assert!(
+        section.contains("Temps passé sur le projet : 6 h"),
+        "{section}"
+    );
+    for (person, minutes) in [(w.anne, 255), (w.remi, 105)] {
+        let row = first(
+            &p,
+            &format!("table.temps-personnes tr[data-personne={person}]"),
+        );
+        assert_eq!(row.first("td.heures").minutes(), minutes, "{}", row.html);
+    }
+    assert_eq!(
+        count(&p, "table.temps-personnes tr[data-personne]"),
+        2,
+        "one row per person"
+    );
+    for (task, minutes) in [(&t1, 285), (&t2, 75)] {
+        let row = first(&p, &format!("table.taches tr[data-tache={task}]"));
+        assert_eq!(row.first("td.heures").minutes(), minutes, "{}", row.html);
+    }
+    // Outside the group, the total only.
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    assert_eq!(first(&p, "span.total-temps").minutes(), 360);
+    let (status, _) = oscar.get(&format!("{A}/p/{}/temps", w.open)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Oscar's detail of the time");
+
+    // The detail page, grouped three ways: its rows sum to the total.
+    for (query, par, expected) in [
+        ("", "personne", Some([105_i64, 255])),
+        ("?par=personne", "personne", Some([105, 255])),
+        ("?par=tache", "tache", Some([75, 285])),
+        ("?par=mois", "mois", None),
+    ] {
+        let p = page(&mut anne, &format!("{A}/p/{}/temps{query}", w.open)).await;
+        let table = first(&p, "table.temps");
+        assert_eq!(table.attr("data-par"), Some(par), "{query}");
+        let mut rows: Vec<i64> = table
+            .all("tr[data-cle]")
+            .iter()
+            .filter(|r| !r.has_class("total"))
+            .map(|r| r.first("td.heures").minutes())
+            .collect();
+        rows.sort_unstable();
+        assert_eq!(rows.iter().sum::<i64>(), 360, "rows of {query}: {rows:?}");
+        if let Some(expected) = expected {
+            assert_eq!(rows, expected, "{query}");
+        }
+        assert_eq!(
+            table.first("tfoot tr.total td.heures").minutes(),
+            360,
+            "the total of {query}"
+        );
+    }
+
+    // The CSV export: one row per entry, then the total.
+    let (status, headers, csv) = anne
+        .get_with_headers(&format!("{A}/p/{}/temps.csv", w.open))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    let disposition = headers
+        .get(http::header::CONTENT_DISPOSITION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        disposition.contains("attachment") && disposition.contains(".csv"),
+        "{disposition}"
+    );
+    let rows = parse_csv(&csv);
+    let header = &rows[0];
+    for name in [
+        "Date du travail",
+        "Projet",
+        "Numéro",
+        "Mission",
+        "Tâche",
+        "Personne",
+        "Durée (h)",
+        "Note",
+        "Saisi par",
+        "Pour autrui",
+    ] {
+        column(header, name);
+    }
+    let (person, hours, task, behalf, project) = (
+        column(header, "Personne"),
+        column(header, "Durée (h)"),
+        column(header, "Tâche"),
+        column(header, "Pour autrui"),
+        column(header, "Projet"),
+    );
+    let (totals, lines): (Vec<&Vec<String>>, Vec<&Vec<String>>) = rows[1..]
+        .iter()
+        .partition(|r| r.first().is_some_and(|c| c == "Total"));
+    assert_eq!(lines.len(), 5, "one row per entry: {rows:?}");
+    assert_eq!(totals.len(), 1, "one total row: {rows:?}");
+    assert_eq!(rows[rows.len() - 1][0], "Total", "the total comes last");
+    let sum_of = |name: &str| -> i64 {
+        lines
+            .iter()
+            .filter(|r| r[person] == name)
+            .map(|r| hours_to_minutes(&r[hours]))
+            .sum()
+    };
+    assert_eq!(sum_of("Anne Active"), 255);
+    assert_eq!(sum_of("Rémi Référent"), 105);
+    assert_eq!(hours_to_minutes(&totals[0][hours]), 360);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|r| r[task] == "Rédiger la fiche réflexe")
+            .count(),
+        3
+    );
+    assert!(lines.iter().all(|r| r[behalf] == "Non"), "{lines:?}");
+    assert!(lines.iter().all(|r| r[project] == OPEN_NAME), "{lines:?}");
+
+    // The workbook: the same rows, hours as numbers.
+    let (status, headers, bytes) = anne
+        .get_bytes(&format!("{A}/p/{}/temps.xlsx", w.open))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some(XLSX)
+    );
+    let book = read_workbook(&bytes);
+    let sheet = book["Temps passé"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no sheet « Temps passé »: {book}"));
+    let rows: Vec<&Vec<Value>> = sheet
+        .iter()
+        .filter_map(Value::as_array)
+        .filter(|r| r.iter().any(|c| !c.is_null()))
+        .collect();
+    let header: Vec<String> = rows[0]
+        .iter()
+        .map(|c| c.as_str().unwrap_or_default().to_string())
+        .collect();
+    let (person, hours) = (column(&header, "Personne"), column(&header, "Durée (h)"));
+    let (totals, lines): (Vec<&Vec<Value>>, Vec<&Vec<Value>>) = rows[1..]
+        .iter()
+        .copied()
+        .partition(|r| r.first().and_then(Value::as_str) == Some("Total"));
+    assert_eq!(lines.len(), 5, "one row per entry: {rows:?}");
+    assert_eq!(totals.len(), 1, "one total row: {rows:?}");
+    let minutes_of = |cell: &Value| -> i64 {
+        let hours = cell
+            .as_f64()
+            .unwrap_or_else(|| panic!("{cell} is not a number"));
+        (hours * 60.0).round() as i64
+    };
+    let anne_minutes: i64 = lines
+        .iter()
+        .filter(|r| r[person].as_str() == Some("Anne Active"))
+        .map(|r| minutes_of(&r[hours]))
+        .sum();
+    assert_eq!(anne_minutes, 255);
+    let all_minutes: i64 = lines.iter().map(|r| minutes_of(&r[hours])).sum();
+    assert_eq!(all_minutes, 360);
+    let total = &totals[0][hours];
+    match total.as_str() {
+        Some(formula) => assert!(formula.starts_with("=SUM"), "the total: {total}"),
+        None => assert_eq!(minutes_of(total), 360, "the total"),
+    }
+
+    // The coordinators' time report, and « Mon temps passé ».
+    let p = page(&mut claire, &format!("{A}/temps")).await;
+    let sum: i64 = all(&p, "table.temps tr[data-cle]")
+        .iter()
+        .filter(|r| !r.has_class("total"))
+        .map(|r| r.first("td.heures").minutes())
+        .sum();
+    assert_eq!(sum, 360, "the structure's time");
+    let (status, _) = anne.get(&format!("{A}/temps")).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the report is the coordinators'"
+    );
+    let p = page(&mut anne, &format!("{A}/mon-temps")).await;
+    let mine = first(
+        &p,
+        &format!(
+            "table.mon-temps tr.projet[data-groupe={}] td.heures",
+            w.open
+        ),
+    );
+    assert_eq!(mine.minutes(), 255, "Anne's own time");
+
+    // The projects list and its export.
+    let list = page(&mut anne, &format!("{A}/")).await;
+    let item = first(&list, &format!("li.projet[data-groupe={}]", w.open));
+    assert_eq!(item.first("span.taches-ouvertes").get("data-count"), "2");
+    assert_eq!(item.first("span.numero").text(), "1.2");
+    assert_eq!(item.attr("data-etat"), Some("en-cours"));
+    let (status, _, csv) = anne.get_with_headers(&format!("{A}/export.csv")).await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    let rows = parse_csv(&csv);
+    assert_eq!(
+        rows[0],
+        [
+            "Numéro",
+            "Projet",
+            "Mission",
+            "État",
+            "Visibilité",
+            "Référents",
+            "Membres",
+            "Date de début",
+            "Tâches ouvertes",
+            "Temps passé (h)"
+        ]
+    );
+    let row = rows
+        .iter()
+        .find(|r| r[0] == "1.2")
+        .unwrap_or_else(|| panic!("no project 1.2 in {rows:?}"));
+    assert_eq!(row[1], OPEN_NAME);
+    assert_eq!(row[3], "En cours");
+    assert_eq!(row[4], "Ouvert");
+    assert_eq!(row[8], "2");
+    assert_eq!(row[9], "6");
+}
+
+#[tokio::test]
+async fn time_logged_for_someone_else_is_traced_mailed_and_for_managers_only() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut gus = signed_in(&host, "gus@a.test").await;
+    let (anne_id, remi_id) = (w.anne.to_string(), w.remi.to_string());
+    let title = "Mettre à jour la liste des gardes";
+    let t = new_task(&mut remi, &w.open, title, &[w.anne, w.remi], "", "aucune").await;
+
+    // Rémi, référent, logs his own time, then Anne's.
+    let own = logged(&mut remi, &w.open, &t, &day(-2), "30 min", None).await;
+    assert_eq!(own.attr("data-personne"), Some(remi_id.as_str()));
+    assert_eq!(own.count("span.saisi-par"), 0, "his own: {}", own.html);
+    let theirs = logged(&mut remi, &w.open, &t, &day(-1), "1h30", Some(w.anne)).await;
+    assert_eq!(theirs.attr("data-personne"), Some(anne_id.as_str()));
+    let (own_id, theirs_id) = (own.get("data-saisie"), theirs.get("data-saisie"));
+    assert!(
+        theirs
+            .first("span.saisi-par")
+            .text()
+            .contains("Rémi Référent"),
+        "{}",
+        theirs.html
+    );
+    let seen_by_anne = entries(&mut anne, &w.open, &t).await;
+    let row = seen_by_anne
+        .iter()
+        .find(|e| e.attr("data-saisie") == Some(theirs_id.as_str()))
+        .expect("Anne sees the entry made for her");
+    assert_eq!(row.count("span.saisi-par"), 1, "{}", row.html);
+
+    // Anne is told, Rémi is not; the audit log holds it once.
+    let to_anne = mails(
+        &host,
+        w.sid,
+        "anne@a.test",
+        "Rémi Référent a saisi du temps pour vous",
+    )
+    .await;
+    assert_eq!(to_anne.len(), 1, "one mail to Anne");
+    assert!(to_anne[0].contains(title), "{}", to_anne[0]);
+    assert!(
+        mails(&host, w.sid, "remi@a.test", "a saisi du temps pour vous")
+            .await
+            .is_empty(),
+        "no mail for his own entry"
+    );
+    let journal = host.state.db.audit_entries(Some(w.sid), 100).await.unwrap();
+    let traced: Vec<_> = journal
+        .iter()
+        .filter(|e| e.action == "projets.temps.saisir-pour")
+        .collect();
+    assert_eq!(traced.len(), 1, "{journal:?}");
+    assert!(
+        traced[0].actor.contains("Rémi Référent"),
+        "{}",
+        traced[0].actor
+    );
+    let events = time_events(&host, w.sid).await;
+    let created = events
+        .iter()
+        .find(|e| id_text(&e["entry"]) == theirs_id)
+        .unwrap_or_else(|| panic!("no {TIME_LOGGED} for the entry: {events:?}"));
+    assert_eq!(created["change"], "created");
+    assert_eq!(created["on_behalf"], json!(true));
+    assert_eq!(id_text(&created["person"]), anne_id);
+    assert_eq!(id_text(&created["entered_by"]), remi_id);
+    assert_eq!(created["minutes"], json!(90));
+    assert_eq!(id_text(&created["group_id"]), w.open);
+
+    // Only managers log for someone else; and only for the group's members.
+    let before = entries(&mut anne, &w.open, &t).await.len();
+    let (status, _, body) = log_time(&mut anne, &w.open, &t, &day(-1), "1h", Some(w.remi)).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a membre active for Rémi: {body}"
+    );
+    let (status, _, body) = log_time(&mut gus, &w.open, &t, &day(-1), "1h", Some(w.anne)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a guest for Anne: {body}");
+    let (status, _, body) = log_time(&mut remi, &w.open, &t, &day(-1), "1h", Some(w.oscar)).await;
+    assert_refused(
+        status,
+        &body,
+        "ne fait pas partie du groupe de travail.",
+        "for a member outside the group",
+    );
+    assert_eq!(
+        entries(&mut anne, &w.open, &t).await.len(),
+        before,
+        "nothing stored"
+    );
+
+    // Anne may not touch Rémi's entry.
+    let (status, _) = anne
+        .get(&format!("{A}/p/{}/temps/{own_id}/modifier", w.open))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Anne opens Rémi's entry");
+    let (status, _, body) = edit_entry(&mut anne, &w.open, &own_id, &day(-2), "3 h").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Anne edits Rémi's entry");
+    assert!(
+        says(
+            &body,
+            "Vous ne pouvez modifier que vos propres saisies de temps."
+        ),
+        "{body}"
+    );
+    let (status, _, _) = delete_entry(&mut anne, &w.open, &own_id).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Anne deletes Rémi's entry");
+    let (status, _, _) = edit_entry(&mut gus, &w.open, &theirs_id, &day(-1), "3 h").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Gustave edits Anne's entry");
+    // An entry through another project's address.
+    let (status, _, _) = edit_entry(&mut anne, &w.closed, &theirs_id, &day(-1), "2 h").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "through the closed project");
+
+    // Her own entry (made for her by Rémi) she corrects, then removes.
+    let (status, _) = anne
+        .get(&format!("{A}/p/{}/temps/{theirs_id}/modifier", w.open))
+        .await;
+    assert_eq!(status, StatusCode::OK, "Anne opens her entry");
+    let (status, _, body) = edit_entry(&mut anne, &w.open, &theirs_id, &day(-1), "2 h").await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "Anne edits her entry: {body}"
+    );
+    let now = entries(&mut anne, &w.open, &t).await;
+    let minutes_of = |id: &str| {
+        now.iter()
+            .find(|e| e.attr("data-saisie") == Some(id))
+            .map(|e| e.first("span.duree").minutes())
+    };
+    assert_eq!(
+        minutes_of(theirs_id.as_str()),
+        Some(120),
+        "her entry is now 2 h"
+    );
+    assert_eq!(minutes_of(own_id.as_str()), Some(30), "Rémi's is unchanged");
+    let (status, _, body) = delete_entry(&mut anne, &w.open, &theirs_id).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "Anne deletes her entry: {body}"
+    );
+    let now = ids(&entries(&mut anne, &w.open, &t).await, "data-saisie");
+    assert_eq!(now, [own_id], "only Rémi’s entry is left");
+
+    // One event per change, with increasing revisions.
+    let history: Vec<(String, i64, i64)> = time_events(&host, w.sid)
+        .await
+        .iter()
+        .filter(|e| id_text(&e["entry"]) == theirs_id)
+        .map(|e| {
+            (
+                e["change"].as_str().unwrap_or_default().to_string(),
+                e["revision"].as_i64().unwrap_or_default(),
+                e["minutes"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            ("created".to_string(), 1, 90),
+            ("updated".to_string(), 2, 120),
+            ("deleted".to_string(), 3, 0),
+        ]
+    );
+}
+
+/// Marks `task` done and finds the occurrence it created: its id, checked due `next`.
+async fn done_with_next(
+    c: &mut Client<'_>,
+    g: &str,
+    title: &str,
+    task: &str,
+    next: &str,
+) -> String {
+    let (status, location, body) = done(c, g, task).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "« {title} » done: {body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("ok=faite-suivante")),
+        "« {title} »: {location:?}"
+    );
+    let p = page(c, &project_path(g)).await;
+    let rows = tasks(&p);
+    let series = titled(&rows, title);
+    let this = series
+        .iter()
+        .find(|r| r.attr("data-tache") == Some(task))
+        .unwrap_or_else(|| panic!("« {title} » is gone: {series:?}"));
+    assert_eq!(this.attr("data-statut"), Some("faite"), "{}", this.html);
+    let open: Vec<&&El> = series
+        .iter()
+        .filter(|r| r.attr("data-statut") == Some("a_faire"))
+        .collect();
+    assert_eq!(
+        open.len(),
+        1,
+        "one occurrence to do of « {title} »: {series:?}"
+    );
+    assert_eq!(
+        due(open[0]).as_deref(),
+        Some(next),
+        "« {title} »: {}",
+        open[0].html
+    );
+    open[0].get("data-tache")
+}
+
+#[tokio::test]
+async fn a_recurring_task_done_gets_its_next_occurrence_once() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut gus = signed_in(&host, "gus@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+
+    // Monthly from 31 January: the end of February, then 31 March.
+    let title = "Point mensuel des disponibilités";
+    let first_task = new_task(
+        &mut anne,
+        &w.open,
+        title,
+        &[w.anne],
+        "2027-01-31",
+        "mensuelle",
+    )
+    .await;
+    let second = done_with_next(&mut anne, &w.open, title, &first_task, "2027-02-28").await;
+    let third = done_with_next(&mut anne, &w.open, title, &second, "2027-03-31").await;
+    // The occurrence keeps its assignee.
+    let mine = page(&mut anne, &format!("{A}/mes-taches")).await;
+    assert_eq!(
+        count(&mine, &format!("tr[data-tache={third}]")),
+        1,
+        "{mine}"
+    );
+
+    // Reopened, then done again: no second next occurrence.
+    let (status, _, body) = reopen(&mut anne, &w.open, &first_task).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "reopened: {body}");
+    let p = page(&mut anne, &project_path(&w.open)).await;
+    let rows = tasks(&p);
+    let series = titled(&rows, title);
+    assert_eq!(series.len(), 3, "{series:?}");
+    let reopened = first(&p, &format!("tr[data-tache={first_task}]"));
+    assert_eq!(reopened.attr("data-statut"), Some("a_faire"));
+    let (status, location, body) = done(&mut anne, &w.open, &first_task).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "done again: {body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("ok=faite") && !l.contains("faite-suivante")),
+        "{location:?}"
+    );
+    let p = page(&mut anne, &project_path(&w.open)).await;
+    let rows = tasks(&p);
+    let series = titled(&rows, title);
+    assert_eq!(series.len(), 3, "no new occurrence: {series:?}");
+    let dues: Vec<Option<String>> = series.iter().copied().map(due).collect();
+    assert_eq!(
+        dues.iter()
+            .filter(|d| d.as_deref() == Some("2027-02-28"))
+            .count(),
+        1,
+        "{dues:?}"
+    );
+
+    // Done twice, reopened while to do: conflicts.
+    let (status, _, body) = done(&mut anne, &w.open, &first_task).await;
+    assert_eq!(status, StatusCode::CONFLICT, "done twice: {body}");
+    assert!(says(&body, "Cette tâche est déjà faite."), "{body}");
+    let (status, _, body) = reopen(&mut anne, &w.open, &third).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a task to do reopened: {body}"
+    );
+    // Neither a guest it is not assigned to nor someone outside the group marks it done.
+    for (who, client) in [("Gustave", &mut gus), ("Oscar", &mut oscar)] {
+        let (status, _, _) = done(client, &w.open, &third).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}");
+    }
+    let p = page(&mut anne, &project_path(&w.open)).await;
+    assert_eq!(
+        first(&p, &format!("tr[data-tache={third}]")).attr("data-statut"),
+        Some("a_faire")
+    );
+
+    // The other rules, from dates to come.
+    for (title, start, rule, next) in [
+        (
+            "Relevé hebdomadaire",
+            "2027-01-06",
+            "hebdomadaire",
+            "2027-01-13",
+        ),
+        (
+            "Point de quinzaine",
+            "2027-01-06",
+            "toutes-les-2-semaines",
+            "2027-01-20",
+        ),
+        (
+            "Bilan trimestriel",
+            "2027-01-31",
+            "trimestrielle",
+            "2027-04-30",
+        ),
+        ("Bilan annuel", "2028-02-29", "annuelle", "2029-02-28"),
+    ] {
+        let task = new_task(&mut anne, &w.open, title, &[w.anne], start, rule).await;
+        done_with_next(&mut anne, &w.open, title, &task, next).await;
+    }
+
+    // A task that does not recur has no next occurrence.
+    let title = "Réserver la salle";
+    let once = new_task(&mut anne, &w.open, title, &[w.anne], "2027-01-31", "aucune").await;
+    let (status, location, body) = done(&mut anne, &w.open, &once).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("ok=faite") && !l.contains("faite-suivante")),
+        "{location:?}"
+    );
+    let p = page(&mut anne, &project_path(&w.open)).await;
+    assert_eq!(titled(&tasks(&p), title).len(), 1);
+}
+
+#[tokio::test]
+async fn my_tasks_are_mine_due_soon_first_in_projects_i_may_read() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+
+    // Rémi gives Anne tasks in both projects.
+    let pharmacies = new_task(
+        &mut remi,
+        &w.open,
+        "Relancer les pharmacies",
+        &[w.anne],
+        "2027-03-10",
+        "aucune",
+    )
+    .await;
+    let meeting = new_task(
+        &mut remi,
+        &w.closed,
+        "Préparer la réunion",
+        &[w.anne],
+        "2027-02-01",
+        "aucune",
+    )
+    .await;
+    let report = new_task(
+        &mut remi,
+        &w.open,
+        "Écrire le compte rendu",
+        &[w.anne, w.remi],
+        "2027-01-15",
+        "aucune",
+    )
+    .await;
+    let list = new_task(
+        &mut remi,
+        &w.open,
+        "Mettre à jour la liste",
+        &[w.anne],
+        "",
+        "aucune",
+    )
+    .await;
+    let his = new_task(
+        &mut remi,
+        &w.open,
+        "Appeler l’ARS",
+        &[w.remi],
+        "2027-01-10",
+        "aucune",
+    )
+    .await;
+    let finished = new_task(
+        &mut remi,
+        &w.open,
+        "Tâche terminée",
+        &[w.anne],
+        "2027-01-20",
+        "aucune",
+    )
+    .await;
+    let (status, _, body) = done(&mut anne, &w.open, &finished).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+
+    // Each assignee but the author was mailed.
+    assert_eq!(
+        mails(
+            &host,
+            w.sid,
+            "anne@a.test",
+            "Nouvelle tâche : Relancer les pharmacies"
+        )
+        .await
+        .len(),
+        1
+    );
+    assert!(
+        mails(&host, w.sid, "remi@a.test", "Nouvelle tâche")
+            .await
+            .is_empty(),
+        "the author is not mailed"
+    );
+
+    let mine = page(&mut anne, &format!("{A}/mes-taches")).await;
+    let rows = tasks(&mine);
+    assert_eq!(
+        ids(&rows, "data-tache"),
+        [
+            report.clone(),
+            meeting.clone(),
+            pharmacies.clone(),
+            list.clone()
+        ],
+        "due soon first, none due last: {mine}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.attr("data-statut") == Some("a_faire"))
+    );
+    let p = page(&mut anne, &format!("{A}/mes-taches?etat=faites")).await;
+    let rows = tasks(&p);
+    assert_eq!(ids(&rows, "data-tache"), [finished.clone()], "{p}");
+    assert_eq!(rows[0].attr("data-statut"), Some("faite"));
+    let p = page(&mut anne, &format!("{A}/mes-taches?etat=toutes")).await;
+    let mut every = ids(&tasks(&p), "data-tache");
+    every.sort();
+    let mut expected = [
+        report.clone(),
+        meeting.clone(),
+        pharmacies.clone(),
+        list.clone(),
+        finished,
+    ];
+    expected.sort();
+    assert_eq!(every, expected, "{p}");
+
+    // Rémi's own list.
+    let p = page(&mut remi, &format!("{A}/mes-taches")).await;
+    assert_eq!(ids(&tasks(&p), "data-tache"), [his, report.clone()], "{p}");
+    // Oscar has none.
+    let p = page(&mut oscar, &format!("{A}/mes-taches")).await;
+    assert!(tasks(&p).is_empty(), "{p}");
+
+    // Anne leaves the closed group: its task is no longer hers to see.
+    let db = &host.state.db;
+    let closed = db
+        .group(w.sid, w.closed.parse().unwrap(), w.remi)
+        .await
+        .unwrap()
+        .expect("the closed group");
+    db.remove_group_member(&closed, w.anne).await.unwrap();
+    let mine = page(&mut anne, &format!("{A}/mes-taches")).await;
+    assert_eq!(
+        ids(&tasks(&mine), "data-tache"),
+        [report, pharmacies, list],
+        "{mine}"
+    );
+    assert!(!mine.contains("Préparer la réunion"), "{mine}");
+    let (status, _) = anne.get(&task_path(&w.closed, &meeting)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the task itself");
+}
+
+/// « Mon compte »'s hours cell of the open project (`tr.projet` naming it).
+fn project_hours(html: &str) -> El {
+    let rows: Vec<El> = all(html, "table.mon-compte tr.projet")
+        .into_iter()
+        .filter(|r| r.text().contains(OPEN_NAME))
+        .collect();
+    assert_eq!(rows.len(), 1, "one row for the project:\n{html}");
+    rows[0].first("td.heures")
+}
+
+#[tokio::test]
+async fn time_spent_on_tasks_reaches_the_indemnity_account_page() {
+    let host = projects_host().await;
+    let w = world(&host, &["agenda", "indemnity", "projects"]).await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let fiche = "Rédiger la fiche réflexe";
+    let annuaire = "Annuaire des disponibilités";
+    let t1 = new_task(&mut anne, &w.open, fiche, &[w.anne], "", "aucune").await;
+    let t2 = new_task(&mut anne, &w.open, annuaire, &[w.anne], "", "aucune").await;
+    let e1 = logged(&mut anne, &w.open, &t1, &day(-2), "1 h 30", None)
+        .await
+        .get("data-saisie");
+    let e2 = logged(&mut anne, &w.open, &t2, &day(-3), "2 h", None)
+        .await
+        .get("data-saisie");
+    let account = "/cpts-a/indemnites/mon-compte";
+
+    deliver_time(&host, w.sid).await;
+    let p = page(&mut anne, account).await;
+    let cell = project_hours(&p);
+    assert_eq!(
+        cell.attr("data-minutes-taches"),
+        Some("210"),
+        "{}",
+        cell.html
+    );
+    assert_eq!(cell.minutes(), 210, "meetings and tasks: {}", cell.html);
+    let start = all(&p, "table.mon-compte tr.projet")
+        .into_iter()
+        .find(|r| r.text().contains(OPEN_NAME))
+        .map(|r| r.first("td.date").get("data-date"));
+    assert_eq!(
+        start.as_deref(),
+        Some("2026-01-05"),
+        "the project's start date"
+    );
+    let listed = first(&p, "table.temps-taches");
+    assert!(
+        listed.text().contains(fiche) && listed.text().contains(annuaire),
+        "{}",
+        listed.html
+    );
+    assert_eq!(listed.count("tr[data-entry]"), 2, "{}", listed.html);
+
+    // Edited to 1 h: 180; the other deleted: 60.
+    let (status, _, body) = edit_entry(&mut anne, &w.open, &e1, &day(-2), "1 h").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    deliver_time(&host, w.sid).await;
+    let p = page(&mut anne, account).await;
+    assert_eq!(project_hours(&p).attr("data-minutes-taches"), Some("180"));
+    let (status, _, body) = delete_entry(&mut anne, &w.open, &e2).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    deliver_time(&host, w.sid).await;
+    let p = page(&mut anne, account).await;
+    assert_eq!(project_hours(&p).attr("data-minutes-taches"), Some("60"));
+    let listed = first(&p, "table.temps-taches");
+    assert!(listed.text().contains(fiche), "{}", listed.html);
+    assert!(
+        !listed.text().contains(annuaire),
+        "the deleted entry: {}",
+        listed.html
+    );
+    let revisions: Vec<(String, i64)> = time_events(&host, w.sid)
+        .await
+        .iter()
+        .map(|e| {
+            (
+                id_text(&e["entry"]),
+                e["revision"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        revisions,
+        [
+            (e1.clone(), 1),
+            (e2.clone(), 1),
+            (e1.clone(), 2),
+            (e2.clone(), 2)
+        ]
+    );
+
+    // Delivered again: nothing changes.
+    sqlx::query("UPDATE event_deliveries SET status = 'pending' WHERE plugin_id = 'indemnites'")
+        .execute(host.state.db.pool())
+        .await
+        .unwrap();
+    deliver_time(&host, w.sid).await;
+    let p = page(&mut anne, account).await;
+    assert_eq!(project_hours(&p).attr("data-minutes-taches"), Some("60"));
+
+    // The same topic from another module is ignored, even with a newer revision.
+    let mut forged = time_events(&host, w.sid)
+        .await
+        .into_iter()
+        .rev()
+        .find(|e| id_text(&e["entry"]) == e1)
+        .expect("an event of the entry");
+    forged["revision"] = json!(99);
+    forged["change"] = json!("updated");
+    forged["minutes"] = json!(600);
+    let structure = host
+        .state
+        .db
+        .structure(w.sid)
+        .await
+        .unwrap()
+        .expect("the structure");
+    let module = host
+        .state
+        .db
+        .enabled_module(w.sid, "indemnites")
+        .await
+        .unwrap()
+        .expect("the module is enabled");
+    let plugin = host
+        .state
+        .registry
+        .get("indemnites", &module.version)
+        .await
+        .unwrap();
+    let granted = plugin.effective_capabilities(&module.granted);
+    let ctx = maillage::plugins::CallContext::anonymous(&structure, "indemnites", "forged", "");
+    let event = maillage::storage::StoredEvent {
+        idempotency_key: "forged-time".into(),
+        source: "agenda".into(),
+        topic: TIME_LOGGED.into(),
+        payload: forged.to_string(),
+    };
+    let outcome = host
+        .state
+        .registry
+        .runtime()
+        .deliver_event(&plugin, ctx, granted, event)
+        .await;
+    assert!(
+        matches!(outcome, Ok(Ok(()))),
+        "another module's event is taken without error: {outcome:?}"
+    );
+    let p = page(&mut anne, account).await;
+    assert_eq!(project_hours(&p).attr("data-minutes-taches"), Some("60"));
+
+    // Rémi logged nothing: no row of the project for him.
+    let p = page(&mut remi, account).await;
+    assert_eq!(
+        all(&p, "tr.projet")
+            .iter()
+            .filter(|r| r.text().contains(OPEN_NAME))
+            .count(),
+        0,
+        "{p}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_in_french_and_stores_nothing() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+
+    // Filters.
+    for query in [
+        "/?etat=nimporte",
+        "/?vue=autre",
+        "/?mission=9",
+        "/mes-projets?etat=nimporte",
+        "/export.csv?etat=nimporte",
+        "/mes-taches?etat=rien",
+        "/mon-temps?annee=deux-mille",
+    ] {
+        let (status, body) = anne.get(&format!("{A}{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+    }
+    for query in [
+        format!("/p/{}/temps?par=semaine", w.open),
+        format!("/p/{}/temps?du=2026-13-01", w.open),
+        format!("/p/{}/temps?du=2026-03-01&au=2026-02-01", w.open),
+    ] {
+        let (status, body) = anne.get(&format!("{A}{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+    }
+    page(&mut anne, &format!("{A}/?etat=tous&mission=1")).await;
+
+    // Missions: coordinators only; 1 to 4 stay.
+    let (status, _) = anne.get(&format!("{A}/missions")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a member opens the missions");
+    let valid = missions_form(&[]);
+    let (status, _, _) = anne
+        .post_form(&format!("{A}/missions"), &borrowed(&valid))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a member saves the missions");
+    page(&mut claire, &format!("{A}/missions")).await;
+    let (status, location, body) = claire
+        .post_form(&format!("{A}/missions"), &borrowed(&valid))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("/missions?ok=missions")),
+        "{location:?}"
+    );
+    assert_eq!(events_of(&host, w.sid, "missions.saved").await, 1);
+    let too_long = "x".repeat(81);
+    for (changes, message) in [
+        ([("active-1", "0")], "Les missions 1 à 4 sont obligatoires."),
+        ([("active-3", "0")], "Les missions 1 à 4 sont obligatoires."),
+        ([("label-2", "")], ""),
+        ([("label-3", too_long.as_str())], ""),
+    ] {
+        let fields = missions_form(&changes);
+        let (status, _, body) = claire
+            .post_form(&format!("{A}/missions"), &borrowed(&fields))
+            .await;
+        assert_refused(status, &body, message, &format!("missions {changes:?}"));
+    }
+    assert_eq!(
+        events_of(&host, w.sid, "missions.saved").await,
+        1,
+        "nothing saved after a refusal"
+    );
+
+    // Creating a project.
+    let (status, _, body) = create_project(&mut claire, &w.open, "9.9", "1", &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a group already bound: {body}"
+    );
+    let (status, _, body) = create_project(&mut claire, &w.free, "1.2", "1", &[]).await;
+    assert_refused(
+        status,
+        &body,
+        "Ce numéro est déjà celui du projet",
+        "a numéro taken",
+    );
+    let b_group = host
+        .state
+        .db
+        .create_group(
+            host.structure_id("cpts-b").await,
+            "Groupe de B",
+            "",
+            true,
+            w.bob,
+        )
+        .await
+        .unwrap()
+        .to_string();
+    for group in ["999999", b_group.as_str(), ""] {
+        let (status, _, body) = create_project(&mut claire, group, "1.3", "1", &[]).await;
+        assert_refused(
+            status,
+            &body,
+            "Choisissez un groupe de travail.",
+            &format!("group « {group} »"),
+        );
+    }
+    let refused: [(&str, &str, &str, &[(&str, &str)]); 5] = [
+        ("an unknown mission", "1.3", "9", &[]),
+        ("no mission", "1.3", "", &[]),
+        ("a malformed numéro", "1.3!", "1", &[]),
+        (
+            "an end before the start",
+            "1.3",
+            "1",
+            &[("date_debut", "2026-03-01"), ("date_fin", "2026-02-01")],
+        ),
+        (
+            "a malformed start",
+            "1.3",
+            "1",
+            &[("date_debut", "01/03/2026")],
+        ),
+    ];
+    for (what, numero, mission, changes) in refused {
+        let (status, _, body) =
+            create_project(&mut claire, &w.free, numero, mission, changes).await;
+        assert_refused(status, &body, "", what);
+    }
+    let (status, location, _) = claire.get_full(&project_path(&w.free)).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "still no project for the group"
+    );
+    assert!(location.as_deref().is_some_and(|l| l.contains("/nouveau")));
+    assert_eq!(
+        events_of(&host, w.sid, "project.saved").await,
+        2,
+        "the two of the world"
+    );
+
+    // Tasks.
+    let t = new_task(
+        &mut anne,
+        &w.open,
+        "Rédiger la fiche réflexe",
+        &[w.anne],
+        "",
+        "aucune",
+    )
+    .await;
+    let before = tasks(&page(&mut anne, &project_path(&w.open)).await).len();
+    let long_title = "x".repeat(201);
+    for (what, title, assignees, due_date, rule, message) in [
+        ("an empty title", "", [w.anne], "", "aucune", ""),
+        (
+            "a long title",
+            long_title.as_str(),
+            [w.anne],
+            "",
+            "aucune",
+            "",
+        ),
+        (
+            "a recurrence without due date",
+            "Point mensuel",
+            [w.anne],
+            "",
+            "mensuelle",
+            "Une tâche récurrente a besoin d’une échéance.",
+        ),
+        (
+            "an unknown recurrence",
+            "Point quotidien",
+            [w.anne],
+            "2027-01-31",
+            "quotidienne",
+            "",
+        ),
+        (
+            "an assignee outside the group",
+            "Pour Oscar",
+            [w.oscar],
+            "",
+            "aucune",
+            "ne fait pas partie du groupe de travail.",
+        ),
+        (
+            "an assignee of another structure",
+            "Pour Bob",
+            [w.bob],
+            "",
+            "aucune",
+            "ne fait pas partie du groupe de travail.",
+        ),
+        (
+            "a malformed due date",
+            "Mal datée",
+            [w.anne],
+            "31/01/2027",
+            "aucune",
+            "",
+        ),
+    ] {
+        let (status, _, body) =
+            post_task(&mut anne, &w.open, title, &assignees, due_date, rule).await;
+        assert_refused(status, &body, message, what);
+    }
+    assert_eq!(
+        tasks(&page(&mut anne, &project_path(&w.open)).await).len(),
+        before,
+        "no refused task was stored"
+    );
+
+    // Time for someone who is not in the group, or not in the structure.
+    let before = entries(&mut remi, &w.open, &t).await.len();
+    for (who, person) in [("Oscar", w.oscar), ("Bob", w.bob)] {
+        let (status, _, body) =
+            log_time(&mut remi, &w.open, &t, &day(-1), "1h", Some(person)).await;
+        assert_refused(
+            status,
+            &body,
+            "ne fait pas partie du groupe de travail",
+            who,
+        );
+    }
+    let yesterday = day(-1);
+    let (status, _, body) = remi
+        .post_form(
+            &format!("{}/temps", task_path(&w.open, &t)),
+            &[
+                ("date", yesterday.as_str()),
+                ("duree", "1h"),
+                ("note", ""),
+                ("personne", "abc"),
+            ],
+        )
+        .await;
+    assert_refused(status, &body, "", "a malformed person");
+    let long_note = "x".repeat(501);
+    let (status, _, body) = anne
+        .post_form(
+            &format!("{}/temps", task_path(&w.open, &t)),
+            &[
+                ("date", yesterday.as_str()),
+                ("duree", "1h"),
+                ("note", long_note.as_str()),
+            ],
+        )
+        .await;
+    assert_refused(status, &body, "", "a note over 500 characters");
+    assert_eq!(
+        entries(&mut remi, &w.open, &t).await.len(),
+        before,
+        "nothing stored"
+    );
+
+    // An archived project is read-only.
+    let entry = logged(&mut anne, &w.open, &t, &day(-1), "1h", None)
+        .await
+        .get("data-saisie");
+    let db = &host.state.db;
+    let group = db
+        .group(w.sid, w.open.parse().unwrap(), w.remi)
+        .await
+        .unwrap()
+        .expect("the open group");
+    db.set_group_archived(&group, true).await.unwrap();
+    let archived = "Ce projet est archivé : il n’est plus modifiable.";
+    let (status, _, body) = post_task(
+        &mut anne,
+        &w.open,
+        "Après l’archivage",
+        &[w.anne],
+        "",
+        "aucune",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "a task: {body}");
+    assert!(says(&body, archived), "{body}");
+    let (status, _, body) = log_time(&mut anne, &w.open, &t, &day(-1), "1h", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "time: {body}");
+    assert!(says(&body, archived), "{body}");
+    let (status, _, body) = edit_entry(&mut anne, &w.open, &entry, &day(-1), "2 h").await;
+    assert_eq!(status, StatusCode::CONFLICT, "an entry edited: {body}");
+    let (status, _, body) = done(&mut anne, &w.open, &t).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a task done: {body}");
+    let (status, _, body) = edit_project(&mut remi, &w.open, "1.2", "Après l’archivage").await;
+    assert_eq!(status, StatusCode::CONFLICT, "the project edited: {body}");
+    let p = page(&mut anne, &task_path(&w.open, &t)).await;
+    assert_eq!(count(&p, "tr[data-saisie]"), 1, "nothing stored");
+    assert_eq!(first(&p, "span.duree").minutes(), 60);
+}
+
+/// The missions form as a coordinator posts it: the default labels, no description,
+/// 5 and 6 kept (hidden "0" then the ticked checkbox "1"), then `changes`.
+fn missions_form(changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (n, label) in MISSIONS.iter().enumerate() {
+        let code = n + 1;
+        fields.push((format!("label-{code}"), (*label).to_string()));
+        fields.push((format!("description-{code}"), String::new()));
+    }
+    for code in [5, 6] {
+        fields.push((format!("active-{code}"), "0".into()));
+        fields.push((format!("active-{code}"), "1".into()));
+    }
+    for &(name, value) in changes {
+        match fields.iter_mut().find(|(k, _)| k.as_str() == name) {
+            Some(field) => field.1 = value.to_string(),
+            None => fields.push((name.to_string(), value.to_string())),
+        }
+    }
+    fields
+}
