@@ -1944,7 +1944,11 @@ async fn my_tasks_are_mine_due_soon_first_in_projects_i_may_read() {
     );
     let p = page(&mut anne, &format!("{A}/mes-taches?etat=faites")).await;
     let rows = tasks(&p);
-    assert_eq!(ids(&rows, "data-tache"), [finished.clone()], "{p}");
+    assert_eq!(
+        ids(&rows, "data-tache"),
+        std::slice::from_ref(&finished),
+        "{p}"
+    );
     assert_eq!(rows[0].attr("data-statut"), Some("faite"));
     let p = page(&mut anne, &format!("{A}/mes-taches?etat=toutes")).await;
     let mut every = ids(&tasks(&p), "data-tache");
@@ -2256,7 +2260,8 @@ async fn bad_input_is_refused_in_french_and_stores_nothing() {
             &format!("group « {group} »"),
         );
     }
-    let refused: [(&str, &str, &str, &[(&str, &str)]); 5] = [
+    type Case<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let refused: [Case; 5] = [
         ("an unknown mission", "1.3", "9", &[]),
         ("no mission", "1.3", "", &[]),
         ("a malformed numéro", "1.3!", "1", &[]),
