@@ -1059,42 +1059,15 @@ async fn a_closing_delivered_again_writes_its_lines_once() {
     .fetch_one(host.state.db.pool())
     .await
     .unwrap();
-    let structure = host
-        .state
-        .db
-        .structure(w.sid)
-        .await
-        .unwrap()
-        .expect("the structure");
-    let module = host
-        .state
-        .db
-        .enabled_module(w.sid, "indemnites")
-        .await
-        .unwrap()
-        .expect("the module is enabled");
-    let plugin = host
-        .state
-        .registry
-        .get("indemnites", &module.version)
-        .await
-        .unwrap();
-    let granted = plugin.effective_capabilities(&module.granted);
     for n in 0..2 {
         let request = format!("republication-{n}");
-        let ctx = maillage::plugins::CallContext::anonymous(&structure, "indemnites", &request, "");
         let event = maillage::storage::StoredEvent {
             idempotency_key: request.clone(),
             source: "agenda".into(),
             topic: CLOSED_TOPIC.into(),
             payload: payload.clone(),
         };
-        let outcome = host
-            .state
-            .registry
-            .runtime()
-            .deliver_event(&plugin, ctx, granted.clone(), event)
-            .await;
+        let outcome = host.deliver_event(w.sid, "indemnites", event).await;
         assert!(
             matches!(outcome, Ok(Ok(()))),
             "a repeated closing is taken without error: {outcome:?}"

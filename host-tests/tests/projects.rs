@@ -2101,40 +2101,13 @@ async fn time_spent_on_tasks_reaches_the_indemnity_account_page() {
     forged["revision"] = json!(99);
     forged["change"] = json!("updated");
     forged["minutes"] = json!(600);
-    let structure = host
-        .state
-        .db
-        .structure(w.sid)
-        .await
-        .unwrap()
-        .expect("the structure");
-    let module = host
-        .state
-        .db
-        .enabled_module(w.sid, "indemnites")
-        .await
-        .unwrap()
-        .expect("the module is enabled");
-    let plugin = host
-        .state
-        .registry
-        .get("indemnites", &module.version)
-        .await
-        .unwrap();
-    let granted = plugin.effective_capabilities(&module.granted);
-    let ctx = maillage::plugins::CallContext::anonymous(&structure, "indemnites", "forged", "");
     let event = maillage::storage::StoredEvent {
         idempotency_key: "forged-time".into(),
         source: "agenda".into(),
         topic: TIME_LOGGED.into(),
         payload: forged.to_string(),
     };
-    let outcome = host
-        .state
-        .registry
-        .runtime()
-        .deliver_event(&plugin, ctx, granted, event)
-        .await;
+    let outcome = host.deliver_event(w.sid, "indemnites", event).await;
     assert!(
         matches!(outcome, Ok(Ok(()))),
         "another module's event is taken without error: {outcome:?}"

@@ -86,6 +86,48 @@ pub fn test_config(dir: &std::path::Path) -> Config {
 pub const PASSWORD: &str = "mot-de-passe-de-test";
 
 impl Host {
+    /// Hands an event straight to module `module_id` of structure `sid`, as the
+    /// dispatcher would (a forged or repeated delivery), and returns the module's answer.
+    pub async fn deliver_event(
+        &self,
+        sid: i64,
+        module_id: &str,
+        event: maillage::storage::StoredEvent,
+    ) -> Result<Result<(), String>, maillage::plugins::Fault> {
+        let structure = self
+            .state
+            .db
+            .structure(sid)
+            .await
+            .unwrap()
+            .expect("the structure");
+        let module = self
+            .state
+            .db
+            .enabled_module(sid, module_id)
+            .await
+            .unwrap()
+            .expect("the module is enabled");
+        let plugin = self
+            .state
+            .registry
+            .get(module_id, &module.version)
+            .await
+            .unwrap();
+        let granted = plugin.effective_capabilities(&module.granted);
+        let ctx = maillage::plugins::CallContext::anonymous(
+            &structure,
+            module_id,
+            &event.idempotency_key,
+            "",
+        );
+        self.state
+            .registry
+            .runtime()
+            .deliver_event(&plugin, ctx, granted, event)
+            .await
+    }
+
     pub async fn new() -> Host {
         Host::with_config(|_| {}).await
     }
