@@ -584,3 +584,163 @@ async fn a_closed_attendance_becomes_indemnities_approved_and_exported_in_chromi
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines.iter().all(|l| l.status == "approuve"), "{lines:?}");
 }
+
+/// The projects module in real Chromium: a member adds a task on the project page, logs
+/// « 1 h 30 » on it and writes in the thread, while a second member, on the project page
+/// already, sees the message arrive without reloading (the htmx poller asks every 5 s);
+/// the next message is counted on that member's dashboard (« Discussions non lues »).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_message_appears_live_in_a_second_browser() {
+    use crate::support::{Client, Host};
+    use maillage::groups::GroupRole;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let host = Host::with_config(|c| {
+        c.plugin_deadline_ms = 10_000;
+        c.plugin_memory_mib = 64;
+        c.plugin_output_mib = 8;
+    })
+    .await;
+    let structure = host.structure("cpts-a", &["projects"]).await;
+    let claire = host
+        .account(
+            "cpts-a",
+            "claire@a.test",
+            "Claire Coordinatrice",
+            Role::Coordinator,
+        )
+        .await;
+    let anne = host
+        .account("cpts-a", "anne@a.test", "Anne Active", Role::Member)
+        .await;
+    let marc = host
+        .account("cpts-a", "marc@a.test", "Marc Médecin", Role::Member)
+        .await;
+    // An open group where both are membres actifs, made a project by the coordinator.
+    let db = &host.state.db;
+    let group = db
+        .create_group(structure.id, "Soins non programmés", "", true, claire.id)
+        .await
+        .unwrap();
+    let bound = db
+        .group(structure.id, group, claire.id)
+        .await
+        .unwrap()
+        .expect("the group");
+    for member in [&anne, &marc] {
+        db.set_group_member(&bound, member.id, GroupRole::Active)
+            .await
+            .unwrap();
+    }
+    let group = group.to_string();
+    let mut coordinator = Client::new(&host);
+    coordinator.login("claire@a.test", PASSWORD).await;
+    let (status, location, body) = coordinator
+        .post_form(
+            "/cpts-a/projets/nouveau",
+            &[
+                ("groupe", group.as_str()),
+                ("numero", "1.2"),
+                ("mission", "1"),
+                ("description", "Organiser la réponse aux demandes de soins."),
+                ("objectifs", ""),
+                ("date_debut", "2026-01-05"),
+                ("date_fin", ""),
+                ("coordinateur", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, http::StatusCode::SEE_OTHER, "the project: {body}");
+    assert!(
+        location.as_deref().is_some_and(|l| l.contains("ok=cree")),
+        "{location:?}"
+    );
+    let server = tokio::spawn(maillage::serve(host.state.clone(), listener));
+
+    let url = base.clone();
+    let project = format!("{base}/cpts-a/projets/p/{group}");
+    let problems = tokio::task::spawn_blocking(move || {
+        let driver = Chromedriver::start();
+        let mut problems: Vec<String> = Vec::new();
+        let post = "section#discussion form[action$='/fil'] button[type=submit]";
+
+        // 1. Marc is on the project page before anything is written.
+        let marc = driver.browser();
+        log_in(&marc, &url, "marc@a.test", PASSWORD);
+        marc.wait_for_text("Bonjour Marc Médecin");
+        marc.goto(&project);
+        marc.wait_for_text("Aucun message pour le moment.");
+        marc.find("div#fil-suivi[hx-trigger='every 5s']");
+        // Gone if the page were loaded again.
+        marc.execute("window.pageSansRechargement = true;", vec![]);
+
+        // 2. Anne adds a task, logs 1 h 30 on it, comes back and writes.
+        let anne = driver.browser();
+        log_in(&anne, &url, "anne@a.test", PASSWORD);
+        anne.wait_for_text("Bonjour Anne Active");
+        anne.goto(&project);
+        // The form is folded under « Ajouter une tâche ».
+        anne.find("details.nouvelle-tache summary").click();
+        anne.find("form.tache #tache-titre")
+            .send_keys("Préparer la fiche réflexe");
+        anne.find("form.tache button[type=submit]").click();
+        anne.wait_for_text("La tâche est créée.");
+        anne.find("table.taches tr[data-tache] td a").click();
+        anne.find("form.temps #temps-duree").send_keys("1 h 30");
+        anne.find("form.temps button[type=submit]").click();
+        anne.wait_for_text("Le temps passé est enregistré.");
+        anne.find("table.saisies span.duree[data-minutes='90']");
+        anne.goto(&project);
+        let message = "La fiche réflexe est prête à relire.";
+        anne.find("#discussion-texte").send_keys(message);
+        anne.find(post).click();
+        anne.wait_for_text("La discussion est à jour.");
+        anne.wait_for_text(message);
+
+        // 3. Marc sees it arrive without reloading (two polling periods are 10 s),
+        // marked new, and the empty-thread line goes.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !marc.body_text().contains(message) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the message did not reach Marc's page within 30 s:\n{}",
+                marc.body_text()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        assert_eq!(
+            marc.execute("return window.pageSansRechargement === true;", vec![]),
+            serde_json::Value::Bool(true),
+            "Marc's page was loaded again"
+        );
+        marc.find("ol#fil-messages li.thread-message.non-lu");
+        if marc.body_text().contains("Aucun message pour le moment.") {
+            problems.push("the empty-thread line stayed on Marc's page".into());
+        }
+        let errors = marc.console_errors();
+        if !errors.is_empty() {
+            problems.push(format!("Marc's live page: {errors:?}"));
+        }
+
+        // 4. Read by the poller: on his dashboard, only the next message is counted.
+        marc.goto(&format!("{url}/cpts-a/"));
+        marc.wait_for_text("Discussions non lues");
+        marc.wait_for_text("Aucun message non lu.");
+        anne.find("#discussion-texte")
+            .send_keys("Relecture prévue jeudi.");
+        anne.find(post).click();
+        anne.find("ol#fil-messages > li.thread-message + li.thread-message");
+        anne.wait_for_text("Relecture prévue jeudi.");
+        marc.goto(&format!("{url}/cpts-a/"));
+        marc.wait_for_text("Discussions non lues");
+        marc.find("div.widget-fils span.non-lus[data-count='1']");
+        drop(anne);
+        drop(marc);
+        drop(driver);
+        problems
+    })
+    .await
+    .unwrap();
+    server.abort();
+    assert!(problems.is_empty(), "{problems:?}");
+}

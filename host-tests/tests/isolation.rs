@@ -4,7 +4,9 @@
 //! it too: polls (with its routes since 0.3.0: edit, close, exports, widget), the
 //! agenda (every page and action, aimed at the other structure's meetings) and the
 //! indemnities (every page, export and treasurer action, aimed at the other structure's
-//! line; its own rule set is offered to nobody else; a treasurer of A among the actors).
+//! line; its own rule set is offered to nobody else; a treasurer of A among the actors)
+//! and the projects (every page, export and action, aimed at B's project, task, time
+//! entry, action and message).
 
 use http::StatusCode;
 use maillage::tenancy::Role;
@@ -37,6 +39,12 @@ struct Target {
     feed: i64,
     /// A line of B's indemnities (from its closed meeting).
     line: String,
+    /// B's project task (on B's closed group, the project's id being the group's), its
+    /// time entry, its action and its thread message.
+    task: String,
+    entry: String,
+    action: String,
+    project_message: String,
 }
 
 /// Plugin calls of the agenda (mail with its `.ics`, QR codes) take longer than the
@@ -296,6 +304,70 @@ async fn seed_b(host: &Host) -> Target {
         .fetch_one(db.pool())
         .await
         .unwrap();
+    // B's project on its closed group: an action, a task with time spent, a message.
+    let projets = format!("/cpts-b/projets/p/{group}");
+    let group_id = group.to_string();
+    for (route, fields) in [
+        (
+            "/cpts-b/projets/nouveau".to_string(),
+            vec![
+                ("groupe", group_id.clone()),
+                ("numero", "9.9".to_string()),
+                ("mission", "6".to_string()),
+                ("description", format!("{SECRET}-PROJET")),
+                ("objectifs", format!("{SECRET}-OBJECTIF")),
+            ],
+        ),
+        (
+            format!("{projets}/actions/nouvelle"),
+            vec![("titre", format!("{SECRET}-ACTION"))],
+        ),
+        (
+            format!("{projets}/taches"),
+            vec![
+                ("titre", format!("{SECRET}-TACHE")),
+                ("assigne", person.id.to_string()),
+            ],
+        ),
+    ] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, body) = c.post_form(&route, &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "seeding B: {route}: {body}");
+    }
+    let first = |table: &'static str| {
+        let pool = db.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, String>(&format!(
+                "SELECT id FROM {table} WHERE structure_id = $1 ORDER BY id"
+            ))
+            .bind(b)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let task = first("c_projets__tasks").await;
+    let action = first("c_projets__actions").await;
+    for (route, fields) in [
+        (
+            format!("{projets}/taches/{task}/temps"),
+            vec![
+                ("date", "2026-11-02".to_string()),
+                ("duree", "1 h 30".to_string()),
+                ("note", format!("{SECRET}-TEMPS")),
+            ],
+        ),
+        (
+            format!("{projets}/fil"),
+            vec![("texte", format!("{SECRET}-FIL"))],
+        ),
+    ] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, body) = c.post_form(&route, &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "seeding B: {route}: {body}");
+    }
+    let entry = first("c_projets__time_entries").await;
+    let project_message = first("c_projets__thread_messages").await;
     Target {
         poll,
         group,
@@ -310,6 +382,10 @@ async fn seed_b(host: &Host) -> Target {
         message,
         feed,
         line,
+        task,
+        entry,
+        action,
+        project_message,
     }
 }
 
@@ -353,6 +429,13 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT id || '|' || f_label || '|' || CAST(f_amount AS TEXT) || '|' || f_date FROM c_indemnites__depenses WHERE structure_id = $1 ORDER BY 1",
         "SELECT CAST(id AS TEXT) || '|' || rule_set_id || '|' || version || '|' || settings || '|' || effective_from FROM rule_set_assignments WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || version || '|' || sha256 FROM rule_sets WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_group_id || '|' || COALESCE(f_numero, '') || '|' || f_mission || '|' || COALESCE(f_description, '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__projects WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_title || '|' || COALESCE(f_status, '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__actions WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_title || '|' || COALESCE(f_status, '') || '|' || f_due_sort || '|' || COALESCE(CAST(f_minutes AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__tasks WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_task || '|' || f_user || '|' || COALESCE(f_status, '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__task_assignees WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_person || '|' || f_date || '|' || CAST(f_minutes AS TEXT) || '|' || COALESCE(f_note, '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__time_entries WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || COALESCE(f_subject, '') || '|' || COALESCE(f_text, '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__thread_messages WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_code || '|' || f_label FROM c_projets__missions WHERE structure_id = $1 ORDER BY 1",
         "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = $1",
         "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = $1",
         "SELECT event_id || '|' || plugin_id || '|' || status || '|' || attempts FROM event_deliveries WHERE event_id IN (SELECT id FROM event_outbox WHERE structure_id = $1) ORDER BY 1",
@@ -612,6 +695,11 @@ fn b_ids_in_a_forms(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
                 ("date", s("2026-01-20")),
             ],
         ),
+        // A project of A on B’s group.
+        (
+            "/cpts-a/projets/nouveau".to_string(),
+            vec![("groupe", group.clone()), ("mission", s("1"))],
+        ),
     ]
 }
 
@@ -656,6 +744,98 @@ fn indemnity_get_routes(slug: &str, t: &Target) -> Vec<String> {
         format!("{base}/budgets"),
         format!("{base}/budgets?annee=2026"),
     ]
+}
+
+/// The projects module's pages, B's project and its task, entry and action among them.
+fn projects_get_routes(slug: &str, t: &Target) -> Vec<String> {
+    let base = format!("/{slug}/projets");
+    let p = format!("{base}/p/{}", t.group);
+    vec![
+        format!("{base}/"),
+        format!("{base}/mes-projets"),
+        format!("{base}/export.csv"),
+        format!("{base}/projet-de-sante"),
+        format!("{base}/missions"),
+        format!("{base}/nouveau"),
+        format!("{base}/nouveau?groupe={}", t.group),
+        format!("{base}/mes-taches"),
+        format!("{base}/mes-taches.csv"),
+        format!("{base}/mon-temps"),
+        format!("{base}/temps"),
+        format!("{base}/widget/projets"),
+        format!("{base}/widget/taches"),
+        p.clone(),
+        format!("{p}/modifier"),
+        format!("{p}/actions/nouvelle"),
+        format!("{p}/actions/{}/modifier", t.action),
+        format!("{p}/taches/{}", t.task),
+        format!("{p}/taches/{}/modifier", t.task),
+        format!("{p}/temps"),
+        format!("{p}/temps.csv"),
+        format!("{p}/temps.xlsx"),
+        format!("{p}/temps/{}/modifier", t.entry),
+    ]
+}
+
+/// The projects module's state-changing routes aimed at B's project, through B's URLs
+/// and A's.
+fn projects_post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
+    let mut routes = Vec::new();
+    let group = t.group.to_string();
+    for base in ["/cpts-b/projets", "/cpts-a/projets"] {
+        let p = format!("{base}/p/{}", t.group);
+        let (task, entry, action, message) = (&t.task, &t.entry, &t.action, &t.project_message);
+        routes.extend([
+            (
+                format!("{p}/modifier"),
+                owned(&[("mission", "1"), ("numero", "1.1")]),
+            ),
+            (
+                format!("{p}/actions/nouvelle"),
+                owned(&[("titre", "Intrusion")]),
+            ),
+            (
+                format!("{p}/actions/{action}/modifier"),
+                owned(&[("titre", "Intrusion")]),
+            ),
+            (format!("{p}/actions/{action}/supprimer"), vec![]),
+            (format!("{p}/taches"), owned(&[("titre", "Intrusion")])),
+            (
+                format!("{p}/taches/{task}/modifier"),
+                owned(&[("titre", "Intrusion")]),
+            ),
+            (format!("{p}/taches/{task}/faite"), vec![]),
+            (format!("{p}/taches/{task}/rouvrir"), vec![]),
+            (format!("{p}/taches/{task}/supprimer"), vec![]),
+            (
+                format!("{p}/taches/{task}/temps"),
+                owned(&[("date", "2026-11-03"), ("duree", "1 h")]),
+            ),
+            (
+                format!("{p}/temps/{entry}/modifier"),
+                owned(&[("date", "2026-11-03"), ("duree", "9 h")]),
+            ),
+            (format!("{p}/temps/{entry}/supprimer"), vec![]),
+            (format!("{p}/fil"), owned(&[("texte", "Intrusion")])),
+            (
+                format!("{p}/fil/{message}/modifier"),
+                owned(&[("texte", "Intrusion")]),
+            ),
+            (format!("{p}/fil/{message}/supprimer"), vec![]),
+        ]);
+    }
+    routes.extend([
+        (
+            "/cpts-b/projets/nouveau".to_string(),
+            owned(&[("groupe", &group), ("mission", "1")]),
+        ),
+        (
+            "/cpts-b/projets/missions".to_string(),
+            owned(&[("label-1", "Intrusion")]),
+        ),
+        ("/cpts-b/projets/temps/republier".to_string(), vec![]),
+    ]);
+    routes
 }
 
 /// Owned fields of a form.
@@ -938,6 +1118,7 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
     // B's meetings through A's own URLs.
     routes.extend(agenda_post_routes("/cpts-a", t));
     routes.extend(indemnity_post_routes(t));
+    routes.extend(projects_post_routes(t));
     routes
 }
 
@@ -948,7 +1129,7 @@ async fn no_route_shows_or_changes_another_structure() {
     crate::directory::directory_structure(&host, "cpts-b", "74000").await;
     for slug in ["cpts-a", "cpts-b"] {
         let id = host.structure_id(slug).await;
-        for module in ["polls", "agenda", "indemnity"] {
+        for module in ["polls", "agenda", "indemnity", "projects"] {
             let plugin = host
                 .state
                 .registry
@@ -1065,6 +1246,26 @@ async fn no_route_shows_or_changes_another_structure() {
             checked += 1;
         }
         for route in indemnity_get_routes("cpts-a", &target) {
+            let (_, body) = client.get(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
+            checked += 1;
+        }
+        for route in projects_get_routes("cpts-b", &target) {
+            let (status, location, body) = client.get_full(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
+            if who == "anonyme" {
+                assert_eq!(status, StatusCode::SEE_OTHER, "{who} GET {route}");
+                assert!(
+                    location.is_some_and(|l| l.starts_with("/connexion")),
+                    "{who} GET {route}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::NOT_FOUND, "{who} GET {route}");
+            }
+            checked += 1;
+        }
+        // A's projects pages, B's ids in them: nothing of B (404 for B's ids).
+        for route in projects_get_routes("cpts-a", &target) {
             let (_, body) = client.get(&route).await;
             assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
             checked += 1;
@@ -1197,6 +1398,10 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         message: String::new(),
         feed: 0,
         line: String::new(),
+        task: String::new(),
+        entry: String::new(),
+        action: String::new(),
+        project_message: String::new(),
     };
 
     for role in [Role::Member, Role::Coordinator, Role::Admin] {

@@ -2443,3 +2443,446 @@ fn missions_form(changes: &[(&str, &str)]) -> Vec<(String, String)> {
     }
     fields
 }
+
+// The thread: order, unread counts, the poller, mentions.
+
+fn thread_path(g: &str) -> String {
+    format!("{A}/p/{g}/fil")
+}
+
+/// POST `/p/{g}/fil` with `texte`.
+async fn post_message(
+    c: &mut Client<'_>,
+    g: &str,
+    text: &str,
+) -> (StatusCode, Option<String>, String) {
+    c.post_form(&thread_path(g), &[("texte", text)]).await
+}
+
+/// A message posted through the form; its id, from the redirect's `#message-{id}`.
+async fn posted(c: &mut Client<'_>, g: &str, text: &str) -> String {
+    let (status, location, body) = post_message(c, g, text).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "« {text} »: {body}");
+    let location = location.unwrap_or_default();
+    assert!(
+        location.starts_with(&format!("{}?ok=message", project_path(g))),
+        "« {text} »: {location}"
+    );
+    location
+        .split_once("#message-")
+        .map(|(_, id)| id.to_string())
+        .unwrap_or_else(|| panic!("no #message- in {location}"))
+}
+
+/// The messages of a page's thread, in order: `ol#fil-messages li.thread-message`.
+fn thread_items(html: &str) -> Vec<El> {
+    all(html, "ol#fil-messages li.thread-message")
+}
+
+/// The ids of messages (`li#message-{id}`).
+fn message_ids(items: &[El]) -> Vec<String> {
+    items
+        .iter()
+        .map(|li| li.get("id").trim_start_matches("message-").to_string())
+        .collect()
+}
+
+/// The poller's address on a page or in its answer: `div#fil-suivi[hx-get]`.
+fn poller_url(html: &str) -> String {
+    first(html, "div#fil-suivi").get("hx-get")
+}
+
+/// The unread count « Mes projets » shows next to the project of group `g`.
+async fn unread_listed(c: &mut Client<'_>, g: &str) -> i64 {
+    let p = page(c, &format!("{A}/mes-projets")).await;
+    first(&p, &format!("li.projet[data-groupe={g}] span.non-lus"))
+        .get("data-count")
+        .parse()
+        .expect("a count")
+}
+
+/// The unread count the `unread-threads` widget shows for group `g` (0: not listed).
+async fn unread_in_widget(c: &mut Client<'_>, g: &str) -> i64 {
+    let w = page(c, &format!("{A}/widget/fils")).await;
+    assert_eq!(count(&w, "div.widget-fils"), 1, "{w}");
+    all(
+        &w,
+        &format!("div.widget-fils li[data-groupe={g}] span.non-lus"),
+    )
+    .first()
+    .map(|s| s.get("data-count").parse().expect("a count"))
+    .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_thread_keeps_its_order_and_counts_what_each_member_has_not_read() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut gus = signed_in(&host, "gus@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+    let g = w.open.clone();
+
+    // Anne writes three messages, most likely within the same second.
+    let mut order: Vec<String> = Vec::new();
+    for text in ["Premier message", "Deuxième message", "Troisième message"] {
+        order.push(posted(&mut anne, &g, text).await);
+    }
+    // Nobody opened the thread yet: the others' messages are all unread, one's own never.
+    assert_eq!(unread_listed(&mut remi, &g).await, 3, "Rémi");
+    assert_eq!(unread_listed(&mut gus, &g).await, 3, "Gustave");
+    assert_eq!(unread_listed(&mut anne, &g).await, 0, "Anne's own");
+    assert_eq!(unread_in_widget(&mut remi, &g).await, 3, "Rémi's widget");
+    assert_eq!(unread_in_widget(&mut anne, &g).await, 0, "Anne's widget");
+    let widget = page(&mut anne, &format!("{A}/widget/fils")).await;
+    assert!(says(&widget, "Aucun message non lu."), "{widget}");
+
+    // Rémi opens the project: the three in order, marked new after one separator.
+    let p = page(&mut remi, &project_path(&g)).await;
+    let items = thread_items(&p);
+    assert_eq!(message_ids(&items), order, "{p}");
+    assert!(
+        items[0].text().contains("Premier message"),
+        "{}",
+        items[0].html
+    );
+    assert!(
+        items[2].text().contains("Troisième message"),
+        "{}",
+        items[2].html
+    );
+    assert!(items.iter().all(|li| li.has_class("non-lu")), "{p}");
+    assert_eq!(count(&p, "hr#non-lus"), 1, "{p}");
+    // Seen: nothing is new any more.
+    assert_eq!(unread_listed(&mut remi, &g).await, 0, "Rémi, once seen");
+    assert_eq!(
+        unread_in_widget(&mut remi, &g).await,
+        0,
+        "Rémi's widget, once seen"
+    );
+    let p = page(&mut remi, &project_path(&g)).await;
+    assert_eq!(count(&p, "li.non-lu"), 0, "{p}");
+    assert_eq!(count(&p, "hr#non-lus"), 0, "{p}");
+
+    // Rémi answers: new for Anne and Gustave, not for him.
+    order.push(posted(&mut remi, &g, "Réponse du référent").await);
+    assert_eq!(unread_listed(&mut remi, &g).await, 0, "Rémi's own answer");
+    assert_eq!(unread_listed(&mut anne, &g).await, 1, "Anne");
+    assert_eq!(unread_listed(&mut gus, &g).await, 4, "Gustave");
+    let p = page(&mut anne, &project_path(&g)).await;
+    let new: Vec<El> = thread_items(&p)
+        .into_iter()
+        .filter(|li| li.has_class("non-lu"))
+        .collect();
+    assert_eq!(message_ids(&new), [order[3].clone()], "only Rémi's: {p}");
+    assert_eq!(unread_listed(&mut anne, &g).await, 0, "Anne, once seen");
+
+    // A reader outside the group: the same thread, no marks, no posting.
+    let p = page(&mut oscar, &project_path(&g)).await;
+    assert_eq!(message_ids(&thread_items(&p)), order);
+    assert_eq!(count(&p, "li.non-lu") + count(&p, "hr#non-lus"), 0, "{p}");
+    let (status, _, body) = post_message(&mut oscar, &g, "Intrusion").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // A long thread, many messages a second: the page shows the latest 100, in order.
+    for i in 0..100 {
+        let client = if i % 3 == 0 { &mut remi } else { &mut anne };
+        order.push(posted(client, &g, &format!("Message numéro {i}")).await);
+    }
+    let p = page(&mut gus, &project_path(&g)).await;
+    let items = thread_items(&p);
+    assert_eq!(message_ids(&items), order[order.len() - 100..].to_vec());
+    assert_eq!(count(&p, "li.non-lu"), 100, "all new to Gustave");
+    assert_eq!(unread_listed(&mut gus, &g).await, 0, "Gustave, once seen");
+}
+
+#[tokio::test]
+async fn the_poller_answers_204_until_someone_writes_then_the_new_message() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+    let mut bob = signed_in(&host, "bob@b.test").await;
+    let g = w.open.clone();
+
+    // An empty thread: the list is there for what comes; the poller starts before all.
+    let p = page(&mut anne, &project_path(&g)).await;
+    assert_eq!(count(&p, "ol#fil-messages"), 1, "{p}");
+    assert!(thread_items(&p).is_empty());
+    assert!(says(
+        &first(&p, "p#fil-vide").html,
+        "Aucun message pour le moment."
+    ));
+    let poller = first(&p, "div#fil-suivi");
+    assert_eq!(poller.get("hx-trigger"), "every 5s");
+    assert_eq!(poller.get("hx-swap"), "outerHTML");
+    let url = poller_url(&p);
+    assert!(
+        url.starts_with(&format!("{A}/p/{g}/fil/suivi?apres=0.&depuis=")),
+        "{url}"
+    );
+    let (status, body) = anne.get(&url).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(body.is_empty(), "{body}");
+
+    // Rémi writes: Anne's poller brings the message, marked new, and moves on.
+    let m1 = posted(&mut remi, &g, "Nouvelle du jour : la fiche est prête").await;
+    assert_eq!(unread_listed(&mut anne, &g).await, 1, "before the poll");
+    let (status, body) = anne.get(&url).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let append = first(&body, "div[hx-swap-oob=beforeend:#fil-messages]");
+    let items = append.all("li.thread-message");
+    assert_eq!(message_ids(&items), std::slice::from_ref(&m1), "{body}");
+    assert!(items[0].has_class("non-lu"), "{}", items[0].html);
+    assert!(
+        items[0].text().contains("Nouvelle du jour"),
+        "{}",
+        items[0].html
+    );
+    assert_eq!(
+        first(&body, "p#fil-vide").attr("hx-swap-oob"),
+        Some("delete"),
+        "the empty-thread line goes: {body}"
+    );
+    let next = poller_url(&body);
+    assert!(next.contains(&format!(".{m1}&depuis=")), "{next}");
+    assert_eq!(
+        unread_listed(&mut anne, &g).await,
+        0,
+        "the poller marked it read"
+    );
+    let (status, body) = anne.get(&next).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "nothing new: {body}");
+
+    // Rémi corrects it: the next poll replaces it.
+    let (status, _, body) = remi
+        .post_form(
+            &format!("{}/{m1}/modifier", thread_path(&g)),
+            &[("texte", "Nouvelle du jour : la fiche est corrigée")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (status, body) = anne.get(&next).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let replaced = first(&body, &format!("li#message-{m1}"));
+    assert_eq!(replaced.attr("hx-swap-oob"), Some("outerHTML"), "{body}");
+    assert!(replaced.text().contains("corrigée"), "{}", replaced.html);
+    assert_eq!(
+        count(&body, "div[hx-swap-oob=beforeend:#fil-messages]"),
+        0,
+        "nothing new: {body}"
+    );
+
+    // A reader outside the group (an open project) polls too, without marks.
+    let (status, body) = oscar.get(&format!("{A}/p/{g}/fil/suivi?apres=0.")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        message_ids(&all(&body, "li.thread-message")),
+        std::slice::from_ref(&m1)
+    );
+    assert_eq!(count(&body, "li.non-lu"), 0, "{body}");
+
+    // Malformed positions: 422.
+    for query in [
+        "",
+        "?apres=",
+        "?apres=abc",
+        "?apres=12",
+        "?apres=-1.x",
+        "?apres=1.a%2Fb",
+        "?apres=0.&depuis=hier",
+    ] {
+        let (status, body) = anne.get(&format!("{A}/p/{g}/fil/suivi{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+    }
+
+    // A closed project's poller does not exist for outsiders, nor through B.
+    let closed = format!("{A}/p/{}/fil/suivi?apres=0.", w.closed);
+    let (status, body) = oscar.get(&closed).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "Oscar: {body}");
+    assert!(!body.contains(CLOSED_NAME));
+    for path in [
+        format!("{B}/p/{}/fil/suivi?apres=0.", w.closed),
+        format!("{B}/p/{g}/fil/suivi?apres=0."),
+        closed.clone(),
+    ] {
+        let (status, _) = bob.get(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "Bob GET {path}");
+    }
+    let (status, body) = anne.get(&closed).await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "Anne, member of the closed project: nothing yet: {body}"
+    );
+}
+
+#[tokio::test]
+async fn mentions_are_mailed_once_to_those_who_may_read_without_the_text() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let g = w.open.clone();
+    const MENTIONED: &str = "vous a mentionné(e)";
+    let secret = "la patiente de la chambre 12";
+
+    // Anne mentions Rémi and Gustave (typed without accents) and herself.
+    let text =
+        format!("Bonjour @Rémi Référent et @gustave invite : {secret}. Merci @Anne Active !");
+    let m = posted(&mut anne, &g, &text).await;
+    for email in ["remi@a.test", "gus@a.test"] {
+        let to = mails(&host, w.sid, email, MENTIONED).await;
+        assert_eq!(to.len(), 1, "one mail to {email}");
+        let body = &to[0];
+        assert!(
+            body.contains("Anne Active") && body.contains(OPEN_NAME),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("/cpts-a/projets/p/{g}#message-{m}")),
+            "the link: {body}"
+        );
+        assert!(
+            body.contains(
+                "Ce courriel ne contient aucune donnée de santé : n’y répondez pas avec des informations sur des patients."
+            ),
+            "the warning: {body}"
+        );
+        assert!(
+            !body.contains(secret) && !body.contains("chambre") && !body.contains("Bonjour @"),
+            "the text stays out of the mail: {body}"
+        );
+    }
+    let subjects: Vec<String> = host
+        .state
+        .db
+        .outbox(Some(w.sid), 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|mail| mail.to == "remi@a.test")
+        .map(|mail| mail.subject)
+        .collect();
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains("Anne Active vous a mentionné(e) dans") && s.contains(OPEN_NAME)),
+        "{subjects:?}"
+    );
+    assert!(
+        mails(&host, w.sid, "anne@a.test", MENTIONED)
+            .await
+            .is_empty(),
+        "not herself"
+    );
+
+    // An edit mails those it adds only: Oscar (an open project: every member may read
+    // it), not Rémi nor Gustave again.
+    let edited = format!("{text} Et @Oscar Dehors.");
+    let (status, _, body) = anne
+        .post_form(
+            &format!("{}/{m}/modifier", thread_path(&g)),
+            &[("texte", edited.as_str())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    for (email, expected) in [("remi@a.test", 1), ("gus@a.test", 1), ("oscar@a.test", 1)] {
+        assert_eq!(
+            mails(&host, w.sid, email, MENTIONED).await.len(),
+            expected,
+            "{email} after the edit"
+        );
+    }
+
+    // Nobody outside those who may read: Oscar on the closed project, Bob of B anywhere.
+    posted(
+        &mut anne,
+        &w.closed,
+        "Point d’étape pour @Oscar Dehors et @Bob Ailleurs",
+    )
+    .await;
+    posted(&mut anne, &g, "Bonjour @Bob Ailleurs").await;
+    assert_eq!(
+        mails(&host, w.sid, "oscar@a.test", MENTIONED).await.len(),
+        1,
+        "no mail for the closed project"
+    );
+    let b = host.structure_id("cpts-b").await;
+    for sid in [w.sid, b] {
+        assert!(
+            mails(&host, sid, "bob@b.test", MENTIONED).await.is_empty(),
+            "Bob"
+        );
+    }
+
+    // At most 20 people a message: 21 are refused, nothing stored nor mailed.
+    let db = &host.state.db;
+    for i in 1..=21 {
+        let account = db
+            .create_account(
+                &format!("personne{i:02}@a.test"),
+                None,
+                &format!("Personne {i:02}"),
+            )
+            .await
+            .unwrap();
+        db.set_membership(w.sid, account.id, Role::Member)
+            .await
+            .unwrap();
+    }
+    let many = |n: usize| {
+        (1..=n)
+            .map(|i| format!("@Personne {i:02}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let before = thread_items(&page(&mut anne, &project_path(&g)).await).len();
+    let (status, _, body) = post_message(&mut anne, &g, &many(21)).await;
+    assert_refused(
+        status,
+        &body,
+        "Un message peut mentionner au plus 20 personnes.",
+        "21 mentions",
+    );
+    let (status, _, body) = anne
+        .post_form(
+            &format!("{}/{m}/modifier", thread_path(&g)),
+            &[("texte", many(21).as_str())],
+        )
+        .await;
+    assert_refused(
+        status,
+        &body,
+        "Un message peut mentionner au plus 20 personnes.",
+        "an edit to 21 mentions",
+    );
+    let p = page(&mut anne, &project_path(&g)).await;
+    assert_eq!(thread_items(&p).len(), before, "nothing stored");
+    assert!(
+        first(&p, &format!("li#message-{m}"))
+            .text()
+            .contains("@Oscar Dehors"),
+        "the message kept its text"
+    );
+    assert!(
+        mails(&host, w.sid, "personne01@a.test", MENTIONED)
+            .await
+            .is_empty()
+    );
+    // Twenty pass.
+    posted(&mut anne, &g, &many(20)).await;
+    for email in ["personne01@a.test", "personne20@a.test"] {
+        assert_eq!(
+            mails(&host, w.sid, email, MENTIONED).await.len(),
+            1,
+            "{email}"
+        );
+    }
+    assert!(
+        mails(&host, w.sid, "personne21@a.test", MENTIONED)
+            .await
+            .is_empty()
+    );
+}

@@ -3,8 +3,10 @@
 //! ([`projects`]), tasks with assignees, due dates and recurrence ([`tasks`],
 //! [`recurrence`]), time spent with the date the work was done, for oneself or traced on
 //! someone's behalf, published as `task.time-logged` ([`timelog`]), and the project's
-//! discussion thread (`maillage_sdk::thread`). docs/projects-contract.md.
+//! discussion thread with its unread marks, poller and mentions ([`discussion`], over
+//! `maillage_sdk::thread`). docs/projects-contract.md.
 
+pub mod discussion;
 pub mod model;
 pub mod projects;
 pub mod recurrence;
@@ -13,7 +15,7 @@ pub mod timelog;
 pub mod ui;
 
 use maillage_sdk::records::StoreError;
-use maillage_sdk::{Asset, Manifest, Method, NavEntry, Plugin, Request, Response, Widget, thread};
+use maillage_sdk::{Asset, Manifest, Method, NavEntry, Plugin, Request, Response, Widget};
 
 /// The module's id: its URL segment (`/{structure}/projets/…`).
 pub const MODULE_ID: &str = "projets";
@@ -63,6 +65,11 @@ impl Plugin for Projects {
                     title: "Mes tâches".into(),
                     path: "/widget/taches".into(),
                 },
+                Widget {
+                    id: "unread-threads".into(),
+                    title: "Discussions non lues".into(),
+                    path: "/widget/fils".into(),
+                },
             ],
         }
     }
@@ -91,6 +98,7 @@ impl Plugin for Projects {
             (Method::Post, ["temps", "republier"]) => timelog::republish(),
             (Method::Get, ["widget", "projets"]) => tasks::projects_widget(),
             (Method::Get, ["widget", "taches"]) => tasks::widget(),
+            (Method::Get, ["widget", "fils"]) => discussion::widget(),
             (Method::Get, ["p", g]) => projects::page(g, query),
             (Method::Get, ["p", g, "modifier"]) => projects::edit_page(g),
             (Method::Post, ["p", g, "modifier"]) => projects::update(g, &form()),
@@ -117,43 +125,11 @@ impl Plugin for Projects {
             (Method::Get, ["p", g, "temps", e, "modifier"]) => timelog::edit_page(g, e),
             (Method::Post, ["p", g, "temps", e, "modifier"]) => timelog::update(g, e, &form()),
             (Method::Post, ["p", g, "temps", e, "supprimer"]) => timelog::delete(g, e),
-            (Method::Post, ["p", g, "fil", rest @ ..]) => discussion(g, rest, &request),
+            (Method::Get, ["p", g, "fil", "suivi"]) => discussion::poll(g, query),
+            (Method::Post, ["p", g, "fil", rest @ ..]) => discussion::act(g, rest, &request),
             _ => Ok(Response::not_found()),
         };
         maillage_sdk::records::or_unavailable(result)
-    }
-}
-
-/// The project's discussion thread (shared guest code, `maillage_sdk::thread`): members
-/// of the group and coordinators post; authors edit and delete their own messages;
-/// référents and coordinators may delete any.
-fn discussion(group_id: &str, rest: &[&str], request: &Request) -> Result<Response, StoreError> {
-    let l = match projects::loaded(group_id)? {
-        Ok(l) => l,
-        Err(r) => return Ok(r),
-    };
-    let Some(action) = thread::Action::parse(rest) else {
-        return Ok(Response::not_found());
-    };
-    let Some(user) = l.me.clone() else {
-        return Ok(Response::error(403, "Veuillez vous connecter."));
-    };
-    if !l.inside() {
-        return Ok(Response::error(
-            403,
-            "Seuls les membres du projet participent à sa discussion.",
-        ));
-    }
-    if l.archived() {
-        return Ok(Response::error(409, ui::ARCHIVED));
-    }
-    let subject = projects::thread_subject(&l.project);
-    match thread::apply(&subject, &action, &request.form(), &user, l.manages()) {
-        Ok(()) => Ok(Response::see_other(&format!(
-            "{}?ok=message#discussion",
-            l.project.path()
-        ))),
-        Err(e) => Ok(e.response()),
     }
 }
 

@@ -207,6 +207,7 @@ pub fn collections() -> Vec<CollectionDef> {
             ],
         },
         maillage_sdk::thread::collection(),
+        maillage_sdk::thread::reads_collection(),
     ]
 }
 

@@ -7,7 +7,7 @@ use maillage_sdk::form::Form;
 use maillage_sdk::groups::GroupRole;
 use maillage_sdk::html::{Markup, alert, csrf_field, href, html};
 use maillage_sdk::records::{self, Query, StoreError};
-use maillage_sdk::{Response, audit, fr, thread};
+use maillage_sdk::{Response, audit, fr};
 use serde_json::json;
 
 use crate::model::{
@@ -192,6 +192,14 @@ pub fn list(query: &str, mine_path: bool) -> PageResult {
     let viewer = Viewer::current();
     let rows = rows(&viewer, &filters)?;
     let missions = model::missions()?;
+    // « Mes projets »: the messages each project's thread holds that I have not read.
+    let mut unread: HashMap<String, i64> = HashMap::new();
+    if let Some(me) = viewer.id().filter(|_| filters.mine) {
+        for row in rows.iter().filter(|r| r.role.is_some()) {
+            let count = crate::discussion::unread(&row.project, me)?;
+            unread.insert(row.project.group_id.clone(), count);
+        }
+    }
     let title = if filters.mine {
         "Mes projets"
     } else {
@@ -241,7 +249,7 @@ pub fn list(query: &str, mine_path: bool) -> PageResult {
                     h2 { (mission.title()) }
                     ul class="projets cards" {
                         @for row in of_mission {
-                            (project_item(row))
+                            (project_item(row, unread.get(&row.project.group_id).copied()))
                         }
                     }
                 }
@@ -251,7 +259,8 @@ pub fn list(query: &str, mine_path: bool) -> PageResult {
     Ok(Response::page(title, body))
 }
 
-fn project_item(row: &Row) -> Markup {
+/// One project of the list; with `unread`, its thread's unread count (« Mes projets »).
+fn project_item(row: &Row, unread: Option<i64>) -> Markup {
     let p = &row.project;
     html! {
         li class="projet" data-groupe=(p.group_id) data-etat=(if row.archived { "archive" } else { "en-cours" }) {
@@ -279,6 +288,10 @@ fn project_item(row: &Row) -> Markup {
                 }
                 " · "
                 span class="temps" data-minutes=(row.minutes) { (fr::hours(row.minutes)) " h passées" }
+                @if let Some(count) = unread {
+                    " · "
+                    (crate::discussion::unread_badge(count))
+                }
             }
         }
     }
@@ -847,7 +860,7 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
             .param("s", TODO)
             .aggregate(TASKS, Some("action"), None)?,
     );
-    let messages = thread::list(&thread_subject(p))?;
+    let discussion = crate::discussion::section(&l)?;
     let body = html! {
         (ui::head())
         header class="projet" {
@@ -945,13 +958,7 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
         }
         (tasks::section(&l, &actions, &members)?)
         (timelog::section(&l)?)
-        (thread::render(&messages, &thread::Options {
-            action: &format!("{}/fil", p.path()),
-            viewer: l.me(),
-            can_post: l.inside() && !l.archived(),
-            moderator: l.manages(),
-            title: "Discussion",
-        }))
+        (discussion)
     };
     Ok(Response::page(&p.title(), body))
 }

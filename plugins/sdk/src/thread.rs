@@ -20,6 +20,12 @@
 //! Form fields: `texte` (the message). Routes below `action`: `POST {action}` posts,
 //! `POST {action}/{message}/modifier` edits one's own message, `POST
 //! {action}/{message}/supprimer` deletes it (moderators may delete any).
+//!
+//! A live thread (the projects module): [`list_latest`] for the page, [`render_live`]
+//! with a [`Live`] poller (htmx `every 5s` on `div#fil-suivi`), whose route answers
+//! [`list_after`] the [`Cursor`] it was given through [`poll_update`] (204 when there is
+//! nothing new). Read markers: [`reads_collection`] (declared too), [`read_marker`],
+//! [`mark_read`], [`unread_count`]. Mentions: [`mentioned`].
 
 use serde::{Deserialize, Serialize};
 
@@ -301,58 +307,446 @@ pub fn render(messages: &[Message], options: &Options<'_>) -> Markup {
             } @else {
                 ol class="thread-messages cards" {
                     @for m in messages {
-                        @let own = options.viewer == Some(m.author.as_str());
-                        li class="thread-message" id={ "message-" (m.id) } {
-                            p class="muted" {
-                                strong { (m.author_name) }
-                                " · "
-                                (when(m.created_at))
-                                @if m.edited {
-                                    " · modifié"
-                                }
-                            }
-                            div class="thread-text" {
-                                @for line in m.text.lines() {
-                                    (line)
-                                    br;
-                                }
-                            }
-                            @if own {
-                                details {
-                                    summary { "Modifier" }
-                                    form method="post" class="stack"
-                                        action=(href(&format!("{}/{}/modifier", options.action, m.id))) {
-                                        (csrf_field())
-                                        label for={ "texte-" (m.id) } { "Votre message" }
-                                        textarea id={ "texte-" (m.id) } name="texte" rows="4" required
-                                            maxlength=(MAX_TEXT) { (m.text) }
-                                        button type="submit" { "Enregistrer" }
-                                    }
-                                }
-                            }
-                            @if own || options.moderator {
-                                form method="post" class="inline"
-                                    action=(href(&format!("{}/{}/supprimer", options.action, m.id))) {
-                                    (csrf_field())
-                                    button type="submit" class="link" data-confirm="Supprimer ce message ?" {
-                                        "Supprimer"
-                                    }
-                                }
-                            }
-                        }
+                        (message_item(m, options))
                     }
                 }
             }
             @if options.can_post {
-                form method="post" class="stack" action=(href(options.action)) {
+                (post_form(options))
+            }
+        }
+    }
+}
+
+/// One message of the list, `li.thread-message#message-{id}`, with the edit and delete
+/// forms the viewer may use: what [`render`], [`render_live`] and [`poll_update`] show.
+pub fn message_item(m: &Message, options: &Options<'_>) -> Markup {
+    item(m, options, false, false)
+}
+
+/// [`message_item`], `li.thread-message.non-lu` when `unread`, and with
+/// `hx-swap-oob="outerHTML"` when `oob` (an edited message the poller replaces).
+fn item(m: &Message, options: &Options<'_>, unread: bool, oob: bool) -> Markup {
+    let own = options.viewer == Some(m.author.as_str());
+    let class = if unread {
+        "thread-message non-lu"
+    } else {
+        "thread-message"
+    };
+    html! {
+        li class=(class) id={ "message-" (m.id) } hx-swap-oob=[oob.then_some("outerHTML")] {
+            p class="muted" {
+                strong { (m.author_name) }
+                " · "
+                (when(m.created_at))
+                @if m.edited {
+                    " · modifié"
+                }
+            }
+            div class="thread-text" {
+                @for line in m.text.lines() {
+                    (line)
+                    br;
+                }
+            }
+            @if own {
+                details {
+                    summary { "Modifier" }
+                    form method="post" class="stack"
+                        action=(href(&format!("{}/{}/modifier", options.action, m.id))) {
+                        (csrf_field())
+                        label for={ "texte-" (m.id) } { "Votre message" }
+                        textarea id={ "texte-" (m.id) } name="texte" rows="4" required
+                            maxlength=(MAX_TEXT) { (m.text) }
+                        button type="submit" { "Enregistrer" }
+                    }
+                }
+            }
+            @if own || options.moderator {
+                form method="post" class="inline"
+                    action=(href(&format!("{}/{}/supprimer", options.action, m.id))) {
                     (csrf_field())
-                    label for="discussion-texte" { "Votre message" }
-                    textarea id="discussion-texte" name="texte" rows="4" required maxlength=(MAX_TEXT) {}
-                    button type="submit" { "Publier" }
+                    button type="submit" class="link" data-confirm="Supprimer ce message ?" {
+                        "Supprimer"
+                    }
                 }
             }
         }
     }
+}
+
+/// The form to post a message.
+fn post_form(options: &Options<'_>) -> Markup {
+    html! {
+        form method="post" class="stack" action=(href(options.action)) {
+            (csrf_field())
+            label for="discussion-texte" { "Votre message" }
+            textarea id="discussion-texte" name="texte" rows="4" required maxlength=(MAX_TEXT) {}
+            button type="submit" { "Publier" }
+        }
+    }
+}
+
+// ---- Order, cursors, read markers ----
+
+/// The collection of read markers: per (subject, member), the newest message shown.
+pub const READS: &str = "thread_reads";
+
+/// The read markers' collection, to declare in the manifest next to [`collection()`].
+pub fn reads_collection() -> CollectionDef {
+    CollectionDef {
+        name: READS.into(),
+        fields: vec![
+            FieldDef {
+                required: true,
+                ..field("subject", FieldType::Text)
+            },
+            FieldDef {
+                required: true,
+                ..field("user", FieldType::UserRef)
+            },
+            field("last_at", FieldType::Integer),
+            field("last_id", FieldType::Text),
+        ],
+        indexes: vec![index(&["subject", "user"], true)],
+    }
+}
+
+/// A place in a thread: a message's (`created_at`, `id`), the order messages are listed
+/// in. Written `{created_at}.{id}` in URLs; [`Cursor::origin`] (`0.`) is before every
+/// message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    /// Before every message.
+    pub fn origin() -> Cursor {
+        Cursor::default()
+    }
+
+    /// The place of `message`.
+    pub fn of(message: &Message) -> Cursor {
+        Cursor {
+            at: message.created_at,
+            id: message.id.clone(),
+        }
+    }
+
+    pub fn is_origin(&self) -> bool {
+        self.at == 0 && self.id.is_empty()
+    }
+
+    /// From `{created_at}.{id}` (digits, a dot, a record id or nothing); none when
+    /// malformed.
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let (at, id) = text.split_once('.')?;
+        if at.is_empty() || at.len() > 18 || !at.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if !id.is_empty() && !records::valid_id(id) {
+            return None;
+        }
+        Some(Cursor {
+            at: at.parse().ok()?,
+            id: id.to_string(),
+        })
+    }
+
+    /// Whether `message` comes after this place.
+    pub fn precedes(&self, message: &Message) -> bool {
+        (message.created_at, message.id.as_str()) > (self.at, self.id.as_str())
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.at, self.id)
+    }
+}
+
+/// In thread order: (`created_at`, `id`) ascending.
+fn sort_messages(messages: &mut [Message]) {
+    messages.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+}
+
+/// The newest `n` messages of the thread (at most [`MAX_MESSAGES`]), in thread order.
+pub fn list_latest(subject_id: &str, n: u32) -> Result<Vec<Message>, StoreError> {
+    let n = n.min(MAX_MESSAGES);
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let (mut latest, _) = Query::new()
+        .filter("subject = {:s}")
+        .param("s", subject_id)
+        .sort("-created_at")
+        .limit(n)
+        .fetch::<Message>(COLLECTION)?;
+    if latest.len() == n as usize {
+        // The host breaks ties by id ascending whatever the sort (a "-id" is ignored):
+        // of the oldest second kept, take every message, then keep the newest n.
+        let oldest = latest.iter().map(|m| m.created_at).min().unwrap_or(0);
+        latest.retain(|m| m.created_at != oldest);
+        let (same_second, _) = Query::new()
+            .filter("subject = {:s} && created_at = {:t}")
+            .param("s", subject_id)
+            .param("t", oldest)
+            .limit(MAX_MESSAGES)
+            .fetch::<Message>(COLLECTION)?;
+        latest.extend(same_second);
+    }
+    sort_messages(&mut latest);
+    let skip = latest.len().saturating_sub(n as usize);
+    Ok(latest.split_off(skip))
+}
+
+/// The messages after (`after_at`, `after_id`), in thread order (at most
+/// [`MAX_MESSAGES`]).
+pub fn list_after(
+    subject_id: &str,
+    after_at: i64,
+    after_id: &str,
+) -> Result<Vec<Message>, StoreError> {
+    let (mut messages, _) = Query::new()
+        .filter("subject = {:s} && (created_at > {:t} || (created_at = {:t} && id > {:id}))")
+        .param("s", subject_id)
+        .param("t", after_at)
+        .param("id", after_id)
+        .sort("created_at")
+        .limit(MAX_MESSAGES)
+        .fetch::<Message>(COLLECTION)?;
+    sort_messages(&mut messages);
+    Ok(messages)
+}
+
+/// The edited messages changed at or after `since` (Unix seconds), in thread order (at
+/// most [`MAX_MESSAGES`]).
+pub fn list_edited_since(subject_id: &str, since: i64) -> Result<Vec<Message>, StoreError> {
+    let (mut messages, _) = Query::new()
+        .filter("subject = {:s} && edited = true && updated_at >= {:u}")
+        .param("s", subject_id)
+        .param("u", since)
+        .sort("created_at")
+        .limit(MAX_MESSAGES)
+        .fetch::<Message>(COLLECTION)?;
+    sort_messages(&mut messages);
+    Ok(messages)
+}
+
+#[derive(Deserialize)]
+struct ReadRecord {
+    #[serde(default)]
+    last_at: Option<i64>,
+    #[serde(default)]
+    last_id: Option<String>,
+}
+
+/// The newest message `user_id` was shown of the thread; none before their first visit.
+pub fn read_marker(subject_id: &str, user_id: &str) -> Result<Option<Cursor>, StoreError> {
+    let read = Query::new()
+        .filter("subject = {:s} && user = {:u}")
+        .param("s", subject_id)
+        .param("u", user_id)
+        .first::<ReadRecord>(READS)?;
+    Ok(read.map(|r| Cursor {
+        at: r.last_at.unwrap_or(0),
+        id: r.last_id.unwrap_or_default(),
+    }))
+}
+
+/// Records that `user_id` was shown the thread up to `newest`, when that is further than
+/// their marker (nothing is written otherwise); whether it moved.
+pub fn mark_read(subject_id: &str, user_id: &str, newest: &Message) -> Result<bool, StoreError> {
+    if let Some(current) = read_marker(subject_id, user_id)?
+        && !current.precedes(newest)
+    {
+        return Ok(false);
+    }
+    let marker = serde_json::json!({
+        "subject": subject_id,
+        "user": user_id,
+        "last_at": newest.created_at,
+        "last_id": newest.id,
+    });
+    records::upsert::<_, serde_json::Value>(READS, &["subject", "user"], &marker)?;
+    Ok(true)
+}
+
+/// How many messages of others `user_id` was not shown yet: after their marker, or all
+/// of them when they have none.
+pub fn unread_count(subject_id: &str, user_id: &str) -> Result<i64, StoreError> {
+    let query = match read_marker(subject_id, user_id)? {
+        Some(c) => Query::new()
+            .filter(
+                "subject = {:s} && author != {:me} && (created_at > {:t} || (created_at = {:t} && id > {:id}))",
+            )
+            .param("t", c.at)
+            .param("id", c.id),
+        None => Query::new().filter("subject = {:s} && author != {:me}"),
+    };
+    query
+        .param("s", subject_id)
+        .param("me", user_id)
+        .count(COLLECTION)
+}
+
+// ---- Live rendering ----
+
+/// How [`render_live`] keeps the thread up to date and marks what is new.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// Module-relative path of the poller, e.g. "/p/42/fil/suivi": it gets
+    /// `?apres={cursor}&depuis={since}`.
+    pub poll_path: String,
+    /// The newest message shown ([`Cursor::origin`] when none).
+    pub cursor: Cursor,
+    /// When the page was made (Unix seconds): edits from then on are sent again.
+    pub since: i64,
+    /// The viewer's read marker: messages of others after it are new to them (none: no
+    /// marking, e.g. for a reader who does not take part).
+    pub unread_from: Option<Cursor>,
+}
+
+impl Live {
+    fn unread(&self, m: &Message, options: &Options<'_>) -> bool {
+        options.viewer != Some(m.author.as_str())
+            && self.unread_from.as_ref().is_some_and(|c| c.precedes(m))
+    }
+}
+
+/// `div#fil-suivi`: htmx asks the poller every 5 s and swaps its answer for itself.
+fn poller(live: &Live) -> Markup {
+    let url = format!(
+        "{}?apres={}&depuis={}",
+        live.poll_path, live.cursor, live.since
+    );
+    html! {
+        div id="fil-suivi" hx-get=(href(&url)) hx-trigger="every 5s" hx-swap="outerHTML" {}
+    }
+}
+
+/// [`render`] kept up to date: `ol#fil-messages` (there even when empty, so that new
+/// messages have a list to join), the messages of others after the viewer's marker as
+/// `li.thread-message.non-lu` with `hr#non-lus` « Nouveaux messages » before the first,
+/// and the poller `div#fil-suivi`.
+pub fn render_live(messages: &[Message], options: &Options<'_>, live: &Live) -> Markup {
+    let first_unread = messages.iter().position(|m| live.unread(m, options));
+    html! {
+        section class="thread" id="discussion" aria-labelledby="discussion-titre" {
+            h2 id="discussion-titre" { (options.title) }
+            @if messages.is_empty() {
+                p class="empty" id="fil-vide" { "Aucun message pour le moment." }
+            }
+            ol class="thread-messages cards" id="fil-messages" {
+                @for (i, m) in messages.iter().enumerate() {
+                    @if first_unread == Some(i) {
+                        li class="thread-separator" {
+                            hr id="non-lus";
+                            p { "Nouveaux messages" }
+                        }
+                    }
+                    (item(m, options, live.unread(m, options), false))
+                }
+            }
+            (poller(live))
+            @if options.can_post {
+                (post_form(options))
+            }
+        }
+    }
+}
+
+/// The poller's answer when something changed after `after` (the cursor it was asked
+/// with): the new `div#fil-suivi` (`live`, with the new cursor), the `new` messages
+/// appended to `ol#fil-messages` (`hx-swap-oob="beforeend:#fil-messages"`), the
+/// `edited` ones (not among `new`) replacing theirs (`hx-swap-oob="outerHTML"`), and,
+/// for a page that had none, the « Aucun message » line removed.
+pub fn poll_update(
+    after: &Cursor,
+    new: &[Message],
+    edited: &[Message],
+    options: &Options<'_>,
+    live: &Live,
+) -> Markup {
+    html! {
+        (poller(live))
+        @if !new.is_empty() {
+            div hx-swap-oob="beforeend:#fil-messages" {
+                @for m in new {
+                    (item(m, options, live.unread(m, options), false))
+                }
+            }
+            @if after.is_origin() {
+                p id="fil-vide" hx-swap-oob="delete" {}
+            }
+        }
+        @for m in edited.iter().filter(|m| !new.iter().any(|n| n.id == m.id)) {
+            (item(m, options, false, true))
+        }
+    }
+}
+
+// ---- Mentions ----
+
+/// Most people one message may mention.
+pub const MAX_MENTIONS: usize = 20;
+/// The refusal of a message mentioning more than [`MAX_MENTIONS`] people.
+pub const TOO_MANY_MENTIONS: &str = "Un message peut mentionner au plus 20 personnes.";
+
+/// Whether `name` starts `rest` and ends there: at the end, a space or punctuation.
+fn names_here(rest: &[char], name: &[char]) -> bool {
+    rest.starts_with(name) && rest.get(name.len()).is_none_or(|c| !c.is_alphanumeric())
+}
+
+/// The ids of the `candidates` (id, display name) that `text` mentions as `@Display
+/// Name`, in order of first mention, each once: accents and case ignored
+/// ([`crate::text::fold`]), the longest name first (`@Marie Claire` is not `@Marie`),
+/// the name ending at the end, a space or punctuation; an `@` right after a letter or
+/// digit (an address) is none. Two people with the same name are both mentioned. The
+/// caller leaves the author out.
+pub fn mentioned(text: &str, candidates: &[(String, String)]) -> Vec<String> {
+    let folded: Vec<char> = crate::text::fold(text).chars().collect();
+    let mut names: Vec<(Vec<char>, &str)> = candidates
+        .iter()
+        .map(|(id, name)| {
+            (
+                crate::text::fold(name).chars().collect::<Vec<char>>(),
+                id.as_str(),
+            )
+        })
+        .filter(|(name, _)| !name.is_empty())
+        .collect();
+    names.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+    let mut found: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < folded.len() {
+        let starts = folded[i] == '@' && (i == 0 || !folded[i - 1].is_alphanumeric());
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let rest = &folded[i + 1..];
+        let Some(longest) = names
+            .iter()
+            .find(|(name, _)| names_here(rest, name))
+            .map(|(name, _)| name.len())
+        else {
+            i += 1;
+            continue;
+        };
+        for (_, id) in names
+            .iter()
+            .filter(|(name, _)| name.len() == longest && names_here(rest, name))
+        {
+            if !found.iter().any(|f| f == id) {
+                found.push((*id).to_string());
+            }
+        }
+        i += 1 + longest;
+    }
+    found
 }
 
 #[cfg(test)]
@@ -390,5 +784,114 @@ mod tests {
         assert_eq!(c.name, COLLECTION);
         assert!(c.fields.iter().any(|f| f.name == "subject" && f.required));
         assert_eq!(c.indexes[0].fields, ["subject", "created_at"]);
+    }
+
+    #[test]
+    fn declares_the_read_markers() {
+        let c = reads_collection();
+        assert_eq!(c.name, READS);
+        assert!(c.fields.iter().any(|f| f.name == "user" && f.required));
+        assert_eq!(c.indexes[0].fields, ["subject", "user"]);
+        assert!(c.indexes[0].unique);
+    }
+
+    fn message(id: &str, at: i64) -> Message {
+        Message {
+            id: id.into(),
+            subject: "projet:1".into(),
+            author: "7".into(),
+            author_name: "Anne".into(),
+            text: "Bonjour".into(),
+            edited: false,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn cursors_are_written_and_read_back() {
+        let c = Cursor {
+            at: 1_733_000_000,
+            id: "0190abc123def".into(),
+        };
+        assert_eq!(c.to_string(), "1733000000.0190abc123def");
+        assert_eq!(Cursor::parse(&c.to_string()), Some(c.clone()));
+        assert_eq!(Cursor::origin().to_string(), "0.");
+        assert_eq!(Cursor::parse("0."), Some(Cursor::origin()));
+        assert!(Cursor::parse("0.").unwrap().is_origin());
+        // A record id may hold dots: the first one ends the instant.
+        assert_eq!(
+            Cursor::parse("12.a.b").map(|c| (c.at, c.id)),
+            Some((12, "a.b".to_string()))
+        );
+        for bad in [
+            "", ".", "12", "abc.x", "-1.x", "1e3.x", "12.a/b", "12.a b", " 12.x",
+        ] {
+            assert_eq!(Cursor::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(Cursor::parse(&format!("{}.x", "9".repeat(19))), None);
+    }
+
+    #[test]
+    fn cursors_follow_the_thread_order() {
+        let c = Cursor::of(&message("b", 10));
+        assert!(!c.precedes(&message("b", 10)), "not after itself");
+        assert!(c.precedes(&message("c", 10)), "same second, later id");
+        assert!(!c.precedes(&message("a", 10)), "same second, earlier id");
+        assert!(c.precedes(&message("a", 11)));
+        assert!(!c.precedes(&message("z", 9)));
+        assert!(Cursor::origin().precedes(&message("a", 1)));
+        let mut messages = vec![message("b", 11), message("c", 10), message("a", 11)];
+        sort_messages(&mut messages);
+        let order: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(order, ["c", "a", "b"]);
+    }
+
+    fn people(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(id, name)| (id.to_string(), name.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn mentions_ignore_accents_and_case() {
+        let p = people(&[("1", "Élodie Lefèvre"), ("2", "Marc Médecin")]);
+        assert_eq!(mentioned("Merci @elodie LEFEVRE !", &p), ["1"]);
+        assert_eq!(mentioned("@MARC MEDECIN, @Élodie Lefèvre", &p), ["2", "1"]);
+        assert!(mentioned("Merci Élodie Lefèvre", &p).is_empty(), "no @");
+    }
+
+    #[test]
+    fn mentions_take_the_longest_name_first() {
+        let p = people(&[("1", "Marie"), ("2", "Marie Claire")]);
+        assert_eq!(mentioned("@Marie Claire viendra", &p), ["2"]);
+        assert_eq!(mentioned("@Marie et @Marie Claire", &p), ["1", "2"]);
+        assert_eq!(
+            mentioned("@Marie Claire et @Marie Claire", &p),
+            ["2"],
+            "once"
+        );
+        // Two people of the same name are both mentioned.
+        let twins = people(&[("3", "Paul Martin"), ("4", "Paul Martin")]);
+        assert_eq!(mentioned("@Paul Martin ?", &twins), ["3", "4"]);
+    }
+
+    #[test]
+    fn a_mention_ends_at_the_end_a_space_or_punctuation() {
+        let p = people(&[("1", "Marie")]);
+        for text in [
+            "@Marie",
+            "Bonjour @Marie",
+            "@Marie, bonjour",
+            "(@Marie)",
+            "@Marie.",
+            "@Marie’s",
+        ] {
+            assert_eq!(mentioned(text, &p), ["1"], "{text:?}");
+        }
+        for text in ["@Mariette", "@Marie2", "ecrire a jean@marie.fr", "@ Marie"] {
+            assert!(mentioned(text, &p).is_empty(), "{text:?}");
+        }
+        assert!(mentioned("@Marie", &people(&[("9", "  ")])).is_empty());
     }
 }
