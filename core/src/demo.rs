@@ -1844,7 +1844,60 @@ async fn seed_projects(
         }
         tracing::debug!(structure = %structure.slug, project = project.numero, "demo project ready");
     }
+    if demo.slug == "cpts-demo" {
+        seed_announcements(state, structure, zone).await?;
+    }
     // Delivers `task.time-logged` (the indemnity module's « Mon compte ») and the rest.
     crate::events::dispatch(state).await?;
+    Ok(())
+}
+
+/// The structure's announcements: an older one, then the pinned general assembly (the
+/// list shows it first); none when the page already has them.
+async fn seed_announcements(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    zone: &str,
+) -> anyhow::Result<()> {
+    const ASSEMBLY: &str = "Assemblée générale de la CPTS";
+    let page = call_projects(state, structure, "coordination", "/annonces", None).await?;
+    if page.body.contains(ASSEMBLY) {
+        return Ok(());
+    }
+    let older = form_fields(&[
+        ("titre", "Nouvelle fiche réflexe soins non programmés"),
+        (
+            "texte",
+            "La fiche réflexe SNP est en ligne dans le projet « Soins non programmés ».\n\
+             Merci de l’afficher dans vos salles d’attente.",
+        ),
+    ]);
+    post_projects(
+        state,
+        structure,
+        "coordination",
+        "/annonces/nouvelle",
+        &older,
+    )
+    .await?;
+    let until = local_day(zone, 60);
+    let assembly = form_fields(&[
+        ("titre", ASSEMBLY),
+        (
+            "texte",
+            "L’assemblée générale se tiendra dans deux mois à la maison des associations.\n\
+             Ordre du jour : rapport d’activité, projets de l’année, élection du bureau.",
+        ),
+        ("epinglee", "1"),
+        ("jusquau", until.as_str()),
+    ]);
+    post_projects(
+        state,
+        structure,
+        "coordination",
+        "/annonces/nouvelle",
+        &assembly,
+    )
+    .await?;
     Ok(())
 }

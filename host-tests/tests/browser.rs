@@ -319,6 +319,11 @@ async fn the_demo_runs_under_the_content_security_policy() {
             ("/cpts-demo/projets/mes-taches", "Mes tâches"),
             ("/cpts-demo/projets/missions", "Missions du projet de santé"),
             ("/cpts-demo/projets/temps", "Temps passé par projet"),
+            (
+                "/cpts-demo/projets/annonces",
+                "Assemblée générale de la CPTS",
+            ),
+            ("/cpts-demo/projets/annonces/nouvelle", "Nouvelle annonce"),
             ("/cpts-demo/indemnites/mon-compte", "Mes indemnités"),
             ("/cpts-demo/groupes/", "Groupes"),
             ("/cpts-demo/admin/", "Membres"),

@@ -45,6 +45,8 @@ struct Target {
     entry: String,
     action: String,
     project_message: String,
+    /// B's announcement.
+    announcement: String,
 }
 
 /// Plugin calls of the agenda (mail with its `.ics`, QR codes) take longer than the
@@ -366,6 +368,21 @@ async fn seed_b(host: &Host) -> Target {
         let (status, _, body) = c.post_form(&route, &fields).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "seeding B: {route}: {body}");
     }
+    let (status, _, body) = c
+        .post_form(
+            "/cpts-b/projets/annonces/nouvelle",
+            &[
+                ("titre", &format!("{SECRET}-ANNONCE")),
+                ("texte", &format!("{SECRET}-TEXTE-ANNONCE")),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "seeding B's announcement: {body}"
+    );
+    let announcement = first("c_projets__announcements").await;
     let entry = first("c_projets__time_entries").await;
     let project_message = first("c_projets__thread_messages").await;
     Target {
@@ -386,6 +403,7 @@ async fn seed_b(host: &Host) -> Target {
         entry,
         action,
         project_message,
+        announcement,
     }
 }
 
@@ -436,6 +454,9 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT id || '|' || f_person || '|' || f_date || '|' || CAST(f_minutes AS TEXT) || '|' || COALESCE(f_note, '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__time_entries WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || COALESCE(f_subject, '') || '|' || COALESCE(f_text, '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__thread_messages WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_code || '|' || f_label FROM c_projets__missions WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_title || '|' || f_text || '|' || COALESCE(CAST(f_mailed_at AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__announcements WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_subject FROM c_projets__group_mails WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_user || '|' || COALESCE(f_last_id, '') FROM c_projets__thread_reads WHERE structure_id = $1 ORDER BY 1",
         "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = $1",
         "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = $1",
         "SELECT event_id || '|' || plugin_id || '|' || status || '|' || attempts FROM event_deliveries WHERE event_id IN (SELECT id FROM event_outbox WHERE structure_id = $1) ORDER BY 1",
@@ -774,6 +795,13 @@ fn projects_get_routes(slug: &str, t: &Target) -> Vec<String> {
         format!("{p}/temps.csv"),
         format!("{p}/temps.xlsx"),
         format!("{p}/temps/{}/modifier", t.entry),
+        format!("{p}/fil/suivi?apres=0."),
+        format!("{p}/ecrire"),
+        format!("{base}/annonces"),
+        format!("{base}/annonces/nouvelle"),
+        format!("{base}/annonces/{}/modifier", t.announcement),
+        format!("{base}/widget/annonces"),
+        format!("{base}/widget/fils"),
     ]
 }
 
@@ -822,6 +850,27 @@ fn projects_post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)
                 owned(&[("texte", "Intrusion")]),
             ),
             (format!("{p}/fil/{message}/supprimer"), vec![]),
+            (
+                format!("{p}/ecrire"),
+                owned(&[
+                    ("objet", "Intrusion"),
+                    ("message", "Intrusion"),
+                    ("destinataires", "tous"),
+                    ("sans-donnees-sante", "1"),
+                ]),
+            ),
+            (
+                format!("{base}/annonces/{}/modifier", t.announcement),
+                owned(&[("titre", "Intrusion"), ("texte", "Intrusion")]),
+            ),
+            (
+                format!("{base}/annonces/{}/envoyer", t.announcement),
+                vec![],
+            ),
+            (
+                format!("{base}/annonces/{}/supprimer", t.announcement),
+                vec![],
+            ),
         ]);
     }
     routes.extend([
@@ -1402,6 +1451,7 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         entry: String::new(),
         action: String::new(),
         project_message: String::new(),
+        announcement: String::new(),
     };
 
     for role in [Role::Member, Role::Coordinator, Role::Admin] {

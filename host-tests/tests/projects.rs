@@ -2886,3 +2886,753 @@ async fn mentions_are_mailed_once_to_those_who_may_read_without_the_text() {
             .is_empty()
     );
 }
+
+// Announcements and « Écrire au groupe ».
+
+/// The line every mail of the module ends with.
+const HEALTH_WARNING: &str = "Ce courriel ne contient aucune donnée de santé : n’y répondez pas avec des informations sur des patients.";
+
+fn announcements_path() -> String {
+    format!("{A}/annonces")
+}
+
+/// POST `/annonces/nouvelle` (`changes` replace the default fields).
+async fn post_announcement(
+    c: &mut Client<'_>,
+    changes: &[(&str, &str)],
+) -> (StatusCode, Option<String>, String) {
+    let mut fields = vec![
+        ("titre", "Annonce"),
+        ("texte", "Le texte de l’annonce."),
+        ("jusquau", ""),
+    ];
+    apply(&mut fields, changes);
+    c.post_form(&format!("{A}/annonces/nouvelle"), &fields)
+        .await
+}
+
+/// The announcements of the list, in its order: (id, title).
+async fn listed_announcements(c: &mut Client<'_>) -> Vec<(String, String)> {
+    let p = page(c, &announcements_path()).await;
+    all(&p, "article.annonce")
+        .iter()
+        .map(|a| (a.get("data-annonce"), a.first("h2").text()))
+        .collect()
+}
+
+/// An announcement published through the form; its id, read on the list.
+async fn announce(c: &mut Client<'_>, title: &str, changes: &[(&str, &str)]) -> String {
+    let mut fields: Vec<(&str, &str)> = vec![("titre", title)];
+    fields.extend_from_slice(changes);
+    let (status, location, body) = post_announcement(c, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "« {title} »: {body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l == format!("{A}/annonces?ok=annonce")),
+        "« {title} »: {location:?}"
+    );
+    let found: Vec<String> = listed_announcements(c)
+        .await
+        .into_iter()
+        .filter(|(_, t)| t == title)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(found.len(), 1, "« {title} » listed once: {found:?}");
+    found[0].clone()
+}
+
+#[tokio::test]
+async fn announcements_are_read_by_every_member_and_published_by_coordinators_only() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut bob = signed_in(&host, "bob@b.test").await;
+    let new_path = format!("{A}/annonces/nouvelle");
+
+    // Nothing yet; a plain member reads the page and may not publish.
+    let p = page(&mut anne, &announcements_path()).await;
+    assert!(says(&p, "Aucune annonce pour le moment."), "{p}");
+    assert_eq!(
+        count(&p, &format!("a[href={new_path}]")),
+        0,
+        "no « Nouvelle annonce » for Anne: {p}"
+    );
+    let (status, _) = anne.get(&new_path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Anne opens the form");
+    let (status, _, body) = post_announcement(&mut anne, &[("titre", "Intrusion")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Anne publishes: {body}");
+
+    // The coordinator's form, with the health-data warning.
+    let p = page(&mut claire, &new_path).await;
+    assert!(
+        first(&p, "p.avertissement-sante").text().contains(&same(
+            "N’écrivez aucune donnée de santé : cette annonce peut être envoyée par courriel."
+        )),
+        "{p}"
+    );
+    for field in [
+        "input[name=titre]",
+        "textarea[name=texte]",
+        "input[name=epinglee]",
+        "input[name=jusquau]",
+        "input[name=envoyer]",
+    ] {
+        assert_eq!(
+            count(&p, &format!("form.annonce {field}")),
+            1,
+            "{field}: {p}"
+        );
+    }
+
+    // Three announcements: the pinned one first, then the newest.
+    let later = day(30);
+    let plenary = announce(
+        &mut claire,
+        "Réunion plénière",
+        &[("texte", "Ordre du jour :\nBilan de l’année\nBudget")],
+    )
+    .await;
+    let general = announce(
+        &mut claire,
+        "Assemblée générale de la CPTS",
+        &[("epinglee", "1"), ("jusquau", later.as_str())],
+    )
+    .await;
+    let summer = announce(&mut claire, "Fermeture estivale", &[]).await;
+    let order: Vec<String> = listed_announcements(&mut anne)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(order, [general.clone(), summer.clone(), plenary.clone()]);
+    let p = page(&mut anne, &announcements_path()).await;
+    let pinned = first(&p, &format!("article.annonce[data-annonce={general}]"));
+    assert!(
+        pinned.first("span.badge").text().contains("Épinglée"),
+        "{}",
+        pinned.html
+    );
+    assert!(
+        pinned.text().contains("Claire Coordinatrice"),
+        "the author: {}",
+        pinned.html
+    );
+    let plain = first(&p, &format!("article.annonce[data-annonce={plenary}]"));
+    assert_eq!(plain.count("span.badge"), 0, "not pinned: {}", plain.html);
+    let text = plain.first("div.texte");
+    assert!(
+        text.html.contains("<br>") && text.text().contains("Bilan de l’année"),
+        "the line breaks kept: {}",
+        text.html
+    );
+    assert_eq!(
+        count(&p, "form.envoyer") + count(&p, "form.supprimer"),
+        0,
+        "no publisher's forms for Anne: {p}"
+    );
+    let p = page(&mut claire, &announcements_path()).await;
+    assert_eq!(count(&p, &format!("a[href={new_path}]")), 1, "{p}");
+    assert_eq!(count(&p, "form.envoyer"), 3, "{p}");
+    assert_eq!(count(&p, "form.supprimer"), 3, "{p}");
+
+    // Bad input: 422 in French, the values kept, nothing stored.
+    let yesterday = day(-1);
+    let long = "x".repeat(201);
+    let (status, _, body) =
+        post_announcement(&mut claire, &[("titre", ""), ("texte", "Un texte gardé")]).await;
+    assert_refused(
+        status,
+        &body,
+        "Le titre de l’annonce est obligatoire",
+        "an empty title",
+    );
+    assert!(
+        first(&body, "textarea#texte")
+            .text()
+            .contains("Un texte gardé"),
+        "the text is kept: {body}"
+    );
+    let (status, _, body) = post_announcement(
+        &mut claire,
+        &[("titre", "Trop tard"), ("jusquau", yesterday.as_str())],
+    )
+    .await;
+    assert_refused(
+        status,
+        &body,
+        "La date de fin d’affichage est déjà passée.",
+        "jusquau in the past",
+    );
+    assert_eq!(
+        first(&body, "input#titre").get("value"),
+        "Trop tard",
+        "the title is kept"
+    );
+    for (changes, what) in [
+        (
+            [("titre", "Date illisible"), ("jusquau", "31/12/2026")],
+            "a malformed jusquau",
+        ),
+        (
+            [("titre", long.as_str()), ("jusquau", "")],
+            "a title over 200 characters",
+        ),
+        ([("titre", "Sans texte"), ("texte", "")], "an empty text"),
+    ] {
+        let (status, _, body) = post_announcement(&mut claire, &changes).await;
+        assert_refused(status, &body, "", what);
+    }
+    assert_eq!(
+        listed_announcements(&mut claire).await.len(),
+        3,
+        "nothing stored"
+    );
+
+    // Edited: pinned too, so after the newer pinned one.
+    let (status, location, body) = claire
+        .post_form(
+            &format!("{A}/annonces/{plenary}/modifier"),
+            &[
+                ("titre", "Réunion plénière de juin"),
+                ("texte", "Ordre du jour revu."),
+                ("epinglee", "1"),
+                ("jusquau", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("ok=annonce")),
+        "{location:?}"
+    );
+    let listed = listed_announcements(&mut anne).await;
+    assert_eq!(
+        ids_of(&listed),
+        [general.clone(), plenary.clone(), summer.clone()]
+    );
+    assert_eq!(listed[1].1, "Réunion plénière de juin");
+    let p = page(&mut anne, &announcements_path()).await;
+    assert_eq!(
+        first(&p, &format!("article.annonce[data-annonce={plenary}]")).count("span.modifiee"),
+        1,
+        "{p}"
+    );
+
+    // A plain member changes nothing (403); unknown ids and other structures' are 404.
+    let (status, _) = anne.get(&format!("{A}/annonces/{summer}/modifier")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Anne opens the edit form");
+    for action in ["modifier", "supprimer", "envoyer"] {
+        let (status, _, body) = anne
+            .post_form(
+                &format!("{A}/annonces/{summer}/{action}"),
+                &[
+                    ("titre", "Intrusion"),
+                    ("texte", "Intrusion"),
+                    ("jusquau", ""),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "Anne {action}: {body}");
+    }
+    let zeros = "0".repeat(26);
+    for id in ["pas-un-id", zeros.as_str()] {
+        let (status, _) = claire.get(&format!("{A}/annonces/{id}/modifier")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "GET {id}");
+        for action in ["modifier", "supprimer", "envoyer"] {
+            let (status, _, _) = claire
+                .post_form(
+                    &format!("{A}/annonces/{id}/{action}"),
+                    &[("titre", "Fantôme"), ("texte", "Fantôme"), ("jusquau", "")],
+                )
+                .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{action} {id}");
+        }
+    }
+    let (status, _) = bob.get(&format!("{B}/annonces/{summer}/modifier")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "A's announcement through B");
+    for action in ["modifier", "supprimer", "envoyer"] {
+        let (status, _, _) = bob
+            .post_form(&format!("{B}/annonces/{summer}/{action}"), &[])
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "Bob {action} through B");
+    }
+    let p = page(&mut bob, &format!("{B}/annonces")).await;
+    assert!(!says(&p, "Fermeture estivale"), "B lists none of A's: {p}");
+    assert!(
+        listed_announcements(&mut anne)
+            .await
+            .iter()
+            .all(|(_, t)| t != "Intrusion"),
+        "nothing of Anne's stored"
+    );
+
+    // Deleted.
+    let (status, location, body) = claire
+        .post_form(&format!("{A}/annonces/{summer}/supprimer"), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("ok=annonce-supprimee")),
+        "{location:?}"
+    );
+    assert_eq!(
+        ids_of(&listed_announcements(&mut anne).await),
+        [general.clone(), plenary.clone()]
+    );
+    let journal = host.state.db.audit_entries(Some(w.sid), 100).await.unwrap();
+    for (action, expected) in [
+        ("projets.annonce.publier", 3),
+        ("projets.annonce.modifier", 1),
+        ("projets.annonce.supprimer", 1),
+    ] {
+        assert_eq!(
+            journal.iter().filter(|e| e.action == action).count(),
+            expected,
+            "{action}: {journal:?}"
+        );
+    }
+}
+
+fn ids_of(listed: &[(String, String)]) -> Vec<String> {
+    listed.iter().map(|(id, _)| id.clone()).collect()
+}
+
+#[tokio::test]
+async fn an_announcement_is_mailed_once_to_every_member_and_the_module_role_publishes() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+    let everyone = [
+        "claire@a.test",
+        "remi@a.test",
+        "anne@a.test",
+        "gus@a.test",
+        "oscar@a.test",
+    ];
+    let title = "Assemblée générale de la CPTS";
+    let line = "L’assemblée générale aura lieu le 12 juin à 20 h.";
+    let text = format!("{line}\nVenez nombreux.");
+    let general = announce(
+        &mut claire,
+        title,
+        &[("texte", text.as_str()), ("epinglee", "1")],
+    )
+    .await;
+    let subject = format!("Annonce : {title}");
+    for email in everyone {
+        assert!(
+            mails(&host, w.sid, email, &subject).await.is_empty(),
+            "{email}: not mailed before it is asked"
+        );
+    }
+
+    // Mailed: every active member of the structure once, with the text, the link and the
+    // warning; nobody of B.
+    let send = format!("{A}/annonces/{general}/envoyer");
+    let (status, location, body) = claire.post_form(&send, &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("ok=envoyee")),
+        "{location:?}"
+    );
+    for email in everyone {
+        let to = mails(&host, w.sid, email, &subject).await;
+        assert_eq!(to.len(), 1, "one mail to {email}");
+        let body = &to[0];
+        assert!(body.contains(line), "the text: {body}");
+        assert!(
+            body.contains("/cpts-a/projets/annonces"),
+            "the link: {body}"
+        );
+        assert!(body.contains(HEALTH_WARNING), "the warning: {body}");
+    }
+    let b = host.structure_id("cpts-b").await;
+    for sid in [w.sid, b] {
+        assert!(
+            mails(&host, sid, "bob@b.test", "Annonce :")
+                .await
+                .is_empty(),
+            "Bob"
+        );
+    }
+    let p = page(&mut anne, &announcements_path()).await;
+    let article = first(&p, &format!("article.annonce[data-annonce={general}]"));
+    assert!(
+        article
+            .first("p.envoyee")
+            .text()
+            .contains("Envoyée par courriel le"),
+        "{}",
+        article.html
+    );
+    let p = page(&mut claire, &announcements_path()).await;
+    assert_eq!(
+        count(&p, "form.envoyer"),
+        0,
+        "sent: no button any more: {p}"
+    );
+
+    // A second time: 409, nobody mailed again.
+    let (status, _, body) = claire.post_form(&send, &[]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(says(&body, "Cette annonce a déjà été envoyée."), "{body}");
+    for email in everyone {
+        assert_eq!(
+            mails(&host, w.sid, email, &subject).await.len(),
+            1,
+            "still one mail to {email}"
+        );
+    }
+    let journal = host.state.db.audit_entries(Some(w.sid), 100).await.unwrap();
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e.action == "projets.annonce.envoyer")
+            .count(),
+        1,
+        "{journal:?}"
+    );
+
+    // Anne is given the module role « Rédaction des annonces »: she publishes, and has it
+    // mailed at once; Oscar still may not.
+    let new_path = format!("{A}/annonces/nouvelle");
+    let (status, _) = anne.get(&new_path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Anne without the role");
+    let mut conn = host.state.db.pool().acquire().await.unwrap();
+    maillage::people::set_module_role(
+        &mut conn,
+        w.sid,
+        w.anne,
+        "projets",
+        "annonces",
+        true,
+        w.anne,
+        maillage::storage::now_secs(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let (status, body) = anne.get(&new_path).await;
+    assert_eq!(status, StatusCode::OK, "Anne with the role: {body}");
+    let urgent_title = "Permanence des soins pendant les fêtes";
+    let urgent = announce(
+        &mut anne,
+        urgent_title,
+        &[
+            ("texte", "Les tableaux de garde sont en ligne."),
+            ("envoyer", "1"),
+        ],
+    )
+    .await;
+    for email in everyone {
+        let to = mails(&host, w.sid, email, &format!("Annonce : {urgent_title}")).await;
+        assert_eq!(to.len(), 1, "one mail to {email}");
+        assert!(to[0].contains(HEALTH_WARNING), "{}", to[0]);
+    }
+    let p = page(&mut oscar, &announcements_path()).await;
+    let article = first(&p, &format!("article.annonce[data-annonce={urgent}]"));
+    assert_eq!(article.count("p.envoyee"), 1, "{}", article.html);
+    assert!(article.text().contains("Anne Active"), "{}", article.html);
+    let (status, _) = oscar.get(&new_path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Oscar");
+    let (status, _, _) = post_announcement(&mut oscar, &[("titre", "Intrusion")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Oscar publishes");
+
+    // The dashboard widget: three at most, the pinned one first, then the newest.
+    let wishes = announce(&mut claire, "Vœux de la présidente", &[]).await;
+    let address = announce(&mut claire, "Nouvelle adresse du siège", &[]).await;
+    let widget = page(&mut oscar, &format!("{A}/widget/annonces")).await;
+    let items = all(&widget, "div.widget-annonces li[data-annonce]");
+    assert_eq!(
+        ids(&items, "data-annonce"),
+        [general.clone(), address, wishes],
+        "{widget}"
+    );
+    assert!(
+        items[0].first("span.badge").text().contains("Épinglée"),
+        "{}",
+        items[0].html
+    );
+    assert!(says(&widget, "Toutes les annonces"), "{widget}");
+}
+
+/// The « Écrire au groupe » form: `objet`, `message`, `destinataires`, and the
+/// « no health data » checkbox when `confirmed`.
+fn group_mail_form<'a>(
+    objet: &'a str,
+    message: &'a str,
+    destinataires: &'a str,
+    confirmed: bool,
+) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("objet", objet),
+        ("message", message),
+        ("destinataires", destinataires),
+    ];
+    if confirmed {
+        fields.push(("sans-donnees-sante", "1"));
+    }
+    fields
+}
+
+type GroupMailRow = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// The `group_mails` records of the structure, oldest first: (group, subject, audience,
+/// recipients, by_name).
+async fn group_mails(host: &Host, sid: i64) -> Vec<GroupMailRow> {
+    sqlx::query_as(
+        "SELECT f_group_id, f_subject, f_audience, f_recipients, f_by_name FROM c_projets__group_mails WHERE structure_id = $1 ORDER BY created_at, id",
+    )
+    .bind(sid)
+    .fetch_all(host.state.db.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn writing_to_the_group_is_for_managers_without_health_data_and_keeps_no_message() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut gus = signed_in(&host, "gus@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+    let mut bob = signed_in(&host, "bob@b.test").await;
+    let g = w.open.clone();
+    let write = format!("{A}/p/{g}/ecrire");
+    let objet = "Prochaine réunion du groupe";
+    let secret = "Ordre du jour : planning de juin et astreintes du week-end";
+    let subject = format!("[{OPEN_NAME}] {objet}");
+    let members = ["remi@a.test", "anne@a.test", "gus@a.test"];
+
+    // The managers see the link: the référent and the coordinator, not a membre active.
+    for (who, client, expected) in [
+        ("Rémi", &mut remi, 1),
+        ("Claire", &mut claire, 1),
+        ("Anne", &mut anne, 0),
+    ] {
+        let p = page(client, &project_path(&g)).await;
+        assert_eq!(
+            count(&p, &format!("header.projet a[href={write}]")),
+            expected,
+            "{who}: {p}"
+        );
+    }
+
+    // Others may not: a membre active, an invité, a member outside the group (403); the
+    // closed project does not exist for Oscar, nor A's groups through B (404).
+    for (who, client) in [
+        ("Anne", &mut anne),
+        ("Gustave", &mut gus),
+        ("Oscar", &mut oscar),
+    ] {
+        let (status, _) = client.get(&write).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who} opens the form");
+        let (status, _, body) = client
+            .post_form(&write, &group_mail_form(objet, secret, "tous", true))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who} writes: {body}");
+    }
+    let (status, body) = oscar.get(&format!("{A}/p/{}/ecrire", w.closed)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "Oscar, the closed project");
+    assert!(!body.contains(CLOSED_NAME), "{body}");
+    for path in [
+        format!("{B}/p/{g}/ecrire"),
+        format!("{B}/p/{}/ecrire", w.closed),
+    ] {
+        let (status, _) = bob.get(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "Bob GET {path}");
+        let (status, _, _) = bob
+            .post_form(&path, &group_mail_form(objet, secret, "tous", true))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "Bob POST {path}");
+    }
+    let (status, _) = bob.get(&write).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "Bob GET {write}");
+
+    // The form warns and asks to confirm.
+    let p = page(&mut remi, &write).await;
+    assert!(
+        first(&p, "p.avertissement-sante")
+            .text()
+            .contains(&same("N’écrivez aucune donnée de santé")),
+        "{p}"
+    );
+    let checkbox = first(&p, "form.ecrire input[name=sans-donnees-sante]");
+    assert_eq!(checkbox.get("value"), "1");
+    assert!(checkbox.attr("required").is_some(), "{}", checkbox.html);
+    assert!(
+        says(&p, "Ce message ne contient aucune donnée de santé."),
+        "{p}"
+    );
+
+    // Not confirmed, or bad input: 422, the values kept, nothing sent nor stored.
+    let (status, _, body) = remi
+        .post_form(&write, &group_mail_form(objet, secret, "tous", false))
+        .await;
+    assert_refused(
+        status,
+        &body,
+        "Confirmez que le message ne contient aucune donnée de santé.",
+        "not confirmed",
+    );
+    assert_eq!(first(&body, "input#objet").get("value"), objet);
+    assert!(
+        first(&body, "textarea#message")
+            .text()
+            .contains(&same(secret)),
+        "the message is kept: {body}"
+    );
+    let long = "x".repeat(201);
+    for (fields, message, what) in [
+        (
+            group_mail_form("", secret, "tous", true),
+            "L’objet est obligatoire",
+            "an empty subject",
+        ),
+        (
+            group_mail_form(objet, "", "tous", true),
+            "Le message est obligatoire",
+            "an empty message",
+        ),
+        (
+            group_mail_form(long.as_str(), secret, "tous", true),
+            "",
+            "a subject over 200 characters",
+        ),
+        (
+            group_mail_form(objet, secret, "choisis", true),
+            "",
+            "an unknown audience",
+        ),
+    ] {
+        let (status, _, body) = remi.post_form(&write, &fields).await;
+        assert_refused(status, &body, message, what);
+    }
+    for email in members {
+        assert!(
+            mails(&host, w.sid, email, objet).await.is_empty(),
+            "nothing sent to {email}"
+        );
+    }
+    assert!(group_mails(&host, w.sid).await.is_empty(), "nothing stored");
+
+    // Confirmed: each member of the group once, Rémi too (he is one), nobody else.
+    let (status, location, body) = remi
+        .post_form(&write, &group_mail_form(objet, secret, "tous", true))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l == format!("{A}/p/{g}?ok=courriel")),
+        "{location:?}"
+    );
+    for email in members {
+        let to = mails(&host, w.sid, email, &subject).await;
+        assert_eq!(to.len(), 1, "one mail to {email}");
+        let body = &to[0];
+        assert!(body.contains(secret), "the message: {body}");
+        assert!(
+            body.contains(&format!(
+                "Message envoyé par Rémi Référent aux membres du projet « {OPEN_NAME} »"
+            )),
+            "who and which project: {body}"
+        );
+        assert!(body.contains(HEALTH_WARNING), "the warning: {body}");
+    }
+    for email in ["claire@a.test", "oscar@a.test"] {
+        assert!(
+            mails(&host, w.sid, email, objet).await.is_empty(),
+            "{email} is not in the group"
+        );
+    }
+    let p = page(&mut remi, &format!("{}?ok=courriel", project_path(&g))).await;
+    assert!(says(&p, "Votre message est envoyé par courriel."), "{p}");
+
+    // The record says who wrote to whom, never what.
+    let stored = group_mails(&host, w.sid).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].0.as_deref(), Some(g.as_str()));
+    assert_eq!(stored[0].1.as_deref(), Some(objet));
+    assert_eq!(stored[0].2.as_deref(), Some("tous"));
+    assert_eq!(stored[0].3, Some(3));
+    assert_eq!(stored[0].4.as_deref(), Some("Rémi Référent"));
+    assert!(!format!("{stored:?}").contains("astreintes"), "{stored:?}");
+    let journal = host.state.db.audit_entries(Some(w.sid), 100).await.unwrap();
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e.action == "projets.groupe.ecrire")
+            .count(),
+        1,
+        "{journal:?}"
+    );
+    assert!(
+        !format!("{journal:?}").contains("astreintes"),
+        "the journal holds no message: {journal:?}"
+    );
+
+    // To the référents only, by the coordinator (not in the group: no copy for her).
+    let objet2 = "Pour les référents seulement";
+    let (status, _, body) = claire
+        .post_form(
+            &write,
+            &group_mail_form(objet2, "Point sur les inscriptions.", "referents", true),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(mails(&host, w.sid, "remi@a.test", objet2).await.len(), 1);
+    for email in ["anne@a.test", "gus@a.test", "claire@a.test"] {
+        assert!(
+            mails(&host, w.sid, email, objet2).await.is_empty(),
+            "{email}"
+        );
+    }
+    let stored = group_mails(&host, w.sid).await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert_eq!(stored[1].2.as_deref(), Some("referents"));
+    assert_eq!(stored[1].3, Some(1));
+
+    // An archived project: 409, and no link.
+    let db = &host.state.db;
+    let group = db
+        .group(w.sid, w.closed.parse().unwrap(), w.remi)
+        .await
+        .unwrap()
+        .expect("the closed group");
+    db.set_group_archived(&group, true).await.unwrap();
+    let archived = "Ce projet est archivé : il n’est plus modifiable.";
+    let closed_write = format!("{A}/p/{}/ecrire", w.closed);
+    let (status, body) = remi.get(&closed_write).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(says(&body, archived), "{body}");
+    let (status, _, body) = remi
+        .post_form(&closed_write, &group_mail_form(objet, secret, "tous", true))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let p = page(&mut remi, &project_path(&w.closed)).await;
+    assert_eq!(
+        count(&p, &format!("a[href={closed_write}]")),
+        0,
+        "no link on an archived project: {p}"
+    );
+    assert_eq!(group_mails(&host, w.sid).await.len(), 2, "nothing stored");
+}

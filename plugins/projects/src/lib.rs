@@ -4,9 +4,12 @@
 //! [`recurrence`]), time spent with the date the work was done, for oneself or traced on
 //! someone's behalf, published as `task.time-logged` ([`timelog`]), and the project's
 //! discussion thread with its unread marks, poller and mentions ([`discussion`], over
-//! `maillage_sdk::thread`). docs/projects-contract.md.
+//! `maillage_sdk::thread`); the structure's announcements ([`announcements`]) and
+//! « Écrire au groupe » ([`group_mail`]). docs/projects-contract.md.
 
+pub mod announcements;
 pub mod discussion;
+pub mod group_mail;
 pub mod model;
 pub mod projects;
 pub mod recurrence;
@@ -15,7 +18,7 @@ pub mod timelog;
 pub mod ui;
 
 use maillage_sdk::records::StoreError;
-use maillage_sdk::{Asset, Manifest, Method, NavEntry, Plugin, Request, Response, Widget};
+use maillage_sdk::{Asset, Manifest, Method, NavEntry, Plugin, Request, Response, RoleDef, Widget};
 
 /// The module's id: its URL segment (`/{structure}/projets/…`).
 pub const MODULE_ID: &str = "projets";
@@ -53,6 +56,7 @@ impl Plugin for Projects {
                 nav("Mes projets", "/mes-projets"),
                 nav("Mes tâches", "/mes-taches"),
                 nav("Projet de santé", "/projet-de-sante"),
+                nav("Annonces", "/annonces"),
             ],
             widgets: vec![
                 Widget {
@@ -66,12 +70,26 @@ impl Plugin for Projects {
                     path: "/widget/taches".into(),
                 },
                 Widget {
+                    id: "announcements".into(),
+                    title: "Annonces de la structure".into(),
+                    path: "/widget/annonces".into(),
+                },
+                Widget {
                     id: "unread-threads".into(),
                     title: "Discussions non lues".into(),
                     path: "/widget/fils".into(),
                 },
             ],
         }
+    }
+
+    /// Coordinators publish announcements without it.
+    fn roles() -> Vec<RoleDef> {
+        vec![RoleDef {
+            id: announcements::ROLE.into(),
+            label: "Rédaction des annonces".into(),
+            description: "Publie et envoie les annonces de la structure.".into(),
+        }]
     }
 
     fn assets() -> &'static [Asset] {
@@ -99,9 +117,19 @@ impl Plugin for Projects {
             (Method::Get, ["widget", "projets"]) => tasks::projects_widget(),
             (Method::Get, ["widget", "taches"]) => tasks::widget(),
             (Method::Get, ["widget", "fils"]) => discussion::widget(),
+            (Method::Get, ["widget", "annonces"]) => announcements::widget(),
+            (Method::Get, ["annonces"]) => announcements::list(query),
+            (Method::Get, ["annonces", "nouvelle"]) => announcements::new_page(),
+            (Method::Post, ["annonces", "nouvelle"]) => announcements::create(&form()),
+            (Method::Get, ["annonces", a, "modifier"]) => announcements::edit_page(a),
+            (Method::Post, ["annonces", a, "modifier"]) => announcements::update(a, &form()),
+            (Method::Post, ["annonces", a, "supprimer"]) => announcements::delete(a),
+            (Method::Post, ["annonces", a, "envoyer"]) => announcements::send(a),
             (Method::Get, ["p", g]) => projects::page(g, query),
             (Method::Get, ["p", g, "modifier"]) => projects::edit_page(g),
             (Method::Post, ["p", g, "modifier"]) => projects::update(g, &form()),
+            (Method::Get, ["p", g, "ecrire"]) => group_mail::page(g),
+            (Method::Post, ["p", g, "ecrire"]) => group_mail::send(g, &form()),
             (Method::Get, ["p", g, "actions", "nouvelle"]) => projects::action_page(g, None),
             (Method::Post, ["p", g, "actions", "nouvelle"]) => {
                 projects::save_action(g, None, &form())

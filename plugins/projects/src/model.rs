@@ -15,6 +15,8 @@ pub const ACTIONS: &str = "actions";
 pub const TASKS: &str = "tasks";
 pub const ASSIGNEES: &str = "task_assignees";
 pub const ENTRIES: &str = "time_entries";
+pub const ANNOUNCEMENTS: &str = "announcements";
+pub const GROUP_MAILS: &str = "group_mails";
 
 /// `tasks.status`.
 pub const TODO: &str = "a_faire";
@@ -205,6 +207,37 @@ pub fn collections() -> Vec<CollectionDef> {
                 index(&["task", "date"], false),
                 index(&["project_person"], false),
             ],
+        },
+        CollectionDef {
+            name: ANNOUNCEMENTS.into(),
+            fields: vec![
+                required(full_text(text("title"))),
+                required(full_text(text("text"))),
+                field("author", FieldType::UserRef),
+                text("author_name"),
+                boolean("pinned", "false"),
+                // Off the dashboard after this day.
+                field("until", FieldType::Date),
+                integer("mailed_at"),
+                integer("mailed_count"),
+                text("mailed_by_name"),
+                boolean("edited", "false"),
+            ],
+            indexes: vec![index(&["pinned", "created_at"], false)],
+        },
+        CollectionDef {
+            // « Écrire au groupe »: who wrote to whom and when, never the message (the
+            // mail itself is the record of what may be sensitive).
+            name: GROUP_MAILS.into(),
+            fields: vec![
+                required(field("group_id", FieldType::GroupRef)),
+                text("subject"),
+                text("audience"),
+                integer("recipients"),
+                field("by", FieldType::UserRef),
+                text("by_name"),
+            ],
+            indexes: vec![index(&["group_id", "created_at"], false)],
         },
         maillage_sdk::thread::collection(),
         maillage_sdk::thread::reads_collection(),

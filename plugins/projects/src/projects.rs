@@ -889,6 +889,10 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
                 p class="actions-projet" {
                     a class="button" href=(href(&format!("{}/modifier", p.path()))) { "Modifier" }
                     " "
+                    @if !l.archived() {
+                        a class="button ecrire" href=(href(&format!("{}/ecrire", p.path()))) { "Écrire au groupe" }
+                        " "
+                    }
                     a href={ "/" (maillage_sdk::context().structure) "/groupes/" (p.group_id) } { "Gérer les membres et les demandes" }
                 }
             }

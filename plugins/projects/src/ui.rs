@@ -37,6 +37,10 @@ pub fn notice(query: &str) -> Markup {
         "temps-supprime" => "La saisie de temps est supprimée.",
         "message" => "La discussion est à jour.",
         "republie" => "Le temps passé est republié aux autres modules.",
+        "courriel" => "Votre message est envoyé par courriel.",
+        "annonce" => "L’annonce est enregistrée.",
+        "annonce-supprimee" => "L’annonce est supprimée.",
+        "envoyee" => "L’annonce est envoyée par courriel aux membres de la structure.",
         _ => "",
     };
     maillage_sdk::html::notice((!text.is_empty()).then_some(text))
