@@ -198,12 +198,28 @@ fn mail_assigned(l: &Loaded, task: &Task, to: Vec<String>) {
     }
 }
 
-/// The project of a task route and whether the viewer contributes to it (else 403),
-/// not archived (else 409).
+/// The project of a write route, if the viewer may read it and it is not archived
+/// (else 409); who may write is each handler's check.
 fn writable(group_id: &str) -> Result<Result<Loaded, Response>, StoreError> {
     Ok(match loaded(group_id)? {
         Ok(l) if l.archived() => Err(ui::refused(409, ui::ARCHIVED)),
         other => other,
+    })
+}
+
+/// The task a route names in a project that is not archived (else 409); 404 for a task
+/// of another project or an unknown one.
+fn writable_task(
+    group_id: &str,
+    task_id: &str,
+) -> Result<Result<(Loaded, Task), Response>, StoreError> {
+    let l = match writable(group_id)? {
+        Ok(l) => l,
+        Err(r) => return Ok(Err(r)),
+    };
+    Ok(match task_of(&l, task_id)? {
+        Some(task) => Ok((l, task)),
+        None => Err(Response::not_found()),
     })
 }
 
@@ -543,12 +559,9 @@ pub fn task_page(
 
 /// `GET /p/{g}/taches/{t}/modifier`.
 pub fn edit_page(group_id: &str, task_id: &str) -> PageResult {
-    let l = match writable(group_id)? {
-        Ok(l) => l,
+    let (l, task) = match writable_task(group_id, task_id)? {
+        Ok(found) => found,
         Err(r) => return Ok(r),
-    };
-    let Some(task) = task_of(&l, task_id)? else {
-        return Ok(Response::not_found());
     };
     if !l.edits_task(&task) {
         return ui::forbidden(
@@ -574,12 +587,9 @@ pub fn edit_page(group_id: &str, task_id: &str) -> PageResult {
 
 /// `POST /p/{g}/taches/{t}/modifier`.
 pub fn update(group_id: &str, task_id: &str, form: &Form) -> PageResult {
-    let l = match writable(group_id)? {
-        Ok(l) => l,
+    let (l, task) = match writable_task(group_id, task_id)? {
+        Ok(found) => found,
         Err(r) => return Ok(r),
-    };
-    let Some(task) = task_of(&l, task_id)? else {
-        return Ok(Response::not_found());
     };
     if !l.edits_task(&task) {
         return ui::forbidden(
@@ -656,12 +666,9 @@ pub fn update(group_id: &str, task_id: &str, form: &Form) -> PageResult {
 
 /// `POST /p/{g}/taches/{t}/faite`.
 pub fn done(group_id: &str, task_id: &str) -> PageResult {
-    let l = match writable(group_id)? {
-        Ok(l) => l,
+    let (l, task) = match writable_task(group_id, task_id)? {
+        Ok(found) => found,
         Err(r) => return Ok(r),
-    };
-    let Some(task) = task_of(&l, task_id)? else {
-        return Ok(Response::not_found());
     };
     if !l.completes(&task)? {
         return ui::forbidden(
@@ -750,12 +757,9 @@ fn next_occurrence(l: &Loaded, task: &Task) -> Result<Option<Task>, StoreError> 
 
 /// `POST /p/{g}/taches/{t}/rouvrir`.
 pub fn reopen(group_id: &str, task_id: &str) -> PageResult {
-    let l = match writable(group_id)? {
-        Ok(l) => l,
+    let (l, task) = match writable_task(group_id, task_id)? {
+        Ok(found) => found,
         Err(r) => return Ok(r),
-    };
-    let Some(task) = task_of(&l, task_id)? else {
-        return Ok(Response::not_found());
     };
     if !l.completes(&task)? {
         return ui::forbidden(
@@ -782,12 +786,9 @@ pub fn reopen(group_id: &str, task_id: &str) -> PageResult {
 
 /// `POST /p/{g}/taches/{t}/supprimer`.
 pub fn delete(group_id: &str, task_id: &str) -> PageResult {
-    let l = match writable(group_id)? {
-        Ok(l) => l,
+    let (l, task) = match writable_task(group_id, task_id)? {
+        Ok(found) => found,
         Err(r) => return Ok(r),
-    };
-    let Some(task) = task_of(&l, task_id)? else {
-        return Ok(Response::not_found());
     };
     if !l.edits_task(&task) {
         return ui::forbidden(

@@ -559,7 +559,7 @@ fn totals(
 pub fn section(l: &Loaded) -> Result<Markup, StoreError> {
     let per_person = totals("project = {:p}", &[("p", &l.project.id)], "person")?;
     let total: i64 = per_person.iter().map(|(_, m)| m).sum();
-    let names = person_names(&l.project.id)?;
+    let names = person_names(&l.project.id, &per_person)?;
     Ok(html! {
         section id="temps" {
             h2 { "Temps passé" }
@@ -582,24 +582,31 @@ pub fn section(l: &Loaded) -> Result<Markup, StoreError> {
     })
 }
 
-/// Account id → name, from the project's entries.
-fn person_names(project_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
-    let rows: Vec<Entry> = Query::new()
-        .filter("project = {:p}")
-        .param("p", project_id)
-        .fields(&[
-            "task",
-            "project",
-            "group_id",
-            "person",
-            "person_name",
-            "date",
-        ])
-        .fetch_all(ENTRIES, 100_000)?;
-    Ok(rows
-        .into_iter()
-        .map(|e| (e.person, e.person_name))
-        .collect())
+/// Account id → name of the people in `per_person`, each from one of their entries of
+/// the project (the `project_person` index), not from a scan of every entry.
+fn person_names(
+    project_id: &str,
+    per_person: &[(String, i64)],
+) -> Result<BTreeMap<String, String>, StoreError> {
+    let mut names = BTreeMap::new();
+    for (person, _) in per_person {
+        let entry = Query::new()
+            .filter("project_person = {:pp}")
+            .param("pp", format!("{project_id}:{person}"))
+            .fields(&[
+                "task",
+                "project",
+                "group_id",
+                "person",
+                "person_name",
+                "date",
+            ])
+            .first::<Entry>(ENTRIES)?;
+        if let Some(e) = entry {
+            names.insert(e.person, e.person_name);
+        }
+    }
+    Ok(names)
 }
 
 /// The filters of the time pages: period and grouping.
