@@ -627,25 +627,6 @@ async fn lines_of(host: &Host, sid: i64) -> Vec<String> {
 
 // Exports, read back by real readers.
 
-/// Every sheet of a workbook as openpyxl reads it: `{sheet: [[cell…]…]}`, each cell as
-/// JSON (numbers stay numbers, empty cells are null). The test command installs
-/// openpyxl in `target/test-tools/py`.
-fn read_workbook(bytes: &[u8]) -> Value {
-    let script = r#"
-import json, sys, openpyxl
-book = openpyxl.load_workbook(sys.argv[1])
-out = {}
-for sheet in book.worksheets:
-    out[sheet.title] = [
-        [v if v is None or isinstance(v, (bool, int, float, str)) else str(v) for v in row]
-        for row in sheet.iter_rows(values_only=True)
-    ]
-print(json.dumps(out, ensure_ascii=False))
-"#;
-    let stdout = crate::support::run_openpyxl(bytes, "indemnites", script, "");
-    serde_json::from_slice(&stdout).expect("openpyxl's sheets as JSON")
-}
-
 /// A spreadsheet cell that must be a number (not a text such as "80,00 €").
 fn number(cell: &Value) -> f64 {
     cell.as_f64()
@@ -1505,7 +1486,7 @@ async fn the_member_workbook_reads_in_openpyxl_and_the_treasurer_csv_neutralises
             .contains("attachment"),
         "{headers:?}"
     );
-    let book = read_workbook(&bytes);
+    let book = crate::support::read_workbook(&bytes, "indemnites");
     let sheet = book["Indemnités"]
         .as_array()
         .unwrap_or_else(|| panic!("no sheet « Indemnités » in {book}"));

@@ -15,7 +15,7 @@ use maillage::groups::GroupRole;
 use maillage::tenancy::Role;
 use serde_json::{Value, json};
 
-use crate::support::{Client, Host, PASSWORD, local_in, parse_csv, run_openpyxl};
+use crate::support::{Client, Host, PASSWORD, local_in, parse_csv};
 
 /// The module in structure A, and in structure B.
 const A: &str = "/cpts-a/projets";
@@ -519,23 +519,6 @@ fn column(header: &[String], name: &str) -> usize {
         .iter()
         .position(|h| h == name)
         .unwrap_or_else(|| panic!("no column « {name} » in {header:?}"))
-}
-
-/// Every sheet of a workbook as openpyxl reads it: `{sheet: [[cell…]…]}`.
-fn read_workbook(bytes: &[u8]) -> Value {
-    let script = r#"
-import json, sys, openpyxl
-book = openpyxl.load_workbook(sys.argv[1])
-out = {}
-for sheet in book.worksheets:
-    out[sheet.title] = [
-        [v if v is None or isinstance(v, (bool, int, float, str)) else str(v) for v in row]
-        for row in sheet.iter_rows(values_only=True)
-    ]
-print(json.dumps(out, ensure_ascii=False))
-"#;
-    let stdout = run_openpyxl(bytes, "projets", script, "");
-    serde_json::from_slice(&stdout).expect("openpyxl's sheets as JSON")
 }
 
 // Reading HTML: a small selector engine (tag, `.class`, `#id`, `[attr]`, `[attr=value]`,
@@ -1407,7 +1390,7 @@ async fn time_totals_on_pages_and_exports_are_sums_of_the_entries() {
             .and_then(|v| v.to_str().ok()),
         Some(XLSX)
     );
-    let book = read_workbook(&bytes);
+    let book = crate::support::read_workbook(&bytes, "projets");
     let sheet = book["Temps passé"]
         .as_array()
         .unwrap_or_else(|| panic!("no sheet « Temps passé »: {book}"));

@@ -615,6 +615,24 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
     serde_json::from_slice(&out.stdout).expect("rows as JSON")
 }
 
+/// Every sheet of a workbook as openpyxl reads it: `{sheet: [[cell…]…]}`, each cell as
+/// JSON (numbers stay numbers, empty cells are null); `prefix` names the temporary file.
+pub fn read_workbook(bytes: &[u8], prefix: &str) -> serde_json::Value {
+    let script = r#"
+import json, sys, openpyxl
+book = openpyxl.load_workbook(sys.argv[1])
+out = {}
+for sheet in book.worksheets:
+    out[sheet.title] = [
+        [v if v is None or isinstance(v, (bool, int, float, str)) else str(v) for v in row]
+        for row in sheet.iter_rows(values_only=True)
+    ]
+print(json.dumps(out, ensure_ascii=False))
+"#;
+    let stdout = run_openpyxl(bytes, prefix, script, "");
+    serde_json::from_slice(&stdout).expect("openpyxl's sheets as JSON")
+}
+
 /// Runs `script` in the test command's Python (`target/test-tools/py`, with openpyxl)
 /// on `bytes` written to a temporary workbook `maillage-{prefix}-….xlsx` (its path is
 /// `sys.argv[1]`); the script's standard output. `what` completes the failure message.
