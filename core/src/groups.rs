@@ -70,6 +70,8 @@ pub struct JoinRequest {
     pub account_id: i64,
     pub display_name: String,
     pub message: String,
+    /// Unix seconds.
+    pub created_at: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +115,13 @@ pub fn can_read(group: &Group, viewer: &Membership) -> bool {
 
 /// May this member manage the group (members, requests, archive)?
 pub fn can_manage(group: &Group, viewer: &Membership) -> bool {
-    group.my_role == Some(GroupRole::Referent) || viewer.role >= Role::Coordinator
+    can_manage_as(group, viewer.role >= Role::Coordinator)
+}
+
+/// [`can_manage`] for someone known by their group role (in `group.my_role`) and
+/// whether they coordinate the structure (a module's call, WIT `group-admin`).
+pub fn can_manage_as(group: &Group, coordinator: bool) -> bool {
+    group.my_role == Some(GroupRole::Referent) || coordinator
 }
 
 const GROUP_COLUMNS: &str =
@@ -151,7 +159,9 @@ impl Db {
         Ok(id)
     }
 
-    /// [`Db::create_group`] in the caller's transaction (with its audit entry).
+    /// [`Db::create_group`] in the caller's transaction (with its audit entry). A name
+    /// another group of the structure has is [`StorageError::Conflict`], without
+    /// aborting the transaction (PostgreSQL would abort it on a unique violation).
     pub async fn create_group_in(
         &self,
         conn: &mut AnyConnection,
@@ -167,16 +177,22 @@ impl Db {
                 "group name must be 1..=120 characters".into(),
             ));
         }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO work_groups (structure_id, name, description, open, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO work_groups (structure_id, name, description, open, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (structure_id, name) DO NOTHING RETURNING id",
         )
         .bind(structure_id)
         .bind(name)
         .bind(description.trim())
         .bind(open)
         .bind(now_secs())
-        .fetch_one(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
+        let Some(id) = id else {
+            return Err(StorageError::Conflict(
+                "another group of this structure has this name".into(),
+            ));
+        };
         sqlx::query(
             "INSERT INTO group_members (group_id, account_id, role) VALUES ($1, $2, 'referent')",
         )
@@ -189,13 +205,24 @@ impl Db {
 
     /// Groups of a structure as seen by `viewer` (their role in each), by name.
     pub async fn groups(&self, structure_id: i64, viewer: i64) -> Result<Vec<Group>> {
+        let mut conn = self.pool().acquire().await?;
+        self.groups_in(&mut conn, structure_id, viewer).await
+    }
+
+    /// [`Db::groups`] on the caller's connection (a call's transaction sees its writes).
+    pub async fn groups_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        viewer: i64,
+    ) -> Result<Vec<Group>> {
         let rows = sqlx::query(&format!(
             "SELECT {GROUP_COLUMNS} FROM work_groups g LEFT JOIN group_members gm ON gm.group_id = g.id AND gm.account_id = $1
              WHERE g.structure_id = $2 ORDER BY g.archived, g.name"
         ))
         .bind(viewer)
         .bind(structure_id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *conn)
         .await?;
         Ok(rows.iter().map(group_from_row).collect())
     }
@@ -207,6 +234,19 @@ impl Db {
         group_id: i64,
         viewer: i64,
     ) -> Result<Option<Group>> {
+        let mut conn = self.pool().acquire().await?;
+        self.group_in(&mut conn, structure_id, group_id, viewer)
+            .await
+    }
+
+    /// [`Db::group`] on the caller's connection.
+    pub async fn group_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        group_id: i64,
+        viewer: i64,
+    ) -> Result<Option<Group>> {
         let row = sqlx::query(&format!(
             "SELECT {GROUP_COLUMNS} FROM work_groups g LEFT JOIN group_members gm ON gm.group_id = g.id AND gm.account_id = $1
              WHERE g.structure_id = $2 AND g.id = $3"
@@ -214,18 +254,28 @@ impl Db {
         .bind(viewer)
         .bind(structure_id)
         .bind(group_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *conn)
         .await?;
         Ok(row.as_ref().map(group_from_row))
     }
 
     pub async fn group_members(&self, group_id: i64) -> Result<Vec<GroupMember>> {
+        let mut conn = self.pool().acquire().await?;
+        self.group_members_in(&mut conn, group_id).await
+    }
+
+    /// [`Db::group_members`] on the caller's connection.
+    pub async fn group_members_in(
+        &self,
+        conn: &mut AnyConnection,
+        group_id: i64,
+    ) -> Result<Vec<GroupMember>> {
         let rows = sqlx::query(
             "SELECT a.id, a.display_name, gm.role FROM group_members gm JOIN accounts a ON a.id = gm.account_id
              WHERE gm.group_id = $1 ORDER BY CASE gm.role WHEN 'referent' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, a.display_name",
         )
         .bind(group_id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *conn)
         .await?;
         Ok(rows
             .iter()
@@ -378,6 +428,49 @@ impl Db {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Renames a group, changes its description and visibility, in the caller's
+    /// transaction. False (nothing changed) when another group of the structure has the
+    /// name: checked first, so that PostgreSQL does not abort the transaction on the
+    /// unique index.
+    pub async fn update_group_in(
+        &self,
+        conn: &mut AnyConnection,
+        group: &Group,
+        name: &str,
+        description: &str,
+        open: bool,
+    ) -> Result<bool> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(StorageError::Invalid(
+                "group name must be 1..=120 characters".into(),
+            ));
+        }
+        let taken = sqlx::query(
+            "SELECT 1 FROM work_groups WHERE structure_id = $1 AND name = $2 AND id <> $3",
+        )
+        .bind(group.structure_id)
+        .bind(name)
+        .bind(group.id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
+        if taken {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE work_groups SET name = $1, description = $2, open = $3 WHERE id = $4 AND structure_id = $5",
+        )
+        .bind(name)
+        .bind(description.trim())
+        .bind(open)
+        .bind(group.id)
+        .bind(group.structure_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(true)
+    }
+
     pub async fn set_group_archived(&self, group: &Group, archived: bool) -> Result<()> {
         let mut conn = self.pool().acquire().await?;
         self.set_group_archived_in(&mut conn, group, archived).await
@@ -401,6 +494,19 @@ impl Db {
 
     /// Records a request to join; a second pending request of the same person is a no-op.
     pub async fn request_join(&self, group: &Group, account_id: i64, message: &str) -> Result<()> {
+        let mut conn = self.pool().acquire().await?;
+        self.request_join_in(&mut conn, group, account_id, message)
+            .await
+    }
+
+    /// [`Db::request_join`] in the caller's transaction.
+    pub async fn request_join_in(
+        &self,
+        conn: &mut AnyConnection,
+        group: &Group,
+        account_id: i64,
+        message: &str,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO group_join_requests (group_id, account_id, message, status, created_at) VALUES ($1, $2, $3, 'pending', $4)
              ON CONFLICT DO NOTHING",
@@ -409,18 +515,45 @@ impl Db {
         .bind(account_id)
         .bind(message.trim())
         .bind(now_secs())
-        .execute(self.pool())
+        .execute(&mut *conn)
         .await?;
         Ok(())
     }
 
+    /// Ids of the groups of the structure where the account has a pending request.
+    pub async fn my_pending_requests_in(
+        &self,
+        conn: &mut AnyConnection,
+        structure_id: i64,
+        account_id: i64,
+    ) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT r.group_id FROM group_join_requests r JOIN work_groups g ON g.id = r.group_id
+             WHERE g.structure_id = $1 AND r.account_id = $2 AND r.status = 'pending' ORDER BY r.group_id",
+        )
+        .bind(structure_id)
+        .bind(account_id)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
     pub async fn pending_requests(&self, group_id: i64) -> Result<Vec<JoinRequest>> {
+        let mut conn = self.pool().acquire().await?;
+        self.pending_requests_in(&mut conn, group_id).await
+    }
+
+    /// [`Db::pending_requests`] on the caller's connection, oldest first.
+    pub async fn pending_requests_in(
+        &self,
+        conn: &mut AnyConnection,
+        group_id: i64,
+    ) -> Result<Vec<JoinRequest>> {
         let rows = sqlx::query(
-            "SELECT r.id, r.account_id, a.display_name, r.message FROM group_join_requests r JOIN accounts a ON a.id = r.account_id
-             WHERE r.group_id = $1 AND r.status = 'pending' ORDER BY r.id",
+            "SELECT r.id, r.account_id, a.display_name, r.message, r.created_at FROM group_join_requests r JOIN accounts a ON a.id = r.account_id
+             WHERE r.group_id = $1 AND r.status = 'pending' ORDER BY r.created_at, r.id",
         )
         .bind(group_id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *conn)
         .await?;
         Ok(rows
             .iter()
@@ -429,6 +562,7 @@ impl Db {
                 account_id: r.get(1),
                 display_name: r.get(2),
                 message: r.get(3),
+                created_at: r.get(4),
             })
             .collect())
     }

@@ -1061,12 +1061,14 @@ async fn who_may_read_and_change_an_open_and_a_closed_project() {
     );
     assert!(!description.contains("Pas de droit."), "{description}");
 
-    // Projects are created by coordinators only (WIT 0.2.5).
+    // Members create projects with a new group of their own (WIT 0.2.6, see
+    // `members_create_their_projects_and_referents_decide_who_joins`); an existing group
+    // is given a project by coordinators only, even its référent.
     for (who, client) in [("Anne", &mut anne), ("Rémi", &mut remi)] {
         let (status, _) = client.get(&format!("{A}/nouveau")).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{who} GET /nouveau");
-        let (status, _, _) = create_project(client, &w.free, "1.3", "1", &[]).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{who} POST /nouveau");
+        assert_eq!(status, StatusCode::OK, "{who} GET /nouveau");
+        let (status, _, body) = create_project(client, &w.free, "1.3", "1", &[]).await;
+        assert_refused(status, &body, "Choisissez un groupe de travail.", who);
     }
     // A group with no project: the coordinator is sent to create it, others find nothing.
     let (status, location, _) = claire.get_full(&project_path(&w.free)).await;
@@ -3618,4 +3620,219 @@ async fn writing_to_the_group_is_for_managers_without_health_data_and_keeps_no_m
         "no link on an archived project: {p}"
     );
     assert_eq!(group_mails(&host, w.sid).await.len(), 2, "nothing stored");
+}
+
+// Members create their projects and decide who joins (WIT 0.2.6 `group-admin`).
+
+/// The structure's groups by name, as the host keeps them.
+async fn group_names(host: &Host, sid: i64) -> Vec<String> {
+    sqlx::query_scalar("SELECT name FROM work_groups WHERE structure_id = $1 ORDER BY name")
+        .bind(sid)
+        .fetch_all(host.state.db.pool())
+        .await
+        .unwrap()
+}
+
+/// The host's audit entries of the structure for `action`: (actor label, target).
+async fn audited(host: &Host, sid: i64, action: &str) -> Vec<(String, String)> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor_label, target FROM audit_log WHERE structure_id = $1 AND action = $2 ORDER BY id",
+    )
+    .bind(sid)
+    .bind(action)
+    .fetch_all(host.state.db.pool())
+    .await
+    .unwrap();
+    rows
+}
+
+/// The members listed on a project page: (account id, role code).
+async fn listed_members(c: &mut Client<'_>, g: &str) -> Vec<(String, String)> {
+    let p = page(c, &project_path(g)).await;
+    all(&p, "section#membres li[data-personne]")
+        .iter()
+        .map(|li| (li.get("data-personne"), li.get("data-role")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_create_their_projects_and_referents_decide_who_joins() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+    let groups_before = group_names(&host, w.sid).await;
+
+    // A member in no group opens « Nouveau projet »: a new group, no existing one offered.
+    let (status, form) = oscar.get(&format!("{A}/nouveau")).await;
+    assert_eq!(status, StatusCode::OK, "{form}");
+    assert_eq!(count(&form, "input#nom"), 1, "{form}");
+    assert_eq!(count(&form, "select#groupe"), 0, "members create a group: {form}");
+    let (_, coordinator_form) = claire.get(&format!("{A}/nouveau")).await;
+    assert_eq!(count(&coordinator_form, "select#groupe"), 1, "{coordinator_form}");
+
+    // Refused forms create no group: no name, a name another group has, a bad mission,
+    // an existing group taken by a member.
+    let new = |name: &'static str| [("groupe", ""), ("nom", name), ("visibilite", "ouvert")];
+    let (status, _, body) = create_project(&mut oscar, "", "2.5", "2", &new("")).await;
+    assert_refused(status, &body, "Donnez un nom au projet", "no name");
+    let (status, _, body) = create_project(&mut oscar, "", "2.5", "2", &new(OPEN_NAME)).await;
+    assert_refused(status, &body, "Un groupe de la structure porte déjà ce nom.", "name taken");
+    let (status, _, body) = create_project(&mut oscar, "", "2.5", "9", &new("Parcours BPCO")).await;
+    assert_refused(status, &body, "Choisissez une mission", "bad mission");
+    let (status, _, body) = create_project(&mut oscar, &w.free, "2.5", "2", &[("nom", "")]).await;
+    assert_refused(status, &body, "Choisissez un groupe de travail.", "a member takes a group");
+    assert_eq!(group_names(&host, w.sid).await, groups_before, "nothing was created");
+
+    // Created: Oscar is the first référent of the new open group, audited by the host.
+    let (status, location, body) =
+        create_project(&mut oscar, "", "2.5", "2", &new("Parcours BPCO")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let location = location.expect("a redirect");
+    let g = location
+        .strip_prefix(&format!("{A}/p/"))
+        .and_then(|rest| rest.split('?').next())
+        .expect("the new project's page")
+        .to_string();
+    assert!(location.contains("ok=cree"), "{location}");
+    let names = group_names(&host, w.sid).await;
+    assert!(names.contains(&"Parcours BPCO".to_string()), "{names:?}");
+    let group = host
+        .state
+        .db
+        .group(w.sid, g.parse().unwrap(), w.oscar)
+        .await
+        .unwrap()
+        .expect("the new group");
+    assert!(group.open && !group.archived);
+    assert_eq!(group.my_role, Some(GroupRole::Referent));
+    assert_eq!(
+        audited(&host, w.sid, "group.create").await,
+        vec![("Oscar Dehors <oscar@a.test>".to_string(), "Parcours BPCO".to_string())]
+    );
+    assert_eq!(
+        listed_members(&mut oscar, &g).await,
+        vec![(w.oscar.to_string(), "referent".to_string())]
+    );
+
+    // Anne asks to join; her request waits, she cannot decide it herself.
+    let p = page(&mut anne, &project_path(&g)).await;
+    assert_eq!(count(&p, "form.rejoindre"), 1, "{p}");
+    let (status, location, body) = anne
+        .post_form(
+            &format!("{}/rejoindre", project_path(&g)),
+            &[("message", "J’aimerais participer au parcours.")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.is_some_and(|l| l.contains("ok=demande")));
+    let p = page(&mut anne, &project_path(&g)).await;
+    assert_eq!(count(&p, "form.rejoindre"), 0, "{p}");
+    assert_eq!(count(&p, "p.demande-en-attente"), 1, "{p}");
+    let too_long = "x".repeat(1001);
+    let (status, _, _) = anne
+        .post_form(&format!("{}/rejoindre", project_path(&g)), &[("message", &too_long)])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let p = page(&mut oscar, &project_path(&g)).await;
+    let requests = all(&p, "ul.demandes li[data-demande]");
+    assert_eq!(requests.len(), 1, "one pending request: {p}");
+    assert_eq!(requests[0].get("data-personne"), w.anne.to_string());
+    assert!(requests[0].text().contains("J’aimerais participer au parcours."));
+    let r = requests[0].get("data-demande");
+    let accept = format!("{}/demandes/{r}/accepter", project_path(&g));
+    let (status, _, _) = anne.post_form(&accept, &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the requester does not decide");
+
+    let (status, location, body) = oscar.post_form(&accept, &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.is_some_and(|l| l.contains("ok=demande-accepte")));
+    let (status, _, _) = oscar.post_form(&accept, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a request is decided once");
+    assert!(
+        listed_members(&mut oscar, &g)
+            .await
+            .contains(&(w.anne.to_string(), "active".to_string()))
+    );
+    let mailed = mails(&host, w.sid, "anne@a.test", "Vous avez rejoint le projet « Parcours BPCO »").await;
+    assert_eq!(mailed.len(), 1, "Anne is told once");
+    assert_eq!(audited(&host, w.sid, "group.request.approve").await.len(), 1);
+
+    // Roles: the last référent stays one; someone outside the structure is not added.
+    let me = format!("{}/membres/{}", project_path(&g), w.oscar);
+    let (status, _, body) = oscar.post_form(&me, &[("role", "active")]).await;
+    assert_refused(status, &body, "Un groupe doit garder au moins un référent.", "last référent");
+    let add = format!("{}/membres", project_path(&g));
+    let bob = w.bob.to_string();
+    let (status, _, body) = oscar
+        .post_form(&add, &[("personne", &bob), ("role", "active")])
+        .await;
+    assert_refused(status, &body, "ne fait pas partie de la structure", "another structure's member");
+    let gus = w.gus.to_string();
+    let (status, _, body) = oscar
+        .post_form(&add, &[("personne", &gus), ("role", "guest")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (status, _, _) = anne
+        .post_form(&format!("{}/membres/{}/retirer", project_path(&g), w.gus), &[])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a membre actif removes nobody");
+    // Anne leaves the open project: she still reads it, no longer in its members.
+    let (status, location, body) = anne
+        .post_form(&format!("{}/membres/{}/retirer", project_path(&g), w.anne), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.is_some_and(|l| l.contains("ok=quitte")));
+    let members = listed_members(&mut oscar, &g).await;
+    assert_eq!(
+        members,
+        vec![
+            (w.oscar.to_string(), "referent".to_string()),
+            (w.gus.to_string(), "guest".to_string()),
+        ]
+    );
+
+    // A closed project of others is not there to ask; nor is another structure's.
+    let (status, _, _) = oscar
+        .post_form(&format!("{}/rejoindre", project_path(&w.closed)), &[("message", "")])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let mut bob_client = signed_in(&host, "bob@b.test").await;
+    for path in [
+        format!("{B}/p/{g}/rejoindre"),
+        format!("{B}/p/{g}/membres"),
+        format!("{B}/p/{g}/archiver"),
+    ] {
+        let (status, _, _) = bob_client
+            .post_form(&path, &[("message", ""), ("personne", &bob), ("role", "active"), ("archive", "1")])
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "Bob {path}");
+    }
+
+    // Archived: the badge, no more requests; restored by its référent.
+    let archive = format!("{}/archiver", project_path(&g));
+    let (status, _, _) = anne.post_form(&archive, &[("archive", "1")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = oscar.post_form(&archive, &[("archive", "1")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let p = page(&mut anne, &project_path(&g)).await;
+    assert!(says(&p, "Archivé"), "{p}");
+    assert_eq!(count(&p, "form.rejoindre"), 0);
+    let (status, _, _) = anne
+        .post_form(&format!("{}/rejoindre", project_path(&g)), &[("message", "")])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _, _) = oscar.post_form(&archive, &[("archive", "0")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let group = host
+        .state
+        .db
+        .group(w.sid, g.parse().unwrap(), w.oscar)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!group.archived);
+    assert_eq!(audited(&host, w.sid, "group.archive").await.len(), 2);
 }

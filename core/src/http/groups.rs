@@ -181,9 +181,7 @@ pub async fn create(
     .await;
     match created {
         Ok(id) => see_other(&format!("{}/groupes/{id}", member.base())),
-        Err(crate::storage::StorageError::Database(sqlx::Error::Database(e)))
-            if e.is_unique_violation() =>
-        {
+        Err(crate::storage::StorageError::Conflict(_)) => {
             list_response(
                 &state,
                 &member,

@@ -516,9 +516,10 @@ impl HostState {
 
 /// The acting user in the current structure, for the groups imports.
 pub(super) struct Acting {
-    structure_id: i64,
-    account_id: i64,
-    coordinator: bool,
+    pub(super) structure_id: i64,
+    /// 0 in a call without a user.
+    pub(super) account_id: i64,
+    pub(super) coordinator: bool,
 }
 
 impl HostState {
@@ -549,9 +550,15 @@ impl HostState {
         let (Some(acting), Ok(id)) = (self.acting()?, group_id.parse::<i64>()) else {
             return Ok(None);
         };
-        let group = self
-            .db
-            .group(acting.structure_id, id, acting.account_id)
+        // On the call's connection: a group this call created (0.2.6 `group-admin`) or
+        // changed is read as it now is.
+        let db = self.db.clone();
+        let conn = self
+            .reader()
+            .await
+            .map_err(|e| wasmtime::format_err!("group lookup failed: {e}"))?;
+        let group = db
+            .group_in(conn, acting.structure_id, id, acting.account_id)
             .await
             .map_err(|e| wasmtime::format_err!("group lookup failed: {e}"))?;
         Ok(group.filter(|g| g.open || g.my_role.is_some() || acting.coordinator))
@@ -564,9 +571,13 @@ impl HostState {
         let Some(acting) = self.acting()? else {
             return Ok(Vec::new());
         };
-        let all = self
-            .db
-            .groups(acting.structure_id, acting.account_id)
+        let db = self.db.clone();
+        let conn = self
+            .reader()
+            .await
+            .map_err(|e| wasmtime::format_err!("listing groups failed: {e}"))?;
+        let all = db
+            .groups_in(conn, acting.structure_id, acting.account_id)
             .await
             .map_err(|e| wasmtime::format_err!("listing groups failed: {e}"))?;
         Ok(all
@@ -582,9 +593,13 @@ impl HostState {
         let Some(group) = self.readable_group(group_id).await? else {
             return Ok(None);
         };
-        let members = self
-            .db
-            .group_members(group.id)
+        let db = self.db.clone();
+        let conn = self
+            .reader()
+            .await
+            .map_err(|e| wasmtime::format_err!("listing group members failed: {e}"))?;
+        let members = db
+            .group_members_in(conn, group.id)
             .await
             .map_err(|e| wasmtime::format_err!("listing group members failed: {e}"))?;
         Ok(Some(members))

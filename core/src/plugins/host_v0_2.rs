@@ -30,6 +30,10 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     timers::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     audit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     people::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    super::v0_2::maillage::plugin::group_admin::add_to_linker::<HostState, HasSelf<HostState>>(
+        linker,
+        |s| s,
+    )?;
     Ok(())
 }
 

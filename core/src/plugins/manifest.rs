@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::storage::collections::CollectionDef;
 
 /// The newest `maillage:plugin` WIT version this host implements.
-pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 5);
+pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 6);
 
 /// Every WIT version the host implements, each with its own bindings: a plugin built
 /// against any semver-compatible version of one of them loads.
@@ -28,6 +28,9 @@ pub enum Capability {
     Events,
     /// Reading the structure's groups, their members and roles (and the members list).
     Groups,
+    /// Changing the structure's groups as the acting member: create, rename, archive,
+    /// members and join requests, under the host's group rules (WIT 0.2.6).
+    GroupsWrite,
     /// Mailing members of the structure through the host's outbox (WIT 0.2.2).
     Mail,
     /// Mailing addresses outside the structure (guests), with `Mail` (WIT 0.2.2).
@@ -50,6 +53,7 @@ impl Capability {
             "blobs" => Some(Capability::Blobs),
             "events" => Some(Capability::Events),
             "groups" => Some(Capability::Groups),
+            "groups-write" => Some(Capability::GroupsWrite),
             "mail" => Some(Capability::Mail),
             "mail-external" => Some(Capability::MailExternal),
             "timers" => Some(Capability::Timers),
@@ -73,6 +77,10 @@ impl Capability {
             Capability::Blobs => "Stocker des fichiers".into(),
             Capability::Events => "Publier des événements".into(),
             Capability::Groups => "Lire les groupes et les membres".into(),
+            Capability::GroupsWrite => {
+                "Créer et modifier des groupes au nom du membre (membres, demandes, archivage)"
+                    .into()
+            }
             Capability::Mail => "Envoyer des courriels aux membres".into(),
             Capability::MailExternal => {
                 "Envoyer des courriels à des invités extérieurs à la structure".into()
@@ -96,6 +104,7 @@ impl std::fmt::Display for Capability {
             Capability::Blobs => f.write_str("blobs"),
             Capability::Events => f.write_str("events"),
             Capability::Groups => f.write_str("groups"),
+            Capability::GroupsWrite => f.write_str("groups-write"),
             Capability::Mail => f.write_str("mail"),
             Capability::MailExternal => f.write_str("mail-external"),
             Capability::Timers => f.write_str("timers"),

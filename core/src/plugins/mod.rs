@@ -8,6 +8,7 @@
 mod cache;
 pub mod cases;
 mod host;
+mod host_group_admin;
 mod host_v0_2;
 pub mod manifest;
 pub mod registry;
@@ -57,7 +58,7 @@ macro_rules! plugin_bindings {
 }
 
 plugin_bindings!(v0_1, "../wit/v0.1.1");
-plugin_bindings!(v0_2, "../wit/v0.2.5");
+plugin_bindings!(v0_2, "../wit/v0.2.6");
 
 /// A linked component, ready to instantiate, through its WIT version's bindings.
 #[derive(Clone)]

@@ -10,6 +10,7 @@
 pub mod announcements;
 pub mod discussion;
 pub mod group_mail;
+pub mod membership;
 pub mod model;
 pub mod projects;
 pub mod recurrence;
@@ -47,6 +48,7 @@ impl Plugin for Projects {
                 "storage".into(),
                 "events".into(),
                 "groups".into(),
+                "groups-write".into(),
                 "mail".into(),
             ],
             collections: model::collections(),
@@ -128,6 +130,13 @@ impl Plugin for Projects {
             (Method::Get, ["p", g]) => projects::page(g, query),
             (Method::Get, ["p", g, "modifier"]) => projects::edit_page(g),
             (Method::Post, ["p", g, "modifier"]) => projects::update(g, &form()),
+            (Method::Post, ["p", g, "rejoindre"]) => membership::request_join(g, &form()),
+            (Method::Post, ["p", g, "demandes", r, "accepter"]) => membership::decide(g, r, true),
+            (Method::Post, ["p", g, "demandes", r, "refuser"]) => membership::decide(g, r, false),
+            (Method::Post, ["p", g, "membres"]) => membership::add(g, &form()),
+            (Method::Post, ["p", g, "membres", u]) => membership::set_role(g, u, &form()),
+            (Method::Post, ["p", g, "membres", u, "retirer"]) => membership::remove(g, u),
+            (Method::Post, ["p", g, "archiver"]) => membership::archive(g, &form()),
             (Method::Get, ["p", g, "ecrire"]) => group_mail::page(g),
             (Method::Post, ["p", g, "ecrire"]) => group_mail::send(g, &form()),
             (Method::Get, ["p", g, "actions", "nouvelle"]) => projects::action_page(g, None),

@@ -179,8 +179,16 @@ fn numero_key(numero: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-fn may_create(viewer: &Viewer) -> bool {
-    viewer.coordinator
+// TEMPORARY until settings.rs lands.
+fn members_may_create() -> Result<bool, StoreError> {
+    Ok(true)
+}
+
+/// Coordinators always; members unless the coordinators reserved it (`/reglages`).
+fn may_create(viewer: &Viewer) -> Result<bool, StoreError> {
+    Ok(viewer.coordinator
+        || (viewer.user.is_some()
+            && members_may_create()?))
 }
 
 /// `GET /` and `GET /mes-projets`.
@@ -206,11 +214,12 @@ pub fn list(query: &str, mine_path: bool) -> PageResult {
         "Projets"
     };
     let export = format!("/export.csv?{}", filters.query_string());
+    let can_create = may_create(&viewer)?;
     let body = html! {
         (ui::head())
         div class="toolbar" {
             h1 { (title) }
-            @if may_create(&viewer) {
+            @if can_create {
                 a class="button" href=(href("/nouveau")) { "Nouveau projet" }
             }
             a class="button export-csv" href=(href(&export)) { "Exporter (CSV)" }
@@ -567,6 +576,10 @@ pub struct ProjectInput {
     pub start: String,
     pub end: String,
     pub coordinator: String,
+    /// A new group's name (`nom`), when the project does not take an existing group.
+    pub new_name: String,
+    /// A new group's visibility (`visibilite` = `ouvert` | `ferme`).
+    pub open: bool,
 }
 
 impl ProjectInput {
@@ -580,6 +593,8 @@ impl ProjectInput {
             start: form.get("date_debut"),
             end: form.get("date_fin"),
             coordinator: form.get("coordinateur"),
+            new_name: form.get("nom").trim().to_string(),
+            open: form.get("visibilite") != "ferme",
         }
     }
 
@@ -593,6 +608,8 @@ impl ProjectInput {
             start: p.start_date.clone(),
             end: p.end_date.clone().unwrap_or_default(),
             coordinator: p.coordinator.clone().unwrap_or_default(),
+            new_name: String::new(),
+            open: true,
         }
     }
 }
@@ -687,12 +704,14 @@ const ONLY_COORDINATORS: &str = "La création de projets est réservée aux coor
 /// `GET /nouveau`.
 pub fn new_page(query: &str) -> PageResult {
     let viewer = Viewer::current();
-    if !may_create(&viewer) {
+    if !may_create(&viewer)? {
         return ui::forbidden(ONLY_COORDINATORS);
     }
     let input = ProjectInput {
         group: ui::param(query, "groupe"),
         start: ui::today(),
+        coordinator: viewer.id().unwrap_or_default().to_string(),
+        open: true,
         ..ProjectInput::default()
     };
     project_form(&viewer, None, &input, None)
@@ -705,7 +724,8 @@ fn project_form(
     error: Option<&str>,
 ) -> PageResult {
     let missions = model::missions()?;
-    let groups = if editing.is_none() {
+    // Coordinators may also give a project to a group that exists without one.
+    let groups = if editing.is_none() && viewer.coordinator {
         unbound_groups(viewer)?
     } else {
         Vec::new()
@@ -725,17 +745,25 @@ fn project_form(
         form class="projet stack" method="post" action=(href(&action)) {
             (csrf_field())
             @if editing.is_none() {
-                label for="groupe" { "Groupe de travail" }
-                select id="groupe" name="groupe" required {
-                    option value="" { "Choisissez…" }
-                    @for g in &groups {
-                        option value=(g.id) selected[g.id == input.group] { (g.name) }
+                fieldset class="groupe" {
+                    legend { "Groupe de travail du projet" }
+                    label for="nom" { "Nom du projet (un nouveau groupe de travail)" }
+                    input id="nom" name="nom" maxlength="120" value=(input.new_name);
+                    p class="muted" { "Vous en serez le premier référent." }
+                    label for="visibilite" { "Visibilité" }
+                    select id="visibilite" name="visibilite" {
+                        option value="ouvert" selected[input.open] { "Ouvert : tous les membres de la structure le lisent et peuvent demander à le rejoindre" }
+                        option value="ferme" selected[!input.open] { "Fermé : réservé à ses membres" }
                     }
-                }
-                p class="muted" {
-                    "Un projet s’appuie sur un groupe de travail : créez d’abord le groupe sur la page "
-                    a href={ "/" (maillage_sdk::context().structure) "/groupes" } { "Groupes" }
-                    "."
+                    @if !groups.is_empty() {
+                        label for="groupe" { "Ou un groupe de travail existant, sans projet" }
+                        select id="groupe" name="groupe" {
+                            option value="" { "Aucun : créer le groupe ci-dessus" }
+                            @for g in &groups {
+                                option value=(g.id) selected[g.id == input.group] { (g.name) }
+                            }
+                        }
+                    }
                 }
             }
             label for="numero" { "Numéro (facultatif, par exemple 1.2)" }
@@ -790,29 +818,58 @@ fn publish_saved(project: &Project, group_name: &str) {
 /// `POST /nouveau`.
 pub fn create(form: &Form) -> PageResult {
     let viewer = Viewer::current();
-    if !may_create(&viewer) {
+    if !may_create(&viewer)? {
         return ui::forbidden(ONLY_COORDINATORS);
     }
     let input = ProjectInput::from_form(form);
-    let Some(group) = viewer
-        .group(&input.group)
-        .filter(|_| records::valid_ref(&input.group))
-        .cloned()
-    else {
+    let existing = if input.group.is_empty() {
+        None
+    } else {
+        // An existing group: coordinators only, one that has no project yet.
+        let Some(group) = viewer
+            .group(&input.group)
+            .filter(|_| viewer.coordinator && records::valid_ref(&input.group))
+            .cloned()
+        else {
+            return project_form(
+                &viewer,
+                None,
+                &input,
+                Some("Choisissez un groupe de travail."),
+            );
+        };
+        if model::project_of_group(&group.id)?.is_some() {
+            return Ok(ui::refused(409, "Ce groupe de travail a déjà son projet."));
+        }
+        Some(group)
+    };
+    if existing.is_none() && (input.new_name.is_empty() || !ui::fits(&input.new_name, 120)) {
         return project_form(
             &viewer,
             None,
             &input,
-            Some("Choisissez un groupe de travail."),
+            Some("Donnez un nom au projet (120 caractères au plus)."),
         );
-    };
-    if model::project_of_group(&group.id)?.is_some() {
-        return Ok(ui::refused(409, "Ce groupe de travail a déjà son projet."));
     }
     let missions = model::missions()?;
     let mut fields = match check(&input, &missions, None) {
         Ok(f) => f,
         Err(e) => return project_form(&viewer, None, &input, Some(&e)),
+    };
+    // Checked first, created last: a refused form creates no group.
+    let group = match existing {
+        Some(group) => group,
+        None => match maillage_sdk::group_admin::create(
+            &input.new_name,
+            &input.description,
+            input.open,
+        ) {
+            Ok(group) => group,
+            Err(e) => {
+                let reason = maillage_sdk::group_admin::french(&e);
+                return project_form(&viewer, None, &input, Some(&reason));
+            }
+        },
     };
     fields["group_id"] = json!(group.id);
     fields["name"] = json!(group.name);
@@ -861,6 +918,7 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
             .aggregate(TASKS, Some("action"), None)?,
     );
     let discussion = crate::discussion::section(&l)?;
+    let members_section = crate::membership::section(&l, &members)?;
     let body = html! {
         (ui::head())
         header class="projet" {
@@ -893,7 +951,7 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
                         a class="button ecrire" href=(href(&format!("{}/ecrire", p.path()))) { "Écrire au groupe" }
                         " "
                     }
-                    a href={ "/" (maillage_sdk::context().structure) "/groupes/" (p.group_id) } { "Gérer les membres et les demandes" }
+                    (crate::membership::archive_button(&l))
                 }
             }
         }
@@ -901,14 +959,7 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
         @if l.archived() {
             p class="notice archive" { (ui::ARCHIVED) }
         }
-        @if l.role.is_none() && !l.coordinator && !l.archived() {
-            form class="rejoindre" method="post" action={ "/" (maillage_sdk::context().structure) "/groupes/" (p.group_id) "/demande" } {
-                (csrf_field())
-                label for="rejoindre-message" { "Message aux référents (facultatif)" }
-                input id="rejoindre-message" name="message" maxlength="1000";
-                button type="submit" { "Demander à rejoindre" }
-            }
-        }
+        (crate::membership::join_block(&l))
         section id="description" {
             h2 { "Description" }
             @if p.description.is_empty() { p class="empty" { "Pas encore de description." } }
@@ -946,20 +997,7 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
                 a class="button" href=(href(&format!("{}/actions/nouvelle", p.path()))) { "Ajouter une action" }
             }
         }
-        section id="membres" {
-            h2 { "Membres" }
-            @for (role, heading) in [(GroupRole::Referent, "Référents"), (GroupRole::Active, "Membres actifs"), (GroupRole::Guest, "Invités")] {
-                @let of_role: Vec<&maillage_sdk::groups::GroupMember> = members.iter().filter(|m| m.role == role).collect();
-                @if !of_role.is_empty() {
-                    h3 { (heading) }
-                    ul class="membres" {
-                        @for m in of_role {
-                            li data-personne=(m.user_id) data-role=(ui::role_code(m.role)) { (m.display_name) }
-                        }
-                    }
-                }
-            }
-        }
+        (members_section)
         (tasks::section(&l, &actions, &members)?)
         (timelog::section(&l)?)
         (discussion)

@@ -41,6 +41,13 @@ pub fn notice(query: &str) -> Markup {
         "annonce" => "L’annonce est enregistrée.",
         "annonce-supprimee" => "L’annonce est supprimée.",
         "envoyee" => "L’annonce est envoyée par courriel aux membres de la structure.",
+        "demande" => "Votre demande est envoyée aux référents du projet.",
+        "demande-accepte" => "La demande est acceptée : la personne est membre actif du projet.",
+        "demande-refuse" => "La demande est refusée.",
+        "membres" => "Les membres du projet sont à jour.",
+        "quitte" => "Vous avez quitté le projet.",
+        "archive" => "Le projet est archivé.",
+        "desarchive" => "Le projet est de nouveau en cours.",
         _ => "",
     };
     maillage_sdk::html::notice((!text.is_empty()).then_some(text))

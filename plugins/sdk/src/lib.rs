@@ -10,7 +10,7 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "wit/v0.2.5",
+        path: "wit/v0.2.6",
         world: "maillage:plugin/module",
         generate_all,
         pub_export_macro: true,
@@ -45,7 +45,7 @@ pub use bindings::maillage::plugin::types::{
 pub use http::{Method, Request, Response};
 
 /// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].
-pub const WIT_RANGE: &str = "^0.2.5";
+pub const WIT_RANGE: &str = "^0.2.6";
 
 /// What a plugin implements.
 pub trait Plugin {
@@ -158,6 +158,34 @@ pub mod groups {
     pub use crate::bindings::maillage::plugin::groups::{
         Group, GroupMember, GroupRole, is_referent, members, my_groups, visible_groups,
     };
+}
+
+/// Changes to the structure's groups as the acting member, under the host's group rules
+/// and audited by the host (capability "groups-write", WIT 0.2.6): the projects module
+/// lets members create their projects' groups and decides join requests on its pages.
+pub mod group_admin {
+    pub use crate::bindings::maillage::plugin::group_admin::{
+        GroupError, JoinRequest, create, decide_request, join_requests, my_join_requests,
+        remove_member, request_join, set_archived, set_member, update,
+    };
+
+    /// What to tell the member, in French.
+    pub fn french(error: &GroupError) -> String {
+        match error {
+            GroupError::Denied => "Vous ne pouvez pas modifier ce groupe.".into(),
+            GroupError::NotFound => "Ce groupe ou cette demande n’existe pas.".into(),
+            GroupError::Invalid(reason) => reason.clone(),
+            GroupError::NameTaken => "Un groupe de la structure porte déjà ce nom.".into(),
+            GroupError::NotAMember => "Cette personne ne fait pas partie de la structure.".into(),
+            GroupError::LastReferent => "Un groupe doit garder au moins un référent.".into(),
+            GroupError::TooManyReferents => "Un groupe compte au plus 3 référents.".into(),
+            GroupError::Archived => "Ce groupe est archivé.".into(),
+            GroupError::AlreadyMember => "Vous faites déjà partie de ce groupe.".into(),
+            GroupError::Unavailable(_) => {
+                "Le service est momentanément indisponible ; réessayez dans un instant.".into()
+            }
+        }
+    }
 }
 
 /// Files of the structure (capability "blobs"). Members download them at
