@@ -851,18 +851,9 @@ fn projects_post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)
             ),
             (format!("{p}/fil/{message}/supprimer"), vec![]),
             // Membership through the module (WIT 0.2.6 `group-admin`).
-            (
-                format!("{p}/rejoindre"),
-                owned(&[("message", "Intrusion")]),
-            ),
-            (
-                format!("{p}/demandes/{}/accepter", t.request),
-                vec![],
-            ),
-            (
-                format!("{p}/demandes/{}/refuser", t.request),
-                vec![],
-            ),
+            (format!("{p}/rejoindre"), owned(&[("message", "Intrusion")])),
+            (format!("{p}/demandes/{}/accepter", t.request), vec![]),
+            (format!("{p}/demandes/{}/refuser", t.request), vec![]),
             (
                 format!("{p}/membres"),
                 owned(&[("personne", &t.person.to_string()), ("role", "guest")]),

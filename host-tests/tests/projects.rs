@@ -2209,7 +2209,7 @@ async fn bad_input_is_refused_in_french_and_stores_nothing() {
         .await
         .unwrap()
         .to_string();
-    for group in ["999999", b_group.as_str(), ""] {
+    for group in ["999999", b_group.as_str()] {
         let (status, _, body) = create_project(&mut claire, group, "1.3", "1", &[]).await;
         assert_refused(
             status,
@@ -2218,6 +2218,14 @@ async fn bad_input_is_refused_in_french_and_stores_nothing() {
             &format!("group « {group} »"),
         );
     }
+    // No group chosen and no name for a new one.
+    let (status, _, body) = create_project(&mut claire, "", "1.3", "1", &[]).await;
+    assert_refused(
+        status,
+        &body,
+        "Donnez un nom au projet",
+        "no group, no name",
+    );
     type Case<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
     let refused: [Case; 5] = [
         ("an unknown mission", "1.3", "9", &[]),
@@ -3668,9 +3676,17 @@ async fn members_create_their_projects_and_referents_decide_who_joins() {
     let (status, form) = oscar.get(&format!("{A}/nouveau")).await;
     assert_eq!(status, StatusCode::OK, "{form}");
     assert_eq!(count(&form, "input#nom"), 1, "{form}");
-    assert_eq!(count(&form, "select#groupe"), 0, "members create a group: {form}");
+    assert_eq!(
+        count(&form, "select#groupe"),
+        0,
+        "members create a group: {form}"
+    );
     let (_, coordinator_form) = claire.get(&format!("{A}/nouveau")).await;
-    assert_eq!(count(&coordinator_form, "select#groupe"), 1, "{coordinator_form}");
+    assert_eq!(
+        count(&coordinator_form, "select#groupe"),
+        1,
+        "{coordinator_form}"
+    );
 
     // Refused forms create no group: no name, a name another group has, a bad mission,
     // an existing group taken by a member.
@@ -3678,12 +3694,26 @@ async fn members_create_their_projects_and_referents_decide_who_joins() {
     let (status, _, body) = create_project(&mut oscar, "", "2.5", "2", &new("")).await;
     assert_refused(status, &body, "Donnez un nom au projet", "no name");
     let (status, _, body) = create_project(&mut oscar, "", "2.5", "2", &new(OPEN_NAME)).await;
-    assert_refused(status, &body, "Un groupe de la structure porte déjà ce nom.", "name taken");
+    assert_refused(
+        status,
+        &body,
+        "Un groupe de la structure porte déjà ce nom.",
+        "name taken",
+    );
     let (status, _, body) = create_project(&mut oscar, "", "2.5", "9", &new("Parcours BPCO")).await;
     assert_refused(status, &body, "Choisissez une mission", "bad mission");
     let (status, _, body) = create_project(&mut oscar, &w.free, "2.5", "2", &[("nom", "")]).await;
-    assert_refused(status, &body, "Choisissez un groupe de travail.", "a member takes a group");
-    assert_eq!(group_names(&host, w.sid).await, groups_before, "nothing was created");
+    assert_refused(
+        status,
+        &body,
+        "Choisissez un groupe de travail.",
+        "a member takes a group",
+    );
+    assert_eq!(
+        group_names(&host, w.sid).await,
+        groups_before,
+        "nothing was created"
+    );
 
     // Created: Oscar is the first référent of the new open group, audited by the host.
     let (status, location, body) =
@@ -3709,7 +3739,10 @@ async fn members_create_their_projects_and_referents_decide_who_joins() {
     assert_eq!(group.my_role, Some(GroupRole::Referent));
     assert_eq!(
         audited(&host, w.sid, "group.create").await,
-        vec![("Oscar Dehors <oscar@a.test>".to_string(), "Parcours BPCO".to_string())]
+        vec![(
+            "Oscar Dehors <oscar@a.test>".to_string(),
+            "Parcours BPCO".to_string()
+        )]
     );
     assert_eq!(
         listed_members(&mut oscar, &g).await,
@@ -3732,7 +3765,10 @@ async fn members_create_their_projects_and_referents_decide_who_joins() {
     assert_eq!(count(&p, "p.demande-en-attente"), 1, "{p}");
     let too_long = "x".repeat(1001);
     let (status, _, _) = anne
-        .post_form(&format!("{}/rejoindre", project_path(&g)), &[("message", &too_long)])
+        .post_form(
+            &format!("{}/rejoindre", project_path(&g)),
+            &[("message", &too_long)],
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -3740,11 +3776,19 @@ async fn members_create_their_projects_and_referents_decide_who_joins() {
     let requests = all(&p, "ul.demandes li[data-demande]");
     assert_eq!(requests.len(), 1, "one pending request: {p}");
     assert_eq!(requests[0].get("data-personne"), w.anne.to_string());
-    assert!(requests[0].text().contains("J’aimerais participer au parcours."));
+    assert!(
+        requests[0]
+            .text()
+            .contains("J’aimerais participer au parcours.")
+    );
     let r = requests[0].get("data-demande");
     let accept = format!("{}/demandes/{r}/accepter", project_path(&g));
     let (status, _, _) = anne.post_form(&accept, &[]).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "the requester does not decide");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the requester does not decide"
+    );
 
     let (status, location, body) = oscar.post_form(&accept, &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
@@ -3756,32 +3800,61 @@ async fn members_create_their_projects_and_referents_decide_who_joins() {
             .await
             .contains(&(w.anne.to_string(), "active".to_string()))
     );
-    let mailed = mails(&host, w.sid, "anne@a.test", "Vous avez rejoint le projet « Parcours BPCO »").await;
+    let mailed = mails(
+        &host,
+        w.sid,
+        "anne@a.test",
+        "Vous avez rejoint le projet « Parcours BPCO »",
+    )
+    .await;
     assert_eq!(mailed.len(), 1, "Anne is told once");
-    assert_eq!(audited(&host, w.sid, "group.request.approve").await.len(), 1);
+    assert_eq!(
+        audited(&host, w.sid, "group.request.approve").await.len(),
+        1
+    );
 
     // Roles: the last référent stays one; someone outside the structure is not added.
     let me = format!("{}/membres/{}", project_path(&g), w.oscar);
     let (status, _, body) = oscar.post_form(&me, &[("role", "active")]).await;
-    assert_refused(status, &body, "Un groupe doit garder au moins un référent.", "last référent");
+    assert_refused(
+        status,
+        &body,
+        "Un groupe doit garder au moins un référent.",
+        "last référent",
+    );
     let add = format!("{}/membres", project_path(&g));
     let bob = w.bob.to_string();
     let (status, _, body) = oscar
         .post_form(&add, &[("personne", &bob), ("role", "active")])
         .await;
-    assert_refused(status, &body, "ne fait pas partie de la structure", "another structure's member");
+    assert_refused(
+        status,
+        &body,
+        "ne fait pas partie de la structure",
+        "another structure's member",
+    );
     let gus = w.gus.to_string();
     let (status, _, body) = oscar
         .post_form(&add, &[("personne", &gus), ("role", "guest")])
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let (status, _, _) = anne
-        .post_form(&format!("{}/membres/{}/retirer", project_path(&g), w.gus), &[])
+        .post_form(
+            &format!("{}/membres/{}/retirer", project_path(&g), w.gus),
+            &[],
+        )
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "a membre actif removes nobody");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a membre actif removes nobody"
+    );
     // Anne leaves the open project: she still reads it, no longer in its members.
     let (status, location, body) = anne
-        .post_form(&format!("{}/membres/{}/retirer", project_path(&g), w.anne), &[])
+        .post_form(
+            &format!("{}/membres/{}/retirer", project_path(&g), w.anne),
+            &[],
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert!(location.is_some_and(|l| l.contains("ok=quitte")));
@@ -3796,7 +3869,10 @@ async fn members_create_their_projects_and_referents_decide_who_joins() {
 
     // A closed project of others is not there to ask; nor is another structure's.
     let (status, _, _) = oscar
-        .post_form(&format!("{}/rejoindre", project_path(&w.closed)), &[("message", "")])
+        .post_form(
+            &format!("{}/rejoindre", project_path(&w.closed)),
+            &[("message", "")],
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let mut bob_client = signed_in(&host, "bob@b.test").await;
@@ -3806,7 +3882,15 @@ async fn members_create_their_projects_and_referents_decide_who_joins() {
         format!("{B}/p/{g}/archiver"),
     ] {
         let (status, _, _) = bob_client
-            .post_form(&path, &[("message", ""), ("personne", &bob), ("role", "active"), ("archive", "1")])
+            .post_form(
+                &path,
+                &[
+                    ("message", ""),
+                    ("personne", &bob),
+                    ("role", "active"),
+                    ("archive", "1"),
+                ],
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "Bob {path}");
     }
@@ -3821,7 +3905,10 @@ async fn members_create_their_projects_and_referents_decide_who_joins() {
     assert!(says(&p, "Archivé"), "{p}");
     assert_eq!(count(&p, "form.rejoindre"), 0);
     let (status, _, _) = anne
-        .post_form(&format!("{}/rejoindre", project_path(&g)), &[("message", "")])
+        .post_form(
+            &format!("{}/rejoindre", project_path(&g)),
+            &[("message", "")],
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     let (status, _, _) = oscar.post_form(&archive, &[("archive", "0")]).await;
@@ -3835,4 +3922,773 @@ async fn members_create_their_projects_and_referents_decide_who_joins() {
         .unwrap();
     assert!(!group.archived);
     assert_eq!(audited(&host, w.sid, "group.archive").await.len(), 2);
+}
+
+// « Mes notifications », the daily digest (timer `projets.resume`), « Réglages des
+// projets ».
+
+const DIGEST_SUBJECT: &str = "Discussions de vos projets";
+const DIGEST_TOPIC: &str = "projets.resume";
+
+/// POST `/preferences` of the module at `base` as the form sends it: a hidden `0`
+/// before each ticked `1`.
+async fn post_notification_choices(
+    c: &mut Client<'_>,
+    base: &str,
+    mention_mail: bool,
+    digest: bool,
+) -> (StatusCode, Option<String>, String) {
+    let mut fields = vec![("mention_mail", "0")];
+    if mention_mail {
+        fields.push(("mention_mail", "1"));
+    }
+    fields.push(("digest", "0"));
+    if digest {
+        fields.push(("digest", "1"));
+    }
+    c.post_form(&format!("{base}/preferences"), &fields).await
+}
+
+/// [`post_notification_choices`], expected to pass: 303 back to the page.
+async fn choose_notifications(c: &mut Client<'_>, base: &str, mention_mail: bool, digest: bool) {
+    let (status, location, body) = post_notification_choices(c, base, mention_mail, digest).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("{base}/preferences?ok=preferences").as_str())
+    );
+}
+
+/// The checkbox `name` of « Mes notifications » is ticked.
+fn ticked(html: &str, name: &str) -> bool {
+    first(
+        html,
+        &format!("form.preferences input[type=checkbox][name={name}]"),
+    )
+    .attr("checked")
+    .is_some()
+}
+
+/// The projects module's pending timers in structure `sid`: (due at, payload), soonest
+/// first; all of them digests.
+async fn pending_digests(host: &Host, sid: i64) -> Vec<(i64, Value)> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT due_at, topic, payload FROM timers WHERE structure_id = $1 AND plugin_id = 'projets' AND status = 'pending' ORDER BY due_at, id",
+    )
+    .bind(sid)
+    .fetch_all(host.state.db.pool())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(due, topic, payload)| {
+            assert_eq!(topic, DIGEST_TOPIC, "{payload}");
+            (due, serde_json::from_str(&payload).expect("a JSON payload"))
+        })
+        .collect()
+}
+
+/// The first `hour`:00 in `zone`, on day `from` or later, that is still ahead: its day
+/// ("YYYY-MM-DD") and instant, computed here with jiff (real zone rules), not with the
+/// module's code.
+fn next_local_hour(zone: &str, hour: i8, from: Option<&str>) -> (String, i64) {
+    let tz = jiff::tz::TimeZone::get(zone).expect("a known zone");
+    let now = jiff::Timestamp::now();
+    let today = tz.to_datetime(now).date();
+    let mut day = match from {
+        Some(text) => text
+            .parse::<jiff::civil::Date>()
+            .expect("a date")
+            .max(today),
+        None => today,
+    };
+    loop {
+        let at = tz.to_timestamp(day.at(hour, 0, 0, 0)).expect("an instant");
+        if at > now {
+            let text = format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day());
+            return (text, at.as_second());
+        }
+        day = day.tomorrow().expect("a next day");
+    }
+}
+
+/// The day after "YYYY-MM-DD".
+fn following_day(day: &str) -> String {
+    let next = day
+        .parse::<jiff::civil::Date>()
+        .expect("a date")
+        .tomorrow()
+        .expect("a next day");
+    format!("{:04}-{:02}-{:02}", next.year(), next.month(), next.day())
+}
+
+/// Moves the clock to `at` for timers, then delivers what is due; how many fired. A
+/// refused or failed delivery fails the test with its error.
+async fn fire_digests(host: &Host, at: i64) -> usize {
+    let fired = maillage::timers::fire_due(&host.state.db, at)
+        .await
+        .expect("due timers fire");
+    let round = maillage::events::dispatch(&host.state)
+        .await
+        .expect("events are delivered");
+    if round.failed > 0 {
+        let errors: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT last_error FROM event_deliveries WHERE plugin_id = 'projets' AND last_error IS NOT NULL",
+        )
+        .fetch_all(host.state.db.pool())
+        .await
+        .unwrap();
+        panic!("a digest delivery failed: {errors:?}");
+    }
+    fired
+}
+
+/// The subjects of the digests mailed in structure `sid` to `to`.
+async fn digest_subjects(host: &Host, sid: i64, to: &str) -> Vec<String> {
+    host.state
+        .db
+        .outbox(Some(sid), 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.to == to && m.subject.starts_with(DIGEST_SUBJECT))
+        .map(|m| m.subject)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_daily_digest_mails_opted_in_members_their_unread_projects_once_without_the_text() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let b = host.structure_id("cpts-b").await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut gus = signed_in(&host, "gus@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+    let mut bob = signed_in(&host, "bob@b.test").await;
+    let g = w.open.clone();
+    let secret = "la patiente de la chambre 12";
+    let preferences = format!("{A}/preferences");
+
+    // « Mes projets » leads to « Mes notifications »; the defaults: mention mails on, no
+    // digest, hence no timer.
+    let p = page(&mut anne, &format!("{A}/mes-projets")).await;
+    assert_eq!(count(&p, &format!("a[href={preferences}]")), 1, "{p}");
+    let p = page(&mut gus, &preferences).await;
+    assert!(ticked(&p, "mention_mail"), "{p}");
+    assert!(!ticked(&p, "digest"), "{p}");
+    assert_eq!(
+        count(
+            &p,
+            "form.preferences input[type=hidden][name=digest][value=0]"
+        ),
+        1,
+        "{p}"
+    );
+    assert!(pending_digests(&host, w.sid).await.is_empty());
+
+    // An unreadable choice: 422, nothing stored.
+    let (status, _, body) = anne
+        .post_form(
+            &preferences,
+            &[("mention_mail", "0"), ("digest", "0"), ("digest", "oui")],
+        )
+        .await;
+    assert_refused(
+        status,
+        &body,
+        "Ce choix est illisible",
+        "an unreadable choice",
+    );
+    assert!(!ticked(&page(&mut anne, &preferences).await, "digest"));
+    assert!(pending_digests(&host, w.sid).await.is_empty());
+
+    // Anne opts in: one timer, at the next 07:00 in Paris (the structure's zone).
+    choose_notifications(&mut anne, A, true, true).await;
+    let (day, at) = next_local_hour("Europe/Paris", 7, None);
+    let pending = pending_digests(&host, w.sid).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].0, at, "{pending:?}");
+    assert_eq!(pending[0].1, json!({ "day": day, "after": null }));
+    let p = page(&mut anne, &format!("{preferences}?ok=preferences")).await;
+    assert!(
+        says(&p, "Vos choix de notification sont enregistrés."),
+        "{p}"
+    );
+    assert!(ticked(&p, "digest") && ticked(&p, "mention_mail"), "{p}");
+    // Rémi and Oscar (in no group) too: still one timer. Bob in B: B's own.
+    choose_notifications(&mut remi, A, true, true).await;
+    choose_notifications(&mut oscar, A, true, true).await;
+    assert_eq!(pending_digests(&host, w.sid).await.len(), 1, "one timer");
+    choose_notifications(&mut bob, B, true, true).await;
+    assert_eq!(pending_digests(&host, b).await.len(), 1, "B's timer");
+    assert_eq!(
+        pending_digests(&host, w.sid).await.len(),
+        1,
+        "A's unchanged"
+    );
+
+    // The open project's thread: Anne reads Rémi's first message, then he writes two
+    // more (one with a patient's details) and she answers. Rémi writes in the closed
+    // project too, which is then archived: no longer a current project.
+    posted(&mut remi, &g, "Premier point de la semaine").await;
+    page(&mut anne, &project_path(&g)).await;
+    posted(&mut remi, &g, "Deuxième point").await;
+    posted(&mut remi, &g, &format!("Troisième point : {secret}")).await;
+    posted(&mut anne, &g, "Réponse d’Anne").await;
+    posted(&mut remi, &w.closed, "Point sur la prévention").await;
+    let db = &host.state.db;
+    let closed = db
+        .group(w.sid, w.closed.parse().unwrap(), w.remi)
+        .await
+        .unwrap()
+        .expect("the closed group");
+    db.set_group_archived(&closed, true).await.unwrap();
+    assert!(
+        digest_subjects(&host, w.sid, "anne@a.test")
+            .await
+            .is_empty()
+    );
+
+    // 07:00: A's digest and B's.
+    assert_eq!(fire_digests(&host, at + 1).await, 2, "A's and B's timers");
+    // Anne: the two messages of Rémi she has not read, by name, count and link only.
+    assert_eq!(
+        digest_subjects(&host, w.sid, "anne@a.test").await,
+        ["Discussions de vos projets : 2 nouveaux messages"]
+    );
+    let to_anne = mails(&host, w.sid, "anne@a.test", DIGEST_SUBJECT).await;
+    let body = &to_anne[0];
+    let link = format!("/cpts-a/projets/p/{g}#non-lus");
+    for expected in [
+        OPEN_NAME,
+        "2 nouveaux messages",
+        "Rémi Référent",
+        link.as_str(),
+        "Pour ne plus recevoir ce résumé",
+        "/cpts-a/projets/preferences",
+        HEALTH_WARNING,
+    ] {
+        assert!(body.contains(expected), "« {expected} » in {body}");
+    }
+    for absent in [
+        secret,
+        "chambre",
+        "Premier point",
+        "Deuxième point",
+        "Réponse d’Anne",
+        "Anne Active",
+        CLOSED_NAME,
+    ] {
+        assert!(!body.contains(absent), "« {absent} » stays out: {body}");
+    }
+    // Rémi, who never opened the thread: Anne's answer.
+    assert_eq!(
+        digest_subjects(&host, w.sid, "remi@a.test").await,
+        ["Discussions de vos projets : 1 nouveau message"]
+    );
+    let to_remi = mails(&host, w.sid, "remi@a.test", DIGEST_SUBJECT).await;
+    assert!(
+        to_remi[0].contains(OPEN_NAME) && to_remi[0].contains("Anne Active"),
+        "{}",
+        to_remi[0]
+    );
+    assert!(!to_remi[0].contains("Réponse"), "{}", to_remi[0]);
+    // Nobody else: Gustave did not opt in, Oscar reads no thread of his own, Claire did
+    // not opt in, Bob is in another structure.
+    for email in ["gus@a.test", "oscar@a.test", "claire@a.test", "bob@b.test"] {
+        assert!(
+            digest_subjects(&host, w.sid, email).await.is_empty(),
+            "{email}"
+        );
+    }
+    assert!(digest_subjects(&host, b, "bob@b.test").await.is_empty());
+
+    // The next day's digest is scheduled, in each structure.
+    let (next_day, next_at) = next_local_hour("Europe/Paris", 7, Some(&following_day(&day)));
+    let pending = pending_digests(&host, w.sid).await;
+    assert_eq!(pending.len(), 1, "the next day's: {pending:?}");
+    assert_eq!(pending[0].0, next_at);
+    assert_eq!(pending[0].1["day"], json!(next_day));
+    assert_eq!(pending_digests(&host, b).await.len(), 1, "B's next day");
+
+    // Delivered again (same event), then forged with another key: nobody mailed twice,
+    // no second timer.
+    sqlx::query("UPDATE event_deliveries SET status = 'pending' WHERE plugin_id = 'projets'")
+        .execute(host.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(fire_digests(&host, at + 1).await, 0, "nothing new is due");
+    let event = maillage::storage::StoredEvent {
+        idempotency_key: "digest-again".into(),
+        source: "projets".into(),
+        topic: DIGEST_TOPIC.into(),
+        payload: json!({ "day": day, "after": null }).to_string(),
+    };
+    let outcome = host.deliver_event(w.sid, "projets", event).await;
+    assert!(matches!(outcome, Ok(Ok(()))), "{outcome:?}");
+    for email in ["anne@a.test", "remi@a.test"] {
+        assert_eq!(
+            digest_subjects(&host, w.sid, email).await.len(),
+            1,
+            "{email} once"
+        );
+    }
+    assert_eq!(
+        pending_digests(&host, w.sid).await.len(),
+        1,
+        "one next-day timer"
+    );
+
+    // Rémi turns mention mails off (the digest stays): a mention reaches Gustave only.
+    choose_notifications(&mut remi, A, false, true).await;
+    let p = page(&mut remi, &preferences).await;
+    assert!(!ticked(&p, "mention_mail") && ticked(&p, "digest"), "{p}");
+    posted(&mut anne, &g, "Merci @Rémi Référent et @Gustave Invité").await;
+    const MENTIONED: &str = "vous a mentionné(e)";
+    assert!(
+        mails(&host, w.sid, "remi@a.test", MENTIONED)
+            .await
+            .is_empty(),
+        "Rémi turned them off"
+    );
+    assert_eq!(mails(&host, w.sid, "gus@a.test", MENTIONED).await.len(), 1);
+
+    // A structure in Cayenne: its digest at 07:00 there.
+    let c = host
+        .structure_in_zone("cpts-c", "America/Cayenne", &["projects"])
+        .await;
+    host.account("cpts-c", "clara@c.test", "Clara Cayenne", Role::Member)
+        .await;
+    let mut clara = signed_in(&host, "clara@c.test").await;
+    choose_notifications(&mut clara, "/cpts-c/projets", true, true).await;
+    let (day_c, at_c) = next_local_hour("America/Cayenne", 7, None);
+    let pending = pending_digests(&host, c.id).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].0, at_c);
+    assert_eq!(pending[0].1["day"], json!(day_c));
+}
+
+/// How many `reglages.modifier` entries the structure's journal holds.
+async fn settings_changes(host: &Host, sid: i64) -> usize {
+    host.state
+        .db
+        .audit_entries(Some(sid), 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "projets.reglages.modifier")
+        .count()
+}
+
+#[tokio::test]
+async fn project_settings_are_for_coordinators_checked_audited_and_move_the_digest() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut bob = signed_in(&host, "bob@b.test").await;
+    let reglages = format!("{A}/reglages");
+    let reserved = [("creation", "coordinateurs"), ("digest_hour", "9")];
+
+    // Coordinators only: a member is refused (403), a member of B does not find A's
+    // (404) and may not change B's (403); nothing is stored.
+    let (status, _) = anne.get(&reglages).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = anne.post_form(&reglages, &reserved).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = bob.get(&reglages).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = bob.post_form(&reglages, &reserved).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = bob.post_form(&format!("{B}/reglages"), &reserved).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(settings_changes(&host, w.sid).await, 0);
+
+    // The list links to them for coordinators only.
+    let p = page(&mut claire, &format!("{A}/")).await;
+    assert_eq!(count(&p, &format!("a[href={reglages}]")), 1, "{p}");
+    let p = page(&mut anne, &format!("{A}/")).await;
+    assert_eq!(count(&p, &format!("a[href={reglages}]")), 0, "{p}");
+
+    // The defaults: every member creates projects; the digest at 7 h.
+    let p = page(&mut claire, &reglages).await;
+    let choice = |p: &str, value: &str| {
+        first(
+            p,
+            &format!("form.reglages input[type=radio][name=creation][value={value}]"),
+        )
+        .attr("checked")
+        .is_some()
+    };
+    assert!(choice(&p, "membres") && !choice(&p, "coordinateurs"), "{p}");
+    assert_eq!(
+        first(&p, "form.reglages input#digest_hour").get("value"),
+        "7"
+    );
+    let (status, _) = anne.get(&format!("{A}/nouveau")).await;
+    assert_eq!(status, StatusCode::OK, "members create projects by default");
+
+    // Anne opts into the digest: pending at the next 07:00 in Paris.
+    choose_notifications(&mut anne, A, true, true).await;
+    let (day, at7) = next_local_hour("Europe/Paris", 7, None);
+    let pending = pending_digests(&host, w.sid).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].0, at7);
+
+    // Bad values: 422 with the values typed, nothing stored, the timer unchanged.
+    for (fields, message, what) in [
+        (
+            vec![("creation", "tous"), ("digest_hour", "9")],
+            "Choisissez qui peut créer un projet",
+            "an unknown creation",
+        ),
+        (
+            vec![("digest_hour", "9")],
+            "Choisissez qui peut créer un projet",
+            "no creation",
+        ),
+        (
+            vec![("creation", "coordinateurs"), ("digest_hour", "24")],
+            "L’heure du résumé quotidien doit être un nombre entier",
+            "24 h",
+        ),
+        (
+            vec![("creation", "coordinateurs"), ("digest_hour", "-1")],
+            "L’heure du résumé quotidien doit être un nombre entier",
+            "-1 h",
+        ),
+        (
+            vec![("creation", "coordinateurs"), ("digest_hour", "7,5")],
+            "L’heure du résumé quotidien doit être un nombre entier",
+            "7,5 h",
+        ),
+        (
+            vec![("creation", "coordinateurs"), ("digest_hour", "")],
+            "L’heure du résumé quotidien doit être un nombre entier",
+            "no hour",
+        ),
+        (
+            vec![("creation", "coordinateurs"), ("digest_hour", "sept")],
+            "L’heure du résumé quotidien doit être un nombre entier",
+            "a word",
+        ),
+    ] {
+        let (status, _, body) = claire.post_form(&reglages, &fields).await;
+        assert_refused(status, &body, message, what);
+        if what == "a word" {
+            assert_eq!(
+                first(&body, "form.reglages input#digest_hour").get("value"),
+                "sept"
+            );
+            assert!(choice(&body, "coordinateurs"), "the choice is kept: {body}");
+        }
+    }
+    let p = page(&mut claire, &reglages).await;
+    assert!(choice(&p, "membres"), "{p}");
+    assert_eq!(
+        first(&p, "form.reglages input#digest_hour").get("value"),
+        "7"
+    );
+    assert_eq!(pending_digests(&host, w.sid).await[0].0, at7);
+    assert_eq!(settings_changes(&host, w.sid).await, 0);
+
+    // Saved: creation reserved to coordinators, the digest at 9 h, audited.
+    let (status, location, body) = claire.post_form(&reglages, &reserved).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("{reglages}?ok=reglages").as_str())
+    );
+    let p = page(&mut claire, &format!("{reglages}?ok=reglages")).await;
+    assert!(
+        says(&p, "Les réglages des projets sont enregistrés."),
+        "{p}"
+    );
+    assert!(choice(&p, "coordinateurs") && !choice(&p, "membres"), "{p}");
+    assert_eq!(
+        first(&p, "form.reglages input#digest_hour").get("value"),
+        "9"
+    );
+    assert_eq!(settings_changes(&host, w.sid).await, 1);
+    // The pending digest moved to 09:00 of its day, and is still the only one.
+    let (_, at9) = next_local_hour("Europe/Paris", 9, Some(&day));
+    let pending = pending_digests(&host, w.sid).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].0, at9);
+    assert_eq!(pending[0].1["day"], json!(day));
+    let p = page(&mut anne, &format!("{A}/preferences")).await;
+    assert!(says(&p, "Chaque jour vers 9 h"), "{p}");
+    // Members may no longer create a project; coordinators still do.
+    let (status, _) = anne.get(&format!("{A}/nouveau")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    page(&mut claire, &format!("{A}/nouveau")).await;
+    // B's settings are B's own.
+    let (status, _) = bob.get(&format!("{B}/reglages")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Back to every member, same hour: the timer stays as it is.
+    let (status, _, body) = claire
+        .post_form(&reglages, &[("creation", "membres"), ("digest_hour", "9")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (status, _) = anne.get(&format!("{A}/nouveau")).await;
+    assert_eq!(status, StatusCode::OK);
+    let pending = pending_digests(&host, w.sid).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].0, at9);
+    assert_eq!(settings_changes(&host, w.sid).await, 2);
+}
+
+// The meetings of a project's group, from the agenda (`meeting.saved`).
+
+/// Runs the dispatcher until every `meeting.saved` of the structure reached the
+/// projects module.
+async fn deliver_meetings(host: &Host, sid: i64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        maillage::events::dispatch(&host.state)
+            .await
+            .expect("a dispatch round");
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT e.id, d.status, d.last_error FROM event_outbox e
+             LEFT JOIN event_deliveries d ON d.event_id = e.id AND d.plugin_id = 'projets'
+             WHERE e.structure_id = $1 AND e.topic = 'meeting.saved' ORDER BY e.id",
+        )
+        .bind(sid)
+        .fetch_all(host.state.db.pool())
+        .await
+        .unwrap();
+        assert!(!rows.is_empty(), "the agenda published no meeting.saved");
+        if let Some((id, _, _)) = rows.iter().find(|r| r.1.is_none()) {
+            panic!("event {id} (meeting.saved) was not given to the projects module");
+        }
+        if let Some((id, status, Some(error))) = rows
+            .iter()
+            .find(|r| r.1.as_deref() != Some("delivered") && r.2.is_some())
+        {
+            panic!("the projects module did not take event {id} ({status:?}): {error}");
+        }
+        if rows.iter().all(|r| r.1.as_deref() == Some("delivered")) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "meeting.saved undelivered: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A meeting planned in the agenda for `group` ("" for the whole structure); its id.
+async fn plan_meeting(c: &mut Client<'_>, title: &str, group: &str, start: &str) -> String {
+    let (status, location, body) = c
+        .post_form(
+            "/cpts-a/agenda/nouvelle",
+            &[
+                ("titre", title),
+                ("groupe", group),
+                ("debut", start),
+                ("fuseau", "Europe/Paris"),
+                ("duree", "90"),
+                ("lieu", "Maison de santé"),
+                ("ordre_du_jour", ""),
+                ("invites", "groupe"),
+                ("externes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "meeting « {title} »: {body}");
+    let location = location.expect("a redirect to the meeting");
+    location
+        .rsplit("/r/")
+        .next()
+        .and_then(|rest| rest.split(['?', '/']).next())
+        .expect("the meeting's id")
+        .to_string()
+}
+
+/// The meetings listed on a project page: (agenda id, cancelled).
+async fn listed_meetings(c: &mut Client<'_>, g: &str) -> Vec<(String, bool)> {
+    let p = page(c, &project_path(g)).await;
+    all(&p, "section#reunions li[data-reunion]")
+        .iter()
+        .map(|li| {
+            (
+                li.get("data-reunion"),
+                li.attr("class").is_some_and(|c| c.contains("annulee")),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_project_page_lists_its_groups_meetings_and_a_task_links_one() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects", "agenda"]).await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+
+    let comite = plan_meeting(
+        &mut remi,
+        "Comité de pilotage SNP",
+        &w.open,
+        &local_in(7, 18, 30, "Europe/Paris"),
+    )
+    .await;
+    let atelier = plan_meeting(
+        &mut remi,
+        "Atelier fiche réflexe",
+        &w.open,
+        &local_in(14, 12, 0, "Europe/Paris"),
+    )
+    .await;
+    let mental = plan_meeting(
+        &mut remi,
+        "Réunion santé mentale",
+        &w.closed,
+        &local_in(3, 20, 0, "Europe/Paris"),
+    )
+    .await;
+    let everyone = plan_meeting(
+        &mut claire,
+        "Assemblée générale",
+        "",
+        &local_in(5, 19, 0, "Europe/Paris"),
+    )
+    .await;
+    deliver_meetings(&host, w.sid).await;
+
+    // The open project lists its group's two meetings, soonest first, to any member of
+    // the structure; nothing of the closed group's nor of the structure's meeting.
+    assert_eq!(
+        listed_meetings(&mut oscar, &w.open).await,
+        vec![(comite.clone(), false), (atelier.clone(), false)]
+    );
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    let first_item = first(&p, "section#reunions li[data-reunion]");
+    assert!(
+        first_item.text().contains("Comité de pilotage SNP"),
+        "{}",
+        first_item.html
+    );
+    assert!(
+        first_item
+            .html
+            .contains(&format!("href=\"/cpts-a/agenda/r/{comite}\"")),
+        "{}",
+        first_item.html
+    );
+    assert!(!p.contains(&everyone) && !p.contains("Assemblée générale"));
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    assert_eq!(
+        listed_meetings(&mut anne, &w.closed).await,
+        vec![(mental.clone(), false)]
+    );
+
+    // Cancelled in the agenda: still listed, marked.
+    let (status, _, body) = remi
+        .post_form(&format!("/cpts-a/agenda/r/{atelier}/annuler"), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    deliver_meetings(&host, w.sid).await;
+    assert_eq!(
+        listed_meetings(&mut oscar, &w.open).await,
+        vec![(comite.clone(), false), (atelier.clone(), true)]
+    );
+
+    // A late, older copy and another module's event change nothing.
+    let stale = json!({
+        "meeting": comite, "group_id": w.open, "title": "Ancien titre",
+        "start_at": 1, "zone": "Europe/Paris", "duration": 60, "status": "prevue",
+        "sequence": 0, "saved_at": 1,
+    });
+    for source in ["agenda", "sondages"] {
+        let event = maillage::storage::StoredEvent {
+            idempotency_key: format!("stale-{source}"),
+            source: source.into(),
+            topic: "meeting.saved".into(),
+            payload: stale.to_string(),
+        };
+        host.deliver_event(w.sid, "projets", event)
+            .await
+            .expect("no fault")
+            .expect("accepted and ignored");
+    }
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    assert!(!p.contains("Ancien titre"), "a stale copy was kept");
+    assert_eq!(listed_meetings(&mut oscar, &w.open).await.len(), 2);
+
+    // A task linked to the committee: shown with its link; another group's meeting or a
+    // cancelled one is refused and stores nothing.
+    let (status, _, body) = remi
+        .post_form(
+            &format!("{A}/p/{}/taches", w.open),
+            &[
+                ("titre", "Préparer le comité"),
+                ("echeance", ""),
+                ("recurrence", "aucune"),
+                ("reunion", &mental),
+            ],
+        )
+        .await;
+    assert_refused(
+        status,
+        &body,
+        "Cette réunion n’est pas une réunion du groupe.",
+        "closed group's meeting",
+    );
+    let (status, _, body) = remi
+        .post_form(
+            &format!("{A}/p/{}/taches", w.open),
+            &[
+                ("titre", "Préparer le comité"),
+                ("recurrence", "aucune"),
+                ("reunion", &atelier),
+            ],
+        )
+        .await;
+    assert_refused(
+        status,
+        &body,
+        "Cette réunion n’est pas une réunion du groupe.",
+        "cancelled meeting",
+    );
+    let p = page(&mut remi, &project_path(&w.open)).await;
+    assert!(
+        titled(&tasks(&p), "Préparer le comité").is_empty(),
+        "nothing stored"
+    );
+    let options: Vec<String> = all(&p, "select#tache-reunion option")
+        .iter()
+        .map(|o| o.get("value"))
+        .collect();
+    assert_eq!(
+        options,
+        vec![String::new(), comite.clone()],
+        "the committee only"
+    );
+
+    let (status, _, body) = remi
+        .post_form(
+            &format!("{A}/p/{}/taches", w.open),
+            &[
+                ("titre", "Préparer le comité"),
+                ("recurrence", "aucune"),
+                ("reunion", &comite),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let p = page(&mut remi, &project_path(&w.open)).await;
+    let rows = tasks(&p);
+    let task = titled(&rows, "Préparer le comité")[0].get("data-tache");
+    let task_page = page(&mut oscar, &task_path(&w.open, &task)).await;
+    let linked = first(&task_page, "dd.reunion");
+    assert_eq!(linked.get("data-reunion"), comite);
+    assert!(
+        linked.text().contains("Comité de pilotage SNP"),
+        "{}",
+        linked.html
+    );
 }

@@ -184,7 +184,12 @@ macro_rules! as_member {
 }
 
 impl group_admin::Host for HostState {
-    async fn create(&mut self, name: String, description: String, open: bool) -> Answer<groups::Group> {
+    async fn create(
+        &mut self,
+        name: String,
+        description: String,
+        open: bool,
+    ) -> Answer<groups::Group> {
         as_member!(self, acting => {
             let name = name.trim().to_string();
             if name.is_empty() || name.chars().count() > 120 {

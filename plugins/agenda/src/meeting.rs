@@ -72,6 +72,38 @@ pub struct NewMeeting {
     pub invitees: Vec<NewInvitee>,
 }
 
+/// The event each change of a group's meeting publishes (created, changed, cancelled),
+/// for the modules that show a group's meetings (the projects module's project page).
+pub const MEETING_SAVED: &str = "meeting.saved";
+
+/// Publishes [`MEETING_SAVED`] for a group's meeting (none for a meeting of the whole
+/// structure). Its payload: `meeting`, `group_id`, `title`, `start_at` (Unix seconds),
+/// `zone`, `duration` (minutes), `status` (`prevue` | `annulee`), `sequence`, `saved_at`
+/// (Unix seconds): a reader keeps the copy with the greatest (`saved_at`, `sequence`),
+/// since a redelivered or late event may come after a newer one.
+pub fn publish_saved(meeting: &Meeting) {
+    let Some(group_id) = &meeting.group_id else {
+        return;
+    };
+    let payload = json!({
+        "meeting": meeting.id,
+        "group_id": group_id,
+        "title": meeting.title,
+        "start_at": meeting.start_at,
+        "zone": meeting.zone,
+        "duration": meeting.duration,
+        "status": meeting.status,
+        "sequence": meeting.sequence,
+        "saved_at": time::now_seconds(),
+    });
+    if let Err(e) = maillage_sdk::publish(MEETING_SAVED, &payload) {
+        maillage_sdk::log::warn(&format!(
+            "agenda: {MEETING_SAVED} of meeting {} not published: {e}",
+            meeting.id
+        ));
+    }
+}
+
 /// Stores a meeting and its invitations and schedules its reminder (no mail yet).
 pub fn store(spec: &NewMeeting, now: i64) -> Result<Meeting, StoreError> {
     let record = json!({
@@ -104,10 +136,12 @@ pub fn store(spec: &NewMeeting, now: i64) -> Result<Meeting, StoreError> {
             &json!({ "reminder_timer": timer }),
         )?;
     }
-    Ok(Meeting {
+    let meeting = Meeting {
         reminder_timer: timer,
         ..meeting
-    })
+    };
+    publish_saved(&meeting);
+    Ok(meeting)
 }
 
 fn insert_invitations(meeting_id: &str, invitees: &[NewInvitee]) -> Result<(), StoreError> {
@@ -632,6 +666,7 @@ pub fn update(id: &str, form: &Form) -> PageResult {
         records::update::<serde_json::Value>(MEETINGS, id, &json!({ "reminder_timer": timer }))?;
         updated.reminder_timer = timer;
     }
+    publish_saved(&updated);
     let existing = model::invitations(id)?;
     let mut added: Vec<NewInvitee> = Vec::new();
     for (user_id, name) in &draft.chosen {
@@ -681,6 +716,7 @@ pub fn cancel(id: &str) -> PageResult {
     let Some(updated) = records::update::<Meeting>(MEETINGS, id, &patch)? else {
         return Ok(Response::not_found());
     };
+    publish_saved(&updated);
     let invitations = model::invitations(id)?;
     let to = calendar::member_invitees(&invitations, viewer.id(), false);
     calendar::send(&updated, Notice::Cancellation, &to);

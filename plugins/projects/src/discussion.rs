@@ -240,6 +240,15 @@ fn mail_mentions(l: &Loaded, message: &Message, to: &[String]) {
     if to.is_empty() {
         return;
     }
+    // Those who turned mention mails off (« Mes notifications ») get none.
+    let off = match crate::preferences::without_mention_mail(to) {
+        Ok(off) => off,
+        Err(e) => {
+            maillage_sdk::log::warn(&format!("mention mails not sent: {e}"));
+            return;
+        }
+    };
+    let to: Vec<&String> = to.iter().filter(|id| !off.contains(id.as_str())).collect();
     let author = if message.author_name.is_empty() {
         l.my_name()
     } else {

@@ -8,12 +8,16 @@
 //! « Écrire au groupe » ([`group_mail`]). docs/projects-contract.md.
 
 pub mod announcements;
+pub mod digest;
 pub mod discussion;
 pub mod group_mail;
+pub mod meetings;
 pub mod membership;
 pub mod model;
+pub mod preferences;
 pub mod projects;
 pub mod recurrence;
+pub mod settings;
 pub mod tasks;
 pub mod timelog;
 pub mod ui;
@@ -50,9 +54,11 @@ impl Plugin for Projects {
                 "groups".into(),
                 "groups-write".into(),
                 "mail".into(),
+                "timers".into(),
             ],
             collections: model::collections(),
-            subscriptions: Vec::new(),
+            // The agenda's meetings of groups, for the project page and the tasks.
+            subscriptions: vec![meetings::MEETING_SAVED.into()],
             nav: vec![
                 nav("Projets", "/"),
                 nav("Mes projets", "/mes-projets"),
@@ -98,6 +104,15 @@ impl Plugin for Projects {
         ASSETS
     }
 
+    /// The daily digest's timer (`digest::TOPIC`) and the agenda's `meeting.saved`.
+    fn on_event(event: maillage_sdk::Event) -> Result<(), String> {
+        match event.topic.as_str() {
+            digest::TOPIC => digest::on_event(&event),
+            meetings::MEETING_SAVED => meetings::on_saved(&event.source, &event.payload),
+            _ => Ok(()),
+        }
+    }
+
     fn handle(request: Request) -> Response {
         let segments = request.segments();
         let query = request.query.as_str();
@@ -116,6 +131,10 @@ impl Plugin for Projects {
             (Method::Get, ["mon-temps"]) => timelog::mine(query),
             (Method::Get, ["temps"]) => timelog::structure_page(query),
             (Method::Post, ["temps", "republier"]) => timelog::republish(),
+            (Method::Get, ["preferences"]) => preferences::page(query),
+            (Method::Post, ["preferences"]) => preferences::save(&form()),
+            (Method::Get, ["reglages"]) => settings::page(query),
+            (Method::Post, ["reglages"]) => settings::save(&form()),
             (Method::Get, ["widget", "projets"]) => tasks::projects_widget(),
             (Method::Get, ["widget", "taches"]) => tasks::widget(),
             (Method::Get, ["widget", "fils"]) => discussion::widget(),

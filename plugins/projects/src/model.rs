@@ -17,6 +17,11 @@ pub const ASSIGNEES: &str = "task_assignees";
 pub const ENTRIES: &str = "time_entries";
 pub const ANNOUNCEMENTS: &str = "announcements";
 pub const GROUP_MAILS: &str = "group_mails";
+pub const PREFERENCES: &str = "preferences";
+pub const DIGEST_SENDS: &str = "digest_sends";
+pub const SETTINGS: &str = "settings";
+/// The copy of the agenda's meetings of groups (`crate::meetings`).
+pub const GROUP_MEETINGS: &str = "group_meetings";
 
 /// `tasks.status`.
 pub const TODO: &str = "a_faire";
@@ -152,6 +157,9 @@ pub fn collections() -> Vec<CollectionDef> {
                 field("created_by", FieldType::UserRef),
                 text("created_by_name"),
                 with_default(integer("minutes"), "0"),
+                // The agenda's id of the group meeting the task is linked to, and its title.
+                text("meeting"),
+                text("meeting_title"),
             ],
             indexes: vec![
                 index(&["series", "occurrence"], true),
@@ -238,6 +246,51 @@ pub fn collections() -> Vec<CollectionDef> {
                 text("by_name"),
             ],
             indexes: vec![index(&["group_id", "created_at"], false)],
+        },
+        CollectionDef {
+            // « Mes notifications »: a record once a member saved their choices.
+            name: PREFERENCES.into(),
+            fields: vec![
+                required(field("user", FieldType::UserRef)),
+                boolean("digest", "false"),
+                boolean("mention_mail", "true"),
+            ],
+            indexes: vec![index(&["user"], true)],
+        },
+        CollectionDef {
+            // The daily digests mailed: a redelivered timer mails nobody twice.
+            name: DIGEST_SENDS.into(),
+            fields: vec![
+                required(field("day", FieldType::Date)),
+                required(field("user", FieldType::UserRef)),
+                integer("messages"),
+            ],
+            indexes: vec![index(&["day", "user"], true)],
+        },
+        CollectionDef {
+            // The agenda's meetings of groups, from `meeting.saved` (`crate::meetings`).
+            name: GROUP_MEETINGS.into(),
+            fields: vec![
+                required(text("meeting")),
+                required(field("group_id", FieldType::GroupRef)),
+                text("title"),
+                required(integer("start_at")),
+                text("zone"),
+                integer("duration"),
+                text("status"),
+                integer("sequence"),
+                integer("saved_at"),
+            ],
+            indexes: vec![
+                index(&["meeting"], true),
+                index(&["group_id", "start_at"], false),
+            ],
+        },
+        CollectionDef {
+            // « Réglages des projets » and the digest timer's state (`crate::settings`).
+            name: SETTINGS.into(),
+            fields: vec![required(text("key")), text("text")],
+            indexes: vec![index(&["key"], true)],
         },
         maillage_sdk::thread::collection(),
         maillage_sdk::thread::reads_collection(),
@@ -401,6 +454,8 @@ pub struct Task {
     pub created_by_name: String,
     #[serde(default, deserialize_with = "or_default")]
     pub minutes: i64,
+    #[serde(default)]
+    pub meeting: Option<String>,
     #[serde(default)]
     pub created_at: i64,
 }

@@ -179,16 +179,9 @@ fn numero_key(numero: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-// TEMPORARY until settings.rs lands.
-fn members_may_create() -> Result<bool, StoreError> {
-    Ok(true)
-}
-
 /// Coordinators always; members unless the coordinators reserved it (`/reglages`).
 fn may_create(viewer: &Viewer) -> Result<bool, StoreError> {
-    Ok(viewer.coordinator
-        || (viewer.user.is_some()
-            && members_may_create()?))
+    Ok(viewer.user.is_some() && crate::settings::creation_policy()?.permits(viewer.coordinator))
 }
 
 /// `GET /` and `GET /mes-projets`.
@@ -223,6 +216,8 @@ pub fn list(query: &str, mine_path: bool) -> PageResult {
                 a class="button" href=(href("/nouveau")) { "Nouveau projet" }
             }
             a class="button export-csv" href=(href(&export)) { "Exporter (CSV)" }
+            @if filters.mine && viewer.user.is_some() { a class="button" href=(href("/preferences")) { "Mes notifications" } }
+            @if viewer.coordinator { a class="button" href=(href("/reglages")) { "Réglages" } }
         }
         (ui::notice(query))
         form class="filtres" method="get" action=(href("/")) {
@@ -859,17 +854,16 @@ pub fn create(form: &Form) -> PageResult {
     // Checked first, created last: a refused form creates no group.
     let group = match existing {
         Some(group) => group,
-        None => match maillage_sdk::group_admin::create(
-            &input.new_name,
-            &input.description,
-            input.open,
-        ) {
-            Ok(group) => group,
-            Err(e) => {
-                let reason = maillage_sdk::group_admin::french(&e);
-                return project_form(&viewer, None, &input, Some(&reason));
+        None => {
+            match maillage_sdk::group_admin::create(&input.new_name, &input.description, input.open)
+            {
+                Ok(group) => group,
+                Err(e) => {
+                    let reason = maillage_sdk::group_admin::french(&e);
+                    return project_form(&viewer, None, &input, Some(&reason));
+                }
             }
-        },
+        }
     };
     fields["group_id"] = json!(group.id);
     fields["name"] = json!(group.name);
@@ -919,6 +913,7 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
     );
     let discussion = crate::discussion::section(&l)?;
     let members_section = crate::membership::section(&l, &members)?;
+    let meetings_section = crate::meetings::section(&l)?;
     let body = html! {
         (ui::head())
         header class="projet" {
@@ -998,6 +993,7 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
             }
         }
         (members_section)
+        (meetings_section)
         (tasks::section(&l, &actions, &members)?)
         (timelog::section(&l)?)
         (discussion)

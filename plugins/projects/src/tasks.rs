@@ -11,6 +11,7 @@ use maillage_sdk::time::jiff::civil::Date;
 use maillage_sdk::{Response, audit, fr, time};
 use serde_json::json;
 
+use crate::meetings::{self, GroupMeeting};
 use crate::model::{
     self, ASSIGNEES, Action, Assignee, DONE, Loaded, MAX_ASSIGNEES, MAX_DESCRIPTION, MAX_TITLE,
     NO_DUE, TASKS, TODO, Task, Viewer,
@@ -29,6 +30,8 @@ struct TaskInput {
     due: String,
     action: String,
     recurrence: String,
+    /// The agenda's id of a meeting of the group (`reunion`), or empty.
+    meeting: String,
 }
 
 impl TaskInput {
@@ -46,6 +49,7 @@ impl TaskInput {
             due: form.get("echeance"),
             action: form.get("action"),
             recurrence: form.get("recurrence"),
+            meeting: form.get("reunion"),
         }
     }
 }
@@ -58,6 +62,8 @@ struct Checked {
     action: Option<String>,
     rule: Option<Rule>,
     assignees: Vec<(String, String)>,
+    /// (agenda id, title) of the meeting the task is linked to.
+    meeting: Option<(String, String)>,
 }
 
 fn check(l: &Loaded, input: &TaskInput, members: &[GroupMember]) -> Result<Checked, String> {
@@ -103,6 +109,14 @@ fn check(l: &Loaded, input: &TaskInput, members: &[GroupMember]) -> Result<Check
             _ => return Err("Cette action n’est pas une action du projet.".into()),
         }
     };
+    let meeting = if input.meeting.is_empty() {
+        None
+    } else {
+        match meetings::find(&l.group.id, &input.meeting) {
+            Ok(Some(m)) if !m.cancelled() => Some((m.meeting, m.title)),
+            _ => return Err("Cette réunion n’est pas une réunion du groupe.".into()),
+        }
+    };
     Ok(Checked {
         title: input.title.clone(),
         description: input.description.clone(),
@@ -110,6 +124,7 @@ fn check(l: &Loaded, input: &TaskInput, members: &[GroupMember]) -> Result<Check
         action,
         rule,
         assignees,
+        meeting,
     })
 }
 
@@ -262,6 +277,8 @@ pub fn create(group_id: &str, form: &Form) -> PageResult {
         "recurrence_every": every,
         "recurrence_anchor": if checked.rule.is_some() { anchor } else { None },
         "occurrence": 1,
+        "meeting": checked.meeting.as_ref().map(|m| m.0.clone()),
+        "meeting_title": checked.meeting.as_ref().map(|m| m.1.clone()).unwrap_or_default(),
         "created_by": l.me(),
         "created_by_name": l.my_name(),
         "minutes": 0,
@@ -290,6 +307,7 @@ fn task_form(
     input: &TaskInput,
     members: &[GroupMember],
     actions: &[Action],
+    meetings: &[GroupMeeting],
 ) -> Markup {
     let action_path = match editing {
         Some(t) => format!("{}/modifier", t.path()),
@@ -323,6 +341,15 @@ fn task_form(
                     }
                 }
             }
+            @if !meetings.is_empty() {
+                label for="tache-reunion" { "Réunion liée (facultative)" }
+                select id="tache-reunion" name="reunion" {
+                    option value="" { "Aucune" }
+                    @for m in meetings {
+                        option value=(m.meeting) selected[m.meeting == input.meeting] { (m.title) " · " (m.when()) }
+                    }
+                }
+            }
             label for="tache-recurrence" { "Récurrence" }
             select id="tache-recurrence" name="recurrence" {
                 @for (code, label) in recurrence::CHOICES {
@@ -343,6 +370,7 @@ fn task_form_page(
     error: Option<&str>,
 ) -> Response {
     let actions = model::actions_of(&l.project).unwrap_or_default();
+    let meetings = meetings::linkable(&l.group.id).unwrap_or_default();
     let title = if editing.is_some() {
         "Modifier la tâche"
     } else {
@@ -353,7 +381,7 @@ fn task_form_page(
         h1 { (title) }
         p class="muted" { "Projet : " a href=(href(&l.project.path())) { (l.project.title()) } }
         (alert(error))
-        (task_form(l, editing, input, members, &actions))
+        (task_form(l, editing, input, members, &actions, &meetings))
     };
     let response = Response::page(title, body);
     if error.is_some() {
@@ -393,6 +421,11 @@ pub fn section(
         assignees: l.me().map(|m| vec![m.to_string()]).unwrap_or_default(),
         ..TaskInput::default()
     };
+    let meetings = if l.contributes() && !l.archived() {
+        meetings::linkable(&l.group.id)?
+    } else {
+        Vec::new()
+    };
     Ok(html! {
         section id="taches" {
             h2 { "Tâches" }
@@ -405,7 +438,7 @@ pub fn section(
             @if l.contributes() && !l.archived() {
                 details class="nouvelle-tache" {
                     summary { "Ajouter une tâche" }
-                    (task_form(l, None, &input, members, actions))
+                    (task_form(l, None, &input, members, actions, &meetings))
                 }
             }
         }
@@ -496,6 +529,10 @@ pub fn task_page(
         _ => None,
     };
     let completes = l.completes(task)? && !l.archived();
+    let linked = match &task.meeting {
+        Some(m) => meetings::find(&l.group.id, m)?,
+        None => None,
+    };
     let body = html! {
         (ui::head())
         p class="muted" { "Projet : " a href=(href(&l.project.path())) { (l.project.title()) } }
@@ -512,6 +549,10 @@ pub fn task_page(
             @if let Some(a) = &action {
                 dt { "Action" }
                 dd { @if !a.numero.is_empty() { (a.numero) " " } (a.title) }
+            }
+            @if let Some(m) = &linked {
+                dt { "Réunion" }
+                dd class="reunion" data-reunion=(m.meeting) { a href=(m.href()) { (m.title) } " · " (m.when()) }
             }
             @if let Some(rule) = task.rule() {
                 dt { "Récurrence" }
@@ -577,6 +618,7 @@ pub fn edit_page(group_id: &str, task_id: &str) -> PageResult {
             .collect(),
         due: task.due_date.clone().unwrap_or_default(),
         action: task.action.clone().unwrap_or_default(),
+        meeting: task.meeting.clone().unwrap_or_default(),
         recurrence: task
             .rule()
             .map(|r| r.code().to_string())
@@ -628,6 +670,8 @@ pub fn update(group_id: &str, task_id: &str, form: &Form) -> PageResult {
             "recurrence_unit": unit,
             "recurrence_every": every,
             "recurrence_anchor": if checked.rule.is_some() { anchor } else { None },
+            "meeting": checked.meeting.as_ref().map(|m| m.0.clone()),
+            "meeting_title": checked.meeting.as_ref().map(|m| m.1.clone()).unwrap_or_default(),
         }),
     )?
     else {
