@@ -275,6 +275,26 @@ enum BenchCommand {
         #[arg(long, alias = "postgres", env = "MAILLAGE_BENCH_POSTGRES_URL")]
         postgres_url: Option<String>,
     },
+    /// Projects: the project page and « Mes tâches » in a structure of 200 projects,
+    /// 5,000 tasks and 50,000 thread messages, with the dashboard and the thread's
+    /// poller, over HTTP, on SQLite and (given a URL) PostgreSQL.
+    Projects {
+        /// Projects, each on a working group of 5 to 30 members (at most 9,999).
+        #[arg(long, default_value_t = 200)]
+        projects: usize,
+        /// Tasks, spread evenly over the projects (four time entries each).
+        #[arg(long, default_value_t = 5000)]
+        tasks: usize,
+        /// Thread messages (one project in twenty busy, holding half of them).
+        #[arg(long, default_value_t = 50_000)]
+        messages: usize,
+        /// Requests of each page measured.
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+        /// Also measure on this PostgreSQL server (a throwaway schema is used).
+        #[arg(long, env = "MAILLAGE_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
     /// Inserts/s and indexed reads/s through a plugin vs sqlx directly, per backend.
     Data {
         /// Plugin calls per measurement.
@@ -581,6 +601,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     postgres_url,
                 },
         } => maillage::bench::indemnity(attendees, rounds, lines, calls, postgres_url).await,
+        Command::Bench {
+            which:
+                BenchCommand::Projects {
+                    projects,
+                    tasks,
+                    messages,
+                    rounds,
+                    postgres_url,
+                },
+        } => maillage::bench::projects(projects, tasks, messages, rounds, postgres_url).await,
         Command::Bench {
             which:
                 BenchCommand::Data {

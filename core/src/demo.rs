@@ -1003,6 +1003,9 @@ const DEMO_MISSIONS: [(&str, &str); 6] = [
 /// Marc Médecin's time per project (what the indemnity module's « Mon compte » adds up):
 /// Soins non programmés 6 h, Prévention santé mentale 1 h, Gestion administrative et
 /// financière CPTS 4 h, HAD 1 h, Cicat Breilh 1 h, Prévention des addictions Ethylibre 2 h.
+/// The name of the project a member created herself in the demo (`seed_project_life`).
+const MEDECIN_TRAITANT: &str = "Accès à un médecin traitant";
+
 const DEMO_PROJECTS: &[DemoProject] = &[
     DemoProject {
         structure: "cpts-demo",
@@ -1846,9 +1849,139 @@ async fn seed_projects(
     }
     if demo.slug == "cpts-demo" {
         seed_announcements(state, structure, zone).await?;
+        seed_project_life(state, structure, zone).await?;
     }
     // Delivers `task.time-logged` (the indemnity module's « Mon compte ») and the rest.
     crate::events::dispatch(state).await?;
+    Ok(())
+}
+
+/// What members do with projects beyond the seeds' table: the SNP group's next
+/// committee planned in the agenda (shown on the project page, a task linked to it), a
+/// project a member created herself (1.3 « Médecin traitant », with a new open group)
+/// and Marc's pending request to join it, and Marc's choice of the daily digest. Done
+/// once: skipped when project 1.3 exists.
+async fn seed_project_life(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    zone: &str,
+) -> anyhow::Result<()> {
+    let list = call_projects(state, structure, "admin", "/", None).await?;
+    if list.body.contains(MEDECIN_TRAITANT) {
+        return Ok(());
+    }
+    // The SNP committee, planned in the agenda for the project's group.
+    let snp = DEMO_PROJECTS
+        .iter()
+        .find(|p| p.numero == "1.2" && p.structure == "cpts-demo")
+        .ok_or_else(|| anyhow::anyhow!("demo project 1.2 missing"))?;
+    let group = demo_project_group(state, structure, snp).await?;
+    let g = group.id;
+    let committee = form_fields(&[
+        ("titre", "Comité de pilotage soins non programmés"),
+        ("type", "groupe-de-travail"),
+        ("groupe", &g.to_string()),
+        ("debut", &local_slot(zone, 9, 12, 30)),
+        ("fuseau", zone),
+        ("duree", "60"),
+        ("lieu", "Maison de santé, salle de réunion"),
+        (
+            "ordre_du_jour",
+            "Relecture de la fiche réflexe, créneaux de l’été, lien avec le SAS.",
+        ),
+        ("invites", "groupe"),
+    ]);
+    let planned = call_module(
+        state,
+        structure,
+        "agenda",
+        "coordination",
+        "/nouvelle",
+        Some(&committee),
+    )
+    .await?;
+    anyhow::ensure!(
+        planned.status == 303,
+        "demo committee refused ({}): {}",
+        planned.status,
+        planned.body
+    );
+    let meeting = meeting_path(&planned)
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    // The projects module learns of it through `meeting.saved`.
+    crate::events::dispatch(state).await?;
+    let marc = demo_login(state, "membre").await?.id.to_string();
+    let task = form_fields(&[
+        ("titre", "Préparer l’ordre du jour du comité de pilotage"),
+        (
+            "description",
+            "Rassembler les retours des cabinets sur les créneaux dédiés.",
+        ),
+        ("echeance", &local_day(zone, 7)),
+        ("recurrence", "aucune"),
+        ("reunion", &meeting),
+        ("assigne", &marc),
+    ]);
+    post_projects(
+        state,
+        structure,
+        "coordination",
+        &format!("/p/{g}/taches"),
+        &task,
+    )
+    .await?;
+
+    // A member's own project: a new open group, she is its référent.
+    let own = form_fields(&[
+        ("groupe", ""),
+        ("nom", MEDECIN_TRAITANT),
+        ("visibilite", "ouvert"),
+        ("numero", "1.3"),
+        ("mission", "1"),
+        (
+            "description",
+            "Aider les patients sans médecin traitant du territoire à en trouver un : recensement, orientation, accueil des nouveaux médecins.",
+        ),
+        (
+            "objectifs",
+            "Recenser les patients en affection de longue durée sans médecin traitant\nPrésenter le territoire aux internes et aux jeunes médecins",
+        ),
+        ("date_debut", &local_day(zone, -20)),
+        ("date_fin", ""),
+        ("coordinateur", ""),
+    ]);
+    let created = post_projects(state, structure, "admin", "/nouveau", &own).await?;
+    let path = created
+        .location
+        .as_deref()
+        .and_then(|l| l.split("/projets").nth(1))
+        .and_then(|p| p.split('?').next())
+        .unwrap_or_default()
+        .to_string();
+    // Marc asks to join it; Sophie decides (the request waits in the demo).
+    let ask = form_fields(&[(
+        "message",
+        "Je reçois beaucoup de demandes de nouveaux patients : je peux aider au recensement.",
+    )]);
+    post_projects(
+        state,
+        structure,
+        "membre",
+        &format!("{path}/rejoindre"),
+        &ask,
+    )
+    .await?;
+    // Marc reads the digest of his projects' discussions each morning.
+    let choices = form_fields(&[
+        ("mention_mail", "0"),
+        ("mention_mail", "1"),
+        ("digest", "0"),
+        ("digest", "1"),
+    ]);
+    post_projects(state, structure, "membre", "/preferences", &choices).await?;
     Ok(())
 }
 

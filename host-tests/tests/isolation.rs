@@ -457,6 +457,9 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT id || '|' || f_title || '|' || f_text || '|' || COALESCE(CAST(f_mailed_at AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__announcements WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_subject FROM c_projets__group_mails WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_user || '|' || COALESCE(f_last_id, '') FROM c_projets__thread_reads WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_user || '|' || CAST(f_digest AS TEXT) || '|' || CAST(f_mention_mail AS TEXT) FROM c_projets__preferences WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_key || '|' || COALESCE(f_text, '') FROM c_projets__settings WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_meeting || '|' || COALESCE(f_title, '') FROM c_projets__group_meetings WHERE structure_id = $1 ORDER BY 1",
         "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = $1",
         "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = $1",
         "SELECT event_id || '|' || plugin_id || '|' || status || '|' || attempts FROM event_deliveries WHERE event_id IN (SELECT id FROM event_outbox WHERE structure_id = $1) ORDER BY 1",
@@ -783,6 +786,8 @@ fn projects_get_routes(slug: &str, t: &Target) -> Vec<String> {
         format!("{base}/mes-taches.csv"),
         format!("{base}/mon-temps"),
         format!("{base}/temps"),
+        format!("{base}/preferences"),
+        format!("{base}/reglages"),
         format!("{base}/widget/projets"),
         format!("{base}/widget/taches"),
         p.clone(),
@@ -897,6 +902,14 @@ fn projects_post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)
             owned(&[("label-1", "Intrusion")]),
         ),
         ("/cpts-b/projets/temps/republier".to_string(), vec![]),
+        (
+            "/cpts-b/projets/preferences".to_string(),
+            owned(&[("digest", "1"), ("mention_mail", "0")]),
+        ),
+        (
+            "/cpts-b/projets/reglages".to_string(),
+            owned(&[("creation", "coordinateurs"), ("digest_hour", "9")]),
+        ),
     ]);
     routes
 }

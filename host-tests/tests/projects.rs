@@ -4692,3 +4692,13 @@ async fn the_project_page_lists_its_groups_meetings_and_a_task_links_one() {
         linked.html
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_projects_smoke() {
+    // Tiny sizes: the benchmark checks its own results (the project page lists the
+    // tasks, latest messages and meetings seeded; « Mes tâches » every open task of the
+    // member); timings are printed, never asserted.
+    maillage::bench::projects(3, 12, 30, 2, None)
+        .await
+        .expect("the projects benchmark runs and its pages show what it seeded");
+}

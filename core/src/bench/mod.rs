@@ -11,6 +11,8 @@ mod indemnity;
 pub use indemnity::indemnity;
 mod polls;
 pub use polls::polls;
+mod projects;
+pub use projects::projects;
 
 use std::time::{Duration, Instant};
 
