@@ -107,6 +107,7 @@ pub async fn serve(state: http::AppState, listener: tokio::net::TcpListener) -> 
     let dispatcher = events::spawn(state.clone());
     let purger = identity::spawn_purge(state.db.clone());
     let sweeper = spawn_blob_sweep(state.db.clone(), state.blobs.clone());
+    let statistics = spawn_planner_statistics(state.db.clone());
     let service = http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
@@ -115,7 +116,28 @@ pub async fn serve(state: http::AppState, listener: tokio::net::TcpListener) -> 
     dispatcher.abort();
     purger.abort();
     sweeper.abort();
+    statistics.abort();
     Ok(())
+}
+
+/// How often SQLite's planner statistics are checked (`Db::refresh_planner_statistics`).
+const PLANNER_STATISTICS_INTERVAL_SECS: u64 = 600;
+
+fn spawn_planner_statistics(db: storage::Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(
+            PLANNER_STATISTICS_INTERVAL_SECS,
+        ));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is immediate: opening the database just did it.
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(e) = db.refresh_planner_statistics().await {
+                tracing::warn!(error = %e, "refreshing the planner statistics failed");
+            }
+        }
+    })
 }
 
 /// The blob erasure sweep every `BLOB_SWEEP_INTERVAL_SECS` (the erasing itself is

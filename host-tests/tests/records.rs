@@ -355,6 +355,37 @@ async fn filters_sorts_pages_search_and_aggregates() {
         }
     }
     assert_eq!(seen, ["B", "C", "A", "D", "E"]);
+    // Ties break by id ascending (B was inserted before C), or descending when the
+    // sort ends with "-id" (a thread's newest page), cursors included; keys after the
+    // id change nothing.
+    for (sort, expected) in [
+        ("-amount,-id", ["C", "B", "A", "D", "E"]),
+        ("-amount,id,-code", ["B", "C", "A", "D", "E"]),
+    ] {
+        assert_eq!(
+            codes(&mut a, "cpts-a", json!({ "sort": sort })).await,
+            expected,
+            "{sort}"
+        );
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut spec = json!({"sort": sort, "limit": 1});
+            if let Some(c) = &cursor {
+                spec["cursor"] = json!(c);
+            }
+            let (status, page) = query(&mut a, "cpts-a", spec).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            for item in page["ok"]["items"].as_array().unwrap() {
+                seen.push(item["code"].as_str().unwrap().to_string());
+            }
+            match page["ok"]["next"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "{sort}, one by one");
+    }
     // A cursor from another sort, or forged, is refused.
     let (_, page) = query(&mut a, "cpts-a", json!({"sort": "-amount", "limit": 1})).await;
     let next = page["ok"]["next"].as_str().unwrap();
@@ -803,4 +834,65 @@ async fn insert_many_writes_all_or_nothing_and_select_reads_only_the_named_field
     // Scoped: the other structure sees its own record only.
     let (_, page) = select(&mut b, "cpts-b", json!({}), "code").await;
     assert_eq!(page["ok"]["items"].as_array().unwrap().len(), 1, "{page}");
+}
+
+/// SQLite plans `WHERE indexed = ? ORDER BY id LIMIT n` (a module's `first`) by walking
+/// the primary key, the whole table, until it has statistics; a connection reads them
+/// once. After `refresh_planner_statistics`, every pooled connection plans it on the
+/// index, including those opened before the refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshed_statistics_reach_every_pooled_connection() {
+    if crate::support::on_postgres() {
+        return; // PostgreSQL's autovacuum keeps its statistics; the refresh is a no-op.
+    }
+    let host = Host::new().await;
+    let db = &host.state.db;
+    let pool = db.pool();
+    sqlx::raw_sql(
+        "CREATE TABLE plan_probe (structure_id INTEGER NOT NULL, id TEXT NOT NULL, \
+         owner TEXT NOT NULL, PRIMARY KEY (structure_id, id)); \
+         CREATE INDEX plan_probe_owner ON plan_probe (structure_id, owner);",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // Statistics taken while the table is empty, as on a new installation.
+    db.refresh_planner_statistics().await.unwrap();
+    let mut insert = String::from("INSERT INTO plan_probe VALUES ");
+    for i in 0..3000 {
+        if i > 0 {
+            insert.push(',');
+        }
+        insert.push_str(&format!("(1, '{i:06}', 'owner-{}')", i % 1000));
+    }
+    sqlx::raw_sql(&insert).execute(pool).await.unwrap();
+    let query = "EXPLAIN QUERY PLAN SELECT id FROM plan_probe \
+                 WHERE structure_id = 1 AND owner = 'owner-7' ORDER BY id LIMIT 2";
+    let plans = async || {
+        // Hold several connections at once so that the pool's older ones are used.
+        let mut held = Vec::new();
+        let mut details = Vec::new();
+        for _ in 0..4 {
+            let mut conn = pool.acquire().await.unwrap();
+            let rows = sqlx::query(query).fetch_all(&mut *conn).await.unwrap();
+            let detail: Vec<String> = rows
+                .iter()
+                .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
+                .collect();
+            details.push(detail.join("; "));
+            held.push(conn);
+        }
+        details
+    };
+    let before = plans().await;
+    assert!(
+        before.iter().any(|d| !d.contains("plan_probe_owner")),
+        "without statistics SQLite walks the primary key: {before:?}"
+    );
+    db.refresh_planner_statistics().await.unwrap();
+    let after = plans().await;
+    assert!(
+        after.iter().all(|d| d.contains("plan_probe_owner")),
+        "every connection plans on the index after the refresh: {after:?}"
+    );
 }

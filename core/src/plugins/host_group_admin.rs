@@ -59,6 +59,15 @@ fn account_id(user_id: &str) -> Option<i64> {
     user_id.parse().ok().filter(|id| *id > 0)
 }
 
+/// Why a group is read: before a change, on the call's transaction (the checks and the
+/// change see the same rows); for a listing, on the read connection, so that a page
+/// listing join requests begins no write transaction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Change,
+    Read,
+}
+
 impl HostState {
     /// The acting member (a call with a user), with both capabilities checked.
     fn group_actor(&mut self) -> wasmtime::Result<Option<Acting>> {
@@ -66,21 +75,22 @@ impl HostState {
         Ok(self.acting()?.filter(|a| a.account_id != 0))
     }
 
-    /// The group as the acting member reads it, on the call's transaction (so that the
-    /// change and the checks before it see the same rows).
+    /// The group as the acting member reads it (see [`Purpose`]).
     async fn group_for(
         &mut self,
         acting: &Acting,
         group_id: &str,
+        purpose: Purpose,
     ) -> Result<Group, group_admin::GroupError> {
         let Ok(id) = group_id.parse::<i64>() else {
             return Err(group_admin::GroupError::NotFound);
         };
         let db = self.db.clone();
-        let conn = self
-            .writer()
-            .await
-            .map_err(|e| unavailable("reading the group", e))?;
+        let conn = match purpose {
+            Purpose::Change => self.writer().await,
+            Purpose::Read => self.reader().await,
+        }
+        .map_err(|e| unavailable("reading the group", e))?;
         match db
             .group_in(conn, acting.structure_id, id, acting.account_id)
             .await
@@ -96,8 +106,9 @@ impl HostState {
         &mut self,
         acting: &Acting,
         group_id: &str,
+        purpose: Purpose,
     ) -> Result<Group, group_admin::GroupError> {
-        let group = self.group_for(acting, group_id).await?;
+        let group = self.group_for(acting, group_id, purpose).await?;
         if can_manage_as(&group, acting.coordinator) {
             Ok(group)
         } else {
@@ -212,7 +223,7 @@ impl group_admin::Host for HostState {
                 .await?;
             self.audit_group(&acting, "group.create", &name, json!({"id": id, "open": open}))
                 .await?;
-            let group = self.group_for(&acting, &id.to_string()).await?;
+            let group = self.group_for(&acting, &id.to_string(), Purpose::Change).await?;
             Ok(wit_group(&group))
         })
     }
@@ -225,7 +236,7 @@ impl group_admin::Host for HostState {
         open: bool,
     ) -> Answer<groups::Group> {
         as_member!(self, acting => {
-            let group = self.managed_group(&acting, &group_id).await?;
+            let group = self.managed_group(&acting, &group_id, Purpose::Change).await?;
             let name = name.trim().to_string();
             if name.is_empty() || name.chars().count() > 120 {
                 return Err(group_admin::GroupError::Invalid(
@@ -244,14 +255,14 @@ impl group_admin::Host for HostState {
             }
             let after = json!({"id": group.id, "name": name, "open": open});
             self.audit_group(&acting, "group.update", &group.name, after).await?;
-            let group = self.group_for(&acting, &group_id).await?;
+            let group = self.group_for(&acting, &group_id, Purpose::Change).await?;
             Ok(wit_group(&group))
         })
     }
 
     async fn set_archived(&mut self, group_id: String, archived: bool) -> Answer<()> {
         as_member!(self, acting => {
-            let group = self.managed_group(&acting, &group_id).await?;
+            let group = self.managed_group(&acting, &group_id, Purpose::Change).await?;
             self.on_writer("archiving the group", async |db, conn| {
                 db.set_group_archived_in(conn, &group, archived)
                     .await
@@ -270,7 +281,7 @@ impl group_admin::Host for HostState {
         role: groups::GroupRole,
     ) -> Answer<()> {
         as_member!(self, acting => {
-            let group = self.managed_group(&acting, &group_id).await?;
+            let group = self.managed_group(&acting, &group_id, Purpose::Change).await?;
             let person = account_id(&user_id).ok_or(group_admin::GroupError::NotAMember)?;
             let role = role_from_wit(role);
             self.on_writer("changing a member", async |db, conn| {
@@ -287,7 +298,7 @@ impl group_admin::Host for HostState {
     async fn remove_member(&mut self, group_id: String, user_id: String) -> Answer<bool> {
         as_member!(self, acting => {
             let person = account_id(&user_id).ok_or(group_admin::GroupError::NotFound)?;
-            let group = self.group_for(&acting, &group_id).await?;
+            let group = self.group_for(&acting, &group_id, Purpose::Change).await?;
             // A member may leave; removing someone else is for those who manage it.
             if person != acting.account_id && !can_manage_as(&group, acting.coordinator) {
                 return Err(group_admin::GroupError::Denied);
@@ -309,7 +320,7 @@ impl group_admin::Host for HostState {
 
     async fn request_join(&mut self, group_id: String, message: String) -> Answer<()> {
         as_member!(self, acting => {
-            let group = self.group_for(&acting, &group_id).await?;
+            let group = self.group_for(&acting, &group_id, Purpose::Change).await?;
             if group.my_role.is_some() {
                 return Err(group_admin::GroupError::AlreadyMember);
             }
@@ -349,14 +360,16 @@ impl group_admin::Host for HostState {
 
     async fn join_requests(&mut self, group_id: String) -> Answer<Vec<group_admin::JoinRequest>> {
         as_member!(self, acting => {
-            let group = self.managed_group(&acting, &group_id).await?;
-            let requests = self
-                .on_writer("listing join requests", async |db, conn| {
-                    db.pending_requests_in(conn, group.id)
-                        .await
-                        .map_err(|e| unavailable("listing join requests", e))
-                })
-                .await?;
+            let group = self.managed_group(&acting, &group_id, Purpose::Read).await?;
+            let db = self.db.clone();
+            let conn = self
+                .reader()
+                .await
+                .map_err(|e| unavailable("listing join requests", e))?;
+            let requests = db
+                .pending_requests_in(conn, group.id)
+                .await
+                .map_err(|e| unavailable("listing join requests", e))?;
             Ok(requests
                 .into_iter()
                 .map(|r| group_admin::JoinRequest {
@@ -377,7 +390,7 @@ impl group_admin::Host for HostState {
         approve: bool,
     ) -> Answer<Option<String>> {
         as_member!(self, acting => {
-            let group = self.managed_group(&acting, &group_id).await?;
+            let group = self.managed_group(&acting, &group_id, Purpose::Change).await?;
             let Ok(request) = request_id.parse::<i64>() else {
                 return Ok(None);
             };

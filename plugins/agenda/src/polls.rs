@@ -3,7 +3,7 @@
 //! mails them the invitation. Idempotent: the meeting keeps the poll's id under a
 //! unique key, so a re-delivered event finds it and does nothing.
 
-use maillage_sdk::records::{Query, StoreError};
+use maillage_sdk::records::{Query, StoreError, id_text};
 use maillage_sdk::time;
 use serde::Deserialize;
 
@@ -46,15 +46,6 @@ struct PollClosed {
     invitees: Vec<serde_json::Value>,
     #[serde(default)]
     organiser: Option<serde_json::Value>,
-}
-
-/// A JSON id (a string, or a number) as text.
-fn id_text(value: &serde_json::Value) -> Option<String> {
-    match value {
-        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 fn trimmed(text: Option<String>, max: usize) -> String {

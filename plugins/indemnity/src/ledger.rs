@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use maillage_sdk::records::{self, Query, StoreError, or_default};
+use maillage_sdk::records::{self, Query, StoreError, id_text, or_default};
 use maillage_sdk::{groups, log, people, time};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -61,15 +61,6 @@ struct Present {
 struct Processed {
     #[serde(default, deserialize_with = "or_default")]
     revision: i64,
-}
-
-/// A JSON id (a string, or a number) as text.
-pub fn id_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// « Plafond annuel dépassé (4 750,00 € sur 4 710 000,00 €) ».
@@ -730,14 +721,6 @@ mod tests {
         assert_eq!(counted["7"], 4_700_000);
         // Guests have no cap.
         assert_eq!(place(1_000_000_000, None, &mut counted, cap).status, DRAFT);
-    }
-
-    #[test]
-    fn ids_from_json() {
-        assert_eq!(id_text(&json!("01J")).as_deref(), Some("01J"));
-        assert_eq!(id_text(&json!(42)).as_deref(), Some("42"));
-        assert_eq!(id_text(&json!(null)), None);
-        assert_eq!(id_text(&json!("  ")), None);
     }
 
     #[test]

@@ -14,9 +14,9 @@ use maillage_sdk::{log, time};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::ledger::id_text;
 use crate::model::{MAX_LINES, TASK_TIME, TaskTime};
 use crate::money;
+use maillage_sdk::records::id_text;
 
 /// The topic this module subscribes to.
 pub const TIME_LOGGED: &str = "task.time-logged";

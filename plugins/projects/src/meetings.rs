@@ -12,7 +12,7 @@
 //! shows a title and a date, and links to the agenda's page.
 
 use maillage_sdk::html::{Markup, html};
-use maillage_sdk::records::{self, Query, StoreError};
+use maillage_sdk::records::{self, Query, StoreError, id_text};
 use maillage_sdk::{log, time};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -100,15 +100,6 @@ struct Payload {
     sequence: i64,
     #[serde(default)]
     saved_at: i64,
-}
-
-/// An id sent as a string or a number, as text.
-fn id_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// The record one event asks to keep, or why it is ignored.

@@ -200,7 +200,8 @@ impl Query {
         self.search = Some(words.into());
         self
     }
-    /// E.g. "-created_at,title".
+    /// E.g. "-created_at,title". The id breaks ties, ascending; end with "-id" for
+    /// descending ties (the newest-first page of a thread: "-created_at,-id").
     pub fn sort(mut self, sort: &str) -> Self {
         self.sort = sort.into();
         self
@@ -339,8 +340,28 @@ impl Query {
     }
 }
 
+/// An id in an event's JSON payload (a string, or a number) as text, trimmed; `None`
+/// for an empty string or anything else. Modules read ids published by others with it.
+pub fn id_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ids_of_payloads_read_as_text() {
+        use serde_json::json;
+        assert_eq!(super::id_text(&json!("01J")).as_deref(), Some("01J"));
+        assert_eq!(super::id_text(&json!(" 01J ")).as_deref(), Some("01J"));
+        assert_eq!(super::id_text(&json!(42)).as_deref(), Some("42"));
+        assert_eq!(super::id_text(&json!(null)), None);
+        assert_eq!(super::id_text(&json!("  ")), None);
+    }
+
     use super::*;
 
     #[test]

@@ -257,16 +257,25 @@ fn parse_params(text: &str) -> Result<serde_json::Map<String, serde_json::Value>
     }
 }
 
-/// Sort keys of a `sort` text ("-a,b"); the id is implicit.
-fn sort_keys(collection: &Collection, sort: &str) -> Result<Vec<SortKey>> {
+/// The order of a `sort` text ("-a,b,-id"): its field keys, then the id, which makes
+/// the order total (keyset pagination). The id is ascending unless the text names
+/// "-id"; keys after an "id" cannot change the order (ids are unique) and are ignored.
+struct SortOrder {
+    keys: Vec<SortKey>,
+    id_descending: bool,
+}
+
+fn sort_keys(collection: &Collection, sort: &str) -> Result<SortOrder> {
     let mut keys: Vec<SortKey> = Vec::new();
+    let mut id_descending = false;
     for part in sort.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, descending) = match part.strip_prefix('-') {
             Some(n) => (n, true),
             None => (part.strip_prefix('+').unwrap_or(part), false),
         };
         if name == "id" {
-            continue;
+            id_descending = descending;
+            break;
         }
         let (col, def) = queryable(collection, name)?;
         keys.push((col, def, descending));
@@ -274,15 +283,29 @@ fn sort_keys(collection: &Collection, sort: &str) -> Result<Vec<SortKey>> {
     if keys.len() > 4 {
         return Err(invalid("sort on at most 4 fields"));
     }
-    Ok(keys)
+    Ok(SortOrder {
+        keys,
+        id_descending,
+    })
 }
 
-fn order_by_keys(select: &mut SelectStatement, table: &str, keys: &[SortKey]) {
-    for (col, _, descending) in keys {
-        let order = if *descending { Order::Desc } else { Order::Asc };
-        select.order_by_with_nulls((table.to_string(), col.clone()), order, NullOrdering::Last);
+fn order_by_keys(select: &mut SelectStatement, table: &str, order: &SortOrder) {
+    let direction = |descending: bool| if descending { Order::Desc } else { Order::Asc };
+    for (col, def, descending) in &order.keys {
+        let column = (table.to_string(), col.clone());
+        match def {
+            // System timestamps are never NULL: a plain ORDER BY, which SQLite serves
+            // from an index in either direction.
+            None => select.order_by(column, direction(*descending)),
+            Some(_) => {
+                select.order_by_with_nulls(column, direction(*descending), NullOrdering::Last)
+            }
+        };
     }
-    select.order_by((table.to_string(), "id".to_string()), Order::Asc);
+    select.order_by(
+        (table.to_string(), "id".to_string()),
+        direction(order.id_descending),
+    );
 }
 
 /// Most criteria a `rank` may weigh.
@@ -1123,7 +1146,7 @@ impl Records<'_> {
         let writer = RowText::projected(collection, fields)?;
         // The sort keys are read too: the next page's cursor is made of them.
         let mut columns: Vec<String> = writer.columns.iter().map(|(_, c, _)| c.clone()).collect();
-        for (col, _, _) in sort_keys(collection, &spec.sort)? {
+        for (col, _, _) in sort_keys(collection, &spec.sort)?.keys {
             if !columns.contains(&col) {
                 columns.push(col);
             }
@@ -1148,24 +1171,23 @@ impl Records<'_> {
     ) -> Result<(Vec<AnyRow>, Option<String>)> {
         let cond = self.spec_clause(collection, spec)?;
         let limit = page_limit(spec.limit);
-        // Sort keys, then the id, which makes the order total (keyset pagination).
-        let keys = sort_keys(collection, &spec.sort)?;
+        let order = sort_keys(collection, &spec.sort)?;
         let mut select = match columns {
             Some(columns) => select_columns(collection, columns),
             None => select_all(collection),
         };
         select.cond_where(cond);
         if let Some(cursor) = &spec.cursor {
-            select.cond_where(after_cursor(&collection.table, &keys, cursor, &spec.sort)?);
+            select.cond_where(after_cursor(&collection.table, &order, cursor, &spec.sort)?);
         }
-        order_by_keys(&mut select, &collection.table, &keys);
+        order_by_keys(&mut select, &collection.table, &order);
         select.limit(u64::from(limit) + 1);
         let (sql, values) = build(self.backend, &select);
         let mut rows = bound(&sql, values).fetch_all(conn).await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next = match (more, rows.last()) {
-            (true, Some(last)) => Some(cursor_of(&keys, last, &spec.sort)?),
+            (true, Some(last)) => Some(cursor_of(&order.keys, last, &spec.sort)?),
             _ => None,
         };
         Ok((rows, next))
@@ -1208,7 +1230,7 @@ impl Records<'_> {
             });
         }
         let limit = page_limit(spec.limit);
-        let keys = sort_keys(collection, &spec.sort)?;
+        let order = sort_keys(collection, &spec.sort)?;
         // First the ids and scores alone: an index holding the criteria's columns
         // covers this scan, the table is not read. Rows meeting no criterion sort
         // last and are dropped here, which keeps the score computed once per row.
@@ -1219,7 +1241,7 @@ impl Records<'_> {
             .from(collection.table.clone())
             .cond_where(cond)
             .order_by_expr(Expr::cust("\"m_score\""), Order::Desc);
-        order_by_keys(&mut select, &collection.table, &keys);
+        order_by_keys(&mut select, &collection.table, &order);
         select.limit(u64::from(limit));
         let (sql, values) = build(self.backend, &select);
         let mut ranked: Vec<(String, u32)> = Vec::new();
@@ -1402,7 +1424,8 @@ fn sql_of(value: &serde_json::Value) -> Value {
 }
 
 /// Rows strictly after the cursor's row in the (keys…, id) order, NULLs last.
-fn after_cursor(table: &str, keys: &[SortKey], cursor: &str, sort: &str) -> Result<Condition> {
+fn after_cursor(table: &str, order: &SortOrder, cursor: &str, sort: &str) -> Result<Condition> {
+    let keys = &order.keys;
     let bad = || invalid("cursor is not one this query returned");
     if !cursor.len().is_multiple_of(2) || cursor.len() > 8192 {
         return Err(bad());
@@ -1431,7 +1454,12 @@ fn after_cursor(table: &str, keys: &[SortKey], cursor: &str, sort: &str) -> Resu
             });
         }
         if i == keys.len() {
-            all = all.add(qcol(table, "id".to_string()).gt(id));
+            let column = qcol(table, "id".to_string());
+            all = all.add(if order.id_descending {
+                column.lt(id)
+            } else {
+                column.gt(id)
+            });
         } else {
             let (col, _, descending) = &keys[i];
             match &after[i] {
