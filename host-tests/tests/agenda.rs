@@ -1540,3 +1540,256 @@ async fn external_guests_are_mailed_only_when_the_structure_allows_it() {
         "no mail to the guest without the grant"
     );
 }
+
+// Republishing `meeting.saved` for a module enabled later.
+
+/// The last event of the structure's outbox (0 when none).
+async fn last_event(host: &Host, sid: i64) -> i64 {
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM event_outbox WHERE structure_id = $1")
+            .bind(sid)
+            .fetch_one(host.state.db.pool())
+            .await
+            .unwrap();
+    id.unwrap_or(0)
+}
+
+/// The structure's `meeting.saved` events after event `after`: (key, payload).
+async fn saved_since(host: &Host, sid: i64, after: i64) -> Vec<(String, Value)> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT idempotency_key, payload FROM event_outbox
+         WHERE structure_id = $1 AND topic = 'meeting.saved' AND id > $2 ORDER BY id",
+    )
+    .bind(sid)
+    .bind(after)
+    .fetch_all(host.state.db.pool())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(key, payload)| (key, serde_json::from_str(&payload).unwrap()))
+        .collect()
+}
+
+/// Runs the dispatcher until every `meeting.saved` of the structure after event `after`
+/// reached the projects module (`projets`).
+async fn deliver_to_projects(host: &Host, sid: i64, after: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        maillage::events::dispatch(&host.state)
+            .await
+            .expect("a dispatch round");
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT e.id, d.status, d.last_error FROM event_outbox e
+             LEFT JOIN event_deliveries d ON d.event_id = e.id AND d.plugin_id = 'projets'
+             WHERE e.structure_id = $1 AND e.topic = 'meeting.saved' AND e.id > $2
+             ORDER BY e.id",
+        )
+        .bind(sid)
+        .bind(after)
+        .fetch_all(host.state.db.pool())
+        .await
+        .unwrap();
+        assert!(!rows.is_empty(), "nothing was republished");
+        if let Some((id, _, _)) = rows.iter().find(|r| r.1.is_none()) {
+            panic!("event {id} (meeting.saved) was not given to the projects module");
+        }
+        if rows.iter().all(|r| r.1.as_deref() == Some("delivered")) {
+            return;
+        }
+        if let Some((id, status, Some(error))) = rows
+            .iter()
+            .find(|r| r.1.as_deref() != Some("delivered") && r.2.is_some())
+        {
+            panic!("the projects module did not take event {id} ({status:?}): {error}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "meeting.saved undelivered: {rows:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Meetings saved before the projects module was enabled never reached it; a
+/// coordinator's « Republier les réunions aux autres modules » gives it every meeting
+/// of a group (past, future, cancelled as cancelled; none of the whole structure), each
+/// payload what the last save published but `saved_at`, one copy each however often it
+/// is pressed or delivered; members get 403 and publish nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn republishing_gives_a_module_enabled_later_every_groups_meeting_once() {
+    let host = Host::with_config(|c| {
+        c.plugin_deadline_ms = 10_000;
+        c.plugin_memory_mib = 64;
+    })
+    .await;
+    let w = world(&host, &["agenda"]).await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let now = to_minute(now_secs());
+    let future = bpco_meeting(&mut claire, &w, "Comité BPCO", now + 7 * 86_400).await;
+    let past = bpco_meeting(&mut claire, &w, "Bilan BPCO", now - 7 * 86_400).await;
+    let cancelled = bpco_meeting(&mut claire, &w, "Atelier BPCO", now + 14 * 86_400).await;
+    let (status, _, body) = claire
+        .post_form(&format!("{BASE}/r/{cancelled}/annuler"), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let everyone = create(
+        &mut claire,
+        &[
+            ("titre", "Assemblée générale"),
+            ("groupe", ""),
+            ("debut", &cayenne(now + 5 * 86_400)),
+            ("fuseau", "America/Cayenne"),
+            ("duree", "60"),
+        ],
+    )
+    .await;
+    // Fanned out while no module subscribes: nobody receives them, ever.
+    maillage::events::dispatch(&host.state)
+        .await
+        .expect("a dispatch round");
+    let originals = saved_since(&host, w.sid, 0).await;
+    assert_eq!(
+        originals.len(),
+        4,
+        "three saves and a cancellation: {originals:?}"
+    );
+
+    // The projects module, enabled now, and a project for the group: no meeting.
+    let plugin = host
+        .state
+        .registry
+        .install(&crate::support::wasm("projects"))
+        .await
+        .expect("install");
+    let m = plugin.manifest();
+    let granted: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
+    host.state
+        .db
+        .enable_module(w.sid, &m.id, &m.version.to_string(), &granted)
+        .await
+        .unwrap();
+    let (status, _, body) =
+        crate::projects::create_project(&mut claire, &w.bpco, "1.2", "1", &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "project: {body}");
+    assert!(
+        crate::projects::listed_meetings(&mut claire, &w.bpco)
+            .await
+            .is_empty(),
+        "nothing reached the projects module yet"
+    );
+
+    // A member sees no button and is refused; nothing is published.
+    let action = format!("action=\"{BASE}/republier\"");
+    let (status, list) = anne.get(&format!("{BASE}/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!list.contains(&action), "no button for a member");
+    let before = last_event(&host, w.sid).await;
+    let (status, _, body) = anne.post_form(&format!("{BASE}/republier"), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("Seuls les coordinateurs"), "{body}");
+    assert_eq!(last_event(&host, w.sid).await, before, "nothing published");
+
+    // The coordinator republishes: one event per meeting of a group, as last saved.
+    let (status, list) = claire.get(&format!("{BASE}/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(&action), "the coordinator's button");
+    assert!(list.contains("Republier les réunions aux autres modules"));
+    let expected = vec![
+        (future.clone(), false),
+        (cancelled.clone(), true),
+        (past.clone(), false),
+    ];
+    for round in 1..=2 {
+        let before = last_event(&host, w.sid).await;
+        let (status, location, body) = claire.post_form(&format!("{BASE}/republier"), &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "round {round}: {body}");
+        let location = location.expect("back to the list");
+        assert_eq!(
+            location,
+            format!("{BASE}/?ok=republie&n=3"),
+            "round {round}"
+        );
+        let (status, list) = claire.get(&location).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            list.contains("3 réunions republiées aux autres modules."),
+            "round {round}: {list}"
+        );
+        let republished = saved_since(&host, w.sid, before).await;
+        let mut ids: Vec<&str> = republished
+            .iter()
+            .map(|(_, p)| p["meeting"].as_str().unwrap())
+            .collect();
+        ids.sort_unstable();
+        let mut wanted = vec![future.as_str(), past.as_str(), cancelled.as_str()];
+        wanted.sort_unstable();
+        assert_eq!(ids, wanted, "round {round}: not {everyone}");
+        for (_, payload) in &republished {
+            let id = payload["meeting"].as_str().unwrap();
+            let (_, last) = originals
+                .iter()
+                .rev()
+                .find(|(_, p)| p["meeting"] == id)
+                .expect("an original event");
+            let strip = |p: &Value| {
+                let mut p = p.clone();
+                let saved_at = p
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("saved_at")
+                    .and_then(|s| s.as_i64())
+                    .expect("saved_at");
+                (p, saved_at)
+            };
+            let (now_sent, saved_at) = strip(payload);
+            let (then_sent, then_at) = strip(last);
+            assert_eq!(now_sent, then_sent, "round {round}: {id}");
+            assert!(saved_at >= then_at, "round {round}: {id}");
+        }
+        let cancellation = republished
+            .iter()
+            .find(|(_, p)| p["meeting"] == cancelled.as_str())
+            .map(|(_, p)| p)
+            .unwrap();
+        assert_eq!(cancellation["status"], "annulee");
+        assert_eq!(cancellation["sequence"], 1);
+        assert_eq!(cancellation["group_id"], w.bpco.as_str());
+
+        deliver_to_projects(&host, w.sid, before).await;
+        assert_eq!(
+            crate::projects::listed_meetings(&mut claire, &w.bpco).await,
+            expected,
+            "round {round}: each meeting once, upcoming then past"
+        );
+    }
+
+    // The same event (same saved_at and sequence) delivered again: still one copy.
+    let (key, payload) = saved_since(&host, w.sid, 0)
+        .await
+        .pop()
+        .expect("a republished event");
+    let again = maillage::storage::StoredEvent {
+        idempotency_key: key,
+        source: "agenda".into(),
+        topic: "meeting.saved".into(),
+        payload: payload.to_string(),
+    };
+    host.deliver_event(w.sid, "projets", again)
+        .await
+        .expect("no fault")
+        .expect("accepted");
+    assert_eq!(
+        crate::projects::listed_meetings(&mut claire, &w.bpco).await,
+        expected
+    );
+
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE structure_id = $1 AND action = 'agenda.reunions.republier'",
+    )
+    .bind(w.sid)
+    .fetch_one(host.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+}

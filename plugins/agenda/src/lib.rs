@@ -4,12 +4,13 @@
 //! that publishes `meeting.attendance-closed` ([`attendance`]); invitations, updates,
 //! cancellations and reminders mailed with their `.ics`, and the personal feed
 //! ([`calendar`]); the compte-rendu ([`minutes`]) and the discussion thread
-//! (`maillage_sdk::thread`).
+//! (`maillage_sdk::thread`); `meeting.saved` republished for modules enabled later
+//! ([`republish`]).
 //!
 //! Routes (module-relative): `/`, `/mois`, `/semaine`, `/mes-reunions`, `/widget`,
-//! `/flux`, `/nouvelle`, `/r/{id}` and below it `modifier`, `annuler`, `reponse`,
-//! `signer`, `presence/{code}`, `qr`, `qr/code`, `emargement`, `cloturer`, `rouvrir`,
-//! `invitation.ics`, `compte-rendu`, `fil`.
+//! `/flux`, `/nouvelle`, `/republier`, `/r/{id}` and below it `modifier`, `annuler`,
+//! `reponse`, `signer`, `presence/{code}`, `qr`, `qr/code`, `emargement`, `cloturer`,
+//! `rouvrir`, `invitation.ics`, `compte-rendu`, `fil`.
 
 pub mod attendance;
 pub mod calendar;
@@ -19,6 +20,7 @@ pub mod minutes;
 pub mod model;
 pub mod pages;
 pub mod polls;
+pub mod republish;
 pub mod ui;
 
 use maillage_sdk::records::StoreError;
@@ -98,6 +100,7 @@ impl Plugin for Agenda {
             (Method::Get, ["flux"]) => pages::feed(),
             (Method::Get, ["nouvelle"]) => meeting::new_page(),
             (Method::Post, ["nouvelle"]) => meeting::create(&request.form()),
+            (Method::Post, ["republier"]) => republish::republish(),
             (Method::Get, ["r", id]) => meeting::page(id, query),
             (Method::Get, ["r", id, "modifier"]) => meeting::edit_page(id),
             (Method::Post, ["r", id, "modifier"]) => meeting::update(id, &request.form()),
@@ -126,6 +129,7 @@ impl Plugin for Agenda {
         match event.topic.as_str() {
             polls::POLL_CLOSED => polls::on_poll_closed(&event.payload),
             calendar::REMINDER_TOPIC => calendar::on_reminder(&event.payload),
+            republish::REPUBLISH_TOPIC => republish::on_republish(&event.payload),
             _ => Ok(()),
         }
     }

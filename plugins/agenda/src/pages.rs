@@ -1,7 +1,7 @@
 //! The lists: upcoming and past meetings, the month and the week, « Mes réunions » with
 //! the personal feed's address, the dashboard widget, and the feed itself.
 
-use maillage_sdk::html::{Markup, href, html};
+use maillage_sdk::html::{Markup, csrf_field, href, html};
 use maillage_sdk::records::{Query, StoreError};
 use maillage_sdk::time::jiff::civil::Date;
 use maillage_sdk::time::jiff::tz::TimeZone;
@@ -140,8 +140,29 @@ pub fn list(query: &str) -> PageResult {
                 }
             }
         }
+        @if viewer.coordinator {
+            (republish_form())
+        }
     };
     Ok(Response::page("Réunions", body))
+}
+
+/// For coordinators, under the list: `meeting.saved` again for every group's meeting
+/// (`POST /republier`), for a module enabled after they were saved.
+fn republish_form() -> Markup {
+    html! {
+        section id="republier" aria-labelledby="republier-titre" {
+            h2 id="republier-titre" { "Autres modules" }
+            form method="post" action=(href("/republier")) {
+                (csrf_field())
+                p class="muted" {
+                    "Un module activé après coup (les projets, par exemple) peut recevoir à "
+                    "nouveau toutes les réunions des groupes, passées, à venir et annulées."
+                }
+                button type="submit" class="secondary" { "Republier les réunions aux autres modules" }
+            }
+        }
+    }
 }
 
 /// Midnight of a date in `tz` (the earlier instant when it is ambiguous, the next one

@@ -22,9 +22,10 @@ pub fn param(query: &str, name: &str) -> String {
     Form::parse(query.as_bytes()).get(name)
 }
 
-/// The confirmation a redirect asked for with `?ok=…`.
-pub fn notice(query: &str) -> Option<&'static str> {
-    Some(match param(query, "ok").as_str() {
+/// The confirmation a redirect asked for with `?ok=…` (and `n`, a count, for
+/// `republie`).
+pub fn notice(query: &str) -> Option<String> {
+    let text = match param(query, "ok").as_str() {
         "cree" => "La réunion est créée ; les invitations sont envoyées.",
         "modifie" => "La réunion est modifiée.",
         "annule" => "La réunion est annulée ; les invités sont prévenus.",
@@ -35,13 +36,18 @@ pub fn notice(query: &str) -> Option<&'static str> {
         "rouvert" => "L’émargement est rouvert.",
         "compte-rendu" => "Le compte-rendu est enregistré.",
         "message" => "La discussion est à jour.",
+        "republie" => {
+            let count = param(query, "n").parse::<i64>().unwrap_or(0).max(0);
+            return Some(crate::republish::confirmation(count));
+        }
         _ => return None,
-    })
+    };
+    Some(text.to_string())
 }
 
 /// The confirmation a redirect asked for, as a notice (nothing when none).
 pub fn notice_block(query: &str) -> Markup {
-    maillage_sdk::html::notice(notice(query))
+    maillage_sdk::html::notice(notice(query).as_deref())
 }
 
 pub fn answer_badge(answer: Answer) -> Markup {
