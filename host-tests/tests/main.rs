@@ -21,6 +21,8 @@ mod operations;
 mod plugin_cli;
 mod polls;
 mod projects;
+mod projects_exports;
+mod projects_thread;
 mod records;
 mod support;
 mod web_edge;

@@ -2,16 +2,18 @@
 //! `projet:{g}`): members of the group and coordinators post; authors edit and delete
 //! their own messages; référents and coordinators may delete any. The page shows the
 //! latest messages, marks those not read yet and keeps up through the poller
-//! (`GET /p/{g}/fil/suivi`); @mentions of people who may read the project are mailed to
+//! (`GET /p/{g}/fil/suivi`); « Messages précédents » pages back (`?avant=`); @mentions
+//! of people who may read the project are highlighted (`span.mention`) and mailed to
 //! them, without the message's text; unread counts for « Mes projets » and the
 //! `unread-threads` widget (docs/projects-contract.md, « Threads »).
 
 use std::collections::HashSet;
 
+use maillage_sdk::form::Form;
 use maillage_sdk::html::{Markup, href, html};
 use maillage_sdk::mail::{self, Message as Mail};
 use maillage_sdk::records::StoreError;
-use maillage_sdk::thread::{self, Action, Cursor, Live, Message, Options, ThreadError};
+use maillage_sdk::thread::{self, Action, Cursor, Live, Message, Options, Paging, ThreadError};
 use maillage_sdk::{Request, Response, User, time};
 
 use crate::model::{self, Loaded, Project, Viewer};
@@ -34,6 +36,18 @@ fn reader(l: &Loaded) -> Option<&str> {
     l.me().filter(|_| l.inside())
 }
 
+/// A `{created_at}.{id}` position of the query (the poller's `apres`, the page's
+/// `avant`): none when absent, the 422 when malformed or empty.
+fn cursor_param(query: &str, name: &str) -> Result<Option<Cursor>, Response> {
+    let values = Form::parse(query.as_bytes()).all(name);
+    match values.first() {
+        None => Ok(None),
+        Some(text) => Cursor::parse(text)
+            .map(Some)
+            .ok_or_else(|| ui::refused(422, BAD_CURSOR)),
+    }
+}
+
 fn poll_path(l: &Loaded) -> String {
     format!("{}/fil/suivi", l.project.path())
 }
@@ -48,19 +62,46 @@ fn options<'a>(l: &'a Loaded, action: &'a str) -> Options<'a> {
     }
 }
 
-/// The thread on the project page: the latest [`PAGE_MESSAGES`], those of others after
-/// the viewer's marker marked as new (read before it moves), then the marker moved to
-/// the newest shown.
-pub fn section(l: &Loaded) -> Result<Markup, StoreError> {
+/// The thread on the project page, `div#fil`: the latest [`PAGE_MESSAGES`], those of
+/// others after the viewer's marker marked as new (read before it moves), then the
+/// marker moved to the newest shown; with `?avant={created_at}.{id}`, the
+/// [`PAGE_MESSAGES`] just before that message, the marker left as it is (only the latest
+/// page moves it, so browsing back never marks anything read nor moves it backwards)
+/// and no poller (what is new would not follow them), but the link back to the latest.
+/// « Messages précédents » when older messages remain. A malformed `avant`: the 422 to
+/// answer.
+pub fn section(l: &Loaded, query: &str) -> Result<Result<Markup, Response>, StoreError> {
+    let before = match cursor_param(query, "avant") {
+        Ok(before) => before,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let subject = thread_subject(&l.project);
-    let messages = thread::list_latest(&subject, PAGE_MESSAGES)?;
+    // One more than shown: whether older messages remain.
+    let mut messages = match &before {
+        Some(c) => thread::list_before(&subject, c.at, &c.id, PAGE_MESSAGES + 1)?,
+        None => thread::list_latest(&subject, PAGE_MESSAGES + 1)?,
+    };
+    let older_remain = messages.len() > PAGE_MESSAGES as usize;
+    if older_remain {
+        messages.remove(0);
+    }
     let unread_from = match reader(l) {
         Some(me) => Some(thread::read_marker(&subject, me)?.unwrap_or_else(Cursor::origin)),
         None => None,
     };
-    if let (Some(me), Some(newest)) = (reader(l), messages.last()) {
+    if before.is_none()
+        && let (Some(me), Some(newest)) = (reader(l), messages.last())
+    {
         thread::mark_read(&subject, me, newest)?;
     }
+    let path = l.project.path();
+    let paging = Paging {
+        older: messages
+            .first()
+            .filter(|_| older_remain)
+            .map(|oldest| format!("{path}?avant={}#fil", Cursor::of(oldest))),
+        latest: before.as_ref().map(|_| format!("{path}#fil")),
+    };
     let live = Live {
         poll_path: poll_path(l),
         cursor: messages
@@ -69,9 +110,12 @@ pub fn section(l: &Loaded) -> Result<Markup, StoreError> {
             .unwrap_or_else(Cursor::origin),
         since: time::now_seconds(),
         unread_from,
+        mentionable: candidates(l, messages.iter().map(|m| m.text.as_str())),
+        paging,
     };
-    let action = format!("{}/fil", l.project.path());
-    Ok(thread::render_live(&messages, &options(l, &action), &live))
+    let action = format!("{path}/fil");
+    let rendered = thread::render_live(&messages, &options(l, &action), &live);
+    Ok(Ok(html! { div id="fil" { (rendered) } }))
 }
 
 /// `GET /p/{g}/fil/suivi?apres={created_at}.{id}&depuis={unix}` (readers of the
@@ -82,8 +126,10 @@ pub fn poll(group_id: &str, query: &str) -> PageResult {
         Ok(l) => l,
         Err(r) => return Ok(r),
     };
-    let Some(after) = Cursor::parse(&ui::param(query, "apres")) else {
-        return Ok(ui::refused(422, BAD_CURSOR));
+    let after = match cursor_param(query, "apres") {
+        Ok(Some(after)) => after,
+        Ok(None) => return Ok(ui::refused(422, BAD_CURSOR)),
+        Err(refused) => return Ok(refused),
     };
     let since = match ui::param(query, "depuis").as_str() {
         "" => None,
@@ -116,6 +162,8 @@ pub fn poll(group_id: &str, query: &str) -> PageResult {
         cursor: new.last().map(Cursor::of).unwrap_or_else(|| after.clone()),
         since: time::now_seconds(),
         unread_from: reader(&l).map(|_| after.clone()),
+        mentionable: candidates(&l, new.iter().chain(&edited).map(|m| m.text.as_str())),
+        paging: Paging::default(),
     };
     let action = format!("{}/fil", l.project.path());
     Ok(Response::fragment(thread::poll_update(
@@ -162,7 +210,7 @@ pub fn act(group_id: &str, rest: &[&str], request: &Request) -> PageResult {
 
 /// Posts, then mails the people mentioned; the anchor of the new message.
 fn post(l: &Loaded, subject: &str, user: &User, text: &str) -> Result<String, Response> {
-    let candidates = candidates(l, text);
+    let candidates = candidates(l, std::iter::once(text));
     let mentioned = mentions(&candidates, user, text)?;
     let message = thread::post(subject, user, text).map_err(|e| e.response())?;
     mail_mentions(l, &message, &mentioned);
@@ -184,7 +232,7 @@ fn edit(
     if before.author != user.id {
         return Err(ThreadError::NotYours.response());
     }
-    let candidates = candidates(l, text);
+    let candidates = candidates(l, std::iter::once(text));
     let now = mentions(&candidates, user, text)?;
     let already = thread::mentioned(&before.text, &candidates);
     let message = thread::edit(subject, message_id, user, text).map_err(|e| e.response())?;
@@ -195,9 +243,10 @@ fn edit(
 
 /// Who a message may mention, (account id, name): those who may read the project, the
 /// group's members and, for an open project, every member of the structure (nobody when
-/// `text` holds no `@`).
-fn candidates(l: &Loaded, text: &str) -> Vec<(String, String)> {
-    if !text.contains('@') {
+/// none of `texts` holds an `@`). The mails and the `span.mention` of the page and the
+/// poller take the same people.
+fn candidates<'t>(l: &Loaded, mut texts: impl Iterator<Item = &'t str>) -> Vec<(String, String)> {
+    if !texts.any(|text| text.contains('@')) {
         return Vec::new();
     }
     let mut seen: HashSet<String> = HashSet::new();

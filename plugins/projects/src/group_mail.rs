@@ -1,7 +1,8 @@
 //! « Écrire au groupe » (docs/projects-contract.md, « Mail the group »): the project's
-//! managers (référents, coordinators) write one mail to every member of the group, or to
-//! its référents, after confirming that it holds no health data. `group_mails` keeps who
-//! wrote to whom and when, never the message.
+//! managers (référents, coordinators) write one mail to every member of the group, to
+//! its référents or to the members they tick, after confirming that it holds no health
+//! data. The sender gets the mail only when they ask for a copy. `group_mails` keeps who
+//! wrote to how many and when, never the message.
 
 use std::collections::HashSet;
 
@@ -26,12 +27,16 @@ pub const FORM_WARNING: &str = "N’écrivez aucune donnée de santé : ce messa
 pub const CONFIRM: &str = "Ce message ne contient aucune donnée de santé.";
 const NOT_CONFIRMED: &str = "Confirmez que le message ne contient aucune donnée de santé.";
 const NOBODY: &str = "Aucun membre du projet ne peut recevoir ce message.";
+const NOBODY_CHOSEN: &str = "Choisissez au moins un destinataire.";
+const OUTSIDER: &str = "Une personne choisie ne fait pas partie du groupe.";
 const MAIL_FAILED: &str =
     "Le message n’a pas pu être envoyé : rien n’a été enregistré. Veuillez réessayer.";
 
-/// `destinataires`: every member of the group, or its référents.
+/// `destinataires`: every member of the group, its référents, or the members ticked
+/// (`membre`, repeated).
 const ALL: &str = "tous";
 const REFERENTS: &str = "referents";
+const CHOSEN: &str = "choisis";
 
 /// What the form carries.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +44,10 @@ struct Input {
     subject: String,
     message: String,
     audience: String,
+    /// The account ids ticked (`membre`), for `choisis`.
+    chosen: Vec<String>,
+    /// `copie`: a copy to the sender.
+    copy: bool,
     confirmed: bool,
 }
 
@@ -48,6 +57,12 @@ impl Input {
             subject: form.get("objet"),
             message: form.get("message"),
             audience: form.get("destinataires"),
+            chosen: form
+                .all("membre")
+                .into_iter()
+                .filter(|id| !id.is_empty())
+                .collect(),
+            copy: form.get("copie") == "1",
             confirmed: form.get("sans-donnees-sante") == "1",
         }
     }
@@ -65,13 +80,17 @@ impl Input {
         let audience = match self.audience.as_str() {
             "" | ALL => ALL,
             REFERENTS => REFERENTS,
+            CHOSEN => CHOSEN,
             _ => {
                 return Err(
-                    "Choisissez les destinataires : tous les membres du projet ou ses référents."
+                    "Choisissez les destinataires : tous les membres du projet, ses référents ou les membres que vous cochez."
                         .into(),
                 );
             }
         };
+        if audience == CHOSEN && self.chosen.is_empty() {
+            return Err(NOBODY_CHOSEN.into());
+        }
         if !self.confirmed {
             return Err(NOT_CONFIRMED.into());
         }
@@ -89,18 +108,33 @@ fn managed(group_id: &str) -> Result<Result<Loaded, Response>, StoreError> {
     })
 }
 
-/// The account ids the mail goes to: the group's members (or its référents) who are
-/// still active members of the structure (the host refuses a whole mail naming anyone
-/// else); the sender too when they are one of them.
-fn recipients(members: &[GroupMember], audience: &str) -> Vec<String> {
-    let active: HashSet<String> = maillage_sdk::members()
+/// The account ids of the active members of the structure: the host refuses a whole
+/// mail naming anyone else.
+fn active_members() -> HashSet<String> {
+    maillage_sdk::members()
         .into_iter()
         .map(|m| m.user_id)
-        .collect();
+        .collect()
+}
+
+/// The account ids the mail goes to, the sender left out: the group's members (or its
+/// référents, or those `chosen`) who are still active members of the structure.
+fn recipients(
+    members: &[GroupMember],
+    active: &HashSet<String>,
+    audience: &str,
+    chosen: &[String],
+    sender: Option<&str>,
+) -> Vec<String> {
     let mut seen: HashSet<String> = HashSet::new();
     members
         .iter()
-        .filter(|m| audience != REFERENTS || m.role == GroupRole::Referent)
+        .filter(|m| match audience {
+            REFERENTS => m.role == GroupRole::Referent,
+            CHOSEN => chosen.contains(&m.user_id),
+            _ => true,
+        })
+        .filter(|m| Some(m.user_id.as_str()) != sender)
         .filter(|m| active.contains(&m.user_id))
         .filter(|m| seen.insert(m.user_id.clone()))
         .map(|m| m.user_id.clone())
@@ -117,8 +151,17 @@ fn one_line(text: &str) -> String {
 
 fn form_page(l: &Loaded, input: &Input, error: Option<&str>) -> Response {
     let members = l.members();
-    let everyone = recipients(&members, ALL).len();
-    let referents = recipients(&members, REFERENTS).len();
+    let active = active_members();
+    let me = l.me();
+    let everyone = recipients(&members, &active, ALL, &[], me).len();
+    let referents = recipients(&members, &active, REFERENTS, &[], me).len();
+    // Those who can be ticked: the group's members who may be mailed, the sender aside
+    // (the copy is theirs to ask).
+    let choosable: Vec<&GroupMember> = members
+        .iter()
+        .filter(|m| Some(m.user_id.as_str()) != me && active.contains(&m.user_id))
+        .collect();
+    let audience = input.audience.as_str();
     let action = format!("{}/ecrire", l.project.path());
     let title = format!("Écrire au groupe — {}", l.project.title());
     let body = html! {
@@ -131,12 +174,31 @@ fn form_page(l: &Loaded, input: &Input, error: Option<&str>) -> Response {
             fieldset class="destinataires" {
                 legend { "Destinataires" }
                 label {
-                    input type="radio" name="destinataires" value=(ALL) checked[input.audience != REFERENTS];
+                    input type="radio" name="destinataires" value=(ALL) checked[audience != REFERENTS && audience != CHOSEN];
                     " Tous les membres du projet (" (everyone) ")"
                 }
                 label {
-                    input type="radio" name="destinataires" value=(REFERENTS) checked[input.audience == REFERENTS];
+                    input type="radio" name="destinataires" value=(REFERENTS) checked[audience == REFERENTS];
                     " Les référents seulement (" (referents) ")"
+                }
+                label {
+                    input type="radio" name="destinataires" value=(CHOSEN) checked[audience == CHOSEN];
+                    " Les membres que je coche ci-dessous"
+                }
+                @if !choosable.is_empty() {
+                    fieldset class="membres" {
+                        legend { "Membres du projet" }
+                        @for m in &choosable {
+                            label data-personne=(m.user_id) {
+                                input type="checkbox" name="membre" value=(m.user_id) checked[input.chosen.contains(&m.user_id)];
+                                " " (m.display_name) " (" (ui::role_label(m.role)) ")"
+                            }
+                        }
+                    }
+                }
+                label class="copie" {
+                    input type="checkbox" name="copie" value="1" checked[input.copy];
+                    " M’envoyer une copie du message"
                 }
             }
             label for="objet" { "Objet" }
@@ -168,8 +230,8 @@ pub fn page(group_id: &str) -> PageResult {
     Ok(form_page(&l, &Input::default(), None))
 }
 
-/// `POST /p/{g}/ecrire`: one mail to each recipient, the record without the message, the
-/// audit entry; 303 `/p/{g}?ok=courriel`.
+/// `POST /p/{g}/ecrire`: one mail to each recipient (and the sender's copy when asked),
+/// the record without the message, the audit entry; 303 `/p/{g}?ok=courriel`.
 pub fn send(group_id: &str, form: &Form) -> PageResult {
     let l = match managed(group_id)? {
         Ok(l) => l,
@@ -180,15 +242,44 @@ pub fn send(group_id: &str, form: &Form) -> PageResult {
         Ok(a) => a,
         Err(e) => return Ok(form_page(&l, &input, Some(&e))),
     };
-    let to = recipients(&l.members(), audience);
-    if to.is_empty() {
-        return Ok(form_page(&l, &input, Some(NOBODY)));
+    let members = l.members();
+    if audience == CHOSEN {
+        let outsider = input
+            .chosen
+            .iter()
+            .find(|id| !members.iter().any(|m| m.user_id == **id));
+        if let Some(outsider) = outsider {
+            // Named when they are a member of the structure; never anyone else's name.
+            let reason = maillage_sdk::members()
+                .into_iter()
+                .find(|m| m.user_id == *outsider)
+                .map(|m| format!("{} ne fait pas partie du groupe.", m.display_name))
+                .unwrap_or_else(|| OUTSIDER.to_string());
+            return Ok(form_page(&l, &input, Some(&reason)));
+        }
     }
+    let active = active_members();
+    let me = l.me();
+    let mut to = recipients(&members, &active, audience, &input.chosen, me);
+    if to.is_empty() {
+        let reason = if audience == CHOSEN {
+            NOBODY_CHOSEN
+        } else {
+            NOBODY
+        };
+        return Ok(form_page(&l, &input, Some(reason)));
+    }
+    // The copy: the sender asked for it, and the host may mail them.
+    let copy_to = me.filter(|id| input.copy && active.contains(*id));
+    if let Some(id) = copy_to {
+        to.push(id.to_string());
+    }
+    let copied = copy_to.is_some();
     let name = l.my_name();
-    let whom = if audience == REFERENTS {
-        "aux référents"
-    } else {
-        "aux membres"
+    let whom = match audience {
+        REFERENTS => "aux référents",
+        CHOSEN => "à des membres",
+        _ => "aux membres",
     };
     let link = format!(
         "{}{}{}",
@@ -226,14 +317,19 @@ pub fn send(group_id: &str, form: &Form) -> PageResult {
             "subject": input.subject,
             "audience": audience,
             "recipients": sent,
-            "by": l.me(),
+            "by": me,
             "by_name": name,
         }),
     )?;
     if let Err(e) = audit::write(
         "groupe.ecrire",
         &l.project.title(),
-        &json!({ "objet": input.subject, "destinataires": audience, "nombre": sent }),
+        &json!({
+            "objet": input.subject,
+            "destinataires": audience,
+            "nombre": sent,
+            "copie": copied,
+        }),
     ) {
         maillage_sdk::log::warn(&format!("audit failed: {e}"));
     }

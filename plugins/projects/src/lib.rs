@@ -120,16 +120,22 @@ impl Plugin for Projects {
         let result: Result<Response, StoreError> = match (request.method, segments.as_slice()) {
             (Method::Get, []) => projects::list(query, false),
             (Method::Get, ["mes-projets"]) => projects::list(query, true),
-            (Method::Get, ["export.csv"]) => projects::export_csv(query, false),
+            (Method::Get, ["export.csv"]) => projects::export(query, false, ui::FileKind::Csv),
+            (Method::Get, ["export.xlsx"]) => projects::export(query, false, ui::FileKind::Xlsx),
             (Method::Get, ["projet-de-sante"]) => projects::health_project(query),
             (Method::Get, ["missions"]) => projects::missions_page(query),
             (Method::Post, ["missions"]) => projects::save_missions(&form()),
             (Method::Get, ["nouveau"]) => projects::new_page(query),
             (Method::Post, ["nouveau"]) => projects::create(&form()),
             (Method::Get, ["mes-taches"]) => tasks::mine(query),
-            (Method::Get, ["mes-taches.csv"]) => tasks::mine_csv(query),
+            (Method::Get, ["mes-taches.csv"]) => tasks::mine_export(query, ui::FileKind::Csv),
+            (Method::Get, ["mes-taches.xlsx"]) => tasks::mine_export(query, ui::FileKind::Xlsx),
             (Method::Get, ["mon-temps"]) => timelog::mine(query),
+            (Method::Get, ["mon-temps.csv"]) => timelog::mine_export(query, ui::FileKind::Csv),
+            (Method::Get, ["mon-temps.xlsx"]) => timelog::mine_export(query, ui::FileKind::Xlsx),
             (Method::Get, ["temps"]) => timelog::structure_page(query),
+            (Method::Get, ["temps.csv"]) => timelog::structure_export(query, ui::FileKind::Csv),
+            (Method::Get, ["temps.xlsx"]) => timelog::structure_export(query, ui::FileKind::Xlsx),
             (Method::Post, ["temps", "republier"]) => timelog::republish(),
             (Method::Get, ["preferences"]) => preferences::page(query),
             (Method::Post, ["preferences"]) => preferences::save(&form()),
@@ -176,8 +182,12 @@ impl Plugin for Projects {
             (Method::Post, ["p", g, "taches", t, "supprimer"]) => tasks::delete(g, t),
             (Method::Post, ["p", g, "taches", t, "temps"]) => timelog::log(g, t, &form()),
             (Method::Get, ["p", g, "temps"]) => timelog::project_page(g, query),
-            (Method::Get, ["p", g, "temps.csv"]) => timelog::project_csv(g, query),
-            (Method::Get, ["p", g, "temps.xlsx"]) => timelog::project_xlsx(g, query),
+            (Method::Get, ["p", g, "temps.csv"]) => {
+                timelog::project_export(g, query, ui::FileKind::Csv)
+            }
+            (Method::Get, ["p", g, "temps.xlsx"]) => {
+                timelog::project_export(g, query, ui::FileKind::Xlsx)
+            }
             (Method::Get, ["p", g, "temps", e, "modifier"]) => timelog::edit_page(g, e),
             (Method::Post, ["p", g, "temps", e, "modifier"]) => timelog::update(g, e, &form()),
             (Method::Post, ["p", g, "temps", e, "supprimer"]) => timelog::delete(g, e),

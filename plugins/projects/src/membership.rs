@@ -4,16 +4,23 @@
 //! of the structure, changing a role, removing someone or leaving; archiving and
 //! restoring. The host keeps the group rules (1–3 référents, members of the structure
 //! only) and writes the audit entries; this module shows its answers in French.
+//!
+//! A new request is mailed once to the project's référents (the anchor `#demandes` of
+//! the project page), never with the requester's message; the decision is mailed to the
+//! requester.
+
+use std::collections::HashSet;
 
 use maillage_sdk::form::Form;
 use maillage_sdk::group_admin::{self, GroupError};
 use maillage_sdk::groups::{GroupMember, GroupRole};
 use maillage_sdk::html::{Markup, csrf_field, href, html};
 use maillage_sdk::mail::{self, Message};
-use maillage_sdk::records::StoreError;
+use maillage_sdk::records::{self, StoreError};
 use maillage_sdk::{Response, fr, time};
 
-use crate::model::Loaded;
+use crate::discussion::HEALTH_WARNING;
+use crate::model::{Loaded, PROJECTS};
 use crate::projects::loaded;
 use crate::ui::{self, PageResult};
 
@@ -137,20 +144,22 @@ pub fn section(l: &Loaded, members: &[GroupMember]) -> Result<Markup, StoreError
             }
             @if manages {
                 @if !requests.is_empty() {
-                    h3 { "Demandes en attente" }
-                    ul class="demandes" {
-                        @for r in &requests {
-                            li data-demande=(r.id) data-personne=(r.user_id) {
-                                strong { (r.display_name) }
-                                " · " (fr::date_short(&time::date_input(time::local(time::from_seconds(r.created_at), &zone).date())))
-                                @if !r.message.is_empty() { br; span class="muted" { (r.message) } }
-                                form class="inline" method="post" action=(href(&format!("{path}/demandes/{}/accepter", r.id))) {
-                                    (csrf_field())
-                                    button type="submit" { "Accepter" }
-                                }
-                                form class="inline" method="post" action=(href(&format!("{path}/demandes/{}/refuser", r.id))) {
-                                    (csrf_field())
-                                    button type="submit" class="secondary" { "Refuser" }
+                    section id="demandes" {
+                        h3 { "Demandes en attente" }
+                        ul class="demandes" {
+                            @for r in &requests {
+                                li class="demande" data-demande=(r.id) data-personne=(r.user_id) {
+                                    strong { (r.display_name) }
+                                    " · " (fr::date_short(&time::date_input(time::local(time::from_seconds(r.created_at), &zone).date())))
+                                    @if !r.message.is_empty() { br; span class="muted" { (r.message) } }
+                                    form class="inline" method="post" action=(href(&format!("{path}/demandes/{}/accepter", r.id))) {
+                                        (csrf_field())
+                                        button type="submit" { "Accepter" }
+                                    }
+                                    form class="inline" method="post" action=(href(&format!("{path}/demandes/{}/refuser", r.id))) {
+                                        (csrf_field())
+                                        button type="submit" class="secondary" { "Refuser" }
+                                    }
                                 }
                             }
                         }
@@ -189,7 +198,85 @@ fn writable(group_id: &str) -> Result<Result<Loaded, Response>, StoreError> {
     })
 }
 
-/// `POST /p/{g}/rejoindre`.
+/// The link to a project's page in a mail, e.g.
+/// "https://maillage.example.fr/cpts-a/projets/p/42" (`anchor` appended as is).
+fn project_link(l: &Loaded, anchor: &str) -> String {
+    format!(
+        "{}{}{}{anchor}",
+        maillage_sdk::public_url(),
+        maillage_sdk::context().base_path,
+        l.project.path()
+    )
+}
+
+/// The account ids of the active members of the structure (the host refuses a whole
+/// mail naming anyone else).
+fn active_members() -> HashSet<String> {
+    maillage_sdk::members()
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect()
+}
+
+/// Who hears of a new join request: the group's référents who are still members of the
+/// structure; when none is, the project's coordinator (« Coordinateur ou coordinatrice
+/// du projet ») and whoever created the project (a coordinator when the project was
+/// bound to an existing group). The WIT offers no list of the structure's coordinators,
+/// so these are the coordinators the module knows of. Never the requester.
+fn join_request_recipients(l: &Loaded) -> Vec<String> {
+    let active = active_members();
+    let me = l.me();
+    let usable = |id: &String| active.contains(id) && Some(id.as_str()) != me;
+    let mut to: Vec<String> = l
+        .members()
+        .into_iter()
+        .filter(|m| m.role == GroupRole::Referent)
+        .map(|m| m.user_id)
+        .filter(|id| usable(id))
+        .collect();
+    if to.is_empty() {
+        let created_by = match records::get::<serde_json::Value>(PROJECTS, &l.project.id) {
+            Ok(Some(record)) => record.get("created_by").and_then(records::id_text),
+            Ok(None) => None,
+            Err(e) => {
+                maillage_sdk::log::warn(&format!("project creator not read: {e}"));
+                None
+            }
+        };
+        to = l
+            .project
+            .coordinator
+            .iter()
+            .cloned()
+            .chain(created_by)
+            .filter(|id| usable(id))
+            .collect();
+    }
+    let mut seen: HashSet<String> = HashSet::new();
+    to.retain(|id| seen.insert(id.clone()));
+    to
+}
+
+/// The mail of a new join request: who asks and where to decide; not their message
+/// (free text stays on the page).
+fn join_request_mail(l: &Loaded, to: Vec<String>) -> Message {
+    let link = project_link(l, "#demandes");
+    Message {
+        to,
+        external: Vec::new(),
+        subject: format!("Demande pour rejoindre « {} »", l.project.name),
+        text: format!(
+            "Bonjour,\n\n{} demande à rejoindre le projet « {} ».\n\nPour accepter ou refuser sa demande, rendez-vous sur la page du projet :\n{link}\n\n{HEALTH_WARNING}\n",
+            l.my_name(),
+            l.project.name
+        ),
+        html: None,
+        attachments: Vec::new(),
+    }
+}
+
+/// `POST /p/{g}/rejoindre`: the request, then one mail to the référents. Asking again
+/// while the request waits changes nothing and mails nobody.
 pub fn request_join(group_id: &str, form: &Form) -> PageResult {
     let l = match writable(group_id)? {
         Ok(l) => l,
@@ -202,13 +289,22 @@ pub fn request_join(group_id: &str, form: &Form) -> PageResult {
             &format!("Le message compte au plus {MAX_MESSAGE} caractères."),
         ));
     }
-    match group_admin::request_join(&l.group.id, &message) {
-        Ok(()) => Ok(Response::see_other(&format!(
-            "{}?ok=demande",
-            l.project.path()
-        ))),
-        Err(e) => Ok(refused(&e)),
+    let asked = Response::see_other(&format!("{}?ok=demande", l.project.path()));
+    // A member goes on to the host's answer (already a member: 409).
+    if l.role.is_none() && pending_for_me(&l) {
+        return Ok(asked);
     }
+    if let Err(e) = group_admin::request_join(&l.group.id, &message) {
+        return Ok(refused(&e));
+    }
+    let to = join_request_recipients(&l);
+    if to.is_empty() {
+        maillage_sdk::log::warn("join request: nobody to mail (no référent, no coordinator known)");
+    } else if let Err(e) = mail::send(&join_request_mail(&l, to)) {
+        // The request stands: the référents see it on the project page.
+        maillage_sdk::log::warn(&format!("join request not mailed: {e}"));
+    }
+    Ok(asked)
 }
 
 /// `POST /p/{g}/demandes/{r}/accepter` and `…/refuser`: the requester is mailed.
@@ -225,28 +321,26 @@ pub fn decide(group_id: &str, request_id: &str, approve: bool) -> PageResult {
         Ok(None) => return Ok(Response::not_found()),
         Err(e) => return Ok(refused(&e)),
     };
-    let link = format!(
-        "{}{}{}",
-        maillage_sdk::public_url(),
-        maillage_sdk::context().base_path,
-        l.project.path()
-    );
+    let link = project_link(&l, "");
     let (subject, text) = if approve {
         (
-            format!("Vous avez rejoint le projet « {} »", l.project.name),
+            format!("Votre demande pour « {} » a été acceptée", l.project.name),
             format!(
-                "Bonjour,\n\n{} a accepté votre demande : vous êtes membre actif du projet « {} ».\n{link}\n",
+                "Bonjour,\n\n{} a accepté votre demande : vous êtes membre actif du projet « {} ».\n{link}\n\n{HEALTH_WARNING}\n",
                 l.my_name(),
                 l.project.name
             ),
         )
     } else {
         (
-            format!("Votre demande pour le projet « {} »", l.project.name),
             format!(
-                "Bonjour,\n\n{} n’a pas accepté votre demande pour rejoindre le projet « {} ». Vous pouvez en parler avec ses référents.\n{link}\n",
-                l.my_name(),
+                "Votre demande pour « {} » n’a pas été retenue",
                 l.project.name
+            ),
+            format!(
+                "Bonjour,\n\nVotre demande pour rejoindre le projet « {} » n’a pas été retenue par {}. Vous pouvez en parler avec ses référents.\n{link}\n\n{HEALTH_WARNING}\n",
+                l.project.name,
+                l.my_name()
             ),
         )
     };

@@ -456,6 +456,9 @@ pub struct Task {
     pub minutes: i64,
     #[serde(default)]
     pub meeting: Option<String>,
+    /// The linked meeting's title, copied when the task was saved.
+    #[serde(default, deserialize_with = "or_default")]
+    pub meeting_title: String,
     #[serde(default)]
     pub created_at: i64,
 }

@@ -15,13 +15,13 @@ use crate::model::{
     MAX_MISSION_LABEL, MAX_NUMERO, MAX_TEXT, MAX_TITLE, MISSIONS, Mission, PROJECTS, Project,
     TASKS, TODO, Viewer,
 };
-use crate::ui::{self, PageResult};
+use crate::ui::{self, Cell, Export, FileKind, PageResult};
 use crate::{tasks, timelog};
 
 pub const PROJECT_SAVED: &str = "project.saved";
 pub const MISSIONS_SAVED: &str = "missions.saved";
 
-/// The list's filters (`GET /`, `/mes-projets`, `/export.csv`).
+/// The list's filters (`GET /`, `/mes-projets`, `/export.csv`, `/export.xlsx`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filters {
     pub mine: bool,
@@ -206,7 +206,6 @@ pub fn list(query: &str, mine_path: bool) -> PageResult {
     } else {
         "Projets"
     };
-    let export = format!("/export.csv?{}", filters.query_string());
     let can_create = may_create(&viewer)?;
     let body = html! {
         (ui::head())
@@ -215,7 +214,7 @@ pub fn list(query: &str, mine_path: bool) -> PageResult {
             @if can_create {
                 a class="button" href=(href("/nouveau")) { "Nouveau projet" }
             }
-            a class="button export-csv" href=(href(&export)) { "Exporter (CSV)" }
+            (ui::export_links("/export", &format!("?{}", filters.query_string())))
             @if filters.mine && viewer.user.is_some() { a class="button" href=(href("/preferences")) { "Mes notifications" } }
             @if viewer.coordinator { a class="button" href=(href("/reglages")) { "Réglages" } }
         }
@@ -301,8 +300,8 @@ fn project_item(row: &Row, unread: Option<i64>) -> Markup {
     }
 }
 
-/// `GET /export.csv`: the list as on screen.
-pub fn export_csv(query: &str, mine_path: bool) -> PageResult {
+/// `GET /export.csv`, `GET /export.xlsx`: the list as on screen, in its order.
+pub fn export(query: &str, mine_path: bool, kind: FileKind) -> PageResult {
     let filters = match Filters::parse(query, mine_path) {
         Ok(f) => f,
         Err(e) => return Ok(ui::refused(422, &e)),
@@ -310,43 +309,42 @@ pub fn export_csv(query: &str, mine_path: bool) -> PageResult {
     let viewer = Viewer::current();
     let rows = rows(&viewer, &filters)?;
     let missions = model::missions()?;
-    let mut csv = maillage_sdk::csv::Writer::new();
-    csv.row([
-        "Numéro",
-        "Projet",
-        "Mission",
-        "État",
-        "Visibilité",
-        "Référents",
-        "Membres",
-        "Date de début",
-        "Tâches ouvertes",
-        "Temps passé (h)",
-    ]);
+    let mut export = Export::new(
+        "Projets",
+        "projets",
+        &[
+            "Numéro",
+            "Projet",
+            "Mission",
+            "État",
+            "Visibilité",
+            "Référents",
+            "Membres",
+            "Date de début",
+            "Tâches ouvertes",
+            "Temps passé (h)",
+        ],
+    );
     for row in &rows {
         let mission = missions
             .iter()
             .find(|m| m.code == row.project.mission)
             .map(Mission::title)
             .unwrap_or_default();
-        csv.row([
-            row.project.numero().to_string(),
-            row.project.name.clone(),
-            mission,
-            if row.archived { "Archivé" } else { "En cours" }.to_string(),
-            if row.open { "Ouvert" } else { "Fermé" }.to_string(),
-            row.referents.join(", "),
-            row.members.to_string(),
-            row.project.start_date.clone(),
-            row.open_tasks.to_string(),
-            fr::hours(row.minutes),
+        export.row(vec![
+            Cell::text(row.project.numero()),
+            Cell::text(row.project.name.as_str()),
+            Cell::text(mission),
+            Cell::text(if row.archived { "Archivé" } else { "En cours" }),
+            Cell::text(if row.open { "Ouvert" } else { "Fermé" }),
+            Cell::text(row.referents.join(", ")),
+            Cell::Count(row.members as i64),
+            Cell::Date(row.project.start_date.clone()),
+            Cell::Count(row.open_tasks),
+            Cell::Hours(row.minutes),
         ]);
     }
-    Ok(maillage_sdk::download::attachment(
-        csv.into_bytes(),
-        maillage_sdk::download::CSV,
-        "projets.csv",
-    ))
+    Ok(export.respond(kind))
 }
 
 /// `GET /projet-de-sante`.
@@ -911,7 +909,10 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
             .param("s", TODO)
             .aggregate(TASKS, Some("action"), None)?,
     );
-    let discussion = crate::discussion::section(&l)?;
+    let discussion = match crate::discussion::section(&l, query)? {
+        Ok(discussion) => discussion,
+        Err(refused) => return Ok(refused),
+    };
     let members_section = crate::membership::section(&l, &members)?;
     let meetings_section = crate::meetings::section(&l)?;
     let body = html! {

@@ -19,7 +19,7 @@ use crate::model::{
 use crate::projects::loaded;
 use crate::recurrence::{self, Rule};
 use crate::timelog;
-use crate::ui::{self, PageResult, hours_cell};
+use crate::ui::{self, Cell, Export, FileKind, PageResult, hours_cell};
 
 /// What the task form carries.
 #[derive(Debug, Clone, Default)]
@@ -896,16 +896,66 @@ fn state_filter(query: &str) -> Result<&'static str, Response> {
     }
 }
 
-/// `GET /mes-taches.csv`: the tasks of « Mes tâches » with the same filter, due soon
-/// first.
-pub fn mine_csv(query: &str) -> PageResult {
+/// The sections of « Mes tâches » in the page's order, each of `rows` in exactly one:
+/// overdue, this week (until Sunday), later, without a due date, done in the past.
+fn my_sections<'a>(
+    rows: &'a [Assignee],
+    state: &str,
+    today: &str,
+) -> [(&'static str, Vec<&'a Assignee>); 5] {
+    let week_end = week_end(today);
+    let week_end = week_end.as_str();
+    [
+        (
+            "En retard",
+            rows.iter()
+                .filter(|a| a.status == TODO && a.due_sort.as_str() < today)
+                .collect(),
+        ),
+        (
+            "Cette semaine",
+            rows.iter()
+                .filter(|a| {
+                    a.due_sort.as_str() >= today
+                        && a.due_sort.as_str() <= week_end
+                        && (a.status == TODO || state != "a-faire")
+                })
+                .collect(),
+        ),
+        (
+            "Plus tard",
+            rows.iter()
+                .filter(|a| a.due_sort.as_str() > week_end && a.due_sort != NO_DUE)
+                .collect(),
+        ),
+        (
+            "Sans échéance",
+            rows.iter().filter(|a| a.due_sort == NO_DUE).collect(),
+        ),
+        (
+            "Faites",
+            rows.iter()
+                .filter(|a| a.status == DONE && a.due_sort.as_str() < today)
+                .collect(),
+        ),
+    ]
+}
+
+/// `GET /mes-taches.csv`, `GET /mes-taches.xlsx`: the tasks of « Mes tâches » with the
+/// same filter, in the page's order (its sections).
+pub fn mine_export(query: &str, kind: FileKind) -> PageResult {
     let state = match state_filter(query) {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
     let viewer = Viewer::current();
     let rows = my_tasks(&viewer, state, model::PAGE_MAX)?;
-    let ids: Vec<String> = rows.iter().map(|a| a.task.clone()).collect();
+    let today = ui::today();
+    let listed: Vec<&Assignee> = my_sections(&rows, state, &today)
+        .into_iter()
+        .flat_map(|(_, list)| list)
+        .collect();
+    let ids: Vec<String> = listed.iter().map(|a| a.task.clone()).collect();
     let assignees = assignees_of_tasks(&ids)?;
     let mut tasks: Vec<Task> = Vec::new();
     for chunk in ids.chunks(500) {
@@ -916,49 +966,53 @@ pub fn mine_csv(query: &str) -> PageResult {
                 .fetch_all::<Task>(TASKS, 1000)?,
         );
     }
-    let mut csv = maillage_sdk::csv::Writer::new();
-    csv.row([
-        "Échéance",
-        "Tâche",
-        "Projet",
-        "Assignée à",
-        "État",
-        "Récurrence",
-        "Temps passé (h)",
-    ]);
-    for a in &rows {
+    let mut export = Export::new(
+        "Mes tâches",
+        "mes-taches",
+        &[
+            "Échéance",
+            "Tâche",
+            "Projet",
+            "Réunion",
+            "Assignée à",
+            "État",
+            "Récurrence",
+            "Temps passé (h)",
+        ],
+    );
+    for a in &listed {
         let task = tasks.iter().find(|t| t.id == a.task);
-        csv.row([
-            if a.due_sort == NO_DUE {
+        export.row(vec![
+            Cell::Date(if a.due_sort == NO_DUE {
                 String::new()
             } else {
                 a.due_sort.clone()
-            },
-            a.title.clone(),
-            a.project_name.clone(),
-            assignees
-                .iter()
-                .filter(|x| x.task == a.task)
-                .map(|x| x.user_name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            if a.status == DONE {
+            }),
+            Cell::text(a.title.as_str()),
+            Cell::text(a.project_name.as_str()),
+            Cell::text(task.map(|t| t.meeting_title.clone()).unwrap_or_default()),
+            Cell::text(
+                assignees
+                    .iter()
+                    .filter(|x| x.task == a.task)
+                    .map(|x| x.user_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            Cell::text(if a.status == DONE {
                 "Faite"
             } else {
                 "À faire"
-            }
-            .to_string(),
-            task.and_then(Task::rule)
-                .map(|r| r.label().to_string())
-                .unwrap_or_default(),
-            fr::hours(task.map(|t| t.minutes).unwrap_or(0)),
+            }),
+            Cell::text(
+                task.and_then(Task::rule)
+                    .map(|r| r.label().to_string())
+                    .unwrap_or_default(),
+            ),
+            Cell::Hours(task.map(|t| t.minutes).unwrap_or(0)),
         ]);
     }
-    Ok(maillage_sdk::download::attachment(
-        csv.into_bytes(),
-        maillage_sdk::download::CSV,
-        "mes-taches.csv",
-    ))
+    Ok(export.respond(kind))
 }
 
 /// `GET /mes-taches`.
@@ -970,44 +1024,12 @@ pub fn mine(query: &str) -> PageResult {
     let viewer = Viewer::current();
     let rows = my_tasks(&viewer, state, model::PAGE_MAX)?;
     let today = ui::today();
-    let week_end = week_end(&today);
-    let sections: [(&str, Vec<&Assignee>); 4] = [
-        (
-            "En retard",
-            rows.iter()
-                .filter(|a| a.status == TODO && a.due_sort.as_str() < today.as_str())
-                .collect(),
-        ),
-        (
-            "Cette semaine",
-            rows.iter()
-                .filter(|a| {
-                    a.due_sort.as_str() >= today.as_str()
-                        && a.due_sort.as_str() <= week_end.as_str()
-                        && (a.status == TODO || state != "a-faire")
-                })
-                .collect(),
-        ),
-        (
-            "Plus tard",
-            rows.iter()
-                .filter(|a| a.due_sort.as_str() > week_end.as_str() && a.due_sort != NO_DUE)
-                .collect(),
-        ),
-        (
-            "Sans échéance",
-            rows.iter().filter(|a| a.due_sort == NO_DUE).collect(),
-        ),
-    ];
-    let past_done: Vec<&Assignee> = rows
-        .iter()
-        .filter(|a| a.status == DONE && a.due_sort.as_str() < today.as_str())
-        .collect();
+    let sections = my_sections(&rows, state, &today);
     let body = html! {
         (ui::head())
         div class="toolbar" {
             h1 { "Mes tâches" }
-            a class="button export-csv" href=(href(&format!("/mes-taches.csv?etat={state}"))) { "Exporter (CSV)" }
+            (ui::export_links("/mes-taches", &format!("?etat={state}")))
         }
         (ui::notice(query))
         form class="filtres" method="get" action=(href("/mes-taches")) {
@@ -1026,12 +1048,6 @@ pub fn mine(query: &str) -> PageResult {
                     h2 { (heading) }
                     (my_table(list, &today))
                 }
-            }
-        }
-        @if !past_done.is_empty() {
-            section class="taches-groupe" {
-                h2 { "Faites" }
-                (my_table(&past_done, &today))
             }
         }
     };

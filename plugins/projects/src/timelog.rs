@@ -3,7 +3,7 @@
 //! the totals per project, person, task and month; exports; and the `task.time-logged`
 //! event every change publishes (the indemnity module's « Mon compte », reports).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use maillage_sdk::form::Form;
 use maillage_sdk::fr::{self, DurationError};
@@ -11,8 +11,7 @@ use maillage_sdk::groups::GroupRole;
 use maillage_sdk::html::{Markup, alert, csrf_field, href, html};
 use maillage_sdk::mail::{self, Message};
 use maillage_sdk::records::{self, Query, StoreError};
-use maillage_sdk::{Response, audit, download, time};
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use maillage_sdk::{Response, audit, time};
 use serde_json::json;
 
 use crate::model::{
@@ -20,7 +19,7 @@ use crate::model::{
     Viewer,
 };
 use crate::projects::loaded;
-use crate::ui::{self, PageResult, hours_cell};
+use crate::ui::{self, Cell, Export, FileKind, PageResult, hours_cell};
 
 pub const TIME_LOGGED: &str = "task.time-logged";
 
@@ -659,15 +658,15 @@ fn period_query(mut q: Query, p: &Period) -> Query {
     q
 }
 
+/// The entries `base` selects (a filter over `q`'s params) in the period, by date worked.
+fn period_entries(q: Query, base: &str, p: &Period) -> Result<Vec<Entry>, StoreError> {
+    period_query(q.filter(&period_filter(base, p)), p)
+        .sort("date,created_at")
+        .fetch_all(ENTRIES, 100_000)
+}
+
 fn project_entries(project: &Project, p: &Period) -> Result<Vec<Entry>, StoreError> {
-    period_query(
-        Query::new()
-            .filter(&period_filter("project = {:p}", p))
-            .param("p", &project.id),
-        p,
-    )
-    .sort("date,created_at")
-    .fetch_all(ENTRIES, 100_000)
+    period_entries(Query::new().param("p", &project.id), "project = {:p}", p)
 }
 
 /// `GET /p/{g}/temps`.
@@ -685,20 +684,12 @@ pub fn project_page(group_id: &str, query: &str) -> PageResult {
     };
     let entries = project_entries(&l.project, &p)?;
     let mut rows: BTreeMap<String, (String, i64)> = BTreeMap::new();
-    let tasks: Vec<Task> = Query::new()
-        .filter("project = {:p}")
-        .param("p", &l.project.id)
-        .fields(&["project", "group_id", "title"])
-        .fetch_all(TASKS, 100_000)?;
+    let titles = task_titles(&entries)?;
     for e in &entries {
         let (key, label) = match p.by.as_str() {
             "tache" => (
                 e.task.clone(),
-                tasks
-                    .iter()
-                    .find(|t| t.id == e.task)
-                    .map(|t| t.title.clone())
-                    .unwrap_or_default(),
+                titles.get(&e.task).cloned().unwrap_or_default(),
             ),
             "mois" => (e.date[0..7].to_string(), month_label(&e.date)),
             _ => (e.person.clone(), e.person_name.clone()),
@@ -713,8 +704,7 @@ pub fn project_page(group_id: &str, query: &str) -> PageResult {
         p class="muted" { a href=(href(&l.project.path())) { (l.project.title()) } }
         div class="toolbar" {
             h1 { "Temps passé — " (l.project.name) }
-            a class="button export-csv" href=(href(&format!("{}/temps.csv{suffix}", l.project.path()))) { "Exporter (CSV)" }
-            a class="button export-xlsx" href=(href(&format!("{}/temps.xlsx{suffix}", l.project.path()))) { "Exporter (Excel)" }
+            (ui::export_links(&format!("{}/temps", l.project.path()), &suffix))
         }
         form class="filtres" method="get" action=(href(&format!("{}/temps", l.project.path()))) {
             label for="du" { "Du" }
@@ -745,6 +735,7 @@ pub fn project_page(group_id: &str, query: &str) -> PageResult {
     ))
 }
 
+/// The page's own query for its export links: `?du=…&au=…&par=…`.
 fn export_query(p: &Period) -> String {
     let mut parts = Vec::new();
     if let Some(f) = &p.from {
@@ -753,11 +744,8 @@ fn export_query(p: &Period) -> String {
     if let Some(t) = &p.to {
         parts.push(format!("au={t}"));
     }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", parts.join("&"))
-    }
+    parts.push(format!("par={}", p.by));
+    format!("?{}", parts.join("&"))
 }
 
 /// « décembre 2026 » of a "YYYY-MM-DD" date.
@@ -766,7 +754,8 @@ fn month_label(date: &str) -> String {
     format!("{} {}", fr::month_name(month), date.get(0..4).unwrap_or(""))
 }
 
-const EXPORT_COLUMNS: [&str; 10] = [
+/// The columns of every time export: one row per entry.
+const ENTRY_COLUMNS: [&str; 11] = [
     "Date du travail",
     "Projet",
     "Numéro",
@@ -776,37 +765,63 @@ const EXPORT_COLUMNS: [&str; 10] = [
     "Durée (h)",
     "Note",
     "Saisi par",
+    "Saisi le",
     "Pour autrui",
 ];
 
-struct ExportRow {
-    date: String,
-    task: String,
-    entry: Entry,
+/// A time export (a project's, mine, the structure's): one row per entry of `entries`
+/// in their order, with its project (`project_of` its id; entries of an unknown project
+/// are left out) and its task's title, then the total.
+fn entries_export<'a>(
+    sheet: &'static str,
+    file_stem: &str,
+    entries: &[Entry],
+    project_of: impl Fn(&str) -> Option<&'a Project>,
+    titles: &HashMap<String, String>,
+) -> Export {
+    let zone = time::zone_or_default(&maillage_sdk::context().time_zone);
+    let mut export = Export::new(sheet, file_stem, &ENTRY_COLUMNS);
+    for e in entries {
+        let Some(project) = project_of(e.project.as_str()) else {
+            continue;
+        };
+        let entered = time::local(time::from_seconds(e.created_at), &zone).date();
+        export.row(vec![
+            Cell::Date(e.date.clone()),
+            Cell::text(project.name.as_str()),
+            Cell::text(project.numero()),
+            Cell::text(project.mission.as_str()),
+            Cell::text(titles.get(&e.task).cloned().unwrap_or_default()),
+            Cell::text(e.person_name.as_str()),
+            Cell::Hours(e.minutes),
+            Cell::text(e.note.as_str()),
+            Cell::text(e.entered_by_name.as_str()),
+            Cell::Date(time::date_input(entered)),
+            Cell::yes_no(e.on_behalf),
+        ]);
+    }
+    export.with_total()
 }
 
-fn export_rows(l: &Loaded, p: &Period) -> Result<Vec<ExportRow>, StoreError> {
-    let entries = project_entries(&l.project, p)?;
-    let tasks: Vec<Task> = Query::new()
-        .filter("project = {:p}")
-        .param("p", &l.project.id)
-        .fields(&["project", "group_id", "title"])
-        .fetch_all(TASKS, 100_000)?;
-    Ok(entries
-        .into_iter()
-        .map(|e| ExportRow {
-            date: e.date.clone(),
-            task: tasks
-                .iter()
-                .find(|t| t.id == e.task)
-                .map(|t| t.title.clone())
-                .unwrap_or_default(),
-            entry: e,
-        })
-        .collect())
+/// Task id → title, for the tasks of `entries`.
+fn task_titles(entries: &[Entry]) -> Result<HashMap<String, String>, StoreError> {
+    let mut ids: Vec<String> = entries.iter().map(|e| e.task.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut titles = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let tasks: Vec<Task> = Query::new()
+            .filter("id in {:ids}")
+            .param("ids", chunk)
+            .fields(&["project", "group_id", "title"])
+            .fetch_all(TASKS, 1000)?;
+        titles.extend(tasks.into_iter().map(|t| (t.id, t.title)));
+    }
+    Ok(titles)
 }
 
-fn export_file(l: &Loaded, ext: &str) -> String {
+/// `temps-{numéro}` (or `temps-{g}`), the project's export files without extension.
+fn export_stem(l: &Loaded) -> String {
     let stem: String = if l.project.numero().is_empty() {
         l.project.group_id.clone()
     } else {
@@ -822,7 +837,7 @@ fn export_file(l: &Loaded, ext: &str) -> String {
             })
             .collect()
     };
-    format!("temps-{stem}.{ext}")
+    format!("temps-{stem}")
 }
 
 fn export_allowed(
@@ -845,93 +860,48 @@ fn export_allowed(
     }
 }
 
-/// `GET /p/{g}/temps.csv`: one row per entry, then the total.
-pub fn project_csv(group_id: &str, query: &str) -> PageResult {
+/// `GET /p/{g}/temps.csv`, `.xlsx`: one row per entry of the period by date worked,
+/// whatever `par`, then the total.
+pub fn project_export(group_id: &str, query: &str, kind: FileKind) -> PageResult {
     let (l, p) = match export_allowed(group_id, query)? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let rows = export_rows(&l, &p)?;
-    let mut csv = maillage_sdk::csv::Writer::new();
-    csv.row(EXPORT_COLUMNS);
-    for r in &rows {
-        let e = &r.entry;
-        csv.row([
-            r.date.clone(),
-            l.project.name.clone(),
-            l.project.numero().to_string(),
-            l.project.mission.clone(),
-            r.task.clone(),
-            e.person_name.clone(),
-            fr::hours(e.minutes),
-            e.note.clone(),
-            e.entered_by_name.clone(),
-            if e.on_behalf { "Oui" } else { "Non" }.to_string(),
-        ]);
-    }
-    let total: i64 = rows.iter().map(|r| r.entry.minutes).sum();
-    csv.row(["Total", "", "", "", "", "", &fr::hours(total), "", "", ""]);
-    Ok(download::attachment(
-        csv.into_bytes(),
-        download::CSV,
-        &export_file(&l, "csv"),
-    ))
+    let entries = project_entries(&l.project, &p)?;
+    let titles = task_titles(&entries)?;
+    let stem = export_stem(&l);
+    let export = entries_export(
+        "Temps passé",
+        &stem,
+        &entries,
+        |_| Some(&l.project),
+        &titles,
+    );
+    Ok(export.respond(kind))
 }
 
-/// `GET /p/{g}/temps.xlsx`: the same rows in a workbook, hours as numbers.
-pub fn project_xlsx(group_id: &str, query: &str) -> PageResult {
-    let (l, p) = match export_allowed(group_id, query)? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
-    let rows = export_rows(&l, &p)?;
-    match workbook(&l, &rows) {
-        Ok(bytes) => Ok(download::attachment(
-            bytes,
-            download::XLSX,
-            &export_file(&l, "xlsx"),
-        )),
-        Err(e) => Ok(download::failed(&format!(
-            "projets: xlsx export failed: {e}"
-        ))),
+/// « Mon temps passé » for the year asked (every year when none): my total per
+/// project (by start date, then name) and my entries, by project in that order, then
+/// by date worked.
+struct MyTime {
+    year: Option<i64>,
+    per_project: Vec<(Project, i64)>,
+    entries: Vec<Entry>,
+}
+
+impl MyTime {
+    fn project(&self, id: &str) -> Option<&Project> {
+        self.per_project
+            .iter()
+            .find(|(p, _)| p.id == id)
+            .map(|(p, _)| p)
     }
 }
 
-fn workbook(l: &Loaded, rows: &[ExportRow]) -> Result<Vec<u8>, XlsxError> {
-    let mut workbook = Workbook::new();
-    let bold = Format::new().set_bold();
-    let hours = Format::new().set_num_format("0.00");
-    let sheet = workbook.add_worksheet();
-    sheet.set_name("Temps passé")?;
-    for (col, title) in EXPORT_COLUMNS.iter().enumerate() {
-        sheet.write_string_with_format(0, col as u16, *title, &bold)?;
-    }
-    for (i, r) in rows.iter().enumerate() {
-        let row = i as u32 + 1;
-        let e = &r.entry;
-        sheet.write_string(row, 0, &r.date)?;
-        sheet.write_string(row, 1, &l.project.name)?;
-        sheet.write_string(row, 2, l.project.numero())?;
-        sheet.write_string(row, 3, &l.project.mission)?;
-        sheet.write_string(row, 4, &r.task)?;
-        sheet.write_string(row, 5, &e.person_name)?;
-        sheet.write_number_with_format(row, 6, e.minutes as f64 / 60.0, &hours)?;
-        sheet.write_string(row, 7, &e.note)?;
-        sheet.write_string(row, 8, &e.entered_by_name)?;
-        sheet.write_string(row, 9, if e.on_behalf { "Oui" } else { "Non" })?;
-    }
-    let last = rows.len() as u32 + 1;
-    let total: i64 = rows.iter().map(|r| r.entry.minutes).sum();
-    sheet.write_string_with_format(last, 0, "Total", &bold)?;
-    sheet.write_number_with_format(last, 6, total as f64 / 60.0, &hours)?;
-    workbook.save_to_buffer()
-}
-
-/// `GET /mon-temps`: my time per project.
-pub fn mine(query: &str) -> PageResult {
+fn my_time(query: &str) -> Result<Result<MyTime, Response>, StoreError> {
     let viewer = Viewer::current();
     let Some(me) = viewer.id().map(str::to_string) else {
-        return ui::forbidden("Veuillez vous connecter.");
+        return Ok(Err(ui::refused(403, "Veuillez vous connecter.")));
     };
     let year = ui::param(query, "annee");
     let year: Option<i64> = if year.is_empty() {
@@ -940,10 +910,10 @@ pub fn mine(query: &str) -> PageResult {
         match year.parse::<i64>() {
             Ok(y) if (2000..=2100).contains(&y) => Some(y),
             _ => {
-                return Ok(ui::refused(
+                return Ok(Err(ui::refused(
                     422,
                     "L’année doit être comprise entre 2000 et 2100.",
-                ));
+                )));
             }
         }
     };
@@ -957,7 +927,7 @@ pub fn mine(query: &str) -> PageResult {
     if let Some(y) = year {
         q = q.param("y", y);
     }
-    let entries: Vec<Entry> = q.sort("-date,-created_at").fetch_all(ENTRIES, 100_000)?;
+    let mut entries: Vec<Entry> = q.sort("date,created_at").fetch_all(ENTRIES, 100_000)?;
     let projects = model::all_projects()?;
     let mut per_project: Vec<(Project, i64)> = Vec::new();
     for e in &entries {
@@ -975,21 +945,42 @@ pub fn mine(query: &str) -> PageResult {
             .cmp(&b.0.start_date)
             .then_with(|| a.0.name.cmp(&b.0.name))
     });
-    let total: i64 = entries.iter().map(|e| e.minutes).sum();
+    let position = |id: &str| per_project.iter().position(|(p, _)| p.id == id);
+    entries.retain(|e| position(e.project.as_str()).is_some());
+    entries.sort_by_key(|e| position(e.project.as_str()));
+    Ok(Ok(MyTime {
+        year,
+        per_project,
+        entries,
+    }))
+}
+
+/// `GET /mon-temps`: my time per project, then my entries.
+pub fn mine(query: &str) -> PageResult {
+    let t = match my_time(query)? {
+        Ok(t) => t,
+        Err(r) => return Ok(r),
+    };
+    let titles = task_titles(&t.entries)?;
+    let total: i64 = t.entries.iter().map(|e| e.minutes).sum();
+    let suffix = t.year.map(|y| format!("?annee={y}")).unwrap_or_default();
     let body = html! {
         (ui::head())
-        h1 { "Mon temps passé" }
+        div class="toolbar" {
+            h1 { "Mon temps passé" }
+            (ui::export_links("/mon-temps", &suffix))
+        }
         form class="filtres" method="get" action=(href("/mon-temps")) {
             label for="annee" { "Année" }
-            input id="annee" name="annee" inputmode="numeric" value=(year.map(|y| y.to_string()).unwrap_or_default());
+            input id="annee" name="annee" inputmode="numeric" value=(t.year.map(|y| y.to_string()).unwrap_or_default());
             button type="submit" { "Afficher" }
         }
-        @if per_project.is_empty() { p class="empty" { "Aucun temps saisi." } }
+        @if t.per_project.is_empty() { p class="empty" { "Aucun temps saisi." } }
         @else {
             table class="mon-temps" {
                 thead { tr { th { "Nom du projet" } th { "Date de début" } th { "Temps passé (h)" } } }
                 tbody {
-                    @for (p, minutes) in &per_project {
+                    @for (p, minutes) in &t.per_project {
                         tr class="projet" data-groupe=(p.group_id) {
                             td { a href=(href(&p.path())) { (p.title()) } }
                             (ui::date_cell("debut", &p.start_date))
@@ -999,64 +990,133 @@ pub fn mine(query: &str) -> PageResult {
                 }
                 tfoot { tr class="total" { th { "Total" } td {} (hours_cell(total)) } }
             }
+            h2 { "Mes saisies" }
+            table class="mes-saisies" {
+                thead { tr { th { "Date du travail" } th { "Projet" } th { "Tâche" } th { "Durée" } th { "Note" } } }
+                tbody {
+                    @for e in &t.entries {
+                        tr data-saisie=(e.id) data-groupe=(e.group_id) {
+                            (ui::date_cell("date", &e.date))
+                            td { @if let Some(p) = t.project(&e.project) { (p.title()) } }
+                            td { a href=(href(&format!("/p/{}/taches/{}#temps-tache", e.group_id, e.task))) { (titles.get(&e.task).cloned().unwrap_or_default()) } }
+                            td { (ui::duration(e.minutes)) }
+                            td { (e.note) }
+                        }
+                    }
+                }
+            }
         }
     };
     Ok(Response::page("Mon temps passé", body))
 }
 
-/// `GET /temps` (coordinators): the structure's time per project, person or mission.
-pub fn structure_page(query: &str) -> PageResult {
-    let viewer = Viewer::current();
-    if !viewer.coordinator {
-        return ui::forbidden(
-            "Le temps passé de toute la structure est réservé aux coordinateurs.",
-        );
-    }
-    let p = match period(query, &["projet", "personne", "mission"]) {
-        Ok(p) => p,
-        Err(e) => return Ok(ui::refused(422, &e)),
+/// `GET /mon-temps.csv`, `.xlsx`: my entries as the page lists them, then the total.
+pub fn mine_export(query: &str, kind: FileKind) -> PageResult {
+    let t = match my_time(query)? {
+        Ok(t) => t,
+        Err(r) => return Ok(r),
     };
-    let field = match p.by.as_str() {
+    let titles = task_titles(&t.entries)?;
+    let export = entries_export(
+        "Mon temps passé",
+        "mon-temps",
+        &t.entries,
+        |id| t.project(id),
+        &titles,
+    );
+    Ok(export.respond(kind))
+}
+
+/// The entries' field the structure's report groups by (`par`).
+fn report_field(by: &str) -> &'static str {
+    match by {
         "personne" => "person",
         "mission" => "mission",
         _ => "project",
+    }
+}
+
+/// An entry's value of `field` (see [`report_field`]).
+fn entry_key<'e>(e: &'e Entry, field: &str) -> &'e str {
+    match field {
+        "person" => e.person.as_str(),
+        "mission" => e.mission.as_str(),
+        _ => e.project.as_str(),
+    }
+}
+
+/// The names of the structure report's rows: projects, members, missions.
+struct Labels {
+    projects: HashMap<String, Project>,
+    people: HashMap<String, String>,
+    missions: HashMap<String, String>,
+}
+
+impl Labels {
+    fn load() -> Result<Labels, StoreError> {
+        let projects: Vec<Project> = Query::new().fetch_all(PROJECTS, model::PAGE_MAX)?;
+        Ok(Labels {
+            projects: projects.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            people: maillage_sdk::members()
+                .into_iter()
+                .map(|m| (m.user_id, m.display_name))
+                .collect(),
+            missions: model::missions()?
+                .into_iter()
+                .map(|m| (m.code.clone(), m.title()))
+                .collect(),
+        })
+    }
+
+    /// The name of `key`, a value of `field`; the key itself when unknown.
+    fn of(&self, field: &str, key: &str) -> String {
+        let found = match field {
+            "person" => self.people.get(key).cloned(),
+            "mission" => self.missions.get(key).cloned(),
+            _ => self.projects.get(key).map(Project::title),
+        };
+        found.unwrap_or_else(|| key.to_string())
+    }
+}
+
+/// The structure's report and its exports: coordinators only, the page's filters.
+fn report_allowed(query: &str) -> Result<Period, Response> {
+    if !Viewer::current().coordinator {
+        return Err(ui::refused(
+            403,
+            "Le temps passé de toute la structure est réservé aux coordinateurs.",
+        ));
+    }
+    period(query, &["projet", "personne", "mission"]).map_err(|e| ui::refused(422, &e))
+}
+
+/// `GET /temps` (coordinators): the structure's time per project, person or mission.
+pub fn structure_page(query: &str) -> PageResult {
+    let p = match report_allowed(query) {
+        Ok(p) => p,
+        Err(r) => return Ok(r),
     };
-    let base = period_filter("minutes > 0", &p);
-    let mut q = Query::new().filter(&base);
-    q = period_query(q, &p);
+    let field = report_field(&p.by);
+    let q = period_query(Query::new().filter(&period_filter("minutes > 0", &p)), &p);
     let groups = q.aggregate(ENTRIES, Some(field), Some("minutes"))?;
-    let projects: Vec<Project> = Query::new().fetch_all(PROJECTS, model::PAGE_MAX)?;
-    let members = maillage_sdk::members();
-    let missions = model::missions()?;
+    let labels = Labels::load()?;
     let mut rows: Vec<(String, String, i64)> = groups
         .into_iter()
         .map(|g| {
             let key = g.key.as_str().unwrap_or_default().to_string();
-            let label = match field {
-                "person" => members
-                    .iter()
-                    .find(|m| m.user_id == key)
-                    .map(|m| m.display_name.clone())
-                    .unwrap_or_else(|| key.clone()),
-                "mission" => missions
-                    .iter()
-                    .find(|m| m.code == key)
-                    .map(|m| m.title())
-                    .unwrap_or_else(|| key.clone()),
-                _ => projects
-                    .iter()
-                    .find(|p| p.id == key)
-                    .map(Project::title)
-                    .unwrap_or_else(|| key.clone()),
-            };
+            let label = labels.of(field, &key);
             (key, label, g.sum)
         })
         .collect();
-    rows.sort_by(|a, b| a.1.cmp(&b.1));
+    rows.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
     let total: i64 = rows.iter().map(|r| r.2).sum();
+    let suffix = export_query(&p);
     let body = html! {
         (ui::head())
-        h1 { "Temps passé par projet" }
+        div class="toolbar" {
+            h1 { "Temps passé par projet" }
+            (ui::export_links("/temps", &suffix))
+        }
         (ui::notice(query))
         form class="filtres" method="get" action=(href("/temps")) {
             label for="du" { "Du" }
@@ -1087,6 +1147,37 @@ pub fn structure_page(query: &str) -> PageResult {
         }
     };
     Ok(Response::page("Temps passé par projet", body))
+}
+
+/// `GET /temps.csv`, `.xlsx` (coordinators): every entry of the period in the page's
+/// order (its rows by name, each row's entries by date worked), then the total.
+pub fn structure_export(query: &str, kind: FileKind) -> PageResult {
+    let p = match report_allowed(query) {
+        Ok(p) => p,
+        Err(r) => return Ok(r),
+    };
+    let field = report_field(&p.by);
+    let mut entries = period_entries(Query::new(), "minutes > 0", &p)?;
+    let labels = Labels::load()?;
+    entries.sort_by_cached_key(|e| {
+        let key = entry_key(e, field);
+        (
+            labels.of(field, key),
+            key.to_string(),
+            e.date.clone(),
+            e.created_at,
+            e.id.clone(),
+        )
+    });
+    let titles = task_titles(&entries)?;
+    let export = entries_export(
+        "Temps passé par projet",
+        "temps",
+        &entries,
+        |id| labels.projects.get(id),
+        &titles,
+    );
+    Ok(export.respond(kind))
 }
 
 /// `POST /temps/republier` (coordinators): every entry's event again, same revision.

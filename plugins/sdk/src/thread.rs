@@ -24,8 +24,10 @@
 //! A live thread (the projects module): [`list_latest`] for the page, [`render_live`]
 //! with a [`Live`] poller (htmx `every 5s` on `div#fil-suivi`), whose route answers
 //! [`list_after`] the [`Cursor`] it was given through [`poll_update`] (204 when there is
-//! nothing new). Read markers: [`reads_collection`] (declared too), [`read_marker`],
-//! [`mark_read`], [`unread_count`]. Mentions: [`mentioned`].
+//! nothing new); older pages with [`list_before`] and the links of [`Paging`]. Read
+//! markers: [`reads_collection`] (declared too), [`read_marker`], [`mark_read`],
+//! [`unread_count`]. Mentions: [`mentioned`]; [`Live::mentionable`] highlights them as
+//! `span.mention[data-user]`.
 
 use serde::{Deserialize, Serialize};
 
@@ -321,12 +323,20 @@ pub fn render(messages: &[Message], options: &Options<'_>) -> Markup {
 /// One message of the list, `li.thread-message#message-{id}`, with the edit and delete
 /// forms the viewer may use: what [`render`], [`render_live`] and [`poll_update`] show.
 pub fn message_item(m: &Message, options: &Options<'_>) -> Markup {
-    item(m, options, false, false)
+    item(m, options, &[], false, false)
 }
 
-/// [`message_item`], `li.thread-message.non-lu` when `unread`, and with
-/// `hx-swap-oob="outerHTML"` when `oob` (an edited message the poller replaces).
-fn item(m: &Message, options: &Options<'_>, unread: bool, oob: bool) -> Markup {
+/// [`message_item`] with the @mentions of `mentionable` (the candidates of
+/// [`mentioned`]) as `span.mention[data-user]`, `li.thread-message.non-lu` when
+/// `unread`, and with `hx-swap-oob="outerHTML"` when `oob` (an edited message the poller
+/// replaces).
+fn item(
+    m: &Message,
+    options: &Options<'_>,
+    mentionable: &[(String, String)],
+    unread: bool,
+    oob: bool,
+) -> Markup {
     let own = options.viewer == Some(m.author.as_str());
     let class = if unread {
         "thread-message non-lu"
@@ -344,8 +354,14 @@ fn item(m: &Message, options: &Options<'_>, unread: bool, oob: bool) -> Markup {
                 }
             }
             div class="thread-text" {
-                @for line in m.text.lines() {
-                    (line)
+                @for (part, users) in mention_pieces(&m.text, mentionable) {
+                    @if let Some(users) = users {
+                        span class="mention" data-user=(users) { (with_breaks(part)) }
+                    } @else {
+                        (with_breaks(part))
+                    }
+                }
+                @if !m.text.is_empty() {
                     br;
                 }
             }
@@ -371,6 +387,28 @@ fn item(m: &Message, options: &Options<'_>, unread: bool, oob: bool) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Text with its line breaks as `br` (escaped, as every spliced value).
+fn with_breaks(text: &str) -> Markup {
+    let count = text.split('\n').count();
+    // A "\r\n" is one break: the "\r" before a "\n" goes.
+    let lines: Vec<&str> = text
+        .split('\n')
+        .enumerate()
+        .map(|(i, line)| match line.strip_suffix('\r') {
+            Some(stripped) if i + 1 < count => stripped,
+            _ => line,
+        })
+        .collect();
+    html! {
+        @for (i, line) in lines.into_iter().enumerate() {
+            @if i > 0 {
+                br;
+            }
+            (line)
         }
     }
 }
@@ -472,7 +510,8 @@ fn sort_messages(messages: &mut [Message]) {
     messages.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
 }
 
-/// The newest `n` messages of the thread (at most [`MAX_MESSAGES`]), in thread order.
+/// The newest `n` messages of the thread (at most [`MAX_MESSAGES`]), in thread order:
+/// one query, newest first (`-created_at,-id`), turned round.
 pub fn list_latest(subject_id: &str, n: u32) -> Result<Vec<Message>, StoreError> {
     let n = n.min(MAX_MESSAGES);
     if n == 0 {
@@ -481,25 +520,35 @@ pub fn list_latest(subject_id: &str, n: u32) -> Result<Vec<Message>, StoreError>
     let (mut latest, _) = Query::new()
         .filter("subject = {:s}")
         .param("s", subject_id)
-        .sort("-created_at")
+        .sort("-created_at,-id")
         .limit(n)
         .fetch::<Message>(COLLECTION)?;
-    if latest.len() == n as usize {
-        // The host breaks ties by id ascending whatever the sort (a "-id" is ignored):
-        // of the oldest second kept, take every message, then keep the newest n.
-        let oldest = latest.iter().map(|m| m.created_at).min().unwrap_or(0);
-        latest.retain(|m| m.created_at != oldest);
-        let (same_second, _) = Query::new()
-            .filter("subject = {:s} && created_at = {:t}")
-            .param("s", subject_id)
-            .param("t", oldest)
-            .limit(MAX_MESSAGES)
-            .fetch::<Message>(COLLECTION)?;
-        latest.extend(same_second);
+    latest.reverse();
+    Ok(latest)
+}
+
+/// The `n` messages just before (`before_at`, `before_id`) (at most [`MAX_MESSAGES`]),
+/// in thread order: the page of older messages ending where a page starts.
+pub fn list_before(
+    subject_id: &str,
+    before_at: i64,
+    before_id: &str,
+    n: u32,
+) -> Result<Vec<Message>, StoreError> {
+    let n = n.min(MAX_MESSAGES);
+    if n == 0 {
+        return Ok(Vec::new());
     }
-    sort_messages(&mut latest);
-    let skip = latest.len().saturating_sub(n as usize);
-    Ok(latest.split_off(skip))
+    let (mut older, _) = Query::new()
+        .filter("subject = {:s} && (created_at < {:t} || (created_at = {:t} && id < {:id}))")
+        .param("s", subject_id)
+        .param("t", before_at)
+        .param("id", before_id)
+        .sort("-created_at,-id")
+        .limit(n)
+        .fetch::<Message>(COLLECTION)?;
+    older.reverse();
+    Ok(older)
 }
 
 /// The messages after (`after_at`, `after_id`), in thread order (at most
@@ -595,7 +644,7 @@ pub fn unread_count(subject_id: &str, user_id: &str) -> Result<i64, StoreError> 
 // ---- Live rendering ----
 
 /// How [`render_live`] keeps the thread up to date and marks what is new.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Live {
     /// Module-relative path of the poller, e.g. "/p/42/fil/suivi": it gets
     /// `?apres={cursor}&depuis={since}`.
@@ -607,6 +656,24 @@ pub struct Live {
     /// The viewer's read marker: messages of others after it are new to them (none: no
     /// marking, e.g. for a reader who does not take part).
     pub unread_from: Option<Cursor>,
+    /// The people who may be mentioned, (account id, display name), as [`mentioned`]
+    /// takes them: their @mentions show as `span.mention[data-user]` (empty: none).
+    pub mentionable: Vec<(String, String)>,
+    /// The links of a page showing part of a long thread.
+    pub paging: Paging,
+}
+
+/// The links of a page showing part of a long thread (module-relative addresses, e.g.
+/// "/p/42?avant=1733000000.0190abc#fil").
+#[derive(Debug, Clone, Default)]
+pub struct Paging {
+    /// Where the messages before the oldest shown are, when there are some: the link
+    /// `a.messages-precedents` « Messages précédents » above the list.
+    pub older: Option<String>,
+    /// On a page of older messages, where the latest are: the link
+    /// `a.derniers-messages` « Revenir aux derniers messages » below the list. Such a
+    /// page has no poller: what is new would not follow the messages it shows.
+    pub latest: Option<String>,
 }
 
 impl Live {
@@ -630,12 +697,19 @@ fn poller(live: &Live) -> Markup {
 /// [`render`] kept up to date: `ol#fil-messages` (there even when empty, so that new
 /// messages have a list to join), the messages of others after the viewer's marker as
 /// `li.thread-message.non-lu` with `hr#non-lus` « Nouveaux messages » before the first,
-/// and the poller `div#fil-suivi`.
+/// @mentions as `span.mention`, and the poller `div#fil-suivi`; with `live.paging`, the
+/// link to older messages above the list and, on an older page, the link back to the
+/// latest instead of the poller.
 pub fn render_live(messages: &[Message], options: &Options<'_>, live: &Live) -> Markup {
     let first_unread = messages.iter().position(|m| live.unread(m, options));
     html! {
         section class="thread" id="discussion" aria-labelledby="discussion-titre" {
             h2 id="discussion-titre" { (options.title) }
+            @if let Some(older) = &live.paging.older {
+                p class="fil-pages" {
+                    a class="messages-precedents" href=(href(older)) { "Messages précédents" }
+                }
+            }
             @if messages.is_empty() {
                 p class="empty" id="fil-vide" { "Aucun message pour le moment." }
             }
@@ -647,10 +721,18 @@ pub fn render_live(messages: &[Message], options: &Options<'_>, live: &Live) -> 
                             p { "Nouveaux messages" }
                         }
                     }
-                    (item(m, options, live.unread(m, options), false))
+                    (item(m, options, &live.mentionable, live.unread(m, options), false))
                 }
             }
-            (poller(live))
+            @if let Some(latest) = &live.paging.latest {
+                p class="fil-pages" {
+                    a class="derniers-messages" href=(href(latest)) {
+                        "Revenir aux derniers messages"
+                    }
+                }
+            } @else {
+                (poller(live))
+            }
             @if options.can_post {
                 (post_form(options))
             }
@@ -675,7 +757,7 @@ pub fn poll_update(
         @if !new.is_empty() {
             div hx-swap-oob="beforeend:#fil-messages" {
                 @for m in new {
-                    (item(m, options, live.unread(m, options), false))
+                    (item(m, options, &live.mentionable, live.unread(m, options), false))
                 }
             }
             @if after.is_origin() {
@@ -683,7 +765,7 @@ pub fn poll_update(
             }
         }
         @for m in edited.iter().filter(|m| !new.iter().any(|n| n.id == m.id)) {
-            (item(m, options, false, true))
+            (item(m, options, &live.mentionable, false, true))
         }
     }
 }
@@ -700,14 +782,37 @@ fn names_here(rest: &[char], name: &[char]) -> bool {
     rest.starts_with(name) && rest.get(name.len()).is_none_or(|c| !c.is_alphanumeric())
 }
 
-/// The ids of the `candidates` (id, display name) that `text` mentions as `@Display
-/// Name`, in order of first mention, each once: accents and case ignored
-/// ([`crate::text::fold`]), the longest name first (`@Marie Claire` is not `@Marie`),
-/// the name ending at the end, a space or punctuation; an `@` right after a letter or
-/// digit (an address) is none. Two people with the same name are both mentioned. The
-/// caller leaves the author out.
-pub fn mentioned(text: &str, candidates: &[(String, String)]) -> Vec<String> {
-    let folded: Vec<char> = crate::text::fold(text).chars().collect();
+/// `text` folded as [`crate::text::fold`] folds it (accents and case ignored, a run of
+/// spaces as one), each folded character with the byte range of the character of `text`
+/// it comes from: where a mention found in the folded text sits in the message. (The
+/// leading and trailing spaces `fold` trims are kept as one space: never alphanumeric,
+/// they change no mention.)
+fn fold_mapped(text: &str) -> (Vec<char>, Vec<(usize, usize)>) {
+    let mut folded: Vec<char> = Vec::with_capacity(text.len());
+    let mut origins: Vec<(usize, usize)> = Vec::with_capacity(text.len());
+    let mut buffer = [0u8; 4];
+    for (at, c) in text.char_indices() {
+        let origin = (at, at + c.len_utf8());
+        if c.is_whitespace() {
+            if folded.last() != Some(&' ') {
+                folded.push(' ');
+                origins.push(origin);
+            }
+        } else if c.is_ascii() {
+            folded.push(c.to_ascii_lowercase());
+            origins.push(origin);
+        } else {
+            for f in crate::text::fold(c.encode_utf8(&mut buffer)).chars() {
+                folded.push(f);
+                origins.push(origin);
+            }
+        }
+    }
+    (folded, origins)
+}
+
+/// The candidates' folded names with their ids, the longest first; empty names left out.
+fn folded_names(candidates: &[(String, String)]) -> Vec<(Vec<char>, &str)> {
     let mut names: Vec<(Vec<char>, &str)> = candidates
         .iter()
         .map(|(id, name)| {
@@ -719,7 +824,17 @@ pub fn mentioned(text: &str, candidates: &[(String, String)]) -> Vec<String> {
         .filter(|(name, _)| !name.is_empty())
         .collect();
     names.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
-    let mut found: Vec<String> = Vec::new();
+    names
+}
+
+/// The mentions of folded text, in order: (index of the `@`, index just after the name,
+/// the ids of the people of that name), `names` as [`folded_names`] gives them. The one
+/// finder of [`mentioned`] and of the `span.mention` a message is rendered with.
+fn find_mentions<'a>(
+    folded: &[char],
+    names: &[(Vec<char>, &'a str)],
+) -> Vec<(usize, usize, Vec<&'a str>)> {
+    let mut found: Vec<(usize, usize, Vec<&'a str>)> = Vec::new();
     let mut i = 0;
     while i < folded.len() {
         let starts = folded[i] == '@' && (i == 0 || !folded[i - 1].is_alphanumeric());
@@ -736,17 +851,61 @@ pub fn mentioned(text: &str, candidates: &[(String, String)]) -> Vec<String> {
             i += 1;
             continue;
         };
-        for (_, id) in names
+        let ids: Vec<&'a str> = names
             .iter()
             .filter(|(name, _)| name.len() == longest && names_here(rest, name))
-        {
-            if !found.iter().any(|f| f == id) {
-                found.push((*id).to_string());
-            }
-        }
+            .map(|(_, id)| *id)
+            .collect();
+        found.push((i, i + 1 + longest, ids));
         i += 1 + longest;
     }
     found
+}
+
+/// The ids of the `candidates` (id, display name) that `text` mentions as `@Display
+/// Name`, in order of first mention, each once: accents and case ignored
+/// ([`crate::text::fold`]), the longest name first (`@Marie Claire` is not `@Marie`),
+/// the name ending at the end, a space or punctuation; an `@` right after a letter or
+/// digit (an address) is none. Two people with the same name are both mentioned. The
+/// caller leaves the author out.
+pub fn mentioned(text: &str, candidates: &[(String, String)]) -> Vec<String> {
+    let (folded, _) = fold_mapped(text);
+    let mut found: Vec<String> = Vec::new();
+    for (_, _, ids) in find_mentions(&folded, &folded_names(candidates)) {
+        for id in ids {
+            if !found.iter().any(|f| f == id) {
+                found.push(id.to_string());
+            }
+        }
+    }
+    found
+}
+
+/// `text` cut into its plain parts and its @mentions of `candidates` (as [`mentioned`]
+/// finds them), in order: (the part as written, for a mention the ids of the people it
+/// names, space-separated — several when they share the name).
+fn mention_pieces<'t>(
+    text: &'t str,
+    candidates: &[(String, String)],
+) -> Vec<(&'t str, Option<String>)> {
+    if candidates.is_empty() || !text.contains('@') {
+        return vec![(text, None)];
+    }
+    let (folded, origins) = fold_mapped(text);
+    let mut pieces: Vec<(&'t str, Option<String>)> = Vec::new();
+    let mut at = 0;
+    for (start, end, ids) in find_mentions(&folded, &folded_names(candidates)) {
+        let (from, to) = (origins[start].0, origins[end - 1].1);
+        if from > at {
+            pieces.push((&text[at..from], None));
+        }
+        pieces.push((&text[from..to], Some(ids.join(" "))));
+        at = to;
+    }
+    if at < text.len() || pieces.is_empty() {
+        pieces.push((&text[at..], None));
+    }
+    pieces
 }
 
 #[cfg(test)]
@@ -893,5 +1052,57 @@ mod tests {
             assert!(mentioned(text, &p).is_empty(), "{text:?}");
         }
         assert!(mentioned("@Marie", &people(&[("9", "  ")])).is_empty());
+    }
+
+    #[test]
+    fn mention_pieces_keep_the_text_as_written_around_them() {
+        let p = people(&[("1", "Élodie Lefèvre"), ("2", "Marie"), ("3", "Zoé Cœur")]);
+        assert_eq!(
+            mention_pieces("Merci @elodie  LEFEVRE, et <@Marie> !", &p),
+            vec![
+                ("Merci ", None),
+                ("@elodie  LEFEVRE", Some("1".to_string())),
+                (", et <", None),
+                ("@Marie", Some("2".to_string())),
+                ("> !", None),
+            ]
+        );
+        // Folding may change the length (œ → oe): the parts are still those written.
+        assert_eq!(
+            mention_pieces("À @ZOÉ CŒUR.", &p),
+            vec![
+                ("À ", None),
+                ("@ZOÉ CŒUR", Some("3".to_string())),
+                (".", None)
+            ]
+        );
+        assert_eq!(
+            mention_pieces("@Marie", &p),
+            vec![("@Marie", Some("2".to_string()))]
+        );
+        let twins = people(&[("3", "Paul Martin"), ("4", "Paul Martin")]);
+        assert_eq!(
+            mention_pieces("@Paul Martin ?", &twins),
+            vec![("@Paul Martin", Some("3 4".to_string())), (" ?", None)]
+        );
+        for text in ["Sans mention", "jean@marie.fr", "@Mariette"] {
+            assert_eq!(mention_pieces(text, &p), vec![(text, None)], "{text:?}");
+        }
+        assert_eq!(mention_pieces("@Marie", &[]), vec![("@Marie", None)]);
+    }
+
+    #[test]
+    fn mentions_are_found_in_text_as_fold_reads_it() {
+        let p = people(&[("1", "Anne Active")]);
+        for text in [
+            "  @Anne Active",
+            "@anne\n active",
+            "@ANNE\tACTIVE !",
+            "x\n@Anne Active",
+        ] {
+            assert_eq!(mentioned(text, &p), ["1"], "{text:?}");
+            let (folded, origins) = fold_mapped(text);
+            assert_eq!(folded.len(), origins.len());
+        }
     }
 }
