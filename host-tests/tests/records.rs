@@ -52,6 +52,28 @@ async fn query(c: &mut Client<'_>, slug: &str, spec: Value) -> (StatusCode, Valu
 }
 
 /// Codes of the items a query returns, in order.
+/// The codes of every record in `sort` order, read page by page (`limit` each) through
+/// the cursors.
+async fn walk(c: &mut Client<'_>, sort: &str, limit: u32) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut spec = json!({"sort": sort, "limit": limit});
+        if let Some(next) = &cursor {
+            spec["cursor"] = json!(next);
+        }
+        let (status, page) = query(c, "cpts-a", spec).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for item in page["ok"]["items"].as_array().unwrap() {
+            seen.push(item["code"].as_str().unwrap().to_string());
+        }
+        match page["ok"]["next"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return seen,
+        }
+    }
+}
+
 async fn codes(c: &mut Client<'_>, slug: &str, spec: Value) -> Vec<String> {
     let (status, page) = query(c, slug, spec).await;
     assert_eq!(status, StatusCode::OK, "{page}");
@@ -337,24 +359,7 @@ async fn filters_sorts_pages_search_and_aggregates() {
     }
 
     // Cursor pagination walks the whole order, NULLs last, without repeats.
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut spec = json!({"sort": "-amount", "limit": 2});
-        if let Some(c) = &cursor {
-            spec["cursor"] = json!(c);
-        }
-        let (status, page) = query(&mut a, "cpts-a", spec).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        for item in page["ok"]["items"].as_array().unwrap() {
-            seen.push(item["code"].as_str().unwrap().to_string());
-        }
-        match page["ok"]["next"].as_str() {
-            Some(next) => cursor = Some(next.to_string()),
-            None => break,
-        }
-    }
-    assert_eq!(seen, ["B", "C", "A", "D", "E"]);
+    assert_eq!(walk(&mut a, "-amount", 2).await, ["B", "C", "A", "D", "E"]);
     // Ties break by id ascending (B was inserted before C), or descending when the
     // sort ends with "-id" (a thread's newest page), cursors included; keys after the
     // id change nothing.
@@ -367,24 +372,7 @@ async fn filters_sorts_pages_search_and_aggregates() {
             expected,
             "{sort}"
         );
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut spec = json!({"sort": sort, "limit": 1});
-            if let Some(c) = &cursor {
-                spec["cursor"] = json!(c);
-            }
-            let (status, page) = query(&mut a, "cpts-a", spec).await;
-            assert_eq!(status, StatusCode::OK, "{page}");
-            for item in page["ok"]["items"].as_array().unwrap() {
-                seen.push(item["code"].as_str().unwrap().to_string());
-            }
-            match page["ok"]["next"].as_str() {
-                Some(next) => cursor = Some(next.to_string()),
-                None => break,
-            }
-        }
-        assert_eq!(seen, expected, "{sort}, one by one");
+        assert_eq!(walk(&mut a, sort, 1).await, expected, "{sort}, one by one");
     }
     // A cursor from another sort, or forged, is refused.
     let (_, page) = query(&mut a, "cpts-a", json!({"sort": "-amount", "limit": 1})).await;
