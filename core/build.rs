@@ -7,7 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Plugins embedded into the binary and installed by `maillage demo`.
-const BUNDLED: &[&str] = &["polls", "directory", "agenda", "indemnity", "projects"];
+const BUNDLED: &[&str] = &[
+    "polls",
+    "directory",
+    "agenda",
+    "indemnity",
+    "projects",
+    "cloud",
+];
 /// Indemnity rule sets embedded into the binary, installed for every structure at start.
 const BUNDLED_RULE_SETS: &[&str] = &["rules-forfait"];
 
@@ -25,6 +32,7 @@ fn main() {
         "agenda",
         "indemnity",
         "projects",
+        "cloud",
         "rules-forfait",
         "fixtures",
     ] {

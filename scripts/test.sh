@@ -63,7 +63,7 @@ log="$(mktemp)"
 trap 'rm -f "$log"; kill "$moto_pid" 2>/dev/null || true' EXIT
 # Guest logic (SDK forms and French dates, the RPPS reader) runs natively; the host
 # imports are not called.
-(cd plugins && cargo test --locked -p maillage-sdk -p directory -p agenda -p maillage-rules -p rules-forfait -p indemnity -p projects --target "$(rustc -vV | sed -n 's/^host: //p')") 2>&1 | tee -a "$log"
+(cd plugins && cargo test --locked -p maillage-sdk -p directory -p agenda -p maillage-rules -p rules-forfait -p indemnity -p projects -p cloud --target "$(rustc -vV | sed -n 's/^host: //p')") 2>&1 | tee -a "$log"
 echo "== tests on SQLite (embedded default)"
 cargo test --locked --workspace 2>&1 | tee -a "$log"
 

@@ -5,6 +5,7 @@ mod administration;
 mod agenda;
 mod blobs;
 mod browser;
+mod cloud;
 mod crash;
 mod directory;
 mod events;

@@ -5131,3 +5131,250 @@ pub(crate) async fn bench_projects_smoke() {
         .await
         .expect("the projects benchmark runs and its pages show what it seeded");
 }
+
+// The documents of a project's group, from the cloud (`document.saved`).
+
+/// The cloud's module id: the source of its events and the segment of its pages.
+pub(crate) const CLOUD_MODULE: &str = "documents";
+pub(crate) const DOCUMENT_SAVED: &str = "document.saved";
+
+/// A `document.saved` payload of `document` in `group`, as the cloud publishes it;
+/// (`saved_at`, `sequence`) orders its versions.
+pub(crate) fn document_saved(
+    document: &str,
+    group: &str,
+    name: &str,
+    saved_at: i64,
+    sequence: i64,
+) -> Value {
+    json!({
+        "document": document, "group_id": group, "name": name, "folder": "Comptes rendus",
+        "version": sequence, "size": 1536, "content_type": "application/pdf",
+        "by_name": "Rémi Référent", "saved_at": saved_at, "sequence": sequence,
+        "deleted": false, "path": format!("/d/{document}"),
+    })
+}
+
+/// Gives the projects module of structure `sid` one `document.saved` from `source`, as
+/// the dispatcher would; it must take it (an ignored one included: no retry).
+pub(crate) async fn give_document(host: &Host, sid: i64, source: &str, key: &str, payload: String) {
+    let event = maillage::storage::StoredEvent {
+        idempotency_key: key.into(),
+        source: source.into(),
+        topic: DOCUMENT_SAVED.into(),
+        payload,
+    };
+    host.deliver_event(sid, "projets", event)
+        .await
+        .expect("no fault")
+        .unwrap_or_else(|e| panic!("{DOCUMENT_SAVED} {key} refused: {e}"));
+}
+
+/// The documents listed on a project page: (cloud id, name), in order.
+pub(crate) async fn listed_documents(c: &mut Client<'_>, g: &str) -> Vec<(String, String)> {
+    let p = page(c, &project_path(g)).await;
+    all(&p, "section#documents li[data-document]")
+        .iter()
+        .map(|li| (li.get("data-document"), li.first("a").text()))
+        .collect()
+}
+
+/// (`doc{i}`, `Document {i}`) for each `i`, in that order.
+pub(crate) fn numbered(indexes: impl IntoIterator<Item = i64>) -> Vec<(String, String)> {
+    indexes
+        .into_iter()
+        .map(|i| (format!("doc{i:02}"), format!("Document {i:02}")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+pub(crate) async fn the_project_page_lists_its_groups_documents_from_the_cloud() {
+    let host = projects_host().await;
+    let w = world(&host, &["projects"]).await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut bob = signed_in(&host, "bob@b.test").await;
+    let base = 1_790_000_000_i64;
+
+    // Nothing received yet: no section at all.
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    assert_eq!(
+        count(&p, "section#documents"),
+        0,
+        "no document ever received"
+    );
+
+    // Eleven documents of the open group, one of the closed group saved after them all.
+    for i in 1..=11 {
+        let id = format!("doc{i:02}");
+        let payload = document_saved(&id, &w.open, &format!("Document {i:02}"), base + i * 60, 1);
+        give_document(
+            &host,
+            w.sid,
+            CLOUD_MODULE,
+            &format!("saved-{id}"),
+            payload.to_string(),
+        )
+        .await;
+    }
+    let secret = document_saved(
+        "confid1",
+        &w.closed,
+        "Compte rendu confidentiel",
+        base + 5000,
+        1,
+    );
+    give_document(
+        &host,
+        w.sid,
+        CLOUD_MODULE,
+        "saved-confid1",
+        secret.to_string(),
+    )
+    .await;
+
+    // The ten most recently saved, newest first, to any member of the structure.
+    assert_eq!(
+        listed_documents(&mut oscar, &w.open).await,
+        numbered((2..=11).rev()),
+        "the 10 latest of the group, newest first"
+    );
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    let newest = first(&p, "section#documents li[data-document]");
+    assert_eq!(
+        newest.first("a").get("href"),
+        "/cpts-a/documents/d/doc11",
+        "{}",
+        newest.html
+    );
+    let details = newest.text();
+    for part in [
+        "1,5 Ko",
+        "version 1",
+        "lundi 21 septembre 2026, 16:24",
+        "Rémi Référent",
+        "Comptes rendus",
+    ] {
+        assert!(details.contains(part), "« {part} » in {details}");
+    }
+    let everything = first(&p, "section#documents a.tous-documents");
+    assert_eq!(
+        everything.get("href"),
+        format!("/cpts-a/documents/g/{}", w.open)
+    );
+    assert!(says(&everything.html, "Tous les documents du projet"));
+    // The closed group's document: never on the open project's page, on its own for its
+    // members, and nowhere for others.
+    assert!(!p.contains("confid1") && !p.contains("Compte rendu confidentiel"));
+    assert_eq!(
+        listed_documents(&mut anne, &w.closed).await,
+        vec![(
+            "confid1".to_string(),
+            "Compte rendu confidentiel".to_string()
+        )]
+    );
+    let (status, body) = oscar.get(&project_path(&w.closed)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "Oscar, closed project");
+    assert!(!body.contains("confid1"));
+
+    // Older copies change nothing: an older saved_at (whatever its sequence), the same
+    // saved_at with a lower sequence. A higher sequence at the same instant applies.
+    for (key, saved_at, sequence) in [("older", base + 600, 9), ("lower", base + 660, 0)] {
+        let stale = document_saved("doc11", &w.open, "Ancien nom", saved_at, sequence);
+        give_document(&host, w.sid, CLOUD_MODULE, key, stale.to_string()).await;
+    }
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    assert!(!p.contains("Ancien nom"), "a stale copy was kept");
+    assert_eq!(
+        listed_documents(&mut oscar, &w.open).await,
+        numbered((2..=11).rev())
+    );
+    let newer = document_saved("doc11", &w.open, "Document 11 révisé", base + 660, 2);
+    give_document(&host, w.sid, CLOUD_MODULE, "newer", newer.to_string()).await;
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    let newest = first(&p, "section#documents li[data-document]");
+    assert_eq!(newest.get("data-document"), "doc11");
+    assert_eq!(newest.first("a").text(), "Document 11 révisé");
+    assert!(newest.text().contains("version 2"), "{}", newest.html);
+
+    // Saved again, the oldest comes first and the tenth drops off.
+    let again = document_saved("doc01", &w.open, "Document 01", base + 1000, 2);
+    give_document(&host, w.sid, CLOUD_MODULE, "again", again.to_string()).await;
+    let mut expected = numbered([1]);
+    expected.push(("doc11".into(), "Document 11 révisé".into()));
+    expected.extend(numbered((3..=10).rev()));
+    assert_eq!(listed_documents(&mut oscar, &w.open).await, expected);
+
+    // Deleted: off the list (the next one back in it), and a late older copy does not
+    // bring it back.
+    let mut deleted = document_saved("doc10", &w.open, "Document 10", base + 2000, 3);
+    deleted["deleted"] = json!(true);
+    give_document(&host, w.sid, CLOUD_MODULE, "deleted", deleted.to_string()).await;
+    let late = document_saved("doc10", &w.open, "Document 10", base + 700, 2);
+    give_document(&host, w.sid, CLOUD_MODULE, "late", late.to_string()).await;
+    let mut expected = numbered([1]);
+    expected.push(("doc11".into(), "Document 11 révisé".into()));
+    expected.extend(numbered((2..=9).rev()));
+    assert_eq!(listed_documents(&mut oscar, &w.open).await, expected);
+
+    // Another module's events, and payloads that cannot be read, are taken and ignored.
+    let intruder = document_saved("intrus", &w.open, "Document intrus", base + 9000, 1);
+    let renamed = document_saved("doc01", &w.open, "Document piraté", base + 9000, 9);
+    for (key, payload) in [("intruder", &intruder), ("renamed", &renamed)] {
+        give_document(&host, w.sid, "agenda", key, payload.to_string()).await;
+    }
+    let mut bad_path = document_saved("doc02", &w.open, "Document détourné", base + 9000, 9);
+    bad_path["path"] = json!("//ailleurs.example/d/doc02");
+    for (key, payload) in [
+        ("not-json", "pas du JSON".to_string()),
+        (
+            "no-group",
+            json!({"document": "doc03", "name": "Sans groupe"}).to_string(),
+        ),
+        ("bad-path", bad_path.to_string()),
+    ] {
+        give_document(&host, w.sid, CLOUD_MODULE, key, payload).await;
+    }
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    for text in [
+        "Document intrus",
+        "Document piraté",
+        "Document détourné",
+        "Sans groupe",
+        "ailleurs.example",
+    ] {
+        assert!(!p.contains(text), "« {text} » on the page");
+    }
+    assert_eq!(listed_documents(&mut oscar, &w.open).await, expected);
+
+    // Every document of the closed group deleted: the section stays, empty.
+    let mut gone = document_saved(
+        "confid1",
+        &w.closed,
+        "Compte rendu confidentiel",
+        base + 6000,
+        2,
+    );
+    gone["deleted"] = json!(true);
+    give_document(&host, w.sid, CLOUD_MODULE, "gone", gone.to_string()).await;
+    let p = page(&mut anne, &project_path(&w.closed)).await;
+    assert_eq!(count(&p, "section#documents li[data-document]"), 0);
+    assert!(says(
+        &first(&p, "section#documents").html,
+        "Aucun document pour le moment."
+    ));
+
+    // Bob, of structure B: nothing of A's documents, through B's address or A's.
+    for path in [
+        format!("{B}/p/{}", w.open),
+        format!("{A}/p/{}", w.open),
+        format!("{A}/p/{}", w.closed),
+    ] {
+        let (status, body) = bob.get(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "Bob GET {path}");
+        assert!(
+            !body.contains("doc11") && !body.contains("Document 11"),
+            "Bob GET {path}"
+        );
+    }
+}

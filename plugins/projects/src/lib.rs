@@ -5,11 +5,15 @@
 //! someone's behalf, published as `task.time-logged` ([`timelog`]), and the project's
 //! discussion thread with its unread marks, poller and mentions ([`discussion`], over
 //! `maillage_sdk::thread`); the structure's announcements ([`announcements`]) and
-//! « Écrire au groupe » ([`group_mail`]). docs/projects-contract.md.
+//! « Écrire au groupe » ([`group_mail`]); copies of the agenda's meetings and the cloud's
+//! documents of groups, from their events ([`meetings`], [`documents`], [`copies`]).
+//! docs/projects-contract.md.
 
 pub mod announcements;
+pub mod copies;
 pub mod digest;
 pub mod discussion;
+pub mod documents;
 pub mod group_mail;
 pub mod meetings;
 pub mod membership;
@@ -57,8 +61,12 @@ impl Plugin for Projects {
                 "timers".into(),
             ],
             collections: model::collections(),
-            // The agenda's meetings of groups, for the project page and the tasks.
-            subscriptions: vec![meetings::MEETING_SAVED.into()],
+            // The agenda's meetings of groups, for the project page and the tasks; the
+            // cloud's documents of groups, for the project page.
+            subscriptions: vec![
+                meetings::MEETING_SAVED.into(),
+                documents::DOCUMENT_SAVED.into(),
+            ],
             nav: vec![
                 nav("Projets", "/"),
                 nav("Mes projets", "/mes-projets"),
@@ -104,11 +112,13 @@ impl Plugin for Projects {
         ASSETS
     }
 
-    /// The daily digest's timer (`digest::TOPIC`) and the agenda's `meeting.saved`.
+    /// The daily digest's timer (`digest::TOPIC`), the agenda's `meeting.saved` and the
+    /// cloud's `document.saved`.
     fn on_event(event: maillage_sdk::Event) -> Result<(), String> {
         match event.topic.as_str() {
             digest::TOPIC => digest::on_event(&event),
             meetings::MEETING_SAVED => meetings::on_saved(&event.source, &event.payload),
+            documents::DOCUMENT_SAVED => documents::on_saved(&event.source, &event.payload),
             _ => Ok(()),
         }
     }

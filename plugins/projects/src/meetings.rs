@@ -7,16 +7,18 @@
 //! costs no second module call (its p95 target is 30 ms), and it still lists the
 //! meetings when the agenda is slow or disabled. At-least-once delivery is harmless: an
 //! event applies only when its (`saved_at`, `sequence`) is not older than the stored
-//! one. Events of this topic from any other module than `agenda` are ignored. What a
-//! member may see of a meeting itself stays the agenda's decision: the project page
-//! shows a title and a date, and links to the agenda's page.
+//! one. Events of this topic from any other module than `agenda` are ignored (both
+//! rules in [`crate::copies`], shared with the documents). What a member may see of a
+//! meeting itself stays the agenda's decision: the project page shows a title and a
+//! date, and links to the agenda's page.
 
 use maillage_sdk::html::{Markup, html};
-use maillage_sdk::records::{self, Query, StoreError, id_text};
-use maillage_sdk::{log, time};
+use maillage_sdk::records::{self, Query, StoreError};
+use maillage_sdk::time;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::copies::{self, Copies, module_href};
 use crate::model::{GROUP_MEETINGS, Loaded};
 
 /// The topic this module subscribes to.
@@ -61,11 +63,7 @@ impl GroupMeeting {
 
     /// The agenda's page of the meeting.
     pub fn href(&self) -> String {
-        format!(
-            "/{}/{AGENDA_MODULE}/r/{}",
-            maillage_sdk::context().structure,
-            self.meeting
-        )
+        module_href(AGENDA_MODULE, &format!("/r/{}", self.meeting))
     }
 
     /// « jeudi 3 décembre 2026 à 18:30 » in the meeting's zone (the structure's if none).
@@ -105,14 +103,8 @@ struct Payload {
 /// The record one event asks to keep, or why it is ignored.
 fn record_of(payload: &str) -> Result<Value, String> {
     let p: Payload = serde_json::from_str(payload).map_err(|e| format!("bad payload: {e}"))?;
-    let meeting = id_text(&p.meeting).ok_or("no meeting id")?;
-    let group_id = id_text(&p.group_id).ok_or("no group id")?;
-    if !records::valid_id(&meeting) {
-        return Err("malformed meeting id".into());
-    }
-    if !records::valid_ref(&group_id) {
-        return Err("malformed group id".into());
-    }
+    let meeting = copies::record_id(&p.meeting, "meeting")?;
+    let group_id = copies::group_id(&p.group_id)?;
     let title: String = p.title.chars().take(200).collect();
     Ok(json!({
         "meeting": meeting,
@@ -127,46 +119,18 @@ fn record_of(payload: &str) -> Result<Value, String> {
     }))
 }
 
+/// The copy of the agenda's meetings of groups.
+const MEETINGS: Copies = Copies {
+    topic: MEETING_SAVED,
+    publisher: AGENDA_MODULE,
+    collection: GROUP_MEETINGS,
+    key: "meeting",
+    record_of,
+};
+
 /// `meeting.saved` from `source`: keeps the newest copy of the meeting.
 pub fn on_saved(source: &str, payload: &str) -> Result<(), String> {
-    if source != AGENDA_MODULE {
-        log::warn(&format!(
-            "{MEETING_SAVED} from {source:?} ignored: only the agenda's count"
-        ));
-        return Ok(());
-    }
-    let record = match record_of(payload) {
-        Ok(r) => r,
-        Err(reason) => {
-            // A malformed event will not get better on redelivery.
-            log::warn(&format!("{MEETING_SAVED} ignored: {reason}"));
-            return Ok(());
-        }
-    };
-    let meeting = record["meeting"].as_str().unwrap_or_default().to_string();
-    let known: Option<GroupMeeting> = Query::new()
-        .filter("meeting = {:m}")
-        .param("m", &meeting)
-        .first(GROUP_MEETINGS)
-        .map_err(|e| format!("{e:?}"))?;
-    let newer = |k: &GroupMeeting| {
-        (
-            record["saved_at"].as_i64().unwrap_or(0),
-            record["sequence"].as_i64().unwrap_or(0),
-        ) >= (k.saved_at, k.sequence)
-    };
-    if known.as_ref().is_some_and(|k| !newer(k)) {
-        return Ok(());
-    }
-    match records::upsert::<_, Value>(GROUP_MEETINGS, &["meeting"], &record) {
-        Ok(_) => Ok(()),
-        // Another structure's group, or one deleted since: nothing to show it on.
-        Err(StoreError::Invalid(reason)) => {
-            log::warn(&format!("{MEETING_SAVED} of {meeting} not kept: {reason}"));
-            Ok(())
-        }
-        Err(e) => Err(format!("{e:?}")),
-    }
+    MEETINGS.on_event(source, payload)
 }
 
 /// The group's meetings from `from` (Unix seconds) on, soonest first, cancelled ones
@@ -230,11 +194,7 @@ pub fn section(l: &Loaded) -> Result<Markup, StoreError> {
     let now = time::now_seconds();
     let next = upcoming(&l.group.id, now, LISTED)?;
     let last = past(&l.group.id, now, LISTED)?;
-    let plan = format!(
-        "/{}/{AGENDA_MODULE}/nouvelle?groupe={}",
-        maillage_sdk::context().structure,
-        l.group.id
-    );
+    let plan = module_href(AGENDA_MODULE, &format!("/nouvelle?groupe={}", l.group.id));
     Ok(html! {
         section id="reunions" {
             h2 { "Réunions" }

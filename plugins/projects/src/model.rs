@@ -22,6 +22,8 @@ pub const DIGEST_SENDS: &str = "digest_sends";
 pub const SETTINGS: &str = "settings";
 /// The copy of the agenda's meetings of groups (`crate::meetings`).
 pub const GROUP_MEETINGS: &str = "group_meetings";
+/// The copy of the cloud's documents of groups (`crate::documents`).
+pub const GROUP_DOCUMENTS: &str = "group_documents";
 
 /// `tasks.status`.
 pub const TODO: &str = "a_faire";
@@ -284,6 +286,30 @@ pub fn collections() -> Vec<CollectionDef> {
             indexes: vec![
                 index(&["meeting"], true),
                 index(&["group_id", "start_at"], false),
+            ],
+        },
+        CollectionDef {
+            // The cloud's documents of groups, from `document.saved` (`crate::documents`);
+            // a deleted one stays, marked, so that a late older event does not bring it
+            // back.
+            name: GROUP_DOCUMENTS.into(),
+            fields: vec![
+                required(text("document")),
+                required(field("group_id", FieldType::GroupRef)),
+                text("name"),
+                text("folder"),
+                integer("version"),
+                integer("size"),
+                text("content_type"),
+                text("by_name"),
+                text("path"),
+                boolean("deleted", "false"),
+                integer("sequence"),
+                integer("saved_at"),
+            ],
+            indexes: vec![
+                index(&["document"], true),
+                index(&["group_id", "saved_at"], false),
             ],
         },
         CollectionDef {

@@ -995,6 +995,7 @@ pub fn page(group_id: &str, query: &str) -> PageResult {
         }
         (members_section)
         (meetings_section)
+        (crate::documents::section(&l)?)
         (tasks::section(&l, &actions, &members)?)
         (timelog::section(&l)?)
         (discussion)

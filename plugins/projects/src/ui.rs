@@ -42,7 +42,9 @@ pub fn notice(query: &str) -> Markup {
         "annonce" => "L’annonce est enregistrée.",
         "annonce-supprimee" => "L’annonce est supprimée.",
         "envoyee" => "L’annonce est envoyée par courriel aux membres de la structure.",
-        "demande" => "Votre demande est envoyée aux responsables du projet : vous recevrez un courriel quand elle sera décidée.",
+        "demande" => {
+            "Votre demande est envoyée aux responsables du projet : vous recevrez un courriel quand elle sera décidée."
+        }
         "demande-accepte" => "La demande est acceptée : la personne est membre actif du projet.",
         "demande-refuse" => "La demande est refusée.",
         "membres" => "Les membres du projet sont à jour.",

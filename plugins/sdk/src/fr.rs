@@ -1,5 +1,5 @@
-//! French formatting of dates, shared by every plugin that shows them. Instants in a
-//! time zone are in [`crate::time`], which builds on these names.
+//! French formatting of dates, durations and sizes, shared by every plugin that shows
+//! them. Instants in a time zone are in [`crate::time`], which builds on these names.
 
 /// Day names, Sunday first (as [`weekday_name`] counts).
 pub const WEEKDAYS: [&str; 7] = [
@@ -129,6 +129,35 @@ pub fn hours(minutes: i64) -> String {
         format!("{sign}{whole},{}", fraction / 10)
     } else {
         format!("{sign}{whole},{fraction:02}")
+    }
+}
+
+/// A size in bytes in French units (base 1024): « 0 octet », « 12 octets », « 1 Ko »,
+/// « 1,5 Ko », « 3 Mo », « 1,2 Go »; one decimal at most, none when it is zero, and the
+/// next unit once the rounded figure reaches 1024 (« 1 Mo », never « 1024 Ko »).
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["Ko", "Mo", "Go", "To"];
+    if bytes < 1024 {
+        return if bytes <= 1 {
+            format!("{bytes} octet")
+        } else {
+            format!("{bytes} octets")
+        };
+    }
+    let bytes = u128::from(bytes);
+    let tenths_of = |divisor: u128| (bytes * 10 + divisor / 2) / divisor;
+    let (mut unit, mut divisor) = (0, 1024_u128);
+    let mut tenths = tenths_of(divisor);
+    while tenths >= 10_240 && unit + 1 < UNITS.len() {
+        unit += 1;
+        divisor *= 1024;
+        tenths = tenths_of(divisor);
+    }
+    let (whole, decimal) = (tenths / 10, tenths % 10);
+    if decimal == 0 {
+        format!("{whole} {}", UNITS[unit])
+    } else {
+        format!("{whole},{decimal} {}", UNITS[unit])
     }
 }
 
@@ -344,5 +373,21 @@ mod tests {
         assert_eq!(hours(0), "0");
         assert_eq!(date_short("2026-12-03"), "03/12/2026");
         assert_eq!(date_short("n/a"), "n/a");
+    }
+
+    #[test]
+    fn writes_sizes_in_french_units() {
+        assert_eq!(size(0), "0 octet");
+        assert_eq!(size(1), "1 octet");
+        assert_eq!(size(12), "12 octets");
+        assert_eq!(size(1023), "1023 octets");
+        assert_eq!(size(1024), "1 Ko");
+        assert_eq!(size(1536), "1,5 Ko");
+        assert_eq!(size(3 << 20), "3 Mo");
+        assert_eq!(size((5 << 20) + (1 << 19)), "5,5 Mo");
+        assert_eq!(size((1 << 20) - 10), "1 Mo");
+        assert_eq!(size(1 << 30), "1 Go");
+        assert_eq!(size(3 << 40), "3 To");
+        assert_eq!(size(u64::MAX), "16777216 To");
     }
 }

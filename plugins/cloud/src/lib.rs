@@ -1,0 +1,105 @@
+//! Documents (crate `cloud`, module id `documents`): the documents of each project (a
+//! host group) in folders ([`pages`], [`model`]); several files added in one form
+//! without JavaScript, content types sniffed from the bytes, names kept as display text
+//! only ([`upload`], [`multipart`], [`files`]); every replacement kept as a version,
+//! restored as a new version, named versions apart from the automatic history; comments
+//! with @mentions over `maillage_sdk::thread` ([`comments`]); the structure's per-file
+//! limit and quota ([`settings`]). Who downloads a file: whoever may read the project of
+//! a document one of whose versions it is ([`model::may_read_file`]).
+//! docs/cloud-contract.md.
+
+pub mod comments;
+pub mod files;
+pub mod model;
+pub mod multipart;
+pub mod pages;
+pub mod settings;
+pub mod ui;
+pub mod upload;
+
+use maillage_sdk::records::StoreError;
+use maillage_sdk::{Asset, Manifest, Method, NavEntry, Plugin, Request, Response};
+
+/// The module's id: its URL segment (`/{structure}/documents/…`).
+pub const MODULE_ID: &str = "documents";
+
+const ASSETS: &[Asset] = &[Asset {
+    name: "documents.css",
+    content_type: "text/css; charset=utf-8",
+    body: include_str!("../assets/documents.css"),
+}];
+
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+struct Cloud;
+
+impl Plugin for Cloud {
+    fn manifest() -> Manifest {
+        Manifest {
+            id: MODULE_ID.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            name: "Documents".into(),
+            wit_range: maillage_sdk::WIT_RANGE.into(),
+            capabilities: vec![
+                "storage".into(),
+                // The documents' files.
+                "blobs".into(),
+                // Projects are groups: who reads, who adds; the people a comment mentions.
+                "groups".into(),
+                // @mentions.
+                "mail".into(),
+                // `document.saved`, for the projects module's copy.
+                "events".into(),
+            ],
+            collections: model::collections(),
+            subscriptions: Vec::new(),
+            nav: vec![NavEntry {
+                label: "Documents".into(),
+                path: "/".into(),
+            }],
+            widgets: Vec::new(),
+        }
+    }
+
+    fn assets() -> &'static [Asset] {
+        ASSETS
+    }
+
+    /// A file of a version of a document whose project the member may read.
+    fn may_read_file(blob_id: &str) -> bool {
+        model::may_read_file(blob_id)
+    }
+
+    /// Nobody sends files through the host's upload route: the module's own forms
+    /// receive them and record them in the same call. A file sent there would belong to
+    /// no document (nobody could read it) and escape the structure's quota.
+    fn may_upload_file() -> bool {
+        false
+    }
+
+    fn handle(request: Request) -> Response {
+        let segments = request.segments();
+        let query = request.query.as_str();
+        let form = || request.form();
+        let result: Result<Response, StoreError> = match (request.method, segments.as_slice()) {
+            (Method::Get, []) => pages::home(query),
+            (Method::Get, ["g", g]) => pages::group(g, query),
+            (Method::Post, ["g", g, "documents"]) => upload::add(g, &request),
+            (Method::Post, ["g", g, "dossiers"]) => upload::create_folder(g, &form()),
+            (Method::Get, ["d", d]) => pages::document(d, query),
+            (Method::Post, ["d", d, "versions"]) => upload::new_version_of(d, &request),
+            (Method::Post, ["d", d, "versions", n, "restaurer"]) => upload::restore(d, n),
+            (Method::Post, ["d", d, "versions", n, "nommer"]) => {
+                upload::name_version(d, n, &form())
+            }
+            (Method::Post, ["d", d, "fil", rest @ ..]) => comments::act(d, rest, &request),
+            (Method::Get, ["reglages"]) => settings::page(query),
+            (Method::Post, ["reglages"]) => settings::save(&form()),
+            _ => Ok(Response::not_found()),
+        };
+        maillage_sdk::records::or_unavailable(result)
+    }
+}
+
+// Natively (the unit tests) there is no component to export.
+#[cfg(target_arch = "wasm32")]
+maillage_sdk::export_plugin!(Cloud);

@@ -1,0 +1,587 @@
+//! The module's collections, its records, and who may do what (docs/cloud-contract.md,
+//! « Who »). A project is a host group: the documents of a group are read by whoever
+//! may read the group (`groups.visible-groups`: open groups by every member of the
+//! structure, closed ones by their members, all by coordinators and admins).
+
+use maillage_sdk::User;
+use maillage_sdk::groups::{self, Group, GroupRole};
+use maillage_sdk::records::{
+    self, CollectionDef, FieldDef, FieldType, Query, StoreError, field, index, integer, or_default,
+    required, text, with_default,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+pub const DOCUMENTS: &str = "documents";
+pub const VERSIONS: &str = "versions";
+pub const FOLDERS: &str = "folders";
+pub const SETTINGS: &str = "settings";
+
+/// Published at each new document and each new version (restores included), in the
+/// call's transaction: the projects module keeps a copy of each group's documents for
+/// the project page (docs/projects-contract.md, « Meetings and documents »).
+pub const DOCUMENT_SAVED: &str = "document.saved";
+
+/// Most records a page reads of one kind.
+pub const PAGE_MAX: usize = 2000;
+/// Longest folder name and version label, in characters.
+pub const MAX_FOLDER_NAME: usize = 120;
+pub const MAX_LABEL: usize = 120;
+/// Deepest folder nesting.
+pub const MAX_DEPTH: usize = 8;
+
+pub fn collections() -> Vec<CollectionDef> {
+    let full_text = |f: FieldDef| FieldDef {
+        full_text: true,
+        ..f
+    };
+    let group = || required(field("group_id", FieldType::GroupRef));
+    let empty_text = |name: &str| with_default(text(name), "\"\"");
+    vec![
+        CollectionDef {
+            // One record per document: its place and its current version (a copy of the
+            // newest `versions` record, kept in step in the same call).
+            name: DOCUMENTS.into(),
+            fields: vec![
+                group(),
+                // The folder's record id; "" at the project's root.
+                empty_text("folder"),
+                required(full_text(text("name"))),
+                // The current version's number, which is also how many there are: a
+                // version is never removed, a restore adds one.
+                with_default(integer("current"), "1"),
+                required(text("blob")),
+                with_default(integer("size"), "0"),
+                text("content_type"),
+                // When, and by whom, the current version was deposited.
+                integer("last_at"),
+                field("last_by", FieldType::UserRef),
+                text("last_by_name"),
+                field("created_by", FieldType::UserRef),
+                text("created_by_name"),
+                // Increases at each change of the document (`document.saved`).
+                with_default(integer("sequence"), "1"),
+            ],
+            indexes: vec![index(&["group_id", "folder"], false)],
+        },
+        CollectionDef {
+            // Every version of every document, never updated but for its label.
+            name: VERSIONS.into(),
+            fields: vec![
+                FieldDef {
+                    required: true,
+                    references: Some(DOCUMENTS.into()),
+                    ..field("document", FieldType::RecordRef)
+                },
+                required(integer("number")),
+                required(text("blob")),
+                // The file's name as sent for this version (display text).
+                text("name"),
+                with_default(integer("size"), "0"),
+                text("content_type"),
+                text("sha256"),
+                field("by", FieldType::UserRef),
+                text("by_name"),
+                // A named version's label; "" for the automatic ones.
+                empty_text("label"),
+                // The version a restore copied; none otherwise.
+                integer("restored_from"),
+                // Bytes this version added to the store (0 for a restore, which refers to
+                // the restored version's file): the quota is their sum.
+                with_default(integer("stored_bytes"), "0"),
+            ],
+            indexes: vec![
+                index(&["document", "number"], true),
+                index(&["blob"], false),
+            ],
+        },
+        CollectionDef {
+            name: FOLDERS.into(),
+            fields: vec![
+                group(),
+                // The parent folder's record id; "" at the project's root.
+                empty_text("parent"),
+                required(text("name")),
+                // The name folded (accents, case, spaces): one folder of a name per place.
+                required(text("name_key")),
+                field("created_by", FieldType::UserRef),
+                text("created_by_name"),
+            ],
+            indexes: vec![index(&["group_id", "parent", "name_key"], true)],
+        },
+        CollectionDef {
+            // The structure's limits (`crate::settings`), one record per key.
+            name: SETTINGS.into(),
+            fields: vec![required(text("key")), integer("value")],
+            indexes: vec![index(&["key"], true)],
+        },
+        // The comments of each document (subject `document:{id}`).
+        maillage_sdk::thread::collection(),
+    ]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Document {
+    pub id: String,
+    pub group_id: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub folder: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub name: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub current: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub blob: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub size: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub content_type: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub last_at: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub last_by_name: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub sequence: i64,
+    #[serde(default)]
+    pub created_at: i64,
+}
+
+impl Document {
+    pub fn path(&self) -> String {
+        format!("/d/{}", self.id)
+    }
+    /// The subject of its comment thread.
+    pub fn subject(&self) -> String {
+        format!("document:{}", self.id)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Version {
+    pub id: String,
+    pub document: String,
+    pub number: i64,
+    pub blob: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub name: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub size: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub content_type: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub sha256: String,
+    #[serde(default)]
+    pub by: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub by_name: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub label: String,
+    #[serde(default)]
+    pub restored_from: Option<i64>,
+    #[serde(default)]
+    pub created_at: i64,
+}
+
+impl Version {
+    pub fn named(&self) -> bool {
+        !self.label.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Folder {
+    pub id: String,
+    pub group_id: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub parent: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub name: String,
+}
+
+impl Folder {
+    pub fn path(&self) -> String {
+        format!("/g/{}?dossier={}", self.group_id, self.id)
+    }
+}
+
+/// The acting member, as the documents module sees them.
+pub struct Viewer {
+    pub user: Option<User>,
+    /// Coordinators and admins: every project, and what its référents may do.
+    pub coordinator: bool,
+    /// The groups the member may read (open ones, their own; all for coordinators).
+    pub groups: Vec<Group>,
+}
+
+impl Viewer {
+    pub fn current() -> Viewer {
+        let ctx = maillage_sdk::context();
+        Viewer {
+            coordinator: ctx.roles.iter().any(|r| r == "coordinator" || r == "admin"),
+            user: ctx.user,
+            groups: groups::visible_groups(),
+        }
+    }
+
+    pub fn group(&self, id: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// The project `group_id` if the viewer may read it; none otherwise (404).
+    pub fn place(&self, group_id: &str) -> Option<Place> {
+        if !records::valid_ref(group_id) {
+            return None;
+        }
+        self.group(group_id).map(|group| Place {
+            group: group.clone(),
+            coordinator: self.coordinator,
+            me: self.user.clone(),
+        })
+    }
+}
+
+/// A project the viewer may read, and the viewer's place in it.
+pub struct Place {
+    pub group: Group,
+    pub coordinator: bool,
+    pub me: Option<User>,
+}
+
+impl Place {
+    pub fn role(&self) -> Option<GroupRole> {
+        self.group.my_role
+    }
+    pub fn archived(&self) -> bool {
+        self.group.archived
+    }
+    /// Référents and coordinators: add documents, create folders, delete any comment.
+    pub fn manages(&self) -> bool {
+        self.me.is_some() && (self.coordinator || self.role() == Some(GroupRole::Referent))
+    }
+    /// Référents, membres actifs, coordinators: new versions, restore, name a version,
+    /// comment. Guests (invités) read only.
+    pub fn contributes(&self) -> bool {
+        self.me.is_some()
+            && (self.coordinator
+                || matches!(self.role(), Some(GroupRole::Referent | GroupRole::Active)))
+    }
+    pub fn path(&self) -> String {
+        format!("/g/{}", self.group.id)
+    }
+}
+
+/// The project `group_id`, as the acting member may read it.
+pub fn place(group_id: &str) -> Option<Place> {
+    Viewer::current().place(group_id)
+}
+
+/// A document and its project, if the acting member may read it (a document of another
+/// structure is not found: records are the structure's own).
+pub fn document(id: &str) -> Result<Option<(Document, Place)>, StoreError> {
+    if !records::valid_id(id) {
+        return Ok(None);
+    }
+    let Some(document) = records::get::<Document>(DOCUMENTS, id)? else {
+        return Ok(None);
+    };
+    Ok(place(&document.group_id).map(|place| (document, place)))
+}
+
+/// A folder of the project, by id ("" is the root: none).
+pub fn folder_in(place: &Place, folder_id: &str) -> Result<Option<Folder>, StoreError> {
+    if !records::valid_id(folder_id) {
+        return Ok(None);
+    }
+    Ok(records::get::<Folder>(FOLDERS, folder_id)?.filter(|f| f.group_id == place.group.id))
+}
+
+/// The folders from the root down to `folder` (included), at most [`MAX_DEPTH`] + 1.
+pub fn ancestry(folder: &Folder) -> Result<Vec<Folder>, StoreError> {
+    let mut chain = vec![folder.clone()];
+    while chain.len() <= MAX_DEPTH {
+        let parent = chain.last().map(|f| f.parent.clone()).unwrap_or_default();
+        if parent.is_empty() {
+            break;
+        }
+        match records::get::<Folder>(FOLDERS, &parent)? {
+            Some(f) if f.group_id == folder.group_id => chain.push(f),
+            _ => break,
+        }
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
+/// The folders directly in `parent` ("" the root) of the project, by name.
+pub fn folders_in(group_id: &str, parent: &str) -> Result<Vec<Folder>, StoreError> {
+    let mut folders: Vec<Folder> = Query::new()
+        .filter("group_id = {:g} && parent = {:p}")
+        .param("g", group_id)
+        .param("p", parent)
+        .fetch_all(FOLDERS, PAGE_MAX)?;
+    folders.sort_by_key(|f| maillage_sdk::text::fold(&f.name));
+    Ok(folders)
+}
+
+/// The documents directly in `folder` ("" the root) of the project, by name.
+pub fn documents_in(group_id: &str, folder: &str) -> Result<Vec<Document>, StoreError> {
+    let mut documents: Vec<Document> = Query::new()
+        .filter("group_id = {:g} && folder = {:f}")
+        .param("g", group_id)
+        .param("f", folder)
+        .fetch_all(DOCUMENTS, PAGE_MAX)?;
+    documents.sort_by_key(|d| (maillage_sdk::text::fold(&d.name), d.id.clone()));
+    Ok(documents)
+}
+
+/// Every version of a document, newest first.
+pub fn versions_of(document_id: &str) -> Result<Vec<Version>, StoreError> {
+    Query::new()
+        .filter("document = {:d}")
+        .param("d", document_id)
+        .sort("-number")
+        .fetch_all(VERSIONS, PAGE_MAX)
+}
+
+/// Version `number` of a document.
+pub fn version_of(document_id: &str, number: i64) -> Result<Option<Version>, StoreError> {
+    Query::new()
+        .filter("document = {:d} && number = {:n}")
+        .param("d", document_id)
+        .param("n", number)
+        .first::<Version>(VERSIONS)
+}
+
+/// A version number typed in a path: 1 to 9 digits.
+pub fn version_number(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 9 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>().ok().filter(|n| *n >= 1)
+}
+
+/// Bytes the structure's documents hold: what every version added.
+pub fn used_bytes() -> Result<u64, StoreError> {
+    let buckets = Query::new().aggregate(VERSIONS, None, Some("stored_bytes"))?;
+    Ok(buckets
+        .first()
+        .map(|b| u64::try_from(b.sum).unwrap_or(0))
+        .unwrap_or(0))
+}
+
+/// A file stored for a document's new version (or a restore: the old version's file).
+pub struct NewVersion<'a> {
+    pub blob: &'a str,
+    pub name: &'a str,
+    pub size: u64,
+    pub content_type: &'a str,
+    pub sha256: &'a str,
+    pub label: &'a str,
+    pub restored_from: Option<i64>,
+    /// Bytes this version adds to the store (0 for a restore).
+    pub stored_bytes: u64,
+}
+
+/// Creates a document in `folder` with its first version.
+pub fn create_document(
+    place: &Place,
+    folder: &str,
+    display_name: &str,
+    file: &NewVersion<'_>,
+    by: &User,
+) -> Result<Document, StoreError> {
+    let now = maillage_sdk::time::now_seconds();
+    let document: Document = records::insert(
+        DOCUMENTS,
+        &json!({
+            "group_id": place.group.id,
+            "folder": folder,
+            "name": display_name,
+            "current": 1,
+            "blob": file.blob,
+            "size": file.size,
+            "content_type": file.content_type,
+            "last_at": now,
+            "last_by": by.id,
+            "last_by_name": by.display_name,
+            "created_by": by.id,
+            "created_by_name": by.display_name,
+            "sequence": 1,
+        }),
+    )?;
+    insert_version(&document.id, 1, file, by)?;
+    publish_saved(&document)?;
+    Ok(document)
+}
+
+fn insert_version(
+    document_id: &str,
+    number: i64,
+    file: &NewVersion<'_>,
+    by: &User,
+) -> Result<(), StoreError> {
+    let mut record = json!({
+        "document": document_id,
+        "number": number,
+        "blob": file.blob,
+        "name": file.name,
+        "size": file.size,
+        "content_type": file.content_type,
+        "sha256": file.sha256,
+        "by": by.id,
+        "by_name": by.display_name,
+        "label": file.label,
+        "stored_bytes": file.stored_bytes,
+    });
+    if let Some(from) = file.restored_from {
+        record["restored_from"] = json!(from);
+    }
+    records::insert::<_, serde_json::Value>(VERSIONS, &record)?;
+    Ok(())
+}
+
+/// Adds version `current + 1` to a document and makes it the current one; returns its
+/// number. Two members depositing at once: the second meets the unique key
+/// (`document`, `number`) as a [`StoreError::Conflict`].
+pub fn add_version(
+    document: &Document,
+    file: &NewVersion<'_>,
+    by: &User,
+) -> Result<i64, StoreError> {
+    let number = document.current.max(0) + 1;
+    insert_version(&document.id, number, file, by)?;
+    let updated = records::update::<Document>(
+        DOCUMENTS,
+        &document.id,
+        &json!({
+            "current": number,
+            "blob": file.blob,
+            "size": file.size,
+            "content_type": file.content_type,
+            "last_at": maillage_sdk::time::now_seconds(),
+            "last_by": by.id,
+            "last_by_name": by.display_name,
+            "sequence": document.sequence.max(0) + 1,
+        }),
+    )?;
+    if let Some(updated) = updated {
+        publish_saved(&updated)?;
+    }
+    Ok(number)
+}
+
+/// The folder's place, « Comptes rendus / 2026 »; "" at the root.
+pub fn folder_label(group_id: &str, folder_id: &str) -> Result<String, StoreError> {
+    if folder_id.is_empty() || !records::valid_id(folder_id) {
+        return Ok(String::new());
+    }
+    let Some(folder) =
+        records::get::<Folder>(FOLDERS, folder_id)?.filter(|f| f.group_id == group_id)
+    else {
+        return Ok(String::new());
+    };
+    Ok(ancestry(&folder)?
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" / "))
+}
+
+/// `document.saved` for the document as it now is (a failure to publish is logged: the
+/// copy catches up at the document's next change).
+fn publish_saved(document: &Document) -> Result<(), StoreError> {
+    let folder = folder_label(&document.group_id, &document.folder)?;
+    let payload = json!({
+        "document": document.id,
+        "group_id": document.group_id,
+        "name": document.name,
+        "folder": folder,
+        "version": document.current,
+        "size": document.size,
+        "content_type": document.content_type,
+        "by_name": document.last_by_name,
+        "saved_at": maillage_sdk::time::now_seconds(),
+        "sequence": document.sequence,
+        "deleted": false,
+        "path": document.path(),
+    });
+    if let Err(e) = maillage_sdk::publish(DOCUMENT_SAVED, &payload) {
+        maillage_sdk::log::warn(&format!("documents: {DOCUMENT_SAVED} not published: {e}"));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct VersionDocument {
+    document: String,
+}
+
+/// Whether the acting member may download the module's file `blob_id`: it is the file of
+/// a version of a document whose project they may read. Any other blob (sent to the
+/// host's upload route, or unknown): nobody.
+pub fn may_read_file(blob_id: &str) -> bool {
+    if blob_id.is_empty() || maillage_sdk::context().user.is_none() {
+        return false;
+    }
+    let found: Result<Vec<VersionDocument>, StoreError> = Query::new()
+        .filter("blob = {:b}")
+        .param("b", blob_id)
+        .fields(&["document"])
+        .fetch_all(VERSIONS, 50);
+    let versions = match found {
+        Ok(v) => v,
+        Err(e) => {
+            maillage_sdk::log::warn(&format!("documents: file {blob_id} not checked: {e:?}"));
+            return false;
+        }
+    };
+    if versions.is_empty() {
+        return false;
+    }
+    let viewer = Viewer::current();
+    versions
+        .iter()
+        .any(|v| match records::get::<Document>(DOCUMENTS, &v.document) {
+            Ok(Some(document)) => viewer.group(&document.group_id).is_some(),
+            Ok(None) => false,
+            Err(e) => {
+                maillage_sdk::log::warn(&format!("documents: file {blob_id} not checked: {e:?}"));
+                false
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_numbers_are_positive_digits() {
+        assert_eq!(version_number("1"), Some(1));
+        assert_eq!(version_number("42"), Some(42));
+        assert_eq!(version_number("0"), None);
+        assert_eq!(version_number("-1"), None);
+        assert_eq!(version_number("1e3"), None);
+        assert_eq!(version_number(""), None);
+        assert_eq!(version_number("1234567890"), None);
+    }
+
+    #[test]
+    fn declares_its_collections() {
+        let all = collections();
+        let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                DOCUMENTS,
+                VERSIONS,
+                FOLDERS,
+                SETTINGS,
+                maillage_sdk::thread::COLLECTION
+            ]
+        );
+        let versions = &all[1];
+        assert!(versions.indexes[0].unique);
+        assert_eq!(versions.indexes[0].fields, ["document", "number"]);
+    }
+}
