@@ -592,6 +592,28 @@ async fn call_module(
     path: &str,
     form: Option<&[(String, String)]>,
 ) -> anyhow::Result<Answer> {
+    let body = form.map(|form| {
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .finish();
+        (
+            "application/x-www-form-urlencoded".to_string(),
+            encoded.into_bytes(),
+        )
+    });
+    call_module_with(state, structure, module_id, login, path, body).await
+}
+
+/// [`call_module`] with any body: a POST of `body` (its content type, its bytes), a GET
+/// when `None`. The documents module's upload forms are `multipart/form-data`.
+async fn call_module_with(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    module_id: &str,
+    login: &str,
+    path: &str,
+    body: Option<(String, Vec<u8>)>,
+) -> anyhow::Result<Answer> {
     let account = state
         .db
         .account_by_login(login)
@@ -617,17 +639,10 @@ async fn call_module(
     )
     .with_user(&account, membership.role_names());
     let uri = format!("{}{path}", ctx.base_path);
-    let request = match form {
-        Some(form) => http::Request::post(uri)
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body(bytes::Bytes::from(
-                form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                    .finish(),
-            ))?,
+    let request = match body {
+        Some((content_type, body)) => http::Request::post(uri)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(bytes::Bytes::from(body))?,
         None => http::Request::get(uri).body(bytes::Bytes::new())?,
     };
     let response = state
@@ -1850,8 +1865,10 @@ async fn seed_projects(
     if demo.slug == "cpts-demo" {
         seed_announcements(state, structure, zone).await?;
         seed_project_life(state, structure, zone).await?;
+        seed_documents(state, structure).await?;
     }
-    // Delivers `task.time-logged` (the indemnity module's « Mon compte ») and the rest.
+    // Delivers `task.time-logged` (the indemnity module's « Mon compte »), the
+    // documents' `document.saved` (the project page's « Documents ») and the rest.
     crate::events::dispatch(state).await?;
     Ok(())
 }
@@ -2032,5 +2049,321 @@ async fn seed_announcements(
         &assembly,
     )
     .await?;
+    Ok(())
+}
+
+/// The documents module's id (crate `plugins/cloud`, bundled as "cloud").
+const DOCUMENTS: &str = "documents";
+
+/// The minutes of the SNP committee, in Markdown (shown as text by the documents
+/// module). No health data: an organisation's decisions.
+const SNP_MINUTES: &str = "# Compte rendu du comité SNP\n\
+\n\
+Comité de pilotage soins non programmés, maison de santé, salle de réunion.\n\
+\n\
+## Présents\n\
+\n\
+- Camille Coordinatrice, référente du projet\n\
+- Marc Médecin\n\
+- Alice Administratrice, pour le bureau de la CPTS\n\
+\n\
+## Décisions\n\
+\n\
+1. La fiche réflexe SNP est relue en groupe de travail, puis affichée dans les cabinets et les pharmacies.\n\
+2. Deux médecins assurent la permanence du samedi de 9 h à 12 h ; l’annuaire des disponibilités est mis à jour chaque mois.\n\
+3. Le lien avec le service d’accès aux soins (SAS) passe par la coordinatrice.\n\
+\n\
+## Prochaine réunion\n\
+\n\
+Dans un mois, même lieu : bilan des créneaux de l’été.\n";
+
+/// A 16 × 16 PNG (a white cross on blue), the poster's thumbnail: signature, IHDR,
+/// one zlib IDAT, IEND, each with its CRC.
+const DEMO_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x10, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x91, 0x68,
+    0x36, 0x00, 0x00, 0x00, 0x23, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x90, 0xf5, 0xbb, 0x41,
+    0x12, 0x62, 0x18, 0x08, 0x0d, 0xff, 0x91, 0xc0, 0xc0, 0x6a, 0xf8, 0x8f, 0x17, 0x0c, 0x0d, 0x0d,
+    0x83, 0x30, 0x58, 0x07, 0x4d, 0xe2, 0x03, 0x00, 0x69, 0xa9, 0xb1, 0x90, 0x84, 0x83, 0xfd, 0x70,
+    0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// `text` as a PDF literal string in WinAnsiEncoding: `(`, `)` and `\` escaped, Latin-1
+/// letters (é, à, ç…) and the typographic apostrophe as octal codes, anything else `?`.
+fn pdf_text(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        match c {
+            '(' | ')' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            '\u{2019}' => out.push_str("\\222"),
+            '\u{a0}'..='\u{ff}' => out.push_str(&format!("\\{:03o}", u32::from(c))),
+            _ => out.push('?'),
+        }
+    }
+    out
+}
+
+/// A one-page A4 PDF 1.4 showing `title` and `lines` in Helvetica: catalog, pages, page,
+/// content stream and font, with the cross-reference table a viewer reads.
+fn demo_pdf(title: &str, lines: &[&str]) -> Vec<u8> {
+    let mut content = format!(
+        "BT\n/F1 16 Tf\n72 770 Td\n({}) Tj\n/F1 11 Tf\n",
+        pdf_text(title)
+    );
+    for line in lines {
+        content.push_str(&format!("0 -22 Td\n({}) Tj\n", pdf_text(line)));
+    }
+    content.push_str("ET\n");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_string(),
+    ];
+    let mut pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (n, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", n + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for offset in offsets {
+        table.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    table.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.extend_from_slice(table.as_bytes());
+    pdf
+}
+
+/// A `multipart/form-data` body as a browser sends the documents module's upload forms:
+/// the plain `fields`, then each file (field, file name, bytes); with its content type.
+fn multipart_body(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----MaillageDemoBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (field, file_name, content) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Posts `body` (a content type and its bytes) to the documents module as `login`;
+/// anything but a 303 is an error.
+async fn post_documents(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    login: &str,
+    path: &str,
+    body: (String, Vec<u8>),
+) -> anyhow::Result<Answer> {
+    let answer = call_module_with(state, structure, DOCUMENTS, login, path, Some(body)).await?;
+    anyhow::ensure!(
+        answer.status == 303,
+        "demo documents: POST {path} as {login} refused ({}): {}",
+        answer.status,
+        answer.body
+    );
+    Ok(answer)
+}
+
+/// The id of the document a folder page of the documents module lists as `name`.
+fn document_named(page: &str, name: &str) -> Option<String> {
+    let at = page.find(&format!(">{name}</a>"))?;
+    let marker = "data-document=\"";
+    let start = page[..at].rfind(marker)? + marker.len();
+    let end = start + page[start..].find('"')?;
+    Some(page[start..end].to_string())
+}
+
+/// The documents of the SNP project's group, through the documents module's own forms
+/// (as a browser without JavaScript sends them): a folder « Comptes rendus » holding the
+/// « Compte rendu du comité SNP » (Markdown), the « Fiche réflexe SNP » (a PDF) and the
+/// Saturday poster (a PNG) added in one form by Camille, a second version of the sheet
+/// deposited and named by Marc, and his comment on it. Their `document.saved` reach the
+/// project page at the dispatch that ends [`seed_projects`]. Skipped when the module is
+/// not enabled, or when the group already has folders or documents (a second run).
+async fn seed_documents(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+) -> anyhow::Result<()> {
+    if state
+        .db
+        .enabled_module(structure.id, DOCUMENTS)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let snp = DEMO_PROJECTS
+        .iter()
+        .find(|p| p.numero == "1.2" && p.structure == "cpts-demo")
+        .ok_or_else(|| anyhow::anyhow!("demo project 1.2 missing"))?;
+    let group = demo_project_group(state, structure, snp).await?;
+    let g = group.id;
+    let root = call_module(
+        state,
+        structure,
+        DOCUMENTS,
+        snp.referent,
+        &format!("/g/{g}"),
+        None,
+    )
+    .await?;
+    anyhow::ensure!(
+        root.status == 200,
+        "demo documents: /g/{g} ({}): {}",
+        root.status,
+        root.body
+    );
+    if root.body.contains("data-document=\"") || root.body.contains("data-dossier=\"") {
+        return Ok(());
+    }
+    let referent = snp.referent;
+    // A folder for the minutes, and the minutes in it.
+    let folder_form = form_fields(&[("nom", "Comptes rendus"), ("parent", "")]);
+    let folder = call_module(
+        state,
+        structure,
+        DOCUMENTS,
+        referent,
+        &format!("/g/{g}/dossiers"),
+        Some(&folder_form),
+    )
+    .await?;
+    anyhow::ensure!(
+        folder.status == 303,
+        "demo documents: folder refused ({}): {}",
+        folder.status,
+        folder.body
+    );
+    let folder_id = folder
+        .location
+        .as_deref()
+        .and_then(|l| l.split("dossier=").nth(1))
+        .and_then(|rest| rest.split('&').next())
+        .unwrap_or_default()
+        .to_string();
+    anyhow::ensure!(
+        !folder_id.is_empty(),
+        "demo documents: no folder in {:?}",
+        folder.location
+    );
+    post_documents(
+        state,
+        structure,
+        referent,
+        &format!("/g/{g}/documents"),
+        multipart_body(
+            &[("dossier", folder_id.as_str())],
+            &[(
+                "fichiers",
+                "Compte rendu du comité SNP.md",
+                SNP_MINUTES.as_bytes(),
+            )],
+        ),
+    )
+    .await?;
+    // The sheet and the poster, in one form, at the project's root.
+    const SHEET: &str = "Fiche réflexe SNP.pdf";
+    const SHEET_TITLE: &str = "Fiche réflexe soins non programmés";
+    let first_lines = [
+        "Votre patient demande un rendez-vous le jour même :",
+        "1. Proposez un créneau dédié du cabinet (annuaire des disponibilités).",
+        "2. Sinon, orientez-le vers le service d’accès aux soins (SAS).",
+        "3. Signe de gravité : appelez le 15 sans attendre.",
+        "CPTS Démo, groupe projet Soins non programmés. Version 1.",
+    ];
+    let sheet = demo_pdf(SHEET_TITLE, &first_lines);
+    post_documents(
+        state,
+        structure,
+        referent,
+        &format!("/g/{g}/documents"),
+        multipart_body(
+            &[("dossier", "")],
+            &[
+                ("fichiers", SHEET, sheet.as_slice()),
+                ("fichiers", "Affiche permanence du samedi.png", DEMO_PNG),
+            ],
+        ),
+    )
+    .await?;
+    let listed = call_module(
+        state,
+        structure,
+        DOCUMENTS,
+        referent,
+        &format!("/g/{g}"),
+        None,
+    )
+    .await?;
+    let sheet_id = document_named(&listed.body, SHEET)
+        .ok_or_else(|| anyhow::anyhow!("demo documents: {SHEET} not listed: {}", listed.body))?;
+    // Marc, an active member, deposits the second version (named) and comments.
+    let second_lines = [
+        "Votre patient demande un rendez-vous le jour même :",
+        "1. Proposez un créneau dédié du cabinet (annuaire des disponibilités).",
+        "2. Le samedi de 9 h à 12 h : permanence de deux médecins de la CPTS.",
+        "3. Sinon, orientez-le vers le service d’accès aux soins (SAS).",
+        "4. Signe de gravité : appelez le 15 sans attendre.",
+        "CPTS Démo, groupe projet Soins non programmés. Version 2.",
+    ];
+    let second = demo_pdf(SHEET_TITLE, &second_lines);
+    post_documents(
+        state,
+        structure,
+        "membre",
+        &format!("/d/{sheet_id}/versions"),
+        multipart_body(
+            &[("libelle", "Relue en groupe de travail")],
+            &[("fichier", SHEET, second.as_slice())],
+        ),
+    )
+    .await?;
+    let comment = form_fields(&[(
+        "texte",
+        "J’ai ajouté la permanence du samedi matin : merci de relire la version 2 avant de l’afficher.",
+    )]);
+    let posted = call_module(
+        state,
+        structure,
+        DOCUMENTS,
+        "membre",
+        &format!("/d/{sheet_id}/fil"),
+        Some(&comment),
+    )
+    .await?;
+    anyhow::ensure!(
+        posted.status == 303,
+        "demo documents: comment refused ({}): {}",
+        posted.status,
+        posted.body
+    );
+    tracing::debug!(structure = %structure.slug, "demo documents ready");
     Ok(())
 }

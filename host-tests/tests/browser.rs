@@ -327,6 +327,8 @@ async fn the_demo_runs_under_the_content_security_policy() {
             ("/cpts-demo/projets/preferences", "Mes notifications"),
             ("/cpts-demo/projets/reglages", "Réglages des projets"),
             ("/cpts-demo/projets/nouveau", "Nouveau projet"),
+            ("/cpts-demo/documents/", "Soins non programmés"),
+            ("/cpts-demo/documents/reglages", "Limites des documents"),
             ("/cpts-demo/indemnites/mon-compte", "Mes indemnités"),
             ("/cpts-demo/groupes/", "Groupes"),
             ("/cpts-demo/admin/", "Membres"),
@@ -352,6 +354,20 @@ async fn the_demo_runs_under_the_content_security_policy() {
             b.find("table.taches tr[data-tache] td a").click();
             b.wait_for_text("Temps passé :");
             assert_clean_and_fitting(&b, "a task page", width);
+        }
+        // A project's documents and one document (preview, versions, comments), reached
+        // by their links.
+        for width in [1280, 390] {
+            b.set_window_size(width, 900);
+            b.goto(&format!("{url}/cpts-demo/documents/"));
+            b.find("li.projet[data-documents]:not([data-documents='0']) a")
+                .click();
+            b.wait_for_text("Fiche réflexe SNP");
+            assert_clean_and_fitting(&b, "a project's documents", width);
+            b.find("table.documents tr.document[data-versions='2'] a")
+                .click();
+            b.wait_for_text("Historique des versions");
+            assert_clean_and_fitting(&b, "a document page", width);
         }
         // A poll of one's own: created in the form, then its page at both widths.
         b.set_window_size(1280, 900);

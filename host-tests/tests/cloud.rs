@@ -6,7 +6,8 @@
 //! nothing), versions kept byte for byte and restored as a new version, named versions
 //! apart, an HTML file served as a download, hostile names kept as text only, the
 //! per-file limit and the quota (and the host's own limits) refusing in French with
-//! nothing kept, comments with @mentions mailed without their text.
+//! nothing kept, comments with @mentions mailed without their text, and the projects
+//! module's page of a project listing its group's documents (`document.saved`).
 
 use http::StatusCode;
 use maillage::groups::GroupRole;
@@ -123,8 +124,9 @@ async fn world(host: &Host) -> World {
 
 /// A plain `multipart/form-data` form as a browser without JavaScript posts it: the
 /// `csrf` field first, then `fields`, then the files (field, file name, declared type,
-/// content). Returns status, Location and body.
-async fn post_multipart(
+/// content). Returns status, Location and body. Also the isolation matrix's (B's
+/// documents seeded, and A's people posting files at them).
+pub(crate) async fn post_multipart(
     client: &mut Client<'_>,
     path: &str,
     fields: &[(&str, &str)],
@@ -313,6 +315,49 @@ async fn saved_events(host: &Host, sid: i64, document: &str) -> Vec<serde_json::
         .map(|p| serde_json::from_str::<serde_json::Value>(p).expect("a JSON payload"))
         .filter(|p| p["document"] == document)
         .collect()
+}
+
+/// Runs the dispatcher until every `document.saved` of structure `sid` reached the
+/// projects module; a refusal or a fault of that module fails the test with its error.
+pub(crate) async fn deliver_documents(host: &Host, sid: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        maillage::events::dispatch(&host.state)
+            .await
+            .expect("a dispatch round");
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT e.id, d.status, d.last_error FROM event_outbox e
+             LEFT JOIN event_deliveries d ON d.event_id = e.id AND d.plugin_id = 'projets'
+             WHERE e.structure_id = $1 AND e.topic = 'document.saved' ORDER BY e.id",
+        )
+        .bind(sid)
+        .fetch_all(host.state.db.pool())
+        .await
+        .unwrap();
+        assert!(
+            !rows.is_empty(),
+            "the documents module published no document.saved"
+        );
+        if let Some((id, _, _)) = rows.iter().find(|r| r.1.is_none()) {
+            panic!(
+                "event {id} (document.saved) was not given to the projects module: is it enabled, does it subscribe?"
+            );
+        }
+        if let Some((id, status, Some(error))) = rows
+            .iter()
+            .find(|r| r.1.as_deref() != Some("delivered") && r.2.is_some())
+        {
+            panic!("the projects module did not take event {id} ({status:?}): {error}");
+        }
+        if rows.iter().all(|r| r.1.as_deref() == Some("delivered")) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "document.saved still undelivered after 120 s: {rows:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// The mails of the structure's outbox to `to` whose subject holds `subject`.
@@ -1204,4 +1249,82 @@ async fn comments_mention_people_by_mail_without_their_text() {
         group_page.contains("data-commentaires=\"0\""),
         "{group_page}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projects_page_lists_the_documents_of_its_group_at_their_latest_version() {
+    use crate::projects::{count, first, listed_documents, page, project_path};
+    let host = cloud_host().await;
+    // Both modules in A: Claire made the projects of the open and the closed group, whose
+    // référent is Rémi; Anne is active in both, Oscar in none.
+    let w = crate::projects::world(&host, &["projects", "cloud"]).await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+    let mut oscar = signed_in(&host, "oscar@a.test").await;
+
+    // Nothing added yet: no « Documents » section on the project page.
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    assert_eq!(count(&p, "section#documents"), 0, "{p}");
+
+    // The référent adds a document to the open project's group, then a new version; and
+    // another document to the closed project's group.
+    let name = "compte-rendu-comite-snp.pdf";
+    let (status, _, body) = add(&mut remi, &w.open, "", &[(name, PDF)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, folder) = remi.get(&format!("{A}/g/{}", w.open)).await;
+    let minutes = document_named(&folder, name);
+    let mut second = PDF.to_vec();
+    second.extend_from_slice(b"% relu par le groupe de travail\n");
+    let (status, _, body) = new_version(&mut remi, &minutes, name, &second, "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let secret = "plan-confidentiel.txt";
+    let (status, _, body) = add(&mut remi, &w.closed, "", &[(secret, b"Plan d'action")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, folder) = remi.get(&format!("{A}/g/{}", w.closed)).await;
+    let confidential = document_named(&folder, secret);
+    assert_eq!(saved_events(&host, w.sid, &minutes).await.len(), 2);
+
+    deliver_documents(&host, w.sid).await;
+
+    // The open project's page lists it once, its name linking to its page in the
+    // documents module, at version 2, by Rémi; and links to all the group's documents.
+    assert_eq!(
+        listed_documents(&mut oscar, &w.open).await,
+        vec![(minutes.clone(), name.to_string())]
+    );
+    let p = page(&mut oscar, &project_path(&w.open)).await;
+    let item = first(&p, "section#documents li[data-document]");
+    let link = item.first("a").get("href");
+    assert_eq!(link, format!("{A}/d/{minutes}"), "{}", item.html);
+    assert_eq!(
+        item.first("span.version").text(),
+        "version 2",
+        "{}",
+        item.html
+    );
+    assert!(item.text().contains("Rémi Référent"), "{}", item.html);
+    assert_eq!(
+        first(&p, "section#documents a.tous-documents").get("href"),
+        format!("{A}/g/{}", w.open)
+    );
+    let (status, document_page) = oscar.get(&link).await;
+    assert_eq!(status, StatusCode::OK, "{document_page}");
+    assert!(
+        document_page.contains("data-version-actuelle=\"2\""),
+        "{document_page}"
+    );
+
+    // The closed group's document is not on the open project's page; it is on its own
+    // project's page, for its members only.
+    assert!(
+        !p.contains(&confidential) && !p.contains(secret),
+        "the closed group's document on another project's page: {p}"
+    );
+    assert_eq!(
+        listed_documents(&mut anne, &w.closed).await,
+        vec![(confidential.clone(), secret.to_string())]
+    );
+    let (status, body) = oscar.get(&project_path(&w.closed)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!body.contains(&confidential) && !body.contains(secret));
 }

@@ -4,9 +4,11 @@
 //! it too: polls (with its routes since 0.3.0: edit, close, exports, widget), the
 //! agenda (every page and action, aimed at the other structure's meetings) and the
 //! indemnities (every page, export and treasurer action, aimed at the other structure's
-//! line; its own rule set is offered to nobody else; a treasurer of A among the actors)
-//! and the projects (every page, export and action, aimed at B's project, task, time
-//! entry, action and message).
+//! line; its own rule set is offered to nobody else; a treasurer of A among the actors),
+//! the projects (every page, export and action, aimed at B's project, task, time
+//! entry, action and message) and the documents (every page and form, uploads
+//! included, aimed at B's document, its versions, folder and comment, and B's files
+//! through both structures' download routes).
 
 use http::StatusCode;
 use maillage::tenancy::Role;
@@ -47,12 +49,23 @@ struct Target {
     project_message: String,
     /// B's announcement.
     announcement: String,
+    /// B's document (in a folder of B's project, two versions, the second named), its
+    /// folder, its comment, and the files of its versions (blob ids).
+    document: String,
+    folder: String,
+    comment: String,
+    blobs: Vec<String>,
 }
 
 /// Plugin calls of the agenda (mail with its `.ics`, QR codes) take longer than the
-/// suite's tight default deadline in debug builds.
+/// suite's tight default deadline in debug builds; the documents module reads uploads
+/// in the guest's memory (as `tests/cloud.rs` gives it).
 async fn matrix_host() -> Host {
-    Host::with_config(|c| c.plugin_deadline_ms = 5000).await
+    Host::with_config(|c| {
+        c.plugin_deadline_ms = 5000;
+        c.plugin_memory_mib = 64;
+    })
+    .await
 }
 
 /// A meeting of the whole of B planned by its person (an admin: a coordinator for the
@@ -385,6 +398,94 @@ async fn seed_b(host: &Host) -> Target {
     let announcement = first("c_projets__announcements").await;
     let entry = first("c_projets__time_entries").await;
     let project_message = first("c_projets__thread_messages").await;
+    // B's documents, through the module's own forms: a folder of B's project, a document
+    // in it (its file marked too), a second version named as it is deposited, a comment
+    // and limits of B's own; their `document.saved` reach B's project page.
+    let documents = "/cpts-b/documents";
+    let folder_name = format!("{SECRET}-DOSSIER");
+    let (status, location, body) = c
+        .post_form(
+            &format!("{documents}/g/{group}/dossiers"),
+            &[("nom", folder_name.as_str()), ("parent", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "seeding B's folder: {body}");
+    let folder = location
+        .as_deref()
+        .and_then(|l| l.split("dossier=").nth(1))
+        .and_then(|rest| rest.split('&').next())
+        .expect("the new folder's id")
+        .to_string();
+    let file_name = format!("{SECRET}-DOCUMENT.txt");
+    let (first_bytes, second_bytes) = (
+        format!("{SECRET}-CONTENU version 1"),
+        format!("{SECRET}-CONTENU version 2"),
+    );
+    let (status, _, body) = crate::cloud::post_multipart(
+        &mut c,
+        &format!("{documents}/g/{group}/documents"),
+        &[("dossier", folder.as_str())],
+        &[(
+            "fichiers",
+            file_name.as_str(),
+            "text/plain",
+            first_bytes.as_bytes(),
+        )],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "seeding B's document: {body}"
+    );
+    let document = first("c_documents__documents").await;
+    let label = format!("{SECRET}-VERSION");
+    let (status, _, body) = crate::cloud::post_multipart(
+        &mut c,
+        &format!("{documents}/d/{document}/versions"),
+        &[("libelle", label.as_str())],
+        &[(
+            "fichier",
+            file_name.as_str(),
+            "text/plain",
+            second_bytes.as_bytes(),
+        )],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "seeding B's version: {body}");
+    for (route, fields) in [
+        (
+            format!("{documents}/d/{document}/fil"),
+            vec![("texte", format!("{SECRET}-COMMENTAIRE"))],
+        ),
+        (
+            format!("{documents}/reglages"),
+            vec![
+                ("limite_fichier_mo", "5".to_string()),
+                ("quota_mo", "100".to_string()),
+            ],
+        ),
+    ] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, body) = c.post_form(&route, &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "seeding B: {route}: {body}");
+    }
+    let comment = first("c_documents__thread_messages").await;
+    let blobs: Vec<String> = sqlx::query_scalar(
+        "SELECT f_blob FROM c_documents__versions WHERE structure_id = $1 ORDER BY f_number",
+    )
+    .bind(b)
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(blobs.len(), 2, "B's document has two versions");
+    crate::cloud::deliver_documents(host, b).await;
+    let (status, page) = c.get(&format!("/cpts-b/projets/p/{group}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&file_name),
+        "B's project page lists B's document: {page}"
+    );
     Target {
         poll,
         group,
@@ -404,6 +505,10 @@ async fn seed_b(host: &Host) -> Target {
         action,
         project_message,
         announcement,
+        document,
+        folder,
+        comment,
+        blobs,
     }
 }
 
@@ -460,6 +565,12 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT id || '|' || f_user || '|' || CAST(f_digest AS TEXT) || '|' || CAST(f_mention_mail AS TEXT) FROM c_projets__preferences WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_key || '|' || COALESCE(f_text, '') FROM c_projets__settings WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_meeting || '|' || COALESCE(f_title, '') FROM c_projets__group_meetings WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_document || '|' || COALESCE(f_name, '') || '|' || COALESCE(f_folder, '') || '|' || COALESCE(CAST(f_version AS TEXT), '') || '|' || COALESCE(CAST(f_deleted AS TEXT), '') || '|' || COALESCE(CAST(f_sequence AS TEXT), '') || '|' || COALESCE(CAST(f_saved_at AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_projets__group_documents WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_group_id || '|' || COALESCE(f_folder, '') || '|' || f_name || '|' || COALESCE(CAST(f_current AS TEXT), '') || '|' || f_blob || '|' || COALESCE(CAST(f_size AS TEXT), '') || '|' || COALESCE(f_content_type, '') || '|' || COALESCE(CAST(f_last_at AS TEXT), '') || '|' || COALESCE(f_last_by_name, '') || '|' || COALESCE(CAST(f_sequence AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_documents__documents WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_document || '|' || CAST(f_number AS TEXT) || '|' || f_blob || '|' || COALESCE(f_name, '') || '|' || COALESCE(CAST(f_size AS TEXT), '') || '|' || COALESCE(f_sha256, '') || '|' || COALESCE(f_label, '') || '|' || COALESCE(CAST(f_restored_from AS TEXT), '') || '|' || COALESCE(CAST(f_stored_bytes AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_documents__versions WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_group_id || '|' || COALESCE(f_parent, '') || '|' || f_name || '|' || f_name_key || '|' || CAST(updated_at AS TEXT) FROM c_documents__folders WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || f_key || '|' || COALESCE(CAST(f_value AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_documents__settings WHERE structure_id = $1 ORDER BY 1",
+        "SELECT id || '|' || COALESCE(f_subject, '') || '|' || COALESCE(f_text, '') || '|' || COALESCE(CAST(f_edited AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_documents__thread_messages WHERE structure_id = $1 ORDER BY 1",
         "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = $1",
         "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = $1",
         "SELECT event_id || '|' || plugin_id || '|' || status || '|' || attempts FROM event_deliveries WHERE event_id IN (SELECT id FROM event_outbox WHERE structure_id = $1) ORDER BY 1",
@@ -568,7 +679,17 @@ fn b_id_get_routes(t: &Target) -> Vec<String> {
         format!("/cpts-b/admin/membres/{}", t.person),
         format!("/cpts-b/indemnites/lignes/{}", t.line),
         format!("/cpts-a/indemnites/lignes/{}", t.line),
+        // B's project, folder and document through A's documents module.
+        format!("/cpts-a/documents/g/{}", t.group),
+        format!("/cpts-a/documents/g/{}?dossier={}", t.group, t.folder),
+        format!("/cpts-a/documents/d/{}", t.document),
     ];
+    // The files of B's document's versions, through B's download route and A's.
+    for base in ["/cpts-b", "/cpts-a"] {
+        for blob in &t.blobs {
+            routes.push(format!("{base}/fichiers/documents/{blob}"));
+        }
+    }
     routes.extend(
         get_routes("cpts-a", t)
             .into_iter()
@@ -925,6 +1046,87 @@ fn owned(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
     pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
 }
 
+/// The documents module's pages of a structure, aimed at B's project, folder and
+/// document.
+fn documents_get_routes(slug: &str, t: &Target) -> Vec<String> {
+    let base = format!("/{slug}/documents");
+    vec![
+        format!("{base}/"),
+        format!("{base}/g/{}", t.group),
+        format!("{base}/g/{}?dossier={}", t.group, t.folder),
+        format!("{base}/d/{}", t.document),
+        format!("{base}/d/{}?ok=version", t.document),
+        format!("{base}/reglages"),
+    ]
+}
+
+/// The documents module's plain forms aimed at B's project, folder, document, versions
+/// and comment, through B's URLs and A's; and B's limits.
+fn documents_post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
+    let mut routes = Vec::new();
+    for base in ["/cpts-b/documents", "/cpts-a/documents"] {
+        let g = format!("{base}/g/{}", t.group);
+        let d = format!("{base}/d/{}", t.document);
+        let (folder, comment) = (t.folder.as_str(), t.comment.as_str());
+        routes.extend([
+            (
+                format!("{g}/dossiers"),
+                owned(&[("nom", "Intrusion"), ("parent", "")]),
+            ),
+            (
+                format!("{g}/dossiers"),
+                owned(&[("nom", "Intrusion"), ("parent", folder)]),
+            ),
+            (format!("{g}/documents"), owned(&[("dossier", folder)])),
+            (format!("{d}/versions"), owned(&[("libelle", "Intrusion")])),
+            (format!("{d}/versions/1/restaurer"), vec![]),
+            (
+                format!("{d}/versions/1/nommer"),
+                owned(&[("libelle", "Intrusion")]),
+            ),
+            (format!("{d}/versions/2/nommer"), owned(&[("libelle", "")])),
+            (format!("{d}/fil"), owned(&[("texte", "Intrusion")])),
+            (
+                format!("{d}/fil/{comment}/modifier"),
+                owned(&[("texte", "Intrusion")]),
+            ),
+            (format!("{d}/fil/{comment}/supprimer"), vec![]),
+        ]);
+    }
+    routes.push((
+        "/cpts-b/documents/reglages".to_string(),
+        owned(&[("limite_fichier_mo", "1"), ("quota_mo", "1")]),
+    ));
+    routes
+}
+
+/// The documents module's upload forms (multipart, as a browser posts them) aimed at
+/// B's project, folder and document, through B's URLs and A's: (route, fields, the
+/// file's field).
+fn documents_upload_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>, &'static str)> {
+    let mut routes = Vec::new();
+    for base in ["/cpts-b/documents", "/cpts-a/documents"] {
+        routes.extend([
+            (
+                format!("{base}/g/{}/documents", t.group),
+                owned(&[("dossier", "")]),
+                "fichiers",
+            ),
+            (
+                format!("{base}/g/{}/documents", t.group),
+                owned(&[("dossier", t.folder.as_str())]),
+                "fichiers",
+            ),
+            (
+                format!("{base}/d/{}/versions", t.document),
+                owned(&[("libelle", "Intrusion")]),
+                "fichier",
+            ),
+        ]);
+    }
+    routes
+}
+
 /// The indemnities' state-changing routes aimed at B's data: B's URLs, and B's line
 /// through A's URLs.
 fn indemnity_post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
@@ -1203,6 +1405,7 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
     routes.extend(agenda_post_routes("/cpts-a", t));
     routes.extend(indemnity_post_routes(t));
     routes.extend(projects_post_routes(t));
+    routes.extend(documents_post_routes(t));
     routes
 }
 
@@ -1213,7 +1416,7 @@ async fn no_route_shows_or_changes_another_structure() {
     crate::directory::directory_structure(&host, "cpts-b", "74000").await;
     for slug in ["cpts-a", "cpts-b"] {
         let id = host.structure_id(slug).await;
-        for module in ["polls", "agenda", "indemnity", "projects"] {
+        for module in ["polls", "agenda", "indemnity", "projects", "cloud"] {
             let plugin = host
                 .state
                 .registry
@@ -1354,6 +1557,27 @@ async fn no_route_shows_or_changes_another_structure() {
             assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
             checked += 1;
         }
+        for route in documents_get_routes("cpts-b", &target) {
+            let (status, location, body) = client.get_full(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
+            if who == "anonyme" {
+                assert_eq!(status, StatusCode::SEE_OTHER, "{who} GET {route}");
+                assert!(
+                    location.is_some_and(|l| l.starts_with("/connexion")),
+                    "{who} GET {route}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::NOT_FOUND, "{who} GET {route}");
+            }
+            checked += 1;
+        }
+        // A's documents pages, B's ids in them: nothing of B (404 for B's ids, see
+        // `b_id_get_routes`).
+        for route in documents_get_routes("cpts-a", &target) {
+            let (_, body) = client.get(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
+            checked += 1;
+        }
         // A's own pages never list B's data either.
         for (route, _) in get_routes("cpts-a", &target) {
             let (_, body) = client.get(&route).await;
@@ -1410,6 +1634,59 @@ async fn no_route_shows_or_changes_another_structure() {
             }
             checked += 1;
         }
+        // Files sent at B's documents as the module's forms send them (multipart, the
+        // token first), and to the host's upload route of B's documents module.
+        if !client.cookies.contains_key("maillage_csrf") {
+            client.get("/connexion").await;
+        }
+        for (route, fields, field) in documents_upload_routes(&target) {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, _, body) = crate::cloud::post_multipart(
+                client,
+                &route,
+                &fields,
+                &[(
+                    field,
+                    "intrusion.txt",
+                    "text/plain",
+                    b"Intrusion".as_slice(),
+                )],
+            )
+            .await;
+            assert!(!body.contains(SECRET), "{who} saw B's data posting {route}");
+            assert!(
+                matches!(
+                    status,
+                    StatusCode::NOT_FOUND | StatusCode::SEE_OTHER | StatusCode::FORBIDDEN
+                ),
+                "{who} POST {route} (multipart): {status}"
+            );
+            if status == StatusCode::SEE_OTHER {
+                assert_eq!(who, "anonyme", "{who} POST {route} was accepted");
+            }
+            checked += 1;
+        }
+        let token = client.csrf();
+        let route = "/cpts-b/fichiers/documents";
+        let (status, _, body) = client
+            .post_upload_form(
+                route,
+                &token,
+                ("fichier", "intrusion.txt", "text/plain", b"Intrusion"),
+            )
+            .await;
+        assert!(!body.contains(SECRET), "{who} saw B's data posting {route}");
+        assert!(
+            matches!(
+                status,
+                StatusCode::NOT_FOUND | StatusCode::SEE_OTHER | StatusCode::FORBIDDEN
+            ),
+            "{who} POST {route}: {status}"
+        );
+        if status == StatusCode::SEE_OTHER {
+            assert_eq!(who, "anonyme", "{who} POST {route} was accepted");
+        }
+        checked += 1;
     }
     assert_eq!(snapshot_b(&host).await, before, "structure B was changed");
     assert!(checked > 500, "{checked} requests checked");
@@ -1487,6 +1764,10 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         action: String::new(),
         project_message: String::new(),
         announcement: String::new(),
+        document: String::new(),
+        folder: String::new(),
+        comment: String::new(),
+        blobs: Vec::new(),
     };
 
     for role in [Role::Member, Role::Coordinator, Role::Admin] {
