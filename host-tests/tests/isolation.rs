@@ -1103,7 +1103,10 @@ fn documents_post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>
 /// The documents module's upload forms (multipart, as a browser posts them) aimed at
 /// B's project, folder and document, through B's URLs and A's: (route, fields, the
 /// file's field).
-fn documents_upload_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>, &'static str)> {
+/// A multipart form aimed at B: its route, its text fields and the name of its file field.
+type UploadRoute = (String, Vec<(&'static str, String)>, &'static str);
+
+fn documents_upload_routes(t: &Target) -> Vec<UploadRoute> {
     let mut routes = Vec::new();
     for base in ["/cpts-b/documents", "/cpts-a/documents"] {
         routes.extend([
