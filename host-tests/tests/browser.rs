@@ -768,3 +768,148 @@ async fn a_project_message_appears_live_in_a_second_browser() {
     server.abort();
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+/// The documents module in real Chromium: a référent chooses two files with the file
+/// picker (a PDF and a text, sent by one plain form without JavaScript), sees both
+/// listed, opens the PDF's page (the preview opens in a new tab), posts a comment,
+/// deposits a new version through the same kind of form, then restores version 1 (the
+/// shell's confirmation answered yes): three versions, the current one version 1's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_are_added_commented_versioned_and_restored_in_chromium() {
+    use crate::cloud;
+    const PDF_V1: &str =
+        "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // Structure A with the documents module: Rémi is the référent of the open project
+    // « Soins non programmés ».
+    let host = cloud::cloud_host().await;
+    let w = cloud::world(&host).await;
+    // The files the picker chooses, as on a member's disk.
+    let files = fresh_dir();
+    std::fs::create_dir_all(&files).unwrap();
+    let pdf = files.join("compte-rendu-comite.pdf");
+    let text = files.join("notes-reunion.txt");
+    let pdf_v2 = files.join("compte-rendu-comite-relu.pdf");
+    std::fs::write(&pdf, PDF_V1).unwrap();
+    std::fs::write(&text, "Notes de la réunion du comité de pilotage.\n").unwrap();
+    std::fs::write(&pdf_v2, format!("{PDF_V1}% relu par le groupe\n")).unwrap();
+    let server = tokio::spawn(maillage::serve(host.state.clone(), listener));
+
+    let url = base.clone();
+    let group = w.open.clone();
+    let (pdf_path, text_path, pdf_v2_path) = (
+        pdf.display().to_string(),
+        text.display().to_string(),
+        pdf_v2.display().to_string(),
+    );
+    let problems = tokio::task::spawn_blocking(move || {
+        let driver = Chromedriver::start();
+        let b = driver.browser();
+        let mut problems: Vec<String> = Vec::new();
+        let mut check = |b: &Browser, what: &str| {
+            let errors = b.console_errors();
+            if !errors.is_empty() {
+                problems.push(format!("{what}: {errors:?}"));
+            }
+        };
+        let count = |b: &Browser, css: &str| {
+            b.execute(
+                "return document.querySelectorAll(arguments[0]).length;",
+                vec![css.into()],
+            )
+        };
+
+        // 1. The référent opens the project's documents and chooses two files at once.
+        log_in(&b, &url, "remi@a.test", PASSWORD);
+        b.wait_for_text("Bonjour Rémi Référent");
+        b.goto(&format!("{url}/cpts-a/documents/"));
+        b.find(&format!("li.projet[data-groupe='{group}'] a"))
+            .click();
+        b.wait_for_text("Aucun document dans ce dossier.");
+        // Several paths, one a line: how WebDriver fills an `input type=file multiple`.
+        b.find("form.ajout-documents input[type=file][name=fichiers]")
+            .send_keys(&format!("{pdf_path}\n{text_path}"));
+        b.find("form.ajout-documents button[type=submit]").click();
+        b.wait_for_text("Les documents sont ajoutés.");
+        b.wait_for_text("compte-rendu-comite.pdf");
+        b.wait_for_text("notes-reunion.txt");
+        assert_eq!(
+            count(&b, "table.documents tr.document[data-versions='1']"),
+            serde_json::json!(2),
+            "both files listed, each at version 1"
+        );
+        check(&b, "the project's documents");
+
+        // 2. The PDF's page: its kind, the preview in a new tab, the comment form.
+        let link = b.execute(
+            "var name = arguments[0];\
+             var link = Array.from(document.querySelectorAll('table.documents td.nom a'))\
+               .find(function (a) { return a.textContent === name; });\
+             return link ? link.href : null;",
+            vec!["compte-rendu-comite.pdf".into()],
+        );
+        let link = link
+            .as_str()
+            .unwrap_or_else(|| panic!("no link to the PDF:\n{}", b.body_text()))
+            .to_string();
+        b.goto(&link);
+        b.wait_for_text("Document PDF");
+        b.find("header.document[data-version-actuelle='1']");
+        b.find("a.button.apercu[target='_blank'][rel=noopener]");
+        let comment = "Relu en comité : rien à redire.";
+        b.find("#commentaires #discussion-texte").send_keys(comment);
+        b.find("#commentaires form[action$='/fil'] button[type=submit]")
+            .click();
+        b.wait_for_text("Les commentaires sont à jour.");
+        let posted = b.find("#commentaires li.thread-message").text();
+        assert!(posted.contains(comment), "{posted}");
+        check(&b, "the document page with its comment");
+
+        // 3. A new version, chosen with the picker of the version form.
+        b.find("form.nouvelle-version input[type=file][name=fichier]")
+            .send_keys(&pdf_v2_path);
+        b.find("form.nouvelle-version button[type=submit]").click();
+        b.wait_for_text("La nouvelle version est déposée");
+        b.find("header.document[data-version-actuelle='2']");
+        b.wait_for_text("version 2 du");
+        assert_eq!(
+            count(&b, "table.versions tr.version"),
+            serde_json::json!(2),
+            "two versions"
+        );
+        b.find("tr.version[data-version='2'][data-actuelle='true']");
+
+        // 4. Restoring version 1 (the shell asks to confirm; the test answers yes).
+        b.execute("window.confirm = function () { return true; };", vec![]);
+        b.find("tr.version[data-version='1'] form[action$='/restaurer'] button[type=submit]")
+            .click();
+        b.wait_for_text("La version est restaurée");
+        b.find("header.document[data-version-actuelle='3']");
+        b.find("tr.version[data-version='3'][data-actuelle='true'][data-restauree-de='1']");
+        assert_eq!(
+            count(&b, "table.versions tr.version"),
+            serde_json::json!(3),
+            "three versions, none lost"
+        );
+        b.wait_for_text("Restauration de la version 1");
+        // The current version's download is version 1's bytes.
+        let current = b.execute_async(
+            "const done = arguments[arguments.length - 1];\
+             const link = document.querySelector('a.button.telecharger');\
+             fetch(link.href, { credentials: 'same-origin' }).then(function (r) {\
+               return r.text().then(function (body) { done([r.status, body]); });\
+             }, function (e) { done(['échec', String(e)]); });",
+        );
+        assert_eq!(current, serde_json::json!([200, PDF_V1]), "{current}");
+        check(&b, "the document page after the restore");
+        drop(b);
+        drop(driver);
+        problems
+    })
+    .await
+    .unwrap();
+    server.abort();
+    let _ = std::fs::remove_dir_all(&files);
+    assert!(problems.is_empty(), "{problems:?}");
+}

@@ -1,10 +1,10 @@
 //! The documents module (`plugins/cloud`, module id `documents`,
 //! docs/cloud-contract.md) end to end, through the real host and the real component:
 //! who adds, versions, comments and reads a project's documents (référents and
-//! coordinators add, active members deposit new versions, guests read, members of other
-//! groups read an open project's documents but not a closed one's, other structures see
-//! nothing), versions kept byte for byte and restored as a new version, named versions
-//! apart, an HTML file served as a download, hostile names kept as text only, the
+//! coordinators add, active members deposit new versions, guests read and comment,
+//! members of other groups read an open project's documents but not a closed one's,
+//! other structures see nothing), versions kept byte for byte and restored as a new
+//! version (on the local folder and on an S3 bucket), named versions apart, an HTML file served as a download, hostile names kept as text only, the
 //! per-file limit and the quota (and the host's own limits) refusing in French with
 //! nothing kept, comments with @mentions mailed without their text, and the projects
 //! module's page of a project listing its group's documents (`document.saved`).
@@ -13,7 +13,7 @@ use http::StatusCode;
 use maillage::groups::GroupRole;
 use maillage::tenancy::Role;
 
-use crate::support::{Client, Host, PASSWORD, location};
+use crate::support::{Client, Host, PASSWORD, create_bucket, location, s3_endpoint};
 
 /// The module in structure A, and in structure B.
 const A: &str = "/cpts-a/documents";
@@ -32,8 +32,9 @@ const ONLY_MEMBERS_VERSION: &str =
     "Seuls les membres du projet déposent de nouvelles versions de ses documents.";
 const ONLY_MEMBERS_COMMENT: &str = "Seuls les membres du projet commentent ses documents.";
 
-/// Generous limits: a debug build on two cores, files parsed in the guest.
-async fn cloud_host() -> Host {
+/// Generous limits: a debug build on two cores, files parsed in the guest. Also the
+/// documents' Chromium journey's (`browser.rs`).
+pub(crate) async fn cloud_host() -> Host {
     Host::with_config(|c| {
         c.plugin_deadline_ms = 10_000;
         c.plugin_memory_mib = 64;
@@ -49,18 +50,18 @@ async fn signed_in<'a>(host: &'a Host, email: &str) -> Client<'a> {
 }
 
 /// Structure A (and B, with the module too) and A's projects.
-struct World {
-    sid: i64,
+pub(crate) struct World {
+    pub(crate) sid: i64,
     /// Open group « Soins non programmés »: Rémi référent, Anne active, Gustave invité.
-    open: String,
+    pub(crate) open: String,
     /// Closed group « Prévention santé mentale »: the same people.
-    closed: String,
+    pub(crate) closed: String,
     /// Open group « Diabète »: Rémi référent, Oscar active (in no other group).
-    other: String,
+    pub(crate) other: String,
 }
 
 /// Claire coordinates A (in no group), Adèle administers it; Bob is a member of B.
-async fn world(host: &Host) -> World {
+pub(crate) async fn world(host: &Host) -> World {
     let a = host.structure("cpts-a", &["cloud"]).await;
     host.structure("cpts-b", &["cloud"]).await;
     host.account(
@@ -477,12 +478,25 @@ async fn referents_add_members_deposit_versions_guests_read_and_closed_projects_
     assert!(page.contains("data-version-actuelle=\"2\""), "{page}");
     assert!(page.contains("Relu, deux coquilles corrigées."), "{page}");
 
-    // A guest reads and downloads, nothing more.
+    // A guest reads, downloads and comments (« lecture et commentaires »): no new
+    // version, no restore, no named version, no document.
     let mut gus = signed_in(&host, "gus@a.test").await;
+    let (_, folder_page) = gus.get(&format!("{A}/g/{}", w.open)).await;
+    assert!(!folder_page.contains("ajout-documents"), "{folder_page}");
+    assert!(
+        folder_page.contains("vous pouvez lire ses documents et les commenter"),
+        "{folder_page}"
+    );
     let (status, page) = gus.get(&format!("{A}/d/{protocole}")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(!page.contains("nouvelle-version"), "{page}");
     assert!(!page.contains("restaurer"), "{page}");
+    assert!(!page.contains("class=\"nommer\""), "{page}");
+    assert!(
+        page.contains(&format!("action=\"{A}/d/{protocole}/fil\"")),
+        "the comment form: {page}"
+    );
+    assert!(page.contains("id=\"discussion-texte\""), "{page}");
     let current = attr_after(&page, "class=\"button telecharger\"", "href");
     let (status, _, bytes) = download(&mut gus, &current).await;
     assert_eq!(status, StatusCode::OK);
@@ -498,15 +512,38 @@ async fn referents_add_members_deposit_versions_guests_read_and_closed_projects_
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains(ONLY_MEMBERS_VERSION), "{body}");
     let (status, _, body) = gus
-        .post_form(&format!("{A}/d/{protocole}/fil"), &[("texte", "Je passe.")])
+        .post_form(&format!("{A}/d/{protocole}/versions/1/restaurer"), &[])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body.contains(ONLY_MEMBERS_COMMENT), "{body}");
+    assert!(
+        body.contains("Seuls les membres du projet restaurent une version de ses documents."),
+        "{body}"
+    );
+    let (status, _, body) = gus
+        .post_form(
+            &format!("{A}/d/{protocole}/versions/1/nommer"),
+            &[("libelle", "Version de Gustave")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body.contains("Seuls les membres du projet nomment les versions de ses documents."),
+        "{body}"
+    );
+    let (status, location, body) = gus
+        .post_form(&format!("{A}/d/{protocole}/fil"), &[("texte", "Je passe.")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "a guest comments: {body}");
+    assert!(
+        location.is_some_and(|l| l.contains("ok=commentaire#message-")),
+        "{body}"
+    );
     let (status, _, _) = add(&mut gus, &w.open, "", &[("invite.txt", b"non")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, page) = gus.get(&format!("{A}/d/{protocole}")).await;
     assert!(page.contains("data-version-actuelle=\"2\""), "{page}");
-    assert!(!page.contains("Je passe."), "{page}");
+    assert!(!page.contains("Version de Gustave"), "{page}");
+    assert!(page.contains("Je passe."), "{page}");
     assert_eq!(blob_count(&host, w.sid).await, 4);
 
     // A member of another group reads the open project, not the closed one, which does
@@ -548,11 +585,15 @@ async fn referents_add_members_deposit_versions_guests_read_and_closed_projects_
         .post_form(&format!("{A}/d/{plan}/fil"), &[("texte", "x")])
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    // On the open project he is not a member: he reads, he does not comment.
+    // On the open project he is not a member: he reads, he does not comment (no form,
+    // and the route refuses).
+    let (_, page) = oscar.get(&format!("{A}/d/{affiche}")).await;
+    assert!(!page.contains("id=\"discussion-texte\""), "{page}");
     let (status, _, body) = oscar
         .post_form(&format!("{A}/d/{affiche}/fil"), &[("texte", "Bravo")])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains(ONLY_MEMBERS_COMMENT), "{body}");
     assert_eq!(blob_count(&host, w.sid).await, 4);
 
     // Another structure: nothing of A, through A's paths or its own.
@@ -634,12 +675,160 @@ async fn referents_add_members_deposit_versions_guests_read_and_closed_projects_
     assert_eq!(blob_count(&host, w.sid).await, 4);
 }
 
+/// Where the host under test keeps the files: the versions test runs on both.
+enum Store {
+    /// The data folder's `blobs/` (the suite's default).
+    Local,
+    /// A bucket of the S3-compatible test server (moto).
+    S3 { endpoint: String, bucket: String },
+}
+
+impl Store {
+    /// The keys (`{structure}/documents/{blob}`) of the module's objects of structure
+    /// `sid` the store holds, sorted: read from the folder, or listed in the bucket by a
+    /// real S3 client (boto3).
+    async fn objects(&self, host: &Host, sid: i64) -> Vec<String> {
+        let prefix = format!("{sid}/documents/");
+        let mut keys: Vec<String> = match self {
+            Store::Local => {
+                let dir = host
+                    .dir
+                    .join("blobs")
+                    .join(sid.to_string())
+                    .join("documents");
+                match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries
+                        .map(|e| e.expect("a blob folder entry").file_name())
+                        .map(|name| format!("{prefix}{}", name.to_string_lossy()))
+                        .collect(),
+                    // No file stored yet: no folder.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                    Err(e) => panic!("{}: {e}", dir.display()),
+                }
+            }
+            Store::S3 { endpoint, bucket } => s3_keys(endpoint, bucket, &prefix),
+        };
+        keys.sort();
+        keys
+    }
+}
+
+/// The keys under `prefix` in `bucket`, listed by boto3 (installed with moto in
+/// `target/test-tools/moto`, as `support::s3_object_status` uses it).
+fn s3_keys(endpoint: &str, bucket: &str, prefix: &str) -> Vec<String> {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target/test-tools/moto/bin/python");
+    let script = r#"import sys, boto3
+s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')
+for page in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[2], Prefix=sys.argv[3]):
+    for o in page.get('Contents', []):
+        print(o['Key'])
+"#;
+    let out = std::process::Command::new(&python)
+        .args(["-c", script, endpoint, bucket, prefix])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} does not run ({e}): the test command installs moto and boto3 there",
+                python.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "boto3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The object keys the host's `blobs` table says the module's files of `sid` have,
+/// sorted.
+async fn blob_keys(host: &Host, sid: i64) -> Vec<String> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM blobs WHERE structure_id = $1 AND plugin_id = 'documents'",
+    )
+    .bind(sid)
+    .fetch_all(host.state.db.pool())
+    .await
+    .unwrap();
+    let mut keys: Vec<String> = ids
+        .iter()
+        .map(|id| format!("{sid}/documents/{id}"))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The module's `versions` records in structure `sid`.
+async fn version_records(host: &Host, sid: i64) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM c_documents__versions WHERE structure_id = $1")
+        .bind(sid)
+        .fetch_one(host.state.db.pool())
+        .await
+        .unwrap()
+}
+
+/// The versions test's host: [`cloud_host`]'s limits, the host's blob limit at 1 MiB
+/// (below the module's 10 Mo: the file the host refuses), and `store`'s backend.
+async fn versions_host(store: &Store) -> Host {
+    Host::with_config(|c| {
+        c.plugin_deadline_ms = 10_000;
+        c.plugin_memory_mib = 64;
+        c.plugin_output_mib = 8;
+        c.blob_limit_mib = 1;
+        if let Store::S3 { endpoint, bucket } = store {
+            c.s3_bucket = Some(bucket.clone());
+            c.s3_endpoint = Some(endpoint.clone());
+        }
+    })
+    .await
+}
+
 #[tokio::test]
 async fn every_version_is_kept_and_restoring_one_makes_a_new_version() {
-    let host = cloud_host().await;
-    let w = world(&host).await;
-    let mut remi = signed_in(&host, "remi@a.test").await;
-    let mut anne = signed_in(&host, "anne@a.test").await;
+    let store = Store::Local;
+    let host = versions_host(&store).await;
+    versions_are_kept_and_restored(&host, &store).await;
+    assert!(host.dir.join("blobs").exists());
+}
+
+#[tokio::test]
+async fn every_version_is_kept_and_restored_in_an_s3_bucket() {
+    let Some(endpoint) = s3_endpoint() else {
+        // No S3-compatible server: the test command (scripts/test.sh) starts moto and sets
+        // MAILLAGE_TEST_S3_ENDPOINT; a plain `cargo test` runs the local-folder variant
+        // above only.
+        eprintln!("MAILLAGE_TEST_S3_ENDPOINT is not set: the documents' S3 test is skipped");
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() % 1_000_000)
+        .unwrap_or(0);
+    let bucket = format!("maillage-documents-{}-{nanos}", std::process::id());
+    create_bucket(&endpoint, &bucket).await;
+    let store = Store::S3 { endpoint, bucket };
+    let host = versions_host(&store).await;
+    versions_are_kept_and_restored(&host, &store).await;
+    // Nothing went to the local folder: the bucket holds every version and served every
+    // download.
+    assert!(!host.dir.join("blobs").exists());
+}
+
+/// Versions by two people read back byte for byte, a named version apart, restoring
+/// version 1 as a new version with its bytes (no file added), what may not be restored,
+/// and a file the host refuses keeping nothing (no version record, no object, no blob
+/// row) — on the store `store` names, which [`Store::objects`] reads directly.
+async fn versions_are_kept_and_restored(host: &Host, store: &Store) {
+    let w = world(host).await;
+    let mut remi = signed_in(host, "remi@a.test").await;
+    let mut anne = signed_in(host, "anne@a.test").await;
     let v1: &[u8] = b"Protocole, version 1";
     let v2: &[u8] = b"Protocole, version 2 (relue par Anne)";
     let v3: &[u8] = b"Protocole, version 3\x00\xff binaire";
@@ -671,7 +860,7 @@ async fn every_version_is_kept_and_restoring_one_makes_a_new_version() {
     assert!(version_row(&page, 1).contains("data-actuelle=\"false\""));
     let current = attr_after(&page, "class=\"button telecharger\"", "href");
     assert_eq!(download(&mut anne, &current).await.2, v3.to_vec());
-    assert_eq!(blob_count(&host, w.sid).await, 3);
+    assert_eq!(blob_count(host, w.sid).await, 3);
 
     // A named version is kept apart from the automatic history.
     let (status, location, body) = anne
@@ -711,13 +900,9 @@ async fn every_version_is_kept_and_restoring_one_makes_a_new_version() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(got, bytes.to_vec(), "version {n} is still there");
     }
-    assert_eq!(
-        blob_count(&host, w.sid).await,
-        3,
-        "a restore stores no file"
-    );
+    assert_eq!(blob_count(host, w.sid).await, 3, "a restore stores no file");
     // Each new version, the restore included, told the projects module's copy.
-    let events = saved_events(&host, w.sid, &doc).await;
+    let events = saved_events(host, w.sid, &doc).await;
     let numbers: Vec<i64> = events
         .iter()
         .filter_map(|e| e["version"].as_i64())
@@ -750,7 +935,7 @@ async fn every_version_is_kept_and_restoring_one_makes_a_new_version() {
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "version {n}");
     }
-    let mut gus = signed_in(&host, "gus@a.test").await;
+    let mut gus = signed_in(host, "gus@a.test").await;
     let (status, _, body) = gus
         .post_form(&format!("{A}/d/{doc}/versions/2/restaurer"), &[])
         .await;
@@ -766,7 +951,7 @@ async fn every_version_is_kept_and_restoring_one_makes_a_new_version() {
     assert!(page.contains("data-version-actuelle=\"4\""), "{page}");
     assert!(!page.contains("Par Gustave"), "{page}");
     assert_eq!(
-        saved_events(&host, w.sid, &doc).await.len(),
+        saved_events(host, w.sid, &doc).await.len(),
         4,
         "a refusal publishes nothing"
     );
@@ -794,6 +979,61 @@ async fn every_version_is_kept_and_restoring_one_makes_a_new_version() {
     assert!(named.contains("Envoyée à l’ARS"), "{named}");
     assert!(!named.contains("data-version=\"1\""), "{named}");
     assert!(section(&page, "historique").contains("data-version=\"1\""));
+    assert_eq!(blob_count(host, w.sid).await, 4);
+    assert_eq!(
+        store.objects(host, w.sid).await,
+        blob_keys(host, w.sid).await,
+        "one object per file, four files for five versions"
+    );
+
+    // A file over the host's blob limit: 413 in French, no version record, no object.
+    let objects = store.objects(host, w.sid).await;
+    let big = vec![b'x'; (1 << 20) + (1 << 19)];
+    let (status, _, body) = new_version(&mut anne, &doc, "gros.bin", &big, "").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(
+        body.contains("Un fichier dépasse la taille maximale que la plateforme accepte."),
+        "{body}"
+    );
+    assert_eq!(version_records(host, w.sid).await, 5);
+    assert_eq!(blob_count(host, w.sid).await, 4);
+    assert_eq!(
+        store.objects(host, w.sid).await,
+        objects,
+        "no object stored"
+    );
+    let (_, page) = anne.get(&format!("{A}/d/{doc}")).await;
+    assert!(page.contains("data-version-actuelle=\"5\""), "{page}");
+    assert!(!page.contains("data-version=\"6\""), "{page}");
+    // With a small file in the same form: the small one, stored first, is deleted in the
+    // same call, and its object erased by the host's sweep.
+    let (status, _, body) = add(
+        &mut remi,
+        &w.open,
+        "",
+        &[("petit.txt", b"petit"), ("gros.bin", &big)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(blob_count(host, w.sid).await, 4);
+    assert_eq!(version_records(host, w.sid).await, 5);
+    host.state
+        .blobs
+        .sweep_erasures(&host.state.db, 100)
+        .await
+        .expect("the sweep runs");
+    assert_eq!(store.objects(host, w.sid).await, objects, "nothing kept");
+    let (_, group_page) = remi.get(&format!("{A}/g/{}", w.open)).await;
+    assert_eq!(
+        document_ids(&group_page),
+        std::slice::from_ref(&doc),
+        "{group_page}"
+    );
+    assert_eq!(
+        saved_events(host, w.sid, &doc).await.len(),
+        5,
+        "a refusal publishes nothing"
+    );
 }
 
 #[tokio::test]
@@ -1220,7 +1460,7 @@ async fn comments_mention_people_by_mail_without_their_text() {
             .is_empty()
     );
 
-    // The author edits; a référent deletes; a guest does neither.
+    // The author edits; a référent deletes; a guest does neither to another's comment.
     let at = page.find("id=\"message-").expect("the comment");
     let id_start = at + "id=\"message-".len();
     let message = page[id_start..id_start + page[id_start..].find('"').unwrap()].to_string();
@@ -1229,6 +1469,47 @@ async fn comments_mention_people_by_mail_without_their_text() {
         .post_form(&format!("{A}/d/{doc}/fil/{message}/supprimer"), &[])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = gus
+        .post_form(
+            &format!("{A}/d/{doc}/fil/{message}/modifier"),
+            &[("texte", "Réécrit par Gustave")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A guest comments (mentioning works for him too), edits and deletes his own.
+    let (status, location, body) = gus
+        .post_form(
+            &format!("{A}/d/{doc}/fil"),
+            &[("texte", "Merci @Anne Active, je relis la page 3.")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let own = location
+        .as_deref()
+        .and_then(|l| l.split("#message-").nth(1))
+        .expect("the guest's comment's anchor")
+        .to_string();
+    assert_eq!(
+        mails(&host, w.sid, "anne@a.test", "mentionné").await.len(),
+        1,
+        "the guest's mention is mailed"
+    );
+    let (status, _, body) = gus
+        .post_form(
+            &format!("{A}/d/{doc}/fil/{own}/modifier"),
+            &[("texte", "Page 3 relue.")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, page) = remi.get(&format!("{A}/d/{doc}")).await;
+    assert!(page.contains("Page 3 relue."), "{page}");
+    assert!(!page.contains("Réécrit par Gustave"), "{page}");
+    let (status, _, body) = gus
+        .post_form(&format!("{A}/d/{doc}/fil/{own}/supprimer"), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, page) = remi.get(&format!("{A}/d/{doc}")).await;
+    assert!(!page.contains("Page 3 relue."), "{page}");
     let (status, _, body) = anne
         .post_form(
             &format!("{A}/d/{doc}/fil/{message}/modifier"),

@@ -1,9 +1,11 @@
 //! Comments on a document: the SDK's thread (`maillage_sdk::thread`), one per document,
 //! subject `document:{id}`, as the projects module keeps one per project. Référents,
-//! membres actifs and coordinators comment; authors edit and delete their own comments,
-//! référents and coordinators may delete any; guests read. @mentions of people who may
-//! read the document are mailed to them, without the comment's text nor the document's
-//! name (either may hold health data): who, which project, when, and the link.
+//! membres actifs, invités (« lecture et commentaires ») and coordinators comment
+//! ([`Place::may_comment`]); authors edit and delete their own comments, référents and
+//! coordinators may delete any; members of the structure outside the group read an open
+//! project's comments without commenting. @mentions of people who may read the document
+//! are mailed to them, without the comment's text nor the document's name (either may
+//! hold health data): who, which project, when, and the link.
 
 use std::collections::{HashMap, HashSet};
 
@@ -32,7 +34,7 @@ pub fn section(document: &Document, place: &Place) -> Result<Markup, StoreError>
     let options = Options {
         action: &action,
         viewer: place.me.as_ref().map(|u| u.id.as_str()),
-        can_post: place.contributes() && !place.archived(),
+        can_post: place.may_comment() && !place.archived(),
         moderator: place.manages(),
         title: "Commentaires",
     };
@@ -72,7 +74,7 @@ pub fn act(document_id: &str, rest: &[&str], request: &Request) -> PageResult {
     let Some(user) = place.me.clone() else {
         return Ok(ui::refused(403, ONLY_MEMBERS, &back));
     };
-    if !place.contributes() {
+    if !place.may_comment() {
         return Ok(ui::refused(403, ONLY_MEMBERS, &back));
     }
     if place.archived() {

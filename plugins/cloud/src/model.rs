@@ -258,12 +258,25 @@ impl Place {
     pub fn manages(&self) -> bool {
         self.me.is_some() && (self.coordinator || self.role() == Some(GroupRole::Referent))
     }
-    /// Référents, membres actifs, coordinators: new versions, restore, name a version,
-    /// comment. Guests (invités) read only.
+    /// Référents, membres actifs, coordinators: new versions, restore, name a version.
+    /// Guests (invités) do not: they read and comment ([`Place::may_comment`]).
     pub fn contributes(&self) -> bool {
         self.me.is_some()
             && (self.coordinator
                 || matches!(self.role(), Some(GroupRole::Referent | GroupRole::Active)))
+    }
+    /// Who comments (posts, edits and deletes their own comments): every member of the
+    /// project's group — référents, membres actifs and invités (« lecture et
+    /// commentaires ») — and coordinators; not a member of the structure outside the
+    /// group, even on an open project. The one place this is decided: the comment form
+    /// and the comment routes both ask it.
+    pub fn may_comment(&self) -> bool {
+        self.me.is_some()
+            && (self.coordinator
+                || matches!(
+                    self.role(),
+                    Some(GroupRole::Referent | GroupRole::Active | GroupRole::Guest)
+                ))
     }
     pub fn path(&self) -> String {
         format!("/g/{}", self.group.id)

@@ -232,6 +232,11 @@ pub fn group(group_id: &str, query: &str) -> PageResult {
                 "Les référents du projet et les coordinateurs ajoutent les documents ; vous "
                 "pouvez en déposer de nouvelles versions et les commenter."
             }
+        } @else if place.may_comment() && !place.archived() {
+            p class="muted" {
+                "Vous êtes invité(e) dans ce projet : vous pouvez lire ses documents et les "
+                "commenter."
+            }
         }
         @if let Some(up) = &up {
             p { a href=(href(up)) { "Remonter au dossier parent" } }
