@@ -1,7 +1,7 @@
 //! Documents (crate `cloud`, module id `documents`): the documents of each project (a
 //! host group) in folders ([`pages`], [`model`]); several files added in one form
 //! without JavaScript, content types sniffed from the bytes, names kept as display text
-//! only ([`upload`], [`multipart`], [`files`]); every replacement kept as a version,
+//! only ([`upload`], `maillage_sdk::multipart`, [`files`]); every replacement kept as a version,
 //! restored as a new version, named versions apart from the automatic history; comments
 //! with @mentions over `maillage_sdk::thread` ([`comments`]); the structure's per-file
 //! limit and quota ([`settings`]). Who downloads a file: whoever may read the project of
@@ -11,7 +11,6 @@
 pub mod comments;
 pub mod files;
 pub mod model;
-pub mod multipart;
 pub mod pages;
 pub mod settings;
 pub mod ui;

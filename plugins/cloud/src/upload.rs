@@ -4,7 +4,7 @@
 //!
 //! Files come in the module's own `multipart/form-data` forms (no JavaScript needed):
 //! the host checks the CSRF token (the body's first part) and the body limit, then
-//! forwards the body; the module reads every file part ([`crate::multipart`]), checks
+//! forwards the body; the module reads every file part ([`maillage_sdk::multipart`]), checks
 //! them all (count, emptiness, its per-file limit, the structure's quota) before storing
 //! any, stores each with `blobs.put` under a sniffed content type and a name without a
 //! path, then writes the records. A refusal stores nothing: checks come first, and if
@@ -19,9 +19,9 @@ use serde_json::json;
 
 use crate::files::{self, size_fr};
 use crate::model::{self, FOLDERS, MAX_DEPTH, MAX_FOLDER_NAME, MAX_LABEL, NewVersion};
-use crate::multipart::{Part, Upload};
 use crate::settings::{self, Limits};
 use crate::ui::{self, PageResult};
+use maillage_sdk::multipart::{Part, Upload};
 
 /// Most files one form may add.
 pub const MAX_FILES: usize = 20;

@@ -19,7 +19,6 @@ pub mod export;
 pub mod ledger;
 pub mod model;
 pub mod money;
-pub mod multipart;
 pub mod pages;
 pub mod rules;
 pub mod task_time;

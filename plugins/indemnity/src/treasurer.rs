@@ -14,9 +14,9 @@ use crate::model::{
     self, APPROVED, DRAFT, HELD, HOLD_CAP, LINES, Line, MAX_LINES, NOT_ELIGIBLE, PAID, Viewer,
 };
 use crate::money;
-use crate::multipart;
 use crate::pages;
 use crate::ui::{self, PageResult};
+use maillage_sdk::multipart;
 
 /// Lines matching a filter, with the missions set per group (group id, mission code).
 pub type FilteredLines = (Vec<Line>, Vec<(String, String)>);
@@ -769,16 +769,19 @@ pub fn attach_note(id: &str, request: &Request) -> PageResult {
         let message = pages::note_error(&format!("erreur={code}")).unwrap_or("Erreur.");
         Ok(upload_answer(request, &line, Some((code, message))))
     };
-    let Some(boundary) = request.header("content-type").and_then(multipart::boundary) else {
+    let Some(upload) = multipart::Upload::read(request.header("content-type"), &request.body)
+    else {
         return refuse("note-envoi");
     };
-    let Some(parts) = multipart::parse(&request.body, &boundary) else {
-        return refuse("note-envoi");
-    };
-    let Some(file) = multipart::file_part(parts, "fichier") else {
+    // The field `fichier`, else the first file of the form.
+    let file = upload
+        .parts
+        .iter()
+        .find(|p| p.name == "fichier" && p.file_name.is_some());
+    let Some(file) = file.or_else(|| upload.parts.iter().find(|p| p.file_name.is_some())) else {
         return refuse("note-vide");
     };
-    let name = file.file_name.clone().unwrap_or_default();
+    let name = multipart::clean_file_name(file.file_name.as_deref().unwrap_or_default());
     if name.is_empty() || file.data.is_empty() {
         return refuse("note-vide");
     }
@@ -794,7 +797,7 @@ pub fn attach_note(id: &str, request: &Request) -> PageResult {
     if !NOTE_TYPES.contains(&content_type.as_str()) {
         return refuse("note-format");
     }
-    let info = match blobs::put(&name, &content_type, &file.data) {
+    let info = match blobs::put(&name, &content_type, file.data) {
         Ok(info) => info,
         Err(e) => {
             log::warn(&format!(

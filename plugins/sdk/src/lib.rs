@@ -29,6 +29,7 @@ pub mod html;
 mod http;
 pub mod ics;
 pub mod mail;
+pub mod multipart;
 pub mod people;
 pub mod records;
 pub mod text;

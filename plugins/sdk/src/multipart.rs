@@ -1,9 +1,9 @@
-//! A `multipart/form-data` reader (RFC 7578) for the module's upload forms: the host
+//! A `multipart/form-data` reader (RFC 7578) for a module's upload forms: the host
 //! forwards the body and its content type as the browser sent them (the CSRF token is
 //! the first part, checked by the host before the module runs). Parts borrow the body:
 //! several files of one form are read without copying a byte. File names are kept as
-//! sent (no folder taken off): they are display text only, never a path
-//! ([`crate::files::display_name`]). Pure, unit-tested natively.
+//! sent (no folder taken off): display text only, never a path; [`clean_file_name`]
+//! keeps the last segment for a module that stores the name. Pure, unit-tested natively.
 
 /// One part of the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +74,13 @@ pub fn boundary(content_type: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A file name without folders or control characters, at most 200 characters.
+pub fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    cleaned.trim().to_string()
 }
 
 /// The first `needle` in `haystack` at or after `from`: candidates are the positions of
@@ -269,5 +276,12 @@ Content-Type: application/octet-stream\r\n\r\n\
         );
         assert_eq!(Upload::read(None, b"--b--"), None);
         assert_eq!(Upload::read(Some("text/plain"), b"--b--"), None);
+    }
+
+    #[test]
+    fn cleans_file_names() {
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name("C:\\Users\\x\\ticket.jpg"), "ticket.jpg");
+        assert_eq!(clean_file_name("a\u{0}b\nc.pdf"), "abc.pdf");
     }
 }
