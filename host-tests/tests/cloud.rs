@@ -7,7 +7,8 @@
 //! version (on the local folder and on an S3 bucket), named versions apart, an HTML file served as a download, hostile names kept as text only, the
 //! per-file limit and the quota (and the host's own limits) refusing in French with
 //! nothing kept, comments with @mentions mailed without their text, and the projects
-//! module's page of a project listing its group's documents (`document.saved`).
+//! module's page of a project listing its group's documents (`document.saved`), those
+//! added before it was enabled once a coordinator republishes them.
 
 use http::StatusCode;
 use maillage::groups::GroupRole;
@@ -321,6 +322,12 @@ async fn saved_events(host: &Host, sid: i64, document: &str) -> Vec<serde_json::
 /// Runs the dispatcher until every `document.saved` of structure `sid` reached the
 /// projects module; a refusal or a fault of that module fails the test with its error.
 pub(crate) async fn deliver_documents(host: &Host, sid: i64) {
+    deliver_documents_after(host, sid, 0).await;
+}
+
+/// Like [`deliver_documents`], for the events after event `after` only (those before it
+/// were fanned out when the projects module was not enabled).
+async fn deliver_documents_after(host: &Host, sid: i64, after: i64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
         maillage::events::dispatch(&host.state)
@@ -329,9 +336,11 @@ pub(crate) async fn deliver_documents(host: &Host, sid: i64) {
         let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT e.id, d.status, d.last_error FROM event_outbox e
              LEFT JOIN event_deliveries d ON d.event_id = e.id AND d.plugin_id = 'projets'
-             WHERE e.structure_id = $1 AND e.topic = 'document.saved' ORDER BY e.id",
+             WHERE e.structure_id = $1 AND e.topic = 'document.saved' AND e.id > $2
+             ORDER BY e.id",
         )
         .bind(sid)
+        .bind(after)
         .fetch_all(host.state.db.pool())
         .await
         .unwrap();
@@ -359,6 +368,34 @@ pub(crate) async fn deliver_documents(host: &Host, sid: i64) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// The id of structure `sid`'s latest event (0 when none).
+async fn last_event(host: &Host, sid: i64) -> i64 {
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM event_outbox WHERE structure_id = $1")
+            .bind(sid)
+            .fetch_one(host.state.db.pool())
+            .await
+            .unwrap();
+    id.unwrap_or(0)
+}
+
+/// Every `document.saved` payload the module published in structure `sid` after event
+/// `after`, in order.
+async fn saved_after(host: &Host, sid: i64, after: i64) -> Vec<serde_json::Value> {
+    let payloads: Vec<String> = sqlx::query_scalar(
+        "SELECT payload FROM event_outbox WHERE topic = 'document.saved' AND structure_id = $1 AND source_plugin = 'documents' AND id > $2 ORDER BY id",
+    )
+    .bind(sid)
+    .bind(after)
+    .fetch_all(host.state.db.pool())
+    .await
+    .unwrap();
+    payloads
+        .iter()
+        .map(|p| serde_json::from_str::<serde_json::Value>(p).expect("a JSON payload"))
+        .collect()
 }
 
 /// The mails of the structure's outbox to `to` whose subject holds `subject`.
@@ -1608,4 +1645,212 @@ async fn a_projects_page_lists_the_documents_of_its_group_at_their_latest_versio
     let (status, body) = oscar.get(&project_path(&w.closed)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!body.contains(&confidential) && !body.contains(secret));
+}
+
+/// Documents added while only the documents module was enabled never reached a projects
+/// module enabled later; a coordinator's « Republier les documents aux autres modules »
+/// gives it each document once, at its current version, with the payload its last save
+/// published (but `saved_at`); pressing it again changes nothing; a member sees no
+/// button and is refused, nothing published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn republishing_gives_a_projects_module_enabled_later_every_document_once() {
+    use crate::projects::{all, count, listed_documents, page, project_path};
+    let host = cloud_host().await;
+    // Only the documents module in A.
+    let w = world(&host).await;
+    let mut claire = signed_in(&host, "claire@a.test").await;
+    let mut remi = signed_in(&host, "remi@a.test").await;
+    let mut anne = signed_in(&host, "anne@a.test").await;
+
+    // In the open project: a document in a folder, and one at the root given a second
+    // version; in the closed project, one more.
+    let (status, location, body) = remi
+        .post_form(
+            &format!("{A}/g/{}/dossiers", w.open),
+            &[("nom", "Comptes rendus"), ("parent", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let location = location.expect("the new folder");
+    let folder = location
+        .split("dossier=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .expect("the folder's id")
+        .to_string();
+    let minutes_name = "cr-comite-mars.txt";
+    let (status, _, body) = add(
+        &mut remi,
+        &w.open,
+        &folder,
+        &[(minutes_name, b"Compte rendu du comite")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, inside) = remi
+        .get(&format!("{A}/g/{}?dossier={folder}", w.open))
+        .await;
+    let minutes = document_named(&inside, minutes_name);
+    let plan_name = "plan-d-action.pdf";
+    let (status, _, body) = add(&mut remi, &w.open, "", &[(plan_name, PDF)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, root) = remi.get(&format!("{A}/g/{}", w.open)).await;
+    let plan = document_named(&root, plan_name);
+    let mut second = PDF.to_vec();
+    second.extend_from_slice(b"% relu par le groupe de travail\n");
+    let (status, _, body) = new_version(&mut remi, &plan, plan_name, &second, "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let secret_name = "plan-confidentiel.txt";
+    let (status, _, body) = add(&mut remi, &w.closed, "", &[(secret_name, b"Plan d'action")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, closed_root) = remi.get(&format!("{A}/g/{}", w.closed)).await;
+    let secret = document_named(&closed_root, secret_name);
+
+    // Fanned out while no module subscribes: nobody receives them, ever.
+    maillage::events::dispatch(&host.state)
+        .await
+        .expect("a dispatch round");
+    let originals = saved_after(&host, w.sid, 0).await;
+    assert_eq!(
+        originals.len(),
+        4,
+        "three documents and a version: {originals:?}"
+    );
+
+    // The projects module, enabled now, and a project for each group: no document.
+    let plugin = host
+        .state
+        .registry
+        .install(&crate::support::wasm("projects"))
+        .await
+        .expect("install");
+    let m = plugin.manifest();
+    let granted: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
+    host.state
+        .db
+        .enable_module(w.sid, &m.id, &m.version.to_string(), &granted)
+        .await
+        .unwrap();
+    for (group, numero, mission) in [(&w.open, "1.2", "1"), (&w.closed, "3.1", "3")] {
+        let (status, _, body) =
+            crate::projects::create_project(&mut claire, group, numero, mission, &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "project {numero}: {body}");
+    }
+    for group in [&w.open, &w.closed] {
+        let p = page(&mut claire, &project_path(group)).await;
+        assert_eq!(
+            count(&p, "section#documents"),
+            0,
+            "nothing reached the projects module yet: {p}"
+        );
+    }
+
+    // A member sees no button and is refused; nothing is published.
+    let action = format!("action=\"{A}/republier\"");
+    let (status, home) = anne.get(&format!("{A}/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!home.contains(&action), "no button for a member: {home}");
+    let before = last_event(&host, w.sid).await;
+    let (status, _, body) = anne.post_form(&format!("{A}/republier"), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body.contains("Seuls les coordinateurs republient les documents aux autres modules."),
+        "{body}"
+    );
+    assert_eq!(last_event(&host, w.sid).await, before, "nothing published");
+
+    // The coordinator republishes: one event per document, as last saved.
+    let (status, home) = claire.get(&format!("{A}/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(home.contains(&action), "the coordinator's button: {home}");
+    assert!(home.contains("Republier les documents aux autres modules"));
+    let mut open_expected = vec![
+        (minutes.clone(), minutes_name.to_string()),
+        (plan.clone(), plan_name.to_string()),
+    ];
+    open_expected.sort();
+    for round in 1..=2 {
+        let before = last_event(&host, w.sid).await;
+        let (status, location, body) = claire.post_form(&format!("{A}/republier"), &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "round {round}: {body}");
+        let location = location.expect("back to « Documents »");
+        assert_eq!(location, format!("{A}/?ok=republie&n=3"), "round {round}");
+        let (status, home) = claire.get(&location).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            home.contains("3 documents republiés aux autres modules."),
+            "round {round}: {home}"
+        );
+        let republished = saved_after(&host, w.sid, before).await;
+        let mut ids: Vec<&str> = republished
+            .iter()
+            .map(|p| p["document"].as_str().expect("the document's id"))
+            .collect();
+        ids.sort_unstable();
+        let mut wanted = vec![minutes.as_str(), plan.as_str(), secret.as_str()];
+        wanted.sort_unstable();
+        assert_eq!(ids, wanted, "round {round}: each document once");
+        for payload in &republished {
+            let id = payload["document"].as_str().unwrap();
+            let last = originals
+                .iter()
+                .rev()
+                .find(|p| p["document"] == id)
+                .expect("an original event");
+            let strip = |p: &serde_json::Value| {
+                let mut p = p.clone();
+                let saved_at = p
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("saved_at")
+                    .and_then(|s| s.as_i64())
+                    .expect("saved_at");
+                (p, saved_at)
+            };
+            let (now_sent, saved_at) = strip(payload);
+            let (then_sent, then_at) = strip(last);
+            assert_eq!(now_sent, then_sent, "round {round}: {id}");
+            assert!(saved_at >= then_at, "round {round}: {id}");
+        }
+        let plan_sent = republished
+            .iter()
+            .find(|p| p["document"] == plan.as_str())
+            .unwrap();
+        assert_eq!(plan_sent["version"], 2, "{plan_sent}");
+        assert_eq!(plan_sent["sequence"], 2, "{plan_sent}");
+        let minutes_sent = republished
+            .iter()
+            .find(|p| p["document"] == minutes.as_str())
+            .unwrap();
+        assert_eq!(minutes_sent["folder"], "Comptes rendus", "{minutes_sent}");
+
+        deliver_documents_after(&host, w.sid, before).await;
+        let mut listed = listed_documents(&mut claire, &w.open).await;
+        listed.sort();
+        assert_eq!(listed, open_expected, "round {round}: each document once");
+        let p = page(&mut claire, &project_path(&w.open)).await;
+        for li in all(&p, "section#documents li[data-document]") {
+            let version = li.first("span.version").text();
+            if li.get("data-document") == plan {
+                assert_eq!(version, "version 2", "round {round}: {}", li.html);
+            } else {
+                assert_eq!(version, "version 1", "round {round}: {}", li.html);
+                assert!(li.text().contains("Comptes rendus"), "{}", li.html);
+            }
+        }
+        assert_eq!(
+            listed_documents(&mut anne, &w.closed).await,
+            vec![(secret.clone(), secret_name.to_string())],
+            "round {round}"
+        );
+    }
+
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE structure_id = $1 AND action = 'documents.republier'",
+    )
+    .bind(w.sid)
+    .fetch_one(host.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
 }

@@ -1400,8 +1400,9 @@ fn post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
             ]),
         ),
         (format!("/compte/flux/{}/revoquer", t.feed), vec![]),
-        // B's meetings republished to B's modules.
+        // B's meetings and documents republished to B's modules.
         (format!("{b}/agenda/republier"), vec![]),
+        (format!("{b}/documents/republier"), vec![]),
     ]);
     routes.extend(agenda_post_routes(b, t));
     // B's meetings through A's own URLs.

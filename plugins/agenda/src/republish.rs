@@ -5,15 +5,17 @@
 //! moment): the projects module's project page then lists them. Receivers keep the copy
 //! with the greatest (`saved_at`, `sequence`), so a repeat changes nothing.
 //!
-//! In batches: one page of [`BATCH`] meetings per call (the host's largest page), its
-//! events written in the call's transaction; when more remain, the call schedules this
-//! module's timer [`REPUBLISH_TOPIC`] with the next page's cursor, and each timer call
-//! does the next batch the same way, so that no call nears its deadline or its memory.
+//! In batches (`maillage_sdk::republish`): one page of [`BATCH`] meetings per call (the
+//! host's largest page), its events written in the call's transaction; when more remain,
+//! the call schedules this module's timer [`REPUBLISH_TOPIC`] with the next page's
+//! cursor, and each timer call does the next batch the same way, so that no call nears
+//! its deadline or its memory.
 //!
 //! [`MEETING_SAVED`]: crate::meeting::MEETING_SAVED
 
 use maillage_sdk::records::{Query, StoreError};
-use maillage_sdk::{Response, log, time, timers};
+use maillage_sdk::republish::{self, BATCH};
+use maillage_sdk::{Response, log};
 use serde_json::json;
 
 use crate::meeting::publish_saved;
@@ -22,8 +24,6 @@ use crate::ui::PageResult;
 
 /// The timer topic of a republication's next batch (this module's own).
 pub const REPUBLISH_TOPIC: &str = "agenda.republier";
-/// Meetings republished per call: one page of the host's (500 records at most a query).
-pub const BATCH: u32 = 500;
 /// The meetings that publish [`crate::meeting::MEETING_SAVED`]: a group's.
 const OF_A_GROUP: &str = "group_id != null";
 /// What the payload is built from (the id comes anyway): the rest of the record (the
@@ -32,38 +32,21 @@ const FIELDS: [&str; 7] = [
     "group_id", "title", "start_at", "zone", "duration", "status", "sequence",
 ];
 
-/// One batch done: how many meetings, and the cursor of the next page if any.
-struct Batch {
-    published: usize,
-    next: Option<String>,
-}
-
-/// Publishes the page of meetings after `cursor` (from the first when none), oldest
-/// created first.
-fn publish_batch(cursor: Option<String>) -> Result<Batch, StoreError> {
-    let (meetings, next) = Query::new()
+/// The page of meetings after `cursor` (from the first when none), oldest created first.
+fn page(cursor: Option<String>) -> Result<(Vec<Meeting>, Option<String>), StoreError> {
+    Query::new()
         .filter(OF_A_GROUP)
         .sort("created_at")
         .limit(BATCH)
         .after(cursor)
         .fields(&FIELDS)
-        .fetch::<Meeting>(MEETINGS)?;
-    for meeting in &meetings {
-        publish_saved(meeting);
-    }
-    Ok(Batch {
-        published: meetings.len(),
-        next,
-    })
+        .fetch::<Meeting>(MEETINGS)
 }
 
-/// Schedules the batch after `cursor`, in the call's transaction, due at once.
-fn schedule_next(cursor: &str) -> Result<String, String> {
-    timers::schedule(
-        REPUBLISH_TOPIC,
-        &json!({ "apres": cursor }),
-        time::now_seconds(),
-    )
+/// One meeting's [`crate::meeting::MEETING_SAVED`], as a save publishes it.
+fn publish(meeting: &Meeting) -> Result<(), StoreError> {
+    publish_saved(meeting);
+    Ok(())
 }
 
 /// « 3 réunions republiées aux autres modules. » (singular for 0 and 1).
@@ -86,21 +69,19 @@ pub fn republish() -> PageResult {
             "Seuls les coordinateurs republient les réunions aux autres modules.",
         ));
     }
-    let batch = publish_batch(None)?;
-    let total = match &batch.next {
-        None => batch.published as i64,
-        Some(next) => {
-            if let Err(e) = schedule_next(next) {
-                log::error(&format!("agenda: republication not continued: {e}"));
-                // A server error: the call's writes (this batch's events) are dropped.
-                return Ok(Response::error(
-                    503,
-                    "La republication des réunions n’a pas pu être lancée ; veuillez réessayer dans un instant.",
-                ));
-            }
-            Query::new().filter(OF_A_GROUP).count(MEETINGS)?
+    let batch = match republish::start(REPUBLISH_TOPIC, page, publish) {
+        Ok(batch) => batch,
+        Err(republish::Error::Module(e)) => return Err(e),
+        Err(republish::Error::Timer(e)) => {
+            log::error(&format!("agenda: republication not continued: {e}"));
+            // A server error: the call's writes (this batch's events) are dropped.
+            return Ok(Response::error(
+                503,
+                "La republication des réunions n’a pas pu être lancée ; veuillez réessayer dans un instant.",
+            ));
         }
     };
+    let total = batch.total(|| Query::new().filter(OF_A_GROUP).count(MEETINGS))?;
     if let Err(e) = maillage_sdk::audit::write(
         "reunions.republier",
         "reunions",
@@ -114,25 +95,12 @@ pub fn republish() -> PageResult {
 /// The timer [`REPUBLISH_TOPIC`]: the next batch, and the one after it scheduled. A
 /// failure rolls the batch back and the host delivers the timer again.
 pub fn on_republish(payload: &str) -> Result<(), String> {
-    let payload: serde_json::Value = match serde_json::from_str(payload) {
-        Ok(v) => v,
-        Err(e) => {
-            log::warn(&format!("agenda: republication payload ignored: {e}"));
-            return Ok(());
-        }
-    };
-    let Some(cursor) = payload["apres"].as_str() else {
-        log::warn("agenda: republication payload without a cursor ignored");
-        return Ok(());
-    };
-    let batch = publish_batch(Some(cursor.to_string())).map_err(|e| format!("{e}"))?;
-    if let Some(next) = &batch.next {
-        schedule_next(next)?;
+    if let Some(batch) = republish::resume(REPUBLISH_TOPIC, payload, page, publish)? {
+        log::info(&format!(
+            "agenda: {} meetings republished (batch)",
+            batch.published
+        ));
     }
-    log::info(&format!(
-        "agenda: {} meetings republished (batch)",
-        batch.published
-    ));
     Ok(())
 }
 

@@ -5,19 +5,21 @@
 //! restored as a new version, named versions apart from the automatic history; comments
 //! with @mentions over `maillage_sdk::thread` ([`comments`]); the structure's per-file
 //! limit and quota ([`settings`]). Who downloads a file: whoever may read the project of
-//! a document one of whose versions it is ([`model::may_read_file`]).
+//! a document one of whose versions it is ([`model::may_read_file`]); `document.saved`
+//! published again for every document, for a module enabled later ([`republish`]).
 //! docs/cloud-contract.md.
 
 pub mod comments;
 pub mod files;
 pub mod model;
 pub mod pages;
+pub mod republish;
 pub mod settings;
 pub mod ui;
 pub mod upload;
 
 use maillage_sdk::records::StoreError;
-use maillage_sdk::{Asset, Manifest, Method, NavEntry, Plugin, Request, Response};
+use maillage_sdk::{Asset, Event, Manifest, Method, NavEntry, Plugin, Request, Response};
 
 /// The module's id: its URL segment (`/{structure}/documents/…`).
 pub const MODULE_ID: &str = "documents";
@@ -48,6 +50,8 @@ impl Plugin for Cloud {
                 "mail".into(),
                 // `document.saved`, for the projects module's copy.
                 "events".into(),
+                // The republication's next batches (`republish::REPUBLISH_TOPIC`).
+                "timers".into(),
             ],
             collections: model::collections(),
             subscriptions: Vec::new(),
@@ -81,6 +85,7 @@ impl Plugin for Cloud {
         let form = || request.form();
         let result: Result<Response, StoreError> = match (request.method, segments.as_slice()) {
             (Method::Get, []) => pages::home(query),
+            (Method::Post, ["republier"]) => republish::republish(),
             (Method::Get, ["g", g]) => pages::group(g, query),
             (Method::Post, ["g", g, "documents"]) => upload::add(g, &request),
             (Method::Post, ["g", g, "dossiers"]) => upload::create_folder(g, &form()),
@@ -96,6 +101,14 @@ impl Plugin for Cloud {
             _ => Ok(Response::not_found()),
         };
         maillage_sdk::records::or_unavailable(result)
+    }
+
+    /// The module subscribes to nothing: its only events are its own timers.
+    fn on_event(event: Event) -> Result<(), String> {
+        match event.topic.as_str() {
+            republish::REPUBLISH_TOPIC => republish::on_republish(&event.payload),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -18,8 +18,10 @@ pub const FOLDERS: &str = "folders";
 pub const SETTINGS: &str = "settings";
 
 /// Published at each new document and each new version (restores included), in the
-/// call's transaction: the projects module keeps a copy of each group's documents for
-/// the project page (docs/projects-contract.md, « Meetings and documents »).
+/// call's transaction, and again for every document by « Republier les documents aux
+/// autres modules » (`crate::republish`): the projects module keeps a copy of each
+/// group's documents for the project page (docs/projects-contract.md, « Meetings and
+/// documents »).
 pub const DOCUMENT_SAVED: &str = "document.saved";
 
 /// Most records a page reads of one kind.
@@ -500,10 +502,19 @@ pub fn folder_label(group_id: &str, folder_id: &str) -> Result<String, StoreErro
         .join(" / "))
 }
 
-/// `document.saved` for the document as it now is (a failure to publish is logged: the
-/// copy catches up at the document's next change).
+/// `document.saved` for the document as it now is, at each new document and version.
 fn publish_saved(document: &Document) -> Result<(), StoreError> {
     let folder = folder_label(&document.group_id, &document.folder)?;
+    publish_saved_in(document, &folder);
+    Ok(())
+}
+
+/// `document.saved` for the document as it now is, in `folder` (its [`folder_label`]):
+/// the one place its payload is built, for every save and for the republication
+/// (`crate::republish`, which reads each folder's label once per batch). A failure to
+/// publish is logged: the copy catches up at the document's next change or
+/// republication.
+pub fn publish_saved_in(document: &Document, folder: &str) {
     let payload = json!({
         "document": document.id,
         "group_id": document.group_id,
@@ -519,9 +530,11 @@ fn publish_saved(document: &Document) -> Result<(), StoreError> {
         "path": document.path(),
     });
     if let Err(e) = maillage_sdk::publish(DOCUMENT_SAVED, &payload) {
-        maillage_sdk::log::warn(&format!("documents: {DOCUMENT_SAVED} not published: {e}"));
+        maillage_sdk::log::warn(&format!(
+            "documents: {DOCUMENT_SAVED} of document {} not published: {e}",
+            document.id
+        ));
     }
-    Ok(())
 }
 
 #[derive(Deserialize)]

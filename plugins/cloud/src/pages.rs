@@ -60,8 +60,29 @@ pub fn home(query: &str) -> PageResult {
                 }
             }
         }
+        @if viewer.coordinator {
+            (republish_form())
+        }
     };
     Ok(Response::page("Documents", body))
+}
+
+/// For coordinators, under the projects: `document.saved` again for every document
+/// (`POST /republier`), for a module enabled after they were saved.
+fn republish_form() -> Markup {
+    html! {
+        section id="republier" aria-labelledby="republier-titre" {
+            h2 id="republier-titre" { "Autres modules" }
+            form method="post" action=(href("/republier")) {
+                (csrf_field())
+                p class="muted" {
+                    "Un module activé après coup (les projets, par exemple) peut recevoir à "
+                    "nouveau tous les documents des projets, à leur version actuelle."
+                }
+                button type="submit" class="secondary" { "Republier les documents aux autres modules" }
+            }
+        }
+    }
 }
 
 /// The trail to a folder of a project: « Documents › Projet › Dossier › … ».

@@ -20,9 +20,16 @@ pub fn param(query: &str, name: &str) -> String {
     Form::parse(query.as_bytes()).get(name)
 }
 
-/// The confirmation a redirect asked for with `?ok=…`.
+/// The confirmation a redirect asked for with `?ok=…` (and `n`, a count, for
+/// `republie`).
 pub fn notice(query: &str) -> Markup {
-    let text = match param(query, "ok").as_str() {
+    let ok = param(query, "ok");
+    if ok == "republie" {
+        let count = param(query, "n").parse::<i64>().unwrap_or(0).max(0);
+        let text = crate::republish::confirmation(count);
+        return maillage_sdk::html::notice(Some(text.as_str()));
+    }
+    let text = match ok.as_str() {
         "ajout" => "Les documents sont ajoutés.",
         "dossier" => "Le dossier est créé.",
         "version" => "La nouvelle version est déposée : elle est désormais la version actuelle.",

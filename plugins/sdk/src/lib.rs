@@ -6,7 +6,9 @@
 //! [`mail`], [`timers`]). Pages are written with the auto-escaping templates of [`html`];
 //! a module's JavaScript and CSS are static [`Asset`]s it declares in [`Plugin::assets`].
 //! Instants and time zones (real IANA rules) are in [`time`], CSV exports in [`csv`],
-//! the responses that hand an export to the browser in [`download`].
+//! the responses that hand an export to the browser in [`download`], an event published
+//! again for every record, in timer-continued batches, for a module enabled later in
+//! [`republish`].
 
 pub mod bindings {
     wit_bindgen::generate!({
@@ -32,6 +34,7 @@ pub mod mail;
 pub mod multipart;
 pub mod people;
 pub mod records;
+pub mod republish;
 pub mod text;
 pub mod thread;
 pub mod time;
