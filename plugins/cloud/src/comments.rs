@@ -7,7 +7,7 @@
 //! are mailed to them, without the comment's text nor the document's name (either may
 //! hold health data): who, which project, when, and the link.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use maillage_sdk::html::{Markup, html};
 use maillage_sdk::mail::{self, Message as Mail};
@@ -135,28 +135,13 @@ fn edit(
     Ok(format!("message-{}", message.id))
 }
 
-/// Who a comment may mention, (account id, name): those who may read the document, the
-/// group's members and, for an open project, every member of the structure (nobody when
-/// the text holds no `@`).
+/// Who a comment may mention: those who may read the document (nobody when the text
+/// holds no `@`).
 fn candidates(place: &Place, text: &str) -> Vec<(String, String)> {
     if !text.contains('@') {
         return Vec::new();
     }
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut out: Vec<(String, String)> = Vec::new();
-    for m in maillage_sdk::groups::members(&place.group.id).unwrap_or_default() {
-        if seen.insert(m.user_id.clone()) {
-            out.push((m.user_id, m.display_name));
-        }
-    }
-    if place.group.open {
-        for m in maillage_sdk::members() {
-            if seen.insert(m.user_id.clone()) {
-                out.push((m.user_id, m.display_name));
-            }
-        }
-    }
-    out
+    thread::group_mentionable(&place.group.id, place.group.open)
 }
 
 /// The people `text` mentions but its author; 422 past [`thread::MAX_MENTIONS`].
@@ -166,18 +151,8 @@ fn mentions(
     author: &User,
     text: &str,
 ) -> Result<Vec<String>, Response> {
-    let ids: Vec<String> = thread::mentioned(text, candidates)
-        .into_iter()
-        .filter(|id| *id != author.id)
-        .collect();
-    if ids.len() > thread::MAX_MENTIONS {
-        return Err(ui::refused(
-            422,
-            thread::TOO_MANY_MENTIONS,
-            &document.path(),
-        ));
-    }
-    Ok(ids)
+    thread::mentioned_by(text, candidates, &author.id)
+        .ok_or_else(|| ui::refused(422, thread::TOO_MANY_MENTIONS, &document.path()))
 }
 
 /// One mail to each person mentioned: who, which project, when, and the link; never the

@@ -7,8 +7,6 @@
 //! them, without the message's text; unread counts for « Mes projets » and the
 //! `unread-threads` widget (docs/projects-contract.md, « Threads »).
 
-use std::collections::HashSet;
-
 use maillage_sdk::form::Form;
 use maillage_sdk::html::{Markup, href, html};
 use maillage_sdk::mail::{self, Message as Mail};
@@ -249,22 +247,7 @@ fn candidates<'t>(l: &Loaded, mut texts: impl Iterator<Item = &'t str>) -> Vec<(
     if !texts.any(|text| text.contains('@')) {
         return Vec::new();
     }
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut out: Vec<(String, String)> = Vec::new();
-    let group = maillage_sdk::groups::members(&l.group.id).unwrap_or_default();
-    for m in group {
-        if seen.insert(m.user_id.clone()) {
-            out.push((m.user_id, m.display_name));
-        }
-    }
-    if l.group.open {
-        for m in maillage_sdk::members() {
-            if seen.insert(m.user_id.clone()) {
-                out.push((m.user_id, m.display_name));
-            }
-        }
-    }
-    out
+    thread::group_mentionable(&l.group.id, l.group.open)
 }
 
 /// The people `text` mentions but its author; 422 past [`thread::MAX_MENTIONS`].
@@ -273,14 +256,8 @@ fn mentions(
     author: &User,
     text: &str,
 ) -> Result<Vec<String>, Response> {
-    let ids: Vec<String> = thread::mentioned(text, candidates)
-        .into_iter()
-        .filter(|id| *id != author.id)
-        .collect();
-    if ids.len() > thread::MAX_MENTIONS {
-        return Err(ui::refused(422, thread::TOO_MANY_MENTIONS));
-    }
-    Ok(ids)
+    thread::mentioned_by(text, candidates, &author.id)
+        .ok_or_else(|| ui::refused(422, thread::TOO_MANY_MENTIONS))
 }
 
 /// One mail to each person mentioned: who, where, when and the link, never the text

@@ -908,6 +908,37 @@ fn mention_pieces<'t>(
     pieces
 }
 
+/// Who may be mentioned in a group's thread, (account id, display name), each once: the
+/// group's members and, for an open group, every member of the structure (who may all
+/// read it). Capability "groups".
+pub fn group_mentionable(group_id: &str, open: bool) -> Vec<(String, String)> {
+    let group = crate::groups::members(group_id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| (m.user_id, m.display_name));
+    let everyone = if open { crate::members() } else { Vec::new() };
+    let everyone = everyone.into_iter().map(|m| (m.user_id, m.display_name));
+    let mut seen = std::collections::HashSet::new();
+    group
+        .chain(everyone)
+        .filter(|(id, _)| seen.insert(id.clone()))
+        .collect()
+}
+
+/// The ids of the `candidates` that `text` mentions ([`mentioned`]), its author left
+/// out; `None` past [`MAX_MENTIONS`] (the caller refuses with [`TOO_MANY_MENTIONS`]).
+pub fn mentioned_by(
+    text: &str,
+    candidates: &[(String, String)],
+    author_id: &str,
+) -> Option<Vec<String>> {
+    let ids: Vec<String> = mentioned(text, candidates)
+        .into_iter()
+        .filter(|id| id != author_id)
+        .collect();
+    (ids.len() <= MAX_MENTIONS).then_some(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
