@@ -2077,6 +2077,47 @@ Comité de pilotage soins non programmés, maison de santé, salle de réunion.\
 \n\
 Dans un mois, même lieu : bilan des créneaux de l’été.\n";
 
+/// The title of the SNP project's Markdown text, written together (the PDF sheet's
+/// title too).
+const SNP_TEXT_TITLE: &str = "Fiche réflexe soins non programmés";
+
+/// Its first version, by Camille. No health data: an organisation's protocol, and the
+/// regulation's number is a fictitious one.
+const SNP_TEXT: &str = "Pour les secrétariats et les professionnels de la CPTS Démo : un patient demande à être vu aujourd’hui, sans rendez-vous prévu.\n\
+\n\
+## Qui appeler\n\
+\n\
+1. Son médecin traitant, s’il a un créneau dans la journée.\n\
+2. Sinon, un cabinet de la CPTS qui propose des créneaux dédiés (annuaire des disponibilités).\n\
+3. Sinon, la régulation du service d’accès aux soins (SAS) : **04 50 99 00 00** (numéro fictif de démonstration).\n\
+4. Signe de gravité (douleur thoracique, gêne respiratoire, malaise, déficit neurologique) : **le 15**, sans attendre.\n\
+\n\
+## Horaires\n\
+\n\
+| Jour | Créneaux dédiés des cabinets | Régulation SAS |\n\
+|---|---|---|\n\
+| Lundi au vendredi | 8 h – 19 h | 8 h – 20 h |\n\
+| Samedi | 9 h – 12 h | 8 h – 20 h |\n\
+| Dimanche et jours fériés | aucun | 24 h sur 24 |\n\
+\n\
+## Avant d’orienter le patient\n\
+\n\
+- [ ] Rechercher un signe de gravité\n\
+- [ ] Noter le motif, l’heure de l’appel et un numéro de rappel\n\
+- [ ] Proposer un créneau dédié ou appeler la régulation\n\
+- [ ] Prévenir le médecin traitant de la consultation\n\
+\n\
+*Groupe projet Soins non programmés. Relue en comité chaque trimestre.*\n";
+
+/// The Saturday row, and as Marc revises it.
+const SNP_TEXT_SATURDAY: &str = "| Samedi | 9 h – 12 h | 8 h – 20 h |";
+const SNP_TEXT_SATURDAY_REVISED: &str =
+    "| Samedi | 9 h – 12 h, permanence de deux médecins de la CPTS | 8 h – 20 h |";
+/// The checklist's last item, and the one Alice adds after it.
+const SNP_TEXT_CHECKLIST_END: &str = "- [ ] Prévenir le médecin traitant de la consultation";
+const SNP_TEXT_CHECKLIST_ADDED: &str =
+    "- [ ] Remettre au patient la fiche « Que faire en attendant la consultation ? »";
+
 /// A 16 × 16 PNG (a white cross on blue), the poster's thumbnail: signature, IHDR,
 /// one zlib IDAT, IEND, each with its CRC.
 const DEMO_PNG: &[u8] = &[
@@ -2204,9 +2245,11 @@ fn document_named(page: &str, name: &str) -> Option<String> {
 /// (as a browser without JavaScript sends them): a folder « Comptes rendus » holding the
 /// « Compte rendu du comité SNP » (Markdown), the « Fiche réflexe SNP » (a PDF) and the
 /// Saturday poster (a PNG) added in one form by Camille, a second version of the sheet
-/// deposited and named by Marc, and his comment on it. Their `document.saved` reach the
-/// project page at the dispatch that ends [`seed_projects`]. Skipped when the module is
-/// not enabled, or when the group already has folders or documents (a second run).
+/// deposited and named by Marc, his comment on it, and the Markdown text « Fiche
+/// réflexe soins non programmés » written by three ([`seed_snp_text`]). Their
+/// `document.saved` reach the project page at the dispatch that ends [`seed_projects`].
+/// Skipped when the module is not enabled, or when the group already has folders or
+/// documents (a second run).
 async fn seed_documents(
     state: &AppState,
     structure: &crate::tenancy::Structure,
@@ -2290,7 +2333,7 @@ async fn seed_documents(
     .await?;
     // The sheet and the poster, in one form, at the project's root.
     const SHEET: &str = "Fiche réflexe SNP.pdf";
-    const SHEET_TITLE: &str = "Fiche réflexe soins non programmés";
+    const SHEET_TITLE: &str = SNP_TEXT_TITLE;
     let first_lines = [
         "Votre patient demande un rendez-vous le jour même :",
         "1. Proposez un créneau dédié du cabinet (annuaire des disponibilités).",
@@ -2364,6 +2407,121 @@ async fn seed_documents(
         posted.status,
         posted.body
     );
+    seed_snp_text(state, structure, g, referent).await?;
     tracing::debug!(structure = %structure.slug, "demo documents ready");
+    Ok(())
+}
+
+/// « Fiche réflexe soins non programmés », a Markdown text of the SNP project written
+/// together through the documents module's own forms: Camille, the référent, writes
+/// version 1; Marc, membre actif, revises the Saturday row (version 2, with a summary);
+/// Alice, who had opened version 1 too, adds an item to the checklist: her save, on a
+/// stale base, is merged with Marc's (version 3, « fusion avec la version 2 »).
+async fn seed_snp_text(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    g: i64,
+    referent: &str,
+) -> anyhow::Result<()> {
+    let form = form_fields(&[
+        ("titre", SNP_TEXT_TITLE),
+        ("texte", SNP_TEXT),
+        ("dossier", ""),
+    ]);
+    let created = call_module(
+        state,
+        structure,
+        DOCUMENTS,
+        referent,
+        &format!("/g/{g}/textes"),
+        Some(&form),
+    )
+    .await?;
+    anyhow::ensure!(
+        created.status == 303,
+        "demo documents: the text refused ({}): {}",
+        created.status,
+        created.body
+    );
+    let id = created
+        .location
+        .as_deref()
+        .and_then(|l| l.split("/d/").nth(1))
+        .and_then(|rest| rest.split('?').next())
+        .unwrap_or_default()
+        .to_string();
+    anyhow::ensure!(
+        !id.is_empty(),
+        "demo documents: no text in {:?}",
+        created.location
+    );
+    let revised = SNP_TEXT.replace(SNP_TEXT_SATURDAY, SNP_TEXT_SATURDAY_REVISED);
+    let completed = SNP_TEXT.replace(
+        SNP_TEXT_CHECKLIST_END,
+        &format!("{SNP_TEXT_CHECKLIST_END}\n{SNP_TEXT_CHECKLIST_ADDED}"),
+    );
+    anyhow::ensure!(
+        revised != SNP_TEXT && completed != SNP_TEXT,
+        "demo documents: the text's edits do not apply"
+    );
+    save_snp_text(
+        state,
+        structure,
+        "membre",
+        &id,
+        &revised,
+        "Permanence du samedi précisée",
+        "ok=enregistre",
+    )
+    .await?;
+    save_snp_text(
+        state,
+        structure,
+        "admin",
+        &id,
+        &completed,
+        "Fiche d’attente ajoutée à la liste",
+        "ok=fusion",
+    )
+    .await
+}
+
+/// Saves `text` over version 1 of the SNP text `id` as `login`, with `summary`; the
+/// answer must be a 303 whose Location holds `outcome`.
+async fn save_snp_text(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    login: &str,
+    id: &str,
+    text: &str,
+    summary: &str,
+    outcome: &str,
+) -> anyhow::Result<()> {
+    let form = form_fields(&[
+        ("titre", SNP_TEXT_TITLE),
+        ("texte", text),
+        ("resume", summary),
+        ("base", "1"),
+    ]);
+    let saved = call_module(
+        state,
+        structure,
+        DOCUMENTS,
+        login,
+        &format!("/d/{id}/modifier"),
+        Some(&form),
+    )
+    .await?;
+    anyhow::ensure!(
+        saved.status == 303
+            && saved
+                .location
+                .as_deref()
+                .is_some_and(|l| l.contains(outcome)),
+        "demo documents: the text saved as {login} ({}, {:?}): {}",
+        saved.status,
+        saved.location,
+        saved.body
+    );
     Ok(())
 }

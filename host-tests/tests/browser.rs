@@ -913,3 +913,176 @@ async fn documents_are_added_commented_versioned_and_restored_in_chromium() {
     let _ = std::fs::remove_dir_all(&files);
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+/// Collaborative Markdown in real Chromium (docs/cloud-library-design.md, B.7 item 8):
+/// Anne and Rémi open the editor of the same text in two browsers; Anne saves; Rémi,
+/// from his page still at version 1, saves the same line and sees « Conflit de
+/// modification » with both lines between markers in the textarea; he removes the
+/// markers and saves; the text's page shows his corrected text. No console error, no
+/// CSP report, and a hostile Markdown text runs no script and links to no
+/// `javascript:` URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browsers_change_the_same_line_and_the_second_resolves_the_conflict_in_chromium() {
+    use std::sync::atomic::Ordering;
+
+    use crate::cloud;
+    use crate::documents_merge::create_text;
+    const MOUNT: &str = "/cpts-a/documents";
+    const ANNE_LINE: &str = "Le cabinet ouvre de 9 h à 12 h 30.";
+    const REMI_LINE: &str = "Le cabinet ouvre de 8 h 30 à 12 h.";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // Structure A with the documents module: Rémi is the référent of the open project
+    // « Soins non programmés », Anne a membre active.
+    let host = cloud::cloud_host().await;
+    let w = cloud::world(&host).await;
+    let mut referent = cloud::signed_in(&host, "remi@a.test").await;
+    let text = create_text(
+        &mut referent,
+        MOUNT,
+        &w.open,
+        "Permanence du samedi",
+        "# Horaires\n\nLe cabinet ouvre de 9 h à 12 h.\n\n\
+         Un médecin et une infirmière sont présents.\n",
+    )
+    .await;
+    let hostile = create_text(
+        &mut referent,
+        MOUNT,
+        &w.open,
+        "Texte piégé",
+        "<script>window.piege = 1;</script>\n\nUn [lien](javascript:window.piege=2) piégé.\n",
+    )
+    .await;
+    let state = host.state.clone();
+    let server = tokio::spawn(maillage::serve(host.state.clone(), listener));
+
+    let url = base.clone();
+    let (doc, hostile) = (text.id, hostile.id);
+    let problems = tokio::task::spawn_blocking(move || {
+        let driver = Chromedriver::start();
+        let mut problems: Vec<String> = Vec::new();
+        // The conflict view answers 409 on purpose: Chromium's line about that status is
+        // no problem; anything else is.
+        let mut check = |b: &Browser, what: &str| {
+            let errors: Vec<String> = b
+                .console_errors()
+                .into_iter()
+                .filter(|e| !e.contains("status of 409"))
+                .collect();
+            if !errors.is_empty() {
+                problems.push(format!("{what}: {errors:?}"));
+            }
+        };
+        let editor = format!("{url}{MOUNT}/d/{doc}/modifier");
+        let area = "textarea[name=texte]:not([readonly])";
+        let save = "form:has(textarea[name=texte]:not([readonly])) button[type=submit]";
+        let set_text = |b: &Browser, value: &str| {
+            b.execute(
+                "var t = document.querySelector(arguments[0]);\
+                 t.value = arguments[1];\
+                 t.dispatchEvent(new Event('input', { bubbles: true }));",
+                vec![area.into(), value.into()],
+            );
+        };
+        let text_of = |b: &Browser| {
+            b.execute(
+                "return document.querySelector(arguments[0]).value;",
+                vec![area.into()],
+            )
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+        };
+
+        // 1. Both open the editor at version 1.
+        let anne = driver.browser();
+        log_in(&anne, &url, "anne@a.test", PASSWORD);
+        anne.wait_for_text("Bonjour Anne Active");
+        anne.goto(&editor);
+        anne.find("input[name=base][value='1']");
+        let remi = driver.browser();
+        log_in(&remi, &url, "remi@a.test", PASSWORD);
+        remi.wait_for_text("Bonjour Rémi Référent");
+        remi.goto(&editor);
+        remi.find("input[name=base][value='1']");
+        check(&anne, "Anne's editor");
+        check(&remi, "Rémi's editor");
+
+        // 2. Anne changes the opening hours and saves.
+        let mine = text_of(&anne).replace("Le cabinet ouvre de 9 h à 12 h.", ANNE_LINE);
+        set_text(&anne, &mine);
+        anne.find(save).click();
+        anne.wait_for_text("Modifications enregistrées.");
+        anne.wait_for_text(ANNE_LINE);
+
+        // 3. Rémi, still on version 1, changes the same line: the conflict view, nothing
+        // lost, his line and hers between the markers.
+        let his = text_of(&remi).replace("Le cabinet ouvre de 9 h à 12 h.", REMI_LINE);
+        set_text(&remi, &his);
+        remi.find(save).click();
+        remi.wait_for_text("Conflit de modification");
+        remi.find("input[name=base][value='2']");
+        let proposal = text_of(&remi);
+        for wanted in ["<<<<<<< Votre texte", "=======", ANNE_LINE, REMI_LINE] {
+            assert!(
+                proposal.lines().any(|l| l == wanted),
+                "no line « {wanted} » in the proposal:\n{proposal}"
+            );
+        }
+        assert!(
+            proposal.lines().any(|l| l.starts_with(">>>>>>> Version 2")),
+            "{proposal}"
+        );
+        check(&remi, "the conflict view");
+
+        // 4. He removes the markers, keeping both lines, and saves.
+        let corrected: String = proposal
+            .lines()
+            .filter(|l| {
+                !(l.starts_with("<<<<<<< ") || *l == "=======" || l.starts_with(">>>>>>> "))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        set_text(&remi, &corrected);
+        remi.find(save).click();
+        remi.wait_for_text("Modifications enregistrées.");
+        let shown = remi.find("div.markdown").text();
+        assert!(
+            shown.contains(ANNE_LINE) && shown.contains(REMI_LINE),
+            "the corrected text: {shown}"
+        );
+        assert!(
+            !shown.contains("<<<<<<<") && !shown.contains("======="),
+            "{shown}"
+        );
+        remi.wait_for_text("Version 3");
+        check(&remi, "the corrected text");
+
+        // 5. A hostile text: its script is text, its javascript: link no link.
+        remi.goto(&format!("{url}{MOUNT}/d/{hostile}"));
+        remi.find("div.markdown");
+        remi.wait_for_text("window.piege = 1;");
+        let ran = remi.execute(
+            "return [window.piege === undefined,\
+              Array.from(document.links).filter(function (a) {\
+                return a.protocol === 'javascript:'; }).length];",
+            vec![],
+        );
+        assert_eq!(ran, serde_json::json!([true, 0]), "{ran}");
+        check(&remi, "the hostile text");
+        drop(anne);
+        drop(remi);
+        drop(driver);
+        problems
+    })
+    .await
+    .unwrap();
+    server.abort();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(
+        state.csp_reports.load(Ordering::Relaxed),
+        0,
+        "no page of the journey violates the policy"
+    );
+}

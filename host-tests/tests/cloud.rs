@@ -44,7 +44,9 @@ pub(crate) async fn cloud_host() -> Host {
     .await
 }
 
-async fn signed_in<'a>(host: &'a Host, email: &str) -> Client<'a> {
+/// A browser of `email` (password [`PASSWORD`]), signed in. Also the Markdown texts'
+/// tests (`documents_merge.rs`, `browser.rs`).
+pub(crate) async fn signed_in<'a>(host: &'a Host, email: &str) -> Client<'a> {
     let mut client = Client::new(host);
     client.login(email, PASSWORD).await;
     client

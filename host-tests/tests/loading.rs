@@ -136,6 +136,65 @@ async fn the_demo_seeds_structures_with_their_modules() {
     let (status, body) = admin.get("/cpts-demo/annuaire/").await;
     assert_eq!(status, http::StatusCode::OK, "{body}");
     assert!(body.contains("Résultats exacts (50)"), "{body}");
+    // The SNP project's Markdown text, written by three (seeded once): Camille's
+    // version 1, Marc's revision with its summary, Alice's save merged with it.
+    {
+        use crate::documents_merge::{mentions, revision_entry, revisions};
+        let db = &host.state.db;
+        let demo = db.structure_by_slug("cpts-demo").await.unwrap().unwrap();
+        let alice = db
+            .account_by_login("admin@demo.maillage.fr")
+            .await
+            .unwrap()
+            .expect("the demo admin");
+        let snp = db
+            .groups(demo.id, alice.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|g| g.name == "Soins non programmés")
+            .expect("the SNP project's group");
+        let (status, folder) = admin
+            .get(&format!("/cpts-demo/documents/g/{}", snp.id))
+            .await;
+        assert_eq!(status, http::StatusCode::OK, "{folder}");
+        let title = "Fiche réflexe soins non programmés";
+        let at = folder
+            .find(title)
+            .unwrap_or_else(|| panic!("no « {title} » in {folder}"));
+        let marker = "/cpts-demo/documents/d/";
+        let start = folder[..at].rfind(marker).expect("a link to the text") + marker.len();
+        let text: String = folder[start..]
+            .chars()
+            .take_while(|c| !matches!(c, '"' | '?' | '/' | '#'))
+            .collect();
+        let (status, page) = admin.get(&format!("/cpts-demo/documents/d/{text}")).await;
+        assert_eq!(status, http::StatusCode::OK, "{page}");
+        assert!(crate::projects::says(&page, "Version 3 —"), "{page}");
+        let md = crate::projects::first(&page, "div.markdown");
+        assert!(md.inner.contains("<table"), "the schedule: {}", md.html);
+        assert!(md.inner.contains("checkbox"), "the checklist: {}", md.html);
+        let shown = md.text();
+        assert!(
+            shown.contains("permanence de deux médecins de la CPTS")
+                && shown.contains("Que faire en attendant la consultation"),
+            "both edits in the text: {shown}"
+        );
+        let (status, history) = admin
+            .get(&format!("/cpts-demo/documents/d/{text}/historique"))
+            .await;
+        assert_eq!(status, http::StatusCode::OK, "{history}");
+        assert_eq!(revisions(&history), [3, 2, 1], "{history}");
+        let merged = revision_entry(&history, 3);
+        assert!(mentions(&merged, "fusion avec la version 2"), "{merged}");
+        assert!(mentions(&merged, "Alice Administratrice"), "{merged}");
+        let revised = revision_entry(&history, 2);
+        assert!(mentions(&revised, "Marc Médecin"), "{revised}");
+        assert!(
+            mentions(&revised, "Permanence du samedi précisée"),
+            "{revised}"
+        );
+    }
     let cayenne = host
         .state
         .db

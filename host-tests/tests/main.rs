@@ -8,6 +8,7 @@ mod browser;
 mod cloud;
 mod crash;
 mod directory;
+mod documents_merge;
 mod events;
 mod faults;
 mod files;

@@ -7,6 +7,11 @@
 //! limit and quota ([`settings`]). Who downloads a file: whoever may read the project of
 //! a document one of whose versions it is ([`model::may_read_file`]); `document.saved`
 //! published again for every document, for a module enabled later ([`republish`]).
+//! Collaborative Markdown texts ([`texts`]): documents of kind `markdown` whose revisions
+//! are saved from the member's base revision, merged by lines with the head when it moved
+//! (`maillage_sdk::merge`), a conflict answered 409 with a conflict view that saves
+//! nothing until the member resolves it; rendered safely (`maillage_sdk::markdown`), with
+//! their history, each revision, its changes and restores.
 //! docs/cloud-contract.md.
 
 pub mod comments;
@@ -15,6 +20,7 @@ pub mod model;
 pub mod pages;
 pub mod republish;
 pub mod settings;
+pub mod texts;
 pub mod ui;
 pub mod upload;
 
@@ -89,6 +95,7 @@ impl Plugin for Cloud {
             (Method::Get, ["g", g]) => pages::group(g, query),
             (Method::Post, ["g", g, "documents"]) => upload::add(g, &request),
             (Method::Post, ["g", g, "dossiers"]) => upload::create_folder(g, &form()),
+            (Method::Post, ["g", g, "textes"]) => texts::create(g, &form()),
             (Method::Get, ["d", d]) => pages::document(d, query),
             (Method::Post, ["d", d, "versions"]) => upload::new_version_of(d, &request),
             (Method::Post, ["d", d, "versions", n, "restaurer"]) => upload::restore(d, n),
@@ -96,6 +103,14 @@ impl Plugin for Cloud {
                 upload::name_version(d, n, &form())
             }
             (Method::Post, ["d", d, "fil", rest @ ..]) => comments::act(d, rest, &request),
+            // Markdown texts; 404 on a file document (and the file routes above answer
+            // 404 on a text).
+            (Method::Get, ["d", d, "modifier"]) => texts::edit(d),
+            (Method::Post, ["d", d, "modifier"]) => texts::save(d, &form()),
+            (Method::Get, ["d", d, "historique"]) => texts::history(d),
+            (Method::Get, ["d", d, "v", n]) => texts::revision_page(d, n),
+            (Method::Get, ["d", d, "v", n, "diff"]) => texts::diff_page(d, n),
+            (Method::Post, ["d", d, "v", n, "restaurer"]) => texts::restore(d, n),
             (Method::Get, ["reglages"]) => settings::page(query),
             (Method::Post, ["reglages"]) => settings::save(&form()),
             _ => Ok(Response::not_found()),

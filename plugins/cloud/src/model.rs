@@ -16,6 +16,16 @@ pub const DOCUMENTS: &str = "documents";
 pub const VERSIONS: &str = "versions";
 pub const FOLDERS: &str = "folders";
 pub const SETTINGS: &str = "settings";
+/// The revisions of the Markdown texts (`crate::texts`), one record per save.
+pub const REVISIONS: &str = "revisions";
+
+/// `documents.kind`: a series of uploaded files (every document made before texts).
+pub const FILE: &str = "file";
+/// `documents.kind`: a Markdown text written on the module's pages, its revisions in
+/// [`REVISIONS`].
+pub const MARKDOWN: &str = "markdown";
+/// The content type a Markdown text's document carries (and `document.saved` says).
+pub const MARKDOWN_TYPE: &str = "text/markdown";
 
 /// Published at each new document and each new version (restores included), in the
 /// call's transaction, and again for every document by « Republier les documents aux
@@ -63,6 +73,20 @@ pub fn collections() -> Vec<CollectionDef> {
                 text("created_by_name"),
                 // Increases at each change of the document (`document.saved`).
                 with_default(integer("sequence"), "1"),
+                // "file" (its versions in `versions`) or "markdown" (its revisions in
+                // `revisions`); the documents made before texts existed are files.
+                with_default(text("kind"), "\"file\""),
+                // A text's current revision number, when and by whom it was saved. The
+                // file fields above are kept in step (`current` = `head`, `size` the
+                // text's bytes, `last_*`), so that lists and `document.saved` read one
+                // shape for both kinds.
+                integer("head"),
+                integer("head_at"),
+                field("head_by", FieldType::UserRef),
+                text("head_by_name"),
+                // Written only to take the document's row lock before a text's new
+                // revision is numbered (`lock_text`).
+                integer("lock"),
             ],
             indexes: vec![index(&["group_id", "folder"], false)],
         },
@@ -117,6 +141,38 @@ pub fn collections() -> Vec<CollectionDef> {
             fields: vec![required(text("key")), integer("value")],
             indexes: vec![index(&["key"], true)],
         },
+        CollectionDef {
+            // Every revision of every Markdown text, never updated.
+            name: REVISIONS.into(),
+            fields: vec![
+                FieldDef {
+                    required: true,
+                    references: Some(DOCUMENTS.into()),
+                    ..field("document", FieldType::RecordRef)
+                },
+                required(integer("number")),
+                empty_text("title"),
+                // The Markdown text, normalized (`maillage_sdk::merge::normalize`), as a
+                // JSON string: the host's text fields hold 64 KiB, its JSON fields
+                // 256 KiB, which is the texts' limit (`crate::texts::within_limits`).
+                field("text", FieldType::Json),
+                field("author", FieldType::UserRef),
+                empty_text("author_name"),
+                // « Résumé de la modification », 200 characters at most.
+                empty_text("summary"),
+                // The revision the author started from (0 for the first).
+                with_default(integer("base"), "0"),
+                // The head a merge or a replacement was made against; none otherwise.
+                integer("merged_with"),
+                // `How::code`.
+                required(text("how")),
+                // The revision a restoration copied; none otherwise.
+                integer("restored_from"),
+            ],
+            // Also serves the newest-first reads (`-number`): an index is read both
+            // ways, and the host's indexes name fields without a direction.
+            indexes: vec![index(&["document", "number"], true)],
+        },
         // The comments of each document (subject `document:{id}`).
         maillage_sdk::thread::collection(),
     ]
@@ -144,6 +200,19 @@ pub struct Document {
     pub last_by_name: String,
     #[serde(default, deserialize_with = "or_default")]
     pub sequence: i64,
+    /// [`FILE`] or [`MARKDOWN`]; empty (read as a file) for a record written before the
+    /// field existed and not backfilled.
+    #[serde(default, deserialize_with = "or_default")]
+    pub kind: String,
+    /// A text's current revision number (0 for a file).
+    #[serde(default, deserialize_with = "or_default")]
+    pub head: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub head_at: i64,
+    #[serde(default)]
+    pub head_by: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub head_by_name: String,
     #[serde(default)]
     pub created_at: i64,
 }
@@ -151,6 +220,18 @@ pub struct Document {
 impl Document {
     pub fn path(&self) -> String {
         format!("/d/{}", self.id)
+    }
+    /// A Markdown text (`crate::texts`) rather than a series of files.
+    pub fn is_markdown(&self) -> bool {
+        self.kind == MARKDOWN
+    }
+    /// A text's current revision number (`head`, else `current`).
+    pub fn head_number(&self) -> i64 {
+        if self.head > 0 {
+            self.head
+        } else {
+            self.current.max(0)
+        }
     }
     /// The subject of its comment thread.
     pub fn subject(&self) -> String {
@@ -189,6 +270,94 @@ impl Version {
         !self.label.is_empty()
     }
 }
+
+/// How a revision of a text came to be (`revisions.how`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// The text's first revision.
+    Creation,
+    /// Saved from the head it was opened at.
+    Edition,
+    /// Saved from an older revision, merged cleanly with the head (`merged_with`).
+    Fusion,
+    /// In a conflict, the author's whole text replaced the head (`merged_with`).
+    Replacement,
+    /// An older revision's text and title made the head again (`restored_from`).
+    Restoration,
+}
+
+impl How {
+    pub fn code(self) -> &'static str {
+        match self {
+            How::Creation => "creation",
+            How::Edition => "edition",
+            How::Fusion => "fusion",
+            How::Replacement => "remplacement",
+            How::Restoration => "restauration",
+        }
+    }
+    pub fn of(code: &str) -> Option<How> {
+        [
+            How::Creation,
+            How::Edition,
+            How::Fusion,
+            How::Replacement,
+            How::Restoration,
+        ]
+        .into_iter()
+        .find(|h| h.code() == code)
+    }
+}
+
+/// One revision of a text. The pages that list revisions read them without their text
+/// ([`REVISION_FIELDS`]): `text` is then empty.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Revision {
+    pub id: String,
+    pub document: String,
+    pub number: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub title: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub text: String,
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub author_name: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub summary: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub base: i64,
+    #[serde(default)]
+    pub merged_with: Option<i64>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub how: String,
+    #[serde(default)]
+    pub restored_from: Option<i64>,
+    #[serde(default)]
+    pub created_at: i64,
+}
+
+impl Revision {
+    pub fn how(&self) -> Option<How> {
+        How::of(&self.how)
+    }
+}
+
+/// Every field of a revision but its text: what the history and the conflict view read.
+pub const REVISION_FIELDS: &[&str] = &[
+    "document",
+    "number",
+    "title",
+    "author",
+    "author_name",
+    "summary",
+    "base",
+    "merged_with",
+    "how",
+    "restored_from",
+    "created_at",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Folder {
@@ -485,6 +654,175 @@ pub fn add_version(
     Ok(number)
 }
 
+/// Revision `number` of a text, with its text.
+pub fn revision_of(document_id: &str, number: i64) -> Result<Option<Revision>, StoreError> {
+    Query::new()
+        .filter("document = {:d} && number = {:n}")
+        .param("d", document_id)
+        .param("n", number)
+        .first::<Revision>(REVISIONS)
+}
+
+/// Every revision of a text, newest first, without their texts.
+pub fn revisions_of(document_id: &str) -> Result<Vec<Revision>, StoreError> {
+    Query::new()
+        .filter("document = {:d}")
+        .param("d", document_id)
+        .sort("-number")
+        .fields(REVISION_FIELDS)
+        .fetch_all(REVISIONS, PAGE_MAX)
+}
+
+/// The revisions of a text after `after` up to `upto` (included), oldest first, without
+/// their texts: who changed the text since a member opened it.
+pub fn revisions_between(
+    document_id: &str,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<Revision>, StoreError> {
+    Query::new()
+        .filter("document = {:d} && number > {:a} && number <= {:u}")
+        .param("d", document_id)
+        .param("a", after)
+        .param("u", upto)
+        .sort("number")
+        .fields(REVISION_FIELDS)
+        .fetch_all(REVISIONS, PAGE_MAX)
+}
+
+/// A text's new revision, as [`add_revision`] writes it.
+pub struct NewRevision<'a> {
+    pub title: &'a str,
+    /// Normalized, within the limits (`crate::texts::within_limits`).
+    pub text: &'a str,
+    pub summary: &'a str,
+    pub base: i64,
+    pub merged_with: Option<i64>,
+    pub how: How,
+    pub restored_from: Option<i64>,
+}
+
+fn insert_revision(
+    document_id: &str,
+    number: i64,
+    revision: &NewRevision<'_>,
+    by: &User,
+) -> Result<(), StoreError> {
+    let mut record = json!({
+        "document": document_id,
+        "number": number,
+        "title": revision.title,
+        "text": revision.text,
+        "author": by.id,
+        "author_name": by.display_name,
+        "summary": revision.summary,
+        "base": revision.base,
+        "how": revision.how.code(),
+    });
+    if let Some(head) = revision.merged_with {
+        record["merged_with"] = json!(head);
+    }
+    if let Some(from) = revision.restored_from {
+        record["restored_from"] = json!(from);
+    }
+    records::insert::<_, serde_json::Value>(REVISIONS, &record)?;
+    Ok(())
+}
+
+/// Creates a Markdown text in `folder` (`""` the root) with its revision 1.
+pub fn create_text(
+    place: &Place,
+    folder: &str,
+    title: &str,
+    text: &str,
+    by: &User,
+) -> Result<Document, StoreError> {
+    let now = maillage_sdk::time::now_seconds();
+    let document: Document = records::insert(
+        DOCUMENTS,
+        &json!({
+            "group_id": place.group.id,
+            "folder": folder,
+            "name": title,
+            "kind": MARKDOWN,
+            "current": 1,
+            "head": 1,
+            "head_at": now,
+            "head_by": by.id,
+            "head_by_name": by.display_name,
+            // A text has no file: no blob names it (`may_read_file` reads `versions`).
+            "blob": "",
+            "size": text.len(),
+            "content_type": MARKDOWN_TYPE,
+            "last_at": now,
+            "last_by": by.id,
+            "last_by_name": by.display_name,
+            "created_by": by.id,
+            "created_by_name": by.display_name,
+            "sequence": 1,
+        }),
+    )?;
+    let first = NewRevision {
+        title,
+        text,
+        summary: "",
+        base: 0,
+        merged_with: None,
+        how: How::Creation,
+        restored_from: None,
+    };
+    insert_revision(&document.id, 1, &first, by)?;
+    publish_saved(&document)?;
+    Ok(document)
+}
+
+/// Takes a text's row lock: a write of `lock` (docs/cloud-library-design.md, B.2). This
+/// first write begins the call's transaction (`BEGIN IMMEDIATE` on SQLite, the row's
+/// lock on PostgreSQL), held until the call ends, so that concurrent saves of the same
+/// text queue here. Returns the document as it now is (its `head` read inside the
+/// transaction); none if it is gone.
+pub fn lock_text(document_id: &str) -> Result<Option<Document>, StoreError> {
+    records::update::<Document>(
+        DOCUMENTS,
+        document_id,
+        &json!({ "lock": maillage_sdk::time::now_seconds() }),
+    )
+}
+
+/// Adds revision `head + 1` to a text (`document` as read under [`lock_text`]), makes it
+/// the head, and publishes `document.saved`; returns its number. The unique key
+/// (`document`, `number`) is a backstop: it answers [`StoreError::Conflict`].
+pub fn add_revision(
+    document: &Document,
+    revision: &NewRevision<'_>,
+    by: &User,
+) -> Result<i64, StoreError> {
+    let number = document.head_number() + 1;
+    insert_revision(&document.id, number, revision, by)?;
+    let now = maillage_sdk::time::now_seconds();
+    let updated = records::update::<Document>(
+        DOCUMENTS,
+        &document.id,
+        &json!({
+            "name": revision.title,
+            "head": number,
+            "head_at": now,
+            "head_by": by.id,
+            "head_by_name": by.display_name,
+            "current": number,
+            "size": revision.text.len(),
+            "last_at": now,
+            "last_by": by.id,
+            "last_by_name": by.display_name,
+            "sequence": document.sequence.max(0) + 1,
+        }),
+    )?;
+    if let Some(updated) = updated {
+        publish_saved(&updated)?;
+    }
+    Ok(number)
+}
+
 /// The folder's place, « Comptes rendus / 2026 »; "" at the root.
 pub fn folder_label(group_id: &str, folder_id: &str) -> Result<String, StoreError> {
     if folder_id.is_empty() || !records::valid_id(folder_id) {
@@ -603,11 +941,57 @@ mod tests {
                 VERSIONS,
                 FOLDERS,
                 SETTINGS,
+                REVISIONS,
                 maillage_sdk::thread::COLLECTION
             ]
         );
         let versions = &all[1];
         assert!(versions.indexes[0].unique);
         assert_eq!(versions.indexes[0].fields, ["document", "number"]);
+        let revisions = &all[4];
+        assert!(revisions.indexes[0].unique);
+        assert_eq!(revisions.indexes[0].fields, ["document", "number"]);
+        // Fields added to `documents` are optional or defaulted: existing records keep
+        // working, and the host adds them without asking.
+        let documents = &all[0];
+        for name in ["kind", "head", "head_at", "head_by", "head_by_name", "lock"] {
+            let f = documents.fields.iter().find(|f| f.name == name).unwrap();
+            assert!(!f.required, "{name}");
+        }
+        assert!(revisions.fields.len() <= 64 && documents.fields.len() <= 64);
+    }
+
+    #[test]
+    fn old_file_records_read_as_files() {
+        let old: Document = serde_json::from_value(json!({
+            "id": "01J", "group_id": "7", "folder": "", "name": "a.pdf", "current": 2,
+            "blob": "b", "size": 3, "content_type": "application/pdf", "last_at": 1,
+            "last_by_name": "A", "sequence": 2, "created_at": 1
+        }))
+        .unwrap();
+        assert!(!old.is_markdown());
+        assert_eq!(old.head_number(), 2);
+        let text: Document = serde_json::from_value(json!({
+            "id": "01K", "group_id": "7", "kind": "markdown", "head": 3, "current": 3,
+            "head_by": null, "head_at": null
+        }))
+        .unwrap();
+        assert!(text.is_markdown());
+        assert_eq!(text.head_number(), 3);
+    }
+
+    #[test]
+    fn how_codes_round_trip() {
+        for how in [
+            How::Creation,
+            How::Edition,
+            How::Fusion,
+            How::Replacement,
+            How::Restoration,
+        ] {
+            assert_eq!(How::of(how.code()), Some(how));
+        }
+        assert_eq!(How::Replacement.code(), "remplacement");
+        assert_eq!(How::of("autre"), None);
     }
 }

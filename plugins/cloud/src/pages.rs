@@ -1,5 +1,6 @@
 //! The pages: « Documents » (the projects the member may read), a project's folders and
-//! documents, a document (preview, versions, comments).
+//! documents, a document (preview, versions, comments). A Markdown text's page is
+//! [`crate::texts`]'s.
 
 use std::collections::HashMap;
 
@@ -86,7 +87,7 @@ fn republish_form() -> Markup {
 }
 
 /// The trail to a folder of a project: « Documents › Projet › Dossier › … ».
-fn trail(place: &Place, folders: &[Folder]) -> Vec<(String, String)> {
+pub(crate) fn trail(place: &Place, folders: &[Folder]) -> Vec<(String, String)> {
     let mut links = vec![
         ("Documents".to_string(), "/".to_string()),
         (place.group.name.clone(), place.path()),
@@ -97,12 +98,28 @@ fn trail(place: &Place, folders: &[Folder]) -> Vec<(String, String)> {
     links
 }
 
-fn breadcrumb(links: &[(String, String)], here: &str) -> Markup {
+pub(crate) fn breadcrumb(links: &[(String, String)], here: &str) -> Markup {
     let borrowed: Vec<(&str, String)> = links
         .iter()
         .map(|(label, path)| (label.as_str(), path.clone()))
         .collect();
     ui::breadcrumb(&borrowed, here)
+}
+
+/// The trail to a document: its project and the folders it is in.
+pub(crate) fn document_trail(
+    document: &Document,
+    place: &Place,
+) -> Result<Vec<(String, String)>, records::StoreError> {
+    let chain = if document.folder.is_empty() {
+        Vec::new()
+    } else {
+        match model::folder_in(place, &document.folder)? {
+            Some(folder) => model::ancestry(&folder)?,
+            None => Vec::new(),
+        }
+    };
+    Ok(trail(place, &chain))
 }
 
 /// `GET /g/{g}[?dossier={f}]`: a project's folder (the root by default): its folders,
@@ -206,8 +223,14 @@ pub fn group(group_id: &str, query: &str) -> PageResult {
                         @for d in &documents {
                             @let n_comments = comment_counts.get(&d.id).copied().unwrap_or(0);
                             tr class="document" data-document=(d.id) data-versions=(d.current)
-                                data-octets=(d.size) data-commentaires=(n_comments) {
-                                td class="nom" { a href=(href(&d.path())) { (d.name) } }
+                                data-octets=(d.size) data-commentaires=(n_comments)
+                                data-type=(if d.is_markdown() { "texte" } else { "fichier" }) {
+                                td class="nom" {
+                                    a href=(href(&d.path())) { (d.name) }
+                                    @if d.is_markdown() {
+                                        " " span class="type-document" { "Texte" }
+                                    }
+                                }
                                 td class="taille" { (size_fr(d.size.max(0) as u64)) }
                                 td class="derniere-version" {
                                     (ui::when(d.last_at))
@@ -248,10 +271,11 @@ pub fn group(group_id: &str, query: &str) -> PageResult {
                     button type="submit" { "Créer le dossier" }
                 }
             }
+            (crate::texts::new_text_section(&place, &here, "", "", None))
         } @else if place.contributes() && !place.archived() {
             p class="muted" {
                 "Les référents du projet et les coordinateurs ajoutent les documents ; vous "
-                "pouvez en déposer de nouvelles versions et les commenter."
+                "pouvez en déposer de nouvelles versions, modifier les textes et les commenter."
             }
         } @else if place.may_comment() && !place.archived() {
             p class="muted" {
@@ -390,14 +414,10 @@ pub fn document(document_id: &str, query: &str) -> PageResult {
     let Some((document, place)) = model::document(document_id)? else {
         return Ok(Response::not_found());
     };
-    let chain = if document.folder.is_empty() {
-        Vec::new()
-    } else {
-        match model::folder_in(&place, &document.folder)? {
-            Some(folder) => model::ancestry(&folder)?,
-            None => Vec::new(),
-        }
-    };
+    if document.is_markdown() {
+        return crate::texts::page(&document, &place, query);
+    }
+    let links = document_trail(&document, &place)?;
     let versions = model::versions_of(&document.id)?;
     let named: Vec<&Version> = versions.iter().filter(|v| v.named()).collect();
     let automatic: Vec<&Version> = versions.iter().filter(|v| !v.named()).collect();
@@ -410,7 +430,6 @@ pub fn document(document_id: &str, query: &str) -> PageResult {
     let limits = settings::limits()?;
     let thread = comments::section(&document, &place)?;
     let writable = place.contributes() && !place.archived();
-    let links = trail(&place, &chain);
     let body = html! {
         (ui::head())
         (breadcrumb(&links, &document.name))

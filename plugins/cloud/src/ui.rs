@@ -39,6 +39,11 @@ pub fn notice(query: &str) -> Markup {
         "nommee" => "La version est nommée.",
         "denommee" => "La version n’est plus nommée.",
         "commentaire" => "Les commentaires sont à jour.",
+        // Markdown texts (`crate::texts`; `fusion` names a revision: `texts::banner`).
+        "cree" => "Texte créé.",
+        "enregistre" => "Modifications enregistrées.",
+        "inchange" => "Aucune modification à enregistrer.",
+        "restaure" => "Version restaurée.",
         _ => "",
     };
     maillage_sdk::html::notice((!text.is_empty()).then_some(text))

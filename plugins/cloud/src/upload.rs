@@ -268,6 +268,10 @@ pub fn new_version_of(document_id: &str, request: &Request) -> PageResult {
     let Some((document, place)) = model::document(document_id)? else {
         return Ok(Response::not_found());
     };
+    // A Markdown text has revisions, not file versions (`crate::texts`).
+    if document.is_markdown() {
+        return Ok(Response::not_found());
+    }
     let back = document.path();
     let Some(user) = place.me.clone().filter(|_| place.contributes()) else {
         return Ok(ui::refused(403, ONLY_MEMBERS_VERSION, &back));
@@ -310,6 +314,10 @@ pub fn restore(document_id: &str, number: &str) -> PageResult {
     let Some((document, place)) = model::document(document_id)? else {
         return Ok(Response::not_found());
     };
+    // A Markdown text has revisions, not file versions (`crate::texts`).
+    if document.is_markdown() {
+        return Ok(Response::not_found());
+    }
     let back = document.path();
     let Some(number) = model::version_number(number) else {
         return Ok(Response::not_found());
@@ -349,6 +357,10 @@ pub fn name_version(document_id: &str, number: &str, form: &Form) -> PageResult 
     let Some((document, place)) = model::document(document_id)? else {
         return Ok(Response::not_found());
     };
+    // A Markdown text has revisions, not file versions (`crate::texts`).
+    if document.is_markdown() {
+        return Ok(Response::not_found());
+    }
     let back = document.path();
     let Some(number) = model::version_number(number) else {
         return Ok(Response::not_found());

@@ -6,6 +6,8 @@
 //! `maud` among its own dependencies, because the macro's expansion names the crate.
 //!
 //! Raw, unescaped HTML has one door only, [`raw_unescaped_html`], for trusted markup.
+//! Members' Markdown has a second, filtered one: `markdown::render` (feature `markdown`),
+//! which turns raw HTML into text and keeps only safe links and same-origin images.
 
 pub use maud::{Markup, Render, html};
 

@@ -9,6 +9,11 @@
 //! the responses that hand an export to the browser in [`download`], an event published
 //! again for every record, in timer-continued batches, for a module enabled later in
 //! [`republish`].
+//!
+//! Two modules are optional features, off by default: `merge` (feature `merge`: the
+//! three-way merge of texts that several members edit, and line diffs, with diffy) and
+//! `markdown` (feature `markdown`: members' Markdown rendered to filtered HTML with
+//! pulldown-cmark, the SDK's second raw door after [`html::raw_unescaped_html`]).
 
 pub mod bindings {
     wit_bindgen::generate!({
@@ -31,6 +36,10 @@ pub mod html;
 mod http;
 pub mod ics;
 pub mod mail;
+#[cfg(feature = "markdown")]
+pub mod markdown;
+#[cfg(feature = "merge")]
+pub mod merge;
 pub mod multipart;
 pub mod people;
 pub mod records;
