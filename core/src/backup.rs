@@ -504,6 +504,10 @@ async fn target_columns(
     Ok(columns)
 }
 
+/// Columns only the PostgreSQL schema has, computed there rather than copied: (table,
+/// column).
+const POSTGRES_ONLY_COLUMNS: &[(&str, &str)] = &[("library_entries", "search")];
+
 /// `maillage migrate --to postgres://…`: copies this SQLite installation into a fresh
 /// PostgreSQL database (or schema). The target gets the normal migrations and, for each
 /// plugin, its collections as last applied; then every table's rows, parents before
@@ -573,10 +577,13 @@ pub async fn migrate(
             .with_context(|| format!("creating the collections of {plugin} failed"))?;
     }
 
-    // Every table but the migrations' bookkeeping and the collections just written.
+    // Every table but the migrations' bookkeeping, the collections just written and the
+    // library's FTS5 table with its shadow tables (PostgreSQL searches a column instead,
+    // recomputed below).
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-         AND name <> '_sqlx_migrations' AND name <> 'plugin_collections' ORDER BY name",
+         AND name <> '_sqlx_migrations' AND name <> 'plugin_collections'
+         AND name NOT LIKE 'library_fts%' ORDER BY name",
     )
     .fetch_all(source.pool())
     .await?;
@@ -605,6 +612,12 @@ pub async fn migrate(
                 "table {table} has no counterpart in PostgreSQL (is this binary older than the installation?)"
             );
         }
+        let columns: Vec<(String, String)> = columns
+            .into_iter()
+            .filter(|(column, _)| {
+                !POSTGRES_ONLY_COLUMNS.contains(&(table.as_str(), column.as_str()))
+            })
+            .collect();
         let source_columns: BTreeSet<String> = sqlx::query_scalar::<_, String>(&format!(
             "SELECT name FROM pragma_table_info('{table}')"
         ))
@@ -626,6 +639,10 @@ pub async fn migrate(
         let rows = copy_table(&source, &mut tx, &table, &columns).await?;
         copied.push((table, rows));
     }
+    // The library's search text, which SQLite keeps in its FTS5 table.
+    crate::library::rebuild_postgres_search(&mut tx)
+        .await
+        .context("recomputing the library's search text failed")?;
     // Identity columns: the next generated id follows the largest copied one.
     let identities = sqlx::query(
         "SELECT table_name::text, column_name::text FROM information_schema.columns

@@ -13,6 +13,7 @@ pub mod groups;
 pub mod http;
 pub mod identity;
 pub mod imports;
+pub mod library;
 pub mod mail;
 pub mod metrics;
 pub mod module_admin;

@@ -16,6 +16,7 @@ mod hardening;
 mod identity;
 mod indemnity;
 mod isolation;
+mod library;
 mod loading;
 mod mail_tls;
 mod module_services;

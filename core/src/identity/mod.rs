@@ -237,6 +237,12 @@ impl Db {
         Ok(row.as_ref().map(account_from_row))
     }
 
+    /// [`Db::account`] on the caller's connection (an action's transaction, a plugin
+    /// call's): the actor of an audit entry written there.
+    pub async fn account_in(&self, conn: &mut AnyConnection, id: i64) -> Result<Option<Account>> {
+        account_in(conn, id).await
+    }
+
     /// The account whose e-mail or username is `login` (case-insensitive).
     pub async fn account_by_login(&self, login: &str) -> Result<Option<Account>> {
         let mut conn = self.pool().acquire().await?;
@@ -690,8 +696,20 @@ impl Db {
     }
 }
 
-/// Deletes expired sessions, used or expired tokens and membership offers, and throttle
-/// series idle for a day; returns how many rows went. Run periodically (`spawn_purge`).
+/// The account `id`, on `conn` (see [`Db::account_in`]).
+pub async fn account_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Account>> {
+    let row = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(account_from_row))
+}
+
+/// Deletes expired sessions, used or expired tokens and membership offers, throttle
+/// series idle for a day and library proposals a day past their expiry; returns how many
+/// rows went. Run periodically (`spawn_purge`).
 pub async fn purge_expired(db: &Db) -> Result<u64> {
     let now = now_secs();
     let mut purged = 0;
@@ -717,6 +735,7 @@ pub async fn purge_expired(db: &Db) -> Result<u64> {
         .execute(db.pool())
         .await?
         .rows_affected();
+    purged += crate::library::purge_expired_proposals(db, now).await?;
     Ok(purged)
 }
 

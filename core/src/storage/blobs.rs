@@ -29,6 +29,8 @@ pub struct SweepReport {
 
 /// Longest `last_error` kept for a failed erasure, in characters.
 const MAX_ERROR_CHARS: usize = 1000;
+/// Part uploads of one streamed blob in flight at once (`put_stream`'s back-pressure).
+const MAX_PARTS_IN_FLIGHT: usize = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobInfo {
@@ -198,7 +200,7 @@ impl BlobStore {
         scope: &PluginScope,
         name: &str,
         content_type: &str,
-        mut chunks: S,
+        chunks: S,
     ) -> Result<BlobInfo>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
@@ -208,27 +210,7 @@ impl BlobStore {
         let id = new_blob_id();
         let key = Self::key(scope, &id);
         let upload = self.store.put_multipart(&key).await.map_err(object_error)?;
-        let mut writer = object_store::WriteMultipart::new(upload);
-        let mut hasher = sha2::Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = chunks.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(StorageError::Invalid(format!("upload interrupted: {e}")));
-                }
-            };
-            size += chunk.len() as u64;
-            if size > self.limit {
-                let _ = writer.abort().await;
-                return Err(StorageError::TooLarge(self.limit));
-            }
-            hasher.update(&chunk);
-            writer.write(&chunk);
-        }
-        writer.finish().await.map_err(object_error)?;
-        let sha256 = hex(&hasher.finalize());
+        let (size, sha256) = write_stream(upload, chunks, self.limit).await?;
         self.record(conn, scope, id, name, content_type, size, sha256)
             .await
     }
@@ -434,6 +416,126 @@ impl BlobStore {
     }
 }
 
+/// Streams `chunks` into a multipart upload with back-pressure, stopping at `limit`
+/// bytes (the partial upload is aborted); the size and hex SHA-256 written.
+///
+/// `WriteMultipart::write` starts a part upload every chunk size (5 MiB) whatever is
+/// in flight, so a store slower than the client would make the whole upload resident:
+/// waiting for capacity first keeps at most [`MAX_PARTS_IN_FLIGHT`] parts in flight,
+/// about three chunk sizes of memory per upload.
+async fn write_stream<S, E>(
+    upload: Box<dyn object_store::MultipartUpload>,
+    mut chunks: S,
+    limit: u64,
+) -> Result<(u64, String)>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut writer = object_store::WriteMultipart::new(upload);
+    let mut hasher = sha2::Sha256::new();
+    let mut size = 0u64;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(StorageError::Invalid(format!("upload interrupted: {e}")));
+            }
+        };
+        size += chunk.len() as u64;
+        if size > limit {
+            let _ = writer.abort().await;
+            return Err(StorageError::TooLarge(limit));
+        }
+        hasher.update(&chunk);
+        if let Err(e) = writer.wait_for_capacity(MAX_PARTS_IN_FLIGHT).await {
+            let _ = writer.abort().await;
+            return Err(object_error(e));
+        }
+        writer.write(&chunk);
+    }
+    writer.finish().await.map_err(object_error)?;
+    Ok((size, hex(&hasher.finalize())))
+}
+
+/// Prefix of the national library's objects (`crate::library`): `library/{module}/{random}`.
+/// Never a plugin's key (those begin with a structure id), and no `blobs` row names one:
+/// `library_versions.object_key` does.
+pub const LIBRARY_PREFIX: &str = "library/";
+
+fn check_library_key(key: &str) -> Result<()> {
+    let ok = key.strip_prefix(LIBRARY_PREFIX).is_some_and(|rest| {
+        !rest.is_empty() && !rest.split('/').any(|p| p.is_empty() || p == "..")
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(StorageError::Invalid(format!(
+            "not a library object key: {key:?}"
+        )))
+    }
+}
+
+/// The national library's copies of published files.
+impl BlobStore {
+    /// Copies the object of a plugin's blob to the library key `to`, inside the store
+    /// (S3 copies on the server side, the local folder makes a hard link): no byte passes
+    /// through the host. False when the blob's object is gone. Later changes to the blob
+    /// (a delete, the sweep) leave the copy as it is.
+    pub async fn copy_to_library(&self, scope: &PluginScope, id: &str, to: &str) -> Result<bool> {
+        check_library_key(to)?;
+        match self
+            .store
+            .copy(&Self::key(scope, id), &ObjectPath::from(to))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(object_error(e)),
+        }
+    }
+
+    /// A library object's content in memory, or none (tests, small files).
+    pub async fn library_object(&self, key: &str) -> Result<Option<Bytes>> {
+        check_library_key(key)?;
+        match self.store.get(&ObjectPath::from(key)).await {
+            Ok(result) => Ok(Some(result.bytes().await.map_err(object_error)?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(object_error(e)),
+        }
+    }
+
+    /// A library object as a stream of chunks, for downloads; none if it is gone.
+    pub async fn library_stream(
+        &self,
+        key: &str,
+    ) -> Result<Option<impl Stream<Item = std::result::Result<Bytes, object_store::Error>> + use<>>>
+    {
+        check_library_key(key)?;
+        match self.store.get(&ObjectPath::from(key)).await {
+            Ok(result) => Ok(Some(result.into_stream())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(object_error(e)),
+        }
+    }
+
+    /// Queues a library object in `blob_erasures` on `conn` (its own transaction for a
+    /// copy whose publication failed; a purge's transaction), for the sweep to erase.
+    pub async fn queue_library_erasure(&self, conn: &mut AnyConnection, key: &str) -> Result<()> {
+        check_library_key(key)?;
+        sqlx::query(
+            "INSERT INTO blob_erasures (object_key, queued_at) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(key)
+        .bind(now_secs())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -442,4 +544,85 @@ fn new_blob_id() -> String {
     let mut random = [0u8; 12];
     let _ = getrandom::getrandom(&mut random);
     hex(&random)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use object_store::{MultipartUpload, PutResult, UploadPart};
+
+    use super::*;
+
+    /// A store slower than its client: each part takes 20 ms; counts the parts in
+    /// flight at once.
+    #[derive(Debug, Default)]
+    struct SlowParts {
+        in_flight: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+        parts: Arc<AtomicUsize>,
+    }
+
+    #[async_trait::async_trait]
+    impl MultipartUpload for SlowParts {
+        fn put_part(&mut self, _data: PutPayload) -> UploadPart {
+            let in_flight = self.in_flight.clone();
+            let most = self.most.clone();
+            self.parts.fetch_add(1, Ordering::SeqCst);
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                Ok(())
+            })
+        }
+        async fn complete(&mut self) -> object_store::Result<PutResult> {
+            Ok(PutResult {
+                e_tag: None,
+                version: None,
+            })
+        }
+        async fn abort(&mut self) -> object_store::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// 64 MiB sent in 64 KiB chunks as fast as memory allows: without waiting for
+    /// capacity, every 5 MiB part would start at once (13 in flight, the whole upload
+    /// resident); with it, never more than two.
+    #[tokio::test]
+    async fn a_slow_store_holds_back_a_fast_upload() {
+        let store = SlowParts::default();
+        let (most, parts) = (store.most.clone(), store.parts.clone());
+        let chunk = Bytes::from(vec![7u8; 64 * 1024]);
+        let chunks = futures_util::stream::iter(
+            (0..1024).map(|_| Ok::<_, std::convert::Infallible>(chunk.clone())),
+        );
+        let (size, sha256) = write_stream(Box::new(store), chunks, u64::MAX)
+            .await
+            .unwrap();
+        assert_eq!(size, 64 * 1024 * 1024);
+        assert_eq!(sha256.len(), 64);
+        assert!(
+            parts.load(Ordering::SeqCst) >= 12,
+            "the upload went in parts"
+        );
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            most <= MAX_PARTS_IN_FLIGHT,
+            "{most} parts in flight at once"
+        );
+    }
+
+    /// Over the limit: an error, the upload aborted.
+    #[tokio::test]
+    async fn over_the_limit_is_refused() {
+        let chunk = Bytes::from(vec![1u8; 1024]);
+        let chunks = futures_util::stream::iter(
+            (0..10).map(|_| Ok::<_, std::convert::Infallible>(chunk.clone())),
+        );
+        let refused = write_stream(Box::new(SlowParts::default()), chunks, 4096).await;
+        assert!(matches!(refused, Err(StorageError::TooLarge(4096))));
+    }
 }

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "0008_module_role_directory.sql"
     ),
     migration!(9, "blob erasures", "0009_blob_erasures.sql"),
+    migration!(10, "national library", "0010_library.sql"),
 ];
 
 pub fn migrator(backend: Backend) -> Migrator {
