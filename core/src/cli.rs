@@ -197,6 +197,13 @@ enum AdminCommand {
         #[command(flatten)]
         config: Config,
     },
+    /// The national library's moderation: list every module's entries, hide one from the
+    /// other structures or show it again (audited in the platform log and the owner's
+    /// journal, as the command line).
+    Library {
+        #[command(subcommand)]
+        action: library::LibraryCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -400,6 +407,9 @@ enum PluginCommand {
 /// The plugin tools' commands (check, run, install, dry-run).
 mod plugin_tools;
 
+/// `maillage admin library list|hide|unhide`.
+mod library;
+
 /// Runs the command line `args` (the program name first), as the binary does.
 pub async fn run_args<I, T>(args: I) -> anyhow::Result<()>
 where
@@ -410,8 +420,9 @@ where
     run(cli).await
 }
 
-/// [`run_args`], returning what the plugin commands (check, run, install, dry-run)
-/// report instead of printing it: tests read the operator's very output.
+/// [`run_args`], returning what the plugin commands (check, run, install, dry-run) and
+/// the library's (`admin library`) report instead of printing it: tests read the
+/// operator's very output.
 pub async fn run_args_captured<I, T>(args: I) -> (anyhow::Result<()>, String)
 where
     I: IntoIterator<Item = T>,
@@ -670,6 +681,7 @@ async fn admin(action: AdminCommand) -> anyhow::Result<()> {
     use maillage::identity::invitations::{self, Invitation};
     use maillage::tenancy::{Role, StructureKind};
     match action {
+        AdminCommand::Library { action } => library::run(action).await,
         AdminCommand::CreateStructure {
             slug,
             name,

@@ -120,6 +120,8 @@ pub async fn seed_only(config: &crate::config::Config) -> anyhow::Result<()> {
     for s in DEMO_STRUCTURES {
         println!("  {:<13} /{}/projets/", s.slug, s.slug);
     }
+    println!("Bibliothèque nationale (documents publiés par cpts-demo, lus depuis msp-cayenne) :");
+    println!("  /msp-cayenne/documents/bibliotheque");
     println!("Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :");
     for a in DEMO_ACCOUNTS {
         println!("  {:<32} identifiant {}", a.email, a.username);
@@ -2246,8 +2248,10 @@ fn document_named(page: &str, name: &str) -> Option<String> {
 /// « Compte rendu du comité SNP » (Markdown), the « Fiche réflexe SNP » (a PDF) and the
 /// Saturday poster (a PNG) added in one form by Camille, a second version of the sheet
 /// deposited and named by Marc, his comment on it, and the Markdown text « Fiche
-/// réflexe soins non programmés » written by three ([`seed_snp_text`]). Their
-/// `document.saved` reach the project page at the dispatch that ends [`seed_projects`].
+/// réflexe soins non programmés » written by three ([`seed_snp_text`]), the text (two
+/// versions) and the PDF then published to the national library ([`seed_library`]).
+/// Their `document.saved` reach the project page at the dispatch that ends
+/// [`seed_projects`].
 /// Skipped when the module is not enabled, or when the group already has folders or
 /// documents (a second run).
 async fn seed_documents(
@@ -2407,7 +2411,8 @@ async fn seed_documents(
         posted.status,
         posted.body
     );
-    seed_snp_text(state, structure, g, referent).await?;
+    let text_id = seed_snp_text(state, structure, g, referent).await?;
+    seed_library(state, structure, referent, &text_id, &sheet_id).await?;
     tracing::debug!(structure = %structure.slug, "demo documents ready");
     Ok(())
 }
@@ -2416,13 +2421,14 @@ async fn seed_documents(
 /// together through the documents module's own forms: Camille, the référent, writes
 /// version 1; Marc, membre actif, revises the Saturday row (version 2, with a summary);
 /// Alice, who had opened version 1 too, adds an item to the checklist: her save, on a
-/// stale base, is merged with Marc's (version 3, « fusion avec la version 2 »).
+/// stale base, is merged with Marc's (version 3, « fusion avec la version 2 »). Returns
+/// the text's id.
 async fn seed_snp_text(
     state: &AppState,
     structure: &crate::tenancy::Structure,
     g: i64,
     referent: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let form = form_fields(&[
         ("titre", SNP_TEXT_TITLE),
         ("texte", SNP_TEXT),
@@ -2483,7 +2489,127 @@ async fn seed_snp_text(
         "Fiche d’attente ajoutée à la liste",
         "ok=fusion",
     )
-    .await
+    .await?;
+    Ok(id)
+}
+
+/// What the text's entry in the national library says of it.
+const SNP_LIBRARY_DESCRIPTION: &str = "Conduite à tenir des secrétariats et des professionnels quand un patient demande à être vu le jour même : qui appeler, à quelles heures, et la liste à vérifier avant de l’orienter.";
+const SNP_LIBRARY_TAGS: &str = "soins non programmés, SAS, secrétariat";
+
+/// The SNP sheet shared in the national library (`crate::library`) by Camille, the
+/// CPTS's coordinator, through the documents module's own form and the host's
+/// confirmation, as a browser would: the Markdown text « Fiche réflexe soins non
+/// programmés » (CC BY) at its revision 1, then its merged revision 3 as the entry's
+/// version 2 (with a note), and the PDF sheet's current version (Licence Ouverte). Read
+/// from `msp-cayenne`, where the module is enabled with `library` too. Skipped when the
+/// structure already published through the module (a second run).
+async fn seed_library(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    publisher: &str,
+    text_id: &str,
+    sheet_id: &str,
+) -> anyhow::Result<()> {
+    let published: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM library_entries WHERE owner_structure_id = $1 AND module_id = $2",
+    )
+    .bind(structure.id)
+    .bind(DOCUMENTS)
+    .fetch_one(state.db.pool())
+    .await?;
+    if published > 0 {
+        return Ok(());
+    }
+    let entry = publish_document(
+        state,
+        structure,
+        publisher,
+        text_id,
+        &[
+            ("titre", SNP_TEXT_TITLE),
+            ("description", SNP_LIBRARY_DESCRIPTION),
+            ("mots_cles", SNP_LIBRARY_TAGS),
+            ("licence", "cc-by"),
+            ("version", "1"),
+            ("entree", ""),
+        ],
+    )
+    .await?
+    .to_string();
+    publish_document(
+        state,
+        structure,
+        publisher,
+        text_id,
+        &[
+            ("titre", SNP_TEXT_TITLE),
+            ("description", SNP_LIBRARY_DESCRIPTION),
+            ("mots_cles", SNP_LIBRARY_TAGS),
+            ("licence", "cc-by"),
+            ("version", "3"),
+            (
+                "note",
+                "Permanence du samedi précisée ; fiche d’attente ajoutée à la liste.",
+            ),
+            ("entree", entry.as_str()),
+        ],
+    )
+    .await?;
+    publish_document(
+        state,
+        structure,
+        publisher,
+        sheet_id,
+        &[
+            ("titre", "Fiche réflexe SNP à afficher"),
+            (
+                "description",
+                "La fiche réflexe en une page, à afficher dans les cabinets et les pharmacies.",
+            ),
+            ("mots_cles", "soins non programmés, affiche"),
+            ("licence", "etalab"),
+            ("version", "2"),
+            ("entree", ""),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Posts the documents module's publish form of document `id` as `login`, then confirms
+/// the proposal as the host's page does once its box is ticked; the entry's id.
+async fn publish_document(
+    state: &AppState,
+    structure: &crate::tenancy::Structure,
+    login: &str,
+    id: &str,
+    fields: &[(&str, &str)],
+) -> anyhow::Result<i64> {
+    let form = form_fields(fields);
+    let path = format!("/d/{id}/publier");
+    let proposed = call_module(state, structure, DOCUMENTS, login, &path, Some(&form)).await?;
+    let prefix = format!("/{}/bibliotheque/confirmer/", structure.slug);
+    let token = proposed
+        .location
+        .as_deref()
+        .and_then(|l| l.strip_prefix(prefix.as_str()))
+        .filter(|t| !t.is_empty() && !t.contains('/'))
+        .map(str::to_string);
+    let Some(token) = token.filter(|_| proposed.status == 303) else {
+        anyhow::bail!(
+            "demo library: POST {path} as {login} ({}, {:?}): {}",
+            proposed.status,
+            proposed.location,
+            proposed.body
+        );
+    };
+    let account = demo_login(state, login).await?;
+    let published =
+        crate::library::confirm(&state.db, &state.blobs, structure.id, account.id, &token)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo library: confirming {path}: {e}"))?;
+    Ok(published.entry_id)
 }
 
 /// Saves `text` over version 1 of the SNP text `id` as `login`, with `summary`; the

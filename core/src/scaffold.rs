@@ -156,7 +156,14 @@ const TAKEN_CRATES: &[&str] = &["std", "core", "alloc", "test", "proc_macro"];
 
 /// Path segments the host serves inside a structure (`plugins::manifest`): a module
 /// cannot be mounted there.
-const HOST_SEGMENTS: &[&str] = &["admin", "groupes", "fichiers", "imports"];
+const HOST_SEGMENTS: &[&str] = &[
+    "admin",
+    "groupes",
+    "fichiers",
+    "imports",
+    "bibliotheque",
+    "plateforme",
+];
 
 impl Kind {
     fn files(self) -> Files {

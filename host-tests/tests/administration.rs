@@ -858,7 +858,7 @@ async fn the_platform_operator_uploads_packages_and_creates_structures() {
     let (s, _, page) = upload(&mut ops, &wasm("fixture_future_wit")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        page.contains("Ce paquet a été refusé") && page.contains("9.0.0") && page.contains("0.2.6")
+        page.contains("Ce paquet a été refusé") && page.contains("9.0.0") && page.contains("0.2.7")
     );
     let (s, _, page) = upload(&mut ops, b"\0asm garbage").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);

@@ -329,6 +329,11 @@ async fn the_demo_runs_under_the_content_security_policy() {
             ("/cpts-demo/projets/nouveau", "Nouveau projet"),
             ("/cpts-demo/documents/", "Soins non programmés"),
             ("/cpts-demo/documents/reglages", "Limites des documents"),
+            (
+                "/cpts-demo/documents/bibliotheque",
+                "Fiche réflexe soins non programmés",
+            ),
+            ("/msp-cayenne/documents/bibliotheque", "CPTS Démo (CPTS)"),
             ("/cpts-demo/indemnites/mon-compte", "Mes indemnités"),
             ("/cpts-demo/groupes/", "Groupes"),
             ("/cpts-demo/admin/", "Membres"),
@@ -367,7 +372,25 @@ async fn the_demo_runs_under_the_content_security_policy() {
             b.find("table.documents tr.document[data-versions='2'] a")
                 .click();
             b.wait_for_text("Historique des versions");
+            b.wait_for_text("Publié dans la bibliothèque nationale (version 1, le ");
             assert_clean_and_fitting(&b, "a document page", width);
+        }
+        // The national library from the other structure: an entry (the text at its
+        // version 2, rendered) and the PDF, reached by their links.
+        for width in [1280, 390] {
+            b.set_window_size(width, 900);
+            b.goto(&format!("{url}/msp-cayenne/documents/bibliotheque"));
+            b.find("li.entree[data-version='2'] h2 a").click();
+            b.wait_for_text("Publié par CPTS Démo (CPTS)");
+            b.find("div.markdown table");
+            b.wait_for_text("Permanence du samedi précisée");
+            assert_clean_and_fitting(&b, "a text of the national library", width);
+            b.goto(&format!(
+                "{url}/msp-cayenne/documents/bibliotheque?q=afficher"
+            ));
+            b.find("li.entree[data-version='1'] h2 a").click();
+            b.find("a.button.telecharger");
+            assert_clean_and_fitting(&b, "a file of the national library", width);
         }
         // A poll of one's own: created in the form, then its page at both widths.
         b.set_window_size(1280, 900);
@@ -1079,6 +1102,168 @@ async fn two_browsers_change_the_same_line_and_the_second_resolves_the_conflict_
     .await
     .unwrap();
     server.abort();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(
+        state.csp_reports.load(Ordering::Relaxed),
+        0,
+        "no page of the journey violates the policy"
+    );
+}
+
+/// The national library in real Chromium (docs/cloud-contract.md, « National library »):
+/// the coordinator of structure A uploads a PDF with the file picker, comments on it,
+/// deposits a new version, then publishes it from the document's « Bibliothèque
+/// nationale » section: the module's form, then the host's confirmation page (the box
+/// ticked, « Publier »), back on the document with « Document publié dans la
+/// bibliothèque nationale. ». A member of structure B, in a second browser, opens
+/// « Bibliothèque nationale » from the navigation, reads the entry under A's name, with
+/// no form to change it, and downloads version 2's bytes. No console error, no CSP
+/// report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_are_published_to_the_national_library_and_read_elsewhere_in_chromium() {
+    use std::sync::atomic::Ordering;
+
+    use crate::cloud;
+    const PDF_V1: &str =
+        "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    const TITLE: &str = "Protocole de permanence du samedi";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // Structures A and B with the documents module (library granted): Claire coordinates
+    // A, Bob is a member of B.
+    let host = cloud::cloud_host().await;
+    let w = cloud::world(&host).await;
+    let files = fresh_dir();
+    std::fs::create_dir_all(&files).unwrap();
+    let pdf = files.join("permanence-samedi.pdf");
+    let pdf_v2 = files.join("permanence-samedi-relu.pdf");
+    let second = format!("{PDF_V1}% relu par le groupe\n");
+    std::fs::write(&pdf, PDF_V1).unwrap();
+    std::fs::write(&pdf_v2, &second).unwrap();
+    let state = host.state.clone();
+    let server = tokio::spawn(maillage::serve(host.state.clone(), listener));
+
+    let url = base.clone();
+    let group = w.open.clone();
+    let (pdf_path, pdf_v2_path) = (pdf.display().to_string(), pdf_v2.display().to_string());
+    let problems = tokio::task::spawn_blocking(move || {
+        let driver = Chromedriver::start();
+        let mut problems: Vec<String> = Vec::new();
+        let mut check = |b: &Browser, what: &str| {
+            let errors = b.console_errors();
+            if !errors.is_empty() {
+                problems.push(format!("{what}: {errors:?}"));
+            }
+        };
+
+        // 1. The coordinator adds the PDF with the picker and opens its page.
+        let claire = driver.browser();
+        log_in(&claire, &url, "claire@a.test", PASSWORD);
+        claire.wait_for_text("Bonjour Claire Coordinatrice");
+        claire.goto(&format!("{url}/cpts-a/documents/g/{group}"));
+        claire.wait_for_text("Aucun document dans ce dossier.");
+        claire
+            .find("form.ajout-documents input[type=file][name=fichiers]")
+            .send_keys(&pdf_path);
+        claire
+            .find("form.ajout-documents button[type=submit]")
+            .click();
+        claire.wait_for_text("Les documents sont ajoutés.");
+        claire.find("table.documents tr.document td.nom a").click();
+        claire.wait_for_text("Document PDF");
+        check(&claire, "the document page");
+
+        // 2. A comment, then a new version.
+        let comment = "À relire avant publication.";
+        claire
+            .find("#commentaires #discussion-texte")
+            .send_keys(comment);
+        claire
+            .find("#commentaires form[action$='/fil'] button[type=submit]")
+            .click();
+        claire.wait_for_text("Les commentaires sont à jour.");
+        claire
+            .find("form.nouvelle-version input[type=file][name=fichier]")
+            .send_keys(&pdf_v2_path);
+        claire
+            .find("form.nouvelle-version button[type=submit]")
+            .click();
+        claire.wait_for_text("La nouvelle version est déposée");
+        claire.find("header.document[data-version-actuelle='2']");
+        check(&claire, "the document at version 2");
+
+        // 3. « Publier dans la bibliothèque nationale »: the module's form (version 2
+        // chosen), then the host's confirmation page.
+        claire.wait_for_text("Ce document n’est pas publié dans la bibliothèque nationale");
+        claire.find("section.bibliotheque a.button.publier").click();
+        claire.find("form.publier select[name=version] option[value='2'][selected]");
+        let title = claire.find("#publier-titre");
+        title.clear();
+        title.send_keys(TITLE);
+        claire
+            .find("#publier-description")
+            .send_keys("Qui assure la permanence, et comment la joindre.");
+        claire
+            .find("#publier-mots-cles")
+            .send_keys("permanence, samedi");
+        check(&claire, "the publish form");
+        claire.find("form.publier button[type=submit]").click();
+        claire.wait_for_text("J’ai relu ce document");
+        assert!(
+            claire
+                .current_url()
+                .contains("/cpts-a/bibliotheque/confirmer/"),
+            "the host's page: {}",
+            claire.current_url()
+        );
+        claire.wait_for_text("permanence-samedi-relu.pdf");
+        check(&claire, "the host's confirmation page");
+        claire.find("input[type=checkbox][name=verifie]").click();
+        claire
+            .find("form:has(input[name=verifie]) button[type=submit]")
+            .click();
+        claire.wait_for_text("Document publié dans la bibliothèque nationale.");
+        claire.wait_for_text("Publié dans la bibliothèque nationale (version 1, le ");
+        claire.find("section.bibliotheque form.retirer input[type=checkbox][name=confirme]");
+        check(&claire, "the document once published");
+
+        // 4. A member of B, in a second browser, reads it from « Bibliothèque nationale ».
+        let bob = driver.browser();
+        log_in(&bob, &url, "bob@b.test", PASSWORD);
+        bob.wait_for_text("Bonjour Bob Bailleul");
+        bob.find("header nav a[href='/cpts-b/documents/bibliotheque']")
+            .click();
+        bob.wait_for_text(TITLE);
+        bob.wait_for_text("Structure cpts-a (CPTS)");
+        check(&bob, "B's national library");
+        bob.find("ul.entrees li.entree h2 a").click();
+        bob.wait_for_text("Publié par Structure cpts-a (CPTS)");
+        bob.wait_for_text("Qui assure la permanence, et comment la joindre.");
+        let changes = bob.execute(
+            "return Array.from(document.querySelectorAll('form'))\
+               .filter(function (f) { return f.getAttribute('action') !== '/deconnexion'; })\
+               .length;",
+            vec![],
+        );
+        assert_eq!(changes, serde_json::json!(0), "no form to change it");
+        let download = bob.execute_async(
+            "const done = arguments[arguments.length - 1];\
+             const link = document.querySelector('a.button.telecharger');\
+             fetch(link.href, { credentials: 'same-origin' }).then(function (r) {\
+               return r.text().then(function (body) { done([r.status, body]); });\
+             }, function (e) { done(['échec', String(e)]); });",
+        );
+        assert_eq!(download, serde_json::json!([200, second]), "{download}");
+        check(&bob, "the entry read from B");
+        drop(bob);
+        drop(claire);
+        drop(driver);
+        problems
+    })
+    .await
+    .unwrap();
+    server.abort();
+    let _ = std::fs::remove_dir_all(&files);
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(
         state.csp_reports.load(Ordering::Relaxed),

@@ -21,22 +21,22 @@ use sqlx::pool::PoolConnection;
 use crate::support::Host;
 
 /// The module whose library these tests fill.
-const MODULE: &str = "documents";
+pub(crate) const MODULE: &str = "documents";
 
-const PDF: &[u8] =
+pub(crate) const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
 /// A host with structures A and B, a coordinator in each.
-struct World {
-    host: Host,
-    a: i64,
-    b: i64,
-    alice: Account,
-    bruno: Account,
+pub(crate) struct World {
+    pub(crate) host: Host,
+    pub(crate) a: i64,
+    pub(crate) b: i64,
+    pub(crate) alice: Account,
+    pub(crate) bruno: Account,
 }
 
 impl World {
-    async fn new() -> World {
+    pub(crate) async fn new() -> World {
         let host = Host::new().await;
         let a = host.structure("cpts-a", &[]).await.id;
         let b = host.structure("cpts-b", &[]).await.id;
@@ -65,16 +65,16 @@ impl World {
         }
     }
 
-    fn db(&self) -> &Db {
+    pub(crate) fn db(&self) -> &Db {
         &self.host.state.db
     }
 
-    async fn conn(&self) -> PoolConnection<sqlx::Any> {
+    pub(crate) async fn conn(&self) -> PoolConnection<sqlx::Any> {
         self.db().pool().acquire().await.unwrap()
     }
 
     /// The acting member of `structure_id`, allowed to publish (a coordinator in a POST).
-    fn publisher(&self, structure_id: i64, account: &Account) -> Caller {
+    pub(crate) fn publisher(&self, structure_id: i64, account: &Account) -> Caller {
         Caller {
             structure_id,
             module_id: MODULE.into(),
@@ -83,12 +83,21 @@ impl World {
         }
     }
 
-    async fn propose(&self, caller: &Caller, proposal: &Proposal) -> Result<String, LibraryError> {
+    pub(crate) async fn propose(
+        &self,
+        caller: &Caller,
+        proposal: &Proposal,
+    ) -> Result<String, LibraryError> {
         let mut conn = self.conn().await;
         library::propose(&mut conn, caller, proposal).await
     }
 
-    async fn confirm(&self, structure_id: i64, account_id: i64, token: &str) -> ConfirmResult {
+    pub(crate) async fn confirm(
+        &self,
+        structure_id: i64,
+        account_id: i64,
+        token: &str,
+    ) -> ConfirmResult {
         library::confirm(
             self.db(),
             &self.host.state.blobs,
@@ -100,7 +109,7 @@ impl World {
     }
 
     /// Proposed and confirmed by `caller`'s member: the entry's id.
-    async fn publish(&self, caller: &Caller, proposal: &Proposal) -> i64 {
+    pub(crate) async fn publish(&self, caller: &Caller, proposal: &Proposal) -> i64 {
         let token = self.propose(caller, proposal).await.expect("proposed");
         let account = caller.account_id.expect("an acting member");
         self.confirm(caller.structure_id, account, &token)
@@ -110,7 +119,11 @@ impl World {
     }
 
     /// One of the module's blobs in `structure_id`, as `blobs.put` stores it.
-    async fn blob(&self, structure_id: i64, module: &str) -> maillage::storage::blobs::BlobInfo {
+    pub(crate) async fn blob(
+        &self,
+        structure_id: i64,
+        module: &str,
+    ) -> maillage::storage::blobs::BlobInfo {
         let scope = PluginScope {
             structure_id,
             plugin_id: module.into(),
@@ -141,13 +154,13 @@ impl World {
     }
 }
 
-type ConfirmResult = Result<library::Published, ConfirmError>;
+pub(crate) type ConfirmResult = Result<library::Published, ConfirmError>;
 
-fn reader(structure_id: i64) -> Caller {
+pub(crate) fn reader(structure_id: i64) -> Caller {
     Caller::reader(structure_id, MODULE)
 }
 
-fn markdown(title: &str, text: &str) -> Proposal {
+pub(crate) fn markdown(title: &str, text: &str) -> Proposal {
     Proposal {
         new_version_of: None,
         title: title.into(),

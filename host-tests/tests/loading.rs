@@ -22,7 +22,7 @@ async fn an_unsupported_wit_version_is_refused_naming_both_versions() {
     );
     assert!(message.contains("maillage:plugin@9.0.0"), "{message}");
     assert!(
-        message.contains(">=0.1.0, <0.3.0") && message.contains("0.2.6"),
+        message.contains(">=0.1.0, <0.3.0") && message.contains("0.2.7"),
         "{message}"
     );
     assert!(
@@ -56,7 +56,7 @@ async fn the_manifest_comes_from_the_component() {
     let m = plugin.manifest();
     assert_eq!(m.id, "polls");
     assert_eq!(m.name, "Sondages de date");
-    assert_eq!(plugin.wit_version().to_string(), "0.2.6");
+    assert_eq!(plugin.wit_version().to_string(), "0.2.7");
     let caps: Vec<String> = m.capabilities.iter().map(|c| c.to_string()).collect();
     assert_eq!(caps, ["storage", "events", "groups", "mail", "timers"]);
     assert_eq!(m.nav[0].label, "Sondages");

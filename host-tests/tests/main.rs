@@ -17,6 +17,8 @@ mod identity;
 mod indemnity;
 mod isolation;
 mod library;
+mod library_module;
+mod library_pages;
 mod loading;
 mod mail_tls;
 mod module_services;

@@ -32,7 +32,7 @@ tokio::task_local! {
 }
 
 /// One line of a command's report: to standard output, or to the capture.
-fn say(line: impl Into<String>) {
+pub(super) fn say(line: impl Into<String>) {
     let line = line.into();
     let captured = CAPTURED
         .try_with(|out| {

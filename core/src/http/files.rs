@@ -11,6 +11,10 @@
 //! only if the module says this member may send it files (`files.may-upload`; 403
 //! otherwise, before a byte is read); what a member sends is then read by whoever the
 //! module lets read it (for the first-party modules, nobody until a record refers to it).
+//! `GET /{structure}/fichiers/{module}/bibliotheque/{entry}/{number}` streams a file of
+//! the national library to members of any structure where the module is enabled with
+//! "library" granted (`library_download`). Every file route of the host answers through
+//! `file_response` (inline types, `nosniff`, RFC 6266 name, `Content-Length`).
 
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
@@ -19,6 +23,7 @@ use http::{HeaderValue, StatusCode, header};
 
 use super::access::{Ctx, MemberCtx};
 use super::{AppState, not_found};
+use crate::library::{self, LibraryError};
 use crate::plugins::FileQuestion;
 use crate::storage::{PluginScope, new_key};
 use crate::tenancy::{EnabledModule, Role};
@@ -78,15 +83,142 @@ pub async fn download(
         }
     };
     drop(conn);
-    let essence = info.content_type.split(';').next().unwrap_or("").trim();
-    let disposition = if INLINE_TYPES.contains(&essence) {
+    file_response(
+        Body::from_stream(stream),
+        &info.name,
+        &info.content_type,
+        info.size,
+        Disposition::ByType,
+        "private, max-age=3600",
+    )
+}
+
+/// `GET /{structure}/fichiers/{module}/bibliotheque/{entry}/{number}`: a file of the
+/// national library (docs/cloud-library-design.md A.8), for any member of a structure
+/// where that module is enabled with "library" granted (who published it plays no part:
+/// a published version is, by definition, for every member). Checks in order: the
+/// membership (login or 404); the module enabled here with "library" (404); the entry
+/// of that module (404); neither withdrawn nor hidden (410, the host's French page); a
+/// file version, not purged (404). Streamed from the library's copy with the headers
+/// of module files; versions never change, but an entry can be hidden: cached privately
+/// for an hour.
+pub async fn library_download(
+    State(state): State<AppState>,
+    Path((slug, module, entry, number)): Path<(String, String, String, String)>,
+    ctx: Ctx,
+) -> Response {
+    let member = match ctx.member_of(&slug, Role::Member) {
+        Ok(m) => m,
+        Err(response) => return response,
+    };
+    let structure_id = member.membership.structure.id;
+    match state.db.enabled_module(structure_id, &module).await {
+        Ok(Some(enabled)) if enabled.granted.iter().any(|g| g == "library") => {}
+        Ok(_) => return not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "module lookup failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    }
+    let (Some(entry_id), Some(number)) = (
+        library::parse_entry_id(&entry),
+        number
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0 && number.bytes().all(|b| b.is_ascii_digit())),
+    ) else {
+        return not_found();
+    };
+    let mut conn = match state.db.pool().acquire().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "no database connection for a library download");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let found = library::file_object(&mut conn, &module, entry_id, number).await;
+    drop(conn);
+    let file = match found {
+        Ok(file) => file,
+        Err(LibraryError::NotFound) => return not_found(),
+        Err(LibraryError::Withdrawn(at)) => {
+            let date = super::library::local_date(at, &member.membership.structure.time_zone);
+            let message =
+                format!("Ce document a été retiré de la bibliothèque nationale le {date}.");
+            return super::library::member_message(
+                &state,
+                &member,
+                StatusCode::GONE,
+                "Document retiré",
+                &message,
+            )
+            .await;
+        }
+        Err(LibraryError::Hidden) => {
+            return super::library::member_message(
+                &state,
+                &member,
+                StatusCode::GONE,
+                "Document masqué",
+                "Ce document a été masqué par l’équipe de la plateforme.",
+            )
+            .await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, entry = entry_id, "library file lookup failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let stream = match state.blobs.library_stream(&file.object_key).await {
+        Ok(Some(stream)) => stream,
+        Ok(None) => {
+            tracing::error!(key = %file.object_key, entry = entry_id, "library object missing");
+            return not_found();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, entry = entry_id, "library download failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    file_response(
+        Body::from_stream(stream),
+        &file.info.name,
+        &file.info.content_type,
+        file.info.size,
+        Disposition::ByType,
+        "private, max-age=3600",
+    )
+}
+
+/// How a download is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Disposition {
+    /// Inline for [`INLINE_TYPES`], an attachment otherwise.
+    ByType,
+    /// Always an attachment (a file to check before publishing, an operator's copy).
+    Attachment,
+}
+
+/// A stored file's response: its type, `Content-Length`, the RFC 6266 name (an ASCII
+/// fallback plus the UTF-8 name), `nosniff` and `cache`. Every file route of the host
+/// (module files, the library's published files, its confirmation and operator pages)
+/// answers through it.
+pub(super) fn file_response(
+    body: Body,
+    name: &str,
+    content_type: &str,
+    size: u64,
+    disposition: Disposition,
+    cache: &'static str,
+) -> Response {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    let disposition = if disposition == Disposition::ByType && INLINE_TYPES.contains(&essence) {
         "inline"
     } else {
         "attachment"
     };
     // RFC 6266 / 5987: an ASCII fallback plus the UTF-8 name.
-    let ascii: String = info
-        .name
+    let ascii: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_graphic() && c != '"' && c != '\\' {
@@ -96,14 +228,13 @@ pub async fn download(
             }
         })
         .collect();
-    let encoded =
-        percent_encoding::utf8_percent_encode(&info.name, percent_encoding::NON_ALPHANUMERIC);
-    let mut response = Response::new(Body::from_stream(stream));
+    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&info.content_type) {
+    if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, v);
     }
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(info.size));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
     )) {
@@ -113,10 +244,7 @@ pub async fn download(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP edge: axum router, tower layers (tracing, body limit, CSRF), sessions, the
-//! host's pages (login, account, groups, administration, platform) and the routing of
+//! host's pages (login, account, groups, administration, platform, the national
+//! library's confirmation and moderation) and the routing of
 //! `/{structure}/{module}/...` to the module's plugin when the structure enabled it.
 
 mod access;
@@ -11,6 +12,7 @@ mod files;
 mod form;
 mod groups;
 pub mod imports;
+mod library;
 mod members;
 mod module_assets;
 mod modules;
@@ -120,6 +122,23 @@ pub fn app(state: AppState) -> Router {
             post(platform::upload_package).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/plateforme/structures", post(platform::create_structure))
+        .route("/plateforme/bibliotheque", get(platform::library_list))
+        .route(
+            "/plateforme/bibliotheque/{entry}",
+            get(platform::library_entry),
+        )
+        .route(
+            "/plateforme/bibliotheque/{entry}/masquer",
+            post(platform::library_hide),
+        )
+        .route(
+            "/plateforme/bibliotheque/{entry}/retablir",
+            post(platform::library_unhide),
+        )
+        .route(
+            "/plateforme/bibliotheque/{entry}/{number}/fichier",
+            get(platform::library_file),
+        )
         .route("/{structure}", get(modules::structure_home))
         .route("/{structure}/", get(modules::structure_home))
         .route(
@@ -184,6 +203,22 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/{structure}/fichiers/{module}", post(files::upload))
         .route("/{structure}/fichiers/{module}/{id}", get(files::download))
+        .route(
+            "/{structure}/fichiers/{module}/bibliotheque/{entry}/{number}",
+            get(files::library_download),
+        )
+        .route(
+            "/{structure}/bibliotheque/confirmer/{token}",
+            get(library::confirmation_page).post(library::confirm),
+        )
+        .route(
+            "/{structure}/bibliotheque/confirmer/{token}/fichier",
+            get(library::proposed_file),
+        )
+        .route(
+            "/{structure}/bibliotheque/confirmer/{token}/annuler",
+            post(library::cancel),
+        )
         .route("/{structure}/{module}", any(modules::forward))
         .route("/{structure}/{module}/", any(modules::forward))
         .route("/{structure}/{module}/{*rest}", any(modules::forward))

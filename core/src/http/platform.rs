@@ -1,17 +1,25 @@
 //! Platform operation (platform operators only): installed plugin packages, uploading a
-//! new package (validated: manifest and WIT version), creating structures.
+//! new package (validated: manifest and WIT version), creating structures, and the
+//! moderation of the national library (docs/cloud-library-design.md A.10):
+//! `/plateforme/bibliotheque` lists every module's entries (filters `q`, `module`,
+//! `etat`), `/plateforme/bibliotheque/{entry}` shows one with every version (Markdown as
+//! its source, files as attachments), `…/masquer` hides it with a reason (audited in
+//! both logs, the owner's coordinators told by mail) and `…/retablir` shows it again.
 
 use crate::plugins::registry::{InstalledPackage, RegistryError};
 use crate::storage::StorageError;
-use axum::extract::{Multipart, Query, State};
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
 
 use super::access::Viewer;
-use super::{AppState, Ctx, forbidden, internal_error, see_other};
+use super::files::{Disposition, file_response};
+use super::{AppState, Ctx, forbidden, internal_error, not_found, see_other};
 use crate::audit::{AuditRecord, audit_and_commit};
 use crate::identity::invitations::{self, Invitation};
+use crate::library::{self, Caller, LibraryError, OperatorFilter, OperatorRow};
 use crate::tenancy::{Role, StructureKind, TIME_ZONES, parse_territory, valid_slug};
 use crate::web::{self, Input, alert, field, notice, select};
 use maud::{Markup, html};
@@ -74,6 +82,11 @@ async fn overview_response(
     let body = html! {
         h1 { "Administration de la plateforme" }
         (message)
+        nav aria-label="Sections de la plateforme" {
+            ul.subnav {
+                li { a href="/plateforme/bibliotheque" { "Bibliothèque nationale : modération" } }
+            }
+        }
         h2 { "Modules installés" }
         div.table-scroll {
             table.list {
@@ -420,4 +433,399 @@ pub async fn create_structure(State(state): State<AppState>, ctx: Ctx, form: For
     }
     state.mailer.wake();
     see_other("/plateforme/?ok=structure")
+}
+
+/// Most entries the operators' list shows at once (the most recent first).
+const LIBRARY_LIST_LIMIT: u32 = 200;
+
+/// The list's `etat` filter: (value, label).
+const LIBRARY_STATES: [(&str, &str); 4] = [
+    ("tous", "Tous"),
+    ("visibles", "Visibles"),
+    ("masques", "Masqués"),
+    ("retires", "Retirés"),
+];
+
+#[derive(serde::Deserialize, Default)]
+pub struct LibraryQuery {
+    q: Option<String>,
+    module: Option<String>,
+    etat: Option<String>,
+}
+
+/// The zone an operator reads dates in: theirs, else the mainland's.
+fn operator_zone(viewer: &Viewer) -> &str {
+    viewer
+        .account
+        .time_zone
+        .as_deref()
+        .unwrap_or("Europe/Paris")
+}
+
+fn entry_state(row: &OperatorRow) -> &'static str {
+    match (row.withdrawn_at.is_some(), row.hidden_at.is_some()) {
+        (false, false) => "Visible",
+        (false, true) => "Masqué",
+        (true, false) => "Retiré",
+        (true, true) => "Retiré, masqué",
+    }
+}
+
+/// `GET /plateforme/bibliotheque`: every module's entries, filtered by words of the
+/// title or the tags (`q`), `module` and `etat` (`visibles`, `masques`, `retires`,
+/// `tous`).
+pub async fn library_list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<LibraryQuery>,
+) -> Response {
+    let viewer = match operator(&ctx) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let words = query.q.as_deref().unwrap_or("").trim().to_string();
+    let module = query
+        .module
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_string);
+    let etat = query
+        .etat
+        .as_deref()
+        .filter(|e| ["visibles", "masques", "retires"].contains(e))
+        .unwrap_or("tous");
+    let (hidden, withdrawn) = match etat {
+        "visibles" => (Some(false), Some(false)),
+        "masques" => (Some(true), None),
+        "retires" => (None, Some(true)),
+        _ => (None, None),
+    };
+    let filter = OperatorFilter {
+        words: words.clone(),
+        module: module.clone(),
+        hidden,
+        withdrawn,
+        limit: LIBRARY_LIST_LIMIT,
+    };
+    let rows = match library::list_all(&state.db, &filter).await {
+        Ok(rows) => rows,
+        Err(e) => return internal_error("listing library entries failed", e),
+    };
+    let modules = match library::library_modules(&state.db).await {
+        Ok(m) => m,
+        Err(e) => return internal_error("listing library modules failed", e),
+    };
+    let mut module_options: Vec<(&str, &str)> = vec![("", "Tous les modules")];
+    module_options.extend(modules.iter().map(|m| (m.as_str(), m.as_str())));
+    let zone = operator_zone(viewer);
+    let truncated = rows.len() >= LIBRARY_LIST_LIMIT as usize;
+    let count = match rows.len() {
+        0 => "Aucun document.".to_string(),
+        1 => "1 document".to_string(),
+        n => format!("{n} documents"),
+    };
+    let body = html! {
+        h1 { "Bibliothèque nationale" }
+        p { a href="/plateforme/" { "Administration de la plateforme" } }
+        p.muted {
+            "Les documents publiés par les structures, tous modules confondus. Un document \
+             masqué n’est plus visible des autres structures ; sa structure voit votre motif."
+        }
+        form method="get" action="/plateforme/bibliotheque" class="stack" role="search" {
+            (field("q", "Mots du titre ou des mots-clés", "search", &words, Input::new()))
+            (select("module", "Module", &module_options, module.as_deref().unwrap_or("")))
+            (select("etat", "État", &LIBRARY_STATES, etat))
+            button type="submit" { "Filtrer" }
+        }
+        p { (count) }
+        @if truncated {
+            p.muted { "Seuls les 200 plus récents sont affichés : précisez votre recherche." }
+        }
+        div.table-scroll {
+            table.list {
+                thead {
+                    tr {
+                        th { "Titre" }
+                        th { "Structure source" }
+                        th { "Module" }
+                        th { "Version" }
+                        th { "Publié le" }
+                        th { "État" }
+                    }
+                }
+                tbody {
+                    @for row in &rows {
+                        tr {
+                            td { a href={ "/plateforme/bibliotheque/" (row.id) } { (row.title) } }
+                            td { (row.source_name) }
+                            td { (row.module_id) }
+                            td { (row.version) }
+                            td { (super::library::local_date(row.published_at, zone)) }
+                            td { (entry_state(row)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Html(web::page("Bibliothèque nationale", &ctx.shell(None), body).into_string()).into_response()
+}
+
+/// One entry for the operators: its metadata as its owner sees it, every version with
+/// its Markdown source or its file, and the form to hide it (or show it again).
+async fn library_entry_response(
+    state: &AppState,
+    ctx: &Ctx,
+    viewer: &Viewer,
+    entry_id: i64,
+    status: StatusCode,
+    message: Markup,
+    motif: &str,
+) -> Response {
+    let row = match library::operator_entry(&state.db, entry_id).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return not_found(),
+        Err(e) => return internal_error("library entry lookup failed", e),
+    };
+    let versions = match library::operator_versions(&state.db, entry_id).await {
+        Ok(v) => v,
+        Err(LibraryError::NotFound) => Vec::new(),
+        Err(e) => return internal_error("library versions lookup failed", e),
+    };
+    let details = {
+        let mut conn = match state.db.pool().acquire().await {
+            Ok(c) => c,
+            Err(e) => return internal_error("no database connection for a library entry", e),
+        };
+        // As its owner structure reads it: the module's reference and the reason too.
+        let owner = Caller::reader(row.owner_structure_id, &row.module_id);
+        match library::get(&mut conn, &owner, entry_id).await {
+            Ok(d) => d,
+            Err(e) => return internal_error("library entry lookup failed", e),
+        }
+    };
+    let zone = operator_zone(viewer);
+    let base = format!("/plateforme/bibliotheque/{entry_id}");
+    let csrf = web::csrf_field(&ctx.csrf);
+    let body = html! {
+        h1 { (row.title) }
+        p { a href="/plateforme/bibliotheque" { "Bibliothèque nationale" } }
+        (message)
+        dl {
+            dt { "Structure source" }
+            dd {
+                (row.source_name)
+                @if let Some(d) = &details { " (" (d.source_kind) ")" }
+                " · /" (row.source_slug) "/"
+            }
+            dt { "Module" }
+            dd { (row.module_id) }
+            dt { "Version actuelle" }
+            dd { (row.version) }
+            dt { "Première publication" }
+            dd { (web::local_timestamp(row.first_published_at, zone)) }
+            dt { "Version actuelle publiée le" }
+            dd { (web::local_timestamp(row.published_at, zone)) }
+            @if let Some(d) = &details {
+                dt { "Licence" }
+                dd { (d.licence.label()) }
+                dt { "Mots-clés" }
+                dd {
+                    @if d.tags.is_empty() { "—" } @else { (d.tags.join(", ")) }
+                }
+                dt { "Description" }
+                dd {
+                    @if d.description.is_empty() { "—" } @else { (d.description) }
+                }
+                dt { "Référence dans le module" }
+                dd { (d.source_ref.as_deref().filter(|r| !r.is_empty()).unwrap_or("—")) }
+            }
+            dt { "État" }
+            dd { (entry_state(&row)) }
+        }
+        @if let Some(at) = row.withdrawn_at {
+            p { "Retiré par sa structure le " (web::local_timestamp(at, zone)) "." }
+        }
+        @if let Some(at) = row.hidden_at {
+            div.alert.warning {
+                p { "Masqué le " (web::local_timestamp(at, zone)) "." }
+                p { "Motif : " (row.hidden_reason.as_deref().unwrap_or("")) }
+            }
+            form method="post" action={ (base) "/retablir" } class="stack" {
+                (csrf)
+                button type="submit" { "Rétablir" }
+            }
+        } @else {
+            h2 { "Masquer ce document" }
+            form method="post" action={ (base) "/masquer" } class="stack" {
+                (csrf)
+                label for="motif" { "Motif (10 à 1 000 caractères)" }
+                textarea id="motif" name="motif" rows="4" minlength="10" maxlength="1000" required {
+                    (motif)
+                }
+                p.muted {
+                    "Les membres des autres structures ne le verront plus. Les coordinateurs de "
+                    (row.source_name)
+                    " reçoivent un courriel avec le titre et ce motif."
+                }
+                button type="submit" class="danger" { "Masquer" }
+            }
+        }
+        h2 { "Versions" }
+        @for v in &versions {
+            section {
+                h3 { "Version " (v.number) " — " (web::local_timestamp(v.published_at, zone)) }
+                @if v.title != row.title {
+                    p { "Titre : " (v.title) }
+                }
+                @if !v.note.is_empty() {
+                    p { "Note de version : " (v.note) }
+                }
+                @if v.purged {
+                    p.muted { "Contenu effacé (purge légale)." }
+                }
+                @if let Some(text) = &v.text {
+                    p.muted { (text.chars().count()) " caractères" }
+                    pre.source tabindex="0" { (text) }
+                }
+                @if let Some(file) = &v.file {
+                    @if !v.purged {
+                        p {
+                            (file.name) " · " (file.content_type) " · "
+                            (super::library::french_size(file.size)) " · "
+                            a href={ (base) "/" (v.number) "/fichier" } { "Télécharger" }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    (
+        status,
+        Html(web::page("Bibliothèque nationale", &ctx.shell(None), body).into_string()),
+    )
+        .into_response()
+}
+
+/// `GET /plateforme/bibliotheque/{entry}`.
+pub async fn library_entry(
+    State(state): State<AppState>,
+    Path(entry): Path<String>,
+    ctx: Ctx,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let viewer = match operator(&ctx) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(entry_id) = library::parse_entry_id(&entry) else {
+        return not_found();
+    };
+    let message = match flash.ok.as_deref() {
+        Some("masque") => notice(
+            "Le document est masqué. Les coordinateurs de sa structure ont été prévenus par courriel.",
+        ),
+        Some("retabli") => notice("Le document est de nouveau visible dans la bibliothèque."),
+        _ => Markup::default(),
+    };
+    library_entry_response(&state, &ctx, viewer, entry_id, StatusCode::OK, message, "").await
+}
+
+/// `POST /plateforme/bibliotheque/{entry}/masquer` (`csrf`, `motif`).
+pub async fn library_hide(
+    State(state): State<AppState>,
+    Path(entry): Path<String>,
+    ctx: Ctx,
+    form: FormData,
+) -> Response {
+    let viewer = match operator(&ctx) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(entry_id) = library::parse_entry_id(&entry) else {
+        return not_found();
+    };
+    let motif = form.get("motif");
+    match library::hide(&state.db, Some(&viewer.account), entry_id, motif).await {
+        Ok(hidden) => {
+            tracing::info!(
+                entry = entry_id,
+                module = %hidden.module_id,
+                mails = hidden.told as u64,
+                "library entry hidden"
+            );
+            state.mailer.wake();
+            see_other(&format!("/plateforme/bibliotheque/{entry_id}?ok=masque"))
+        }
+        Err(LibraryError::Invalid(reason)) => {
+            library_entry_response(
+                &state,
+                &ctx,
+                viewer,
+                entry_id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                alert(&reason),
+                motif,
+            )
+            .await
+        }
+        Err(LibraryError::NotFound) => not_found(),
+        Err(e) => internal_error("hiding a library entry failed", e),
+    }
+}
+
+/// `POST /plateforme/bibliotheque/{entry}/retablir` (`csrf`).
+pub async fn library_unhide(
+    State(state): State<AppState>,
+    Path(entry): Path<String>,
+    ctx: Ctx,
+) -> Response {
+    let viewer = match operator(&ctx) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(entry_id) = library::parse_entry_id(&entry) else {
+        return not_found();
+    };
+    match library::unhide(&state.db, Some(&viewer.account), entry_id).await {
+        Ok(_) => see_other(&format!("/plateforme/bibliotheque/{entry_id}?ok=retabli")),
+        Err(LibraryError::NotFound) => not_found(),
+        Err(e) => internal_error("unhiding a library entry failed", e),
+    }
+}
+
+/// `GET /plateforme/bibliotheque/{entry}/{number}/fichier`: a version's file, hidden or
+/// withdrawn entries included, as an attachment, never cached.
+pub async fn library_file(
+    State(state): State<AppState>,
+    Path((entry, number)): Path<(String, String)>,
+    ctx: Ctx,
+) -> Response {
+    if let Err(r) = operator(&ctx) {
+        return r;
+    }
+    let (Some(entry_id), Some(number)) = (
+        library::parse_entry_id(&entry),
+        number.parse::<u32>().ok().filter(|n| *n > 0),
+    ) else {
+        return not_found();
+    };
+    let file = match library::operator_file(&state.db, entry_id, number).await {
+        Ok(file) => file,
+        Err(LibraryError::NotFound) => return not_found(),
+        Err(e) => return internal_error("library file lookup failed", e),
+    };
+    match state.blobs.library_stream(&file.object_key).await {
+        Ok(Some(stream)) => file_response(
+            Body::from_stream(stream),
+            &file.info.name,
+            &file.info.content_type,
+            file.info.size,
+            Disposition::Attachment,
+            "private, no-store",
+        ),
+        Ok(None) => not_found(),
+        Err(e) => internal_error("library download failed", e),
+    }
 }

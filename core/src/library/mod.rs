@@ -19,8 +19,9 @@
 //! AnyConnection`: the call's reader or writer); those of the host's own pages and
 //! commands take the [`Db`](crate::storage::Db) and use their own transactions.
 //!
-//! Storage only until WIT 0.2.7: the runtime imports, the HTTP pages and the CLI call
-//! these functions.
+//! The runtime's imports (WIT 0.2.7), the host's pages (`http::library`: the
+//! confirmation page; `http::files`: published files; `http::platform`: moderation) and
+//! the command line (`maillage admin library`) call these functions.
 
 mod moderation;
 mod propose;
@@ -34,7 +35,11 @@ use sqlx::AnyConnection;
 use crate::storage::collections::fold;
 use crate::storage::{Backend, StorageError};
 
-pub use moderation::{Moderated, hide, rebuild_postgres_search, unhide, withdraw};
+pub use moderation::{
+    HIDDEN_MAIL_SUBJECT, MAX_OPERATOR_ROWS, Moderated, OperatorFilter, OperatorRow,
+    OperatorVersion, hide, library_modules, list_all, operator_entry, operator_file,
+    operator_versions, rebuild_postgres_search, unhide, withdraw,
+};
 pub use propose::{
     Cancelled, PendingContent, PendingProposal, ProposalLookup, VersionOf, cancel, proposal_for,
     propose, purge_expired_proposals,

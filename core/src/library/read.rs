@@ -33,7 +33,7 @@ fn version_number(value: i64) -> u32 {
 
 /// The kind of a row whose kind column is `kind_column`, with the file columns
 /// `file_name`, `content_type`, `file_size`, `sha256`.
-fn content_kind(row: &AnyRow, kind_column: &str) -> Result<ContentKind, LibraryError> {
+pub(super) fn content_kind(row: &AnyRow, kind_column: &str) -> Result<ContentKind, LibraryError> {
     let kind: String = row.try_get(kind_column)?;
     if kind != "file" {
         return Ok(ContentKind::Markdown);

@@ -20,6 +20,8 @@ pub(super) struct HostState {
     pub call: Option<CallContext>,
     pub scope: Option<PluginScope>,
     pub granted: Vec<Capability>,
+    /// What the store serves, set by the runtime (see [`CallKind`]).
+    pub call_kind: CallKind,
     pub plugin_label: String,
     pub db: Db,
     /// The collections this plugin version declared (WIT 0.2 `records`).
@@ -43,6 +45,50 @@ pub(super) struct HostState {
     pub rule_sets: Option<std::sync::Arc<super::RuleSets>>,
     /// What this call already looked up of the structure's rule sets.
     pub rules_memo: super::rules::CallMemo,
+}
+
+/// What a store serves, set by the runtime for each call, never by the module. The
+/// library's changes (`propose`, `withdraw`, WIT 0.2.7) need an HTTP request with a
+/// state-changing method, whose CSRF token the host's middleware checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CallKind {
+    /// Loading a component (`describe`) or measuring the sandbox: no structure.
+    Describe,
+    /// A request forwarded to the module (`handle_http_with`).
+    Http {
+        /// POST, PUT, PATCH or DELETE.
+        state_changing: bool,
+    },
+    /// An event delivery (`deliver_event`), timers included.
+    Event,
+    /// The `files` export asked (`ask_files`): its writes are never kept.
+    Question,
+    /// A static-asset call (`/_assets/…`): no structure, no user.
+    Assets,
+}
+
+impl CallKind {
+    /// The kind of an HTTP request with this method.
+    pub(super) fn for_method(method: &http::Method) -> CallKind {
+        let state_changing = [
+            http::Method::POST,
+            http::Method::PUT,
+            http::Method::PATCH,
+            http::Method::DELETE,
+        ]
+        .contains(method);
+        CallKind::Http { state_changing }
+    }
+
+    /// A request whose method changes state (the library's changes need one).
+    pub(super) fn is_state_changing_http(self) -> bool {
+        matches!(
+            self,
+            CallKind::Http {
+                state_changing: true
+            }
+        )
+    }
 }
 
 impl HostState {

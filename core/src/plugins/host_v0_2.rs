@@ -34,6 +34,11 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         linker,
         |s| s,
     )?;
+    // 0.2.7: the national library (host_library.rs).
+    super::v0_2::maillage::plugin::library::add_to_linker::<HostState, HasSelf<HostState>>(
+        linker,
+        |s| s,
+    )?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::storage::collections::CollectionDef;
 
 /// The newest `maillage:plugin` WIT version this host implements.
-pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 6);
+pub const HOST_WIT_VERSION: Version = Version::new(0, 2, 7);
 
 /// Every WIT version the host implements, each with its own bindings: a plugin built
 /// against any semver-compatible version of one of them loads.
@@ -42,6 +42,12 @@ pub enum Capability {
     People,
     /// Computing indemnities with the structure's rule sets (`maillage:indemnity`).
     IndemnityRules,
+    /// Reading the national library of the module: the entries published through its id
+    /// by every structure (WIT 0.2.7).
+    Library,
+    /// Proposing documents to the national library and withdrawing the structure's own,
+    /// with `Library`; published once a member confirmed on the host's page (WIT 0.2.7).
+    LibraryPublish,
     /// Outbound HTTP to one named host.
     Http(String),
 }
@@ -59,6 +65,8 @@ impl Capability {
             "timers" => Some(Capability::Timers),
             "people" => Some(Capability::People),
             "indemnity-rules" => Some(Capability::IndemnityRules),
+            "library" => Some(Capability::Library),
+            "library-publish" => Some(Capability::LibraryPublish),
             _ => text
                 .strip_prefix("http:")
                 .filter(|host| {
@@ -92,6 +100,11 @@ impl Capability {
             Capability::IndemnityRules => {
                 "Calculer les indemnités avec le barème de la structure".into()
             }
+            Capability::Library => "Lire la bibliothèque nationale".into(),
+            Capability::LibraryPublish => {
+                "Proposer des documents à la bibliothèque nationale (publiés après confirmation d’un coordinateur)"
+                    .into()
+            }
             Capability::Http(host) => format!("Appeler le service externe {host}"),
         }
     }
@@ -110,6 +123,8 @@ impl std::fmt::Display for Capability {
             Capability::Timers => f.write_str("timers"),
             Capability::People => f.write_str("people"),
             Capability::IndemnityRules => f.write_str("indemnity-rules"),
+            Capability::Library => f.write_str("library"),
+            Capability::LibraryPublish => f.write_str("library-publish"),
             Capability::Http(host) => write!(f, "http:{host}"),
         }
     }
@@ -174,7 +189,14 @@ pub struct RawManifest {
 }
 
 /// Path segments the host serves inside a structure; a module cannot be mounted there.
-const RESERVED_MODULE_IDS: &[&str] = &["admin", "groupes", "fichiers", "imports"];
+const RESERVED_MODULE_IDS: &[&str] = &[
+    "admin",
+    "groupes",
+    "fichiers",
+    "imports",
+    "bibliotheque",
+    "plateforme",
+];
 
 fn valid_id(id: &str) -> bool {
     !RESERVED_MODULE_IDS.contains(&id)
@@ -226,6 +248,14 @@ impl RawManifest {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if capabilities.contains(&Capability::LibraryPublish)
+            && !capabilities.contains(&Capability::Library)
+        {
+            return Err(format!(
+                "plugin {} asks for \"library-publish\" without \"library\" (publishing needs reading)",
+                self.id
+            ));
+        }
         if self.name.trim().is_empty() {
             return Err(format!("plugin {} has an empty name", self.id));
         }
@@ -335,6 +365,27 @@ mod tests {
     }
 
     #[test]
+    fn library_publish_needs_library() {
+        let with = |caps: &[&str]| RawManifest {
+            capabilities: caps.iter().map(|c| c.to_string()).collect(),
+            ..raw()
+        };
+        let m = with(&["library", "library-publish"]).validate().unwrap();
+        assert_eq!(
+            m.capabilities,
+            vec![Capability::Library, Capability::LibraryPublish]
+        );
+        assert!(with(&["library"]).validate().is_ok());
+        let err = with(&["storage", "library-publish"])
+            .validate()
+            .unwrap_err();
+        assert!(err.contains("library-publish"), "{err}");
+        for cap in [Capability::Library, Capability::LibraryPublish] {
+            assert_eq!(Capability::parse(&cap.to_string()), Some(cap));
+        }
+    }
+
+    #[test]
     fn accepts_a_valid_manifest() {
         let m = raw().validate().unwrap();
         assert_eq!(
@@ -361,7 +412,7 @@ mod tests {
     #[test]
     fn refuses_bad_ids_versions_capabilities_and_paths() {
         // Host sections of a structure cannot be shadowed by a module.
-        for reserved in ["admin", "groupes"] {
+        for reserved in ["admin", "groupes", "bibliotheque", "plateforme"] {
             assert!(
                 RawManifest {
                     id: reserved.into(),

@@ -9,6 +9,7 @@ mod cache;
 pub mod cases;
 mod host;
 mod host_group_admin;
+mod host_library;
 mod host_v0_2;
 pub mod manifest;
 pub mod registry;
@@ -33,7 +34,7 @@ pub use rules::{
 };
 
 use crate::storage::{Db, PluginScope};
-use host::HostState;
+use host::{CallKind, HostState};
 
 /// Bindings of each WIT version the host provides (see `PROVIDED_WIT_VERSIONS`). A plugin
 /// is instantiated through the bindings of the version it was built against; every
@@ -58,7 +59,7 @@ macro_rules! plugin_bindings {
 }
 
 plugin_bindings!(v0_1, "../wit/v0.1.1");
-plugin_bindings!(v0_2, "../wit/v0.2.6");
+plugin_bindings!(v0_2, "../wit/v0.2.7");
 
 /// A linked component, ready to instantiate, through its WIT version's bindings.
 #[derive(Clone)]
@@ -604,7 +605,7 @@ impl PluginRuntime {
         };
 
         // The manifest comes from the component itself, under the same limits as any call.
-        let mut store = self.new_store(None, None, Vec::new());
+        let mut store = self.new_store(None, None, Vec::new(), CallKind::Describe);
         let raw = async {
             let plugin = pre.instantiate(&mut store).await?;
             plugin.describe(&mut store).await
@@ -630,8 +631,9 @@ impl PluginRuntime {
         ctx: Option<CallContext>,
         plugin: Option<&LoadedPlugin>,
         granted: Vec<Capability>,
+        call_kind: CallKind,
     ) -> Store<HostState> {
-        self.new_store_with(ctx, plugin, granted, self.limits)
+        self.new_store_with(ctx, plugin, granted, call_kind, self.limits)
     }
 
     fn new_store_with(
@@ -639,6 +641,7 @@ impl PluginRuntime {
         ctx: Option<CallContext>,
         plugin: Option<&LoadedPlugin>,
         granted: Vec<Capability>,
+        call_kind: CallKind,
         limits: Limits,
     ) -> Store<HostState> {
         let scope = match (&ctx, plugin) {
@@ -658,6 +661,7 @@ impl PluginRuntime {
             call: ctx,
             scope,
             granted,
+            call_kind,
             plugin_label: plugin
                 .map(|p| p.label())
                 .unwrap_or_else(|| "(loading)".into()),
@@ -710,9 +714,16 @@ impl PluginRuntime {
             ..limits
         };
         let base = ctx.base_path.clone();
+        // Set here, never by the module: the library's changes need a state-changing
+        // request (WIT 0.2.7). A call without a structure is a static-asset call.
+        let call_kind = if ctx.structure_id == 0 && ctx.structure_slug.is_empty() {
+            CallKind::Assets
+        } else {
+            CallKind::for_method(request.method())
+        };
         let mut ctx = ctx;
         self.with_module_roles(plugin, &mut ctx).await;
-        let mut store = self.new_store_with(Some(ctx), Some(plugin), granted, limits);
+        let mut store = self.new_store_with(Some(ctx), Some(plugin), granted, call_kind, limits);
         let (parts, body) = request.into_parts();
         let mut request = http::Request::from_parts(parts, Full::new(body));
         request.headers_mut().insert(
@@ -801,7 +812,8 @@ impl PluginRuntime {
     ) -> Result<Result<(), String>, Fault> {
         let mut ctx = ctx;
         self.with_module_roles(plugin, &mut ctx).await;
-        let mut store = self.new_store(Some(ctx), Some(plugin), granted);
+        // Timers are delivered as events: neither may change the library.
+        let mut store = self.new_store(Some(ctx), Some(plugin), granted, CallKind::Event);
         let result = async {
             let instance = plugin.pre.instantiate(&mut store).await?;
             instance.on_event(&mut store, event).await
@@ -833,7 +845,7 @@ impl PluginRuntime {
         }
         let mut ctx = ctx;
         self.with_module_roles(plugin, &mut ctx).await;
-        let mut store = self.new_store(Some(ctx), Some(plugin), granted);
+        let mut store = self.new_store(Some(ctx), Some(plugin), granted, CallKind::Question);
         let result: wasmtime::Result<Option<bool>> = async {
             match plugin.pre.instantiate(&mut store).await? {
                 Instance::V0_1(_) => Ok(None),
@@ -847,7 +859,7 @@ impl PluginRuntime {
 
     /// Measures the sandbox cost alone: fresh store + instantiate + `describe` + drop.
     pub async fn sandbox_roundtrip(&self, plugin: &Arc<LoadedPlugin>) -> Result<(), Fault> {
-        let mut store = self.new_store(None, Some(plugin), Vec::new());
+        let mut store = self.new_store(None, Some(plugin), Vec::new(), CallKind::Describe);
         let result = async {
             let instance = plugin.pre.instantiate(&mut store).await?;
             instance.describe(&mut store).await

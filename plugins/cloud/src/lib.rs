@@ -11,13 +11,19 @@
 //! are saved from the member's base revision, merged by lines with the head when it moved
 //! (`maillage_sdk::merge`), a conflict answered 409 with a conflict view that saves
 //! nothing until the member resolves it; rendered safely (`maillage_sdk::markdown`), with
-//! their history, each revision, its changes and restores.
+//! their history, each revision, its changes and restores. The national library
+//! (« Bibliothèque nationale », WIT 0.2.7 `library`): coordinators and holders of the
+//! module role « bibliotheque » publish a text's revision or a file's version, confirmed
+//! on the host's page, and withdraw it ([`publish`]); every member reads what every
+//! structure published, read-only ([`catalog`]).
 //! docs/cloud-contract.md.
 
+pub mod catalog;
 pub mod comments;
 pub mod files;
 pub mod model;
 pub mod pages;
+pub mod publish;
 pub mod republish;
 pub mod settings;
 pub mod texts;
@@ -25,7 +31,7 @@ pub mod ui;
 pub mod upload;
 
 use maillage_sdk::records::StoreError;
-use maillage_sdk::{Asset, Event, Manifest, Method, NavEntry, Plugin, Request, Response};
+use maillage_sdk::{Asset, Event, Manifest, Method, NavEntry, Plugin, Request, Response, RoleDef};
 
 /// The module's id: its URL segment (`/{structure}/documents/…`).
 pub const MODULE_ID: &str = "documents";
@@ -58,19 +64,40 @@ impl Plugin for Cloud {
                 "events".into(),
                 // The republication's next batches (`republish::REPUBLISH_TOPIC`).
                 "timers".into(),
+                // The national library: read what every structure published…
+                "library".into(),
+                // …and publish (after the host's confirmation) and withdraw.
+                "library-publish".into(),
             ],
             collections: model::collections(),
             subscriptions: Vec::new(),
-            nav: vec![NavEntry {
-                label: "Documents".into(),
-                path: "/".into(),
-            }],
+            nav: vec![
+                NavEntry {
+                    label: "Documents".into(),
+                    path: "/".into(),
+                },
+                NavEntry {
+                    label: "Bibliothèque nationale".into(),
+                    path: "/bibliotheque".into(),
+                },
+            ],
             widgets: Vec::new(),
         }
     }
 
     fn assets() -> &'static [Asset] {
         ASSETS
+    }
+
+    /// Coordinators publish to the national library without it.
+    fn roles() -> Vec<RoleDef> {
+        vec![RoleDef {
+            id: publish::ROLE.into(),
+            label: "Publication dans la bibliothèque nationale".into(),
+            description:
+                "Publie des documents de la structure dans la bibliothèque nationale et les retire."
+                    .into(),
+        }]
     }
 
     /// A file of a version of a document whose project the member may read.
@@ -111,6 +138,14 @@ impl Plugin for Cloud {
             (Method::Get, ["d", d, "v", n]) => texts::revision_page(d, n),
             (Method::Get, ["d", d, "v", n, "diff"]) => texts::diff_page(d, n),
             (Method::Post, ["d", d, "v", n, "restaurer"]) => texts::restore(d, n),
+            // The national library: publishing and withdrawing a document (coordinators
+            // and `bibliotheque`), reading what every structure published (members).
+            (Method::Get, ["d", d, "publier"]) => publish::form_page(d),
+            (Method::Post, ["d", d, "publier"]) => publish::propose(d, &form()),
+            (Method::Post, ["d", d, "retirer"]) => publish::withdraw(d, &form()),
+            (Method::Get, ["bibliotheque"]) => catalog::search_page(query),
+            (Method::Get, ["bibliotheque", e]) => catalog::entry_page(e, None),
+            (Method::Get, ["bibliotheque", e, "v", n]) => catalog::entry_page(e, Some(n)),
             (Method::Get, ["reglages"]) => settings::page(query),
             (Method::Post, ["reglages"]) => settings::save(&form()),
             _ => Ok(Response::not_found()),

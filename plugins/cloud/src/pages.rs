@@ -488,6 +488,7 @@ pub fn document(document_id: &str, query: &str) -> PageResult {
                 (versions_table(&document, &automatic, &place))
             }
         }
+        (crate::publish::section(&document))
         (thread)
     };
     Ok(Response::page(&document.name, body))

@@ -443,6 +443,7 @@ pub fn page(document: &Document, place: &Place, query: &str) -> PageResult {
             p class="empty" { "Ce texte est encore vide." }
         }
         div class="markdown" { (markdown::render(text)) }
+        (crate::publish::section(document))
         (thread)
     };
     Ok(Response::page(&document.name, body))

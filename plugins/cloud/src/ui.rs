@@ -21,8 +21,17 @@ pub fn param(query: &str, name: &str) -> String {
 }
 
 /// The confirmation a redirect asked for with `?ok=…` (and `n`, a count, for
-/// `republie`).
+/// `republie`), or the host's return from its library confirmation page
+/// (`?bibliotheque=publiee&entree={id}`, `?bibliotheque=annulee`).
 pub fn notice(query: &str) -> Markup {
+    let library = match param(query, "bibliotheque").as_str() {
+        "publiee" => "Document publié dans la bibliothèque nationale.",
+        "annulee" => "Publication annulée.",
+        _ => "",
+    };
+    if !library.is_empty() {
+        return maillage_sdk::html::notice(Some(library));
+    }
     let ok = param(query, "ok");
     if ok == "republie" {
         let count = param(query, "n").parse::<i64>().unwrap_or(0).max(0);
@@ -44,6 +53,8 @@ pub fn notice(query: &str) -> Markup {
         "enregistre" => "Modifications enregistrées.",
         "inchange" => "Aucune modification à enregistrer.",
         "restaure" => "Version restaurée.",
+        // The national library (`crate::publish`).
+        "retire" => "Document retiré de la bibliothèque nationale.",
         _ => "",
     };
     maillage_sdk::html::notice((!text.is_empty()).then_some(text))
@@ -86,6 +97,13 @@ pub fn when(seconds: i64) -> String {
         fr::date_short(&time::date_input(local.date())),
         time::time_fr(local)
     )
+}
+
+/// « 03/12/2026 » in the structure's zone.
+pub fn day(seconds: i64) -> String {
+    let zone = time::zone_or_default(&maillage_sdk::context().time_zone);
+    let local = time::local(time::from_seconds(seconds), &zone);
+    fr::date_short(&time::date_input(local.date()))
 }
 
 pub fn role_label(role: GroupRole) -> &'static str {

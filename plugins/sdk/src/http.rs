@@ -92,6 +92,16 @@ impl Response {
         }
     }
 
+    /// 303 See Other to a path of the host itself (from the site's root, e.g. the page
+    /// [`crate::library::propose`] returns), not relative to the module.
+    pub fn see_other_absolute(path: &str) -> Self {
+        Response {
+            status: 303,
+            headers: vec![("location".into(), path.to_string())],
+            body: Vec::new(),
+        }
+    }
+
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;
         self

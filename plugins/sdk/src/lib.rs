@@ -3,8 +3,9 @@
 //! A plugin implements [`Plugin`] and calls [`export_plugin!`]. The SDK turns the
 //! `wasi:http/incoming-handler` export into a plain [`Request`] → [`Response`] call and
 //! gives typed access to the host imports (context, log, records, blobs, events, groups,
-//! [`mail`], [`timers`]). Pages are written with the auto-escaping templates of [`html`];
-//! a module's JavaScript and CSS are static [`Asset`]s it declares in [`Plugin::assets`].
+//! [`mail`], [`timers`], the national [`library`]). Pages are written with the
+//! auto-escaping templates of [`html`]; a module's JavaScript and CSS are static
+//! [`Asset`]s it declares in [`Plugin::assets`].
 //! Instants and time zones (real IANA rules) are in [`time`], CSV exports in [`csv`],
 //! the responses that hand an export to the browser in [`download`], an event published
 //! again for every record, in timer-continued batches, for a module enabled later in
@@ -17,7 +18,7 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "wit/v0.2.6",
+        path: "wit/v0.2.7",
         world: "maillage:plugin/module",
         generate_all,
         pub_export_macro: true,
@@ -35,6 +36,7 @@ pub mod fr;
 pub mod html;
 mod http;
 pub mod ics;
+pub mod library;
 pub mod mail;
 #[cfg(feature = "markdown")]
 pub mod markdown;
@@ -58,7 +60,7 @@ pub use bindings::maillage::plugin::types::{
 pub use http::{Method, Request, Response};
 
 /// The version of the WIT package this SDK speaks; use it in [`Manifest::wit_range`].
-pub const WIT_RANGE: &str = "^0.2.6";
+pub const WIT_RANGE: &str = "^0.2.7";
 
 /// What a plugin implements.
 pub trait Plugin {
