@@ -302,6 +302,25 @@ enum BenchCommand {
         #[arg(long, env = "MAILLAGE_BENCH_POSTGRES_URL")]
         postgres_url: Option<String>,
     },
+    /// Documents and the national library: a 200 MiB file uploaded to the documents
+    /// module (streamed), downloaded, published and downloaded from another structure
+    /// (MB/s against a plain read and copy, resident memory), then the library's search
+    /// over 10,000 entries by query class, over HTTP, on SQLite and (given a URL)
+    /// PostgreSQL.
+    Cloud {
+        /// Size of the file, in MiB (1 to 1000).
+        #[arg(long, default_value_t = 200)]
+        size_mib: u64,
+        /// Library entries seeded from three structures (60 % Markdown texts, 40 % files).
+        #[arg(long, default_value_t = 10_000)]
+        entries: usize,
+        /// Searches measured, spread over the seven query classes.
+        #[arg(long, default_value_t = 500)]
+        queries: usize,
+        /// Also measure on this PostgreSQL server (a throwaway schema is used).
+        #[arg(long, env = "MAILLAGE_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
     /// Inserts/s and indexed reads/s through a plugin vs sqlx directly, per backend.
     Data {
         /// Plugin calls per measurement.
@@ -622,6 +641,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     postgres_url,
                 },
         } => maillage::bench::projects(projects, tasks, messages, rounds, postgres_url).await,
+        Command::Bench {
+            which:
+                BenchCommand::Cloud {
+                    size_mib,
+                    entries,
+                    queries,
+                    postgres_url,
+                },
+        } => maillage::bench::cloud(size_mib, entries, queries, postgres_url).await,
         Command::Bench {
             which:
                 BenchCommand::Data {

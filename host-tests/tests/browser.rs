@@ -793,10 +793,11 @@ async fn a_project_message_appears_live_in_a_second_browser() {
 }
 
 /// The documents module in real Chromium: a référent chooses two files with the file
-/// picker (a PDF and a text, sent by one plain form without JavaScript), sees both
-/// listed, opens the PDF's page (the preview opens in a new tab), posts a comment,
-/// deposits a new version through the same kind of form, then restores version 1 (the
-/// shell's confirmation answered yes): three versions, the current one version 1's bytes.
+/// picker (a PDF and a text; the page's script, `documents.js`, sends each to the host's
+/// streamed route, then deposits them), sees both listed, opens the PDF's page (the
+/// preview opens in a new tab), posts a comment, deposits a new version through the same
+/// kind of form, then restores version 1 (the shell's confirmation answered yes): three
+/// versions, the current one version 1's bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_are_added_commented_versioned_and_restored_in_chromium() {
     use crate::cloud;

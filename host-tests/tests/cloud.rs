@@ -177,8 +177,9 @@ pub(crate) async fn post_multipart(
     (status, location(&headers), body)
 }
 
-/// Adds documents to the project `group` (its root, or `folder`), one per file.
-async fn add(
+/// Adds documents to the project `group` (its root, or `folder`), one per file, through
+/// the module's own multipart form. Also the streamed uploads' tests.
+pub(crate) async fn add(
     client: &mut Client<'_>,
     group: &str,
     folder: &str,
@@ -215,7 +216,7 @@ async fn new_version(
 }
 
 /// The ids of the documents a folder page lists, in order.
-fn document_ids(page: &str) -> Vec<String> {
+pub(crate) fn document_ids(page: &str) -> Vec<String> {
     let marker = "<tr class=\"document\" data-document=\"";
     page.match_indices(marker)
         .map(|(at, _)| {
@@ -226,7 +227,7 @@ fn document_ids(page: &str) -> Vec<String> {
 }
 
 /// The id of the document a folder page lists as `name` (as the page writes it).
-fn document_named(page: &str, name: &str) -> String {
+pub(crate) fn document_named(page: &str, name: &str) -> String {
     let link = format!(">{name}</a>");
     let at = page
         .find(&link)
@@ -285,7 +286,7 @@ fn section<'p>(page: &'p str, class: &str) -> &'p str {
 }
 
 /// The module's files the host keeps for structure `sid`.
-async fn blob_count(host: &Host, sid: i64) -> i64 {
+pub(crate) async fn blob_count(host: &Host, sid: i64) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM blobs WHERE structure_id = $1 AND plugin_id = 'documents'",
     )
@@ -679,10 +680,10 @@ async fn referents_add_members_deposit_versions_guests_read_and_closed_projects_
     assert_eq!(status, StatusCode::NOT_FOUND, "a folder of no project");
     assert_eq!(blob_count(&host, w.sid).await, 4);
 
-    // The host's own upload route: the module takes no file there (it would belong to no
-    // document and escape the quota).
-    let token = remi.csrf();
-    let (status, _, body) = remi
+    // The host's own (streamed) upload route: not for an invité, who adds nothing
+    // anywhere (`files.may-upload`; the deposits themselves are `cloud_streaming.rs`'s).
+    let token = gus.csrf();
+    let (status, _, body) = gus
         .post_upload_form(
             "/cpts-a/fichiers/documents",
             &token,

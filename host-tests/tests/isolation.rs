@@ -8,7 +8,12 @@
 //! the projects (every page, export and action, aimed at B's project, task, time
 //! entry, action and message) and the documents (every page and form, uploads
 //! included, aimed at B's document, its versions, folder and comment, and B's files
-//! through both structures' download routes).
+//! through both structures' download routes; B's Markdown text, its revisions and its
+//! publishing forms). The national library is the one place where B's data is read
+//! from A, by design: what B published (not the text's other revisions, not its
+//! document) is read by every member of A, where A enabled the documents module with
+//! "library"; its pending proposal, its withdrawal and its moderation stay B's and the
+//! platform operators' (404 or 403 from A, 422 for an operator's bad form).
 
 use http::StatusCode;
 use maillage::tenancy::Role;
@@ -55,6 +60,180 @@ struct Target {
     folder: String,
     comment: String,
     blobs: Vec<String>,
+    /// B's Markdown text (two revisions, the second published), the file document B
+    /// published, their library entries, and the token of B's proposal of a new version
+    /// of that file, not confirmed (see [`publish_library`]).
+    text: String,
+    shared: String,
+    library_text: String,
+    library_file: String,
+    proposal: String,
+}
+
+/// What a structure published in the national library through its documents module.
+struct Library {
+    text: String,
+    shared: String,
+    text_entry: String,
+    file_entry: String,
+    proposal: String,
+}
+
+/// The title and the text of the revision a structure publishes, and its shared file:
+/// what every member of every structure reads (no marker of B's data in them).
+const LIBRARY_TEXT_TITLE: &str = "Conduite à tenir partagée";
+const LIBRARY_TEXT: &str =
+    "# Conduite à tenir\n\nAppeler le médecin traitant, puis la régulation du SAS.\n";
+const LIBRARY_FILE_NAME: &str = "fiche-partagee.txt";
+const LIBRARY_FILE: &str = "Fiche partagée : qui appeler, et quand.\n";
+
+/// Proposes `doc` of the documents module at `base` (e.g. "/cpts-b") to the national
+/// library, as `client`, with the publish form's `fields`: the host's confirmation page
+/// it leads to.
+async fn propose_document(
+    client: &mut Client<'_>,
+    base: &str,
+    doc: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let (status, location, body) = client
+        .post_form(&format!("{base}/documents/d/{doc}/publier"), fields)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "proposing {doc}: {body}");
+    let page = location.expect("the host's confirmation page");
+    assert!(
+        page.starts_with(&format!("{base}/bibliotheque/confirmer/")),
+        "{page}"
+    );
+    page
+}
+
+/// Confirms the proposal of the host's page `page` as its author: the entry published.
+async fn confirm_proposal(client: &mut Client<'_>, page: &str) -> String {
+    let (status, location, body) = client.post_form(page, &[("verifie", "oui")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "confirming {page}: {body}");
+    let back = location.expect("back to the document");
+    let entry = back
+        .split("entree=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no entry in {back}"));
+    assert!(
+        !entry.is_empty() && entry.bytes().all(|b| b.is_ascii_digit()),
+        "{back}"
+    );
+    entry.to_string()
+}
+
+/// In project `group` of structure `slug`, as `client` (a coordinator or an admin): a
+/// Markdown text titled `title` whose first revision is `draft` and second
+/// [`LIBRARY_TEXT`], that second revision published; a file published; and a new
+/// version of that file proposed, not confirmed.
+async fn publish_library(
+    host: &Host,
+    client: &mut Client<'_>,
+    slug: &str,
+    group: i64,
+    title: &'static str,
+    draft: &str,
+) -> Library {
+    let base = format!("/{slug}");
+    let documents = format!("{base}/documents");
+    let text =
+        crate::documents_merge::create_text(client, &documents, &group.to_string(), title, draft)
+            .await
+            .id;
+    let (status, _, body) = client
+        .post_form(
+            &format!("{documents}/d/{text}/modifier"),
+            &[
+                ("titre", title),
+                ("texte", LIBRARY_TEXT),
+                ("resume", ""),
+                ("base", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the text's revision 2: {body}"
+    );
+    let (status, _, body) = crate::cloud::post_multipart(
+        client,
+        &format!("{documents}/g/{group}/documents"),
+        &[("dossier", "")],
+        &[(
+            "fichiers",
+            LIBRARY_FILE_NAME,
+            "text/plain",
+            LIBRARY_FILE.as_bytes(),
+        )],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the shared file: {body}");
+    let shared: String = sqlx::query_scalar(
+        "SELECT id FROM c_documents__documents WHERE structure_id = $1 AND f_name = $2",
+    )
+    .bind(host.structure_id(slug).await)
+    .bind(LIBRARY_FILE_NAME)
+    .fetch_one(host.state.db.pool())
+    .await
+    .unwrap();
+    let page = propose_document(
+        client,
+        &base,
+        &text,
+        &[
+            ("titre", LIBRARY_TEXT_TITLE),
+            ("description", "Qui appeler, et quand."),
+            ("mots_cles", "partage"),
+            ("licence", "cc-by"),
+            ("version", "2"),
+        ],
+    )
+    .await;
+    let text_entry = confirm_proposal(client, &page).await;
+    let page = propose_document(
+        client,
+        &base,
+        &shared,
+        &[
+            ("titre", "Fiche partagée"),
+            ("description", ""),
+            ("mots_cles", "partage"),
+            ("licence", "etalab"),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    let file_entry = confirm_proposal(client, &page).await;
+    let page = propose_document(
+        client,
+        &base,
+        &shared,
+        &[
+            ("entree", file_entry.as_str()),
+            ("titre", "Fiche partagée"),
+            ("description", ""),
+            ("mots_cles", "partage"),
+            ("licence", "etalab"),
+            ("version", "1"),
+            ("note", "Relue."),
+        ],
+    )
+    .await;
+    let proposal = page
+        .rsplit('/')
+        .next()
+        .expect("the proposal's token")
+        .to_string();
+    Library {
+        text,
+        shared,
+        text_entry,
+        file_entry,
+        proposal,
+    }
 }
 
 /// Plugin calls of the agenda (mail with its `.ics`, QR codes) take longer than the
@@ -479,6 +658,17 @@ async fn seed_b(host: &Host) -> Target {
     .await
     .unwrap();
     assert_eq!(blobs.len(), 2, "B's document has two versions");
+    // B's national library: a text of B's closed project (its first revision and its
+    // title marked, its second published), a file published, a new version proposed.
+    let library = publish_library(
+        host,
+        &mut c,
+        "cpts-b",
+        group,
+        "SECRET-B-TEXTE",
+        &format!("{SECRET}-BROUILLON\n"),
+    )
+    .await;
     crate::cloud::deliver_documents(host, b).await;
     let (status, page) = c.get(&format!("/cpts-b/projets/p/{group}")).await;
     assert_eq!(status, StatusCode::OK);
@@ -509,6 +699,11 @@ async fn seed_b(host: &Host) -> Target {
         folder,
         comment,
         blobs,
+        text: library.text,
+        shared: library.shared,
+        library_text: library.text_entry,
+        library_file: library.file_entry,
+        proposal: library.proposal,
     }
 }
 
@@ -571,6 +766,11 @@ async fn snapshot_b(host: &Host) -> Vec<String> {
         "SELECT id || '|' || f_group_id || '|' || COALESCE(f_parent, '') || '|' || f_name || '|' || f_name_key || '|' || CAST(updated_at AS TEXT) FROM c_documents__folders WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || f_key || '|' || COALESCE(CAST(f_value AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_documents__settings WHERE structure_id = $1 ORDER BY 1",
         "SELECT id || '|' || COALESCE(f_subject, '') || '|' || COALESCE(f_text, '') || '|' || COALESCE(CAST(f_edited AS TEXT), '') || '|' || CAST(updated_at AS TEXT) FROM c_documents__thread_messages WHERE structure_id = $1 ORDER BY 1",
+        // B's national library: its entries, their versions and tags, its proposals.
+        "SELECT CAST(id AS TEXT) || '|' || title || '|' || description || '|' || tags || '|' || licence || '|' || CAST(current_version AS TEXT) || '|' || head_folded || '|' || CAST(updated_at AS TEXT) || '|' || COALESCE(CAST(withdrawn_at AS TEXT), '') || '|' || COALESCE(CAST(hidden_at AS TEXT), '') || '|' || COALESCE(hidden_reason, '') FROM library_entries WHERE owner_structure_id = $1 ORDER BY 1",
+        "SELECT CAST(v.entry_id AS TEXT) || '|' || CAST(v.number AS TEXT) || '|' || v.title || '|' || v.note || '|' || COALESCE(v.body, '') || '|' || COALESCE(v.sha256, '') || '|' || COALESCE(v.object_key, '') || '|' || COALESCE(CAST(v.purged_at AS TEXT), '') FROM library_versions v JOIN library_entries e ON e.id = v.entry_id WHERE e.owner_structure_id = $1 ORDER BY 1",
+        "SELECT t.tag || '|' || CAST(t.entry_id AS TEXT) || '|' || t.label FROM library_entry_tags t JOIN library_entries e ON e.id = t.entry_id WHERE e.owner_structure_id = $1 ORDER BY 1",
+        "SELECT token_hash || '|' || CAST(account_id AS TEXT) || '|' || COALESCE(CAST(new_version_of AS TEXT), '') || '|' || payload || '|' || CAST(expires_at AS TEXT) FROM library_proposals WHERE structure_id = $1 ORDER BY 1",
         "SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE structure_id = $1",
         "SELECT CAST(count(*) AS TEXT) FROM event_outbox WHERE structure_id = $1",
         "SELECT event_id || '|' || plugin_id || '|' || status || '|' || attempts FROM event_deliveries WHERE event_id IN (SELECT id FROM event_outbox WHERE structure_id = $1) ORDER BY 1",
@@ -689,6 +889,16 @@ fn b_id_get_routes(t: &Target) -> Vec<String> {
         for blob in &t.blobs {
             routes.push(format!("{base}/fichiers/documents/{blob}"));
         }
+    }
+    // B's text and publishing forms through A's documents module; B's pending proposal
+    // through the host's page, in B and in A.
+    routes.extend(
+        texts_get_routes("cpts-a", t)
+            .into_iter()
+            .map(|(route, _)| route),
+    );
+    for slug in ["cpts-b", "cpts-a"] {
+        routes.extend(confirmation_get_routes(slug, t));
     }
     routes.extend(
         get_routes("cpts-a", t)
@@ -1050,13 +1260,101 @@ fn owned(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
 /// document.
 fn documents_get_routes(slug: &str, t: &Target) -> Vec<String> {
     let base = format!("/{slug}/documents");
-    vec![
+    let mut routes = vec![
         format!("{base}/"),
         format!("{base}/g/{}", t.group),
         format!("{base}/g/{}?dossier={}", t.group, t.folder),
         format!("{base}/d/{}", t.document),
         format!("{base}/d/{}?ok=version", t.document),
         format!("{base}/reglages"),
+    ];
+    routes.extend(
+        texts_get_routes(slug, t)
+            .into_iter()
+            .map(|(route, _)| route),
+    );
+    routes.extend(library_read_routes(slug, t));
+    routes
+}
+
+/// The documents module's Markdown text of `t` (two revisions) and the publishing forms
+/// of it and of `t`'s shared file, with the least role that may see them when their
+/// project is open: a member outside it reads the text, its history, revisions and
+/// changes; only coordinators (and admins) edit it or publish.
+fn texts_get_routes(slug: &str, t: &Target) -> Vec<(String, Role)> {
+    let text = format!("/{slug}/documents/d/{}", t.text);
+    vec![
+        (text.clone(), Role::Member),
+        (format!("{text}/historique"), Role::Member),
+        (format!("{text}/v/1"), Role::Member),
+        (format!("{text}/v/2"), Role::Member),
+        (format!("{text}/v/2/diff"), Role::Member),
+        (format!("{text}/modifier"), Role::Coordinator),
+        (format!("{text}/publier"), Role::Coordinator),
+        (
+            format!("/{slug}/documents/d/{}/publier", t.shared),
+            Role::Coordinator,
+        ),
+    ]
+}
+
+/// The national library as the documents module of `slug` shows it, and its published
+/// file as the host serves it, aimed at `t`'s entries: read by every member of a
+/// structure where the module is enabled with "library", whichever structure
+/// published them.
+fn library_read_routes(slug: &str, t: &Target) -> Vec<String> {
+    let library = format!("/{slug}/documents/bibliotheque");
+    vec![
+        library.clone(),
+        format!("{library}?q=partagee"),
+        format!("{library}?etiquette=partage"),
+        format!("{library}?retires=1"),
+        format!("{library}?miens=1"),
+        format!("{library}/{}", t.library_text),
+        format!("{library}/{}/v/1", t.library_text),
+        format!("{library}/{}", t.library_file),
+        format!(
+            "/{slug}/fichiers/documents/bibliotheque/{}/1",
+            t.library_file
+        ),
+    ]
+}
+
+/// The host's confirmation page of `t`'s pending proposal, and its file, in `slug`:
+/// for the proposal's author only, in its structure.
+fn confirmation_get_routes(slug: &str, t: &Target) -> Vec<String> {
+    let page = format!("/{slug}/bibliotheque/confirmer/{}", t.proposal);
+    vec![page.clone(), format!("{page}/fichier")]
+}
+
+/// The platform's moderation of the library, aimed at `t`'s entries: operators only.
+fn platform_library_get_routes(t: &Target) -> Vec<String> {
+    let platform = "/plateforme/bibliotheque";
+    vec![
+        platform.to_string(),
+        format!("{platform}?q=partagee"),
+        format!("{platform}?etat=visibles&module=documents"),
+        format!("{platform}/{}", t.library_text),
+        format!("{platform}/{}", t.library_file),
+        format!("{platform}/{}/1/fichier", t.library_file),
+    ]
+}
+
+/// The platform's moderation forms aimed at `t`'s entries, none of which changes them:
+/// hiding without a reason or with a short one (422 for an operator), showing again an
+/// entry that is not hidden (303 for an operator, nothing changed).
+fn platform_library_post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>)> {
+    let platform = "/plateforme/bibliotheque";
+    vec![
+        (
+            format!("{platform}/{}/masquer", t.library_text),
+            owned(&[("motif", "")]),
+        ),
+        (
+            format!("{platform}/{}/masquer", t.library_file),
+            owned(&[("motif", "Court.")]),
+        ),
+        (format!("{platform}/{}/retablir", t.library_text), vec![]),
     ]
 }
 
@@ -1092,6 +1390,79 @@ fn documents_post_routes(t: &Target) -> Vec<(String, Vec<(&'static str, String)>
             ),
             (format!("{d}/fil/{comment}/supprimer"), vec![]),
         ]);
+        // B's file, sent to the host's route, deposited in B's project or as a version
+        // of B's document.
+        let blob = t.blobs.first().map(String::as_str).unwrap_or_default();
+        routes.extend([
+            (
+                format!("{g}/deposes"),
+                owned(&[("dossier", ""), ("blob", blob)]),
+            ),
+            (
+                format!("{d}/versions/depose"),
+                owned(&[("blob", blob), ("libelle", "Intrusion")]),
+            ),
+        ]);
+        // B's Markdown text, and the national library's forms of B's documents.
+        let text = format!("{base}/d/{}", t.text);
+        let shared = format!("{base}/d/{}", t.shared);
+        let (text_entry, file_entry) = (t.library_text.as_str(), t.library_file.as_str());
+        routes.extend([
+            (
+                format!("{g}/textes"),
+                owned(&[
+                    ("titre", "Intrusion"),
+                    ("texte", "Intrusion"),
+                    ("dossier", ""),
+                ]),
+            ),
+            (
+                format!("{text}/modifier"),
+                owned(&[
+                    ("titre", "Intrusion"),
+                    ("texte", "Intrusion"),
+                    ("resume", ""),
+                    ("base", "2"),
+                ]),
+            ),
+            (format!("{text}/v/1/restaurer"), vec![]),
+            (
+                format!("{text}/publier"),
+                owned(&[
+                    ("entree", text_entry),
+                    ("titre", "Intrusion"),
+                    ("description", ""),
+                    ("mots_cles", ""),
+                    ("licence", "cc-by"),
+                    ("version", "2"),
+                    ("note", "Intrusion"),
+                ]),
+            ),
+            (
+                format!("{shared}/publier"),
+                owned(&[
+                    ("entree", file_entry),
+                    ("titre", "Intrusion"),
+                    ("licence", "cc-by"),
+                    ("version", "1"),
+                ]),
+            ),
+            (
+                format!("{text}/retirer"),
+                owned(&[("entree", text_entry), ("confirme", "1")]),
+            ),
+            (
+                format!("{shared}/retirer"),
+                owned(&[("entree", file_entry), ("confirme", "1")]),
+            ),
+        ]);
+    }
+    // B's pending proposal confirmed or cancelled through the host's page, in B and in
+    // A: only its author, in B, may.
+    for base in ["/cpts-b", "/cpts-a"] {
+        let page = format!("{base}/bibliotheque/confirmer/{}", t.proposal);
+        routes.push((page.clone(), owned(&[("verifie", "oui")])));
+        routes.push((format!("{page}/annuler"), vec![]));
     }
     routes.push((
         "/cpts-b/documents/reglages".to_string(),
@@ -1582,6 +1953,65 @@ async fn no_route_shows_or_changes_another_structure() {
             assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
             checked += 1;
         }
+        // The national library through A's documents module: what B published is read
+        // by every member of A, by design (200), with nothing of B's own data; not by
+        // anyone outside A.
+        for route in library_read_routes("cpts-a", &target) {
+            let (status, location, body) = client.get_full(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
+            if who == "anonyme" {
+                assert_eq!(status, StatusCode::SEE_OTHER, "{who} GET {route}");
+                assert!(
+                    location.is_some_and(|l| l.starts_with("/connexion")),
+                    "{who} GET {route}"
+                );
+            } else if who == "opérateur" {
+                assert_eq!(status, StatusCode::NOT_FOUND, "{who} GET {route}");
+            } else {
+                assert_eq!(status, StatusCode::OK, "{who} GET {route}: {body}");
+            }
+            checked += 1;
+        }
+        // The platform's moderation of B's entries: operators only; their forms here
+        // change nothing (a reason refused, an entry not hidden shown again).
+        for route in platform_library_get_routes(&target) {
+            let (status, location, body) = client.get_full(&route).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data at {route}");
+            if who == "anonyme" {
+                assert_eq!(status, StatusCode::SEE_OTHER, "{who} GET {route}");
+                assert!(
+                    location.is_some_and(|l| l.starts_with("/connexion")),
+                    "{who} GET {route}"
+                );
+            } else if who == "opérateur" {
+                assert_eq!(status, StatusCode::OK, "{who} GET {route}: {body}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{who} GET {route}");
+            }
+            checked += 1;
+        }
+        for (route, fields) in platform_library_post_routes(&target) {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, location, body) = client.post_form(&route, &fields).await;
+            assert!(!body.contains(SECRET), "{who} saw B's data posting {route}");
+            let expected = if who == "anonyme" {
+                StatusCode::SEE_OTHER
+            } else if who != "opérateur" {
+                StatusCode::FORBIDDEN
+            } else if route.ends_with("/masquer") {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::SEE_OTHER
+            };
+            assert_eq!(status, expected, "{who} POST {route}: {body}");
+            if who == "anonyme" {
+                assert!(
+                    location.is_some_and(|l| l.starts_with("/connexion")),
+                    "{who} POST {route}"
+                );
+            }
+            checked += 1;
+        }
         // A's own pages never list B's data either.
         for (route, _) in get_routes("cpts-a", &target) {
             let (_, body) = client.get(&route).await;
@@ -1699,7 +2129,8 @@ async fn no_route_shows_or_changes_another_structure() {
 #[tokio::test]
 async fn inside_its_structure_each_role_gets_exactly_its_pages() {
     let host = matrix_host().await;
-    host.structure("cpts-a", &["polls", "agenda"]).await;
+    host.structure("cpts-a", &["polls", "agenda", "cloud"])
+        .await;
     let mut coordinator = host.member("cpts-a", Role::Coordinator).await;
     let (_, location, _) = coordinator
         .post_form(
@@ -1749,6 +2180,30 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    // An open project with a text (two revisions) and a file, both published in the
+    // national library, and a new version of the file proposed by this coordinator.
+    let (_, location, _) = coordinator
+        .post_form(
+            "/cpts-a/groupes/",
+            &[("nom", "Groupe ouvert"), ("visibilite", "ouvert")],
+        )
+        .await;
+    let open: i64 = location
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let library = publish_library(
+        &host,
+        &mut coordinator,
+        "cpts-a",
+        open,
+        "Protocole de A",
+        "# Protocole\n\nPremière version.\n",
+    )
+    .await;
     let target = Target {
         poll,
         group,
@@ -1772,6 +2227,11 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
         folder: String::new(),
         comment: String::new(),
         blobs: Vec::new(),
+        text: library.text,
+        shared: library.shared,
+        library_text: library.text_entry,
+        library_file: library.file_entry,
+        proposal: library.proposal,
     };
 
     for role in [Role::Member, Role::Coordinator, Role::Admin] {
@@ -1796,6 +2256,47 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
                 }
             }
         }
+        // The documents module's text and its publishing forms (403 below their role),
+        // the national library (every member).
+        let library: Vec<(String, Role)> = library_read_routes("cpts-a", &target)
+            .into_iter()
+            .map(|route| (route, Role::Member))
+            .collect();
+        for (route, least) in texts_get_routes("cpts-a", &target)
+            .into_iter()
+            .chain(library)
+        {
+            let (status, body) = client.get(&route).await;
+            let expected = if role >= least {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(status, expected, "{} GET {route}: {body}", role.as_str());
+            if status == StatusCode::FORBIDDEN {
+                assert!(body.contains("role=\"alert\""), "{route}: {body}");
+            }
+        }
+        // Another member's proposal does not exist for them, whatever their role; the
+        // platform's moderation is for operators.
+        for route in confirmation_get_routes("cpts-a", &target) {
+            let (status, _) = client.get(&route).await;
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{} GET {route}",
+                role.as_str()
+            );
+        }
+        for route in platform_library_get_routes(&target) {
+            let (status, _) = client.get(&route).await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{} GET {route}",
+                role.as_str()
+            );
+        }
         // The admin entry of the navigation shows only to admins.
         let (_, home) = client.get("/cpts-a/").await;
         assert_eq!(
@@ -1804,5 +2305,15 @@ async fn inside_its_structure_each_role_gets_exactly_its_pages() {
             "{}",
             role.as_str()
         );
+    }
+    // The proposal's author reads its page and its file; an operator, the moderation.
+    for route in confirmation_get_routes("cpts-a", &target) {
+        let (status, body) = coordinator.get(&route).await;
+        assert_eq!(status, StatusCode::OK, "the author GET {route}: {body}");
+    }
+    let mut operator = host.operator("ops-a@exemple.fr", "Ops").await;
+    for route in platform_library_get_routes(&target) {
+        let (status, body) = operator.get(&route).await;
+        assert_eq!(status, StatusCode::OK, "an operator GET {route}: {body}");
     }
 }

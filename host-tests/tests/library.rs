@@ -974,3 +974,16 @@ async fn search_folds_accents_ranks_title_hits_first_and_pages_by_cursor() {
         ));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_cloud_smoke() {
+    // Small sizes (a 5 MiB file, 300 entries, 20 searches): the benchmark checks its own
+    // results (the file's size and SHA-256 as the host answers the upload, in its blob
+    // row, through both downloads; every search page lists what `library::search`
+    // finds; browsing fills a page); timings are printed, never asserted. On the
+    // PostgreSQL run of the suite, PostgreSQL too (after SQLite).
+    let postgres = crate::support::on_postgres().then(crate::support::postgres_url);
+    maillage::bench::cloud(5, 300, 20, postgres)
+        .await
+        .expect("the cloud benchmark runs and its hashes and counts match");
+}

@@ -6,6 +6,7 @@ mod agenda;
 mod blobs;
 mod browser;
 mod cloud;
+mod cloud_streaming;
 mod crash;
 mod directory;
 mod documents_merge;

@@ -5,6 +5,8 @@
 mod agenda;
 pub use agenda::agenda;
 mod client;
+mod cloud;
+pub use cloud::cloud;
 mod directory;
 pub use directory::directory;
 mod indemnity;
@@ -294,9 +296,26 @@ async fn on_each_backend<F, Fut>(
     work: &std::path::Path,
     postgres_url: Option<String>,
     label: &str,
+    run: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut(usize, &'static str, AppState) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    on_each_backend_with(work, postgres_url, label, |_| {}, run).await
+}
+
+/// [`on_each_backend`], each backend's configuration changed by `configure` before it
+/// opens (a larger blob limit, say).
+async fn on_each_backend_with<C, F, Fut>(
+    work: &std::path::Path,
+    postgres_url: Option<String>,
+    label: &str,
+    configure: C,
     mut run: F,
 ) -> anyhow::Result<()>
 where
+    C: Fn(&mut Config),
     F: FnMut(usize, &'static str, AppState) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
@@ -306,6 +325,7 @@ where
     }
     for (n, (name, url)) in backends.into_iter().enumerate() {
         let mut config = Config::with_data_dir(work.join(name));
+        configure(&mut config);
         let schema = format!("bench_{label}_{}", std::process::id());
         if let Some(url) = &url {
             config.database_url = Some(url.clone());

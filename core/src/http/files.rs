@@ -11,20 +11,28 @@
 //! only if the module says this member may send it files (`files.may-upload`; 403
 //! otherwise, before a byte is read); what a member sends is then read by whoever the
 //! module lets read it (for the first-party modules, nobody until a record refers to it).
+//! Its stored content type comes from its first bytes (`blobs::upload_content_type`),
+//! the client's declared type only for types browsers do not render; the JSON answer
+//! says which. The route streams: no body limit of axum's multipart reader, only the
+//! router's and the blob store's own.
 //! `GET /{structure}/fichiers/{module}/bibliotheque/{entry}/{number}` streams a file of
 //! the national library to members of any structure where the module is enabled with
 //! "library" granted (`library_download`). Every file route of the host answers through
 //! `file_response` (inline types, `nosniff`, RFC 6266 name, `Content-Length`).
 
 use axum::body::Body;
+use axum::extract::multipart::MultipartError;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
 use http::{HeaderValue, StatusCode, header};
 
 use super::access::{Ctx, MemberCtx};
 use super::{AppState, not_found};
 use crate::library::{self, LibraryError};
 use crate::plugins::FileQuestion;
+use crate::storage::blobs::{SNIFF_BYTES, upload_content_type};
 use crate::storage::{PluginScope, new_key};
 use crate::tenancy::{EnabledModule, Role};
 
@@ -341,7 +349,7 @@ pub async fn upload(
         }
         Err(response) => return response,
     }
-    let field = loop {
+    let mut field = loop {
         match multipart.next_field().await {
             Ok(Some(field)) if field.file_name().is_some() => break field,
             Ok(Some(_)) => continue,
@@ -354,10 +362,35 @@ pub async fn upload(
         }
     };
     let name = field.file_name().unwrap_or("fichier").to_string();
-    let content_type = field
+    let declared = field
         .content_type()
         .unwrap_or("application/octet-stream")
         .to_string();
+    // The stored type comes from the file's first bytes, never from the client's word
+    // alone (`upload_content_type`): the first chunks are held until 512 bytes (or the
+    // end) are read, then streamed on ahead of the rest.
+    let mut head: Vec<Bytes> = Vec::new();
+    let mut head_len = 0usize;
+    while head_len < SNIFF_BYTES {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                head_len += chunk.len();
+                head.push(chunk);
+            }
+            Ok(None) => break,
+            Err(_) => {
+                return upload_error(StatusCode::BAD_REQUEST, "L’envoi du fichier a échoué.");
+            }
+        }
+    }
+    let first: Vec<u8> = head
+        .iter()
+        .flat_map(|chunk| chunk.iter().copied())
+        .take(SNIFF_BYTES)
+        .collect();
+    let content_type = upload_content_type(&first, &declared);
+    let chunks =
+        futures_util::stream::iter(head.into_iter().map(Ok::<Bytes, MultipartError>)).chain(field);
     let scope = PluginScope {
         structure_id,
         plugin_id: module,
@@ -374,7 +407,7 @@ pub async fn upload(
     };
     match state
         .blobs
-        .put_stream(&mut conn, &scope, &name, &content_type, field)
+        .put_stream(&mut conn, &scope, &name, &content_type, chunks)
         .await
     {
         Ok(info) => json(
@@ -384,6 +417,7 @@ pub async fn upload(
                 "name": info.name,
                 "size": info.size,
                 "sha256": info.sha256,
+                "content_type": info.content_type,
                 "path": format!("/{slug}/fichiers/{}/{}", scope.plugin_id, info.id),
             }),
         ),

@@ -201,7 +201,12 @@ pub fn app(state: AppState) -> Router {
             "/{structure}/imports/{module}/{job}",
             get(imports::progress),
         )
-        .route("/{structure}/fichiers/{module}", post(files::upload))
+        // Streamed to the blob store, which stops it at its own limit: not the 2 MiB that
+        // axum's multipart reader takes by default (the body limit below still applies).
+        .route(
+            "/{structure}/fichiers/{module}",
+            post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/{structure}/fichiers/{module}/{id}", get(files::download))
         .route(
             "/{structure}/fichiers/{module}/bibliotheque/{entry}/{number}",

@@ -21,13 +21,15 @@
 //!
 //! The runtime's imports (WIT 0.2.7), the host's pages (`http::library`: the
 //! confirmation page; `http::files`: published files; `http::platform`: moderation) and
-//! the command line (`maillage admin library`) call these functions.
+//! the command line (`maillage admin library`) call these functions; `maillage bench
+//! cloud` seeds entries in bulk with [`seed_for_bench`], through the writes of [`confirm`].
 
 mod moderation;
 mod propose;
 mod publish;
 mod read;
 mod search;
+mod seed;
 
 use serde::Serialize;
 use sqlx::AnyConnection;
@@ -47,6 +49,7 @@ pub use propose::{
 pub use publish::{ConfirmError, Published, confirm};
 pub use read::{LibraryFile, file_object, get, mine_for, read, tags, versions};
 pub use search::{MAX_PAGE, MAX_SEARCH_WORDS, STOP_WORDS, search, search_words};
+pub use seed::{SeedContent, SeedEntry, seed_for_bench};
 
 /// Longest title, in characters (at least one).
 pub const MAX_TITLE_CHARS: usize = 200;

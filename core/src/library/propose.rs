@@ -229,7 +229,7 @@ fn cleaned(p: &Proposal) -> Result<StoredProposal, LibraryError> {
 
 /// Trimmed, each 1 to 40 characters with a letter or digit, duplicates (accents and case
 /// ignored) merged into the first, at most 10.
-fn cleaned_tags(tags: &[String]) -> Result<Vec<String>, LibraryError> {
+pub(super) fn cleaned_tags(tags: &[String]) -> Result<Vec<String>, LibraryError> {
     const TOO_MANY: &str = "10 mots-clés au plus.";
     if tags.len() > 10 * MAX_TAGS {
         return Err(invalid(TOO_MANY));

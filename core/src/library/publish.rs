@@ -4,9 +4,9 @@
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
-use super::propose::{ProposalRow, load};
+use super::propose::{ProposalRow, StoredFile, load};
 use super::search::write_search_row;
-use super::{LibraryError, head_folded, new_object_key};
+use super::{FileInfo, LibraryError, head_folded, new_object_key};
 use crate::audit::{AuditRecord, audit_in};
 use crate::identity::secret_hash;
 use crate::storage::blobs::BlobStore;
@@ -231,10 +231,20 @@ async fn publish(
     let head = head_folded(&stored.title, &stored.tags);
     let tags_json = serde_json::to_string(&stored.tags)
         .map_err(|e| ConfirmError::Unavailable(e.to_string()))?;
-    let kind = if stored.file.is_some() {
-        "file"
-    } else {
-        "markdown"
+    let info = stored.file.as_ref().map(StoredFile::info);
+    let version = VersionRow {
+        title: &stored.title,
+        description: &stored.description,
+        tags: &stored.tags,
+        tags_json: &tags_json,
+        head: &head,
+        licence: &stored.licence,
+        note: &stored.note,
+        markdown: stored.markdown.as_deref(),
+        file: info.as_ref(),
+        object_key,
+        published_at: now,
+        published_by: proposal.account_id,
     };
     let (entry_id, number, before) = match proposal.new_version_of {
         Some(entry_id) => {
@@ -247,12 +257,12 @@ async fn publish(
                  WHERE id = $10",
             )
             .bind(number)
-            .bind(&stored.title)
-            .bind(&stored.description)
-            .bind(&tags_json)
-            .bind(&stored.licence)
-            .bind(kind)
-            .bind(&head)
+            .bind(version.title)
+            .bind(version.description)
+            .bind(version.tags_json)
+            .bind(version.licence)
+            .bind(version.kind())
+            .bind(version.head)
             .bind(now)
             .bind(&stored.source_ref)
             .bind(entry_id)
@@ -262,56 +272,26 @@ async fn publish(
             (entry_id, number, Some(before))
         }
         None => {
-            let entry_id: i64 = sqlx::query_scalar(
-                "INSERT INTO library_entries (module_id, owner_structure_id, source_ref,
-                     current_version, title, description, tags, licence, kind, head_folded,
-                     first_published_at, updated_at)
-                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $10)
-                 RETURNING id",
+            let entry_id = insert_entry(
+                &mut tx,
+                &proposal.module_id,
+                proposal.structure_id,
+                &stored.source_ref,
+                &version,
             )
-            .bind(&proposal.module_id)
-            .bind(proposal.structure_id)
-            .bind(&stored.source_ref)
-            .bind(&stored.title)
-            .bind(&stored.description)
-            .bind(&tags_json)
-            .bind(&stored.licence)
-            .bind(kind)
-            .bind(&head)
-            .bind(now)
-            .fetch_one(&mut *tx)
             .await?;
             (entry_id, 1, None)
         }
     };
-    let file = stored.file.as_ref();
-    sqlx::query(
-        "INSERT INTO library_versions (entry_id, number, title, description, tags, licence,
-             note, kind, body, file_name, content_type, size, sha256, object_key,
-             published_at, published_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    write_version(
+        &mut tx,
+        &proposal.module_id,
+        entry_id,
+        number,
+        &version,
+        before.is_some(),
     )
-    .bind(entry_id)
-    .bind(number)
-    .bind(&stored.title)
-    .bind(&stored.description)
-    .bind(&tags_json)
-    .bind(&stored.licence)
-    .bind(&stored.note)
-    .bind(kind)
-    .bind(stored.markdown.as_deref())
-    .bind(file.map(|f| f.name.as_str()))
-    .bind(file.map(|f| f.content_type.as_str()))
-    .bind(file.map(|f| f.size as i64))
-    .bind(file.map(|f| f.sha256.as_str()))
-    .bind(object_key)
-    .bind(now)
-    .bind(proposal.account_id)
-    .execute(&mut *tx)
     .await?;
-    replace_tags(&mut tx, &proposal.module_id, entry_id, &stored.tags).await?;
-    let body = stored.markdown.as_deref().map(fold).unwrap_or_default();
-    write_search_row(&mut tx, entry_id, head.trim(), &body, before.is_some()).await?;
     audit_publication(&mut tx, proposal, entry_id, number, before).await?;
     tx.commit().await?;
     Ok(Published {
@@ -320,6 +300,113 @@ async fn publish(
         module_id: proposal.module_id.clone(),
         return_path: stored.return_path.clone(),
     })
+}
+
+/// A version as every publication writes it (a confirmed proposal, or the benchmark's
+/// seeding, `super::seed`): its fields, its content, who published it and when.
+pub(super) struct VersionRow<'a> {
+    pub(super) title: &'a str,
+    pub(super) description: &'a str,
+    /// As given (cleaned by `propose`); folded into the tag rows.
+    pub(super) tags: &'a [String],
+    /// `tags` as the JSON array the entry and the version store.
+    pub(super) tags_json: &'a str,
+    /// [`head_folded`] of the title and the tags.
+    pub(super) head: &'a str,
+    /// As stored ([`super::Licence::as_str`]).
+    pub(super) licence: &'a str,
+    pub(super) note: &'a str,
+    /// The Markdown text; none for a file.
+    pub(super) markdown: Option<&'a str>,
+    /// The file; none for a Markdown text.
+    pub(super) file: Option<&'a FileInfo>,
+    /// The host's copy of the file (`library/{module}/…`).
+    pub(super) object_key: Option<&'a str>,
+    /// Unix seconds.
+    pub(super) published_at: i64,
+    pub(super) published_by: i64,
+}
+
+impl VersionRow<'_> {
+    /// As stored: "file" or "markdown".
+    pub(super) fn kind(&self) -> &'static str {
+        if self.file.is_some() {
+            "file"
+        } else {
+            "markdown"
+        }
+    }
+}
+
+/// Inserts a new entry of `module_id` owned by `owner_structure_id`, its current
+/// version 1 described by `version` (whose row [`write_version`] writes next).
+pub(super) async fn insert_entry(
+    conn: &mut AnyConnection,
+    module_id: &str,
+    owner_structure_id: i64,
+    source_ref: &str,
+    version: &VersionRow<'_>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO library_entries (module_id, owner_structure_id, source_ref,
+             current_version, title, description, tags, licence, kind, head_folded,
+             first_published_at, updated_at)
+         VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $10)
+         RETURNING id",
+    )
+    .bind(module_id)
+    .bind(owner_structure_id)
+    .bind(source_ref)
+    .bind(version.title)
+    .bind(version.description)
+    .bind(version.tags_json)
+    .bind(version.licence)
+    .bind(version.kind())
+    .bind(version.head)
+    .bind(version.published_at)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Writes version `number` of entry `entry_id` (the entry already says it is current):
+/// its row, the entry's tag rows and its search row (the Markdown folded), replacing
+/// the previous version's search row when `replacing`.
+pub(super) async fn write_version(
+    conn: &mut AnyConnection,
+    module_id: &str,
+    entry_id: i64,
+    number: i64,
+    version: &VersionRow<'_>,
+    replacing: bool,
+) -> Result<(), sqlx::Error> {
+    let file = version.file;
+    sqlx::query(
+        "INSERT INTO library_versions (entry_id, number, title, description, tags, licence,
+             note, kind, body, file_name, content_type, size, sha256, object_key,
+             published_at, published_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(entry_id)
+    .bind(number)
+    .bind(version.title)
+    .bind(version.description)
+    .bind(version.tags_json)
+    .bind(version.licence)
+    .bind(version.note)
+    .bind(version.kind())
+    .bind(version.markdown)
+    .bind(file.map(|f| f.name.as_str()))
+    .bind(file.map(|f| f.content_type.as_str()))
+    .bind(file.map(|f| f.size as i64))
+    .bind(file.map(|f| f.sha256.as_str()))
+    .bind(version.object_key)
+    .bind(version.published_at)
+    .bind(version.published_by)
+    .execute(&mut *conn)
+    .await?;
+    replace_tags(conn, module_id, entry_id, version.tags).await?;
+    let body = version.markdown.map(fold).unwrap_or_default();
+    write_search_row(conn, entry_id, version.head.trim(), &body, replacing).await
 }
 
 /// The entry's tag rows become the version's tags (folded, with their label).

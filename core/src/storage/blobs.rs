@@ -86,6 +86,68 @@ fn valid_content_type(ct: &str) -> bool {
     matches!((parts.next(), parts.next()), (Some(a), Some(b)) if ok(a) && ok(b))
 }
 
+/// Bytes of an upload read before its content type is decided ([`upload_content_type`]).
+pub const SNIFF_BYTES: usize = 512;
+
+const OCTET_STREAM: &str = "application/octet-stream";
+
+/// The content type stored for a file sent to the host's upload route
+/// (`POST /{structure}/fichiers/{module}`), from its first bytes (`head`, up to
+/// [`SNIFF_BYTES`]) and the type the client declared — never the client's word for a
+/// type a browser renders (issue 20: « content type sniffed from the bytes, never trusted
+/// from the client »):
+///
+/// - PDF (`%PDF-`), PNG, JPEG, GIF and WebP by their signatures, whatever was declared.
+///   These signatures mirror `files::sniff` of the documents module
+///   (plugins/cloud/src/files.rs), which the host cannot call: keep both in step.
+/// - Otherwise the declared type, when it is well formed and not one browsers render or
+///   run in the page's origin (`renders_in_browser`: images, text, PDF, HTML, SVG, XML,
+///   JavaScript, multipart and message bodies) — an Office file keeps its type, a zip its
+///   own.
+/// - Anything else `application/octet-stream`, which the download route always serves as
+///   an attachment.
+pub fn upload_content_type(head: &[u8], declared: &str) -> String {
+    if head.starts_with(b"%PDF-") {
+        return "application/pdf".into();
+    }
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return "image/png".into();
+    }
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return "image/jpeg".into();
+    }
+    if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        return "image/gif".into();
+    }
+    if head.len() >= 12 && head.starts_with(b"RIFF") && &head[8..12] == b"WEBP" {
+        return "image/webp".into();
+    }
+    let declared = declared.trim();
+    if declared.is_empty() || !valid_content_type(declared) || renders_in_browser(declared) {
+        return OCTET_STREAM.into();
+    }
+    declared.to_string()
+}
+
+/// Whether a browser may render a content type inline, or run it, in the page's origin:
+/// what an upload must not be stored as on the client's word alone.
+fn renders_in_browser(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence.starts_with("image/")
+        || essence.starts_with("text/")
+        || essence.starts_with("multipart/")
+        || essence.starts_with("message/")
+        || essence == "application/pdf"
+        || ["html", "svg", "xml", "javascript", "ecmascript"]
+            .iter()
+            .any(|word| essence.contains(word))
+}
+
 impl BlobStore {
     pub fn open(backend: &BlobBackend, limit: u64) -> Result<BlobStore> {
         let store: Arc<dyn ObjectStore> = match backend {
@@ -613,6 +675,53 @@ mod tests {
             most <= MAX_PARTS_IN_FLIGHT,
             "{most} parts in flight at once"
         );
+    }
+
+    /// The stored type of an upload: signatures first, then the declared type only when
+    /// browsers would not render it.
+    #[test]
+    fn upload_types_come_from_the_bytes() {
+        let t = upload_content_type;
+        assert_eq!(t(b"%PDF-1.7\n...", "text/html"), "application/pdf");
+        assert_eq!(t(b"\x89PNG\r\n\x1a\n\0\0", "text/plain"), "image/png");
+        assert_eq!(t(&[0xFF, 0xD8, 0xFF, 0xE0], ""), "image/jpeg");
+        assert_eq!(t(b"GIF89a...", "application/zip"), "image/gif");
+        assert_eq!(t(b"RIFF\0\0\0\0WEBPVP8 ", "image/png"), "image/webp");
+        // A truncated WebP header is not one.
+        assert_eq!(
+            t(b"RIFF\0\0\0\0WE", "image/webp"),
+            "application/octet-stream"
+        );
+        for declared in [
+            "image/png",
+            "image/svg+xml",
+            "text/html",
+            "text/plain; charset=utf-8",
+            "TEXT/HTML",
+            "application/pdf",
+            "application/xhtml+xml",
+            "application/xml",
+            "application/javascript",
+            "multipart/related",
+            "message/rfc822",
+            "",
+            "pas un type",
+        ] {
+            assert_eq!(
+                t(b"<html><script>alert(1)</script>", declared),
+                "application/octet-stream",
+                "{declared}"
+            );
+        }
+        assert_eq!(t(b"PK\x03\x04rest", "application/zip"), "application/zip");
+        assert_eq!(
+            t(
+                b"PK\x03\x04rest",
+                " application/vnd.openxmlformats-officedocument.wordprocessingml.document "
+            ),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        );
+        assert_eq!(t(b"", "application/zip"), "application/zip");
     }
 
     /// Over the limit: an error, the upload aborted.

@@ -103,6 +103,10 @@ fn looks_like_markup(text: &str) -> bool {
 /// `text/plain`, `.csv`) only when it is UTF-8 and not markup; anything else,
 /// HTML and SVG included, `application/octet-stream` — which the host's download route
 /// always serves as an attachment, never inline.
+///
+/// Files sent to the host's streamed route instead (`crate::upload::deposit`) are typed
+/// by the host, from their first 512 bytes: `storage::blobs::upload_content_type` in
+/// `core` mirrors the PDF, PNG, JPEG, GIF and WebP signatures here (keep both in step).
 pub fn sniff(name: &str, bytes: &[u8]) -> &'static str {
     if bytes.starts_with(b"%PDF-") {
         return PDF;

@@ -1,7 +1,9 @@
 //! Documents (crate `cloud`, module id `documents`): the documents of each project (a
 //! host group) in folders ([`pages`], [`model`]); several files added in one form
 //! without JavaScript, content types sniffed from the bytes, names kept as display text
-//! only ([`upload`], `maillage_sdk::multipart`, [`files`]); every replacement kept as a version,
+//! only ([`upload`], `maillage_sdk::multipart`, [`files`]), or, with the pages' script
+//! (`assets/documents.js`), large files streamed to the host's upload route and then
+//! deposited ([`upload::deposit`]); every replacement kept as a version,
 //! restored as a new version, named versions apart from the automatic history; comments
 //! with @mentions over `maillage_sdk::thread` ([`comments`]); the structure's per-file
 //! limit and quota ([`settings`]). Who downloads a file: whoever may read the project of
@@ -36,11 +38,20 @@ use maillage_sdk::{Asset, Event, Manifest, Method, NavEntry, Plugin, Request, Re
 /// The module's id: its URL segment (`/{structure}/documents/…`).
 pub const MODULE_ID: &str = "documents";
 
-const ASSETS: &[Asset] = &[Asset {
-    name: "documents.css",
-    content_type: "text/css; charset=utf-8",
-    body: include_str!("../assets/documents.css"),
-}];
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "documents.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../assets/documents.css"),
+    },
+    // The add and new-version forms' progressive enhancement: drag and drop, files sent
+    // to the host's streamed route with progress, then a deposit (`upload::deposit`).
+    Asset {
+        name: "documents.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/documents.js"),
+    },
+];
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Cloud;
@@ -105,11 +116,12 @@ impl Plugin for Cloud {
         model::may_read_file(blob_id)
     }
 
-    /// Nobody sends files through the host's upload route: the module's own forms
-    /// receive them and record them in the same call. A file sent there would belong to
-    /// no document (nobody could read it) and escape the structure's quota.
+    /// Whoever may add documents or versions somewhere (coordinators, référents and
+    /// membres actifs of a current project) sends files to the host's streamed route;
+    /// a deposit (`/g/{g}/deposes`, `/d/{d}/versions/depose`) then makes them documents
+    /// under the same checks as the module's own forms. Until then nobody reads them.
     fn may_upload_file() -> bool {
-        false
+        model::may_upload()
     }
 
     fn handle(request: Request) -> Response {
@@ -121,10 +133,13 @@ impl Plugin for Cloud {
             (Method::Post, ["republier"]) => republish::republish(),
             (Method::Get, ["g", g]) => pages::group(g, query),
             (Method::Post, ["g", g, "documents"]) => upload::add(g, &request),
+            // Files already sent to the host's streamed route (`documents.js`).
+            (Method::Post, ["g", g, "deposes"]) => upload::deposit(g, &form()),
             (Method::Post, ["g", g, "dossiers"]) => upload::create_folder(g, &form()),
             (Method::Post, ["g", g, "textes"]) => texts::create(g, &form()),
             (Method::Get, ["d", d]) => pages::document(d, query),
             (Method::Post, ["d", d, "versions"]) => upload::new_version_of(d, &request),
+            (Method::Post, ["d", d, "versions", "depose"]) => upload::deposit_version(d, &form()),
             (Method::Post, ["d", d, "versions", n, "restaurer"]) => upload::restore(d, n),
             (Method::Post, ["d", d, "versions", n, "nommer"]) => {
                 upload::name_version(d, n, &form())

@@ -880,6 +880,34 @@ struct VersionDocument {
     document: String,
 }
 
+/// Whether some version has `blob_id` as its file (a deposit takes only a blob of none;
+/// a refused deposit deletes only those).
+pub fn blob_in_use(blob_id: &str) -> Result<bool, StoreError> {
+    let found: Option<VersionDocument> = Query::new()
+        .filter("blob = {:b}")
+        .param("b", blob_id)
+        .fields(&["document"])
+        .first(VERSIONS)?;
+    Ok(found.is_some())
+}
+
+/// Whether the acting member may send files to the host's streamed upload route
+/// (`files.may-upload`): when they may add documents or versions somewhere — a
+/// coordinator or admin, or a référent or membre actif of a current (not archived) group
+/// they may read. Invités, members in no group and anonymous calls: no (the host answers
+/// 403 before reading a byte). What they send is read by nobody until a deposit makes it
+/// a version ([`may_read_file`]).
+pub fn may_upload() -> bool {
+    let viewer = Viewer::current();
+    if viewer.user.is_none() {
+        return false;
+    }
+    viewer.coordinator
+        || viewer.groups.iter().any(|g| {
+            !g.archived && matches!(g.my_role, Some(GroupRole::Referent | GroupRole::Active))
+        })
+}
+
 /// Whether the acting member may download the module's file `blob_id`: it is the file of
 /// a version of a document whose project they may read. Any other blob (sent to the
 /// host's upload route, or unknown): nobody.

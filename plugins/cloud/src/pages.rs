@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use maillage_sdk::html::{Markup, csrf_field, href, html};
+use maillage_sdk::html::{Markup, csrf_field, href, html, script};
 use maillage_sdk::records::{self, Query};
 use maillage_sdk::{Response, blobs};
 
@@ -249,9 +249,16 @@ pub fn group(group_id: &str, query: &str) -> PageResult {
         @if can_add {
             section class="ajout" {
                 h2 { "Ajouter des documents" }
-                // The token first: the host reads it from the body's first part.
+                // The token first: the host reads it from the body's first part. With
+                // JavaScript, documents.js sends each file to `data-envoi` (the host's
+                // streamed route) and posts their ids to `data-depot`.
                 form class="ajout-documents stack" method="post" enctype="multipart/form-data"
-                    action=(href(&format!("{}/documents", place.path()))) {
+                    action=(href(&format!("{}/documents", place.path())))
+                    data-envoi=(upload_route())
+                    data-depot=(href(&format!("{}/deposes", place.path())))
+                    data-max=(MAX_FILES)
+                    data-limite=(limits.file_bytes())
+                    data-limite-texte=(size_fr(limits.file_bytes())) {
                     (csrf_field())
                     input type="hidden" name="dossier" value=(here);
                     label for="fichiers" { "Fichiers" }
@@ -260,6 +267,7 @@ pub fn group(group_id: &str, query: &str) -> PageResult {
                         "Jusqu’à " (MAX_FILES) " fichiers à la fois, de "
                         (size_fr(limits.file_bytes())) " au plus chacun."
                     }
+                    (upload_progress("Vous pouvez aussi faire glisser les fichiers sur ce formulaire."))
                     button type="submit" { "Ajouter les documents" }
                 }
                 form class="nouveau-dossier stack" method="post"
@@ -272,6 +280,7 @@ pub fn group(group_id: &str, query: &str) -> PageResult {
                 }
             }
             (crate::texts::new_text_section(&place, &here, "", "", None))
+            (script("documents.js"))
         } @else if place.contributes() && !place.archived() {
             p class="muted" {
                 "Les référents du projet et les coordinateurs ajoutent les documents ; vous "
@@ -290,6 +299,27 @@ pub fn group(group_id: &str, query: &str) -> PageResult {
         }
     };
     Ok(Response::page(&title, body))
+}
+
+/// The host's streamed upload route for the module's files, `/{structure}/fichiers/documents`
+/// (not under the module's mount: the host's own).
+fn upload_route() -> String {
+    format!(
+        "/{}/fichiers/{}",
+        maillage_sdk::context().structure,
+        crate::MODULE_ID
+    )
+}
+
+/// What documents.js fills in an upload form: the drag-and-drop hint (`hint`, hidden
+/// until the script runs), the progress of each file (`div.envois`), and its errors
+/// (`p.erreur-envoi`, read out as they come). Nothing shows without JavaScript.
+fn upload_progress(hint: &str) -> Markup {
+    html! {
+        p class="depot-indication muted" hidden { (hint) }
+        div class="envois" {}
+        p class="erreur-envoi" aria-live="assertive" {}
+    }
 }
 
 /// The preview of the current version: the image itself, or a link that opens a PDF or
@@ -456,9 +486,16 @@ pub fn document(document_id: &str, query: &str) -> PageResult {
         @if writable {
             section class="nouvelle-version" {
                 h2 { "Déposer une nouvelle version" }
-                // The token first: the host reads it from the body's first part.
+                // The token first: the host reads it from the body's first part. With
+                // JavaScript, documents.js sends the file to `data-envoi` (the host's
+                // streamed route) and posts its id to `data-depot`.
                 form class="nouvelle-version stack" method="post" enctype="multipart/form-data"
-                    action=(href(&format!("{}/versions", document.path()))) {
+                    action=(href(&format!("{}/versions", document.path())))
+                    data-envoi=(upload_route())
+                    data-depot=(href(&format!("{}/versions/depose", document.path())))
+                    data-max="1"
+                    data-limite=(limits.file_bytes())
+                    data-limite-texte=(size_fr(limits.file_bytes())) {
                     (csrf_field())
                     label for="fichier" { "Fichier" }
                     input id="fichier" type="file" name="fichier" required;
@@ -468,9 +505,11 @@ pub fn document(document_id: &str, query: &str) -> PageResult {
                         "La version actuelle reste dans l’historique. "
                         (size_fr(limits.file_bytes())) " au plus."
                     }
+                    (upload_progress("Vous pouvez aussi faire glisser le fichier sur ce formulaire."))
                     button type="submit" { "Déposer la nouvelle version" }
                 }
             }
+            (script("documents.js"))
         }
         section class="versions-nommees" {
             h2 { "Versions nommées" }
