@@ -12,6 +12,10 @@ pub struct DemoStructure {
     pub kind: StructureKind,
     pub time_zone: &'static str,
     pub territory: &'static str,
+    /// The only modules it enables (none listed: every bundled module, with content).
+    /// A structure with a list gets no seeded content of its own: it reads the national
+    /// library that the others publish.
+    pub only: &'static [&'static str],
 }
 
 pub const DEMO_STRUCTURES: &[DemoStructure] = &[
@@ -21,6 +25,7 @@ pub const DEMO_STRUCTURES: &[DemoStructure] = &[
         kind: StructureKind::Cpts,
         time_zone: "Europe/Paris",
         territory: "74000, 74960, 74100, 74370, 74940",
+        only: &[],
     },
     DemoStructure {
         slug: "msp-cayenne",
@@ -28,6 +33,17 @@ pub const DEMO_STRUCTURES: &[DemoStructure] = &[
         kind: StructureKind::Msp,
         time_zone: "America/Cayenne",
         territory: "97300, 97310, 97320",
+        only: &[],
+    },
+    // A second CPTS that uses only the documents: its members read, read-only, what
+    // the CPTS Démo published in the national library.
+    DemoStructure {
+        slug: "cpts-littoral",
+        name: "CPTS du Littoral (démo)",
+        kind: StructureKind::Cpts,
+        time_zone: "Europe/Paris",
+        territory: "17000, 17137, 17140",
+        only: &["documents"],
     },
 ];
 
@@ -59,6 +75,7 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
         memberships: &[
             ("cpts-demo", Role::Admin, true),
             ("msp-cayenne", Role::Member, false),
+            ("cpts-littoral", Role::Member, false),
         ],
     },
     DemoAccount {
@@ -81,6 +98,13 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
         name: "Clara Infirmière",
         operator: false,
         memberships: &[("msp-cayenne", Role::Admin, true)],
+    },
+    DemoAccount {
+        email: "littoral@demo.maillage.fr",
+        username: "littoral",
+        name: "Léa Sage-femme",
+        operator: false,
+        memberships: &[("cpts-littoral", Role::Admin, false)],
     },
 ];
 
@@ -120,8 +144,11 @@ pub async fn seed_only(config: &crate::config::Config) -> anyhow::Result<()> {
     for s in DEMO_STRUCTURES {
         println!("  {:<13} /{}/projets/", s.slug, s.slug);
     }
-    println!("Bibliothèque nationale (documents publiés par cpts-demo, lus depuis msp-cayenne) :");
+    println!(
+        "Bibliothèque nationale (documents publiés par cpts-demo, lus depuis msp-cayenne et cpts-littoral) :"
+    );
     println!("  /msp-cayenne/documents/bibliotheque");
+    println!("  /cpts-littoral/documents/bibliotheque (compte littoral)");
     println!("Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :");
     for a in DEMO_ACCOUNTS {
         println!("  {:<32} identifiant {}", a.email, a.username);
@@ -155,7 +182,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
                 state.db.set_territory(s.id, demo.territory).await?;
                 let s = state.db.structure(s.id).await?.unwrap_or(s);
                 for (id, version, granted) in &installed {
-                    state.db.enable_module(s.id, id, version, granted).await?;
+                    if demo.only.is_empty() || demo.only.contains(&id.as_str()) {
+                        state.db.enable_module(s.id, id, version, granted).await?;
+                    }
                 }
                 created.push((demo, s.clone()));
                 s
@@ -215,6 +244,8 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("demo group: {e}"))?;
         }
     }
+    // Content is seeded in the structures that enable every module.
+    created.retain(|(demo, _)| demo.only.is_empty());
     for (demo, structure) in &created {
         seed_people_and_rules(state, demo, structure).await?;
     }

@@ -334,6 +334,7 @@ async fn the_demo_runs_under_the_content_security_policy() {
                 "Fiche réflexe soins non programmés",
             ),
             ("/msp-cayenne/documents/bibliotheque", "CPTS Démo (CPTS)"),
+            ("/cpts-littoral/documents/bibliotheque", "CPTS Démo (CPTS)"),
             ("/cpts-demo/indemnites/mon-compte", "Mes indemnités"),
             ("/cpts-demo/groupes/", "Groupes"),
             ("/cpts-demo/admin/", "Membres"),

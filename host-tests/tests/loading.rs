@@ -136,6 +136,41 @@ async fn the_demo_seeds_structures_with_their_modules() {
     let (status, body) = admin.get("/cpts-demo/annuaire/").await;
     assert_eq!(status, http::StatusCode::OK, "{body}");
     assert!(body.contains("Résultats exacts (50)"), "{body}");
+    // A member of a second CPTS, which enables only the documents, reads what the CPTS
+    // Démo published in the national library, read-only, and nothing else of it.
+    {
+        let mut lea = crate::support::Client::new(&host);
+        lea.login("littoral@demo.maillage.fr", maillage::demo::DEMO_PASSWORD)
+            .await;
+        let (status, list) = lea.get("/cpts-littoral/documents/bibliotheque").await;
+        assert_eq!(status, http::StatusCode::OK, "{list}");
+        assert!(
+            list.contains("Fiche réflexe soins non programmés") && list.contains("CPTS Démo (CPTS)"),
+            "{list}"
+        );
+        let entry = list
+            .split("data-entree=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a library entry listed")
+            .to_string();
+        let (status, page) = lea
+            .get(&format!("/cpts-littoral/documents/bibliotheque/{entry}"))
+            .await;
+        assert_eq!(status, http::StatusCode::OK, "{page}");
+        assert!(page.contains("Publié par CPTS Démo (CPTS)"), "{page}");
+        assert!(!page.contains("/publier") && !page.contains("/retirer"), "{page}");
+        assert_eq!(
+            lea.get("/cpts-littoral/polls/").await.0,
+            http::StatusCode::NOT_FOUND,
+            "only the documents are enabled there"
+        );
+        assert_eq!(
+            lea.get("/cpts-demo/documents/").await.0,
+            http::StatusCode::NOT_FOUND,
+            "the CPTS Démo's own documents stay its own"
+        );
+    }
     // The SNP project's Markdown text, written by three (seeded once): Camille's
     // version 1, Marc's revision with its summary, Alice's save merged with it.
     {
