@@ -3,22 +3,25 @@
 //! database and blob store (SQLite, or PostgreSQL with MAILLAGE_TEST_DATABASE=postgres):
 //! a proposal is published only once its author confirms it, in its structure, within
 //! its hour, once; other structures read the copy (the owner's name, never its
-//! `source_ref`), a file even after the module deleted its blob; refusals; one library
-//! per module; withdrawal, new versions, hiding; the search (folded word prefixes, title
-//! and tag hits first, tag filter, pages by cursor).
+//! `source_ref`), a file even after the module deleted its blob (in the local folder and
+//! in an S3 bucket); refusals; one library per module; withdrawal, new versions, hiding;
+//! the search (folded word prefixes, title and tag hits first, tag filter, pages by
+//! cursor).
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use maillage::identity::Account;
 use maillage::library::{
     self, Caller, ConfirmError, ContentKind, LibraryError, Licence, PendingContent, Proposal,
     ProposalContent, ProposalLookup, SearchSpec, TagCount, VersionOf,
 };
+use maillage::storage::blobs::{BlobStore, SweepReport};
 use maillage::storage::{Db, PluginScope, now_secs};
 use maillage::tenancy::Role;
 use sqlx::AnyConnection;
 use sqlx::pool::PoolConnection;
 
-use crate::support::Host;
+use crate::support::{Host, create_bucket, s3_endpoint, s3_object_status};
 
 /// The module whose library these tests fill.
 pub(crate) const MODULE: &str = "documents";
@@ -37,7 +40,11 @@ pub(crate) struct World {
 
 impl World {
     pub(crate) async fn new() -> World {
-        let host = Host::new().await;
+        World::on(Host::new().await).await
+    }
+
+    /// Structures A and B and their coordinators on `host` (one on an S3 bucket, say).
+    pub(crate) async fn on(host: Host) -> World {
         let a = host.structure("cpts-a", &[]).await.id;
         let b = host.structure("cpts-b", &[]).await.id;
         let alice = host
@@ -583,6 +590,106 @@ async fn a_confirmed_proposal_is_read_everywhere_and_refusals_publish_nothing() 
     // Only the two confirmed entries of A, and B's, were published.
     let all = found(&mut conn, &reader(w.a), &words("")).await;
     assert_eq!(all, [of_bruno, file_id, id]);
+}
+
+/// Issue 20: on a host whose blobs live in an S3 bucket (moto), a confirmed file is
+/// copied inside the bucket under `library/`, reads back byte for byte (whole and as the
+/// download streams it) and outlives the erasure of the module's blob.
+#[tokio::test]
+async fn a_published_file_is_a_copy_in_an_s3_bucket() {
+    let Some(endpoint) = s3_endpoint() else {
+        panic!(
+            "MAILLAGE_TEST_S3_ENDPOINT is not set: run the suite with scripts/test.sh, which starts moto"
+        );
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() % 1_000_000)
+        .unwrap_or(0);
+    let bucket = format!("maillage-library-{}-{nanos}", std::process::id());
+    create_bucket(&endpoint, &bucket).await;
+    let host = Host::with_config(|c| {
+        c.s3_bucket = Some(bucket.clone());
+        c.s3_endpoint = Some(endpoint.clone());
+    })
+    .await;
+    let w = World::on(host).await;
+    let blob = w.blob(w.a, MODULE).await;
+    let mut file = markdown("Protocole anticoagulants", "");
+    file.content = ProposalContent::File {
+        blob_id: blob.id.clone(),
+    };
+    let file_id = w.publish(&w.publisher(w.a, &w.alice), &file).await;
+
+    // Copied inside the bucket, under `library/`: the same bytes, the same SHA-256.
+    let mut conn = w.conn().await;
+    let object = library::file_object(&mut conn, MODULE, file_id, 1)
+        .await
+        .unwrap();
+    assert!(
+        object.object_key.starts_with("library/documents/"),
+        "{}",
+        object.object_key
+    );
+    assert_eq!(object.info.name, "protocole.pdf");
+    assert_eq!(object.info.size, PDF.len() as u64);
+    assert_eq!(object.info.sha256, blob.sha256);
+    assert_eq!(
+        s3_object_status(&endpoint, &bucket, &object.object_key).await,
+        200
+    );
+    let blobs = &w.host.state.blobs;
+    let copy = library_copy(blobs, &object.object_key)
+        .await
+        .expect("the library's copy");
+    assert_eq!(copy, PDF, "the copy holds the published bytes");
+
+    // A deletes its blob and the sweep erases its object: the copy stays, byte for byte.
+    let scope_a = PluginScope {
+        structure_id: w.a,
+        plugin_id: MODULE.into(),
+    };
+    assert!(blobs.delete(&mut conn, &scope_a, &blob.id).await.unwrap());
+    assert_eq!(
+        blobs.sweep_erasures(w.db(), 100).await.unwrap(),
+        SweepReport {
+            erased: 1,
+            failed: 0
+        }
+    );
+    let original = format!("{}/{MODULE}/{}", w.a, blob.id);
+    assert_eq!(s3_object_status(&endpoint, &bucket, &original).await, 404);
+    assert_eq!(
+        library_copy(blobs, &object.object_key).await.as_deref(),
+        Some(PDF)
+    );
+
+    // B reads the file's version; nothing went to the local folder.
+    let content = library::read(&mut conn, &reader(w.b), file_id, None)
+        .await
+        .unwrap();
+    assert_eq!(content.number, 1);
+    assert_eq!(content.text, None);
+    assert_eq!(content.file, Some(object.info));
+    assert!(!w.host.dir.join("blobs").exists());
+}
+
+/// Library object `key` as the download route streams it (checked against the object
+/// read whole); none when the store has no such object.
+async fn library_copy(blobs: &BlobStore, key: &str) -> Option<Vec<u8>> {
+    let whole = blobs.library_object(key).await.unwrap()?;
+    let stream = blobs
+        .library_stream(key)
+        .await
+        .unwrap()
+        .expect("streamed as it is read whole");
+    let mut stream = std::pin::pin!(stream);
+    let mut streamed: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        streamed.extend_from_slice(&chunk.expect("a chunk of the object"));
+    }
+    assert_eq!(streamed, &whole[..], "{key}: streamed as read whole");
+    Some(streamed)
 }
 
 #[tokio::test]

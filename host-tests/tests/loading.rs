@@ -145,7 +145,8 @@ async fn the_demo_seeds_structures_with_their_modules() {
         let (status, list) = lea.get("/cpts-littoral/documents/bibliotheque").await;
         assert_eq!(status, http::StatusCode::OK, "{list}");
         assert!(
-            list.contains("Fiche réflexe soins non programmés") && list.contains("CPTS Démo (CPTS)"),
+            list.contains("Fiche réflexe soins non programmés")
+                && list.contains("CPTS Démo (CPTS)"),
             "{list}"
         );
         let entry = list
@@ -159,7 +160,10 @@ async fn the_demo_seeds_structures_with_their_modules() {
             .await;
         assert_eq!(status, http::StatusCode::OK, "{page}");
         assert!(page.contains("Publié par CPTS Démo (CPTS)"), "{page}");
-        assert!(!page.contains("/publier") && !page.contains("/retirer"), "{page}");
+        assert!(
+            !page.contains("/publier") && !page.contains("/retirer"),
+            "{page}"
+        );
         assert_eq!(
             lea.get("/cpts-littoral/polls/").await.0,
             http::StatusCode::NOT_FOUND,
