@@ -143,7 +143,10 @@ fn renders_in_browser(content_type: &str) -> bool {
         || essence.starts_with("multipart/")
         || essence.starts_with("message/")
         || essence == "application/pdf"
-        || ["html", "svg", "xml", "javascript", "ecmascript"]
+        // XML documents (`application/xml`, `…+xml`), not every type whose name holds
+        // the letters (the office formats' `vnd.openxmlformats-…` are zip archives).
+        || essence.split('/').nth(1).is_some_and(|subtype| subtype == "xml" || subtype.ends_with("+xml"))
+        || ["html", "svg", "javascript", "ecmascript"]
             .iter()
             .any(|word| essence.contains(word))
 }
